@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs everything ReplayDesk needs on a Debian machine (12 "bookworm" or newer):
+# system packages, the Rust toolchain if missing, the console's npm packages, and the
+# Python package the interoperability tests compare against. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# Tauri's build and runtime libraries, Xvfb + WebKitWebDriver for the window tests,
+# Chromium for the console's browser tests, Python for interop checks.
+PACKAGES=(
+  build-essential pkg-config curl wget file ca-certificates git
+  libwebkit2gtk-4.1-dev libssl-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
+  xvfb webkit2gtk-driver imagemagick chromium
+  python3 python3-pip
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ! command -v node >/dev/null 2>&1; then missing+=(nodejs npm); fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: Node.js $node_major found; the console's build (Vite) needs Node.js 20.19 or newer" >&2
+  exit 1
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  else
+    echo "setup: installing the Rust toolchain with rustup"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+fi
+rustup component add clippy rustfmt >/dev/null 2>&1 || true
+
+echo "setup: npm packages (ui/)"
+(cd ui && npm ci --no-audit --no-fund --loglevel=error)
+
+# Tencent's published UserSig generator, for the interop test. Installed into a private
+# folder so no system Python is modified.
+if ! PYTHONPATH=.tools/pydeps python3 -c 'import TLSSigAPIv2' >/dev/null 2>&1; then
+  echo "setup: Python package tls-sig-api-v2 (into .tools/pydeps)"
+  python3 -m pip install --quiet --disable-pip-version-check --target .tools/pydeps 'tls-sig-api-v2==1.1'
+fi
+echo "setup: done"

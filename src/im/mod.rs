@@ -1,0 +1,8 @@
+//! The IM service's server-side REST API: wire format, UserSig, and how each answer is
+//! to be handled.
+
+pub mod errors;
+pub mod usersig;
+pub mod wire;
+
+pub use errors::{classify_code, ErrorClass};

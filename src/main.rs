@@ -1,0 +1,125 @@
+//! The `replaydesk` command line: one binary for the server, the IM emulator and tools.
+
+use clap::{Parser, Subcommand};
+use replaydesk::im::usersig;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "replaydesk",
+    version,
+    about = "ReplayDesk: durable replay-protocol messages for live classes"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the headless reporting backend (sandbox mode when no IM endpoint is set).
+    Serve {
+        /// TOML configuration file (default: replaydesk.toml if present).
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+        /// Address to serve on.
+        #[arg(long, env = "REPLAYDESK_LISTEN")]
+        listen: Option<String>,
+        /// SQLite database file.
+        #[arg(long, env = "REPLAYDESK_DB")]
+        db: Option<std::path::PathBuf>,
+    },
+    /// Print a version-2 UserSig for the IM REST API.
+    Usersig {
+        #[arg(long)]
+        sdkappid: u64,
+        #[arg(long)]
+        identifier: String,
+        /// The app's secret key. Prefer the environment variable: flags show in `ps`.
+        #[arg(long, env = "REPLAYDESK_IM_SECRET_KEY", hide_env_values = true)]
+        secret_key: String,
+        /// Seconds of validity.
+        #[arg(long, default_value_t = usersig::DEFAULT_EXPIRE_SECS)]
+        expire: u64,
+        /// Unix time the sig is made at (default: now).
+        #[arg(long)]
+        time: Option<i64>,
+    },
+    /// Check a UserSig as the IM service would; exits 1 and prints the IM error if refused.
+    VerifyUsersig {
+        #[arg(long)]
+        sdkappid: u64,
+        #[arg(long)]
+        identifier: String,
+        #[arg(long, env = "REPLAYDESK_IM_SECRET_KEY", hide_env_values = true)]
+        secret_key: String,
+        /// The sig to check.
+        #[arg(long)]
+        sig: String,
+        /// Unix time to check expiry against (default: now).
+        #[arg(long)]
+        now: Option<i64>,
+    },
+}
+
+fn unix_now() -> i64 {
+    replaydesk::clock::unix_ms_now().div_euclid(1000)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { .. } => {
+            let info = replaydesk::AppInfo::from_env();
+            println!(
+                "replaydesk {} serve: {} mode. The reporting server is not implemented yet (see the server issue).",
+                info.version,
+                if info.sandbox { "sandbox" } else { "IM" }
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Usersig {
+            sdkappid,
+            identifier,
+            secret_key,
+            expire,
+            time,
+        } => {
+            let time = time.unwrap_or_else(unix_now);
+            println!(
+                "{}",
+                usersig::generate(sdkappid, &identifier, &secret_key, time, expire)
+            );
+            ExitCode::SUCCESS
+        }
+        Command::VerifyUsersig {
+            sdkappid,
+            identifier,
+            secret_key,
+            sig,
+            now,
+        } => match usersig::verify(
+            &sig,
+            sdkappid,
+            &identifier,
+            &secret_key,
+            now.unwrap_or_else(unix_now),
+        ) {
+            Ok(v) => {
+                println!(
+                    "valid: identifier={} sdkappid={} time={} expire={} expires_at={}",
+                    v.identifier,
+                    v.sdkappid,
+                    v.time,
+                    v.expire,
+                    v.expires_at()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("refused ({}): {e}", e.im_error_code());
+                ExitCode::from(1)
+            }
+        },
+    }
+}

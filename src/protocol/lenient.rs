@@ -1,0 +1,136 @@
+//! Lenient number and text reading: ReplayGroups in the wild hold integers written as
+//! floats (`1795339200123.0`, `1.795339200123e12`, by PHP) and as strings (`"91224013"`).
+
+use super::ProtocolError;
+use serde_json::{Map, Value};
+
+/// The largest integer every f64 between it and zero represents exactly.
+const F64_EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+
+fn integral_from_f64(f: f64, field: &str) -> Result<i128, ProtocolError> {
+    if !f.is_finite() {
+        return Err(ProtocolError::invalid(field, "not a finite number"));
+    }
+    if f.fract() != 0.0 {
+        return Err(ProtocolError::invalid(
+            field,
+            format!("{f} is not a whole number"),
+        ));
+    }
+    if f.abs() > F64_EXACT {
+        return Err(ProtocolError::invalid(
+            field,
+            format!("{f} is too large to be read exactly"),
+        ));
+    }
+    Ok(f as i128)
+}
+
+/// Reads an integer from a JSON number (integer or integral float) or a string holding one.
+pub(crate) fn integer(v: &Value, field: &str) -> Result<i128, ProtocolError> {
+    match v {
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Ok(i128::from(i))
+            } else if let Some(u) = n.as_u64() {
+                Ok(i128::from(u))
+            } else {
+                integral_from_f64(n.as_f64().unwrap_or(f64::NAN), field)
+            }
+        }
+        Value::String(s) => {
+            let t = s.trim();
+            if t.is_empty() {
+                return Err(ProtocolError::invalid(field, "empty string"));
+            }
+            if let Ok(i) = t.parse::<i128>() {
+                return Ok(i);
+            }
+            match t.parse::<f64>() {
+                Ok(f) => integral_from_f64(f, field),
+                Err(_) => Err(ProtocolError::invalid(
+                    field,
+                    format!("{t:?} is not a number"),
+                )),
+            }
+        }
+        Value::Null => Err(ProtocolError::invalid(field, "null")),
+        Value::Bool(_) => Err(ProtocolError::invalid(field, "a boolean, not a number")),
+        Value::Array(_) => Err(ProtocolError::invalid(field, "an array, not a number")),
+        Value::Object(_) => Err(ProtocolError::invalid(field, "an object, not a number")),
+    }
+}
+
+pub(crate) fn i64_in(v: &Value, field: &str) -> Result<i64, ProtocolError> {
+    let i = integer(v, field)?;
+    i64::try_from(i).map_err(|_| ProtocolError::invalid(field, format!("{i} is out of range")))
+}
+
+pub(crate) fn u64_in(v: &Value, field: &str) -> Result<u64, ProtocolError> {
+    let i = integer(v, field)?;
+    if i < 0 {
+        return Err(ProtocolError::invalid(field, format!("{i} is negative")));
+    }
+    u64::try_from(i).map_err(|_| ProtocolError::invalid(field, format!("{i} is out of range")))
+}
+
+/// Reads text; a number is accepted as its decimal text (some systems use numeric uids).
+pub(crate) fn text(v: &Value, field: &str) -> Result<String, ProtocolError> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Null => Err(ProtocolError::invalid(field, "null")),
+        _ => Err(ProtocolError::invalid(field, "not text")),
+    }
+}
+
+/// Takes a required field out of `obj` (so what remains is the unknown fields). A shifting
+/// remove, so the unknown fields keep their order when the message is written again.
+pub(crate) fn take<'a>(
+    obj: &mut Map<String, Value>,
+    key: &str,
+    path: &'a str,
+) -> Result<Value, ProtocolError> {
+    obj.shift_remove(key)
+        .ok_or_else(|| ProtocolError::missing(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn numbers_in_every_observed_form() {
+        for v in [
+            json!(1795339200123u64),
+            json!(1795339200123.0),
+            json!(1.795339200123e12),
+            json!("1795339200123"),
+            json!(" 1795339200123 "),
+            json!("1795339200123.0"),
+            json!("1.795339200123e12"),
+        ] {
+            assert_eq!(i64_in(&v, "time_line").unwrap(), 1_795_339_200_123, "{v}");
+        }
+    }
+
+    #[test]
+    fn unusable_numbers_name_the_field() {
+        for v in [
+            json!(1.5),
+            json!("12abc"),
+            json!(""),
+            json!(null),
+            json!(true),
+            json!([1]),
+            json!({}),
+            json!(1e300),
+        ] {
+            let err = i64_in(&v, "value.file_size").unwrap_err();
+            assert!(err.to_string().contains("value.file_size"), "{v}: {err}");
+        }
+        assert!(u64_in(&json!(-1), "seq").is_err());
+        assert!(i64_in(&json!("99999999999999999999"), "seq").is_err());
+    }
+}
