@@ -86,10 +86,10 @@ pub(crate) fn text(v: &Value, field: &str) -> Result<String, ProtocolError> {
 
 /// Takes a required field out of `obj` (so what remains is the unknown fields). A shifting
 /// remove, so the unknown fields keep their order when the message is written again.
-pub(crate) fn take<'a>(
+pub(crate) fn take(
     obj: &mut Map<String, Value>,
     key: &str,
-    path: &'a str,
+    path: &str,
 ) -> Result<Value, ProtocolError> {
     obj.shift_remove(key)
         .ok_or_else(|| ProtocolError::missing(path))
