@@ -5,7 +5,11 @@
 
 pub mod app;
 pub mod clock;
+pub mod delivery;
+pub mod emulator;
 pub mod im;
 pub mod protocol;
+pub mod secret;
+pub mod store;
 
 pub use app::AppInfo;

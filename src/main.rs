@@ -60,6 +60,8 @@ enum Command {
         #[arg(long)]
         now: Option<i64>,
     },
+    /// Run the local IM service emulator (the IM REST calls ReplayDesk makes, with fault knobs).
+    ImEmulator(replaydesk::emulator::cli::ImEmulatorArgs),
 }
 
 fn unix_now() -> i64 {
@@ -121,5 +123,6 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::ImEmulator(args) => replaydesk::emulator::cli::run(args),
     }
 }

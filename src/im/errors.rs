@@ -32,9 +32,10 @@ pub fn classify_code(code: i64) -> ErrorClass {
         0 => ErrorClass::Ok,
         10002 => ErrorClass::Retry,
         10006 | 10023 | 60007 | 60011 => ErrorClass::SlowDown,
-        10004 | 10007 | 10010 | 10015 | 10016 | 10017 => ErrorClass::Permanent,
+        10004 | 10007 | 10010 | 10015 | 10016 | 10017 | 80002 => ErrorClass::Permanent,
         70001 => ErrorClass::RenewUserSig,
-        70003 | 70009 | 70013 | 70014 => ErrorClass::Credentials,
+        // 60010: the identifier is not an app administrator.
+        60010 | 70003 | 70009 | 70013 | 70014 => ErrorClass::Credentials,
         _ => ErrorClass::Retry,
     }
 }
@@ -63,11 +64,13 @@ mod tests {
             (10015, ErrorClass::Permanent),
             (10016, ErrorClass::Permanent),
             (10017, ErrorClass::Permanent),
+            (80002, ErrorClass::Permanent),
             (70001, ErrorClass::RenewUserSig),
             (70003, ErrorClass::Credentials),
             (70009, ErrorClass::Credentials),
             (70013, ErrorClass::Credentials),
             (70014, ErrorClass::Credentials),
+            (60010, ErrorClass::Credentials),
             (99999, ErrorClass::Retry),
         ];
         for (code, class) in cases {

@@ -1,6 +1,7 @@
 //! The IM service's server-side REST API: wire format, UserSig, and how each answer is
 //! to be handled.
 
+pub mod client;
 pub mod errors;
 pub mod usersig;
 pub mod wire;

@@ -1,0 +1,303 @@
+//! The outbox worker: takes due messages from the store, sends them to their ReplayGroup,
+//! records every attempt, and moves each message to `sent`, back to `retrying`, or to
+//! `failed`. Nothing acknowledged is lost (the store holds it until it is sent) and nothing
+//! is shown twice in a group (same `seq`; same `Random` on automatic retries, so the
+//! service's duplicate filter absorbs a retry whose first try landed; and a history
+//! look-up before resending an attempt whose outcome is unknown and older than that filter).
+
+mod limiter;
+mod schedule;
+mod stats;
+mod worker;
+
+pub use limiter::{Limiters, TokenBucket};
+pub use schedule::{jittered, RetrySchedule};
+pub use stats::{DeliveryStats, StatsSnapshot};
+
+use crate::im::client::ImClient;
+use crate::secret::Secret;
+use crate::store::{Job, JobKind, MessageFilter, MessageStatus, Store, StoreError, Trigger};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify, Semaphore};
+use tokio::task::JoinHandle;
+
+/// The alert kind raised when the IM service refuses the credentials.
+pub const CREDENTIALS_ALERT: &str = "im_credentials";
+
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    pub schedule: RetrySchedule,
+    /// Wait after a frequency-limit answer (jittered); does not use up the schedule.
+    pub slow_down_delay: Duration,
+    /// Requests per second for the whole app (0 = no limit). The service allows 200.
+    pub app_rate: f64,
+    /// Messages per second per group (0 = no limit). The service allows about 40.
+    pub group_rate: f64,
+    /// Attempts in flight at once.
+    pub concurrency: usize,
+    /// The service's duplicate filter window for `Random` (about 5 minutes).
+    pub duplicate_window: Duration,
+    /// Safety margin: an unknown outcome older than `duplicate_window - margin` is looked up
+    /// in the group's history before the message is sent again.
+    pub duplicate_margin: Duration,
+    /// While credentials are refused, one message is tried this often to see if they work.
+    pub credentials_probe_interval: Duration,
+    /// Longest idle sleep between looks at the store.
+    pub poll_interval: Duration,
+    /// Identifies this worker in claimed rows (for the multi-node store to come).
+    pub node_id: String,
+    /// How long a claim is held (recorded for the multi-node store; single-node recovery
+    /// at start-up does not wait for it).
+    pub lease: Duration,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            schedule: RetrySchedule::default(),
+            slow_down_delay: Duration::from_secs(2),
+            app_rate: 200.0,
+            group_rate: 40.0,
+            concurrency: 32,
+            duplicate_window: Duration::from_secs(300),
+            duplicate_margin: Duration::from_secs(30),
+            credentials_probe_interval: Duration::from_secs(30),
+            poll_interval: Duration::from_secs(1),
+            node_id: "node-1".into(),
+            lease: Duration::from_secs(120),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) im: Arc<ImClient>,
+    pub(crate) config: DeliveryConfig,
+    pub(crate) limiters: Limiters,
+    pub(crate) wake: Notify,
+    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) paused: AtomicBool,
+    /// Unix ms of the next credentials probe while paused.
+    pub(crate) next_probe_at: AtomicI64,
+    pub(crate) shutdown: watch::Sender<bool>,
+    pub(crate) stats: DeliveryStats,
+}
+
+/// The delivery service: a handle to the running worker and the operations the console
+/// offers on messages. Cheap to clone.
+#[derive(Clone)]
+pub struct Delivery {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("paused", &self.is_paused())
+            .finish()
+    }
+}
+
+/// The running worker's tasks, to wait for on shutdown.
+pub struct WorkerHandle {
+    dispatcher: JoinHandle<()>,
+}
+
+impl Delivery {
+    pub fn new(store: Store, im: Arc<ImClient>, config: DeliveryConfig) -> Self {
+        let (shutdown, _) = watch::channel(false);
+        let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        Self {
+            inner: Arc::new(Inner {
+                limiters: Limiters::new(config.app_rate, config.group_rate),
+                store,
+                im,
+                config,
+                wake: Notify::new(),
+                permits,
+                paused: AtomicBool::new(false),
+                next_probe_at: AtomicI64::new(0),
+                shutdown,
+                stats: DeliveryStats::default(),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn im(&self) -> &Arc<ImClient> {
+        &self.inner.im
+    }
+
+    pub fn stats(&self) -> StatsSnapshot {
+        self.inner.stats.snapshot()
+    }
+
+    /// Recovers messages a previous run left in flight, resumes unfinished jobs, and
+    /// starts the worker.
+    pub async fn start(&self) -> Result<WorkerHandle, DeliveryError> {
+        let recovered = self.inner.store.recover_interrupted().await?;
+        if recovered > 0 {
+            tracing::warn!(
+                recovered,
+                "messages were in flight when the last run stopped; retrying them"
+            );
+        }
+        // A credentials alert left open by the last run: start paused, probing at once.
+        let open = self.inner.store.open_alerts().await?;
+        if open.iter().any(|a| a.kind == CREDENTIALS_ALERT) {
+            self.inner.paused.store(true, Ordering::SeqCst);
+            self.inner.next_probe_at.store(0, Ordering::SeqCst);
+        }
+        for job in self.inner.store.unfinished_jobs().await? {
+            tracing::info!(job, "resuming job");
+            self.spawn_job(job);
+        }
+        let inner = self.inner.clone();
+        let dispatcher = tokio::spawn(worker::dispatch(inner));
+        Ok(WorkerHandle { dispatcher })
+    }
+
+    /// Tells the worker that a message was accepted and may be due now.
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Stops taking new work and waits (up to `grace`) for attempts in flight to be recorded.
+    /// Messages not yet attempted stay in the store for the next run.
+    pub async fn shutdown(&self, handle: WorkerHandle, grace: Duration) {
+        self.inner.shutdown.send_replace(true);
+        self.inner.wake.notify_one();
+        let _ = tokio::time::timeout(grace, handle.dispatcher).await;
+        let all = u32::try_from(self.inner.config.concurrency.max(1)).unwrap_or(u32::MAX);
+        let _ = tokio::time::timeout(grace, self.inner.permits.acquire_many(all)).await;
+    }
+
+    /// True while sending is paused because the IM service refused the credentials.
+    pub fn is_paused(&self) -> bool {
+        self.inner.paused.load(Ordering::SeqCst)
+    }
+
+    /// Replaces the IM secret key (an admin fixed it) and resumes sending at once.
+    pub async fn update_secret_key(&self, key: Secret, actor: &str) -> Result<(), DeliveryError> {
+        if key.is_empty() {
+            return Err(DeliveryError::Invalid("the secret key is empty".into()));
+        }
+        self.inner.im.set_secret_key(key);
+        self.inner
+            .store
+            .audit(actor, "update_im_secret_key", "im", &serde_json::json!({}))
+            .await?;
+        // Probe now: the alert clears when a message goes through.
+        self.inner.next_probe_at.store(0, Ordering::SeqCst);
+        self.inner.paused.store(false, Ordering::SeqCst);
+        self.inner.store.clear_alerts(CREDENTIALS_ALERT).await?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Resends one message by hand: same `seq`; a new `Random` if it had been sent (the
+    /// duplicate is then intended). Returns false if it is in flight right now.
+    pub async fn resend(&self, message_id: i64, actor: &str) -> Result<bool, DeliveryError> {
+        let before = self.inner.store.message(message_id).await?;
+        let queued = self.inner.store.requeue(message_id, Trigger::Manual).await?;
+        self.inner
+            .store
+            .audit(
+                actor,
+                "resend",
+                &format!("message:{message_id}"),
+                &serde_json::json!({
+                    "previous_status": before.status,
+                    "queued": queued,
+                    "new_random": before.status == MessageStatus::Sent,
+                }),
+            )
+            .await?;
+        self.wake();
+        Ok(queued)
+    }
+
+    /// Resends every message matching `filter`, as a background job.
+    pub async fn bulk_resend(
+        &self,
+        filter: MessageFilter,
+        actor: &str,
+    ) -> Result<Job, DeliveryError> {
+        let job = self
+            .inner
+            .store
+            .create_job(JobKind::BulkResend, &filter, actor)
+            .await?;
+        self.spawn_job(job.id);
+        Ok(job)
+    }
+
+    /// Queues again every message that failed at or after `since_ms` (optionally in one
+    /// class), as a background job.
+    pub async fn recover_failed_since(
+        &self,
+        since_ms: i64,
+        class_id: Option<String>,
+        actor: &str,
+    ) -> Result<Job, DeliveryError> {
+        let filter = MessageFilter {
+            class_id,
+            statuses: vec![MessageStatus::Failed],
+            updated_from: Some(since_ms),
+            ..MessageFilter::default()
+        };
+        let job = self
+            .inner
+            .store
+            .create_job(JobKind::RecoverFailed, &filter, actor)
+            .await?;
+        self.spawn_job(job.id);
+        Ok(job)
+    }
+
+    fn spawn_job(&self, job_id: i64) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = me.run_job(job_id).await {
+                tracing::error!(job_id, error = %e, "job stopped; it resumes at the next start");
+            }
+        });
+    }
+
+    async fn run_job(&self, job_id: i64) -> Result<(), DeliveryError> {
+        let mut shutdown = self.inner.shutdown.subscribe();
+        loop {
+            if *shutdown.borrow() {
+                return Ok(());
+            }
+            let taken = self.inner.store.job_enqueue_batch(job_id, 200).await?;
+            self.wake();
+            if taken == 0 {
+                break;
+            }
+        }
+        loop {
+            if self.inner.store.job_check_finished(job_id).await? {
+                tracing::info!(job_id, "job finished");
+                return Ok(());
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = shutdown.changed() => return Ok(()),
+            }
+        }
+    }
+}

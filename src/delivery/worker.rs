@@ -1,0 +1,290 @@
+//! The dispatcher loop and one attempt.
+
+use super::{Inner, CREDENTIALS_ALERT};
+use crate::clock::unix_ms_now;
+use crate::im::client::ImError;
+use crate::im::wire::SendGroupMsgRequest;
+use crate::im::ErrorClass;
+use crate::protocol::MsgBodyElem;
+use crate::store::{AttemptOutcome, AttemptRecord, ClaimedMessage, Transition};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::OwnedSemaphorePermit;
+
+/// Most messages claimed in one go.
+const CLAIM_BATCH: usize = 100;
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+pub(crate) async fn dispatch(inner: Arc<Inner>) {
+    let mut shutdown = inner.shutdown.subscribe();
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let now = unix_ms_now();
+        let paused = inner.paused.load(Ordering::SeqCst);
+        let probe_at = inner.next_probe_at.load(Ordering::SeqCst);
+        if paused && now < probe_at {
+            idle(&inner, &mut shutdown, Duration::from_millis((probe_at - now) as u64)).await;
+            continue;
+        }
+        // Wait for a free slot before claiming, so claimed messages do not sit waiting.
+        let first = tokio::select! {
+            p = inner.permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+            _ = shutdown.changed() => return,
+        };
+        let limit = if paused {
+            1
+        } else {
+            (inner.permits.available_permits() + 1).min(CLAIM_BATCH)
+        };
+        let claimed = match inner
+            .store
+            .claim_due(&inner.config.node_id, limit as u32, ms(inner.config.lease))
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot claim due messages; retrying");
+                drop(first);
+                idle(&inner, &mut shutdown, Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if claimed.is_empty() {
+            drop(first);
+            let wait = match inner.store.next_due_at().await {
+                Ok(Some(t)) => Duration::from_millis((t - unix_ms_now()).max(0) as u64),
+                _ => inner.config.poll_interval,
+            };
+            idle(&inner, &mut shutdown, wait.min(inner.config.poll_interval)).await;
+            continue;
+        }
+        if paused {
+            // This one message is the probe; the next waits for its outcome or the interval.
+            let next = unix_ms_now() + ms(inner.config.credentials_probe_interval);
+            inner.next_probe_at.store(next, Ordering::SeqCst);
+        }
+        let mut permit = Some(first);
+        for msg in claimed {
+            let p = match permit.take() {
+                Some(p) => p,
+                None => match inner.permits.clone().acquire_owned().await {
+                    Ok(p) => p,
+                    Err(_) => return,
+                },
+            };
+            tokio::spawn(attempt(inner.clone(), msg, p, paused));
+        }
+    }
+}
+
+async fn idle(
+    inner: &Inner,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    wait: Duration,
+) {
+    tokio::select! {
+        _ = inner.wake.notified() => {}
+        _ = tokio::time::sleep(wait.max(Duration::from_millis(1))) => {}
+        _ = shutdown.changed() => {}
+    }
+}
+
+/// Retries a store write a few times: the attempt happened and must be recorded.
+async fn record(inner: &Inner, rec: &AttemptRecord, t: &Transition) {
+    let mut delay = Duration::from_millis(100);
+    for _ in 0..8 {
+        match inner.store.finish_attempt(rec, t).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::error!(message_id = rec.message_id, error = %e, "cannot record attempt; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    // Left `sending`: recovered (as an unknown outcome) at the next start.
+    tracing::error!(message_id = rec.message_id, "attempt not recorded; recovered at next start");
+}
+
+async fn attempt(inner: Arc<Inner>, msg: ClaimedMessage, _permit: OwnedSemaphorePermit, probe: bool) {
+    inner.limiters.acquire_send(&msg.group_id).await;
+    let paused_now = inner.paused.load(Ordering::SeqCst);
+    if *inner.shutdown.borrow() || (paused_now && !probe) {
+        // Not attempted: put it back, due at once; the dispatcher takes nothing while paused.
+        if let Err(e) = inner.store.release(msg.id, unix_ms_now()).await {
+            tracing::error!(message_id = msg.id, error = %e, "cannot release message");
+        }
+        return;
+    }
+
+    let started_at = unix_ms_now();
+    let clock = Instant::now();
+    let mut rec = AttemptRecord {
+        message_id: msg.id,
+        trigger: msg.trigger,
+        random: msg.random,
+        started_at,
+        duration_ms: 0,
+        http_status: None,
+        im_error_code: None,
+        im_error_info: None,
+        transport_error: None,
+        outcome: AttemptOutcome::Sent,
+    };
+
+    // An earlier attempt may have landed, and the duplicate filter no longer covers it:
+    // look in the group before sending again.
+    let safe_age = ms(inner
+        .config
+        .duplicate_window
+        .saturating_sub(inner.config.duplicate_margin));
+    if let Some(since) = msg.ambiguous_since.filter(|s| started_at - s > safe_age) {
+        inner.limiters.acquire_call().await;
+        match inner
+            .im
+            .find_sent_message(&msg.group_id, msg.random, msg.seq, since.div_euclid(1000))
+            .await
+        {
+            Ok(Some(found)) => {
+                rec.duration_ms = ms(clock.elapsed());
+                rec.outcome = AttemptOutcome::FoundInHistory;
+                inner.stats.record(rec.outcome, rec.duration_ms as u64);
+                let t = Transition::Sent {
+                    im_msg_seq: i64::try_from(found.msg_seq).ok(),
+                    im_msg_time: Some(found.msg_time_stamp),
+                };
+                record(&inner, &rec, &t).await;
+                return;
+            }
+            Ok(None) => {
+                tracing::info!(message_id = msg.id, "unknown earlier outcome: not in the group; sending again");
+            }
+            Err(e) => {
+                finish_with_error(&inner, rec, &msg, e, clock, "history look-up").await;
+                return;
+            }
+        }
+    }
+
+    let req = SendGroupMsgRequest {
+        group_id: msg.group_id.clone(),
+        random: msg.random,
+        from_account: Some(inner.im.config().admin),
+        msg_body: vec![MsgBodyElem::custom(msg.data.clone())],
+        extra: serde_json::Map::new(),
+    };
+    match inner.im.send_group_msg(&req).await {
+        Ok(answer) => {
+            rec.duration_ms = ms(clock.elapsed());
+            rec.http_status = Some(answer.http_status);
+            rec.im_error_code = Some(0);
+            inner.stats.record(rec.outcome, rec.duration_ms as u64);
+            let t = Transition::Sent {
+                im_msg_seq: answer.body.msg_seq.and_then(|s| i64::try_from(s).ok()),
+                im_msg_time: answer.body.msg_time,
+            };
+            record(&inner, &rec, &t).await;
+            if inner.paused.swap(false, Ordering::SeqCst) {
+                tracing::info!("IM accepted a message again; sending resumes");
+                if let Err(e) = inner.store.clear_alerts(CREDENTIALS_ALERT).await {
+                    tracing::error!(error = %e, "cannot clear credentials alert");
+                }
+                inner.wake.notify_one();
+            }
+        }
+        Err(e) => finish_with_error(&inner, rec, &msg, e, clock, "send").await,
+    }
+}
+
+async fn finish_with_error(
+    inner: &Inner,
+    mut rec: AttemptRecord,
+    msg: &ClaimedMessage,
+    err: ImError,
+    clock: Instant,
+    what: &str,
+) {
+    rec.duration_ms = ms(clock.elapsed());
+    rec.http_status = err.http_status();
+    match &err {
+        ImError::Api { code, info, .. } => {
+            rec.im_error_code = Some(*code);
+            rec.im_error_info = Some(info.clone());
+        }
+        ImError::Transport { message, .. } => rec.transport_error = Some(message.clone()),
+    }
+    let now = unix_ms_now();
+    let error = format!("{what}: {err}");
+    let cfg = &inner.config;
+    let transition = match err.class() {
+        ErrorClass::Ok => Transition::Sent {
+            im_msg_seq: None,
+            im_msg_time: None,
+        },
+        ErrorClass::Retry | ErrorClass::RenewUserSig => {
+            rec.outcome = if err.is_ambiguous() {
+                AttemptOutcome::Ambiguous
+            } else {
+                AttemptOutcome::Retry
+            };
+            match cfg.schedule.delay(msg.retry_step) {
+                Some(d) => Transition::Retry {
+                    next_attempt_at: now + ms(d),
+                    advance_step: true,
+                    ambiguous_at: err.is_ambiguous().then_some(rec.started_at),
+                    error,
+                },
+                None => Transition::Failed {
+                    error: format!("retry schedule used up; last error: {error}"),
+                },
+            }
+        }
+        ErrorClass::SlowDown => {
+            rec.outcome = AttemptOutcome::SlowDown;
+            Transition::Retry {
+                next_attempt_at: now + ms(super::jittered(cfg.slow_down_delay, 0.5)),
+                advance_step: false,
+                ambiguous_at: None,
+                error,
+            }
+        }
+        ErrorClass::Permanent => {
+            rec.outcome = AttemptOutcome::Permanent;
+            Transition::Failed { error }
+        }
+        ErrorClass::Credentials => {
+            rec.outcome = AttemptOutcome::Credentials;
+            let probe_at = now + ms(cfg.credentials_probe_interval);
+            if !inner.paused.swap(true, Ordering::SeqCst) {
+                tracing::error!(error = %err, "IM refused the credentials; sending paused");
+                inner.next_probe_at.store(probe_at, Ordering::SeqCst);
+            }
+            if let Err(e) = inner
+                .store
+                .raise_alert(
+                    CREDENTIALS_ALERT,
+                    &format!("The IM service refused ReplayDesk's credentials ({err}). Sending is paused; nothing is lost. Fix the secret key, identifier or SDKAppID."),
+                )
+                .await
+            {
+                tracing::error!(error = %e, "cannot raise credentials alert");
+            }
+            // Due at once: the paused dispatcher holds it back, and it goes as soon as
+            // sending resumes (key fixed, or a probe goes through).
+            Transition::Retry {
+                next_attempt_at: now,
+                advance_step: false,
+                ambiguous_at: None,
+                error,
+            }
+        }
+    };
+    inner.stats.record(rec.outcome, rec.duration_ms as u64);
+    record(inner, &rec, &transition).await;
+}

@@ -1,0 +1,123 @@
+//! The audit log of administrative actions, and alerts.
+
+use super::types::Alert;
+use super::{now_ms, Store, StoreResult};
+use serde::{Deserialize, Serialize};
+use sqlx::{Row, Sqlite, Transaction};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AuditEntry {
+    #[ts(type = "number")]
+    pub id: i64,
+    #[ts(type = "number")]
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    #[ts(type = "unknown")]
+    pub detail: serde_json::Value,
+}
+
+pub(crate) async fn audit_tx(
+    tx: &mut Transaction<'_, Sqlite>,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)")
+        .bind(now_ms())
+        .bind(actor)
+        .bind(action)
+        .bind(target)
+        .bind(detail.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: &serde_json::Value,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer().begin().await?;
+        audit_tx(&mut tx, actor, action, target, detail).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Newest first; `before` is the id to page back from.
+    pub async fn audit_log(&self, before: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, target, detail FROM audit_log \
+             WHERE (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+        )
+        .bind(before)
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let detail: String = row.try_get("detail")?;
+            out.push(AuditEntry {
+                id: row.try_get("id")?,
+                at: row.try_get("at")?,
+                actor: row.try_get("actor")?,
+                action: row.try_get("action")?,
+                target: row.try_get("target")?,
+                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Raises an alert of `kind` unless one is already open.
+    pub async fn raise_alert(&self, kind: &str, detail: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO alerts (kind, detail, raised_at) SELECT ?, ?, ? \
+             WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE kind = ? AND cleared_at IS NULL)",
+        )
+        .bind(kind)
+        .bind(detail)
+        .bind(now_ms())
+        .bind(kind)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn clear_alerts(&self, kind: &str) -> StoreResult<u64> {
+        let r = sqlx::query("UPDATE alerts SET cleared_at = ? WHERE kind = ? AND cleared_at IS NULL")
+            .bind(now_ms())
+            .bind(kind)
+            .execute(self.writer())
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    pub async fn open_alerts(&self) -> StoreResult<Vec<Alert>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, detail, raised_at, cleared_at FROM alerts WHERE cleared_at IS NULL ORDER BY id",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(Alert {
+                id: row.try_get("id")?,
+                kind: row.try_get("kind")?,
+                detail: row.try_get("detail")?,
+                raised_at: row.try_get("raised_at")?,
+                cleared_at: row.try_get("cleared_at")?,
+            });
+        }
+        Ok(out)
+    }
+}

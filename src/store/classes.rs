@@ -1,0 +1,136 @@
+//! Classes, their ReplayGroup, and the members learnt from reports.
+
+use super::types::text_enum;
+use super::{now_ms, Store, StoreError, StoreResult};
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+use ts_rs::TS;
+
+text_enum! {
+    /// A class's lifecycle as its 1001/1002 messages tell it.
+    ClassState {
+        Created => "created",
+        Started => "started",
+        Ended => "ended",
+    }
+}
+
+/// A class to create.
+#[derive(Debug, Clone)]
+pub struct NewClass<'a> {
+    pub class_id: &'a str,
+    pub group_id: &'a str,
+    pub teacher_uid: &'a str,
+    /// SHA-256 (hex) of the class's report token.
+    pub report_token_sha256: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ClassRecord {
+    pub class_id: String,
+    pub group_id: String,
+    pub teacher_uid: String,
+    pub state: ClassState,
+    #[ts(type = "number")]
+    pub created_at: i64,
+    #[ts(type = "number | null")]
+    pub started_at: Option<i64>,
+    #[ts(type = "number | null")]
+    pub ended_at: Option<i64>,
+}
+
+const CLASS_COLUMNS: &str =
+    "class_id, group_id, teacher_uid, state, created_at, started_at, ended_at";
+
+fn class_from_row(row: &SqliteRow) -> Result<ClassRecord, sqlx::Error> {
+    let state: String = row.try_get("state")?;
+    Ok(ClassRecord {
+        class_id: row.try_get("class_id")?,
+        group_id: row.try_get("group_id")?,
+        teacher_uid: row.try_get("teacher_uid")?,
+        state: ClassState::parse(&state)
+            .ok_or_else(|| sqlx::Error::Decode(format!("class state {state}").into()))?,
+        created_at: row.try_get("created_at")?,
+        started_at: row.try_get("started_at")?,
+        ended_at: row.try_get("ended_at")?,
+    })
+}
+
+impl Store {
+    /// Creates a class with its teacher as first member. A taken class id or group id is a
+    /// conflict, and nothing is stored.
+    pub async fn create_class(&self, new: &NewClass<'_>) -> StoreResult<ClassRecord> {
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        let sql = format!(
+            "INSERT INTO classes (class_id, group_id, teacher_uid, report_token_sha256, created_at) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING {CLASS_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(new.class_id)
+            .bind(new.group_id)
+            .bind(new.teacher_uid)
+            .bind(new.report_token_sha256)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Conflict(format!(
+                    "class {:?} or group {:?} already exists",
+                    new.class_id, new.group_id
+                ))
+            })?;
+        sqlx::query(
+            "INSERT INTO class_members (class_id, uid, role, first_seen_at, last_seen_at) \
+             VALUES (?, ?, 'teacher', ?, ?)",
+        )
+        .bind(new.class_id)
+        .bind(new.teacher_uid)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(class_from_row(&row)?)
+    }
+
+    pub async fn class(&self, class_id: &str) -> StoreResult<ClassRecord> {
+        let sql = format!("SELECT {CLASS_COLUMNS} FROM classes WHERE class_id = ?");
+        let row = sqlx::query(&sql)
+            .bind(class_id)
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("class {class_id:?}")))?;
+        Ok(class_from_row(&row)?)
+    }
+
+    pub async fn class_by_group(&self, group_id: &str) -> StoreResult<Option<ClassRecord>> {
+        let sql = format!("SELECT {CLASS_COLUMNS} FROM classes WHERE group_id = ?");
+        let row = sqlx::query(&sql)
+            .bind(group_id)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(row.as_ref().map(class_from_row).transpose()?)
+    }
+
+    pub async fn classes(&self) -> StoreResult<Vec<ClassRecord>> {
+        let sql = format!("SELECT {CLASS_COLUMNS} FROM classes ORDER BY created_at DESC, class_id");
+        let rows = sqlx::query(&sql).fetch_all(self.reader()).await?;
+        Ok(rows
+            .iter()
+            .map(class_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The stored hash of a class's report token.
+    pub async fn report_token_sha256(&self, class_id: &str) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT report_token_sha256 FROM classes WHERE class_id = ?")
+                .bind(class_id)
+                .fetch_optional(self.reader())
+                .await?,
+        )
+    }
+}

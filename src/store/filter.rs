@@ -1,0 +1,159 @@
+//! The console's message filters, shared by listing, bulk resend and recovery.
+
+use super::messages::{message_columns, message_from_row};
+use super::types::{MessageStatus, StoredMessage};
+use super::{Store, StoreResult};
+use crate::protocol::MessageType;
+use serde::{Deserialize, Serialize};
+use sqlx::{QueryBuilder, Sqlite};
+use ts_rs::TS;
+
+/// Which messages: every field narrows; empty lists and `None` do not.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct MessageFilter {
+    pub class_id: Option<String>,
+    /// Any of these statuses.
+    pub statuses: Vec<MessageStatus>,
+    /// Any of these types.
+    pub types: Vec<MessageType>,
+    pub uid: Option<String>,
+    /// Created at or after (unix ms).
+    #[ts(type = "number | null")]
+    pub created_from: Option<i64>,
+    /// Created before (unix ms).
+    #[ts(type = "number | null")]
+    pub created_to: Option<i64>,
+    /// Last changed at or after (unix ms): with `statuses = [failed]`, "failed since".
+    #[ts(type = "number | null")]
+    pub updated_from: Option<i64>,
+    /// Only messages that took more than one attempt (true) or exactly one or none (false).
+    pub retried: Option<bool>,
+    /// Substring of the `Data` text.
+    pub text: Option<String>,
+}
+
+/// One page of a listing and the cursor for the next, if any.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Page<T: TS> {
+    pub items: Vec<T>,
+    #[ts(type = "number | null")]
+    pub next_cursor: Option<i64>,
+}
+
+/// Escapes LIKE's wildcards so a search for `50%` finds that text.
+fn like_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+impl MessageFilter {
+    /// Appends ` AND ...` conditions for this filter.
+    pub(crate) fn push_conditions<'a>(&'a self, qb: &mut QueryBuilder<'a, Sqlite>) {
+        if let Some(c) = &self.class_id {
+            qb.push(" AND class_id = ").push_bind(c);
+        }
+        if !self.statuses.is_empty() {
+            qb.push(" AND status IN (");
+            let mut sep = qb.separated(", ");
+            for s in &self.statuses {
+                sep.push_bind(s.as_str());
+            }
+            qb.push(")");
+        }
+        if !self.types.is_empty() {
+            qb.push(" AND msg_type IN (");
+            let mut sep = qb.separated(", ");
+            for t in &self.types {
+                sep.push_bind(i64::from(t.code()));
+            }
+            qb.push(")");
+        }
+        if let Some(u) = &self.uid {
+            qb.push(" AND uid = ").push_bind(u);
+        }
+        if let Some(t) = self.created_from {
+            qb.push(" AND created_at >= ").push_bind(t);
+        }
+        if let Some(t) = self.created_to {
+            qb.push(" AND created_at < ").push_bind(t);
+        }
+        if let Some(t) = self.updated_from {
+            qb.push(" AND updated_at >= ").push_bind(t);
+        }
+        match self.retried {
+            Some(true) => {
+                qb.push(" AND attempt_count > 1");
+            }
+            Some(false) => {
+                qb.push(" AND attempt_count <= 1");
+            }
+            None => {}
+        }
+        if let Some(text) = self.text.as_deref().filter(|t| !t.is_empty()) {
+            qb.push(" AND data LIKE ")
+                .push_bind(like_pattern(text))
+                .push(" ESCAPE '\\'");
+        }
+    }
+}
+
+impl Store {
+    /// Messages matching `filter`, newest first, `limit` per page; `before` is the previous
+    /// page's `next_cursor`.
+    pub async fn list_messages(
+        &self,
+        filter: &MessageFilter,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Page<StoredMessage>> {
+        let limit = limit.clamp(1, 1000);
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT ");
+        qb.push(message_columns()).push(" FROM messages WHERE 1 = 1");
+        filter.push_conditions(&mut qb);
+        if let Some(b) = before {
+            qb.push(" AND id < ").push_bind(b);
+        }
+        qb.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+        let rows = qb.build().fetch_all(self.reader()).await?;
+        let mut items = rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|m| m.id)
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// How many messages match `filter`.
+    pub async fn count_messages(&self, filter: &MessageFilter) -> StoreResult<i64> {
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM messages WHERE 1 = 1");
+        filter.push_conditions(&mut qb);
+        Ok(qb.build_query_scalar().fetch_one(self.reader()).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(like_pattern("50%_a\\"), "%50\\%\\_a\\\\%");
+    }
+}

@@ -1,0 +1,226 @@
+//! Background jobs (bulk resend, recover failed). A job is durable: its filter, its cursor
+//! and the messages it took on are rows, so it goes on after a restart, and its progress
+//! is read from the statuses of its messages.
+
+use super::audit::audit_tx;
+use super::filter::MessageFilter;
+use super::messages::requeue_tx;
+use super::types::{text_enum, Trigger};
+use super::{now_ms, Store, StoreError, StoreResult};
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
+use ts_rs::TS;
+
+text_enum! {
+    JobKind {
+        BulkResend => "bulk_resend",
+        RecoverFailed => "recover_failed",
+    }
+}
+
+text_enum! {
+    JobState {
+        /// Still choosing its messages (resumable from its cursor).
+        Enqueuing => "enqueuing",
+        /// All its messages are queued; waiting for them to be sent or to fail.
+        Running => "running",
+        /// Every message it took on is sent or failed.
+        Finished => "finished",
+    }
+}
+
+/// A job and its progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Job {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub kind: JobKind,
+    pub filter: MessageFilter,
+    pub actor: String,
+    pub state: JobState,
+    /// Messages matching the filter when the job started (or taken on so far, if more).
+    #[ts(type = "number")]
+    pub total: i64,
+    /// Taken-on messages now sent.
+    #[ts(type = "number")]
+    pub done: i64,
+    /// Taken-on messages now failed.
+    #[ts(type = "number")]
+    pub failed: i64,
+    #[ts(type = "number")]
+    pub created_at: i64,
+    #[ts(type = "number")]
+    pub updated_at: i64,
+    #[ts(type = "number | null")]
+    pub finished_at: Option<i64>,
+}
+
+const JOB_QUERY: &str = "SELECT j.id, j.kind, j.filter, j.actor, j.state, j.total_expected, \
+     j.created_at, j.updated_at, j.finished_at, \
+     (SELECT COUNT(*) FROM job_messages jm WHERE jm.job_id = j.id) AS taken, \
+     (SELECT COUNT(*) FROM job_messages jm JOIN messages m ON m.id = jm.message_id \
+       WHERE jm.job_id = j.id AND m.status = 'sent') AS done, \
+     (SELECT COUNT(*) FROM job_messages jm JOIN messages m ON m.id = jm.message_id \
+       WHERE jm.job_id = j.id AND m.status = 'failed') AS failed \
+     FROM jobs j";
+
+fn job_from_row(row: &SqliteRow) -> StoreResult<Job> {
+    let kind: String = row.try_get("kind")?;
+    let state: String = row.try_get("state")?;
+    let filter: String = row.try_get("filter")?;
+    let expected: i64 = row.try_get("total_expected")?;
+    let taken: i64 = row.try_get("taken")?;
+    Ok(Job {
+        id: row.try_get("id")?,
+        kind: JobKind::parse(&kind).ok_or_else(|| StoreError::Invalid(format!("job kind {kind}")))?,
+        filter: serde_json::from_str(&filter)
+            .map_err(|e| StoreError::Invalid(format!("job filter: {e}")))?,
+        actor: row.try_get("actor")?,
+        state: JobState::parse(&state)
+            .ok_or_else(|| StoreError::Invalid(format!("job state {state}")))?,
+        total: expected.max(taken),
+        done: row.try_get("done")?,
+        failed: row.try_get("failed")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        finished_at: row.try_get("finished_at")?,
+    })
+}
+
+impl Store {
+    /// Creates a job over the messages matching `filter`, and its audit entry.
+    pub async fn create_job(
+        &self,
+        kind: JobKind,
+        filter: &MessageFilter,
+        actor: &str,
+    ) -> StoreResult<Job> {
+        let expected = self.count_messages(filter).await?;
+        let filter_json =
+            serde_json::to_string(filter).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO jobs (kind, filter, actor, state, total_expected, created_at, updated_at) \
+             VALUES (?, ?, ?, 'enqueuing', ?, ?, ?) RETURNING id",
+        )
+        .bind(kind.as_str())
+        .bind(&filter_json)
+        .bind(actor)
+        .bind(expected)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        audit_tx(
+            &mut tx,
+            actor,
+            kind.as_str(),
+            &format!("job:{id}"),
+            &serde_json::json!({ "filter": filter, "matching": expected }),
+        )
+        .await?;
+        tx.commit().await?;
+        self.job(id).await
+    }
+
+    pub async fn job(&self, id: i64) -> StoreResult<Job> {
+        let sql = format!("{JOB_QUERY} WHERE j.id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("job {id}")))?;
+        job_from_row(&row)
+    }
+
+    pub async fn jobs(&self, limit: u32) -> StoreResult<Vec<Job>> {
+        let sql = format!("{JOB_QUERY} ORDER BY j.id DESC LIMIT ?");
+        let rows = sqlx::query(&sql)
+            .bind(i64::from(limit))
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// Ids of jobs not finished yet (to resume after a restart).
+    pub async fn unfinished_jobs(&self) -> StoreResult<Vec<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM jobs WHERE state != 'finished' ORDER BY id")
+                .fetch_all(self.reader())
+                .await?,
+        )
+    }
+
+    /// Takes on the next `batch` matching messages of an enqueuing job, queueing each for
+    /// a `bulk` attempt, in one transaction with the cursor. Returns how many it took; zero
+    /// means the job has chosen all its messages and is now `running`.
+    pub async fn job_enqueue_batch(&self, job_id: i64, batch: u32) -> StoreResult<usize> {
+        let job = self.job(job_id).await?;
+        if job.state != JobState::Enqueuing {
+            return Ok(0);
+        }
+        let cursor: i64 = sqlx::query_scalar("SELECT cursor FROM jobs WHERE id = ?")
+            .bind(job_id)
+            .fetch_one(self.reader())
+            .await?;
+        let mut tx = self.writer().begin().await?;
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT id FROM messages WHERE id > ");
+        qb.push_bind(cursor);
+        job.filter.push_conditions(&mut qb);
+        qb.push(" ORDER BY id LIMIT ").push_bind(i64::from(batch));
+        let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+        let now = now_ms();
+        for id in &ids {
+            sqlx::query("INSERT INTO job_messages (job_id, message_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
+                .bind(job_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            // In flight or already queued: it will finish on its own; still counted.
+            requeue_tx(&mut tx, *id, Trigger::Bulk).await?;
+        }
+        match ids.last() {
+            Some(last) => {
+                sqlx::query("UPDATE jobs SET cursor = ?, updated_at = ? WHERE id = ?")
+                    .bind(last)
+                    .bind(now)
+                    .bind(job_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            None => {
+                sqlx::query("UPDATE jobs SET state = 'running', updated_at = ? WHERE id = ?")
+                    .bind(now)
+                    .bind(job_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(ids.len())
+    }
+
+    /// Marks a running job finished once none of its messages is still on its way.
+    /// Returns true when the job is finished.
+    pub async fn job_check_finished(&self, job_id: i64) -> StoreResult<bool> {
+        let now = now_ms();
+        let r = sqlx::query(
+            "UPDATE jobs SET state = 'finished', finished_at = ?, updated_at = ? \
+             WHERE id = ? AND state = 'running' AND NOT EXISTS ( \
+               SELECT 1 FROM job_messages jm JOIN messages m ON m.id = jm.message_id \
+               WHERE jm.job_id = jobs.id AND m.status IN ('pending', 'sending', 'retrying'))",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(job_id)
+        .execute(self.writer())
+        .await?;
+        if r.rows_affected() == 1 {
+            return Ok(true);
+        }
+        Ok(self.job(job_id).await?.state == JobState::Finished)
+    }
+}

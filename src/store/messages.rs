@@ -1,0 +1,506 @@
+//! Messages and their attempts: accept, claim, record outcomes, recover, resend.
+
+use super::types::{Attempt, AttemptOutcome, MessageStatus, StoredMessage, Trigger};
+use super::{now_ms, Store, StoreError, StoreResult};
+use crate::protocol::{check_size, MessageType, ReplayMessage, Seq};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+
+/// The note written on the attempt row of a message found `sending` at start-up.
+pub const RECOVERY_NOTE: &str = "process stopped while this attempt was in flight";
+
+/// A message to accept: everything but its `seq`, which the store draws so that it is
+/// unique in the group.
+pub struct NewMessage<'a> {
+    pub class_id: &'a str,
+    pub group_id: &'a str,
+    pub uid: &'a str,
+    /// The message's logical identity within the class (e.g. `1003:<uid>:<timestamp>`): a
+    /// second message with the same key is the same message.
+    pub dedup_key: &'a str,
+    /// Builds the message for a drawn `seq`.
+    pub build: &'a (dyn Fn(Seq) -> ReplayMessage + Send + Sync),
+}
+
+/// The result of accepting a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inserted {
+    pub message: StoredMessage,
+    /// False when a message with the same logical identity already existed; that one is
+    /// returned and nothing new was stored.
+    pub created: bool,
+}
+
+/// A message the worker has claimed for an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedMessage {
+    pub id: i64,
+    pub group_id: String,
+    pub seq: u64,
+    pub random: u32,
+    pub data: String,
+    pub retry_step: u32,
+    pub trigger: Trigger,
+    pub ambiguous_since: Option<i64>,
+}
+
+/// One attempt as the worker saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRecord {
+    pub message_id: i64,
+    pub trigger: Trigger,
+    pub random: u32,
+    pub started_at: i64,
+    pub duration_ms: i64,
+    pub http_status: Option<u16>,
+    pub im_error_code: Option<i64>,
+    pub im_error_info: Option<String>,
+    pub transport_error: Option<String>,
+    pub outcome: AttemptOutcome,
+}
+
+/// Where an attempt leaves its message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transition {
+    Sent {
+        im_msg_seq: Option<i64>,
+        im_msg_time: Option<i64>,
+    },
+    Retry {
+        next_attempt_at: i64,
+        /// Whether this failure uses up a step of the retry schedule.
+        advance_step: bool,
+        /// Set when the attempt's outcome is unknown; kept if already set.
+        ambiguous_at: Option<i64>,
+        error: String,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+const MESSAGE_COLUMNS: &str = "id, class_id, group_id, msg_type, uid, seq, random, data, status, \
+     attempt_count, next_attempt_at, last_error, im_msg_seq, im_msg_time, created_at, updated_at, sent_at";
+
+pub(crate) fn message_columns() -> &'static str {
+    MESSAGE_COLUMNS
+}
+
+fn bad_row(what: &str, value: impl std::fmt::Display) -> sqlx::Error {
+    sqlx::Error::Decode(format!("unexpected {what} in database: {value}").into())
+}
+
+pub(crate) fn message_from_row(row: &SqliteRow) -> Result<StoredMessage, sqlx::Error> {
+    let code: i64 = row.try_get("msg_type")?;
+    let status: String = row.try_get("status")?;
+    let seq: i64 = row.try_get("seq")?;
+    let random: i64 = row.try_get("random")?;
+    Ok(StoredMessage {
+        id: row.try_get("id")?,
+        class_id: row.try_get("class_id")?,
+        group_id: row.try_get("group_id")?,
+        msg_type: MessageType::from_code(code).ok_or_else(|| bad_row("msg_type", code))?,
+        uid: row.try_get("uid")?,
+        seq: u64::try_from(seq).map_err(|_| bad_row("seq", seq))?,
+        random: u32::try_from(random).map_err(|_| bad_row("random", random))?,
+        data: row.try_get("data")?,
+        status: MessageStatus::parse(&status).ok_or_else(|| bad_row("status", &status))?,
+        attempt_count: row.try_get("attempt_count")?,
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        last_error: row.try_get("last_error")?,
+        im_msg_seq: row.try_get("im_msg_seq")?,
+        im_msg_time: row.try_get("im_msg_time")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        sent_at: row.try_get("sent_at")?,
+    })
+}
+
+fn attempt_from_row(row: &SqliteRow) -> Result<Attempt, sqlx::Error> {
+    let trigger: String = row.try_get("trigger_kind")?;
+    let outcome: String = row.try_get("outcome")?;
+    let random: i64 = row.try_get("random")?;
+    let http: Option<i64> = row.try_get("http_status")?;
+    Ok(Attempt {
+        id: row.try_get("id")?,
+        message_id: row.try_get("message_id")?,
+        trigger: Trigger::parse(&trigger).ok_or_else(|| bad_row("trigger", &trigger))?,
+        random: u32::try_from(random).map_err(|_| bad_row("random", random))?,
+        started_at: row.try_get("started_at")?,
+        duration_ms: row.try_get("duration_ms")?,
+        http_status: http.and_then(|h| u16::try_from(h).ok()),
+        im_error_code: row.try_get("im_error_code")?,
+        im_error_info: row.try_get("im_error_info")?,
+        transport_error: row.try_get("transport_error")?,
+        outcome: AttemptOutcome::parse(&outcome).ok_or_else(|| bad_row("outcome", &outcome))?,
+    })
+}
+
+/// How many times a colliding `seq` is drawn again before giving up (a collision needs
+/// thousands of messages in one group; ten in a row means something else is wrong).
+const SEQ_DRAWS: usize = 10;
+
+impl Store {
+    /// Stores a new message as `pending`, due now, unless a message with the same
+    /// `dedup_key` exists in the class. Durable when this returns.
+    pub async fn insert_message(&self, new: &NewMessage<'_>) -> StoreResult<Inserted> {
+        let mut tx = self.writer().begin().await?;
+        let inserted = insert_message_tx(&mut tx, new, now_ms()).await?;
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    /// Stores many messages in one transaction (one fsync for the whole batch).
+    pub async fn insert_messages(&self, batch: &[NewMessage<'_>]) -> StoreResult<Vec<Inserted>> {
+        let mut tx = self.writer().begin().await?;
+        let now = now_ms();
+        let mut out = Vec::with_capacity(batch.len());
+        for new in batch {
+            out.push(insert_message_tx(&mut tx, new, now).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn message(&self, id: i64) -> StoreResult<StoredMessage> {
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("message {id}")))?;
+        Ok(message_from_row(&row)?)
+    }
+
+    pub async fn attempts(&self, message_id: i64) -> StoreResult<Vec<Attempt>> {
+        let rows = sqlx::query(
+            "SELECT id, message_id, trigger_kind, random, started_at, duration_ms, http_status, \
+             im_error_code, im_error_info, transport_error, outcome \
+             FROM attempts WHERE message_id = ? ORDER BY id",
+        )
+        .bind(message_id)
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(attempt_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Claims up to `limit` due messages for `owner`: they move to `sending`.
+    pub async fn claim_due(
+        &self,
+        owner: &str,
+        limit: u32,
+        lease_ms: i64,
+    ) -> StoreResult<Vec<ClaimedMessage>> {
+        let now = now_ms();
+        let rows = sqlx::query(
+            "UPDATE messages SET status = 'sending', lease_owner = ?, lease_until = ?, updated_at = ? \
+             WHERE id IN (SELECT id FROM messages \
+                          WHERE status IN ('pending', 'retrying') AND next_attempt_at <= ? \
+                          ORDER BY next_attempt_at, id LIMIT ?) \
+             RETURNING id, group_id, seq, random, data, retry_step, next_trigger, ambiguous_since",
+        )
+        .bind(owner)
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(self.writer())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let seq: i64 = row.try_get("seq")?;
+            let random: i64 = row.try_get("random")?;
+            let step: i64 = row.try_get("retry_step")?;
+            let trigger: String = row.try_get("next_trigger")?;
+            out.push(ClaimedMessage {
+                id: row.try_get("id")?,
+                group_id: row.try_get("group_id")?,
+                seq: u64::try_from(seq).map_err(|_| bad_row("seq", seq))?,
+                random: u32::try_from(random).map_err(|_| bad_row("random", random))?,
+                data: row.try_get("data")?,
+                retry_step: u32::try_from(step).unwrap_or(u32::MAX),
+                trigger: Trigger::parse(&trigger).ok_or_else(|| bad_row("trigger", &trigger))?,
+                ambiguous_since: row.try_get("ambiguous_since")?,
+            });
+        }
+        out.sort_by_key(|m| m.id);
+        Ok(out)
+    }
+
+    /// The earliest time a pending or retrying message falls due, if any.
+    pub async fn next_due_at(&self) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM messages WHERE status IN ('pending', 'retrying')",
+        )
+        .fetch_one(self.reader())
+        .await?)
+    }
+
+    /// Records an attempt and moves its message, in one transaction.
+    pub async fn finish_attempt(
+        &self,
+        attempt: &AttemptRecord,
+        transition: &Transition,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer().begin().await?;
+        insert_attempt(&mut tx, attempt).await?;
+        let now = now_ms();
+        let q = match transition {
+            Transition::Sent {
+                im_msg_seq,
+                im_msg_time,
+            } => sqlx::query(
+                "UPDATE messages SET status = 'sent', attempt_count = attempt_count + 1, \
+                 im_msg_seq = ?, im_msg_time = ?, sent_at = ?, updated_at = ?, next_attempt_at = NULL, \
+                 ambiguous_since = NULL, last_error = NULL, lease_owner = NULL, lease_until = NULL, \
+                 next_trigger = 'scheduled' WHERE id = ?",
+            )
+            .bind(im_msg_seq)
+            .bind(im_msg_time)
+            .bind(now)
+            .bind(now)
+            .bind(attempt.message_id),
+            Transition::Retry {
+                next_attempt_at,
+                advance_step,
+                ambiguous_at,
+                error,
+            } => sqlx::query(
+                "UPDATE messages SET status = 'retrying', attempt_count = attempt_count + 1, \
+                 retry_step = retry_step + ?, next_attempt_at = ?, \
+                 ambiguous_since = COALESCE(ambiguous_since, ?), last_error = ?, updated_at = ?, \
+                 lease_owner = NULL, lease_until = NULL, next_trigger = 'scheduled' WHERE id = ?",
+            )
+            .bind(i64::from(*advance_step))
+            .bind(next_attempt_at)
+            .bind(ambiguous_at)
+            .bind(error)
+            .bind(now)
+            .bind(attempt.message_id),
+            Transition::Failed { error } => sqlx::query(
+                "UPDATE messages SET status = 'failed', attempt_count = attempt_count + 1, \
+                 next_attempt_at = NULL, last_error = ?, updated_at = ?, lease_owner = NULL, \
+                 lease_until = NULL, next_trigger = 'scheduled' WHERE id = ?",
+            )
+            .bind(error)
+            .bind(now)
+            .bind(attempt.message_id),
+        };
+        q.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Puts a claimed message back without an attempt (sending paused before it was tried).
+    pub async fn release(&self, message_id: i64, next_attempt_at: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE messages SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'retrying' END, \
+             next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? \
+             WHERE id = ? AND status = 'sending'",
+        )
+        .bind(next_attempt_at)
+        .bind(now_ms())
+        .bind(message_id)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// After a crash or kill: every message left `sending` may or may not have reached the
+    /// group. Each gets an `interrupted` attempt row and is retried, flagged ambiguous from
+    /// the time it was claimed so the duplicate-window rule applies. Returns how many.
+    pub async fn recover_interrupted(&self) -> StoreResult<u64> {
+        let mut tx = self.writer().begin().await?;
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO attempts (message_id, trigger_kind, random, started_at, duration_ms, \
+             transport_error, outcome) \
+             SELECT id, 'recovery', random, updated_at, ? - updated_at, ?, 'interrupted' \
+             FROM messages WHERE status = 'sending'",
+        )
+        .bind(now)
+        .bind(RECOVERY_NOTE)
+        .execute(&mut *tx)
+        .await?;
+        let done = sqlx::query(
+            "UPDATE messages SET status = 'retrying', attempt_count = attempt_count + 1, \
+             ambiguous_since = COALESCE(ambiguous_since, updated_at), next_attempt_at = ?, \
+             last_error = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? \
+             WHERE status = 'sending'",
+        )
+        .bind(now)
+        .bind(RECOVERY_NOTE)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Queues a message for another attempt, asked for by a person (`Manual`) or a job
+    /// (`Bulk`). Keeps `seq`. A message already sent gets a new Random, because the
+    /// duplicate is then intended and the service's filter would swallow it. Returns false
+    /// when the message is in flight or already queued (nothing to do).
+    pub async fn requeue(&self, message_id: i64, trigger: Trigger) -> StoreResult<bool> {
+        let mut tx = self.writer().begin().await?;
+        let ok = requeue_tx(&mut tx, message_id, trigger).await?;
+        tx.commit().await?;
+        Ok(ok)
+    }
+
+    /// Counts of messages per status, optionally for one class.
+    pub async fn status_counts(
+        &self,
+        class_id: Option<&str>,
+    ) -> StoreResult<Vec<(MessageStatus, i64)>> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM messages WHERE (? IS NULL OR class_id = ?) GROUP BY status",
+        )
+        .bind(class_id)
+        .bind(class_id)
+        .fetch_all(self.reader())
+        .await?;
+        let mut out = Vec::new();
+        for row in &rows {
+            let s: String = row.try_get("status")?;
+            let n: i64 = row.try_get("n")?;
+            out.push((
+                MessageStatus::parse(&s).ok_or_else(|| bad_row("status", &s))?,
+                n,
+            ));
+        }
+        Ok(out)
+    }
+}
+
+pub(crate) async fn requeue_tx(
+    tx: &mut Transaction<'_, Sqlite>,
+    message_id: i64,
+    trigger: Trigger,
+) -> StoreResult<bool> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM messages WHERE id = ?")
+        .bind(message_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let status = status.ok_or_else(|| StoreError::NotFound(format!("message {message_id}")))?;
+    let status = MessageStatus::parse(&status)
+        .ok_or_else(|| StoreError::Invalid(format!("status {status}")))?;
+    let now = now_ms();
+    let next_trigger = match trigger {
+        Trigger::Bulk => "bulk",
+        _ => "manual",
+    };
+    let done = match status {
+        MessageStatus::Sending => return Ok(false),
+        MessageStatus::Sent => {
+            sqlx::query(
+                "UPDATE messages SET status = 'pending', random = ?, retry_step = 0, \
+                 next_attempt_at = ?, next_trigger = ?, ambiguous_since = NULL, updated_at = ? \
+                 WHERE id = ? AND status = 'sent'",
+            )
+            .bind(i64::from(rand::random::<u32>()))
+            .bind(now)
+            .bind(next_trigger)
+            .bind(now)
+            .bind(message_id)
+            .execute(&mut **tx)
+            .await?
+        }
+        MessageStatus::Failed | MessageStatus::Retrying | MessageStatus::Pending => {
+            sqlx::query(
+                "UPDATE messages SET status = CASE WHEN status = 'pending' THEN 'pending' ELSE 'retrying' END, \
+                 retry_step = 0, next_attempt_at = ?, next_trigger = ?, updated_at = ? \
+                 WHERE id = ? AND status IN ('failed', 'retrying', 'pending')",
+            )
+            .bind(now)
+            .bind(next_trigger)
+            .bind(now)
+            .bind(message_id)
+            .execute(&mut **tx)
+            .await?
+        }
+    };
+    Ok(done.rows_affected() == 1)
+}
+
+async fn insert_attempt(
+    tx: &mut Transaction<'_, Sqlite>,
+    a: &AttemptRecord,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO attempts (message_id, trigger_kind, random, started_at, duration_ms, \
+         http_status, im_error_code, im_error_info, transport_error, outcome) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(a.message_id)
+    .bind(a.trigger.as_str())
+    .bind(i64::from(a.random))
+    .bind(a.started_at)
+    .bind(a.duration_ms)
+    .bind(a.http_status.map(i64::from))
+    .bind(a.im_error_code)
+    .bind(&a.im_error_info)
+    .bind(&a.transport_error)
+    .bind(a.outcome.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn insert_message_tx(
+    tx: &mut Transaction<'_, Sqlite>,
+    new: &NewMessage<'_>,
+    now: i64,
+) -> StoreResult<Inserted> {
+    let existing_sql =
+        format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE class_id = ? AND dedup_key = ?");
+    if let Some(row) = sqlx::query(&existing_sql)
+        .bind(new.class_id)
+        .bind(new.dedup_key)
+        .fetch_optional(&mut **tx)
+        .await?
+    {
+        return Ok(Inserted {
+            message: message_from_row(&row)?,
+            created: false,
+        });
+    }
+    for _ in 0..SEQ_DRAWS {
+        let msg = (new.build)(Seq::random());
+        let data = msg.to_data();
+        check_size(&data).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let sql = format!(
+            "INSERT INTO messages (class_id, group_id, msg_type, uid, seq, random, data, dedup_key, \
+             status, next_attempt_at, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) \
+             ON CONFLICT (group_id, seq) DO NOTHING RETURNING {MESSAGE_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(new.class_id)
+            .bind(new.group_id)
+            .bind(i64::from(msg.message_type().code()))
+            .bind(new.uid)
+            .bind(msg.seq.get() as i64)
+            .bind(i64::from(rand::random::<u32>()))
+            .bind(&data)
+            .bind(new.dedup_key)
+            .bind(now)
+            .bind(now)
+            .bind(now)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(row) = row {
+            return Ok(Inserted {
+                message: message_from_row(&row)?,
+                created: true,
+            });
+        }
+    }
+    Err(StoreError::Conflict(format!(
+        "no free seq found for group {} after {SEQ_DRAWS} draws",
+        new.group_id
+    )))
+}
