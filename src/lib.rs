@@ -4,12 +4,18 @@
 //! Tauri desktop shell are thin adapters over it. It has no Tauri dependency.
 
 pub mod app;
+pub mod callback;
 pub mod clock;
+pub mod config;
 pub mod delivery;
 pub mod emulator;
 pub mod im;
+pub mod logging;
 pub mod protocol;
 pub mod secret;
+pub mod server;
+pub mod service;
+pub mod signals;
 pub mod store;
 
 pub use app::AppInfo;

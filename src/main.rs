@@ -18,17 +18,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the headless reporting backend (sandbox mode when no IM endpoint is set).
-    Serve {
-        /// TOML configuration file (default: replaydesk.toml if present).
-        #[arg(long)]
-        config: Option<std::path::PathBuf>,
-        /// Address to serve on.
-        #[arg(long, env = "REPLAYDESK_LISTEN")]
-        listen: Option<String>,
-        /// SQLite database file.
-        #[arg(long, env = "REPLAYDESK_DB")]
-        db: Option<std::path::PathBuf>,
-    },
+    Serve(replaydesk::server::cli::ServeArgs),
     /// Print a version-2 UserSig for the IM REST API.
     Usersig {
         #[arg(long)]
@@ -62,6 +52,8 @@ enum Command {
     },
     /// Run the local IM service emulator (the IM REST calls ReplayDesk makes, with fault knobs).
     ImEmulator(replaydesk::emulator::cli::ImEmulatorArgs),
+    /// Run only the delivery worker over a database (drain an outbox; a separate worker).
+    Deliver(replaydesk::delivery::cli::DeliverArgs),
 }
 
 fn unix_now() -> i64 {
@@ -71,15 +63,7 @@ fn unix_now() -> i64 {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { .. } => {
-            let info = replaydesk::AppInfo::from_env();
-            println!(
-                "replaydesk {} serve: {} mode. The reporting server is not implemented yet (see the server issue).",
-                info.version,
-                if info.sandbox { "sandbox" } else { "IM" }
-            );
-            ExitCode::SUCCESS
-        }
+        Command::Serve(args) => replaydesk::server::cli::run(args),
         Command::Usersig {
             sdkappid,
             identifier,
@@ -124,5 +108,6 @@ fn main() -> ExitCode {
             }
         },
         Command::ImEmulator(args) => replaydesk::emulator::cli::run(args),
+        Command::Deliver(args) => replaydesk::delivery::cli::run(args),
     }
 }

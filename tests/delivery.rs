@@ -28,23 +28,39 @@ async fn thirty_percent_faults_2000_messages_20_groups_each_seq_once() {
         emu.create_group_direct(&group).unwrap();
         create_class(&h.store, &class, &group).await;
         for i in 0..100u64 {
-            let m = enqueue_timeline(&h.store, &class, &group, &format!("u{}", i % 7), 1000 + i).await;
-            expected.entry(group.clone()).or_insert_with(Vec::new).push(m.seq);
+            let m =
+                enqueue_timeline(&h.store, &class, &group, &format!("u{}", i % 7), 1000 + i).await;
+            expected
+                .entry(group.clone())
+                .or_insert_with(Vec::new)
+                .push(m.seq);
         }
         h.delivery.wake();
     }
-    wait_until(Duration::from_secs(240), "all 2000 messages sent", || async {
-        count_status(&h.store, MessageStatus::Sent).await == 2000
-    })
+    wait_until(
+        Duration::from_secs(240),
+        "all 2000 messages sent",
+        || async { count_status(&h.store, MessageStatus::Sent).await == 2000 },
+    )
     .await;
     assert_eq!(count_status(&h.store, MessageStatus::Failed).await, 0);
 
     let stats = emu.stats();
-    assert!(stats.lost_responses > 0 && stats.http500s > 0 && stats.injected_failures > 0, "{stats:?}");
-    assert!(stats.duplicates_absorbed > 0, "lost responses were retried with the same Random: {stats:?}");
+    assert!(
+        stats.lost_responses > 0 && stats.http500s > 0 && stats.injected_failures > 0,
+        "{stats:?}"
+    );
+    assert!(
+        stats.duplicates_absorbed > 0,
+        "lost responses were retried with the same Random: {stats:?}"
+    );
     for (group, seqs) in &expected {
         let seen = seq_occurrences(&emu, group);
-        assert_eq!(seen.len(), seqs.len(), "group {group}: every message present");
+        assert_eq!(
+            seen.len(),
+            seqs.len(),
+            "group {group}: every message present"
+        );
         for s in seqs {
             assert_eq!(seen.get(s), Some(&1), "group {group}: seq {s} exactly once");
         }
@@ -52,7 +68,14 @@ async fn thirty_percent_faults_2000_messages_20_groups_each_seq_once() {
     // Every attempt is in the log: at least one per message, and failures recorded too.
     let ambiguous = h
         .store
-        .list_messages(&MessageFilter { retried: Some(true), ..Default::default() }, None, 1000)
+        .list_messages(
+            &MessageFilter {
+                retried: Some(true),
+                ..Default::default()
+            },
+            None,
+            1000,
+        )
         .await
         .unwrap();
     assert!(!ambiguous.items.is_empty());
@@ -66,7 +89,10 @@ async fn unknown_outcome_older_than_duplicate_window_is_looked_up_not_resent() {
     // A 1 s duplicate window on both sides; every send's response is lost.
     let emu = start_emulator(|c| {
         c.dup_window = Duration::from_secs(1);
-        c.faults = FaultConfig { lost_response_rate: 1.0, ..FaultConfig::none() };
+        c.faults = FaultConfig {
+            lost_response_rate: 1.0,
+            ..FaultConfig::none()
+        };
     })
     .await;
     let mut cfg = fast_config();
@@ -78,13 +104,18 @@ async fn unknown_outcome_older_than_duplicate_window_is_looked_up_not_resent() {
     create_class(&h.store, "c1", "g1").await;
     let m = enqueue_timeline(&h.store, "c1", "g1", "teacher_li", 42).await;
     h.delivery.wake();
-    wait_until(Duration::from_secs(20), "message marked sent from history", || async {
-        h.store.message(m.id).await.unwrap().status == MessageStatus::Sent
-    })
+    wait_until(
+        Duration::from_secs(20),
+        "message marked sent from history",
+        || async { h.store.message(m.id).await.unwrap().status == MessageStatus::Sent },
+    )
     .await;
     let attempts = h.store.attempts(m.id).await.unwrap();
     let outcomes: Vec<_> = attempts.iter().map(|a| a.outcome).collect();
-    assert_eq!(outcomes, [AttemptOutcome::Ambiguous, AttemptOutcome::FoundInHistory]);
+    assert_eq!(
+        outcomes,
+        [AttemptOutcome::Ambiguous, AttemptOutcome::FoundInHistory]
+    );
     assert_eq!(seq_occurrences(&emu, "g1").get(&m.seq), Some(&1));
     let stored = h.store.message(m.id).await.unwrap();
     assert_eq!(stored.im_msg_seq, Some(1));
@@ -109,11 +140,24 @@ async fn usersig_renewed_before_expiry_and_at_once_on_70001() {
         count_status(&h.store, MessageStatus::Sent).await == 5
     })
     .await;
-    assert!(h.delivery.im().usersigs_made() >= 3, "renewed as it went: {}", h.delivery.im().usersigs_made());
-    assert_eq!(emu.stats().answers_with(70001), 0, "never sent an expired sig");
+    assert!(
+        h.delivery.im().usersigs_made() >= 3,
+        "renewed as it went: {}",
+        h.delivery.im().usersigs_made()
+    );
+    assert_eq!(
+        emu.stats().answers_with(70001),
+        0,
+        "never sent an expired sig"
+    );
 
     // The service says the sig expired (e.g. clocks disagree): renewed and retried at once.
-    emu.set_faults(FaultConfig { fail_rate: 0.5, fail_codes: vec![70001], ..FaultConfig::none() }).unwrap();
+    emu.set_faults(FaultConfig {
+        fail_rate: 0.5,
+        fail_codes: vec![70001],
+        ..FaultConfig::none()
+    })
+    .unwrap();
     for i in 100..150u64 {
         enqueue_timeline(&h.store, "c1", "g1", "student_wang", i).await;
     }
@@ -138,25 +182,49 @@ async fn wrong_secret_key_pauses_with_alert_and_fixing_it_resumes() {
     }
     h.delivery.wake();
     wait_until(Duration::from_secs(10), "credentials alert", || async {
-        h.store.open_alerts().await.unwrap().iter().any(|a| a.kind == CREDENTIALS_ALERT)
+        h.store
+            .open_alerts()
+            .await
+            .unwrap()
+            .iter()
+            .any(|a| a.kind == CREDENTIALS_ALERT)
     })
     .await;
     assert!(h.delivery.is_paused());
     tokio::time::sleep(Duration::from_secs(1)).await;
     // Paused: few attempts, none failed, nothing sent, nothing lost.
     let refused = emu.stats().answers_with(70009);
-    assert!(refused >= 1 && refused <= 40, "paused after the first refusals: {refused}");
+    assert!(
+        (1..=40).contains(&refused),
+        "paused after the first refusals: {refused}"
+    );
     assert_eq!(count_status(&h.store, MessageStatus::Failed).await, 0);
     assert_eq!(count_status(&h.store, MessageStatus::Sent).await, 0);
     let alert = h.store.open_alerts().await.unwrap().remove(0);
-    assert!(!alert.detail.contains("not-the-key"), "the key is not shown: {}", alert.detail);
+    assert!(
+        !alert.detail.contains("not-the-key"),
+        "the key is not shown: {}",
+        alert.detail
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(emu.stats().answers_with(70009), refused, "no sending while paused");
+    assert_eq!(
+        emu.stats().answers_with(70009),
+        refused,
+        "no sending while paused"
+    );
 
-    h.delivery.update_secret_key("0f3c8e1d5b7a92c4e6f8a0b2c4d6e8f0a1b3c5d7e9f1a3b5c7d9e1f3a5b7c9d1".into(), "admin@test").await.unwrap();
-    wait_until(Duration::from_secs(15), "all 50 sent after the fix", || async {
-        count_status(&h.store, MessageStatus::Sent).await == 50
-    })
+    h.delivery
+        .update_secret_key(
+            "0f3c8e1d5b7a92c4e6f8a0b2c4d6e8f0a1b3c5d7e9f1a3b5c7d9e1f3a5b7c9d1".into(),
+            "admin@test",
+        )
+        .await
+        .unwrap();
+    wait_until(
+        Duration::from_secs(15),
+        "all 50 sent after the fix",
+        || async { count_status(&h.store, MessageStatus::Sent).await == 50 },
+    )
     .await;
     assert!(!h.delivery.is_paused());
     assert!(h.store.open_alerts().await.unwrap().is_empty());
@@ -186,7 +254,10 @@ async fn manual_resend_keeps_seq_and_draws_new_random_once_sent() {
     let second = h.store.message(m.id).await.unwrap();
     assert_eq!(second.seq, first.seq);
     assert_eq!(second.data, first.data, "the exact Data is sent again");
-    assert_ne!(second.random, first.random, "a new Random: this duplicate is intended");
+    assert_ne!(
+        second.random, first.random,
+        "a new Random: this duplicate is intended"
+    );
     assert_eq!(seq_occurrences(&emu, "g1").get(&m.seq), Some(&2));
     let attempts = h.store.attempts(m.id).await.unwrap();
     assert_eq!(attempts[1].trigger, Trigger::Manual);
@@ -200,7 +271,11 @@ async fn manual_resend_keeps_seq_and_draws_new_random_once_sent() {
 async fn recover_failed_since_and_bulk_resend_survive_a_restart() {
     // Everything fails permanently (invalid parameter) at first.
     let emu = start_emulator(|c| {
-        c.faults = FaultConfig { fail_rate: 1.0, fail_codes: vec![10004], ..FaultConfig::none() };
+        c.faults = FaultConfig {
+            fail_rate: 1.0,
+            fail_codes: vec![10004],
+            ..FaultConfig::none()
+        };
     })
     .await;
     let h = Harness::start(im_config(&emu, KEY), fast_config()).await;
@@ -218,7 +293,11 @@ async fn recover_failed_since_and_bulk_resend_survive_a_restart() {
     // The process stops right after an admin asked for recovery, before the job ran.
     let mut h = h;
     h.stop().await;
-    let job = h.delivery.recover_failed_since(t0, Some("c1".into()), "admin@test").await.unwrap();
+    let job = h
+        .delivery
+        .recover_failed_since(t0, Some("c1".into()), "admin@test")
+        .await
+        .unwrap();
     assert_eq!((job.total, job.done, job.failed), (30, 0, 0));
     assert_eq!(job.state, replaydesk::store::JobState::Enqueuing);
     let (dir, db) = h.into_parts().await;
@@ -259,7 +338,17 @@ async fn recover_failed_since_and_bulk_resend_survive_a_restart() {
     assert_eq!((b.total, b.done, b.failed), (10, 10, 0));
     let occ = seq_occurrences(&emu, "g1");
     assert_eq!(occ.values().filter(|n| **n == 2).count(), 10);
-    let actions: Vec<_> = h.store.audit_log(None, 10).await.unwrap().into_iter().map(|a| a.action).collect();
-    assert!(actions.contains(&"bulk_resend".to_string()) && actions.contains(&"recover_failed".to_string()));
+    let actions: Vec<_> = h
+        .store
+        .audit_log(None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert!(
+        actions.contains(&"bulk_resend".to_string())
+            && actions.contains(&"recover_failed".to_string())
+    );
     h.stop().await;
 }

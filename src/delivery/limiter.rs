@@ -34,7 +34,8 @@ impl TokenBucket {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         let (tokens, last) = *s;
-        let refilled = (tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.burst);
+        let refilled =
+            (tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.burst);
         let left = refilled - 1.0;
         *s = (left, now);
         if left >= 0.0 {

@@ -5,6 +5,7 @@
 //! service's duplicate filter absorbs a retry whose first try landed; and a history
 //! look-up before resending an attempt whose outcome is unknown and older than that filter).
 
+pub mod cli;
 mod limiter;
 mod schedule;
 mod stats;
@@ -212,7 +213,11 @@ impl Delivery {
     /// duplicate is then intended). Returns false if it is in flight right now.
     pub async fn resend(&self, message_id: i64, actor: &str) -> Result<bool, DeliveryError> {
         let before = self.inner.store.message(message_id).await?;
-        let queued = self.inner.store.requeue(message_id, Trigger::Manual).await?;
+        let queued = self
+            .inner
+            .store
+            .requeue(message_id, Trigger::Manual)
+            .await?;
         self.inner
             .store
             .audit(

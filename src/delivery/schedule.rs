@@ -14,7 +14,9 @@ pub struct RetrySchedule {
 impl Default for RetrySchedule {
     /// About a day of retries: quick at first, then hourly-ish.
     fn default() -> Self {
-        let secs = [1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 14_400, 28_800, 43_200];
+        let secs = [
+            1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 14_400, 28_800, 43_200,
+        ];
         Self::new(secs.iter().map(|s| Duration::from_secs(*s)).collect(), 0.2)
     }
 }
@@ -100,7 +102,10 @@ mod tests {
         let s = RetrySchedule::new(vec![Duration::from_secs(10)], 0.2);
         for _ in 0..1000 {
             let d = s.delay(0).unwrap();
-            assert!(d >= Duration::from_secs(8) && d <= Duration::from_secs(12), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(8) && d <= Duration::from_secs(12),
+                "{d:?}"
+            );
         }
     }
 }

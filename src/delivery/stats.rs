@@ -16,7 +16,10 @@ pub struct DeliveryStats {
 }
 
 fn outcome_index(o: AttemptOutcome) -> usize {
-    AttemptOutcome::ALL.iter().position(|x| *x == o).unwrap_or(0)
+    AttemptOutcome::ALL
+        .iter()
+        .position(|x| *x == o)
+        .unwrap_or(0)
 }
 
 /// A copy of the counters at one moment.
@@ -38,14 +41,20 @@ impl DeliveryStats {
             }
         }
         self.latency_count.fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_ms.fetch_add(duration_ms, Ordering::Relaxed);
+        self.latency_sum_ms
+            .fetch_add(duration_ms, Ordering::Relaxed);
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
             attempts_by_outcome: AttemptOutcome::ALL
                 .iter()
-                .map(|o| (*o, self.by_outcome[outcome_index(*o)].load(Ordering::Relaxed)))
+                .map(|o| {
+                    (
+                        *o,
+                        self.by_outcome[outcome_index(*o)].load(Ordering::Relaxed),
+                    )
+                })
                 .collect(),
             latency_buckets: LATENCY_BUCKETS_MS
                 .iter()

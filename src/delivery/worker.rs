@@ -29,7 +29,12 @@ pub(crate) async fn dispatch(inner: Arc<Inner>) {
         let paused = inner.paused.load(Ordering::SeqCst);
         let probe_at = inner.next_probe_at.load(Ordering::SeqCst);
         if paused && now < probe_at {
-            idle(&inner, &mut shutdown, Duration::from_millis((probe_at - now) as u64)).await;
+            idle(
+                &inner,
+                &mut shutdown,
+                Duration::from_millis((probe_at - now) as u64),
+            )
+            .await;
             continue;
         }
         // Wait for a free slot before claiming, so claimed messages do not sit waiting.
@@ -83,11 +88,7 @@ pub(crate) async fn dispatch(inner: Arc<Inner>) {
     }
 }
 
-async fn idle(
-    inner: &Inner,
-    shutdown: &mut tokio::sync::watch::Receiver<bool>,
-    wait: Duration,
-) {
+async fn idle(inner: &Inner, shutdown: &mut tokio::sync::watch::Receiver<bool>, wait: Duration) {
     tokio::select! {
         _ = inner.wake.notified() => {}
         _ = tokio::time::sleep(wait.max(Duration::from_millis(1))) => {}
@@ -109,10 +110,18 @@ async fn record(inner: &Inner, rec: &AttemptRecord, t: &Transition) {
         }
     }
     // Left `sending`: recovered (as an unknown outcome) at the next start.
-    tracing::error!(message_id = rec.message_id, "attempt not recorded; recovered at next start");
+    tracing::error!(
+        message_id = rec.message_id,
+        "attempt not recorded; recovered at next start"
+    );
 }
 
-async fn attempt(inner: Arc<Inner>, msg: ClaimedMessage, _permit: OwnedSemaphorePermit, probe: bool) {
+async fn attempt(
+    inner: Arc<Inner>,
+    msg: ClaimedMessage,
+    _permit: OwnedSemaphorePermit,
+    probe: bool,
+) {
     inner.limiters.acquire_send(&msg.group_id).await;
     let paused_now = inner.paused.load(Ordering::SeqCst);
     if *inner.shutdown.borrow() || (paused_now && !probe) {
@@ -163,7 +172,10 @@ async fn attempt(inner: Arc<Inner>, msg: ClaimedMessage, _permit: OwnedSemaphore
                 return;
             }
             Ok(None) => {
-                tracing::info!(message_id = msg.id, "unknown earlier outcome: not in the group; sending again");
+                tracing::info!(
+                    message_id = msg.id,
+                    "unknown earlier outcome: not in the group; sending again"
+                );
             }
             Err(e) => {
                 finish_with_error(&inner, rec, &msg, e, clock, "history look-up").await;

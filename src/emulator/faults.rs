@@ -19,9 +19,8 @@ pub const MAX_LATENCY_MS: u64 = 600_000;
 /// 500, nothing processed); then, once the UserSig and the per-app limit passed,
 /// `fail_rate` (answered with a code drawn uniformly from `fail_codes`, nothing
 /// processed); then the call is processed, and `lost_response_rate` breaks its response:
-/// the effect (a stored message, a created group) stays, the client gets status 200
-/// headers announcing a `Content-Length` and then a truncated body and a closed
-/// connection (or, if the close wins the race, no response at all).
+/// the effect (a stored message, a created group) stays, and the connection is dropped
+/// without a usable answer (see `lost_response` in this module's source).
 ///
 /// Read and written as JSON by `GET/PUT /control/faults`; a `PUT` replaces the whole set
 /// (absent fields take their defaults: no faults).
@@ -118,7 +117,9 @@ impl FaultConfig {
         } else {
             0
         };
-        Some(Duration::from_millis(self.latency_ms.saturating_add(jitter)))
+        Some(Duration::from_millis(
+            self.latency_ms.saturating_add(jitter),
+        ))
     }
 
     pub(crate) fn draw_http500(&self) -> bool {
@@ -156,9 +157,13 @@ pub(crate) fn http500_response() -> Response {
         .into_response()
 }
 
-/// A response that is lost on the way: status 200 and a `Content-Length` for the whole
-/// `answer`, then only its first half, then the connection closes (hyper aborts a body
-/// that ends before its declared length). The client cannot read a usable answer.
+/// A response that is lost on the way. It is built as status 200 with a `Content-Length`
+/// for the whole `answer` but a body of only its first half; hyper aborts a body that
+/// ends before its declared length by closing the connection. The head and the half body
+/// are still in hyper's write buffer when that happens, so in practice the client sees
+/// the connection closed with no reply at all (curl: "Empty reply from server"; reqwest:
+/// an error from `send()`); should a flush ever come first, it sees a truncated body and
+/// an error reading it. Either way no usable answer arrives, while the call's effect stays.
 pub(crate) fn lost_response(answer: Vec<u8>) -> Response {
     let declared = answer.len().max(1);
     let sent = Bytes::copy_from_slice(answer.get(..declared / 2).unwrap_or_default());

@@ -7,8 +7,8 @@ use super::{limits, lock, now_unix_s, Emulator, EmulatorStats, MAX_REQUEST_BYTES
 use crate::im::usersig;
 use crate::im::wire::{
     self, ApiStatus, CreateGroupRequest, CreateGroupResponse, DestroyGroupRequest,
-    GroupMsgGetSimpleRequest, GroupMsgGetSimpleResponse, SendGroupMsgRequest,
-    SendGroupMsgResponse, HISTORY_GROUP_TYPES, HISTORY_PAGE_SIZE,
+    GroupMsgGetSimpleRequest, GroupMsgGetSimpleResponse, SendGroupMsgRequest, SendGroupMsgResponse,
+    HISTORY_GROUP_TYPES, HISTORY_PAGE_SIZE,
 };
 use crate::protocol::{msg_body_size, MsgBodyElem, MAX_MSG_BODY_BYTES};
 use axum::body::Bytes;
@@ -144,7 +144,14 @@ async fn im_entry(
             return http500_response();
         }
     }
-    let answer = process(&emu, command, faulty.then_some(&faults), &method, query, body);
+    let answer = process(
+        &emu,
+        command,
+        faulty.then_some(&faults),
+        &method,
+        query,
+        body,
+    );
     tracing::debug!(command = command.name(), code = answer.code, "IM call");
     if faulty && faults.draw_lost_response() {
         emu.with_stats(|s| s.lost_responses += 1);
@@ -448,7 +455,11 @@ fn destroy_group(emu: &Emulator, json: Value) -> Answer {
 /// Any path that is neither `/v4/...` nor a control endpoint.
 async fn unknown_path(State(emu): State<Emulator>, uri: Uri) -> Response {
     if uri.path().starts_with("/control") {
-        return control_error(StatusCode::NOT_FOUND, "not found", "no such control endpoint");
+        return control_error(
+            StatusCode::NOT_FOUND,
+            "not found",
+            "no such control endpoint",
+        );
     }
     emu.with_stats(|s| {
         s.count_request(Command::Unknown.name());
@@ -531,8 +542,7 @@ mod tests {
                 .unwrap();
         assert!(check_msg_body(&[data_only]).is_ok());
         let bad: MsgBodyElem =
-            serde_json::from_str(r#"{"MsgType":"TIMCustomElem","MsgContent":{"Data":1}}"#)
-                .unwrap();
+            serde_json::from_str(r#"{"MsgType":"TIMCustomElem","MsgContent":{"Data":1}}"#).unwrap();
         assert!(check_msg_body(&[bad]).is_err());
         let unknown: MsgBodyElem =
             serde_json::from_str(r#"{"MsgType":"Nope","MsgContent":{}}"#).unwrap();

@@ -327,7 +327,10 @@ mod tests {
         let mut g = Groups::new(0, Duration::ZERO);
         g.create(Some("g"), "Public", t).unwrap();
         g.send("g", msg(7), 1, t).unwrap();
-        assert_eq!(g.send("g", msg(7), 1, t), Ok(Sent::Stored { seq: 2, time: 1 }));
+        assert_eq!(
+            g.send("g", msg(7), 1, t),
+            Ok(Sent::Stored { seq: 2, time: 1 })
+        );
     }
 
     #[test]
@@ -368,7 +371,10 @@ mod tests {
         assert_eq!(g.page("x", 20, None), Err(Refused::Dismissed));
         assert_eq!(g.destroy("x"), Err(Refused::Dismissed));
         g.create(Some("x"), "Public", t).unwrap();
-        assert_eq!(g.send("x", msg(1), 1, t), Ok(Sent::Stored { seq: 1, time: 1 }));
+        assert_eq!(
+            g.send("x", msg(1), 1, t),
+            Ok(Sent::Stored { seq: 1, time: 1 })
+        );
     }
 
     #[test]

@@ -36,7 +36,12 @@ pub struct ImConfig {
 }
 
 impl ImConfig {
-    pub fn new(endpoint: impl Into<String>, sdkappid: u64, admin: impl Into<String>, secret_key: Secret) -> Self {
+    pub fn new(
+        endpoint: impl Into<String>,
+        sdkappid: u64,
+        admin: impl Into<String>,
+        secret_key: Secret,
+    ) -> Self {
         Self {
             endpoint: endpoint.into(),
             sdkappid,
@@ -80,7 +85,13 @@ impl ImError {
     }
 
     pub fn is_ambiguous(&self) -> bool {
-        matches!(self, ImError::Transport { ambiguous: true, .. })
+        matches!(
+            self,
+            ImError::Transport {
+                ambiguous: true,
+                ..
+            }
+        )
     }
 
     pub fn http_status(&self) -> Option<u16> {
@@ -142,7 +153,9 @@ pub struct ImClient {
 
 impl std::fmt::Debug for ImClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ImClient").field("config", &self.config()).finish()
+        f.debug_struct("ImClient")
+            .field("config", &self.config())
+            .finish()
     }
 }
 
@@ -172,12 +185,18 @@ impl ImClient {
 
     /// A copy of the configuration (its secret stays wrapped).
     pub fn config(&self) -> ImConfig {
-        self.config.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Replaces the secret key (an admin fixed it); the next call signs with the new one.
     pub fn set_secret_key(&self, key: Secret) {
-        self.config.lock().unwrap_or_else(|p| p.into_inner()).secret_key = key;
+        self.config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .secret_key = key;
         self.invalidate_usersig();
     }
 

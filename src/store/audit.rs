@@ -46,7 +46,7 @@ impl Store {
         target: &str,
         detail: &serde_json::Value,
     ) -> StoreResult<()> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         audit_tx(&mut tx, actor, action, target, detail).await?;
         tx.commit().await?;
         Ok(())
@@ -94,11 +94,12 @@ impl Store {
     }
 
     pub async fn clear_alerts(&self, kind: &str) -> StoreResult<u64> {
-        let r = sqlx::query("UPDATE alerts SET cleared_at = ? WHERE kind = ? AND cleared_at IS NULL")
-            .bind(now_ms())
-            .bind(kind)
-            .execute(self.writer())
-            .await?;
+        let r =
+            sqlx::query("UPDATE alerts SET cleared_at = ? WHERE kind = ? AND cleared_at IS NULL")
+                .bind(now_ms())
+                .bind(kind)
+                .execute(self.writer())
+                .await?;
         Ok(r.rows_affected())
     }
 

@@ -63,7 +63,7 @@ impl Store {
     /// conflict, and nothing is stored.
     pub async fn create_class(&self, new: &NewClass<'_>) -> StoreResult<ClassRecord> {
         let now = now_ms();
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         let sql = format!(
             "INSERT INTO classes (class_id, group_id, teacher_uid, report_token_sha256, created_at) \
              VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING {CLASS_COLUMNS}"
@@ -118,10 +118,7 @@ impl Store {
     pub async fn classes(&self) -> StoreResult<Vec<ClassRecord>> {
         let sql = format!("SELECT {CLASS_COLUMNS} FROM classes ORDER BY created_at DESC, class_id");
         let rows = sqlx::query(&sql).fetch_all(self.reader()).await?;
-        Ok(rows
-            .iter()
-            .map(class_from_row)
-            .collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(class_from_row).collect::<Result<_, _>>()?)
     }
 
     /// The stored hash of a class's report token.

@@ -119,7 +119,8 @@ impl Store {
     ) -> StoreResult<Page<StoredMessage>> {
         let limit = limit.clamp(1, 1000);
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT ");
-        qb.push(message_columns()).push(" FROM messages WHERE 1 = 1");
+        qb.push(message_columns())
+            .push(" FROM messages WHERE 1 = 1");
         filter.push_conditions(&mut qb);
         if let Some(b) = before {
             qb.push(" AND id < ").push_bind(b);

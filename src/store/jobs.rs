@@ -74,7 +74,8 @@ fn job_from_row(row: &SqliteRow) -> StoreResult<Job> {
     let taken: i64 = row.try_get("taken")?;
     Ok(Job {
         id: row.try_get("id")?,
-        kind: JobKind::parse(&kind).ok_or_else(|| StoreError::Invalid(format!("job kind {kind}")))?,
+        kind: JobKind::parse(&kind)
+            .ok_or_else(|| StoreError::Invalid(format!("job kind {kind}")))?,
         filter: serde_json::from_str(&filter)
             .map_err(|e| StoreError::Invalid(format!("job filter: {e}")))?,
         actor: row.try_get("actor")?,
@@ -101,7 +102,7 @@ impl Store {
         let filter_json =
             serde_json::to_string(filter).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let now = now_ms();
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO jobs (kind, filter, actor, state, total_expected, created_at, updated_at) \
              VALUES (?, ?, ?, 'enqueuing', ?, ?, ?) RETURNING id",
@@ -166,7 +167,7 @@ impl Store {
             .bind(job_id)
             .fetch_one(self.reader())
             .await?;
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT id FROM messages WHERE id > ");
         qb.push_bind(cursor);
         job.filter.push_conditions(&mut qb);

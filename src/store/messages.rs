@@ -144,7 +144,7 @@ impl Store {
     /// Stores a new message as `pending`, due now, unless a message with the same
     /// `dedup_key` exists in the class. Durable when this returns.
     pub async fn insert_message(&self, new: &NewMessage<'_>) -> StoreResult<Inserted> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted = insert_message_tx(&mut tx, new, now_ms()).await?;
         tx.commit().await?;
         Ok(inserted)
@@ -152,7 +152,7 @@ impl Store {
 
     /// Stores many messages in one transaction (one fsync for the whole batch).
     pub async fn insert_messages(&self, batch: &[NewMessage<'_>]) -> StoreResult<Vec<Inserted>> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         let now = now_ms();
         let mut out = Vec::with_capacity(batch.len());
         for new in batch {
@@ -245,7 +245,7 @@ impl Store {
         attempt: &AttemptRecord,
         transition: &Transition,
     ) -> StoreResult<()> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_attempt(&mut tx, attempt).await?;
         let now = now_ms();
         let q = match transition {
@@ -313,7 +313,7 @@ impl Store {
     /// group. Each gets an `interrupted` attempt row and is retried, flagged ambiguous from
     /// the time it was claimed so the duplicate-window rule applies. Returns how many.
     pub async fn recover_interrupted(&self) -> StoreResult<u64> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         let now = now_ms();
         sqlx::query(
             "INSERT INTO attempts (message_id, trigger_kind, random, started_at, duration_ms, \
@@ -345,7 +345,7 @@ impl Store {
     /// duplicate is then intended and the service's filter would swallow it. Returns false
     /// when the message is in flight or already queued (nothing to do).
     pub async fn requeue(&self, message_id: i64, trigger: Trigger) -> StoreResult<bool> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         let ok = requeue_tx(&mut tx, message_id, trigger).await?;
         tx.commit().await?;
         Ok(ok)

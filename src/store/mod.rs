@@ -10,15 +10,22 @@ mod audit;
 mod classes;
 mod filter;
 mod jobs;
+mod members;
 mod messages;
+mod reports;
 mod types;
 
 pub use audit::AuditEntry;
 pub use classes::{ClassRecord, ClassState, NewClass};
 pub use filter::{MessageFilter, Page};
 pub use jobs::{Job, JobKind, JobState};
+pub use members::{Member, MemberRole};
 pub use messages::{
     AttemptRecord, ClaimedMessage, Inserted, NewMessage, Transition, RECOVERY_NOTE,
+};
+pub use reports::{
+    report_dedup_key, ClassEvent, ClassEventIntake, IntakeItem, RefusedReport, TimelineIntake,
+    TimelineReportRecord,
 };
 pub use types::{Alert, Attempt, AttemptOutcome, MessageStatus, StoredMessage, Trigger};
 
@@ -76,6 +83,14 @@ impl Store {
 
     pub(crate) fn writer(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    /// Starts a write transaction with `BEGIN IMMEDIATE`: it takes the write lock up front
+    /// (waiting out the busy timeout), instead of failing at once with "database is locked"
+    /// when a transaction that began by reading tries to write after another connection —
+    /// or another process, such as a separate `replaydesk deliver` — wrote.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 
     pub(crate) fn reader(&self) -> &SqlitePool {

@@ -61,12 +61,23 @@ impl Harness {
         Self::start_at(dir, db, im, config).await
     }
 
-    pub async fn start_at(dir: tempfile::TempDir, db: PathBuf, im: ImConfig, config: DeliveryConfig) -> Self {
+    pub async fn start_at(
+        dir: tempfile::TempDir,
+        db: PathBuf,
+        im: ImConfig,
+        config: DeliveryConfig,
+    ) -> Self {
         let store = Store::open(&db).await.expect("store opens");
         let client = Arc::new(ImClient::new(im).unwrap());
         let delivery = Delivery::new(store.clone(), client, config);
         let worker = Some(delivery.start().await.expect("worker starts"));
-        Self { dir, db, store, delivery, worker }
+        Self {
+            dir,
+            db,
+            store,
+            delivery,
+            worker,
+        }
     }
 
     pub async fn stop(&mut self) {
@@ -96,7 +107,13 @@ pub async fn create_class(store: &Store, class_id: &str, group_id: &str) {
 }
 
 /// Accepts a 1003 for `uid` at client time `ts` in the class.
-pub async fn enqueue_timeline(store: &Store, class_id: &str, group_id: &str, uid: &str, ts: u64) -> StoredMessage {
+pub async fn enqueue_timeline(
+    store: &Store,
+    class_id: &str,
+    group_id: &str,
+    uid: &str,
+    ts: u64,
+) -> StoredMessage {
     let key = format!("1003:{uid}:{ts}");
     let uid_owned = uid.to_owned();
     let build = move |seq| {
@@ -130,7 +147,10 @@ where
 {
     let start = Instant::now();
     while !check().await {
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for: {what}");
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
