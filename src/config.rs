@@ -1,0 +1,709 @@
+//! `replaydesk serve`'s configuration: a TOML file (`--config PATH`, default
+//! `replaydesk.toml` if present), then `REPLAYDESK_*` environment variables, then the
+//! `--listen` / `--db` flags, later sources winning key by key.
+//!
+//! Unknown keys in the file are refused, and every error names the key (or variable) at
+//! fault. Secrets (admin token, callback key, IM secret key) are [`Secret`]s: no log line
+//! or error shows them.
+
+use crate::delivery::{DeliveryConfig, RetrySchedule};
+use crate::secret::Secret;
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The file read when `--config` is not given, if it exists in the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "replaydesk.toml";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DB: &str = "replaydesk.db";
+pub const DEFAULT_IM_ADMIN: &str = "administrator";
+pub const DEFAULT_UI_DIR: &str = "ui/dist";
+/// Largest request body accepted (bytes) unless configured.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+/// Largest `max_body_bytes` that may be configured.
+pub const MAX_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Seconds a recording callback's `t` may lie in the past (clock skew allowance).
+pub const DEFAULT_CALLBACK_SKEW_SECS: u64 = 60;
+pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 15;
+/// Shortest admin token accepted from configuration.
+pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to serve on.
+    pub listen: SocketAddr,
+    /// SQLite database file.
+    pub db: PathBuf,
+    /// Bearer token for `/v1/admin/*` and class creation; generated when unset.
+    pub admin_token: Option<Secret>,
+    /// Recording-callback sign key.
+    pub callback_key: Option<Secret>,
+    /// Seconds of clock skew allowed on a recording callback's expiry time `t`.
+    pub callback_skew_secs: u64,
+    /// Largest request body accepted, in bytes (larger ones get 413).
+    pub max_body_bytes: usize,
+    /// The console's static files, served at `/` when the directory exists.
+    pub ui_dir: PathBuf,
+    /// How long shutdown waits for IM calls in flight.
+    pub shutdown_grace_secs: u64,
+    pub im: ImSettings,
+    pub delivery: DeliverySettings,
+}
+
+/// Where messages go. With no `endpoint` ReplayDesk runs in sandbox mode (the built-in
+/// IM emulator, in process).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImSettings {
+    pub endpoint: Option<String>,
+    pub sdkappid: Option<u64>,
+    pub admin: String,
+    pub secret_key: Option<Secret>,
+}
+
+/// Tunables of the delivery worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliverySettings {
+    /// Requests per second for the whole app (0 = no limit).
+    pub app_rate: f64,
+    /// Messages per second per group (0 = no limit).
+    pub group_rate: f64,
+    /// Attempts in flight at once.
+    pub concurrency: usize,
+    /// Retry delays, e.g. `"1s,5s,15s,1m,5m"`; `None` = the built-in schedule.
+    pub retry_schedule: Option<String>,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        let d = DeliveryConfig::default();
+        Self {
+            app_rate: d.app_rate,
+            group_rate: d.group_rate,
+            concurrency: d.concurrency,
+            retry_schedule: None,
+        }
+    }
+}
+
+impl DeliverySettings {
+    /// The worker configuration these settings describe.
+    pub fn to_delivery_config(&self) -> Result<DeliveryConfig, ConfigError> {
+        let mut c = DeliveryConfig {
+            app_rate: self.app_rate,
+            group_rate: self.group_rate,
+            concurrency: self.concurrency.max(1),
+            ..DeliveryConfig::default()
+        };
+        if let Some(s) = &self.retry_schedule {
+            c.schedule = RetrySchedule::parse(s, 0.2)
+                .map_err(|e| ConfigError::invalid("delivery.retry_schedule", e))?;
+        }
+        Ok(c)
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN
+                .parse()
+                .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            db: PathBuf::from(DEFAULT_DB),
+            admin_token: None,
+            callback_key: None,
+            callback_skew_secs: DEFAULT_CALLBACK_SKEW_SECS,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            ui_dir: PathBuf::from(DEFAULT_UI_DIR),
+            shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
+            im: ImSettings {
+                endpoint: None,
+                sdkappid: None,
+                admin: DEFAULT_IM_ADMIN.to_owned(),
+                secret_key: None,
+            },
+            delivery: DeliverySettings::default(),
+        }
+    }
+}
+
+/// What is wrong with the configuration; every variant names the key or variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("{key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+impl ConfigError {
+    fn invalid(key: &str, message: impl fmt::Display) -> Self {
+        ConfigError::Invalid {
+            key: key.to_owned(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// The command-line flags that take part in configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    pub config: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub db: Option<PathBuf>,
+}
+
+/// One source's values: every key optional, so sources merge key by key.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Layer {
+    listen: Option<String>,
+    db: Option<PathBuf>,
+    admin_token: Option<Secret>,
+    callback_key: Option<Secret>,
+    callback_skew_secs: Option<u64>,
+    max_body_bytes: Option<u64>,
+    ui_dir: Option<PathBuf>,
+    shutdown_grace_secs: Option<u64>,
+    #[serde(default)]
+    im: ImLayer,
+    #[serde(default)]
+    delivery: DeliveryLayer,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImLayer {
+    endpoint: Option<String>,
+    sdkappid: Option<u64>,
+    admin: Option<String>,
+    secret_key: Option<Secret>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeliveryLayer {
+    app_rate: Option<f64>,
+    group_rate: Option<f64>,
+    concurrency: Option<u64>,
+    retry_schedule: Option<String>,
+}
+
+/// Later `Some`s win.
+fn over<T>(base: &mut Option<T>, top: Option<T>) {
+    if top.is_some() {
+        *base = top;
+    }
+}
+
+impl Layer {
+    fn merge(&mut self, top: Layer) {
+        over(&mut self.listen, top.listen);
+        over(&mut self.db, top.db);
+        over(&mut self.admin_token, top.admin_token);
+        over(&mut self.callback_key, top.callback_key);
+        over(&mut self.callback_skew_secs, top.callback_skew_secs);
+        over(&mut self.max_body_bytes, top.max_body_bytes);
+        over(&mut self.ui_dir, top.ui_dir);
+        over(&mut self.shutdown_grace_secs, top.shutdown_grace_secs);
+        over(&mut self.im.endpoint, top.im.endpoint);
+        over(&mut self.im.sdkappid, top.im.sdkappid);
+        over(&mut self.im.admin, top.im.admin);
+        over(&mut self.im.secret_key, top.im.secret_key);
+        over(&mut self.delivery.app_rate, top.delivery.app_rate);
+        over(&mut self.delivery.group_rate, top.delivery.group_rate);
+        over(&mut self.delivery.concurrency, top.delivery.concurrency);
+        over(
+            &mut self.delivery.retry_schedule,
+            top.delivery.retry_schedule,
+        );
+    }
+}
+
+/// The environment variables read, with the key each sets (in DESIGN.md's table order,
+/// then the tunables).
+pub const ENV_VARS: &[(&str, &str)] = &[
+    ("REPLAYDESK_LISTEN", "listen"),
+    ("REPLAYDESK_DB", "db"),
+    ("REPLAYDESK_ADMIN_TOKEN", "admin_token"),
+    ("REPLAYDESK_CALLBACK_KEY", "callback_key"),
+    ("REPLAYDESK_IM_ENDPOINT", "im.endpoint"),
+    ("REPLAYDESK_IM_SDKAPPID", "im.sdkappid"),
+    ("REPLAYDESK_IM_ADMIN", "im.admin"),
+    ("REPLAYDESK_IM_SECRET_KEY", "im.secret_key"),
+    ("REPLAYDESK_CALLBACK_SKEW_SECS", "callback_skew_secs"),
+    ("REPLAYDESK_MAX_BODY_BYTES", "max_body_bytes"),
+    ("REPLAYDESK_UI_DIR", "ui_dir"),
+    ("REPLAYDESK_SHUTDOWN_GRACE_SECS", "shutdown_grace_secs"),
+    ("REPLAYDESK_DELIVERY_APP_RATE", "delivery.app_rate"),
+    ("REPLAYDESK_DELIVERY_GROUP_RATE", "delivery.group_rate"),
+    ("REPLAYDESK_DELIVERY_CONCURRENCY", "delivery.concurrency"),
+    (
+        "REPLAYDESK_DELIVERY_RETRY_SCHEDULE",
+        "delivery.retry_schedule",
+    ),
+];
+
+fn env_u64(var: &str, v: &str) -> Result<u64, ConfigError> {
+    v.trim().parse().map_err(|_| ConfigError::Env {
+        var: var.to_owned(),
+        message: format!("expected a non-negative integer, got {v:?}"),
+    })
+}
+
+fn env_f64(var: &str, v: &str) -> Result<f64, ConfigError> {
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite())
+        .ok_or_else(|| ConfigError::Env {
+            var: var.to_owned(),
+            message: format!("expected a number, got {v:?}"),
+        })
+}
+
+/// Reads the `REPLAYDESK_*` variables among `vars`. An empty variable counts as unset.
+fn env_layer(vars: impl IntoIterator<Item = (String, String)>) -> Result<Layer, ConfigError> {
+    let mut l = Layer::default();
+    for (var, value) in vars {
+        if value.is_empty() {
+            continue;
+        }
+        let Some((_, key)) = ENV_VARS.iter().find(|(v, _)| *v == var) else {
+            continue;
+        };
+        match *key {
+            "listen" => l.listen = Some(value),
+            "db" => l.db = Some(PathBuf::from(value)),
+            "admin_token" => l.admin_token = Some(Secret::new(value)),
+            "callback_key" => l.callback_key = Some(Secret::new(value)),
+            "im.endpoint" => l.im.endpoint = Some(value),
+            "im.sdkappid" => l.im.sdkappid = Some(env_u64(&var, &value)?),
+            "im.admin" => l.im.admin = Some(value),
+            "im.secret_key" => l.im.secret_key = Some(Secret::new(value)),
+            "callback_skew_secs" => l.callback_skew_secs = Some(env_u64(&var, &value)?),
+            "max_body_bytes" => l.max_body_bytes = Some(env_u64(&var, &value)?),
+            "ui_dir" => l.ui_dir = Some(PathBuf::from(value)),
+            "shutdown_grace_secs" => l.shutdown_grace_secs = Some(env_u64(&var, &value)?),
+            "delivery.app_rate" => l.delivery.app_rate = Some(env_f64(&var, &value)?),
+            "delivery.group_rate" => l.delivery.group_rate = Some(env_f64(&var, &value)?),
+            "delivery.concurrency" => l.delivery.concurrency = Some(env_u64(&var, &value)?),
+            "delivery.retry_schedule" => l.delivery.retry_schedule = Some(value),
+            _ => {}
+        }
+    }
+    Ok(l)
+}
+
+fn file_layer(path: &Path, text: &str) -> Result<Layer, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::File {
+        path: path.to_owned(),
+        message: e.to_string().trim_end().to_owned(),
+    })
+}
+
+/// 32 random bytes as lower-case hex: admin and report tokens.
+pub fn random_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Config {
+    /// Reads the file (the `--config` one, else `replaydesk.toml` if present), the process
+    /// environment and `flags`.
+    pub fn load(flags: &Flags) -> Result<Config, ConfigError> {
+        let file = match &flags.config {
+            Some(p) => Some(p.clone()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.is_file()),
+        };
+        let text = match &file {
+            Some(p) => Some(
+                std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.clone(),
+                    source,
+                })?,
+            ),
+            None => None,
+        };
+        let file_src = file.as_deref().zip(text.as_deref());
+        Self::from_sources(
+            file_src,
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+            flags,
+        )
+    }
+
+    /// Builds the configuration from a file's text (with its path, for errors), environment
+    /// variables and flags, later winning. `flags.config` is not read here.
+    pub fn from_sources(
+        file: Option<(&Path, &str)>,
+        env: impl IntoIterator<Item = (String, String)>,
+        flags: &Flags,
+    ) -> Result<Config, ConfigError> {
+        let mut layer = match file {
+            Some((path, text)) => file_layer(path, text)?,
+            None => Layer::default(),
+        };
+        layer.merge(env_layer(env)?);
+        layer.merge(Layer {
+            listen: flags.listen.clone(),
+            db: flags.db.clone(),
+            ..Layer::default()
+        });
+        Self::from_layer(layer)
+    }
+
+    fn from_layer(l: Layer) -> Result<Config, ConfigError> {
+        let d = Config::default();
+        let listen = match l.listen {
+            Some(s) => s.trim().parse::<SocketAddr>().map_err(|_| {
+                ConfigError::invalid(
+                    "listen",
+                    format!("{s:?} is not an address and port (e.g. 127.0.0.1:8080)"),
+                )
+            })?,
+            None => d.listen,
+        };
+        let db = l.db.unwrap_or(d.db);
+        if db.as_os_str().is_empty() {
+            return Err(ConfigError::invalid("db", "is empty"));
+        }
+        if let Some(t) = &l.admin_token {
+            if t.expose().chars().count() < MIN_ADMIN_TOKEN_LEN {
+                return Err(ConfigError::invalid(
+                    "admin_token",
+                    format!("is shorter than {MIN_ADMIN_TOKEN_LEN} characters"),
+                ));
+            }
+            if t.expose()
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+            {
+                return Err(ConfigError::invalid(
+                    "admin_token",
+                    "contains whitespace or control characters",
+                ));
+            }
+        }
+        if l.callback_key.as_ref().is_some_and(Secret::is_empty) {
+            return Err(ConfigError::invalid("callback_key", "is empty"));
+        }
+        let max_body_bytes = match l.max_body_bytes {
+            Some(n) => usize::try_from(n)
+                .ok()
+                .filter(|n| (1..=MAX_MAX_BODY_BYTES).contains(n))
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        "max_body_bytes",
+                        format!("must be between 1 and {MAX_MAX_BODY_BYTES}, got {n}"),
+                    )
+                })?,
+            None => d.max_body_bytes,
+        };
+        let callback_skew_secs = l.callback_skew_secs.unwrap_or(d.callback_skew_secs);
+        if callback_skew_secs > 86_400 {
+            return Err(ConfigError::invalid(
+                "callback_skew_secs",
+                format!("must be at most 86400, got {callback_skew_secs}"),
+            ));
+        }
+        let shutdown_grace_secs = l.shutdown_grace_secs.unwrap_or(d.shutdown_grace_secs);
+        if shutdown_grace_secs > 3600 {
+            return Err(ConfigError::invalid(
+                "shutdown_grace_secs",
+                format!("must be at most 3600, got {shutdown_grace_secs}"),
+            ));
+        }
+
+        let endpoint =
+            l.im.endpoint
+                .map(|e| e.trim().trim_end_matches('/').to_owned())
+                .filter(|e| !e.is_empty());
+        let admin = l.im.admin.unwrap_or(d.im.admin);
+        if admin.trim().is_empty() {
+            return Err(ConfigError::invalid("im.admin", "is empty"));
+        }
+        if let Some(e) = &endpoint {
+            if !(e.starts_with("http://") || e.starts_with("https://")) {
+                return Err(ConfigError::invalid(
+                    "im.endpoint",
+                    format!("{e:?} must start with http:// or https://"),
+                ));
+            }
+            if l.im.sdkappid.is_none() {
+                return Err(ConfigError::invalid(
+                    "im.sdkappid",
+                    "is required when im.endpoint is set",
+                ));
+            }
+            if l.im.secret_key.as_ref().is_none_or(Secret::is_empty) {
+                return Err(ConfigError::invalid(
+                    "im.secret_key",
+                    "is required when im.endpoint is set",
+                ));
+            }
+        }
+
+        let dd = DeliverySettings::default();
+        let rate = |key: &str, v: Option<f64>, default: f64| -> Result<f64, ConfigError> {
+            match v {
+                Some(x) if x.is_finite() && x >= 0.0 => Ok(x),
+                Some(x) => Err(ConfigError::invalid(
+                    key,
+                    format!("must be a non-negative number, got {x}"),
+                )),
+                None => Ok(default),
+            }
+        };
+        let concurrency = match l.delivery.concurrency {
+            Some(n) => usize::try_from(n)
+                .ok()
+                .filter(|n| (1..=1024).contains(n))
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        "delivery.concurrency",
+                        format!("must be between 1 and 1024, got {n}"),
+                    )
+                })?,
+            None => dd.concurrency,
+        };
+        let delivery = DeliverySettings {
+            app_rate: rate("delivery.app_rate", l.delivery.app_rate, dd.app_rate)?,
+            group_rate: rate("delivery.group_rate", l.delivery.group_rate, dd.group_rate)?,
+            concurrency,
+            retry_schedule: l.delivery.retry_schedule,
+        };
+        // Fail now rather than at start-up.
+        delivery.to_delivery_config()?;
+
+        Ok(Config {
+            listen,
+            db,
+            admin_token: l.admin_token,
+            callback_key: l.callback_key,
+            callback_skew_secs,
+            max_body_bytes,
+            ui_dir: l.ui_dir.unwrap_or(d.ui_dir),
+            shutdown_grace_secs,
+            im: ImSettings {
+                endpoint,
+                sdkappid: l.im.sdkappid,
+                admin,
+                secret_key: l.im.secret_key,
+            },
+            delivery,
+        })
+    }
+
+    /// True when no IM endpoint is configured: messages go to the in-process emulator.
+    pub fn sandbox(&self) -> bool {
+        self.im.endpoint.is_none()
+    }
+
+    /// Sets a random admin token when none is configured, and returns it so that the
+    /// caller can show it once.
+    pub fn ensure_admin_token(&mut self) -> Option<Secret> {
+        if self.admin_token.is_some() {
+            return None;
+        }
+        let token = Secret::new(random_token());
+        self.admin_token = Some(token.clone());
+        Some(token)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn file(text: &str) -> Option<(&'static Path, &str)> {
+        Some((Path::new("test.toml"), text))
+    }
+
+    #[test]
+    fn defaults_are_sandbox_on_localhost() {
+        let c = Config::from_sources(None, env(&[]), &Flags::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.db, PathBuf::from("replaydesk.db"));
+        assert!(c.sandbox());
+        assert_eq!(c.max_body_bytes, 64 * 1024);
+        assert_eq!(c.im.admin, "administrator");
+        assert!(c.admin_token.is_none());
+    }
+
+    #[test]
+    fn file_then_env_then_flags() {
+        let text = r#"
+            listen = "127.0.0.1:1000"
+            db = "file.db"
+            admin_token = "file-token-0123456789"
+            max_body_bytes = 1000
+            [im]
+            endpoint = "https://console.tim.qq.com/"
+            sdkappid = 1400000001
+            admin = "file_admin"
+            secret_key = "file-key"
+            [delivery]
+            group_rate = 10
+        "#;
+        let only_file = Config::from_sources(file(text), env(&[]), &Flags::default()).unwrap();
+        assert_eq!(only_file.listen.port(), 1000);
+        assert_eq!(only_file.db, PathBuf::from("file.db"));
+        assert_eq!(
+            only_file.im.endpoint.as_deref(),
+            Some("https://console.tim.qq.com")
+        );
+        assert_eq!(only_file.im.admin, "file_admin");
+        assert_eq!(only_file.max_body_bytes, 1000);
+        assert_eq!(only_file.delivery.group_rate, 10.0);
+        assert!(!only_file.sandbox());
+
+        let e = env(&[
+            ("REPLAYDESK_LISTEN", "127.0.0.1:2000"),
+            ("REPLAYDESK_DB", "env.db"),
+            ("REPLAYDESK_IM_ADMIN", "env_admin"),
+            ("REPLAYDESK_IM_SECRET_KEY", "env-key"),
+            ("REPLAYDESK_ADMIN_TOKEN", ""),
+            ("UNRELATED", "x"),
+        ]);
+        let with_env = Config::from_sources(file(text), e.clone(), &Flags::default()).unwrap();
+        assert_eq!(with_env.listen.port(), 2000);
+        assert_eq!(with_env.db, PathBuf::from("env.db"));
+        assert_eq!(with_env.im.admin, "env_admin");
+        assert_eq!(with_env.im.secret_key.as_ref().unwrap().expose(), "env-key");
+        // An empty variable leaves the file's value.
+        assert_eq!(
+            with_env.admin_token.as_ref().unwrap().expose(),
+            "file-token-0123456789"
+        );
+        assert_eq!(with_env.im.sdkappid, Some(1_400_000_001));
+
+        let flags = Flags {
+            config: None,
+            listen: Some("127.0.0.1:3000".into()),
+            db: Some("flag.db".into()),
+        };
+        let all = Config::from_sources(file(text), e, &flags).unwrap();
+        assert_eq!(all.listen.port(), 3000);
+        assert_eq!(all.db, PathBuf::from("flag.db"));
+        assert_eq!(all.im.admin, "env_admin");
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_named() {
+        let err = Config::from_sources(file("lisen = \"x\""), env(&[]), &Flags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lisen") && err.contains("test.toml"), "{err}");
+        let err = Config::from_sources(file("[im]\nsdk_app_id = 1"), env(&[]), &Flags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sdk_app_id"), "{err}");
+        let err = Config::from_sources(
+            file("[im]\nsdkappid = \"abc\""),
+            env(&[]),
+            &Flags::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("sdkappid") && err.contains("invalid type"),
+            "{err}"
+        );
+        let err = Config::from_sources(file("max_body_bytes = -1"), env(&[]), &Flags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_body_bytes"), "{err}");
+        let err = Config::from_sources(file("listen = = 1"), env(&[]), &Flags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("test.toml"), "{err}");
+        let err = Config::from_sources(
+            None,
+            env(&[("REPLAYDESK_IM_SDKAPPID", "12x")]),
+            &Flags::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("REPLAYDESK_IM_SDKAPPID") && err.contains("12x"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let cases: &[(&str, &str)] = &[
+            ("listen = \"localhost\"", "listen"),
+            ("max_body_bytes = 0", "max_body_bytes"),
+            ("admin_token = \"short\"", "admin_token"),
+            (
+                "[im]\nendpoint = \"ftp://x\"\nsdkappid = 1\nsecret_key = \"k\"",
+                "im.endpoint",
+            ),
+            (
+                "[im]\nendpoint = \"https://x\"\nsecret_key = \"k\"",
+                "im.sdkappid",
+            ),
+            (
+                "[im]\nendpoint = \"https://x\"\nsdkappid = 1",
+                "im.secret_key",
+            ),
+            ("[delivery]\nconcurrency = 0", "delivery.concurrency"),
+            ("[delivery]\ngroup_rate = -1", "delivery.group_rate"),
+            (
+                "[delivery]\nretry_schedule = \"soon\"",
+                "delivery.retry_schedule",
+            ),
+        ];
+        for (text, key) in cases {
+            let err = Config::from_sources(file(text), env(&[]), &Flags::default())
+                .expect_err(text)
+                .to_string();
+            assert!(err.starts_with(key), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_printed_and_token_generated_once() {
+        let mut c = Config::from_sources(
+            None,
+            env(&[
+                ("REPLAYDESK_IM_SECRET_KEY", "hunter2-key"),
+                ("REPLAYDESK_CALLBACK_KEY", "hunter2-cb"),
+            ]),
+            &Flags::default(),
+        )
+        .unwrap();
+        let t = c.ensure_admin_token().expect("generated");
+        assert_eq!(t.expose().len(), 64);
+        assert!(t.expose().chars().all(|c| c.is_ascii_hexdigit()));
+        assert!(c.ensure_admin_token().is_none(), "only once");
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains(t.expose()),
+            "{shown}"
+        );
+    }
+}

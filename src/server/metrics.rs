@@ -1,0 +1,159 @@
+//! `GET /healthz`, `GET /v1/info` and Prometheus text at `GET /metrics`.
+
+use super::error::ApiResult;
+use crate::app::AppInfo;
+use crate::service::{MetricsSnapshot, ReplayDesk};
+use crate::store::MessageStatus;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+
+/// `GET /healthz` → `{"status":"ok"}`.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /v1/info` → `{version, sandbox, im_endpoint}`.
+pub async fn info(State(desk): State<ReplayDesk>) -> Json<AppInfo> {
+    Json(desk.info())
+}
+
+/// `GET /metrics` → Prometheus text format 0.0.4.
+pub async fn metrics(State(desk): State<ReplayDesk>) -> ApiResult<impl IntoResponse> {
+    let snapshot = desk.metrics().await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        render(&desk.info(), &snapshot),
+    ))
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// Renders the counters as Prometheus text.
+pub fn render(info: &AppInfo, m: &MetricsSnapshot) -> String {
+    let mut o = String::with_capacity(4096);
+    family(
+        &mut o,
+        "replaydesk_info",
+        "gauge",
+        "The running build and mode.",
+    );
+    let _ = writeln!(
+        o,
+        "replaydesk_info{{version=\"{}\",sandbox=\"{}\"}} 1",
+        info.version, info.sandbox
+    );
+    family(
+        &mut o,
+        "replaydesk_messages_accepted_total",
+        "counter",
+        "Messages accepted (stored new, durable) since start.",
+    );
+    let _ = writeln!(o, "replaydesk_messages_accepted_total {}", m.accepted_total);
+    family(
+        &mut o,
+        "replaydesk_reports_duplicate_total",
+        "counter",
+        "Reports that repeated an accepted one (answered with the same message) since start.",
+    );
+    let _ = writeln!(
+        o,
+        "replaydesk_reports_duplicate_total {}",
+        m.duplicate_total
+    );
+    family(
+        &mut o,
+        "replaydesk_reports_refused_total",
+        "counter",
+        "Timeline reports refused (invalid) since start.",
+    );
+    let _ = writeln!(o, "replaydesk_reports_refused_total {}", m.refused_total);
+    family(
+        &mut o,
+        "replaydesk_intake_commits_total",
+        "counter",
+        "Transactions that committed client reports (several reports per commit under load).",
+    );
+    let _ = writeln!(
+        o,
+        "replaydesk_intake_commits_total {}",
+        m.intake_commits_total
+    );
+    family(
+        &mut o,
+        "replaydesk_messages",
+        "gauge",
+        "Messages in the store by delivery status.",
+    );
+    for s in MessageStatus::ALL {
+        let _ = writeln!(
+            o,
+            "replaydesk_messages{{status=\"{}\"}} {}",
+            s.as_str(),
+            m.statuses.get(*s)
+        );
+    }
+    family(
+        &mut o,
+        "replaydesk_delivery_attempts_total",
+        "counter",
+        "Delivery attempts since start, by outcome.",
+    );
+    for (outcome, n) in &m.delivery.attempts_by_outcome {
+        let _ = writeln!(
+            o,
+            "replaydesk_delivery_attempts_total{{outcome=\"{}\"}} {n}",
+            outcome.as_str()
+        );
+    }
+    family(
+        &mut o,
+        "replaydesk_delivery_attempt_duration_ms",
+        "histogram",
+        "Duration of delivery attempts (IM calls), milliseconds.",
+    );
+    for (le, n) in &m.delivery.latency_buckets {
+        let _ = writeln!(
+            o,
+            "replaydesk_delivery_attempt_duration_ms_bucket{{le=\"{le}\"}} {n}"
+        );
+    }
+    let _ = writeln!(
+        o,
+        "replaydesk_delivery_attempt_duration_ms_bucket{{le=\"+Inf\"}} {}",
+        m.delivery.latency_count
+    );
+    let _ = writeln!(
+        o,
+        "replaydesk_delivery_attempt_duration_ms_sum {}",
+        m.delivery.latency_sum_ms
+    );
+    let _ = writeln!(
+        o,
+        "replaydesk_delivery_attempt_duration_ms_count {}",
+        m.delivery.latency_count
+    );
+    family(
+        &mut o,
+        "replaydesk_delivery_paused",
+        "gauge",
+        "1 while sending is paused because the IM service refused the credentials.",
+    );
+    let _ = writeln!(
+        o,
+        "replaydesk_delivery_paused {}",
+        u8::from(m.delivery_paused)
+    );
+    family(&mut o, "replaydesk_alerts_open", "gauge", "Open alerts.");
+    let _ = writeln!(o, "replaydesk_alerts_open {}", m.open_alerts);
+    o
+}

@@ -1,0 +1,172 @@
+//! The HTTP doors (axum): the classroom clients' reporting API, class creation, the admin
+//! API the console uses, health, metrics, and the console's static files. Handlers are
+//! thin adapters over [`ReplayDesk`]; every error is JSON `{"error","detail"}`.
+
+pub mod admin;
+pub mod auth;
+pub mod classes;
+pub mod cli;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+pub mod reports;
+
+use crate::service::ReplayDesk;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Extension, Router};
+use error::ApiError;
+use extract::BodyLimit;
+use std::future::Future;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower::ServiceExt as _;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+/// Every route, with `desk` as state.
+pub fn router(desk: ReplayDesk) -> Router {
+    let max_body = desk.config().max_body_bytes;
+    let admin = Router::new()
+        .route("/classes", get(classes::list))
+        .route("/classes/{class_id}", get(classes::one))
+        .route("/classes/{class_id}/members", get(classes::members))
+        .route("/classes/{class_id}/reports", get(classes::reports))
+        .route("/classes/{class_id}/messages", get(admin::class_messages))
+        .route("/messages", get(admin::messages))
+        .route("/messages/{id}", get(admin::message))
+        .route("/messages/{id}/resend", post(admin::resend))
+        .route("/resend", post(admin::bulk_resend))
+        .route("/recover", post(admin::recover))
+        .route("/jobs", get(admin::jobs))
+        .route("/jobs/{id}", get(admin::job))
+        .route("/audit", get(admin::audit))
+        .route("/alerts", get(admin::alerts))
+        .route("/im/secret-key", put(admin::secret_key));
+    Router::new()
+        .route("/healthz", get(metrics::healthz))
+        .route("/metrics", get(metrics::metrics))
+        .route("/v1/info", get(metrics::info))
+        .route("/v1/time", get(reports::time))
+        .route("/v1/openapi.json", get(openapi::openapi))
+        .route("/v1/classes", post(classes::create))
+        .route("/v1/classes/{class_id}/timeline", post(reports::timeline))
+        .route("/v1/classes/{class_id}/start", post(reports::start))
+        .route("/v1/classes/{class_id}/end", post(reports::end))
+        .route("/v1/callbacks/recording", post(reports::recording_callback))
+        .nest("/v1/admin", admin)
+        .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(Extension(BodyLimit(max_body)))
+        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(extract::stamp_received_at))
+        .with_state(desk)
+}
+
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on this path"),
+    )
+}
+
+/// API paths answer JSON 404; anything else is the console (its files, or `index.html`
+/// for the single-page app's own routes) when `ui_dir` exists.
+async fn fallback(State(desk): State<ReplayDesk>, req: Request) -> Response {
+    let path = req.uri().path();
+    let api = path == "/v1" || path.starts_with("/v1/") || path == "/healthz" || path == "/metrics";
+    let dir = &desk.config().ui_dir;
+    if api || !dir.is_dir() {
+        return ApiError::not_found(format!("no such path: {path}")).into_response();
+    }
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return method_not_allowed(req.method().clone())
+            .await
+            .into_response();
+    }
+    let serve = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
+    match serve.oneshot(req).await {
+        Ok(res) => res.into_response(),
+        Err(never) => match never {},
+    }
+}
+
+/// A server running in a background task (for tests and embedding).
+pub struct ServerHandle {
+    addr: SocketAddr,
+    desk: ReplayDesk,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl ServerHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`, no trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn desk(&self) -> &ReplayDesk {
+        &self.desk
+    }
+
+    /// Stops accepting, lets requests in flight finish, then shuts the service down.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.desk.shutdown().await;
+    }
+}
+
+/// Serves `desk` on `listener` in a background task.
+pub fn spawn(desk: ReplayDesk, listener: TcpListener) -> std::io::Result<ServerHandle> {
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = router(desk.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(ServerHandle {
+        addr,
+        desk,
+        stop: Some(tx),
+        task: Some(task),
+    })
+}
+
+/// Serves `desk` on `listener` until `signal` resolves; then stops accepting, lets the
+/// requests in flight finish (each answered only after its commit), and shuts the service
+/// down (queued reports committed, IM calls in flight recorded, database closed).
+pub async fn serve_until(
+    desk: ReplayDesk,
+    listener: TcpListener,
+    signal: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(desk.clone());
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            signal.await;
+            tracing::info!("stopping: no new connections; finishing requests in flight");
+        })
+        .await;
+    desk.shutdown().await;
+    served
+}

@@ -1,0 +1,346 @@
+//! `GET /v1/openapi.json`: the HTTP API described as OpenAPI 3.1 (written by hand; the
+//! server test checks that every route it serves is described here).
+
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+/// `GET /v1/openapi.json`.
+pub async fn openapi() -> Json<Value> {
+    Json(document())
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn body(schema: Value) -> Value {
+    json!({ "required": true, "content": { "application/json": { "schema": schema } } })
+}
+
+fn ok(status: &str, description: &str, schema: Option<Value>) -> (String, Value) {
+    let mut r = json!({ "description": description });
+    if let Some(s) = schema {
+        r["content"] = json!({ "application/json": { "schema": s } });
+    }
+    (status.to_owned(), r)
+}
+
+fn errors(codes: &[&str]) -> Vec<(String, Value)> {
+    codes
+        .iter()
+        .map(|c| {
+            (
+                (*c).to_owned(),
+                json!({ "$ref": format!("#/components/responses/E{c}") }),
+            )
+        })
+        .collect()
+}
+
+struct Op {
+    summary: &'static str,
+    security: Option<&'static str>,
+    params: Vec<Value>,
+    body: Option<Value>,
+    responses: Vec<(String, Value)>,
+}
+
+fn op(o: Op) -> Value {
+    let mut v = json!({ "summary": o.summary });
+    match o.security {
+        Some(s) => v["security"] = json!([{ s: [] }]),
+        None => v["security"] = json!([]),
+    }
+    if !o.params.is_empty() {
+        v["parameters"] = Value::Array(o.params);
+    }
+    if let Some(b) = o.body {
+        v["requestBody"] = b;
+    }
+    let mut r = Map::new();
+    for (k, x) in o.responses {
+        r.insert(k, x);
+    }
+    v["responses"] = Value::Object(r);
+    v
+}
+
+fn path_param(name: &str, kind: &str) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "schema": { "type": kind } })
+}
+
+fn query(name: &str, schema: Value, description: &str) -> Value {
+    json!({ "name": name, "in": "query", "required": false, "schema": schema, "description": description })
+}
+
+fn page_params() -> Vec<Value> {
+    vec![
+        query(
+            "cursor",
+            json!({"type": "integer"}),
+            "The previous page's next_cursor.",
+        ),
+        query(
+            "limit",
+            json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+            "Items per page.",
+        ),
+    ]
+}
+
+fn message_query(with_class: bool) -> Vec<Value> {
+    let mut v = vec![
+        query("status", json!({"type": "string"}), "pending, sending, sent, retrying, failed; repeatable or comma-separated."),
+        query("type", json!({"type": "string"}), "1001..1004 or class_start, class_end, timeline, recording; repeatable or comma-separated."),
+        query("uid", json!({"type": "string"}), "Exactly this uid."),
+        query("from", json!({"type": "integer"}), "Created at or after (unix ms)."),
+        query("to", json!({"type": "integer"}), "Created before (unix ms)."),
+        query("updated_from", json!({"type": "integer"}), "Last changed at or after (unix ms)."),
+        query("retried", json!({"type": "boolean"}), "More than one attempt (true) or at most one (false)."),
+        query("q", json!({"type": "string"}), "Text contained in the message's Data."),
+    ];
+    if with_class {
+        v.push(query(
+            "class",
+            json!({"type": "string"}),
+            "Only this class.",
+        ));
+    }
+    v.extend(page_params());
+    v
+}
+
+fn page_of(item: &str) -> Value {
+    json!({
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "properties": {
+            "items": { "type": "array", "items": schema_ref(item) },
+            "next_cursor": { "type": ["integer", "null"], "description": "Pass as cursor for the next page; null on the last." }
+        }
+    })
+}
+
+fn obj(required: &[&str], props: Value) -> Value {
+    json!({ "type": "object", "required": required, "properties": props })
+}
+
+fn components() -> Value {
+    let counts = obj(
+        &["pending", "sending", "sent", "retrying", "failed", "total"],
+        json!({
+            "pending": {"type": "integer"}, "sending": {"type": "integer"}, "sent": {"type": "integer"},
+            "retrying": {"type": "integer"}, "failed": {"type": "integer"}, "total": {"type": "integer"}
+        }),
+    );
+    let class_props = json!({
+        "class_id": {"type": "string"}, "group_id": {"type": "string"}, "teacher_uid": {"type": "string"},
+        "state": {"enum": ["created", "started", "ended"]},
+        "created_at": {"type": "integer"}, "started_at": {"type": ["integer", "null"]}, "ended_at": {"type": ["integer", "null"]}
+    });
+    let mut created = class_props.clone();
+    created["report_token"] =
+        json!({"type": "string", "description": "Shown once; only its SHA-256 is stored."});
+    created["group_created"] = json!({"type": "boolean"});
+    let mut summary = class_props.clone();
+    summary["counts"] = schema_ref("StatusCounts");
+    summary["members"] = json!({"type": "integer"});
+    let status = json!({"enum": ["pending", "sending", "sent", "retrying", "failed"]});
+    let msg_type = json!({"enum": ["class_start", "class_end", "timeline", "recording"]});
+    let filter = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Every field narrows; at least one must be given.",
+        "properties": {
+            "class_id": {"type": "string"},
+            "statuses": {"type": "array", "items": status},
+            "types": {"type": "array", "items": {"oneOf": [msg_type, {"type": "integer", "minimum": 1001, "maximum": 1004}]}},
+            "uid": {"type": "string"},
+            "created_from": {"type": "integer"}, "created_to": {"type": "integer"},
+            "updated_from": {"type": "integer"}, "retried": {"type": "boolean"}, "text": {"type": "string"}
+        }
+    });
+    json!({
+        "securitySchemes": {
+            "admin": {"type": "http", "scheme": "bearer", "description": "The admin token (admin_token / REPLAYDESK_ADMIN_TOKEN). X-ReplayDesk-Actor names the person for the audit log."},
+            "report": {"type": "http", "scheme": "bearer", "description": "The class's report token, returned when the class was created."}
+        },
+        "schemas": {
+            "Error": obj(&["error", "detail"], json!({"error": {"type": "string"}, "detail": {"type": "string"}})),
+            "AppInfo": obj(&["version", "sandbox", "im_endpoint"], json!({
+                "version": {"type": "string"}, "sandbox": {"type": "boolean"}, "im_endpoint": {"type": ["string", "null"]}
+            })),
+            "CreateClass": {
+                "type": "object", "additionalProperties": false,
+                "required": ["class_id", "group_id", "teacher_uid"],
+                "properties": {
+                    "class_id": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
+                    "group_id": {"type": "string", "maxLength": 48, "description": "Printable ASCII, not starting with @TGS#."},
+                    "teacher_uid": {"type": "string", "maxLength": 128},
+                    "create_group": {"type": "boolean", "default": false}
+                }
+            },
+            "CreatedClass": obj(&["class_id", "group_id", "teacher_uid", "state", "created_at", "report_token", "group_created"], created),
+            "ClassSummary": obj(&["class_id", "group_id", "teacher_uid", "state", "created_at", "counts", "members"], summary),
+            "StatusCounts": counts,
+            "TimelineReport": obj(&["uid", "timestamp"], json!({
+                "uid": {"type": "string", "minLength": 1, "maxLength": 128, "description": "No control characters."},
+                "timestamp": {"type": "integer", "minimum": 0, "maximum": 9_007_199_254_740_992_u64, "description": "The client's clock, ms."},
+                "rtt_ms": {"type": "number", "minimum": 0, "maximum": 60000, "description": "Measured round trip; time_line = arrival − rtt_ms/2."}
+            })),
+            "TimelineAccepted": obj(&["message_id", "seq", "time_line"], json!({
+                "message_id": {"type": "integer"}, "seq": {"type": "integer"}, "time_line": {"type": "integer", "description": "Server unix ms in the 1003."}
+            })),
+            "ClassEventReport": obj(&["uid", "timestamp"], json!({
+                "uid": {"type": "string", "minLength": 1, "maxLength": 128},
+                "timestamp": {"type": "integer", "minimum": 0, "maximum": 9_007_199_254_740_992_u64}
+            })),
+            "ClassEventAccepted": obj(&["message_id", "seq"], json!({"message_id": {"type": "integer"}, "seq": {"type": "integer"}})),
+            "Member": obj(&["class_id", "uid", "role", "first_seen_at", "last_seen_at"], json!({
+                "class_id": {"type": "string"}, "uid": {"type": "string"}, "role": {"enum": ["teacher", "student"]},
+                "first_seen_at": {"type": "integer"}, "last_seen_at": {"type": "integer"}
+            })),
+            "TimelineReportRecord": obj(&["id", "received_at", "accepted", "body"], json!({
+                "id": {"type": "integer"}, "class_id": {"type": ["string", "null"]}, "uid": {"type": ["string", "null"]},
+                "client_timestamp": {"type": ["integer", "null"]}, "rtt_ms": {"type": ["integer", "null"]},
+                "received_at": {"type": "integer"}, "time_line": {"type": ["integer", "null"]},
+                "uncertainty_ms": {"type": ["integer", "null"]}, "message_id": {"type": ["integer", "null"]},
+                "accepted": {"type": "boolean"}, "refusal_reason": {"type": ["string", "null"]}, "body": {"type": "string"}
+            })),
+            "StoredMessage": obj(&["id", "class_id", "group_id", "msg_type", "uid", "seq", "random", "data", "status", "attempt_count", "created_at", "updated_at"], json!({
+                "id": {"type": "integer"}, "class_id": {"type": "string"}, "group_id": {"type": "string"},
+                "msg_type": msg_type, "uid": {"type": "string"}, "seq": {"type": "integer"}, "random": {"type": "integer"},
+                "data": {"type": "string", "description": "The exact Data text sent to the group."},
+                "status": status, "attempt_count": {"type": "integer"}, "next_attempt_at": {"type": ["integer", "null"]},
+                "last_error": {"type": ["string", "null"]}, "im_msg_seq": {"type": ["integer", "null"]},
+                "im_msg_time": {"type": ["integer", "null"]}, "created_at": {"type": "integer"},
+                "updated_at": {"type": "integer"}, "sent_at": {"type": ["integer", "null"]}
+            })),
+            "Attempt": obj(&["id", "message_id", "trigger", "random", "started_at", "duration_ms", "outcome"], json!({
+                "id": {"type": "integer"}, "message_id": {"type": "integer"},
+                "trigger": {"enum": ["scheduled", "manual", "bulk", "recovery"]}, "random": {"type": "integer"},
+                "started_at": {"type": "integer"}, "duration_ms": {"type": "integer"},
+                "http_status": {"type": ["integer", "null"]}, "im_error_code": {"type": ["integer", "null"]},
+                "im_error_info": {"type": ["string", "null"]}, "transport_error": {"type": ["string", "null"]},
+                "outcome": {"enum": ["sent", "retry", "slow_down", "permanent", "credentials", "ambiguous", "found_in_history", "interrupted"]}
+            })),
+            "MessageDetail": obj(&["message", "attempts"], json!({
+                "message": schema_ref("StoredMessage"), "attempts": {"type": "array", "items": schema_ref("Attempt")}
+            })),
+            "ResendOutcome": obj(&["queued", "message"], json!({"queued": {"type": "boolean"}, "message": schema_ref("StoredMessage")})),
+            "MessageFilter": filter,
+            "Job": obj(&["id", "kind", "filter", "actor", "state", "total", "done", "failed", "created_at", "updated_at"], json!({
+                "id": {"type": "integer"}, "kind": {"enum": ["bulk_resend", "recover_failed"]},
+                "filter": {"type": "object"}, "actor": {"type": "string"},
+                "state": {"enum": ["enqueuing", "running", "finished"]},
+                "total": {"type": "integer"}, "done": {"type": "integer"}, "failed": {"type": "integer"},
+                "created_at": {"type": "integer"}, "updated_at": {"type": "integer"}, "finished_at": {"type": ["integer", "null"]}
+            })),
+            "AuditEntry": obj(&["id", "at", "actor", "action", "target", "detail"], json!({
+                "id": {"type": "integer"}, "at": {"type": "integer"}, "actor": {"type": "string"},
+                "action": {"type": "string"}, "target": {"type": "string"}, "detail": {}
+            })),
+            "Alert": obj(&["id", "kind", "detail", "raised_at"], json!({
+                "id": {"type": "integer"}, "kind": {"type": "string"}, "detail": {"type": "string"},
+                "raised_at": {"type": "integer"}, "cleared_at": {"type": ["integer", "null"]}
+            }))
+        },
+        "responses": {
+            "E400": {"description": "Malformed JSON, or a bad path or query parameter", "content": {"application/json": {"schema": schema_ref("Error")}}},
+            "E401": {"description": "Token missing or wrong", "content": {"application/json": {"schema": schema_ref("Error")}}},
+            "E403": {"description": "Another class's report token", "content": {"application/json": {"schema": schema_ref("Error")}}},
+            "E404": {"description": "Unknown class, message or job", "content": {"application/json": {"schema": schema_ref("Error")}}},
+            "E409": {"description": "Class id or group already taken", "content": {"application/json": {"schema": schema_ref("Error")}}},
+            "E413": {"description": "Body larger than max_body_bytes", "content": {"application/json": {"schema": schema_ref("Error")}}},
+            "E415": {"description": "Body not JSON (form, multipart)", "content": {"application/json": {"schema": schema_ref("Error")}}},
+            "E422": {"description": "A field missing, of the wrong type or out of range", "content": {"application/json": {"schema": schema_ref("Error")}}},
+            "E502": {"description": "The IM service refused or could not be reached", "content": {"application/json": {"schema": schema_ref("Error")}}},
+            "E503": {"description": "The server is stopping", "content": {"application/json": {"schema": schema_ref("Error")}}}
+        }
+    })
+}
+
+/// The OpenAPI document.
+pub fn document() -> Value {
+    let with = |mut ok: Vec<(String, Value)>, errs: &[&str]| {
+        ok.extend(errors(errs));
+        ok
+    };
+    let report_errors = ["400", "401", "403", "404", "413", "415", "422", "503"];
+    let class_param = || path_param("class_id", "string");
+    let id_param = || path_param("id", "integer");
+    let paths = json!({
+        "/healthz": {"get": op(Op { summary: "Liveness: {\"status\":\"ok\"}", security: None, params: vec![], body: None,
+            responses: vec![ok("200", "Up", Some(json!({"type": "object"})))] })},
+        "/metrics": {"get": op(Op { summary: "Prometheus text format 0.0.4", security: None, params: vec![], body: None,
+            responses: vec![("200".into(), json!({"description": "Metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}))] })},
+        "/v1/info": {"get": op(Op { summary: "Version and mode (sandbox: messages go to the built-in IM emulator)", security: None, params: vec![], body: None,
+            responses: vec![ok("200", "Info", Some(schema_ref("AppInfo")))] })},
+        "/v1/time": {"get": op(Op { summary: "The server clock, for round-trip estimation", security: None, params: vec![], body: None,
+            responses: vec![ok("200", "Server time", Some(obj(&["server_ms"], json!({"server_ms": {"type": "integer"}}))))] })},
+        "/v1/openapi.json": {"get": op(Op { summary: "This document", security: None, params: vec![], body: None,
+            responses: vec![ok("200", "OpenAPI 3.1", Some(json!({"type": "object"})))] })},
+        "/v1/classes": {"post": op(Op { summary: "Create a class (and its ReplayGroup when create_group); returns its report token", security: Some("admin"),
+            params: vec![], body: Some(body(schema_ref("CreateClass"))),
+            responses: with(vec![ok("201", "Created", Some(schema_ref("CreatedClass")))], &["400", "401", "409", "413", "415", "422", "502"]) })},
+        "/v1/classes/{class_id}/timeline": {"post": op(Op { summary: "Timeline report → 1003 (answered once durable; a repeat of uid+timestamp is the same message)", security: Some("report"),
+            params: vec![class_param()], body: Some(body(schema_ref("TimelineReport"))),
+            responses: with(vec![ok("202", "Accepted", Some(schema_ref("TimelineAccepted")))], &report_errors) })},
+        "/v1/classes/{class_id}/start": {"post": op(Op { summary: "Class started → 1001", security: Some("report"),
+            params: vec![class_param()], body: Some(body(schema_ref("ClassEventReport"))),
+            responses: with(vec![ok("202", "Accepted", Some(schema_ref("ClassEventAccepted")))], &report_errors) })},
+        "/v1/classes/{class_id}/end": {"post": op(Op { summary: "Class ended → 1002", security: Some("report"),
+            params: vec![class_param()], body: Some(body(schema_ref("ClassEventReport"))),
+            responses: with(vec![ok("202", "Accepted", Some(schema_ref("ClassEventAccepted")))], &report_errors) })},
+        "/v1/callbacks/recording": {"post": op(Op { summary: "The streaming cloud's recording callback (PROTOCOL.md section 5); not wired in this build (501)", security: None,
+            params: vec![], body: None, responses: vec![ok("501", "Not implemented yet", Some(schema_ref("Error")))] })},
+        "/v1/admin/classes": {"get": op(Op { summary: "Every class with per-status message counts", security: Some("admin"), params: vec![], body: None,
+            responses: with(vec![ok("200", "Classes", Some(json!({"type": "array", "items": schema_ref("ClassSummary")})))], &["401"]) })},
+        "/v1/admin/classes/{class_id}": {"get": op(Op { summary: "One class with its counts", security: Some("admin"), params: vec![class_param()], body: None,
+            responses: with(vec![ok("200", "Class", Some(schema_ref("ClassSummary")))], &["401", "404"]) })},
+        "/v1/admin/classes/{class_id}/members": {"get": op(Op { summary: "Members learnt from reports", security: Some("admin"), params: vec![class_param()], body: None,
+            responses: with(vec![ok("200", "Members", Some(json!({"type": "array", "items": schema_ref("Member")})))], &["401", "404"]) })},
+        "/v1/admin/classes/{class_id}/reports": {"get": op(Op { summary: "Timeline reports as received (accepted and refused), newest first", security: Some("admin"),
+            params: { let mut p = vec![class_param()]; p.extend(page_params()); p }, body: None,
+            responses: with(vec![ok("200", "Page", Some(page_of("TimelineReportRecord")))], &["400", "401", "404"]) })},
+        "/v1/admin/classes/{class_id}/messages": {"get": op(Op { summary: "A class's messages, filtered, newest first", security: Some("admin"),
+            params: { let mut p = vec![class_param()]; p.extend(message_query(false)); p }, body: None,
+            responses: with(vec![ok("200", "Page", Some(page_of("StoredMessage")))], &["400", "401", "404"]) })},
+        "/v1/admin/messages": {"get": op(Op { summary: "Messages of every class, filtered, newest first", security: Some("admin"),
+            params: message_query(true), body: None,
+            responses: with(vec![ok("200", "Page", Some(page_of("StoredMessage")))], &["400", "401", "404"]) })},
+        "/v1/admin/messages/{id}": {"get": op(Op { summary: "One message with every attempt", security: Some("admin"), params: vec![id_param()], body: None,
+            responses: with(vec![ok("200", "Message", Some(schema_ref("MessageDetail")))], &["400", "401", "404"]) })},
+        "/v1/admin/messages/{id}/resend": {"post": op(Op { summary: "Resend one message (same seq; new Random if it had been sent). Audited", security: Some("admin"),
+            params: vec![id_param()], body: None,
+            responses: with(vec![ok("202", "Queued (queued=false: in flight now)", Some(schema_ref("ResendOutcome")))], &["400", "401", "404"]) })},
+        "/v1/admin/resend": {"post": op(Op { summary: "Bulk resend of the messages matching a filter, as a job. Audited", security: Some("admin"),
+            params: vec![], body: Some(body(schema_ref("MessageFilter"))),
+            responses: with(vec![ok("202", "Job started", Some(schema_ref("Job")))], &["400", "401", "404", "413", "415", "422"]) })},
+        "/v1/admin/recover": {"post": op(Op { summary: "Queue again every message failed since since_ms, as a job. Audited", security: Some("admin"),
+            params: vec![], body: Some(body(obj(&["since_ms"], json!({"since_ms": {"type": "integer", "minimum": 0}, "class_id": {"type": "string"}})))),
+            responses: with(vec![ok("202", "Job started", Some(schema_ref("Job")))], &["400", "401", "404", "413", "415", "422"]) })},
+        "/v1/admin/jobs": {"get": op(Op { summary: "Jobs, newest first", security: Some("admin"),
+            params: vec![query("limit", json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}), "How many.")], body: None,
+            responses: with(vec![ok("200", "Jobs", Some(json!({"type": "array", "items": schema_ref("Job")})))], &["400", "401"]) })},
+        "/v1/admin/jobs/{id}": {"get": op(Op { summary: "A job and its progress", security: Some("admin"), params: vec![id_param()], body: None,
+            responses: with(vec![ok("200", "Job", Some(schema_ref("Job")))], &["400", "401", "404"]) })},
+        "/v1/admin/audit": {"get": op(Op { summary: "The audit log, newest first", security: Some("admin"), params: page_params(), body: None,
+            responses: with(vec![ok("200", "Page", Some(page_of("AuditEntry")))], &["400", "401"]) })},
+        "/v1/admin/alerts": {"get": op(Op { summary: "Open alerts (e.g. im_credentials: the IM refused the key; sending paused)", security: Some("admin"), params: vec![], body: None,
+            responses: with(vec![ok("200", "Alerts", Some(json!({"type": "array", "items": schema_ref("Alert")})))], &["401"]) })},
+        "/v1/admin/im/secret-key": {"put": op(Op { summary: "Replace the IM secret key; sending resumes. Audited (without the key)", security: Some("admin"),
+            params: vec![], body: Some(body(obj(&["secret_key"], json!({"secret_key": {"type": "string"}})))),
+            responses: with(vec![ok("204", "Replaced", None)], &["400", "401", "413", "415", "422"]) })}
+    });
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ReplayDesk",
+            "version": crate::app::VERSION,
+            "description": "The business server of the classroom replay protocol. Errors are JSON {\"error\",\"detail\"}."
+        },
+        "paths": paths,
+        "components": components()
+    })
+}

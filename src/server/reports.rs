@@ -1,0 +1,108 @@
+//! What classroom clients call: the server clock, timeline reports, class start and end
+//! (each with the class's report token).
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{bearer, Body, Fields, PathParam, ReceivedAt};
+use crate::service::{
+    ClassEventAccepted, ClassEventReport, ReplayDesk, ReportMeta, TimelineAccepted, TimelineReport,
+};
+use crate::store::ClassEvent;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde_json::{json, Value};
+
+/// `GET /v1/time` → `{"server_ms"}`.
+pub async fn time(State(desk): State<ReplayDesk>) -> Json<Value> {
+    Json(json!({ "server_ms": desk.server_ms() }))
+}
+
+fn parse_timeline(bytes: &[u8]) -> ApiResult<TimelineReport> {
+    let mut f = Fields::parse(bytes)?;
+    Ok(TimelineReport {
+        uid: f.str("uid")?,
+        timestamp: f.int("timestamp")?,
+        rtt_ms: f.opt_number("rtt_ms")?,
+    })
+}
+
+/// `POST /v1/classes/{class_id}/timeline` → 202 `{"message_id","seq","time_line"}`.
+pub async fn timeline(
+    State(desk): State<ReplayDesk>,
+    ReceivedAt(received_at): ReceivedAt,
+    PathParam(class_id): PathParam<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<(StatusCode, Json<TimelineAccepted>)> {
+    desk.authorize_report(&class_id, bearer(&headers)).await?;
+    let meta = ReportMeta {
+        received_at,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    let report = match parse_timeline(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            let uid = Fields::peek(&body, "uid");
+            let ts = Fields::peek(&body, "timestamp");
+            let rtt = Fields::peek(&body, "rtt_ms");
+            desk.record_refused_timeline(
+                &class_id,
+                uid.as_ref().and_then(Value::as_str),
+                ts.as_ref().and_then(Value::as_i64),
+                rtt.as_ref().and_then(Value::as_f64),
+                &e.detail,
+                &meta,
+            )
+            .await;
+            return Err(e);
+        }
+    };
+    let accepted = desk.record_timeline(&class_id, report, meta).await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted)))
+}
+
+async fn class_event(
+    desk: ReplayDesk,
+    class_id: String,
+    headers: HeaderMap,
+    body: &[u8],
+    event: ClassEvent,
+) -> ApiResult<(StatusCode, Json<ClassEventAccepted>)> {
+    desk.authorize_report(&class_id, bearer(&headers)).await?;
+    let mut f = Fields::parse(body)?;
+    let report = ClassEventReport {
+        uid: f.str("uid")?,
+        timestamp: f.int("timestamp")?,
+    };
+    let accepted = desk.record_class_event(&class_id, event, report).await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted)))
+}
+
+/// `POST /v1/classes/{class_id}/start` → 202 `{"message_id","seq"}` (a 1001).
+pub async fn start(
+    State(desk): State<ReplayDesk>,
+    PathParam(class_id): PathParam<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<(StatusCode, Json<ClassEventAccepted>)> {
+    class_event(desk, class_id, headers, &body, ClassEvent::Start).await
+}
+
+/// `POST /v1/classes/{class_id}/end` → 202 `{"message_id","seq"}` (a 1002).
+pub async fn end(
+    State(desk): State<ReplayDesk>,
+    PathParam(class_id): PathParam<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<(StatusCode, Json<ClassEventAccepted>)> {
+    class_event(desk, class_id, headers, &body, ClassEvent::End).await
+}
+
+/// `POST /v1/callbacks/recording`: not wired yet (the callback module is on its way).
+pub async fn recording_callback() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "not_implemented",
+        "the recording callback is not available in this build yet",
+    )
+}

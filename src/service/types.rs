@@ -1,0 +1,176 @@
+//! What the service's operations take and give: the same shapes over HTTP (JSON), over
+//! Tauri IPC, and in the console's TypeScript (ts-rs).
+
+use crate::delivery::StatsSnapshot;
+use crate::store::{Attempt, ClassRecord, MessageStatus, StoredMessage};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// A class to create.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct CreateClass {
+    pub class_id: String,
+    /// The class's ReplayGroup.
+    pub group_id: String,
+    pub teacher_uid: String,
+    /// Create the group through the IM REST API (a group that already exists is fine).
+    #[serde(default)]
+    pub create_group: bool,
+}
+
+/// A created class and the token its classroom clients report with. The token is shown
+/// this once; only its SHA-256 is stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct CreatedClass {
+    #[serde(flatten)]
+    pub class: ClassRecord,
+    pub report_token: String,
+    /// True when this call created the group in IM (false: not asked, or it existed).
+    pub group_created: bool,
+}
+
+/// A timeline report from a classroom client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct TimelineReport {
+    pub uid: String,
+    /// The client's clock, ms (often the low 32 bits of a counter).
+    #[ts(type = "number")]
+    pub timestamp: i64,
+    /// The round trip the client measured to this server (e.g. with `GET /v1/time`), ms.
+    #[serde(default)]
+    pub rtt_ms: Option<f64>,
+}
+
+/// A timeline report made durable: its 1003 follows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct TimelineAccepted {
+    #[ts(type = "number")]
+    pub message_id: i64,
+    #[ts(type = "number")]
+    pub seq: u64,
+    /// Server unix ms paired with the client's `timestamp` in the 1003.
+    #[ts(type = "number")]
+    pub time_line: i64,
+}
+
+/// A class start or end from a classroom client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ClassEventReport {
+    pub uid: String,
+    #[ts(type = "number")]
+    pub timestamp: i64,
+}
+
+/// A class start or end made durable: its 1001 / 1002 follows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ClassEventAccepted {
+    #[ts(type = "number")]
+    pub message_id: i64,
+    #[ts(type = "number")]
+    pub seq: u64,
+}
+
+/// Messages per delivery status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct StatusCounts {
+    #[ts(type = "number")]
+    pub pending: i64,
+    #[ts(type = "number")]
+    pub sending: i64,
+    #[ts(type = "number")]
+    pub sent: i64,
+    #[ts(type = "number")]
+    pub retrying: i64,
+    #[ts(type = "number")]
+    pub failed: i64,
+    #[ts(type = "number")]
+    pub total: i64,
+}
+
+impl StatusCounts {
+    pub fn add(&mut self, status: MessageStatus, n: i64) {
+        match status {
+            MessageStatus::Pending => self.pending += n,
+            MessageStatus::Sending => self.sending += n,
+            MessageStatus::Sent => self.sent += n,
+            MessageStatus::Retrying => self.retrying += n,
+            MessageStatus::Failed => self.failed += n,
+        }
+        self.total += n;
+    }
+
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (MessageStatus, i64)>) -> Self {
+        let mut c = Self::default();
+        for (s, n) in pairs {
+            c.add(s, n);
+        }
+        c
+    }
+
+    pub fn get(&self, status: MessageStatus) -> i64 {
+        match status {
+            MessageStatus::Pending => self.pending,
+            MessageStatus::Sending => self.sending,
+            MessageStatus::Sent => self.sent,
+            MessageStatus::Retrying => self.retrying,
+            MessageStatus::Failed => self.failed,
+        }
+    }
+}
+
+/// A class as the console lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ClassSummary {
+    #[serde(flatten)]
+    pub class: ClassRecord,
+    pub counts: StatusCounts,
+    #[ts(type = "number")]
+    pub members: i64,
+}
+
+/// One message and every attempt at it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct MessageDetail {
+    pub message: StoredMessage,
+    pub attempts: Vec<Attempt>,
+}
+
+/// What a manual resend did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ResendOutcome {
+    /// False when the message is being sent right now (nothing to do).
+    pub queued: bool,
+    pub message: StoredMessage,
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricsSnapshot {
+    /// Messages per status in the store now.
+    pub statuses: StatusCounts,
+    /// Messages accepted (newly stored) since start.
+    pub accepted_total: u64,
+    /// Reports that repeated an accepted one (same message) since start.
+    pub duplicate_total: u64,
+    /// Timeline reports refused since start.
+    pub refused_total: u64,
+    /// Transactions the report writer committed since start (reports per commit =
+    /// (accepted + duplicate) / commits: how much group commit is batching).
+    pub intake_commits_total: u64,
+    /// Delivery attempts and their latency since start.
+    pub delivery: StatsSnapshot,
+    /// True while sending is paused on refused IM credentials.
+    pub delivery_paused: bool,
+    /// Open alerts.
+    pub open_alerts: usize,
+}

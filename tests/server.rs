@@ -1,0 +1,1473 @@
+//! `replaydesk serve` over real HTTP: the server in process on 127.0.0.1:0, a SQLite file in
+//! a temporary directory, the IM emulator (sandbox, or one of the test's own).
+
+#[path = "server/util.rs"]
+mod util;
+
+use replaydesk::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use replaydesk::protocol::{Payload, ReplayMessage};
+use replaydesk::secret::Secret;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::Duration;
+use util::*;
+
+const SDKAPPID: u64 = 1_400_000_002;
+const KEY: &str = "5f3c8e1d5b7a92c4e6f8a0b2c4d6e8f0a1b3c5d7e9f1a3b5c7d9e1f3a5b7c9d1";
+
+async fn own_emulator() -> EmulatorHandle {
+    let mut cfg = EmulatorConfig::new(SDKAPPID, KEY);
+    cfg.group_rate = 0;
+    Emulator::start(cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+fn point_at(c: &mut replaydesk::config::Config, emu: &EmulatorHandle) {
+    c.im.endpoint = Some(emu.base_url());
+    c.im.sdkappid = Some(SDKAPPID);
+    c.im.secret_key = Some(Secret::new(KEY));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeline_report_with_rtt_is_half_the_round_trip_early_and_lands_as_stored() {
+    let mut t = TestServer::start(|_| {}).await;
+    let token = t
+        .create_class("room42", "replay_room42", "teacher_li", true)
+        .await;
+
+    let before = now_ms();
+    let (s, v) = t
+        .report(
+            "room42",
+            &token,
+            &json!({"uid": "teacher_li", "timestamp": 3_408_123_311u64, "rtt_ms": 80}),
+        )
+        .await;
+    let after = now_ms();
+    assert_eq!(s, 202, "{v}");
+    let time_line = v["time_line"].as_i64().unwrap();
+    assert!(
+        (before - 40 - 2..=after - 40 + 2).contains(&time_line),
+        "time_line {time_line} not within [{}, {}]",
+        before - 42,
+        after - 38
+    );
+    let id = v["message_id"].as_i64().unwrap();
+    let seq = v["seq"].as_u64().unwrap();
+
+    // The stored 1003 says exactly that.
+    let stored = t.store().message(id).await.unwrap();
+    assert_eq!(stored.seq, seq);
+    let m = ReplayMessage::parse(&stored.data).unwrap();
+    assert_eq!(m.timestamp, 3_408_123_311);
+    assert!(
+        matches!(&m.payload, Payload::Timeline { time_line: tl, value } if *tl == time_line && value.uid == "teacher_li")
+    );
+    assert_eq!(
+        stored.data,
+        format!(
+            r#"{{"type":1003,"seq":{seq},"timestamp":3408123311,"time_line":{time_line},"value":{{"uid":"teacher_li"}}}}"#
+        )
+    );
+
+    // A repeat is the same message, with the same time_line.
+    let (s2, v2) = t
+        .report(
+            "room42",
+            &token,
+            &json!({"uid": "teacher_li", "timestamp": 3_408_123_311u64, "rtt_ms": 10}),
+        )
+        .await;
+    assert_eq!(s2, 202);
+    assert_eq!(v2, v, "repeat answers with the same message");
+
+    // Without a round trip, the arrival time itself.
+    let before = now_ms();
+    let (s3, v3) = t
+        .report(
+            "room42",
+            &token,
+            &json!({"uid": "student_wang", "timestamp": 17}),
+        )
+        .await;
+    let after = now_ms();
+    assert_eq!(s3, 202, "{v3}");
+    let tl3 = v3["time_line"].as_i64().unwrap();
+    assert!(
+        (before..=after).contains(&tl3),
+        "{tl3} not in [{before}, {after}]"
+    );
+
+    let emu = t.desk.sandbox_emulator().expect("sandbox").clone();
+    wait_until(Duration::from_secs(10), "both 1003s in the group", || {
+        let emu = emu.clone();
+        async move { history_data(&emu.history("replay_room42")).len() >= 2 }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let in_group = history_data(&emu.history("replay_room42"));
+    let stored3 = t
+        .store()
+        .message(v3["message_id"].as_i64().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        in_group,
+        vec![stored.data.clone(), stored3.data],
+        "exactly the stored Data, once each"
+    );
+
+    // Both reports of the first message are kept raw, with their round trips.
+    let (s, reports) = t.get("/v1/admin/classes/room42/reports", Some(ADMIN)).await;
+    assert_eq!(s, 200);
+    let items = reports["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    let first = items.iter().find(|r| r["rtt_ms"] == 80).unwrap();
+    assert_eq!(first["accepted"], true);
+    assert_eq!(first["uncertainty_ms"], 40);
+    assert_eq!(first["message_id"], id);
+    assert_eq!(first["time_line"], time_line);
+    assert!(first["body"].as_str().unwrap().contains("3408123311"));
+
+    // Members learnt from reports.
+    let members = t.admin_get("/v1/admin/classes/room42/members").await;
+    let roles: Vec<(String, String)> = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["uid"].as_str().unwrap().into(),
+                m["role"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("teacher_li".into(), "teacher".into()),
+            ("student_wang".into(), "student".into())
+        ]
+    );
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_and_end_make_1001_and_1002_and_move_the_class() {
+    let mut t = TestServer::start(|_| {}).await;
+    let token = t.create_class("c1", "g1", "teacher_li", false).await;
+    let class = t.admin_get("/v1/admin/classes/c1").await;
+    assert_eq!(class["state"], "created");
+
+    let (s, started) = t
+        .post(
+            "/v1/classes/c1/start",
+            Some(&token),
+            &json!({"uid": "teacher_li", "timestamp": 1000}),
+        )
+        .await;
+    assert_eq!(s, 202, "{started}");
+    let (s, again) = t
+        .post(
+            "/v1/classes/c1/start",
+            Some(&token),
+            &json!({"uid": "teacher_li", "timestamp": 1000}),
+        )
+        .await;
+    assert_eq!(s, 202);
+    assert_eq!(again, started, "a repeated start is the same message");
+    let class = t.admin_get("/v1/admin/classes/c1").await;
+    assert_eq!(class["state"], "started");
+    assert!(class["started_at"].is_i64());
+
+    let (s, ended) = t
+        .post(
+            "/v1/classes/c1/end",
+            Some(&token),
+            &json!({"uid": "teacher_li", "timestamp": 900_000}),
+        )
+        .await;
+    assert_eq!(s, 202, "{ended}");
+    let class = t.admin_get("/v1/admin/classes/c1").await;
+    assert_eq!(class["state"], "ended");
+    assert!(class["ended_at"].is_i64());
+
+    let emu = t.desk.sandbox_emulator().unwrap().clone();
+    wait_until(
+        Duration::from_secs(10),
+        "1001 and 1002 in the group",
+        || {
+            let emu = emu.clone();
+            async move { history_data(&emu.history("g1")).len() == 2 }
+        },
+    )
+    .await;
+    let data = history_data(&emu.history("g1"));
+    assert_eq!(
+        data,
+        [
+            format!(
+                r#"{{"type":1001,"seq":{},"timestamp":1000,"value":{{"uid":"teacher_li"}}}}"#,
+                started["seq"]
+            ),
+            format!(
+                r#"{{"type":1002,"seq":{},"timestamp":900000,"value":{{"uid":"teacher_li"}}}}"#,
+                ended["seq"]
+            ),
+        ]
+    );
+    let counts = t.admin_get("/v1/admin/classes").await;
+    assert_eq!(counts[0]["counts"]["sent"], 2);
+    assert_eq!(counts[0]["counts"]["total"], 2);
+    t.stop().await;
+}
+
+/// One bad request: what is sent and what must come back.
+struct Case {
+    name: &'static str,
+    method: Method,
+    path: String,
+    token: Option<String>,
+    content_type: Option<&'static str>,
+    body: Option<String>,
+    status: u16,
+    error: &'static str,
+    detail_has: &'static str,
+}
+
+fn case(
+    name: &'static str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+    status: u16,
+    error: &'static str,
+    detail_has: &'static str,
+) -> Case {
+    Case {
+        name,
+        method: Method::POST,
+        path: path.to_owned(),
+        token: token.map(str::to_owned),
+        content_type: Some("application/json"),
+        body: Some(body.to_owned()),
+        status,
+        error,
+        detail_has,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_json_error_naming_the_problem_and_changes_nothing() {
+    let mut t = TestServer::start(|c| c.max_body_bytes = 4096).await;
+    let token = t.create_class("c1", "g1", "teacher_li", false).await;
+    let other = t.create_class("c2", "g2", "teacher_zhao", false).await;
+    // A message that exists, so that "unchanged" is about something.
+    let (s, _) = t
+        .report("c1", &token, &json!({"uid": "teacher_li", "timestamp": 1}))
+        .await;
+    assert_eq!(s, 202);
+    let tl = "/v1/classes/c1/timeline";
+    let tk = Some(token.as_str());
+    let long_uid = "u".repeat(129);
+    let big = format!(
+        r#"{{"uid":"a","timestamp":1,"pad":"{}"}}"#,
+        "x".repeat(5000)
+    );
+    let mut cases = vec![
+        case(
+            "malformed json",
+            tl,
+            tk,
+            r#"{"uid":"a","timestamp":"#,
+            400,
+            "malformed_json",
+            "not valid JSON",
+        ),
+        case("empty body", tl, tk, "", 400, "malformed_json", "empty"),
+        case(
+            "not an object",
+            tl,
+            tk,
+            "[1,2]",
+            422,
+            "invalid_request",
+            "body: must be a JSON object",
+        ),
+        case(
+            "missing uid",
+            tl,
+            tk,
+            r#"{"timestamp":1}"#,
+            422,
+            "invalid_request",
+            "uid: missing",
+        ),
+        case(
+            "missing timestamp",
+            tl,
+            tk,
+            r#"{"uid":"a"}"#,
+            422,
+            "invalid_request",
+            "timestamp: missing",
+        ),
+        case(
+            "null uid",
+            tl,
+            tk,
+            r#"{"uid":null,"timestamp":1}"#,
+            422,
+            "invalid_request",
+            "uid: missing",
+        ),
+        case(
+            "uid a number",
+            tl,
+            tk,
+            r#"{"uid":42,"timestamp":1}"#,
+            422,
+            "invalid_request",
+            "uid: must be a string",
+        ),
+        case(
+            "timestamp a string",
+            tl,
+            tk,
+            r#"{"uid":"a","timestamp":"1"}"#,
+            422,
+            "invalid_request",
+            "timestamp: must be an integer",
+        ),
+        case(
+            "timestamp fractional",
+            tl,
+            tk,
+            r#"{"uid":"a","timestamp":1.5}"#,
+            422,
+            "invalid_request",
+            "timestamp: must be an integer",
+        ),
+        case(
+            "timestamp negative",
+            tl,
+            tk,
+            r#"{"uid":"a","timestamp":-1}"#,
+            422,
+            "invalid_request",
+            "timestamp: must be between 0 and 2^53",
+        ),
+        case(
+            "timestamp above 2^53",
+            tl,
+            tk,
+            r#"{"uid":"a","timestamp":9007199254740993}"#,
+            422,
+            "invalid_request",
+            "timestamp: must be between 0 and 2^53",
+        ),
+        case(
+            "timestamp above u64",
+            tl,
+            tk,
+            r#"{"uid":"a","timestamp":1e30}"#,
+            422,
+            "invalid_request",
+            "timestamp: out of range",
+        ),
+        case(
+            "uid too long",
+            tl,
+            tk,
+            &format!(r#"{{"uid":"{long_uid}","timestamp":1}}"#),
+            422,
+            "invalid_request",
+            "uid: longer than 128",
+        ),
+        case(
+            "uid control char",
+            tl,
+            tk,
+            r#"{"uid":"a\u0007b","timestamp":1}"#,
+            422,
+            "invalid_request",
+            "uid: contains control characters",
+        ),
+        case(
+            "uid newline",
+            tl,
+            tk,
+            r#"{"uid":"a\nb","timestamp":1}"#,
+            422,
+            "invalid_request",
+            "uid: contains control characters",
+        ),
+        case(
+            "uid empty",
+            tl,
+            tk,
+            r#"{"uid":"","timestamp":1}"#,
+            422,
+            "invalid_request",
+            "uid: must not be empty",
+        ),
+        case(
+            "rtt negative",
+            tl,
+            tk,
+            r#"{"uid":"a","timestamp":1,"rtt_ms":-1}"#,
+            422,
+            "invalid_request",
+            "rtt_ms: must be between 0 and 60000",
+        ),
+        case(
+            "rtt too big",
+            tl,
+            tk,
+            r#"{"uid":"a","timestamp":1,"rtt_ms":60001}"#,
+            422,
+            "invalid_request",
+            "rtt_ms: must be between 0 and 60000",
+        ),
+        case(
+            "rtt a string",
+            tl,
+            tk,
+            r#"{"uid":"a","timestamp":1,"rtt_ms":"5"}"#,
+            422,
+            "invalid_request",
+            "rtt_ms: must be a number",
+        ),
+        case(
+            "unknown class",
+            "/v1/classes/nope/timeline",
+            tk,
+            r#"{"uid":"a","timestamp":1}"#,
+            404,
+            "not_found",
+            "class \"nope\"",
+        ),
+        case(
+            "no token",
+            tl,
+            None,
+            r#"{"uid":"a","timestamp":1}"#,
+            401,
+            "unauthorized",
+            "report token required",
+        ),
+        case(
+            "wrong token",
+            tl,
+            Some("0000"),
+            r#"{"uid":"a","timestamp":1}"#,
+            401,
+            "unauthorized",
+            "wrong report token",
+        ),
+        case(
+            "admin token is no report token",
+            tl,
+            Some(ADMIN),
+            r#"{"uid":"a","timestamp":1}"#,
+            401,
+            "unauthorized",
+            "wrong report token",
+        ),
+        case(
+            "another class's token",
+            tl,
+            Some(&other),
+            r#"{"uid":"a","timestamp":1}"#,
+            403,
+            "forbidden",
+            "another class",
+        ),
+        case(
+            "oversize body",
+            tl,
+            tk,
+            &big,
+            413,
+            "payload_too_large",
+            "4096 bytes",
+        ),
+        case(
+            "start: missing timestamp",
+            "/v1/classes/c1/start",
+            tk,
+            r#"{"uid":"a"}"#,
+            422,
+            "invalid_request",
+            "timestamp: missing",
+        ),
+        case(
+            "end: negative timestamp",
+            "/v1/classes/c1/end",
+            tk,
+            r#"{"uid":"a","timestamp":-5}"#,
+            422,
+            "invalid_request",
+            "timestamp: must be between",
+        ),
+        case(
+            "end: other class token",
+            "/v1/classes/c1/end",
+            Some(&other),
+            r#"{"uid":"a","timestamp":5}"#,
+            403,
+            "forbidden",
+            "another class",
+        ),
+        case(
+            "start: unknown class",
+            "/v1/classes/zz/start",
+            tk,
+            r#"{"uid":"a","timestamp":5}"#,
+            404,
+            "not_found",
+            "zz",
+        ),
+        case(
+            "create class: no token",
+            "/v1/classes",
+            None,
+            r#"{"class_id":"c9","group_id":"g9","teacher_uid":"t"}"#,
+            401,
+            "unauthorized",
+            "admin token required",
+        ),
+        case(
+            "create class: report token",
+            "/v1/classes",
+            tk,
+            r#"{"class_id":"c9","group_id":"g9","teacher_uid":"t"}"#,
+            401,
+            "unauthorized",
+            "wrong admin token",
+        ),
+        case(
+            "create class: bad id",
+            "/v1/classes",
+            Some(ADMIN),
+            r#"{"class_id":"a/b","group_id":"g9","teacher_uid":"t"}"#,
+            422,
+            "invalid_request",
+            "class_id:",
+        ),
+        case(
+            "create class: bad group",
+            "/v1/classes",
+            Some(ADMIN),
+            r#"{"class_id":"c9","group_id":"@TGS#1","teacher_uid":"t"}"#,
+            422,
+            "invalid_request",
+            "group_id:",
+        ),
+        case(
+            "create class: unknown field",
+            "/v1/classes",
+            Some(ADMIN),
+            r#"{"class_id":"c9","group_id":"g9","teacher_uid":"t","color":1}"#,
+            422,
+            "invalid_request",
+            "color: unknown field",
+        ),
+        case(
+            "create class: create_group not bool",
+            "/v1/classes",
+            Some(ADMIN),
+            r#"{"class_id":"c9","group_id":"g9","teacher_uid":"t","create_group":"yes"}"#,
+            422,
+            "invalid_request",
+            "create_group: must be true or false",
+        ),
+        case(
+            "create class: taken id",
+            "/v1/classes",
+            Some(ADMIN),
+            r#"{"class_id":"c1","group_id":"g9","teacher_uid":"t"}"#,
+            409,
+            "conflict",
+            "already exists",
+        ),
+        case(
+            "create class: taken group",
+            "/v1/classes",
+            Some(ADMIN),
+            r#"{"class_id":"c9","group_id":"g1","teacher_uid":"t"}"#,
+            409,
+            "conflict",
+            "g1",
+        ),
+        case(
+            "bulk resend: empty filter",
+            "/v1/admin/resend",
+            Some(ADMIN),
+            "{}",
+            422,
+            "invalid_request",
+            "filter: empty",
+        ),
+        case(
+            "bulk resend: unknown field",
+            "/v1/admin/resend",
+            Some(ADMIN),
+            r#"{"statuss":["failed"]}"#,
+            422,
+            "invalid_request",
+            "statuss: unknown field",
+        ),
+        case(
+            "bulk resend: bad status",
+            "/v1/admin/resend",
+            Some(ADMIN),
+            r#"{"statuses":["lost"]}"#,
+            422,
+            "invalid_request",
+            "statuses: unknown status",
+        ),
+        case(
+            "bulk resend: unknown class",
+            "/v1/admin/resend",
+            Some(ADMIN),
+            r#"{"class_id":"zz","statuses":["failed"]}"#,
+            404,
+            "not_found",
+            "zz",
+        ),
+        case(
+            "recover: missing since",
+            "/v1/admin/recover",
+            Some(ADMIN),
+            r#"{"class_id":"c1"}"#,
+            422,
+            "invalid_request",
+            "since_ms: missing",
+        ),
+        case(
+            "recover: negative since",
+            "/v1/admin/recover",
+            Some(ADMIN),
+            r#"{"since_ms":-1}"#,
+            422,
+            "invalid_request",
+            "since_ms: must not be negative",
+        ),
+        case(
+            "resend: no such message",
+            "/v1/admin/messages/999999/resend",
+            Some(ADMIN),
+            "",
+            404,
+            "not_found",
+            "message 999999",
+        ),
+        case(
+            "resend: id not a number",
+            "/v1/admin/messages/abc/resend",
+            Some(ADMIN),
+            "",
+            400,
+            "bad_request",
+            "path:",
+        ),
+        case(
+            "resend: wrong admin token",
+            "/v1/admin/messages/1/resend",
+            Some("nope"),
+            "",
+            401,
+            "unauthorized",
+            "wrong admin token",
+        ),
+    ];
+    let mut form = case(
+        "form body",
+        tl,
+        tk,
+        "uid=a&timestamp=1",
+        415,
+        "unsupported_media_type",
+        "JSON",
+    );
+    form.content_type = Some("application/x-www-form-urlencoded");
+    cases.push(form);
+    let mut key = case(
+        "secret key: empty",
+        "/v1/admin/im/secret-key",
+        Some(ADMIN),
+        r#"{"secret_key":""}"#,
+        422,
+        "invalid_request",
+        "secret_key: must not be empty",
+    );
+    key.method = Method::PUT;
+    cases.push(key);
+    let mut key = case(
+        "secret key: missing",
+        "/v1/admin/im/secret-key",
+        Some(ADMIN),
+        r#"{}"#,
+        422,
+        "invalid_request",
+        "secret_key: missing",
+    );
+    key.method = Method::PUT;
+    cases.push(key);
+    for (name, path, token, status, error, detail) in [
+        (
+            "admin list: no token",
+            "/v1/admin/classes",
+            None,
+            401,
+            "unauthorized",
+            "admin token required",
+        ),
+        (
+            "admin list: report token",
+            "/v1/admin/classes",
+            Some(token.as_str()),
+            401,
+            "unauthorized",
+            "wrong admin token",
+        ),
+        (
+            "messages: bad status",
+            "/v1/admin/classes/c1/messages?status=lost",
+            Some(ADMIN),
+            400,
+            "bad_request",
+            "status: unknown status",
+        ),
+        (
+            "messages: bad type",
+            "/v1/admin/classes/c1/messages?type=1009",
+            Some(ADMIN),
+            400,
+            "bad_request",
+            "type: unknown message type",
+        ),
+        (
+            "messages: bad limit",
+            "/v1/admin/classes/c1/messages?limit=0",
+            Some(ADMIN),
+            400,
+            "bad_request",
+            "limit:",
+        ),
+        (
+            "messages: bad cursor",
+            "/v1/admin/classes/c1/messages?cursor=x",
+            Some(ADMIN),
+            400,
+            "bad_request",
+            "cursor: must be an integer",
+        ),
+        (
+            "messages: unknown param",
+            "/v1/admin/classes/c1/messages?colour=red",
+            Some(ADMIN),
+            400,
+            "bad_request",
+            "colour: unknown query parameter",
+        ),
+        (
+            "messages: unknown class",
+            "/v1/admin/classes/zz/messages",
+            Some(ADMIN),
+            404,
+            "not_found",
+            "zz",
+        ),
+        (
+            "members: unknown class",
+            "/v1/admin/classes/zz/members",
+            Some(ADMIN),
+            404,
+            "not_found",
+            "zz",
+        ),
+        (
+            "message: none",
+            "/v1/admin/messages/424242",
+            Some(ADMIN),
+            404,
+            "not_found",
+            "message 424242",
+        ),
+        (
+            "job: none",
+            "/v1/admin/jobs/77",
+            Some(ADMIN),
+            404,
+            "not_found",
+            "job 77",
+        ),
+        (
+            "audit: bad limit",
+            "/v1/admin/audit?limit=5000",
+            Some(ADMIN),
+            400,
+            "bad_request",
+            "limit:",
+        ),
+        (
+            "unknown api path",
+            "/v1/nothing",
+            None,
+            404,
+            "not_found",
+            "/v1/nothing",
+        ),
+    ] {
+        cases.push(Case {
+            name,
+            method: Method::GET,
+            path: path.to_owned(),
+            token: token.map(str::to_owned),
+            content_type: None,
+            body: None,
+            status,
+            error,
+            detail_has: detail,
+        });
+    }
+    cases.push(Case {
+        name: "wrong method",
+        method: Method::DELETE,
+        path: "/v1/time".into(),
+        token: None,
+        content_type: None,
+        body: None,
+        status: 405,
+        error: "method_not_allowed",
+        detail_has: "DELETE",
+    });
+
+    let messages_before = t.message_count().await;
+    let emu = t.desk.sandbox_emulator().unwrap().clone();
+    wait_until(Duration::from_secs(10), "the first message sent", || {
+        let emu = emu.clone();
+        async move { emu.history("g1").len() == 1 }
+    })
+    .await;
+    let history_before = emu.history("g1").len();
+    let jobs_before = t
+        .admin_get("/v1/admin/jobs")
+        .await
+        .as_array()
+        .unwrap()
+        .len();
+    for c in &cases {
+        let mut req = t
+            .http
+            .request(c.method.clone(), format!("{}{}", t.base, c.path));
+        if let Some(tok) = &c.token {
+            req = req.bearer_auth(tok);
+        }
+        if let Some(ct) = c.content_type {
+            req = req.header("content-type", ct);
+        }
+        if let Some(b) = &c.body {
+            req = req.body(b.clone());
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let ct = res
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, c.status, "{}: {text}", c.name);
+        assert!(
+            ct.starts_with("application/json"),
+            "{}: content type {ct:?}",
+            c.name
+        );
+        let v: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {text}", c.name));
+        let obj = v
+            .as_object()
+            .unwrap_or_else(|| panic!("{}: {text}", c.name));
+        assert_eq!(obj.len(), 2, "{}: exactly error and detail: {text}", c.name);
+        assert_eq!(v["error"], c.error, "{}: {text}", c.name);
+        let detail = v["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(c.detail_has),
+            "{}: detail {detail:?} lacks {:?}",
+            c.name,
+            c.detail_has
+        );
+    }
+    assert_eq!(
+        t.message_count().await,
+        messages_before,
+        "no message stored"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(emu.history("g1").len(), history_before, "nothing sent");
+    assert_eq!(
+        t.admin_get("/v1/admin/jobs")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        jobs_before,
+        "no job started"
+    );
+    let classes = t.admin_get("/v1/admin/classes").await;
+    assert_eq!(classes.as_array().unwrap().len(), 2, "no class created");
+
+    // Refused reports from clients with the class's token are kept, with the reason.
+    let reports = t.admin_get("/v1/admin/classes/c1/reports?limit=1000").await;
+    let refused: Vec<&Value> = reports["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["accepted"] == false)
+        .collect();
+    assert!(refused.iter().any(|r| r["refusal_reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("uid: longer than 128")));
+    assert!(refused
+        .iter()
+        .any(|r| r["refusal_reason"].as_str().unwrap().starts_with("rtt_ms:")));
+    assert!(refused.iter().all(|r| r["message_id"].is_null()));
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_filters_paging_resend_bulk_recover_jobs_audit() {
+    let emu = own_emulator().await;
+    let mut t = TestServer::start(|c| point_at(c, &emu)).await;
+    assert_eq!(t.admin_get("/v1/info").await["sandbox"], false);
+
+    // Group "ga" is created through IM; "gb" and "gc" do not exist, so their messages fail
+    // for good (10010) until the groups are made.
+    let ta = t.create_class("a", "ga", "teacher_li", true).await;
+    emu.create_group_direct("gd").unwrap();
+    let (s, v) = t
+        .post(
+            "/v1/classes",
+            Some(ADMIN),
+            &json!({"class_id":"d","group_id":"gd","teacher_uid":"t","create_group":true}),
+        )
+        .await;
+    assert_eq!(
+        (s, &v["group_created"]),
+        (201, &json!(false)),
+        "an existing group is fine: {v}"
+    );
+    let tb = t.create_class("b", "gb", "teacher_zhao", false).await;
+    for i in 0..5 {
+        let (s, v) = t
+            .report(
+                "a",
+                &ta,
+                &json!({"uid": format!("u{i}"), "timestamp": 100 + i}),
+            )
+            .await;
+        assert_eq!(s, 202, "{v}");
+    }
+    for i in 0..3 {
+        let (s, _) = t
+            .report(
+                "b",
+                &tb,
+                &json!({"uid": format!("s{i}"), "timestamp": 200 + i}),
+            )
+            .await;
+        assert_eq!(s, 202);
+    }
+    let store = t.store().clone();
+    wait_until(Duration::from_secs(10), "a sent, b failed", || {
+        let store = store.clone();
+        async move {
+            let c = store.class_status_counts().await.unwrap();
+            c.contains(&("a".into(), replaydesk::store::MessageStatus::Sent, 5))
+                && c.contains(&("b".into(), replaydesk::store::MessageStatus::Failed, 3))
+        }
+    })
+    .await;
+
+    // Paging: 5 messages, 2 a page, newest first.
+    let mut ids = Vec::new();
+    let mut cursor: Option<i64> = None;
+    let mut pages = 0;
+    loop {
+        let q = match cursor {
+            Some(c) => format!("/v1/admin/classes/a/messages?limit=2&cursor={c}"),
+            None => "/v1/admin/classes/a/messages?limit=2".into(),
+        };
+        let page = t.admin_get(&q).await;
+        pages += 1;
+        ids.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_i64().unwrap()),
+        );
+        match page["next_cursor"].as_i64() {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(ids.len(), 5);
+    assert!(
+        ids.windows(2).all(|w| w[0] > w[1]),
+        "newest first, no repeats: {ids:?}"
+    );
+
+    let n = |v: &Value| v["items"].as_array().unwrap().len();
+    assert_eq!(
+        n(&t.admin_get("/v1/admin/classes/b/messages?status=failed")
+            .await),
+        3
+    );
+    assert_eq!(
+        n(
+            &t.admin_get("/v1/admin/classes/b/messages?status=sent,pending&status=retrying")
+                .await
+        ),
+        0
+    );
+    assert_eq!(
+        n(
+            &t.admin_get("/v1/admin/classes/a/messages?type=1003&type=class_end")
+                .await
+        ),
+        5
+    );
+    assert_eq!(
+        n(&t.admin_get("/v1/admin/classes/a/messages?type=1001").await),
+        0
+    );
+    assert_eq!(
+        n(&t.admin_get("/v1/admin/classes/a/messages?uid=u1").await),
+        1
+    );
+    assert_eq!(
+        n(&t.admin_get("/v1/admin/classes/a/messages?q=%22u3%22").await),
+        1
+    );
+    assert_eq!(
+        n(&t.admin_get("/v1/admin/classes/a/messages?retried=false")
+            .await),
+        5
+    );
+    assert_eq!(
+        n(&t.admin_get("/v1/admin/classes/a/messages?retried=true")
+            .await),
+        0
+    );
+    let future = now_ms() + 60_000;
+    assert_eq!(
+        n(
+            &t.admin_get(&format!("/v1/admin/classes/a/messages?from={future}"))
+                .await
+        ),
+        0
+    );
+    assert_eq!(
+        n(
+            &t.admin_get(&format!("/v1/admin/classes/a/messages?to={future}"))
+                .await
+        ),
+        5
+    );
+    assert_eq!(n(&t.admin_get("/v1/admin/messages?status=failed").await), 3);
+    assert_eq!(
+        n(&t.admin_get("/v1/admin/messages?status=failed&class=a")
+            .await),
+        0
+    );
+
+    // One failed message, with its attempts.
+    let failed = t
+        .admin_get("/v1/admin/classes/b/messages?status=failed")
+        .await;
+    let fid = failed["items"][0]["id"].as_i64().unwrap();
+    let detail = t.admin_get(&format!("/v1/admin/messages/{fid}")).await;
+    assert_eq!(detail["message"]["status"], "failed");
+    let attempts = detail["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0]["outcome"], "permanent");
+    assert_eq!(attempts[0]["im_error_code"], 10010);
+
+    // The group is made; one message resent by hand, by "alice".
+    emu.create_group_direct("gb").unwrap();
+    let res = t
+        .http
+        .post(format!("{}/v1/admin/messages/{fid}/resend", t.base))
+        .bearer_auth(ADMIN)
+        .header("X-ReplayDesk-Actor", "alice")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["queued"], true);
+    wait_until(Duration::from_secs(10), "resent message sent", || {
+        let store = store.clone();
+        async move { store.message(fid).await.unwrap().status == replaydesk::store::MessageStatus::Sent }
+    })
+    .await;
+
+    // The other two by a bulk resend job.
+    let (s, job) = t
+        .post(
+            "/v1/admin/resend",
+            Some(ADMIN),
+            &json!({"class_id": "b", "statuses": ["failed"]}),
+        )
+        .await;
+    assert_eq!(s, 202, "{job}");
+    assert_eq!(job["kind"], "bulk_resend");
+    assert_eq!(job["total"], 2);
+    let job_id = job["id"].as_i64().unwrap();
+    wait_until(Duration::from_secs(15), "bulk job finished", || {
+        let t = &t;
+        async move { t.admin_get(&format!("/v1/admin/jobs/{job_id}")).await["state"] == "finished" }
+    })
+    .await;
+    let job = t.admin_get(&format!("/v1/admin/jobs/{job_id}")).await;
+    assert_eq!(
+        (job["done"].as_i64(), job["failed"].as_i64()),
+        (Some(2), Some(0)),
+        "{job}"
+    );
+    let seqs: Vec<u64> = t.admin_get("/v1/admin/classes/b/messages").await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect();
+    let in_group = history_data(&emu.history("gb"));
+    assert_eq!(in_group.len(), 3);
+    for s in seqs {
+        assert_eq!(
+            in_group
+                .iter()
+                .filter(|d| d.contains(&format!("\"seq\":{s},")))
+                .count(),
+            1
+        );
+    }
+
+    // Recovery: class c fails, its group is made, everything failed since t0 is recovered.
+    let t0 = now_ms();
+    let tc = t.create_class("c", "gc", "teacher_c", false).await;
+    for i in 0..2 {
+        t.report("c", &tc, &json!({"uid": "teacher_c", "timestamp": 300 + i}))
+            .await;
+    }
+    wait_until(Duration::from_secs(10), "c failed", || {
+        let store = store.clone();
+        async move {
+            store.class_status_counts().await.unwrap().contains(&(
+                "c".into(),
+                replaydesk::store::MessageStatus::Failed,
+                2,
+            ))
+        }
+    })
+    .await;
+    emu.create_group_direct("gc").unwrap();
+    let (s, job) = t
+        .post(
+            "/v1/admin/recover",
+            Some(ADMIN),
+            &json!({"since_ms": t0, "class_id": "c"}),
+        )
+        .await;
+    assert_eq!(s, 202, "{job}");
+    assert_eq!(job["kind"], "recover_failed");
+    let rid = job["id"].as_i64().unwrap();
+    wait_until(Duration::from_secs(15), "recovery finished", || {
+        let t = &t;
+        async move { t.admin_get(&format!("/v1/admin/jobs/{rid}")).await["state"] == "finished" }
+    })
+    .await;
+    assert_eq!(history_data(&emu.history("gc")).len(), 2);
+    let jobs = t.admin_get("/v1/admin/jobs").await;
+    assert_eq!(jobs.as_array().unwrap().len(), 2);
+
+    // The IM key, fixed by an admin (here: set to the same one).
+    let res = t
+        .http
+        .put(format!("{}/v1/admin/im/secret-key", t.base))
+        .bearer_auth(ADMIN)
+        .json(&json!({"secret_key": KEY}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(t.admin_get("/v1/admin/alerts").await, json!([]));
+
+    // The audit log has every action with its actor, and pages.
+    let audit = t.admin_get("/v1/admin/audit?limit=100").await;
+    let entries: Vec<(String, String, String)> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().into(),
+                e["action"].as_str().unwrap().into(),
+                e["target"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for want in [
+        (
+            "admin".to_string(),
+            "create_class".to_string(),
+            "class:a".to_string(),
+        ),
+        ("alice".into(), "resend".into(), format!("message:{fid}")),
+        (
+            "admin".into(),
+            "bulk_resend".into(),
+            format!("job:{job_id}"),
+        ),
+        (
+            "admin".into(),
+            "recover_failed".into(),
+            format!("job:{rid}"),
+        ),
+        ("admin".into(), "update_im_secret_key".into(), "im".into()),
+    ] {
+        assert!(entries.contains(&want), "audit lacks {want:?}: {entries:?}");
+    }
+    assert!(
+        !audit.to_string().contains(KEY),
+        "the key is not in the audit log"
+    );
+    let first = t.admin_get("/v1/admin/audit?limit=2").await;
+    assert_eq!(n(&first), 2);
+    let next = first["next_cursor"].as_i64().expect("more pages");
+    let second = t
+        .admin_get(&format!("/v1/admin/audit?limit=2&cursor={next}"))
+        .await;
+    assert!(second["items"][0]["id"].as_i64().unwrap() < next);
+
+    // Class list with per-status counts.
+    let classes = t.admin_get("/v1/admin/classes").await;
+    let by_id = |id: &str| {
+        classes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["class_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_id("a")["counts"]["sent"], 5);
+    assert_eq!(by_id("a")["members"], 6);
+    assert_eq!(by_id("b")["counts"]["sent"], 3);
+    assert_eq!(by_id("b")["counts"]["failed"], 0);
+
+    // Metrics.
+    let metrics = t
+        .http
+        .get(format!("{}/metrics", t.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("replaydesk_messages{status=\"sent\"} 10"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("replaydesk_messages_accepted_total 10"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("replaydesk_delivery_attempts_total{outcome=\"permanent\"} 5"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("replaydesk_delivery_attempt_duration_ms_bucket{le=\"+Inf\"}"),
+        "{metrics}"
+    );
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn info_time_health_openapi_and_the_console() {
+    let mut t = TestServer::start(|_| {}).await;
+    let ui = t.dir.path().join("ui");
+    std::fs::create_dir_all(ui.join("assets")).unwrap();
+    std::fs::write(
+        ui.join("index.html"),
+        "<!doctype html><title>ReplayDesk</title>",
+    )
+    .unwrap();
+    std::fs::write(ui.join("assets/app.js"), "console.log(1)").unwrap();
+    t.stop().await;
+    let dir = t.dir;
+    // Same database, now with the console's files.
+    let desk = {
+        let mut c = test_config(dir.path());
+        c.ui_dir = dir.path().join("ui");
+        replaydesk::service::ReplayDesk::start(c).await.unwrap()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = replaydesk::server::spawn(desk, listener).unwrap();
+    let base = server.base_url();
+    let http = reqwest::Client::new();
+
+    let info: Value = http
+        .get(format!("{base}/v1/info"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        info,
+        json!({"version": env!("CARGO_PKG_VERSION"), "sandbox": true, "im_endpoint": null})
+    );
+    let before = now_ms();
+    let time: Value = http
+        .get(format!("{base}/v1/time"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let after = now_ms();
+    let server_ms = time["server_ms"].as_i64().unwrap();
+    assert!((before..=after).contains(&server_ms));
+    let health = http.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let openapi: Value = http
+        .get(format!("{base}/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(openapi["openapi"], "3.1.0");
+    let routes = [
+        "/healthz",
+        "/metrics",
+        "/v1/info",
+        "/v1/time",
+        "/v1/openapi.json",
+        "/v1/classes",
+        "/v1/classes/{class_id}/timeline",
+        "/v1/classes/{class_id}/start",
+        "/v1/classes/{class_id}/end",
+        "/v1/callbacks/recording",
+        "/v1/admin/classes",
+        "/v1/admin/classes/{class_id}",
+        "/v1/admin/classes/{class_id}/members",
+        "/v1/admin/classes/{class_id}/reports",
+        "/v1/admin/classes/{class_id}/messages",
+        "/v1/admin/messages",
+        "/v1/admin/messages/{id}",
+        "/v1/admin/messages/{id}/resend",
+        "/v1/admin/resend",
+        "/v1/admin/recover",
+        "/v1/admin/jobs",
+        "/v1/admin/jobs/{id}",
+        "/v1/admin/audit",
+        "/v1/admin/alerts",
+        "/v1/admin/im/secret-key",
+    ];
+    assert_eq!(openapi["paths"].as_object().unwrap().len(), routes.len());
+    for r in routes {
+        assert!(openapi["paths"][r].is_object(), "{r} described");
+    }
+    let refs = openapi.to_string();
+    for name in refs
+        .split("#/components/schemas/")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap())
+    {
+        assert!(
+            openapi["components"]["schemas"][name].is_object(),
+            "schema {name} defined"
+        );
+    }
+
+    for (path, want) in [
+        ("/", "<!doctype html>"),
+        ("/classes/room42", "<!doctype html>"),
+        ("/assets/app.js", "console.log"),
+    ] {
+        let res = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(res.text().await.unwrap().starts_with(want), "{path}");
+    }
+    let res = http.get(format!("{base}/v1/none")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "not_found");
+    let res = http
+        .post(format!("{base}/v1/callbacks/recording"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 501);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_concurrent_reports_each_answered_once_durable() {
+    let mut t = TestServer::start(|c| c.delivery.group_rate = 0.0).await;
+    let token = t
+        .create_class("burst", "g_burst", "teacher_li", false)
+        .await;
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let (http, base, token) = (t.http.clone(), t.base.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            for i in 0..25 {
+                let res = http
+                    .post(format!("{base}/v1/classes/burst/timeline"))
+                    .bearer_auth(&token)
+                    .json(&json!({"uid": format!("w{w}"), "timestamp": i, "rtt_ms": 2}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 202);
+                let v: Value = res.json().await.unwrap();
+                out.push(v["message_id"].as_i64().unwrap());
+            }
+            out
+        }));
+    }
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.extend(task.await.unwrap());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 200, "200 distinct messages");
+    let m = t.desk.metrics().await.unwrap();
+    assert_eq!(m.accepted_total, 200);
+    assert!((1..=200).contains(&m.intake_commits_total));
+    eprintln!("200 reports in {} commits", m.intake_commits_total);
+    let emu = t.desk.sandbox_emulator().unwrap().clone();
+    wait_until(Duration::from_secs(20), "200 in the group", || {
+        let emu = emu.clone();
+        async move { history_data(&emu.history("g_burst")).len() == 200 }
+    })
+    .await;
+    t.stop().await;
+}
