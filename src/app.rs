@@ -25,7 +25,7 @@ impl AppInfo {
         let im_endpoint = im_endpoint
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(str::to_owned);
+            .map(without_userinfo);
         Self {
             version: VERSION.to_owned(),
             sandbox: im_endpoint.is_none(),
@@ -36,6 +36,20 @@ impl AppInfo {
     /// Reads the IM endpoint from `REPLAYDESK_IM_ENDPOINT`, the variable DESIGN.md names.
     pub fn from_env() -> Self {
         Self::new(std::env::var("REPLAYDESK_IM_ENDPOINT").ok().as_deref())
+    }
+}
+
+/// Drops `user:password@` from a URL, so an endpoint configured with credentials in it is
+/// never shown.
+fn without_userinfo(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => url.split_at(i + 3),
+        None => ("", url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}{}", &rest[at + 1..]),
+        None => url.to_owned(),
     }
 }
 
@@ -54,5 +68,15 @@ mod tests {
             Some("https://console.tim.qq.com")
         );
         assert_eq!(real.version, env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn credentials_in_the_endpoint_are_not_shown() {
+        let info = AppInfo::new(Some("https://user:pw@console.tim.qq.com/v4?x=a@b"));
+        assert_eq!(info.im_endpoint.as_deref(), Some("https://console.tim.qq.com/v4?x=a@b"));
+        assert_eq!(
+            AppInfo::new(Some("http://127.0.0.1:8090")).im_endpoint.as_deref(),
+            Some("http://127.0.0.1:8090")
+        );
     }
 }

@@ -493,7 +493,7 @@ impl Config {
             callback_key: l.callback_key,
             callback_skew_secs,
             max_body_bytes,
-            ui_dir: l.ui_dir.unwrap_or(d.ui_dir),
+            ui_dir: l.ui_dir.unwrap_or_else(|| default_ui_dir(d.ui_dir)),
             shutdown_grace_secs,
             im: ImSettings {
                 endpoint,
@@ -524,6 +524,25 @@ impl Config {
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
     }
+}
+
+/// The console's files when no `ui_dir` is configured: `ui/dist` in the working directory,
+/// else `ui/dist` beside the executable or in one of its parent directories (a checkout's
+/// `target/debug/replaydesk` finds the checkout's console from any working directory).
+fn default_ui_dir(relative: PathBuf) -> PathBuf {
+    if relative.is_dir() {
+        return relative;
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.ancestors()
+                .skip(1)
+                .take(4)
+                .map(|dir| dir.join(&relative))
+                .find(|candidate| candidate.is_dir())
+        })
+        .unwrap_or(relative)
 }
 
 #[cfg(test)]
