@@ -165,72 +165,8 @@ impl RecordingCallback {
     }
 }
 
-/// The largest integer every f64 between it and zero represents exactly.
-const F64_EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
-
-fn from_f64(f: f64, field: &'static str) -> Result<i128, CallbackError> {
-    if !f.is_finite() {
-        return Err(CallbackError::invalid(field, "not a finite number"));
-    }
-    if f.fract() != 0.0 {
-        return Err(CallbackError::invalid(
-            field,
-            format!("{f} is not a whole number"),
-        ));
-    }
-    if f.abs() > F64_EXACT {
-        return Err(CallbackError::invalid(
-            field,
-            format!("{f} is too large to be read exactly"),
-        ));
-    }
-    Ok(f as i128)
-}
-
 fn integer(v: &Value, field: &'static str) -> Result<i128, CallbackError> {
-    match v {
-        Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Ok(i128::from(i))
-            } else if let Some(u) = n.as_u64() {
-                Ok(i128::from(u))
-            } else {
-                from_f64(n.as_f64().unwrap_or(f64::NAN), field)
-            }
-        }
-        Value::String(s) => {
-            let t = s.trim();
-            if t.is_empty() {
-                return Err(CallbackError::invalid(field, "empty string"));
-            }
-            if let Ok(i) = t.parse::<i128>() {
-                return Ok(i);
-            }
-            match t.parse::<f64>() {
-                Ok(f) => from_f64(f, field),
-                Err(_) => Err(CallbackError::invalid(
-                    field,
-                    format!("{:?} is not a number", truncate(t)),
-                )),
-            }
-        }
-        Value::Null => Err(CallbackError::invalid(field, "null")),
-        Value::Bool(_) => Err(CallbackError::invalid(field, "a boolean, not a number")),
-        Value::Array(_) => Err(CallbackError::invalid(field, "an array, not a number")),
-        Value::Object(_) => Err(CallbackError::invalid(field, "an object, not a number")),
-    }
-}
-
-/// Keeps error texts short when a sender puts a novel in a number field.
-fn truncate(s: &str) -> String {
-    const MAX: usize = 40;
-    if s.chars().count() <= MAX {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(MAX).collect();
-        t.push('…');
-        t
-    }
+    crate::protocol::lenient_integer(v).map_err(|reason| CallbackError::invalid(field, reason))
 }
 
 fn i64_of(v: &Value, field: &'static str) -> Result<i64, CallbackError> {

@@ -165,7 +165,7 @@ async fn serve(args: ImEmulatorArgs) -> ExitCode {
             faults.all_commands
         );
     }
-    shutdown_signal().await;
+    crate::signals::shutdown_signal().await;
     println!("im-emulator: stopping");
     match handle.shutdown().await {
         Ok(()) => ExitCode::SUCCESS,
@@ -173,27 +173,5 @@ async fn serve(args: ImEmulatorArgs) -> ExitCode {
             eprintln!("im-emulator: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

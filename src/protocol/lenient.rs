@@ -7,27 +7,35 @@ use serde_json::{Map, Value};
 /// The largest integer every f64 between it and zero represents exactly.
 const F64_EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
 
-fn integral_from_f64(f: f64, field: &str) -> Result<i128, ProtocolError> {
+fn integral_from_f64(f: f64) -> Result<i128, String> {
     if !f.is_finite() {
-        return Err(ProtocolError::invalid(field, "not a finite number"));
+        return Err("not a finite number".into());
     }
     if f.fract() != 0.0 {
-        return Err(ProtocolError::invalid(
-            field,
-            format!("{f} is not a whole number"),
-        ));
+        return Err(format!("{f} is not a whole number"));
     }
     if f.abs() > F64_EXACT {
-        return Err(ProtocolError::invalid(
-            field,
-            format!("{f} is too large to be read exactly"),
-        ));
+        return Err(format!("{f} is too large to be read exactly"));
     }
     Ok(f as i128)
 }
 
-/// Reads an integer from a JSON number (integer or integral float) or a string holding one.
-pub(crate) fn integer(v: &Value, field: &str) -> Result<i128, ProtocolError> {
+/// Keeps error texts short when a sender puts a novel in a number field.
+fn shortened(s: &str) -> String {
+    const MAX: usize = 40;
+    if s.chars().count() <= MAX {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(MAX).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Reads an integer from a JSON number (integer or integral float) or a string holding
+/// one; the error says why the value is unusable. Shared by every lenient reader (protocol
+/// messages, recording callbacks), each of which names the field in its own error type.
+pub fn lenient_integer(v: &Value) -> Result<i128, String> {
     match v {
         Value::Number(n) => {
             if let Some(i) = n.as_i64() {
@@ -35,30 +43,31 @@ pub(crate) fn integer(v: &Value, field: &str) -> Result<i128, ProtocolError> {
             } else if let Some(u) = n.as_u64() {
                 Ok(i128::from(u))
             } else {
-                integral_from_f64(n.as_f64().unwrap_or(f64::NAN), field)
+                integral_from_f64(n.as_f64().unwrap_or(f64::NAN))
             }
         }
         Value::String(s) => {
             let t = s.trim();
             if t.is_empty() {
-                return Err(ProtocolError::invalid(field, "empty string"));
+                return Err("empty string".into());
             }
             if let Ok(i) = t.parse::<i128>() {
                 return Ok(i);
             }
             match t.parse::<f64>() {
-                Ok(f) => integral_from_f64(f, field),
-                Err(_) => Err(ProtocolError::invalid(
-                    field,
-                    format!("{t:?} is not a number"),
-                )),
+                Ok(f) => integral_from_f64(f),
+                Err(_) => Err(format!("{:?} is not a number", shortened(t))),
             }
         }
-        Value::Null => Err(ProtocolError::invalid(field, "null")),
-        Value::Bool(_) => Err(ProtocolError::invalid(field, "a boolean, not a number")),
-        Value::Array(_) => Err(ProtocolError::invalid(field, "an array, not a number")),
-        Value::Object(_) => Err(ProtocolError::invalid(field, "an object, not a number")),
+        Value::Null => Err("null".into()),
+        Value::Bool(_) => Err("a boolean, not a number".into()),
+        Value::Array(_) => Err("an array, not a number".into()),
+        Value::Object(_) => Err("an object, not a number".into()),
     }
+}
+
+pub(crate) fn integer(v: &Value, field: &str) -> Result<i128, ProtocolError> {
+    lenient_integer(v).map_err(|reason| ProtocolError::invalid(field, reason))
 }
 
 pub(crate) fn i64_in(v: &Value, field: &str) -> Result<i64, ProtocolError> {

@@ -15,6 +15,7 @@ pub use client_time::{client_add_ms, client_delta_ms, client_delta_ms_with, Cloc
 pub use envelope::{check_size, msg_body_size, CustomElem, MsgBodyElem, MAX_MSG_BODY_BYTES};
 pub use error::ProtocolError;
 pub use history::{classify, HistoryItem, WHITEBOARD_EXT};
+pub use lenient::lenient_integer;
 pub use message::{MessageType, Payload, RecordingValue, ReplayMessage, Seq, UserValue};
 
 #[cfg(test)]
