@@ -34,7 +34,11 @@ async fn bare_sqlite(dir: &std::path::Path, n: usize, batch: usize) -> f64 {
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full);
-    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.unwrap();
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .unwrap();
     sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, data TEXT NOT NULL)")
         .execute(&pool)
         .await
@@ -44,7 +48,11 @@ async fn bare_sqlite(dir: &std::path::Path, n: usize, batch: usize) -> f64 {
     for chunk in (0..n).collect::<Vec<_>>().chunks(batch) {
         let mut tx = pool.begin().await.unwrap();
         for _ in chunk {
-            sqlx::query("INSERT INTO t (data) VALUES (?)").bind(&data).execute(&mut *tx).await.unwrap();
+            sqlx::query("INSERT INTO t (data) VALUES (?)")
+                .bind(&data)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
         }
         tx.commit().await.unwrap();
     }
@@ -74,7 +82,13 @@ async fn store_accepts_single(dir: &std::path::Path, n: usize) -> f64 {
         let b = build(i as u64);
         let key = format!("k{i}");
         store
-            .insert_message(&NewMessage { class_id: "c0", group_id: "g0", uid: "teacher_li", dedup_key: &key, build: &b })
+            .insert_message(&NewMessage {
+                class_id: "c0",
+                group_id: "g0",
+                uid: "teacher_li",
+                dedup_key: &key,
+                build: &b,
+            })
             .await
             .unwrap();
     }
@@ -90,7 +104,13 @@ async fn store_accepts_batched(dir: &std::path::Path, n: usize, batch: usize) ->
         let msgs: Vec<NewMessage> = ks
             .iter()
             .zip(bs)
-            .map(|(k, b)| NewMessage { class_id: "c0", group_id: "g0", uid: "teacher_li", dedup_key: k, build: b })
+            .map(|(k, b)| NewMessage {
+                class_id: "c0",
+                group_id: "g0",
+                uid: "teacher_li",
+                dedup_key: k,
+                build: b,
+            })
             .collect();
         store.insert_messages(&msgs).await.unwrap();
     }
@@ -102,7 +122,9 @@ async fn delivery_rate(dir: &std::path::Path, n: usize) -> f64 {
     let mut cfg = EmulatorConfig::new(1_400_000_009, KEY);
     cfg.app_rate = 0;
     cfg.group_rate = 0;
-    let emu = Emulator::start(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let emu = Emulator::start(cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     for g in 0..groups {
         emu.create_group_direct(&format!("g{g}")).unwrap();
     }
@@ -121,11 +143,21 @@ async fn delivery_rate(dir: &std::path::Path, n: usize) -> f64 {
         })
         .collect();
     store.insert_messages(&msgs).await.unwrap();
-    let im = ImClient::new(ImConfig::new(emu.base_url(), 1_400_000_009, "administrator", Secret::new(KEY))).unwrap();
+    let im = ImClient::new(ImConfig::new(
+        emu.base_url(),
+        1_400_000_009,
+        "administrator",
+        Secret::new(KEY),
+    ))
+    .unwrap();
     let delivery = Delivery::new(
         store.clone(),
         Arc::new(im),
-        DeliveryConfig { app_rate: 0.0, group_rate: 0.0, ..DeliveryConfig::default() },
+        DeliveryConfig {
+            app_rate: 0.0,
+            group_rate: 0.0,
+            ..DeliveryConfig::default()
+        },
     );
     let start = Instant::now();
     let worker = delivery.start().await.unwrap();
@@ -151,8 +183,14 @@ async fn delivery_rate(dir: &std::path::Path, n: usize) -> f64 {
 fn main() {
     // `cargo test --benches` runs bench binaries with `--bench`-less args; do little then.
     let quick = std::env::args().any(|a| a == "--test" || a == "--list");
-    let n: usize = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(if quick { 50 } else { 2000 });
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let n: usize = std::env::var("BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 50 } else { 2000 });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let bare1 = bare_sqlite(dir.path(), n, 1).await;

@@ -31,7 +31,7 @@ step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 step cargo-test cargo test --workspace --locked
 # ts-rs regenerated the console's types during the tests: they must match what is committed.
 if git rev-parse --git-dir >/dev/null 2>&1; then
-  step bindings-current git diff --exit-code --stat -- ui/src/bindings
+  step bindings-current bash -c 'changed=$(git status --porcelain -- ui/src/bindings); if [ -n "$changed" ]; then echo "ts-rs bindings differ from the committed ones (run cargo test and commit ui/src/bindings):"; echo "$changed"; exit 1; fi'
 fi
 
 while read -r p f; do
