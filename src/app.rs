@@ -73,9 +73,14 @@ mod tests {
     #[test]
     fn credentials_in_the_endpoint_are_not_shown() {
         let info = AppInfo::new(Some("https://user:pw@console.tim.qq.com/v4?x=a@b"));
-        assert_eq!(info.im_endpoint.as_deref(), Some("https://console.tim.qq.com/v4?x=a@b"));
         assert_eq!(
-            AppInfo::new(Some("http://127.0.0.1:8090")).im_endpoint.as_deref(),
+            info.im_endpoint.as_deref(),
+            Some("https://console.tim.qq.com/v4?x=a@b")
+        );
+        assert_eq!(
+            AppInfo::new(Some("http://127.0.0.1:8090"))
+                .im_endpoint
+                .as_deref(),
             Some("http://127.0.0.1:8090")
         );
     }

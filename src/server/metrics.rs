@@ -155,5 +155,18 @@ pub fn render(info: &AppInfo, m: &MetricsSnapshot) -> String {
     );
     family(&mut o, "replaydesk_alerts_open", "gauge", "Open alerts.");
     let _ = writeln!(o, "replaydesk_alerts_open {}", m.open_alerts);
+    family(
+        &mut o,
+        "replaydesk_recording_callbacks",
+        "gauge",
+        "Recording callbacks stored, by what became of them.",
+    );
+    for (status, n) in &m.callbacks {
+        let _ = writeln!(
+            o,
+            "replaydesk_recording_callbacks{{status=\"{}\"}} {n}",
+            status.as_str()
+        );
+    }
     o
 }

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod callbacks;
 pub mod classes;
 pub mod cli;
 pub mod error;
@@ -47,6 +48,9 @@ pub fn router(desk: ReplayDesk) -> Router {
         .route("/jobs/{id}", get(admin::job))
         .route("/audit", get(admin::audit))
         .route("/alerts", get(admin::alerts))
+        .route("/callbacks", get(callbacks::list))
+        .route("/callbacks/{id}", get(callbacks::one))
+        .route("/callbacks/{id}/assign", post(callbacks::assign))
         .route("/im/secret-key", put(admin::secret_key));
     Router::new()
         .route("/healthz", get(metrics::healthz))
@@ -58,7 +62,7 @@ pub fn router(desk: ReplayDesk) -> Router {
         .route("/v1/classes/{class_id}/timeline", post(reports::timeline))
         .route("/v1/classes/{class_id}/start", post(reports::start))
         .route("/v1/classes/{class_id}/end", post(reports::end))
-        .route("/v1/callbacks/recording", post(reports::recording_callback))
+        .route("/v1/callbacks/recording", post(callbacks::recording))
         .nest("/v1/admin", admin)
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)

@@ -160,7 +160,7 @@ fn components() -> Value {
             "updated_from": {"type": "integer"}, "retried": {"type": "boolean"}, "text": {"type": "string"}
         }
     });
-    json!({
+    let mut c = json!({
         "securitySchemes": {
             "admin": {"type": "http", "scheme": "bearer", "description": "The admin token (admin_token / REPLAYDESK_ADMIN_TOKEN). X-ReplayDesk-Actor names the person for the audit log."},
             "report": {"type": "http", "scheme": "bearer", "description": "The class's report token, returned when the class was created."}
@@ -249,15 +249,75 @@ fn components() -> Value {
             "E400": {"description": "Malformed JSON, or a bad path or query parameter", "content": {"application/json": {"schema": schema_ref("Error")}}},
             "E401": {"description": "Token missing or wrong", "content": {"application/json": {"schema": schema_ref("Error")}}},
             "E403": {"description": "Another class's report token", "content": {"application/json": {"schema": schema_ref("Error")}}},
-            "E404": {"description": "Unknown class, message or job", "content": {"application/json": {"schema": schema_ref("Error")}}},
-            "E409": {"description": "Class id or group already taken", "content": {"application/json": {"schema": schema_ref("Error")}}},
+            "E404": {"description": "Unknown class, message, job or callback", "content": {"application/json": {"schema": schema_ref("Error")}}},
+            "E409": {"description": "Class id or group already taken; a callback not unmatched, or its file already recorded elsewhere", "content": {"application/json": {"schema": schema_ref("Error")}}},
             "E413": {"description": "Body larger than max_body_bytes", "content": {"application/json": {"schema": schema_ref("Error")}}},
             "E415": {"description": "Body not JSON (form, multipart)", "content": {"application/json": {"schema": schema_ref("Error")}}},
             "E422": {"description": "A field missing, of the wrong type or out of range", "content": {"application/json": {"schema": schema_ref("Error")}}},
             "E502": {"description": "The IM service refused or could not be reached", "content": {"application/json": {"schema": schema_ref("Error")}}},
             "E503": {"description": "The server is stopping", "content": {"application/json": {"schema": schema_ref("Error")}}}
         }
-    })
+    });
+    for (name, schema) in callback_schemas() {
+        c["schemas"][name] = schema;
+    }
+    c
+}
+
+/// The recording callback's schemas (kept apart: one `json!` this large exceeds the macro
+/// recursion limit).
+fn callback_schemas() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "RecordingCallbackBody",
+            json!({
+                "type": "object",
+                "required": ["sign", "t"],
+                "description": "As the streaming cloud sends it (PROTOCOL.md section 5); numbers may come as strings; other fields are kept.",
+                "properties": {
+                    "event_type": {"type": ["integer", "string"], "description": "100: a recording file is ready; others are acknowledged and ignored."},
+                    "stream_id": {"type": "string"}, "channel_id": {"type": "string"}, "stream_param": {"type": "string"},
+                    "file_id": {"type": ["string", "integer"]}, "record_file_id": {"type": ["string", "integer"]}, "video_id": {"type": "string"},
+                    "start_time": {"type": ["integer", "string"]}, "end_time": {"type": ["integer", "string"]},
+                    "duration": {"type": ["integer", "string"]}, "file_size": {"type": ["integer", "string"]},
+                    "video_url": {"type": "string"}, "media_start_time": {"type": ["integer", "string"]},
+                    "t": {"type": ["integer", "string"], "description": "Unix seconds at which the request expires."},
+                    "sign": {"type": "string", "description": "md5(callback_key + t), hex."}
+                }
+            }),
+        ),
+        (
+            "RecordingCallbackRecord",
+            obj(
+                &["id", "received_at", "status", "body"],
+                json!({
+                    "id": {"type": "integer"}, "received_at": {"type": "integer"},
+                    "status": {"enum": ["accepted", "duplicate", "ignored", "refused", "unmatched", "assigned"]},
+                    "reason": {"type": ["string", "null"], "description": "Refusal reason (bad_sign, expired, not_json, ...), what the mapping tried (unmatched; kept once assigned), the rule that matched (accepted), the message repeated (duplicate), or the event (ignored)."},
+                    "file_key": {"type": ["string", "null"]}, "class_id": {"type": ["string", "null"]}, "uid": {"type": ["string", "null"]},
+                    "message_id": {"type": ["integer", "null"], "description": "The file's 1004."},
+                    "body": {"type": "string", "description": "The body exactly as received."}
+                }),
+            ),
+        ),
+        (
+            "AssignCallback",
+            json!({
+                "type": "object", "additionalProperties": false, "required": ["class_id", "uid"],
+                "properties": {"class_id": {"type": "string"}, "uid": {"type": "string", "minLength": 1, "maxLength": 128}}
+            }),
+        ),
+        (
+            "AssignedCallback",
+            obj(
+                &["callback", "message", "message_created"],
+                json!({
+                    "callback": schema_ref("RecordingCallbackRecord"), "message": schema_ref("StoredMessage"),
+                    "message_created": {"type": "boolean", "description": "False: the file's 1004 already existed for this class and user."}
+                }),
+            ),
+        ),
+    ]
 }
 
 /// The OpenAPI document.
@@ -292,8 +352,17 @@ pub fn document() -> Value {
         "/v1/classes/{class_id}/end": {"post": op(Op { summary: "Class ended → 1002", security: Some("report"),
             params: vec![class_param()], body: Some(body(schema_ref("ClassEventReport"))),
             responses: with(vec![ok("202", "Accepted", Some(schema_ref("ClassEventAccepted")))], &report_errors) })},
-        "/v1/callbacks/recording": {"post": op(Op { summary: "The streaming cloud's recording callback (PROTOCOL.md section 5); not wired in this build (501)", security: None,
-            params: vec![], body: None, responses: vec![ok("501", "Not implemented yet", Some(schema_ref("Error")))] })},
+        "/v1/callbacks/recording": {"post": op(Op { summary: "The streaming cloud's recording callback (PROTOCOL.md section 5). No token: sign = md5(callback_key + t) authenticates it. Every body is kept; a recording file ready (event_type 100) that maps to a class is stored with its 1004 before the answer, once per file", security: None,
+            params: vec![], body: Some(body(schema_ref("RecordingCallbackBody"))),
+            responses: vec![
+                ok("200", "Recorded (accepted, duplicate, ignored or unmatched): {\"code\":0}", Some(obj(&["code"], json!({"code": {"const": 0}})))),
+                ok("400", "Refused, not JSON (error not_json)", Some(schema_ref("Error"))),
+                ok("401", "Refused: error bad_sign, expired (t + callback_skew_secs has passed) or no_callback_key", Some(schema_ref("Error"))),
+                ("413".into(), json!({ "$ref": "#/components/responses/E413" })),
+                ok("422", "Refused: error not_an_object, missing_field (sign or t) or invalid_field; the detail names the field", Some(schema_ref("Error"))),
+                ok("500", "Could not be recorded; the cloud retries", Some(schema_ref("Error"))),
+                ("503".into(), json!({ "$ref": "#/components/responses/E503" })),
+            ] })},
         "/v1/admin/classes": {"get": op(Op { summary: "Every class with per-status message counts", security: Some("admin"), params: vec![], body: None,
             responses: with(vec![ok("200", "Classes", Some(json!({"type": "array", "items": schema_ref("ClassSummary")})))], &["401"]) })},
         "/v1/admin/classes/{class_id}": {"get": op(Op { summary: "One class with its counts", security: Some("admin"), params: vec![class_param()], body: None,
@@ -331,7 +400,15 @@ pub fn document() -> Value {
             responses: with(vec![ok("200", "Alerts", Some(json!({"type": "array", "items": schema_ref("Alert")})))], &["401"]) })},
         "/v1/admin/im/secret-key": {"put": op(Op { summary: "Replace the IM secret key; sending resumes. Audited (without the key)", security: Some("admin"),
             params: vec![], body: Some(body(obj(&["secret_key"], json!({"secret_key": {"type": "string"}})))),
-            responses: with(vec![ok("204", "Replaced", None)], &["400", "401", "413", "415", "422"]) })}
+            responses: with(vec![ok("204", "Replaced", None)], &["400", "401", "413", "415", "422"]) })},
+        "/v1/admin/callbacks": {"get": op(Op { summary: "Recording callbacks as received, with what became of each, newest first", security: Some("admin"),
+            params: { let mut p = vec![query("status", json!({"type": "string"}), "all (default), accepted, duplicate, ignored, refused, unmatched, assigned; repeatable or comma-separated.")]; p.extend(page_params()); p }, body: None,
+            responses: with(vec![ok("200", "Page", Some(page_of("RecordingCallbackRecord")))], &["400", "401"]) })},
+        "/v1/admin/callbacks/{id}": {"get": op(Op { summary: "One recording callback as received", security: Some("admin"), params: vec![id_param()], body: None,
+            responses: with(vec![ok("200", "Callback", Some(schema_ref("RecordingCallbackRecord")))], &["400", "401", "404"]) })},
+        "/v1/admin/callbacks/{id}/assign": {"post": op(Op { summary: "Assign an unmatched callback to a class and user: its 1004 is stored (once per file) and sent; the callback becomes assigned. Audited", security: Some("admin"),
+            params: vec![id_param()], body: Some(body(schema_ref("AssignCallback"))),
+            responses: with(vec![ok("200", "Assigned", Some(schema_ref("AssignedCallback")))], &["400", "401", "404", "409", "413", "415", "422"]) })}
     });
     json!({
         "openapi": "3.1.0",

@@ -1,7 +1,7 @@
 //! What classroom clients call: the server clock, timeline reports, class start and end
 //! (each with the class's report token).
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::extract::{bearer, Body, Fields, PathParam, ReceivedAt};
 use crate::service::{
     ClassEventAccepted, ClassEventReport, ReplayDesk, ReportMeta, TimelineAccepted, TimelineReport,
@@ -96,13 +96,4 @@ pub async fn end(
     Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<ClassEventAccepted>)> {
     class_event(desk, class_id, headers, &body, ClassEvent::End).await
-}
-
-/// `POST /v1/callbacks/recording`: not wired yet (the callback module is on its way).
-pub async fn recording_callback() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "not_implemented",
-        "the recording callback is not available in this build yet",
-    )
 }

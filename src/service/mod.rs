@@ -2,10 +2,12 @@
 //! configuration, and offers every operation the console and the HTTP API need. The HTTP
 //! handlers (and the Tauri commands) are thin adapters over it.
 
+mod callbacks;
 mod intake;
 mod types;
 pub mod validate;
 
+pub use callbacks::{AssignCallback, AssignedCallback, CallbackReceipt};
 pub use intake::MAX_BATCH;
 pub use types::*;
 
@@ -769,6 +771,7 @@ impl ReplayDesk {
             delivery: self.inner.delivery.stats(),
             delivery_paused: self.inner.delivery.is_paused(),
             open_alerts,
+            callbacks: self.inner.store.callback_status_counts().await?,
         })
     }
 }

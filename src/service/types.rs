@@ -173,4 +173,6 @@ pub struct MetricsSnapshot {
     pub delivery_paused: bool,
     /// Open alerts.
     pub open_alerts: usize,
+    /// Recording callbacks stored, per status (every status listed).
+    pub callbacks: Vec<(crate::store::CallbackStatus, i64)>,
 }

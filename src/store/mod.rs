@@ -7,6 +7,7 @@
 //! instead of contended — while reads use a small pool of their own.
 
 mod audit;
+mod callbacks;
 mod classes;
 mod filter;
 mod jobs;
@@ -16,6 +17,10 @@ mod reports;
 mod types;
 
 pub use audit::AuditEntry;
+pub use callbacks::{
+    recording_dedup_key, CallbackStatus, NewCallbackRow, RecordedCallback, RecordingCallbackRecord,
+    RecordingIntake, RecordingTarget,
+};
 pub use classes::{ClassRecord, ClassState, NewClass};
 pub use filter::{MessageFilter, Page};
 pub use jobs::{Job, JobKind, JobState};
@@ -89,7 +94,9 @@ impl Store {
     /// (waiting out the busy timeout), instead of failing at once with "database is locked"
     /// when a transaction that began by reading tries to write after another connection —
     /// or another process, such as a separate `replaydesk deliver` — wrote.
-    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
         self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 

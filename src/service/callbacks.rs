@@ -1,0 +1,302 @@
+//! The recording callback end to end (PROTOCOL.md section 5): every body kept with what
+//! became of it, a matched recording stored with its 1004 before it is acknowledged, and
+//! the admin's view and assignment of the callbacks that matched no class.
+
+use super::{validate, ReplayDesk, ServiceError, ServiceResult, MAX_PAGE};
+use crate::callback::{
+    classify, file_key, map_recording, missing_for_1004, recording_message, verify, CallbackError,
+    Classification, Mapping, RecordingCallback, Refusal,
+};
+use crate::protocol::{check_size, Seq};
+use crate::secret::Secret;
+use crate::store::{
+    CallbackStatus, NewCallbackRow, Page, RecordingCallbackRecord, RecordingIntake,
+    RecordingTarget, StoredMessage,
+};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::Ordering;
+use ts_rs::TS;
+
+/// An admin's choice of class and user for an unmatched callback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AssignCallback {
+    pub class_id: String,
+    pub uid: String,
+}
+
+/// An assigned callback and its 1004.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AssignedCallback {
+    pub callback: RecordingCallbackRecord,
+    pub message: StoredMessage,
+    /// False when the file's 1004 already existed for this class and user (nothing new
+    /// is sent).
+    pub message_created: bool,
+}
+
+/// What became of one callback: its stored row, and why it was refused when it was.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallbackReceipt {
+    pub callback: RecordingCallbackRecord,
+    /// Set when the row is `refused`: the sender is answered with it.
+    pub refusal: Option<Refusal>,
+}
+
+impl CallbackReceipt {
+    /// Whether the sender gets `{"code":0}` (everything but a refusal).
+    pub fn acknowledged(&self) -> bool {
+        self.refusal.is_none()
+    }
+}
+
+fn unix_s(ms: i64) -> i64 {
+    ms.div_euclid(1000)
+}
+
+impl ReplayDesk {
+    /// Receives one recording callback body, in this order: read it, verify its sign and
+    /// expiry (at `received_at`, with `callback_skew_secs` of allowance), ignore events
+    /// other than 100, map it to a class and user, and store it with its 1004 in one
+    /// transaction (the same file again is a `duplicate` of the same message). Every body
+    /// is kept, refused, ignored and unmatched ones included. Returns once the row (and the
+    /// message) is durable; an `Err` means nothing could be recorded and the sender should
+    /// try again.
+    pub async fn receive_recording_callback(
+        &self,
+        body: &[u8],
+        received_at: i64,
+    ) -> ServiceResult<CallbackReceipt> {
+        if self.inner.stopped.load(Ordering::SeqCst) {
+            return Err(ServiceError::Unavailable("the server is stopping".into()));
+        }
+        let text = String::from_utf8_lossy(body);
+        let config = &self.inner.config;
+        let sign_key = config
+            .callback_key
+            .clone()
+            .unwrap_or_else(|| Secret::new(""));
+        let skew = i64::try_from(config.callback_skew_secs).unwrap_or(i64::MAX);
+        let verified = RecordingCallback::parse(body)
+            .map_err(Refusal::from)
+            .and_then(|cb| verify(&cb, &sign_key, unix_s(received_at), skew).map(|()| cb));
+        let cb = match verified {
+            Ok(cb) => cb,
+            Err(refusal) => {
+                return self
+                    .refuse_callback(&text, received_at, None, refusal)
+                    .await
+            }
+        };
+
+        if let Classification::Ignored { event_type } = classify(&cb) {
+            let reason = match event_type {
+                Some(e) => format!("event_type {e} is not a recording (100)"),
+                None => "no event_type".to_owned(),
+            };
+            let callback = self
+                .inner
+                .store
+                .record_callback(&NewCallbackRow {
+                    received_at,
+                    body: &text,
+                    status: CallbackStatus::Ignored,
+                    reason: Some(&reason),
+                    file_key: None,
+                })
+                .await?;
+            tracing::info!(id = callback.id, ?event_type, "recording callback ignored");
+            return Ok(CallbackReceipt {
+                callback,
+                refusal: None,
+            });
+        }
+
+        let key = file_key(&cb);
+        let snapshot = self.inner.store.class_snapshot().await?;
+        let mapped = match map_recording(&cb, &snapshot) {
+            Mapping::Matched { class_id, uid, via } => match validate::uid("uid", &uid) {
+                Ok(()) => Ok((class_id, uid, via)),
+                Err(e) => Err(format!(
+                    "{via} names class {class_id:?} but its user id is unusable: {e}"
+                )),
+            },
+            Mapping::Unmatched { reason } => Err(reason),
+        };
+        let now_s = unix_s(self.server_ms()).max(0).unsigned_abs();
+        let (class_id, uid, note) = match &mapped {
+            Ok((class_id, uid, via)) => {
+                // A 1004 the IM service would refuse (a novel in video_url) is refused
+                // here, where the sender still hears of it, not at delivery.
+                let probe = recording_message(&cb, uid, Seq::from_raw(Seq::MAX), now_s).to_data();
+                if let Err(e) = check_size(&probe) {
+                    let field = if cb.video_url.as_ref().map_or(0, String::len)
+                        >= cb
+                            .video_id
+                            .as_ref()
+                            .or(cb.file_id.as_ref())
+                            .map_or(0, String::len)
+                    {
+                        "video_url"
+                    } else {
+                        "video_id"
+                    };
+                    let refusal = Refusal::Malformed(CallbackError::InvalidField {
+                        field,
+                        reason: format!("the 1004 message would be too large: {e}"),
+                    });
+                    return self
+                        .refuse_callback(&text, received_at, Some(&key), refusal)
+                        .await;
+                }
+                let missing = missing_for_1004(&cb);
+                let note = if missing.is_empty() {
+                    format!("matched by {via}")
+                } else {
+                    format!(
+                        "matched by {via}; the callback lacks {}, written as 0 or empty in the 1004",
+                        missing.join(", ")
+                    )
+                };
+                (class_id.as_str(), uid.as_str(), note)
+            }
+            Err(_) => ("", "", String::new()),
+        };
+        let build = |seq| recording_message(&cb, uid, seq, now_s);
+        let target = match &mapped {
+            Ok(_) => RecordingTarget::Matched {
+                class_id,
+                uid,
+                note: Some(&note),
+                build: &build,
+            },
+            Err(reason) => RecordingTarget::Unmatched { reason },
+        };
+        let recorded = self
+            .inner
+            .store
+            .record_recording(&RecordingIntake {
+                received_at,
+                body: &text,
+                file_key: &key,
+                target,
+            })
+            .await?;
+        let record = &recorded.record;
+        if recorded.created {
+            self.inner.delivery.wake();
+        }
+        match record.status {
+            CallbackStatus::Unmatched => tracing::warn!(
+                id = record.id,
+                reason = record.reason.as_deref().unwrap_or(""),
+                "recording callback matches no class; kept for an admin"
+            ),
+            _ => tracing::info!(
+                id = record.id,
+                status = %record.status,
+                class_id = record.class_id.as_deref().unwrap_or(""),
+                uid = record.uid.as_deref().unwrap_or(""),
+                message_id = record.message_id,
+                file_key = %key,
+                "recording callback recorded"
+            ),
+        }
+        Ok(CallbackReceipt {
+            callback: recorded.record,
+            refusal: None,
+        })
+    }
+
+    async fn refuse_callback(
+        &self,
+        body: &str,
+        received_at: i64,
+        file_key: Option<&str>,
+        refusal: Refusal,
+    ) -> ServiceResult<CallbackReceipt> {
+        if refusal == Refusal::NoCallbackKey {
+            tracing::warn!("recording callback refused: no callback_key is configured");
+        }
+        let callback = self
+            .inner
+            .store
+            .record_callback(&NewCallbackRow {
+                received_at,
+                body,
+                status: CallbackStatus::Refused,
+                reason: Some(refusal.reason()),
+                file_key,
+            })
+            .await?;
+        tracing::warn!(id = callback.id, reason = refusal.reason(), detail = %refusal, "recording callback refused");
+        Ok(CallbackReceipt {
+            callback,
+            refusal: Some(refusal),
+        })
+    }
+
+    /// Recording callbacks with any of `statuses` (all when empty), newest first; `cursor`
+    /// is the previous page's `next_cursor`.
+    pub async fn recording_callbacks(
+        &self,
+        statuses: &[CallbackStatus],
+        cursor: Option<i64>,
+        limit: u32,
+    ) -> ServiceResult<Page<RecordingCallbackRecord>> {
+        Ok(self
+            .inner
+            .store
+            .recording_callbacks(statuses, cursor, limit.clamp(1, MAX_PAGE))
+            .await?)
+    }
+
+    pub async fn recording_callback(&self, id: i64) -> ServiceResult<RecordingCallbackRecord> {
+        Ok(self.inner.store.recording_callback(id).await?)
+    }
+
+    /// Assigns an `unmatched` callback to a class and user: its 1004 is made exactly as for
+    /// a matched callback (one per file), the callback becomes `assigned`, and the action
+    /// is audited. 404 for an unknown callback or class; 409 when the callback is not
+    /// unmatched, or its file's 1004 already exists for another class or user.
+    pub async fn assign_callback(
+        &self,
+        id: i64,
+        req: AssignCallback,
+        actor: &str,
+    ) -> ServiceResult<AssignedCallback> {
+        validate::actor(actor).map_err(ServiceError::Invalid)?;
+        validate::uid("uid", &req.uid).map_err(ServiceError::Invalid)?;
+        let row = self.recording_callback(id).await?;
+        self.class(&req.class_id).await?;
+        if row.status != CallbackStatus::Unmatched {
+            return Err(ServiceError::Conflict(format!(
+                "callback {id} is {}; only an unmatched callback can be assigned",
+                row.status
+            )));
+        }
+        let cb = RecordingCallback::parse(row.body.as_bytes()).map_err(|e| {
+            ServiceError::Conflict(format!("callback {id} cannot be read again: {e}"))
+        })?;
+        let now_s = unix_s(self.server_ms()).max(0).unsigned_abs();
+        let build = |seq| recording_message(&cb, &req.uid, seq, now_s);
+        let recorded = self
+            .inner
+            .store
+            .assign_callback(id, &req.class_id, &req.uid, actor, &build)
+            .await?;
+        if recorded.created {
+            self.inner.delivery.wake();
+        }
+        let message = recorded.message.ok_or_else(|| {
+            ServiceError::Internal(format!("callback {id} was assigned without a message"))
+        })?;
+        tracing::info!(id, class_id = %req.class_id, uid = %req.uid, message_id = message.id, %actor, "recording callback assigned");
+        Ok(AssignedCallback {
+            callback: recorded.record,
+            message,
+            message_created: recorded.created,
+        })
+    }
+}

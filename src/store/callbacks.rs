@@ -1,0 +1,493 @@
+//! Recording callbacks as received (PROTOCOL.md section 5), each with what became of it,
+//! and the 1004 a matched one becomes, written in the same transaction.
+//!
+//! One recording file is one 1004, however often the cloud repeats its callback and
+//! whichever class a repeat maps to: the file's key (`callback::file_key`) is looked up
+//! among the callbacks already recorded (indexed), and the message's per-class dedup key
+//! `1004:<file key>` backs that up.
+
+use super::audit::audit_tx;
+use super::filter::Page;
+use super::messages::{insert_message_tx, message_columns, message_from_row, NewMessage};
+use super::types::{text_enum, StoredMessage};
+use super::{now_ms, Store, StoreError, StoreResult};
+use crate::callback::ClassSnapshot;
+use crate::protocol::{ReplayMessage, Seq};
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use ts_rs::TS;
+
+text_enum! {
+    /// What became of a recording callback.
+    CallbackStatus {
+        /// A recording mapped to a class and user: its 1004 was stored with it.
+        Accepted => "accepted",
+        /// The same file again: no new message; `message_id` is the file's 1004.
+        Duplicate => "duplicate",
+        /// Verified, but not a "recording file ready" event: acknowledged, nothing sent.
+        Ignored => "ignored",
+        /// Unreadable, or its sign or expiry did not verify: nothing sent.
+        Refused => "refused",
+        /// Verified, but it maps to no class: kept for an admin to assign.
+        Unmatched => "unmatched",
+        /// Was unmatched; an admin chose its class and user, and its 1004 was stored.
+        Assigned => "assigned",
+    }
+}
+
+/// A recording callback as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RecordingCallbackRecord {
+    #[ts(type = "number")]
+    pub id: i64,
+    /// When it arrived, unix ms.
+    #[ts(type = "number")]
+    pub received_at: i64,
+    pub status: CallbackStatus,
+    /// Why it was refused (`bad_sign`, `expired`, `not_json`, ...), what the mapping tried
+    /// (unmatched, and kept once assigned), what was missing for the 1004 (accepted), the
+    /// message it repeats (duplicate), or the event it was (ignored).
+    pub reason: Option<String>,
+    /// The recording file's identity (`file_id:...`, `video_id:...`, ...), once verified.
+    pub file_key: Option<String>,
+    pub class_id: Option<String>,
+    pub uid: Option<String>,
+    /// The file's 1004 (accepted, duplicate, assigned).
+    #[ts(type = "number | null")]
+    pub message_id: Option<i64>,
+    /// The body exactly as received (as UTF-8 text; invalid bytes replaced).
+    pub body: String,
+}
+
+/// A callback row without a message (refused, ignored, unmatched).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCallbackRow<'a> {
+    pub received_at: i64,
+    pub body: &'a str,
+    pub status: CallbackStatus,
+    pub reason: Option<&'a str>,
+    pub file_key: Option<&'a str>,
+}
+
+/// What a verified recording callback maps to.
+pub enum RecordingTarget<'a> {
+    /// A class and user: the file's 1004 is stored with the callback.
+    Matched {
+        class_id: &'a str,
+        uid: &'a str,
+        /// Kept as the row's reason when the 1004 is new (the rule that matched, fields
+        /// the callback lacked).
+        note: Option<&'a str>,
+        /// Builds the 1004 for a drawn `seq`.
+        build: &'a (dyn Fn(Seq) -> ReplayMessage + Send + Sync),
+    },
+    /// No class: kept for an admin, with what the mapping tried.
+    Unmatched { reason: &'a str },
+}
+
+/// A verified recording callback ("recording file ready") to store.
+pub struct RecordingIntake<'a> {
+    pub received_at: i64,
+    pub body: &'a str,
+    pub file_key: &'a str,
+    pub target: RecordingTarget<'a>,
+}
+
+/// A recording callback as stored, with its file's 1004 when it has one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedCallback {
+    pub record: RecordingCallbackRecord,
+    /// The file's 1004 (none for an unmatched callback whose file has none yet).
+    pub message: Option<StoredMessage>,
+    /// True when this call stored the 1004.
+    pub created: bool,
+}
+
+/// The dedup key of a recording file's 1004 within its class.
+pub fn recording_dedup_key(file_key: &str) -> String {
+    format!("1004:{file_key}")
+}
+
+const CALLBACK_COLUMNS: &str =
+    "id, received_at, body, status, reason, file_key, class_id, uid, message_id";
+
+fn callback_from_row(row: &SqliteRow) -> Result<RecordingCallbackRecord, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    Ok(RecordingCallbackRecord {
+        id: row.try_get("id")?,
+        received_at: row.try_get("received_at")?,
+        status: CallbackStatus::parse(&status).ok_or_else(|| {
+            sqlx::Error::Decode(format!("unexpected callback status in database: {status}").into())
+        })?,
+        reason: row.try_get("reason")?,
+        file_key: row.try_get("file_key")?,
+        class_id: row.try_get("class_id")?,
+        uid: row.try_get("uid")?,
+        message_id: row.try_get("message_id")?,
+        body: row.try_get("body")?,
+    })
+}
+
+struct CallbackRow<'a> {
+    received_at: i64,
+    body: &'a str,
+    status: CallbackStatus,
+    reason: Option<&'a str>,
+    file_key: Option<&'a str>,
+    class_id: Option<&'a str>,
+    uid: Option<&'a str>,
+    message_id: Option<i64>,
+}
+
+async fn insert_callback_tx(
+    tx: &mut Transaction<'_, Sqlite>,
+    r: &CallbackRow<'_>,
+) -> StoreResult<RecordingCallbackRecord> {
+    let sql = format!(
+        "INSERT INTO recording_callbacks (received_at, body, status, reason, file_key, class_id, \
+         uid, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {CALLBACK_COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(r.received_at)
+        .bind(r.body)
+        .bind(r.status.as_str())
+        .bind(r.reason)
+        .bind(r.file_key)
+        .bind(r.class_id)
+        .bind(r.uid)
+        .bind(r.message_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(callback_from_row(&row)?)
+}
+
+/// The 1004 already recorded for `file_key`, in whichever class.
+async fn recorded_file_tx(
+    tx: &mut Transaction<'_, Sqlite>,
+    file_key: &str,
+) -> StoreResult<Option<StoredMessage>> {
+    let sql = format!(
+        "SELECT {} FROM messages WHERE id = (SELECT message_id FROM recording_callbacks \
+         WHERE file_key = ? AND message_id IS NOT NULL ORDER BY id LIMIT 1)",
+        message_columns()
+    );
+    let row = sqlx::query(&sql)
+        .bind(file_key)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.as_ref().map(message_from_row).transpose()?)
+}
+
+async fn group_of_tx(tx: &mut Transaction<'_, Sqlite>, class_id: &str) -> StoreResult<String> {
+    let group: Option<String> =
+        sqlx::query_scalar("SELECT group_id FROM classes WHERE class_id = ?")
+            .bind(class_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    group.ok_or_else(|| StoreError::NotFound(format!("class {class_id:?}")))
+}
+
+impl Store {
+    /// Keeps a callback that became no message and maps to nothing (refused, ignored).
+    pub async fn record_callback(
+        &self,
+        r: &NewCallbackRow<'_>,
+    ) -> StoreResult<RecordingCallbackRecord> {
+        let mut tx = self.begin_write().await?;
+        let record = insert_callback_tx(
+            &mut tx,
+            &CallbackRow {
+                received_at: r.received_at,
+                body: r.body,
+                status: r.status,
+                reason: r.reason,
+                file_key: r.file_key,
+                class_id: None,
+                uid: None,
+                message_id: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Stores a verified recording callback, in one transaction, durable when this
+    /// returns. When its file already has a 1004 (in any class, however this callback
+    /// maps), nothing new is sent: the row is `duplicate`, pointing at that message and
+    /// naming its class and user. Otherwise a matched callback is `accepted` with its new
+    /// 1004, and an unmatched one is kept `unmatched` with the mapping's reason.
+    pub async fn record_recording(&self, r: &RecordingIntake<'_>) -> StoreResult<RecordedCallback> {
+        let mut tx = self.begin_write().await?;
+        let existing = recorded_file_tx(&mut tx, r.file_key).await?;
+        let (message, created, status, reason) = match (existing, &r.target) {
+            (Some(m), target) => {
+                let reason = match target {
+                    RecordingTarget::Matched { class_id, uid, .. }
+                        if m.class_id == *class_id && m.uid == *uid =>
+                    {
+                        format!("same file as message {}", m.id)
+                    }
+                    RecordingTarget::Matched { class_id, uid, .. } => format!(
+                        "same file as message {} (class {:?}, uid {:?}); this callback maps to class {:?}, uid {:?}",
+                        m.id, m.class_id, m.uid, class_id, uid
+                    ),
+                    RecordingTarget::Unmatched { reason } => format!(
+                        "same file as message {} (class {:?}, uid {:?}); this callback maps to no class: {reason}",
+                        m.id, m.class_id, m.uid
+                    ),
+                };
+                (Some(m), false, CallbackStatus::Duplicate, Some(reason))
+            }
+            (
+                None,
+                RecordingTarget::Matched {
+                    class_id,
+                    uid,
+                    note,
+                    build,
+                },
+            ) => {
+                let group_id = group_of_tx(&mut tx, class_id).await?;
+                let key = recording_dedup_key(r.file_key);
+                let ins = insert_message_tx(
+                    &mut tx,
+                    &NewMessage {
+                        class_id,
+                        group_id: &group_id,
+                        uid,
+                        dedup_key: &key,
+                        build: *build,
+                    },
+                    now_ms(),
+                )
+                .await?;
+                let (status, reason) = if ins.created {
+                    (CallbackStatus::Accepted, note.map(str::to_owned))
+                } else {
+                    (
+                        CallbackStatus::Duplicate,
+                        Some(format!("same file as message {}", ins.message.id)),
+                    )
+                };
+                (Some(ins.message), ins.created, status, reason)
+            }
+            (None, RecordingTarget::Unmatched { reason }) => (
+                None,
+                false,
+                CallbackStatus::Unmatched,
+                Some((*reason).to_owned()),
+            ),
+        };
+        let record = insert_callback_tx(
+            &mut tx,
+            &CallbackRow {
+                received_at: r.received_at,
+                body: r.body,
+                status,
+                reason: reason.as_deref(),
+                file_key: Some(r.file_key),
+                class_id: message.as_ref().map(|m| m.class_id.as_str()),
+                uid: message.as_ref().map(|m| m.uid.as_str()),
+                message_id: message.as_ref().map(|m| m.id),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(RecordedCallback {
+            record,
+            message,
+            created,
+        })
+    }
+
+    /// Assigns an `unmatched` callback to `class_id` and `uid`: its 1004 is stored (or, when
+    /// the file already has one for that class and user, found), the row becomes
+    /// `assigned`, and the action is audited, all in one transaction.
+    ///
+    /// Conflict when the callback is not `unmatched` (any more), or when its file's 1004
+    /// exists for another class or user; not found when the callback or class is unknown.
+    pub async fn assign_callback(
+        &self,
+        id: i64,
+        class_id: &str,
+        uid: &str,
+        actor: &str,
+        build: &(dyn Fn(Seq) -> ReplayMessage + Send + Sync),
+    ) -> StoreResult<RecordedCallback> {
+        let mut tx = self.begin_write().await?;
+        let sql = format!("SELECT {CALLBACK_COLUMNS} FROM recording_callbacks WHERE id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("callback {id}")))?;
+        let before = callback_from_row(&row)?;
+        if before.status != CallbackStatus::Unmatched {
+            return Err(StoreError::Conflict(format!(
+                "callback {id} is {}; only an unmatched callback can be assigned",
+                before.status
+            )));
+        }
+        let file_key = before.file_key.clone().ok_or_else(|| {
+            StoreError::Conflict(format!("callback {id} has no file key to record"))
+        })?;
+        let group_id = group_of_tx(&mut tx, class_id).await?;
+        let (message, created) = match recorded_file_tx(&mut tx, &file_key).await? {
+            Some(m) if m.class_id == class_id && m.uid == uid => (m, false),
+            Some(m) => {
+                return Err(StoreError::Conflict(format!(
+                    "the file of callback {id} ({file_key}) is already recorded as message {} \
+                     in class {:?} for uid {:?}",
+                    m.id, m.class_id, m.uid
+                )))
+            }
+            None => {
+                let key = recording_dedup_key(&file_key);
+                let ins = insert_message_tx(
+                    &mut tx,
+                    &NewMessage {
+                        class_id,
+                        group_id: &group_id,
+                        uid,
+                        dedup_key: &key,
+                        build,
+                    },
+                    now_ms(),
+                )
+                .await?;
+                if ins.message.uid != uid {
+                    return Err(StoreError::Conflict(format!(
+                        "class {class_id:?} already has the 1004 of {file_key} as message {}, for uid {:?}",
+                        ins.message.id, ins.message.uid
+                    )));
+                }
+                (ins.message, ins.created)
+            }
+        };
+        let sql = format!(
+            "UPDATE recording_callbacks SET status = 'assigned', class_id = ?, uid = ?, \
+             message_id = ? WHERE id = ? AND status = 'unmatched' RETURNING {CALLBACK_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(class_id)
+            .bind(uid)
+            .bind(message.id)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let record = callback_from_row(&row)?;
+        audit_tx(
+            &mut tx,
+            actor,
+            "assign_callback",
+            &format!("callback:{id}"),
+            &serde_json::json!({
+                "class_id": class_id,
+                "uid": uid,
+                "file_key": file_key,
+                "message_id": message.id,
+                "message_created": created,
+                "unmatched_reason": before.reason,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(RecordedCallback {
+            record,
+            message: Some(message),
+            created,
+        })
+    }
+
+    pub async fn recording_callback(&self, id: i64) -> StoreResult<RecordingCallbackRecord> {
+        let sql = format!("SELECT {CALLBACK_COLUMNS} FROM recording_callbacks WHERE id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("callback {id}")))?;
+        Ok(callback_from_row(&row)?)
+    }
+
+    /// Callbacks with any of `statuses` (all when empty), newest first; `before` is the
+    /// previous page's cursor.
+    pub async fn recording_callbacks(
+        &self,
+        statuses: &[CallbackStatus],
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Page<RecordingCallbackRecord>> {
+        let limit = limit.clamp(1, 1000);
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT ");
+        qb.push(CALLBACK_COLUMNS)
+            .push(" FROM recording_callbacks WHERE 1 = 1");
+        if !statuses.is_empty() {
+            qb.push(" AND status IN (");
+            let mut sep = qb.separated(", ");
+            for s in statuses {
+                sep.push_bind(s.as_str());
+            }
+            qb.push(")");
+        }
+        if let Some(b) = before {
+            qb.push(" AND id < ").push_bind(b);
+        }
+        qb.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+        let rows = qb.build().fetch_all(self.reader()).await?;
+        let mut items = rows
+            .iter()
+            .map(callback_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|r| r.id)
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// How many callbacks are stored per status (every status, zeros included).
+    pub async fn callback_status_counts(&self) -> StoreResult<Vec<(CallbackStatus, i64)>> {
+        let rows =
+            sqlx::query("SELECT status, COUNT(*) AS n FROM recording_callbacks GROUP BY status")
+                .fetch_all(self.reader())
+                .await?;
+        let mut out: Vec<(CallbackStatus, i64)> =
+            CallbackStatus::ALL.iter().map(|s| (*s, 0)).collect();
+        for row in &rows {
+            let s: String = row.try_get("status")?;
+            let n: i64 = row.try_get("n")?;
+            if let Some(slot) = out.iter_mut().find(|(k, _)| k.as_str() == s) {
+                slot.1 = n;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every class with its members (teacher included), for mapping a callback.
+    pub async fn class_snapshot(&self) -> StoreResult<ClassSnapshot> {
+        let mut snap = ClassSnapshot::new();
+        let classes = sqlx::query("SELECT class_id, group_id FROM classes")
+            .fetch_all(self.reader())
+            .await?;
+        for row in &classes {
+            let class_id: String = row.try_get("class_id")?;
+            let group_id: String = row.try_get("group_id")?;
+            snap.add_class(class_id, group_id);
+        }
+        let members = sqlx::query("SELECT class_id, uid FROM class_members")
+            .fetch_all(self.reader())
+            .await?;
+        for row in &members {
+            let class_id: String = row.try_get("class_id")?;
+            let uid: String = row.try_get("uid")?;
+            snap.add_member(&class_id, uid);
+        }
+        Ok(snap)
+    }
+}
