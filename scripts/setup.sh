@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything ReplayDesk needs on a Debian machine (12 "bookworm" or newer):
-# system packages, the Rust toolchain if missing, the console's npm packages, and the
-# Python package the interoperability tests compare against. Safe to run again.
+# system packages, the Rust toolchain if missing, tauri-driver for the end-to-end tests, the
+# console's npm packages, and the Python package the interoperability tests compare against.
+# Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,6 +44,14 @@ if ! command -v cargo >/dev/null 2>&1; then
   fi
 fi
 rustup component add clippy rustfmt >/dev/null 2>&1 || true
+
+# tauri-driver drives the desktop app over WebDriver in the end-to-end tests (it starts
+# WebKitWebDriver, from webkit2gtk-driver above). Pinned; about a minute to build once.
+TAURI_DRIVER_VERSION=2.1.0
+if ! cargo install --list 2>/dev/null | grep -qxF "tauri-driver v$TAURI_DRIVER_VERSION:"; then
+  echo "setup: tauri-driver $TAURI_DRIVER_VERSION (cargo install)"
+  cargo install tauri-driver --locked --version "$TAURI_DRIVER_VERSION" --quiet
+fi
 
 echo "setup: npm packages (ui/)"
 (cd ui && npm ci --no-audit --no-fund --loglevel=error)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up the machine (scripts/setup.sh), then runs every check ReplayDesk has: the
-# console's type check and build, rustfmt, clippy, and the whole workspace's tests (none
-# needs a display). Ends with one line: "summary: N passed, N failed".
+# console's type check and build, rustfmt, clippy, the whole workspace's tests (none
+# needs a display), and the end-to-end tests (the desktop app over WebDriver under a
+# private Xvfb, the console in headless Chromium). Ends with one line:
+# "summary: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -9,12 +11,14 @@ export PATH="$HOME/.cargo/bin:$PATH"
 bash scripts/setup.sh || { echo "summary: 0 passed, 1 failed"; exit 1; }
 
 log_dir=$(mktemp -d)
+steps_run=0
 steps_failed=()
 tests_passed=0
 tests_failed=0
 
 step() {
   local name=$1; shift
+  steps_run=$((steps_run + 1))
   echo "==> $name"
   if "$@" 2>&1 | tee "$log_dir/$name.log"; then
     echo "==> $name: ok"
@@ -33,19 +37,41 @@ step cargo-test cargo test --workspace --locked
 if git rev-parse --git-dir >/dev/null 2>&1; then
   step bindings-current bash -c 'changed=$(git status --porcelain -- ui/src/bindings); if [ -n "$changed" ]; then echo "ts-rs bindings differ from the committed ones (run cargo test and commit ui/src/bindings):"; echo "$changed"; exit 1; fi'
 fi
+# End-to-end tests over the binaries cargo-test built (its integration tests build both
+# target/debug/replaydesk and target/debug/replaydesk-desktop, the latter embedding the
+# ui/dist of ui-build). Built here only if cargo-test did not get that far.
+e2e() {
+  if [[ " ${steps_failed[*]} " == *" cargo-test "* ]] || [ ! -x target/debug/replaydesk ] || [ ! -x target/debug/replaydesk-desktop ]; then
+    cargo build -p replaydesk -p replaydesk-desktop --locked || return 1
+  fi
+  (cd ui && npm run --silent e2e)
+}
+step e2e e2e
 
 while read -r p f; do
   tests_passed=$((tests_passed + p)); tests_failed=$((tests_failed + f))
 done < <(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log_dir/cargo-test.log" 2>/dev/null)
+# The e2e runner ends with "e2e: N passed, N failed".
+read -r e2e_passed e2e_failed < <(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log_dir/e2e.log" 2>/dev/null | tail -n 1)
+e2e_passed=${e2e_passed:-0}
+e2e_failed=${e2e_failed:-0}
 
 echo
 if [ ${#steps_failed[@]} -gt 0 ]; then
   echo "failed steps: ${steps_failed[*]}"
 fi
-echo "checks: $((6 - ${#steps_failed[@]})) of 6 steps ok; cargo tests: $tests_passed passed, $tests_failed failed"
-# A failed step that is not a test (fmt, clippy, build) counts as one failure.
-total_failed=$tests_failed
-for s in "${steps_failed[@]}"; do [ "$s" = cargo-test ] || total_failed=$((total_failed + 1)); done
+echo "checks: $((steps_run - ${#steps_failed[@]})) of $steps_run steps ok; cargo tests: $tests_passed passed, $tests_failed failed; e2e tests: $e2e_passed passed, $e2e_failed failed"
+# A failed step that is not a test (fmt, clippy, build) counts as one failure; so does an
+# e2e step that failed before any e2e test could (a build or setup error).
+total_passed=$((tests_passed + e2e_passed))
+total_failed=$((tests_failed + e2e_failed))
+for s in "${steps_failed[@]}"; do
+  case $s in
+    cargo-test) ;;
+    e2e) [ "$e2e_failed" -gt 0 ] || total_failed=$((total_failed + 1)) ;;
+    *) total_failed=$((total_failed + 1)) ;;
+  esac
+done
 if [ ${#steps_failed[@]} -gt 0 ] && [ "$total_failed" -eq 0 ]; then total_failed=1; fi
-echo "summary: $tests_passed passed, $total_failed failed"
+echo "summary: $total_passed passed, $total_failed failed"
 [ ${#steps_failed[@]} -eq 0 ]

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// End-to-end tests with real parts: the desktop app over WebDriver (Xvfb + tauri-driver +
+// WebKitWebDriver) and the console in Chromium against `replaydesk serve`.
+//
+//   npm --prefix ui run e2e                 all tests
+//   npm --prefix ui run e2e -- console      only tests whose name contains "console"
+//
+// Needs target/debug/replaydesk and target/debug/replaydesk-desktop (cargo build), ui/dist
+// (npm run build), and what scripts/setup.sh installs. No DISPLAY needed: the desktop test
+// starts its own Xvfb. Screenshots go to target/e2e/. Ends with "e2e: N passed, N failed".
+
+import { consoleMarkupTest, consoleTest } from "./console.mjs";
+import { desktopTest } from "./desktop.mjs";
+import { cargoVersion, killAll, withTimeout } from "./lib.mjs";
+
+const TESTS = [
+  { name: "desktop app over WebDriver: version, SANDBOX badge, Tauri IPC", fn: desktopTest, timeoutMs: 150000 },
+  { name: "console in Chromium: version, SANDBOX badge, HTTP API", fn: consoleTest, timeoutMs: 90000 },
+  { name: "console in Chromium: markup in a configured value shows as text", fn: consoleMarkupTest, timeoutMs: 90000 },
+];
+// Whatever happens inside, the whole run ends within this.
+const OVERALL_MS = 420000;
+
+process.on("exit", killAll);
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(sig, () => {
+    console.log(`e2e: interrupted by ${sig}`);
+    killAll();
+    process.exit(1);
+  });
+}
+setTimeout(() => {
+  console.log(`e2e: still running after ${OVERALL_MS / 1000} s, giving up`);
+  console.log("e2e: 0 passed, 1 failed");
+  killAll();
+  process.exit(1);
+}, OVERALL_MS).unref();
+
+const filters = process.argv.slice(2);
+const selected = TESTS.filter((t) => filters.length === 0 || filters.some((f) => t.name.includes(f)));
+
+let passed = 0;
+let failed = 0;
+let version;
+try {
+  version = cargoVersion();
+} catch (err) {
+  console.log(`e2e: cannot read the version: ${err.message}`);
+}
+
+for (const test of selected) {
+  const started = Date.now();
+  console.log(`--- ${test.name}`);
+  const log = (msg) => console.log(`    ${msg}`);
+  try {
+    if (!version) throw new Error("no version to compare with");
+    await withTimeout(test.fn({ version, log }), test.timeoutMs, test.name);
+    passed++;
+    console.log(`ok   ${test.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  } catch (err) {
+    failed++;
+    console.log(`FAIL ${test.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    for (const line of String(err?.stack ?? err).split("\n")) console.log(`     ${line}`);
+  }
+  // A test that timed out may have left processes behind; none may leak into the next.
+  killAll();
+}
+
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && selected.length > 0 ? 0 : 1);
