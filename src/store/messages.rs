@@ -455,30 +455,22 @@ pub(crate) async fn insert_message_tx(
     new: &NewMessage<'_>,
     now: i64,
 ) -> StoreResult<Inserted> {
+    // Insert first: for a new message (the common case) that is the only statement. A
+    // conflict means either the same logical message exists (dedup key) or the drawn seq
+    // is taken in the group; the look-up below tells which.
     let existing_sql =
         format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE class_id = ? AND dedup_key = ?");
-    if let Some(row) = sqlx::query(&existing_sql)
-        .bind(new.class_id)
-        .bind(new.dedup_key)
-        .fetch_optional(&mut **tx)
-        .await?
-    {
-        return Ok(Inserted {
-            message: message_from_row(&row)?,
-            created: false,
-        });
-    }
+    let insert_sql = format!(
+        "INSERT INTO messages (class_id, group_id, msg_type, uid, seq, random, data, dedup_key, \
+         status, next_attempt_at, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) \
+         ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
+    );
     for _ in 0..SEQ_DRAWS {
         let msg = (new.build)(Seq::random());
         let data = msg.to_data();
         check_size(&data).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let sql = format!(
-            "INSERT INTO messages (class_id, group_id, msg_type, uid, seq, random, data, dedup_key, \
-             status, next_attempt_at, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) \
-             ON CONFLICT (group_id, seq) DO NOTHING RETURNING {MESSAGE_COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(&insert_sql)
             .bind(new.class_id)
             .bind(new.group_id)
             .bind(i64::from(msg.message_type().code()))
@@ -496,6 +488,17 @@ pub(crate) async fn insert_message_tx(
             return Ok(Inserted {
                 message: message_from_row(&row)?,
                 created: true,
+            });
+        }
+        if let Some(row) = sqlx::query(&existing_sql)
+            .bind(new.class_id)
+            .bind(new.dedup_key)
+            .fetch_optional(&mut **tx)
+            .await?
+        {
+            return Ok(Inserted {
+                message: message_from_row(&row)?,
+                created: false,
             });
         }
     }
