@@ -735,14 +735,8 @@ impl ReplayDesk {
         limit: u32,
     ) -> ServiceResult<Page<AuditEntry>> {
         let limit = limit.clamp(1, MAX_PAGE);
-        let mut items = self.inner.store.audit_log(cursor, limit + 1).await?;
-        let next_cursor = if items.len() > limit as usize {
-            items.truncate(limit as usize);
-            items.last().map(|e| e.id)
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        let items = self.inner.store.audit_log(cursor, limit + 1).await?;
+        Ok(Page::from_overfetch(items, limit, |e| e.id))
     }
 
     /// Conditions the console shows until they clear (e.g. refused IM credentials).

@@ -438,17 +438,11 @@ impl Store {
         qb.push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(limit) + 1);
         let rows = qb.build().fetch_all(self.reader()).await?;
-        let mut items = rows
+        let items = rows
             .iter()
             .map(callback_from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = if items.len() > limit as usize {
-            items.truncate(limit as usize);
-            items.last().map(|r| r.id)
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        Ok(Page::from_overfetch(items, limit, |r| r.id))
     }
 
     /// How many callbacks are stored per status (every status, zeros included).

@@ -43,6 +43,20 @@ pub struct Page<T: TS> {
     pub next_cursor: Option<i64>,
 }
 
+impl<T: TS> Page<T> {
+    /// A page from up to `limit + 1` rows fetched newest first: the extra row only tells
+    /// that an older page exists, whose cursor is the last kept row's id.
+    pub fn from_overfetch(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> i64) -> Self {
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(id)
+        } else {
+            None
+        };
+        Page { items, next_cursor }
+    }
+}
+
 /// Escapes LIKE's wildcards so a search for `50%` finds that text.
 fn like_pattern(text: &str) -> String {
     let mut p = String::with_capacity(text.len() + 2);
@@ -128,17 +142,11 @@ impl Store {
         qb.push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(limit) + 1);
         let rows = qb.build().fetch_all(self.reader()).await?;
-        let mut items = rows
+        let items = rows
             .iter()
             .map(message_from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = if items.len() > limit as usize {
-            items.truncate(limit as usize);
-            items.last().map(|m| m.id)
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        Ok(Page::from_overfetch(items, limit, |m| m.id))
     }
 
     /// How many messages match `filter`.

@@ -299,17 +299,11 @@ impl Store {
         .bind(i64::from(limit) + 1)
         .fetch_all(self.reader())
         .await?;
-        let mut items = rows
+        let items = rows
             .iter()
             .map(report_from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = if items.len() > limit as usize {
-            items.truncate(limit as usize);
-            items.last().map(|r| r.id)
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        Ok(Page::from_overfetch(items, limit, |r| r.id))
     }
 
     /// Messages per class and status.
