@@ -217,8 +217,12 @@ async fn start_and_end_make_1001_and_1002_and_move_the_class() {
             ),
         ]
     );
+    // The group holds them as soon as the IM answered; the store records "sent" just after.
+    wait_until(Duration::from_secs(10), "both recorded as sent", || async {
+        t.admin_get("/v1/admin/classes").await[0]["counts"]["sent"] == 2
+    })
+    .await;
     let counts = t.admin_get("/v1/admin/classes").await;
-    assert_eq!(counts[0]["counts"]["sent"], 2);
     assert_eq!(counts[0]["counts"]["total"], 2);
     t.stop().await;
 }
