@@ -4,9 +4,15 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber once; later calls do nothing.
+/// Installs the global subscriber once, at level `info` unless `RUST_LOG` says otherwise;
+/// later calls do nothing.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    init_with_default("info");
+}
+
+/// As [`init`], with another default level (quieter tools use `warn`).
+pub fn init_with_default(level: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -90,13 +90,7 @@ impl ImEmulatorArgs {
 /// `replaydesk im-emulator listening on http://ADDR (sdkappid N, admin ID)`. Never prints
 /// the secret key.
 pub fn run(args: ImEmulatorArgs) -> ExitCode {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .try_init();
+    crate::logging::init_with_default("warn");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -424,14 +424,7 @@ impl Store {
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT ");
         qb.push(CALLBACK_COLUMNS)
             .push(" FROM recording_callbacks WHERE 1 = 1");
-        if !statuses.is_empty() {
-            qb.push(" AND status IN (");
-            let mut sep = qb.separated(", ");
-            for s in statuses {
-                sep.push_bind(s.as_str());
-            }
-            qb.push(")");
-        }
+        super::filter::push_any_of(&mut qb, "status", statuses.iter().map(|s| s.as_str()));
         if let Some(b) = before {
             qb.push(" AND id < ").push_bind(b);
         }

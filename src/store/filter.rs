@@ -57,6 +57,27 @@ impl<T: TS> Page<T> {
     }
 }
 
+/// Appends ` AND <column> IN (?, ?, ...)` for `values`; nothing when there are none (no
+/// restriction).
+pub(crate) fn push_any_of<'a, T>(
+    qb: &mut QueryBuilder<'a, Sqlite>,
+    column: &str,
+    values: impl IntoIterator<Item = T>,
+) where
+    T: 'a + sqlx::Encode<'a, Sqlite> + sqlx::Type<Sqlite> + Send,
+{
+    let mut values = values.into_iter().peekable();
+    if values.peek().is_none() {
+        return;
+    }
+    qb.push(" AND ").push(column).push(" IN (");
+    let mut sep = qb.separated(", ");
+    for v in values {
+        sep.push_bind(v);
+    }
+    qb.push(")");
+}
+
 /// Escapes LIKE's wildcards so a search for `50%` finds that text.
 fn like_pattern(text: &str) -> String {
     let mut p = String::with_capacity(text.len() + 2);
@@ -77,22 +98,12 @@ impl MessageFilter {
         if let Some(c) = &self.class_id {
             qb.push(" AND class_id = ").push_bind(c);
         }
-        if !self.statuses.is_empty() {
-            qb.push(" AND status IN (");
-            let mut sep = qb.separated(", ");
-            for s in &self.statuses {
-                sep.push_bind(s.as_str());
-            }
-            qb.push(")");
-        }
-        if !self.types.is_empty() {
-            qb.push(" AND msg_type IN (");
-            let mut sep = qb.separated(", ");
-            for t in &self.types {
-                sep.push_bind(i64::from(t.code()));
-            }
-            qb.push(")");
-        }
+        push_any_of(qb, "status", self.statuses.iter().map(|s| s.as_str()));
+        push_any_of(
+            qb,
+            "msg_type",
+            self.types.iter().map(|t| i64::from(t.code())),
+        );
         if let Some(u) = &self.uid {
             qb.push(" AND uid = ").push_bind(u);
         }

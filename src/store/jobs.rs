@@ -159,18 +159,25 @@ impl Store {
     /// a `bulk` attempt, in one transaction with the cursor. Returns how many it took; zero
     /// means the job has chosen all its messages and is now `running`.
     pub async fn job_enqueue_batch(&self, job_id: i64, batch: u32) -> StoreResult<usize> {
-        let job = self.job(job_id).await?;
-        if job.state != JobState::Enqueuing {
+        // Only what choosing needs; the progress counts of `job()` would cost a scan of
+        // the job's messages on every batch.
+        let row = sqlx::query("SELECT filter, state, cursor FROM jobs WHERE id = ?")
+            .bind(job_id)
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("job {job_id}")))?;
+        let state: String = row.try_get("state")?;
+        if state != JobState::Enqueuing.as_str() {
             return Ok(0);
         }
-        let cursor: i64 = sqlx::query_scalar("SELECT cursor FROM jobs WHERE id = ?")
-            .bind(job_id)
-            .fetch_one(self.reader())
-            .await?;
+        let cursor: i64 = row.try_get("cursor")?;
+        let filter_json: String = row.try_get("filter")?;
+        let filter: MessageFilter = serde_json::from_str(&filter_json)
+            .map_err(|e| StoreError::Invalid(format!("job filter: {e}")))?;
         let mut tx = self.begin_write().await?;
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT id FROM messages WHERE id > ");
         qb.push_bind(cursor);
-        job.filter.push_conditions(&mut qb);
+        filter.push_conditions(&mut qb);
         qb.push(" ORDER BY id LIMIT ").push_bind(i64::from(batch));
         let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
         let now = now_ms();
@@ -222,6 +229,13 @@ impl Store {
         if r.rows_affected() == 1 {
             return Ok(true);
         }
-        Ok(self.job(job_id).await?.state == JobState::Finished)
+        let state: Option<String> = sqlx::query_scalar("SELECT state FROM jobs WHERE id = ?")
+            .bind(job_id)
+            .fetch_optional(self.reader())
+            .await?;
+        match state {
+            Some(s) => Ok(s == JobState::Finished.as_str()),
+            None => Err(StoreError::NotFound(format!("job {job_id}"))),
+        }
     }
 }

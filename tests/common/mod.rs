@@ -9,10 +9,13 @@ use replaydesk::protocol::{classify, HistoryItem, Payload, ReplayMessage, UserVa
 use replaydesk::secret::Secret;
 use replaydesk::store::{MessageStatus, NewClass, NewMessage, Store, StoredMessage};
 use std::collections::HashMap;
-use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod wait;
+#[allow(unused_imports)] // not every test crate that includes `common` polls
+pub use wait::wait_until;
 
 pub const SDKAPPID: u64 = 1_400_000_001;
 pub const KEY: &str = "0f3c8e1d5b7a92c4e6f8a0b2c4d6e8f0a1b3c5d7e9f1a3b5c7d9e1f3a5b7c9d1";
@@ -139,22 +142,6 @@ pub async fn enqueue_timeline(
         .message
 }
 
-/// Polls `check` until it returns true or `timeout` passes.
-pub async fn wait_until<F, Fut>(timeout: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let start = Instant::now();
-    while !check().await {
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 pub async fn count_status(store: &Store, status: MessageStatus) -> i64 {
     store
         .status_counts(None)
@@ -175,8 +162,4 @@ pub fn seq_occurrences(emu: &EmulatorHandle, group_id: &str) -> HashMap<u64, usi
         }
     }
     out
-}
-
-pub fn db_file(dir: &Path) -> PathBuf {
-    dir.join("replaydesk.db")
 }

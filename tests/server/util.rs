@@ -10,8 +10,11 @@ use replaydesk::service::ReplayDesk;
 use replaydesk::store::{MessageFilter, Store};
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+#[path = "../common/wait.rs"]
+mod wait;
+pub use wait::wait_until;
 
 pub const ADMIN: &str = "test-admin-token-0123456789";
 
@@ -139,22 +142,6 @@ impl TestServer {
             .count_messages(&MessageFilter::default())
             .await
             .unwrap()
-    }
-}
-
-/// Polls `check` until it returns true or `timeout` passes.
-pub async fn wait_until<F, Fut>(timeout: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let start = Instant::now();
-    while !check().await {
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
