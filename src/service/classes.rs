@@ -1,0 +1,143 @@
+//! Classes: creation (with the IM group when asked), listing with per-status counts, and
+//! members.
+
+use super::{
+    token_sha256, validate, ClassSummary, CreateClass, CreatedClass, ReplayDesk, ServiceError,
+    ServiceResult, StatusCounts,
+};
+use crate::config::random_token;
+use crate::im::client::ImError;
+use crate::store::{ClassRecord, Member, NewClass, StoreError};
+
+/// The group type ReplayGroups are created with (keeps history).
+const GROUP_TYPE: &str = "Public";
+/// Longest group name the IM service takes, in bytes.
+const GROUP_NAME_BYTES: usize = 30;
+/// IM's answer when a custom `GroupId` is taken: for class creation, the group exists.
+const GROUP_ID_TAKEN: i64 = 10021;
+
+impl ReplayDesk {
+    /// Creates a class (and its group in IM when asked; one that exists is fine) and
+    /// returns its report token, shown this once.
+    pub async fn create_class(&self, req: CreateClass, actor: &str) -> ServiceResult<CreatedClass> {
+        validate::class_id(&req.class_id).map_err(ServiceError::Invalid)?;
+        validate::group_id(&req.group_id).map_err(ServiceError::Invalid)?;
+        validate::uid("teacher_uid", &req.teacher_uid).map_err(ServiceError::Invalid)?;
+        validate::actor(actor).map_err(ServiceError::Invalid)?;
+        let store = &self.inner.store;
+        match store.class(&req.class_id).await {
+            Ok(_) => {
+                return Err(ServiceError::Conflict(format!(
+                    "class {:?} already exists",
+                    req.class_id
+                )))
+            }
+            Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(other) = store.class_by_group(&req.group_id).await? {
+            return Err(ServiceError::Conflict(format!(
+                "group {:?} is already the ReplayGroup of class {:?}",
+                req.group_id, other.class_id
+            )));
+        }
+        let mut group_created = false;
+        if let Some(emu) = &self.inner.emulator {
+            // Sandbox: the group must exist for messages to land, asked or not.
+            group_created = emu.create_group_direct(&req.group_id).is_ok();
+        } else if req.create_group {
+            let mut name = req.class_id.clone();
+            name.truncate(GROUP_NAME_BYTES); // ASCII: any byte is a char boundary
+            match self
+                .inner
+                .delivery
+                .im()
+                .create_group(&req.group_id, &name, GROUP_TYPE)
+                .await
+            {
+                Ok(_) => group_created = true,
+                Err(ImError::Api { code, .. }) if code == GROUP_ID_TAKEN => {}
+                Err(e) => return Err(ServiceError::Im(e)),
+            }
+        }
+        let token = random_token();
+        let class = store
+            .create_class(&NewClass {
+                class_id: &req.class_id,
+                group_id: &req.group_id,
+                teacher_uid: &req.teacher_uid,
+                report_token_sha256: &token_sha256(&token),
+            })
+            .await?;
+        store
+            .audit(
+                actor,
+                "create_class",
+                &format!("class:{}", class.class_id),
+                &serde_json::json!({
+                    "group_id": class.group_id,
+                    "teacher_uid": class.teacher_uid,
+                    "create_group": req.create_group,
+                    "group_created": group_created,
+                }),
+            )
+            .await?;
+        tracing::info!(class_id = %class.class_id, group_id = %class.group_id, group_created, "class created");
+        Ok(CreatedClass {
+            class,
+            report_token: token,
+            group_created,
+        })
+    }
+
+    pub async fn class(&self, class_id: &str) -> ServiceResult<ClassRecord> {
+        Ok(self.inner.store.class(class_id).await?)
+    }
+
+    /// Every class with its messages counted per status and its number of members.
+    pub async fn list_classes(&self) -> ServiceResult<Vec<ClassSummary>> {
+        let store = &self.inner.store;
+        let classes = store.classes().await?;
+        let counts = store.class_status_counts().await?;
+        let members = store.member_counts().await?;
+        Ok(classes
+            .into_iter()
+            .map(|class| {
+                let c = StatusCounts::from_pairs(
+                    counts
+                        .iter()
+                        .filter(|(id, _, _)| *id == class.class_id)
+                        .map(|(_, s, n)| (*s, *n)),
+                );
+                let m = members
+                    .iter()
+                    .find(|(id, _)| *id == class.class_id)
+                    .map_or(0, |(_, n)| *n);
+                ClassSummary {
+                    class,
+                    counts: c,
+                    members: m,
+                }
+            })
+            .collect())
+    }
+
+    /// One class with its counts.
+    pub async fn class_summary(&self, class_id: &str) -> ServiceResult<ClassSummary> {
+        let class = self.class(class_id).await?;
+        let counts =
+            StatusCounts::from_pairs(self.inner.store.status_counts(Some(class_id)).await?);
+        let members = self.inner.store.members(class_id).await?.len() as i64;
+        Ok(ClassSummary {
+            class,
+            counts,
+            members,
+        })
+    }
+
+    /// The members of a class, learnt from its reports.
+    pub async fn members(&self, class_id: &str) -> ServiceResult<Vec<Member>> {
+        self.class(class_id).await?;
+        Ok(self.inner.store.members(class_id).await?)
+    }
+}

@@ -1,0 +1,72 @@
+//! Why an operation was refused or failed, and what can stop the service starting.
+
+use crate::config::ConfigError;
+use crate::delivery::DeliveryError;
+use crate::emulator::EmulatorError;
+use crate::im::client::ImError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Bad input: the message starts with the field at fault.
+    #[error("{0}")]
+    Invalid(String),
+    /// No credentials, or wrong ones.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Valid credentials for something else (e.g. another class's report token).
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// The IM service refused or could not be reached.
+    #[error("IM call failed: {0}")]
+    Im(#[from] ImError),
+    /// Stopping, or not able to take work now.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ServiceError::NotFound(format!("{what} not found")),
+            StoreError::Conflict(m) => ServiceError::Conflict(m),
+            StoreError::Invalid(m) => ServiceError::Invalid(m),
+            other => {
+                tracing::error!(error = %other, "database error");
+                ServiceError::Internal("database error".into())
+            }
+        }
+    }
+}
+
+impl From<DeliveryError> for ServiceError {
+    fn from(e: DeliveryError) -> Self {
+        match e {
+            DeliveryError::Store(s) => s.into(),
+            DeliveryError::Invalid(m) => ServiceError::Invalid(m),
+        }
+    }
+}
+
+/// What can stop [`ReplayDesk::start`].
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot start the sandbox IM emulator: {0}")]
+    Emulator(#[from] EmulatorError),
+    #[error("cannot make the IM client: {0}")]
+    Im(#[from] ImError),
+    #[error("cannot start the delivery worker: {0}")]
+    Delivery(#[from] DeliveryError),
+}

@@ -1,0 +1,88 @@
+//! The message log: listing with filters, one message with its attempts, resend one,
+//! bulk resend and recover as jobs, and the jobs themselves.
+
+use super::{
+    validate, MessageDetail, ReplayDesk, ResendOutcome, ServiceError, ServiceResult, MAX_PAGE,
+};
+use crate::store::{Job, MessageFilter, Page, StoredMessage};
+
+impl ReplayDesk {
+    /// Messages matching `filter`, newest first; `cursor` is the previous page's
+    /// `next_cursor`. A filter on an unknown class is 404.
+    pub async fn list_messages(
+        &self,
+        filter: &MessageFilter,
+        cursor: Option<i64>,
+        limit: u32,
+    ) -> ServiceResult<Page<StoredMessage>> {
+        if let Some(c) = &filter.class_id {
+            self.class(c).await?;
+        }
+        Ok(self
+            .inner
+            .store
+            .list_messages(filter, cursor, limit.clamp(1, MAX_PAGE))
+            .await?)
+    }
+
+    pub async fn count_messages(&self, filter: &MessageFilter) -> ServiceResult<i64> {
+        Ok(self.inner.store.count_messages(filter).await?)
+    }
+
+    /// One message with all its attempts.
+    pub async fn message(&self, id: i64) -> ServiceResult<MessageDetail> {
+        let message = self.inner.store.message(id).await?;
+        let attempts = self.inner.store.attempts(id).await?;
+        Ok(MessageDetail { message, attempts })
+    }
+
+    /// Resends one message (same `seq`; a new `Random` if it had been sent). Audited.
+    pub async fn resend(&self, id: i64, actor: &str) -> ServiceResult<ResendOutcome> {
+        validate::actor(actor).map_err(ServiceError::Invalid)?;
+        let queued = self.inner.delivery.resend(id, actor).await?;
+        let message = self.inner.store.message(id).await?;
+        Ok(ResendOutcome { queued, message })
+    }
+
+    /// Resends every message matching `filter` as a background job. Audited.
+    pub async fn bulk_resend(&self, filter: MessageFilter, actor: &str) -> ServiceResult<Job> {
+        validate::actor(actor).map_err(ServiceError::Invalid)?;
+        if let Some(c) = &filter.class_id {
+            self.class(c).await?;
+        }
+        Ok(self.inner.delivery.bulk_resend(filter, actor).await?)
+    }
+
+    /// Queues again every message that failed at or after `since_ms` (optionally in one
+    /// class), as a background job. Audited.
+    pub async fn recover_failed_since(
+        &self,
+        since_ms: i64,
+        class_id: Option<String>,
+        actor: &str,
+    ) -> ServiceResult<Job> {
+        validate::actor(actor).map_err(ServiceError::Invalid)?;
+        if since_ms < 0 {
+            return Err(ServiceError::Invalid(format!(
+                "since_ms: must not be negative, got {since_ms}"
+            )));
+        }
+        if let Some(c) = &class_id {
+            self.class(c).await?;
+        }
+        Ok(self
+            .inner
+            .delivery
+            .recover_failed_since(since_ms, class_id, actor)
+            .await?)
+    }
+
+    pub async fn job(&self, id: i64) -> ServiceResult<Job> {
+        Ok(self.inner.store.job(id).await?)
+    }
+
+    /// The newest jobs first.
+    pub async fn jobs(&self, limit: u32) -> ServiceResult<Vec<Job>> {
+        Ok(self.inner.store.jobs(limit.clamp(1, MAX_PAGE)).await?)
+    }
+}

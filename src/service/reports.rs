@@ -1,0 +1,208 @@
+//! Classroom clients' reports: timeline (1003) with its time_line, class start and end
+//! (1001/1002), refused reports kept, and the raw reports listed for admins.
+
+use super::intake::SubmitError;
+use super::{
+    validate, ClassEventAccepted, ClassEventReport, ReplayDesk, ServiceError, ServiceResult,
+    TimelineAccepted, TimelineReport, MAX_PAGE,
+};
+use crate::protocol::{Payload, ReplayMessage};
+use crate::store::{
+    ClassEvent, ClassEventIntake, ClassRecord, IntakeItem, MemberRole, Page, RefusedReport,
+    TimelineIntake, TimelineReportRecord,
+};
+use std::sync::atomic::Ordering;
+
+/// Where a report came from and when it arrived.
+#[derive(Debug, Clone, Default)]
+pub struct ReportMeta {
+    /// When the report arrived, unix ms (taken as early as possible).
+    pub received_at: i64,
+    /// The request body as received, kept with the report.
+    pub body: String,
+}
+
+/// The server time paired with a report that arrived at `received_at` after a measured
+/// round trip of `rtt_ms`: half the round trip earlier (the one-way delay, if the path is
+/// symmetric), rounded to the ms; and how far off it may be (half the round trip,
+/// rounded up).
+pub fn time_line_for(received_at: i64, rtt_ms: Option<f64>) -> (i64, Option<i64>) {
+    match rtt_ms {
+        Some(rtt) => {
+            let half = rtt / 2.0;
+            // `rtt` is checked to lie in 0..=60000: these casts cannot overflow.
+            (received_at - half.round() as i64, Some(half.ceil() as i64))
+        }
+        None => (received_at, None),
+    }
+}
+
+impl ReplayDesk {
+    /// A class's timeline reports as received (accepted and refused), newest first.
+    pub async fn timeline_reports(
+        &self,
+        class_id: &str,
+        cursor: Option<i64>,
+        limit: u32,
+    ) -> ServiceResult<Page<TimelineReportRecord>> {
+        self.class(class_id).await?;
+        Ok(self
+            .inner
+            .store
+            .timeline_reports(class_id, cursor, limit.clamp(1, MAX_PAGE))
+            .await?)
+    }
+
+    // ---- reports ----
+
+    fn role_of(class: &ClassRecord, uid: &str) -> MemberRole {
+        if class.teacher_uid == uid {
+            MemberRole::Teacher
+        } else {
+            MemberRole::Student
+        }
+    }
+
+    async fn submit(&self, item: IntakeItem) -> ServiceResult<crate::store::Inserted> {
+        if self.inner.stopped.load(Ordering::SeqCst) {
+            return Err(ServiceError::Unavailable("the server is stopping".into()));
+        }
+        match self.inner.intake.submit(item).await {
+            Ok(ins) => Ok(ins),
+            Err(SubmitError::Closed) => {
+                Err(ServiceError::Unavailable("the server is stopping".into()))
+            }
+            Err(SubmitError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    /// Keeps a refused timeline report (its client proved it may report to the class).
+    pub async fn record_refused_timeline(
+        &self,
+        class_id: &str,
+        uid: Option<&str>,
+        timestamp: Option<i64>,
+        rtt_ms: Option<f64>,
+        reason: &str,
+        meta: &ReportMeta,
+    ) {
+        self.inner.refused.fetch_add(1, Ordering::Relaxed);
+        let r = RefusedReport {
+            class_id: Some(class_id.to_owned()),
+            // Kept only when printable and short enough to show.
+            uid: uid
+                .filter(|u| validate::uid("uid", u).is_ok())
+                .map(str::to_owned),
+            client_timestamp: timestamp,
+            rtt_ms: rtt_ms
+                .filter(|r| r.is_finite() && r.abs() < 1e15)
+                .map(|r| r.round() as i64),
+            received_at: meta.received_at,
+            reason: reason.to_owned(),
+            body: meta.body.clone(),
+        };
+        if let Err(e) = self.inner.store.record_refused_report(&r).await {
+            tracing::warn!(error = %e, "could not keep a refused timeline report");
+        }
+    }
+
+    /// Records a timeline report and its 1003 (time_line = arrival − rtt/2 when the round
+    /// trip is given) in one transaction; answers once it is durable. A repeat (same uid
+    /// and timestamp) is the same message. Invalid reports are kept as refused.
+    pub async fn record_timeline(
+        &self,
+        class_id: &str,
+        report: TimelineReport,
+        meta: ReportMeta,
+    ) -> ServiceResult<TimelineAccepted> {
+        let class = self.class(class_id).await?;
+        let checked = validate::uid("uid", &report.uid)
+            .and_then(|()| validate::timestamp(report.timestamp))
+            .and_then(|ts| {
+                report
+                    .rtt_ms
+                    .map(validate::rtt_ms)
+                    .transpose()
+                    .map(|r| (ts, r))
+            });
+        let (timestamp, rtt) = match checked {
+            Ok(v) => v,
+            Err(reason) => {
+                self.record_refused_timeline(
+                    class_id,
+                    Some(&report.uid),
+                    Some(report.timestamp),
+                    report.rtt_ms,
+                    &reason,
+                    &meta,
+                )
+                .await;
+                return Err(ServiceError::Invalid(reason));
+            }
+        };
+        let (time_line, uncertainty_ms) = time_line_for(meta.received_at, rtt);
+        let item = IntakeItem::Timeline(TimelineIntake {
+            role: Self::role_of(&class, &report.uid),
+            class_id: class.class_id,
+            group_id: class.group_id,
+            uid: report.uid,
+            timestamp,
+            time_line,
+            rtt_ms: rtt.map(|r| r.round() as i64),
+            uncertainty_ms,
+            received_at: meta.received_at,
+            body: meta.body,
+        });
+        let ins = self.submit(item).await?;
+        // A repeat answers with the time_line of the message already stored.
+        let time_line = match ReplayMessage::parse(&ins.message.data).map(|m| m.payload) {
+            Ok(Payload::Timeline { time_line, .. }) => time_line,
+            _ => time_line,
+        };
+        Ok(TimelineAccepted {
+            message_id: ins.message.id,
+            seq: ins.message.seq,
+            time_line,
+        })
+    }
+
+    /// Records a class start (1001) or end (1002) and updates the class's state, in one
+    /// transaction; a repeat (same uid and timestamp) is the same message.
+    pub async fn record_class_event(
+        &self,
+        class_id: &str,
+        event: ClassEvent,
+        report: ClassEventReport,
+    ) -> ServiceResult<ClassEventAccepted> {
+        let class = self.class(class_id).await?;
+        validate::uid("uid", &report.uid).map_err(ServiceError::Invalid)?;
+        let timestamp = validate::timestamp(report.timestamp).map_err(ServiceError::Invalid)?;
+        let item = IntakeItem::ClassEvent(ClassEventIntake {
+            role: Self::role_of(&class, &report.uid),
+            class_id: class.class_id,
+            group_id: class.group_id,
+            uid: report.uid,
+            timestamp,
+            event,
+        });
+        let ins = self.submit(item).await?;
+        Ok(ClassEventAccepted {
+            message_id: ins.message.id,
+            seq: ins.message.seq,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_line_is_half_the_round_trip_earlier() {
+        assert_eq!(time_line_for(1000, None), (1000, None));
+        assert_eq!(time_line_for(1000, Some(0.0)), (1000, Some(0)));
+        assert_eq!(time_line_for(1000, Some(100.0)), (950, Some(50)));
+        assert_eq!(time_line_for(1000, Some(5.0)), (997, Some(3)));
+        assert_eq!(time_line_for(1000, Some(60_000.0)), (-29_000, Some(30_000)));
+    }
+}
