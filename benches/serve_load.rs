@@ -373,6 +373,9 @@ async fn create_class(http: &reqwest::Client, base: &str) -> String {
             "group_id": "bench-group",
             "teacher_uid": "teacher_li",
             "create_group": true,
+            // Many uids post here: the class-wide token (legacy) keeps the client simple.
+            "legacy_class_token": true,
+            "open_enrolment": true,
         }))
         .send()
         .await

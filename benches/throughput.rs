@@ -68,6 +68,9 @@ async fn open_store(dir: &std::path::Path, name: &str, groups: usize) -> Store {
                 group_id: &format!("g{g}"),
                 teacher_uid: "teacher_li",
                 report_token_sha256: "00",
+                credential_key: "",
+                legacy_class_token: false,
+                open_enrolment: false,
             })
             .await
             .unwrap();

@@ -253,10 +253,11 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
 ];
 
+// Env errors never quote the value: a secret set in the wrong variable would be printed.
 fn env_u64(var: &str, v: &str) -> Result<u64, ConfigError> {
     v.trim().parse().map_err(|_| ConfigError::Env {
         var: var.to_owned(),
-        message: format!("expected a non-negative integer, got {v:?}"),
+        message: "expected a non-negative integer".into(),
     })
 }
 
@@ -267,7 +268,7 @@ fn env_f64(var: &str, v: &str) -> Result<f64, ConfigError> {
         .filter(|x| x.is_finite())
         .ok_or_else(|| ConfigError::Env {
             var: var.to_owned(),
-            message: format!("expected a number, got {v:?}"),
+            message: "expected a number".into(),
         })
 }
 
@@ -307,8 +308,84 @@ fn env_layer(vars: impl IntoIterator<Item = (String, String)>) -> Result<Layer, 
 fn file_layer(path: &Path, text: &str) -> Result<Layer, ConfigError> {
     toml::from_str(text).map_err(|e| ConfigError::File {
         path: path.to_owned(),
-        message: e.to_string().trim_end().to_owned(),
+        message: toml_error_message(text, &e),
     })
+}
+
+/// A TOML error as key, line and column and what kind of mistake, never the text: `toml`'s
+/// own message quotes the offending line (and "invalid type" ones quote the value), which
+/// on a `secret_key` line would print the key.
+fn toml_error_message(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message();
+    let kind = if msg.starts_with("unknown field") {
+        "unknown key".to_owned()
+    } else if msg.starts_with("missing field") {
+        // Names a field of ours, quotes nothing of the input.
+        msg.to_owned()
+    } else if msg.starts_with("invalid type") || msg.starts_with("invalid value") {
+        // "invalid type: string \"...\", expected u64": keep only what was expected.
+        match msg.rsplit_once(", expected ") {
+            Some((_, expected)) => format!("wrong type, expected {expected}"),
+            None => "wrong type".to_owned(),
+        }
+    } else {
+        "invalid TOML syntax".to_owned()
+    };
+    let Some(span) = e.span() else {
+        return kind;
+    };
+    let start = span.start.min(text.len());
+    let before = &text.as_bytes()[..start];
+    let line_no = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    let mut out = format!("line {line_no}, column {column}");
+    if let Some(key) = key_on_line(text, line_no) {
+        out.push_str(&format!(" (key {key})"));
+    }
+    out.push_str(": ");
+    out.push_str(&kind);
+    out
+}
+
+/// The dotted key a line sets (`[section]` + `key = ...`), when it looks like a key; `None`
+/// rather than risk showing a value.
+fn key_on_line(text: &str, line_no: usize) -> Option<String> {
+    let is_key = |k: &str| {
+        !k.is_empty()
+            && k.len() <= 64
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    };
+    let mut section = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if i + 1 == line_no {
+            let key = l.split_once('=')?.0.trim();
+            if !is_key(key) {
+                return None;
+            }
+            return Some(if section.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{section}.{key}")
+            });
+        }
+        if let Some(name) = l.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            section = if is_key(name.trim()) {
+                name.trim().to_owned()
+            } else {
+                String::new()
+            };
+        }
+    }
+    None
 }
 
 /// 32 random bytes as lower-case hex: admin and report tokens.
@@ -367,10 +444,7 @@ impl Config {
         let d = Config::default();
         let listen = match l.listen {
             Some(s) => s.trim().parse::<SocketAddr>().map_err(|_| {
-                ConfigError::invalid(
-                    "listen",
-                    format!("{s:?} is not an address and port (e.g. 127.0.0.1:8080)"),
-                )
+                ConfigError::invalid("listen", "is not an address and port (e.g. 127.0.0.1:8080)")
             })?,
             None => d.listen,
         };
@@ -437,7 +511,8 @@ impl Config {
             if !(e.starts_with("http://") || e.starts_with("https://")) {
                 return Err(ConfigError::invalid(
                     "im.endpoint",
-                    format!("{e:?} must start with http:// or https://"),
+                    // Not quoted: an endpoint may hold `user:pass@`.
+                    "must start with http:// or https://",
                 ));
             }
             if l.im.sdkappid.is_none() {
@@ -647,9 +722,10 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            err.contains("sdkappid") && err.contains("invalid type"),
+            err.contains("sdkappid") && err.contains("wrong type, expected"),
             "{err}"
         );
+        assert!(!err.contains("abc"), "the value is not quoted: {err}");
         let err = Config::from_sources(file("max_body_bytes = -1"), env(&[]), &Flags::default())
             .unwrap_err()
             .to_string();
@@ -666,9 +742,55 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            err.contains("REPLAYDESK_IM_SDKAPPID") && err.contains("12x"),
+            err.contains("REPLAYDESK_IM_SDKAPPID") && !err.contains("12x"),
             "{err}"
         );
+    }
+
+    /// Hole 1: a mistake on a secret's line names the key, line and column, never the text.
+    #[test]
+    fn config_errors_never_echo_a_secret() {
+        const SECRET: &str = "s3cr3t-planted-value";
+        let files = [
+            format!("[im]\nsecret_key = \"{SECRET}\nsdkappid = 1\n"),
+            format!("[im]\nsecret_key = {SECRET}\n"),
+            format!("callback_key = \"{SECRET}\"\ncalback_key = \"{SECRET}\"\n"),
+            format!("[im]\nsdkappid = \"{SECRET}\"\n"),
+            format!("admin_token = [\"{SECRET}\"]\n"),
+            format!("{SECRET}\n"),
+            format!("[im]\nendpoint = \"https://user:{SECRET}@x\"\n"),
+            format!("listen = \"{SECRET}\"\n"),
+        ];
+        for text in &files {
+            let err = Config::from_sources(file(text), env(&[]), &Flags::default())
+                .expect_err(text)
+                .to_string();
+            assert!(!err.contains(SECRET), "{text:?} → {err}");
+        }
+        let err = Config::from_sources(file(&files[0]), env(&[]), &Flags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 2") && err.contains("column") && err.contains("im.secret_key"),
+            "{err}"
+        );
+        for var in [
+            "REPLAYDESK_IM_SDKAPPID",
+            "REPLAYDESK_MAX_BODY_BYTES",
+            "REPLAYDESK_DELIVERY_APP_RATE",
+            "REPLAYDESK_LISTEN",
+            "REPLAYDESK_IM_ENDPOINT",
+        ] {
+            let value = if var == "REPLAYDESK_IM_ENDPOINT" {
+                format!("ftp://u:{SECRET}@x")
+            } else {
+                SECRET.to_owned()
+            };
+            let err = Config::from_sources(None, env(&[(var, &value)]), &Flags::default())
+                .expect_err(var)
+                .to_string();
+            assert!(!err.contains(SECRET), "{var} → {err}");
+        }
     }
 
     #[test]

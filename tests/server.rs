@@ -444,13 +444,13 @@ async fn bad_input_gets_a_json_error_naming_the_problem_and_changes_nothing() {
             "rtt_ms: must be a number",
         ),
         case(
-            "unknown class",
+            "unknown class: another class's token, whether it exists or not (no existence oracle)",
             "/v1/classes/nope/timeline",
             tk,
             r#"{"uid":"a","timestamp":1}"#,
-            404,
-            "not_found",
-            "class \"nope\"",
+            403,
+            "forbidden",
+            "another class",
         ),
         case(
             "no token",
@@ -459,7 +459,7 @@ async fn bad_input_gets_a_json_error_naming_the_problem_and_changes_nothing() {
             r#"{"uid":"a","timestamp":1}"#,
             401,
             "unauthorized",
-            "report token required",
+            "report credential required",
         ),
         case(
             "wrong token",
@@ -468,7 +468,7 @@ async fn bad_input_gets_a_json_error_naming_the_problem_and_changes_nothing() {
             r#"{"uid":"a","timestamp":1}"#,
             401,
             "unauthorized",
-            "wrong report token",
+            "wrong report credential",
         ),
         case(
             "admin token is no report token",
@@ -477,7 +477,7 @@ async fn bad_input_gets_a_json_error_naming_the_problem_and_changes_nothing() {
             r#"{"uid":"a","timestamp":1}"#,
             401,
             "unauthorized",
-            "wrong report token",
+            "wrong report credential",
         ),
         case(
             "another class's token",
@@ -525,12 +525,12 @@ async fn bad_input_gets_a_json_error_naming_the_problem_and_changes_nothing() {
             "another class",
         ),
         case(
-            "start: unknown class",
+            "start: unknown class: another class's token",
             "/v1/classes/zz/start",
             tk,
             r#"{"uid":"a","timestamp":5}"#,
-            404,
-            "not_found",
+            403,
+            "forbidden",
             "zz",
         ),
         case(
@@ -1379,6 +1379,7 @@ async fn info_time_health_openapi_and_the_console() {
         "/v1/admin/classes",
         "/v1/admin/classes/{class_id}",
         "/v1/admin/classes/{class_id}/members",
+        "/v1/admin/classes/{class_id}/members/{uid}/credential",
         "/v1/admin/classes/{class_id}/reports",
         "/v1/admin/classes/{class_id}/messages",
         "/v1/admin/messages",

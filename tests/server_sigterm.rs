@@ -138,7 +138,7 @@ async fn sigterm_mid_stream_loses_nothing_answered_and_duplicates_nothing() {
     let res = http
         .post(format!("{}/v1/classes", first.base))
         .bearer_auth(ADMIN)
-        .json(&json!({"class_id": "live", "group_id": "replay_live", "teacher_uid": "teacher_li", "create_group": true}))
+        .json(&json!({"class_id": "live", "group_id": "replay_live", "teacher_uid": "teacher_li", "create_group": true, "legacy_class_token": true, "open_enrolment": true}))
         .send()
         .await
         .unwrap();

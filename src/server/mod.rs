@@ -37,6 +37,10 @@ pub fn router(desk: ReplayDesk) -> Router {
         .route("/classes", get(classes::list))
         .route("/classes/{class_id}", get(classes::one))
         .route("/classes/{class_id}/members", get(classes::members))
+        .route(
+            "/classes/{class_id}/members/{uid}/credential",
+            post(classes::member_credential),
+        )
         .route("/classes/{class_id}/reports", get(classes::reports))
         .route("/classes/{class_id}/messages", get(admin::class_messages))
         .route("/messages", get(admin::messages))

@@ -139,8 +139,8 @@ fn components() -> Value {
         "created_at": {"type": "integer"}, "started_at": {"type": ["integer", "null"]}, "ended_at": {"type": ["integer", "null"]}
     });
     let mut created = class_props.clone();
-    created["report_token"] =
-        json!({"type": "string", "description": "Shown once; only its SHA-256 is stored."});
+    created["teacher_credential"] = json!({"type": "string", "description": "The teacher's report credential: speaks for teacher_uid only."});
+    created["report_token"] = json!({"type": ["string", "null"], "description": "The class-wide token (legacy_class_token only). Shown once; only its SHA-256 is stored."});
     created["group_created"] = json!({"type": "boolean"});
     let mut summary = class_props.clone();
     summary["counts"] = schema_ref("StatusCounts");
@@ -163,7 +163,7 @@ fn components() -> Value {
     let mut c = json!({
         "securitySchemes": {
             "admin": {"type": "http", "scheme": "bearer", "description": "The admin token (admin_token / REPLAYDESK_ADMIN_TOKEN). X-ReplayDesk-Actor names the person for the audit log."},
-            "report": {"type": "http", "scheme": "bearer", "description": "The class's report token, returned when the class was created."}
+            "report": {"type": "http", "scheme": "bearer", "description": "A member's report credential (speaks for one uid of one class): the teacher's comes with the class, students' from POST /v1/admin/classes/{class_id}/members/{uid}/credential. Legacy: the class-wide token of a class created with legacy_class_token."}
         },
         "schemas": {
             "Error": obj(&["error", "detail"], json!({"error": {"type": "string"}, "detail": {"type": "string"}})),
@@ -177,10 +177,16 @@ fn components() -> Value {
                     "class_id": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
                     "group_id": {"type": "string", "maxLength": 48, "description": "Printable ASCII, not starting with @TGS#."},
                     "teacher_uid": {"type": "string", "maxLength": 128},
-                    "create_group": {"type": "boolean", "default": false}
+                    "create_group": {"type": "boolean", "default": false},
+                    "legacy_class_token": {"type": "boolean", "default": false, "description": "Also accept one class-wide report token (legacy)."},
+                    "open_enrolment": {"type": "boolean", "default": false, "description": "Accept uids the class does not know (legacy token only)."}
                 }
             },
-            "CreatedClass": obj(&["class_id", "group_id", "teacher_uid", "state", "created_at", "report_token", "group_created"], created),
+            "CreatedClass": obj(&["class_id", "group_id", "teacher_uid", "state", "created_at", "teacher_credential", "report_token", "group_created"], created),
+            "MemberCredential": obj(&["class_id", "uid", "role", "credential"], json!({
+                "class_id": {"type": "string"}, "uid": {"type": "string"}, "role": {"enum": ["teacher", "student"]},
+                "credential": {"type": "string", "description": "Bearer credential for this uid's reports to this class only."}
+            })),
             "ClassSummary": obj(&["class_id", "group_id", "teacher_uid", "state", "created_at", "counts", "members"], summary),
             "StatusCounts": counts,
             "TimelineReport": obj(&["uid", "timestamp"], json!({
@@ -369,6 +375,9 @@ pub fn document() -> Value {
             responses: with(vec![ok("200", "Class", Some(schema_ref("ClassSummary")))], &["401", "404"]) })},
         "/v1/admin/classes/{class_id}/members": {"get": op(Op { summary: "Members learnt from reports", security: Some("admin"), params: vec![class_param()], body: None,
             responses: with(vec![ok("200", "Members", Some(json!({"type": "array", "items": schema_ref("Member")})))], &["401", "404"]) })},
+        "/v1/admin/classes/{class_id}/members/{uid}/credential": {"post": op(Op { summary: "A member's report credential (an unknown uid is enrolled as a student)", security: Some("admin"),
+            params: vec![class_param(), json!({"name": "uid", "in": "path", "required": true, "schema": {"type": "string"}})], body: None,
+            responses: with(vec![ok("200", "Credential", Some(schema_ref("MemberCredential")))], &["400", "401", "404", "422"]) })},
         "/v1/admin/classes/{class_id}/reports": {"get": op(Op { summary: "Timeline reports as received (accepted and refused), newest first", security: Some("admin"),
             params: { let mut p = vec![class_param()]; p.extend(page_params()); p }, body: None,
             responses: with(vec![ok("200", "Page", Some(page_of("TimelineReportRecord")))], &["400", "401", "404"]) })},

@@ -1,5 +1,5 @@
 //! What classroom clients call: the server clock, timeline reports, class start and end
-//! (each with the class's report token).
+//! (each with the reporting member's credential).
 
 use super::error::ApiResult;
 use super::extract::{bearer, Body, Fields, PathParam, ReceivedAt};
@@ -34,7 +34,7 @@ pub async fn timeline(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<TimelineAccepted>)> {
-    desk.authorize_report(&class_id, bearer(&headers)).await?;
+    let grant = desk.authorize_report(&class_id, bearer(&headers)).await?;
     let meta = ReportMeta {
         received_at,
         body: String::from_utf8_lossy(&body).into_owned(),
@@ -57,6 +57,7 @@ pub async fn timeline(
             return Err(e);
         }
     };
+    desk.authorize_report_uid(&grant, &report.uid).await?;
     let accepted = desk.record_timeline(&class_id, report, meta).await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
@@ -68,12 +69,13 @@ async fn class_event(
     body: &[u8],
     event: ClassEvent,
 ) -> ApiResult<(StatusCode, Json<ClassEventAccepted>)> {
-    desk.authorize_report(&class_id, bearer(&headers)).await?;
+    let grant = desk.authorize_report(&class_id, bearer(&headers)).await?;
     let mut f = Fields::parse(body)?;
     let report = ClassEventReport {
         uid: f.str("uid")?,
         timestamp: f.int("timestamp")?,
     };
+    desk.authorize_report_uid(&grant, &report.uid).await?;
     let accepted = desk.record_class_event(&class_id, event, report).await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }

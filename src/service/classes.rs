@@ -1,6 +1,7 @@
 //! Classes: creation (with the IM group when asked), listing with per-status counts, and
 //! members.
 
+use super::auth::derive_credential;
 use super::{
     token_sha256, validate, ClassSummary, CreateClass, CreatedClass, ReplayDesk, ServiceError,
     ServiceResult, StatusCounts,
@@ -60,13 +61,19 @@ impl ReplayDesk {
                 Err(e) => return Err(ServiceError::Im(e)),
             }
         }
+        // Without the legacy option the class-wide token is still a random one's hash, so
+        // the column keeps its meaning, but the token is shown to nobody.
         let token = random_token();
+        let credential_key = random_token();
         let class = store
             .create_class(&NewClass {
                 class_id: &req.class_id,
                 group_id: &req.group_id,
                 teacher_uid: &req.teacher_uid,
                 report_token_sha256: &token_sha256(&token),
+                credential_key: &credential_key,
+                legacy_class_token: req.legacy_class_token,
+                open_enrolment: req.open_enrolment,
             })
             .await?;
         store
@@ -79,13 +86,18 @@ impl ReplayDesk {
                     "teacher_uid": class.teacher_uid,
                     "create_group": req.create_group,
                     "group_created": group_created,
+                    "legacy_class_token": req.legacy_class_token,
+                    "open_enrolment": req.open_enrolment,
                 }),
             )
             .await?;
         tracing::info!(class_id = %class.class_id, group_id = %class.group_id, group_created, "class created");
+        let teacher_credential =
+            derive_credential(&credential_key, &class.class_id, &class.teacher_uid);
         Ok(CreatedClass {
             class,
-            report_token: token,
+            teacher_credential,
+            report_token: req.legacy_class_token.then_some(token),
             group_created,
         })
     }

@@ -14,7 +14,7 @@ mod reports;
 mod types;
 pub mod validate;
 
-pub use auth::token_sha256;
+pub use auth::{token_sha256, MemberCredential, ReportGrant};
 pub use callbacks::{AssignCallback, AssignedCallback, CallbackReceipt};
 pub use error::{ServiceError, ServiceResult, StartError};
 pub use intake::MAX_BATCH;

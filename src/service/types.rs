@@ -17,18 +17,39 @@ pub struct CreateClass {
     /// Create the group through the IM REST API (a group that already exists is fine).
     #[serde(default)]
     pub create_group: bool,
+    /// Also accept one class-wide report token for any member (legacy; off by default:
+    /// each member reports with its own credential).
+    #[serde(default)]
+    pub legacy_class_token: bool,
+    /// Accept reports from uids the class does not know yet (they become members). Off by
+    /// default; applies to the legacy class-wide token (a member credential names its uid).
+    #[serde(default)]
+    pub open_enrolment: bool,
 }
 
-/// A created class and the token its classroom clients report with. The token is shown
-/// this once; only its SHA-256 is stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+/// A created class, the teacher's report credential, and (legacy option only) the
+/// class-wide report token, shown this once (only its SHA-256 is stored).
+#[derive(Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct CreatedClass {
     #[serde(flatten)]
     pub class: ClassRecord,
-    pub report_token: String,
+    /// The teacher's report credential: speaks for `teacher_uid` only. Students' come from
+    /// `POST /v1/admin/classes/{class_id}/members/{uid}/credential` (or the host app).
+    pub teacher_credential: String,
+    /// The class-wide report token, only when `legacy_class_token` was asked for.
+    pub report_token: Option<String>,
     /// True when this call created the group in IM (false: not asked, or it existed).
     pub group_created: bool,
+}
+
+impl std::fmt::Debug for CreatedClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedClass")
+            .field("class", &self.class)
+            .field("group_created", &self.group_created)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A timeline report from a classroom client.

@@ -24,6 +24,28 @@ pub struct NewClass<'a> {
     pub teacher_uid: &'a str,
     /// SHA-256 (hex) of the class's report token.
     pub report_token_sha256: &'a str,
+    /// The key members' credentials are derived under (hex).
+    pub credential_key: &'a str,
+    /// Whether the class-wide report token is accepted (legacy; off for new classes).
+    pub legacy_class_token: bool,
+    /// Whether a uid the class does not know may report (and so join).
+    pub open_enrolment: bool,
+}
+
+/// What a report's credential is checked against.
+#[derive(Clone)]
+pub struct ClassAuth {
+    pub credential_key: String,
+    pub report_token_sha256: String,
+    pub legacy_class_token: bool,
+}
+
+impl std::fmt::Debug for ClassAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClassAuth")
+            .field("legacy_class_token", &self.legacy_class_token)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -39,10 +61,14 @@ pub struct ClassRecord {
     pub started_at: Option<i64>,
     #[ts(type = "number | null")]
     pub ended_at: Option<i64>,
+    /// The class-wide report token is accepted (legacy option, off for new classes).
+    pub legacy_class_token: bool,
+    /// A uid the class does not know may report (and so become a member).
+    pub open_enrolment: bool,
 }
 
-const CLASS_COLUMNS: &str =
-    "class_id, group_id, teacher_uid, state, created_at, started_at, ended_at";
+const CLASS_COLUMNS: &str = "class_id, group_id, teacher_uid, state, created_at, started_at, \
+     ended_at, legacy_class_token, open_enrolment";
 
 fn class_from_row(row: &SqliteRow) -> Result<ClassRecord, sqlx::Error> {
     let state: String = row.try_get("state")?;
@@ -55,6 +81,8 @@ fn class_from_row(row: &SqliteRow) -> Result<ClassRecord, sqlx::Error> {
         created_at: row.try_get("created_at")?,
         started_at: row.try_get("started_at")?,
         ended_at: row.try_get("ended_at")?,
+        legacy_class_token: row.try_get::<i64, _>("legacy_class_token")? != 0,
+        open_enrolment: row.try_get::<i64, _>("open_enrolment")? != 0,
     })
 }
 
@@ -65,14 +93,18 @@ impl Store {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
         let sql = format!(
-            "INSERT INTO classes (class_id, group_id, teacher_uid, report_token_sha256, created_at) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING {CLASS_COLUMNS}"
+            "INSERT INTO classes (class_id, group_id, teacher_uid, report_token_sha256, \
+             credential_key, legacy_class_token, open_enrolment, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING {CLASS_COLUMNS}"
         );
         let row = sqlx::query(&sql)
             .bind(new.class_id)
             .bind(new.group_id)
             .bind(new.teacher_uid)
             .bind(new.report_token_sha256)
+            .bind(new.credential_key)
+            .bind(i64::from(new.legacy_class_token))
+            .bind(i64::from(new.open_enrolment))
             .bind(now)
             .fetch_optional(&mut *tx)
             .await?
@@ -119,6 +151,25 @@ impl Store {
         let sql = format!("SELECT {CLASS_COLUMNS} FROM classes ORDER BY created_at DESC, class_id");
         let rows = sqlx::query(&sql).fetch_all(self.reader()).await?;
         Ok(rows.iter().map(class_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// What a class's report credentials are checked against; `None` for an unknown class.
+    pub async fn class_auth(&self, class_id: &str) -> StoreResult<Option<ClassAuth>> {
+        let row = sqlx::query(
+            "SELECT credential_key, report_token_sha256, legacy_class_token FROM classes \
+             WHERE class_id = ?",
+        )
+        .bind(class_id)
+        .fetch_optional(self.reader())
+        .await?;
+        row.map(|r| -> StoreResult<ClassAuth> {
+            Ok(ClassAuth {
+                credential_key: r.try_get("credential_key")?,
+                report_token_sha256: r.try_get("report_token_sha256")?,
+                legacy_class_token: r.try_get::<i64, _>("legacy_class_token")? != 0,
+            })
+        })
+        .transpose()
     }
 
     /// The stored hash of a class's report token.

@@ -54,6 +54,18 @@ pub(crate) async fn touch_member_tx(
     Ok(())
 }
 
+fn member_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Member> {
+    let role: String = row.try_get("role")?;
+    Ok(Member {
+        class_id: row.try_get("class_id")?,
+        uid: row.try_get("uid")?,
+        role: MemberRole::parse(&role)
+            .ok_or_else(|| StoreError::Invalid(format!("member role {role}")))?,
+        first_seen_at: row.try_get("first_seen_at")?,
+        last_seen_at: row.try_get("last_seen_at")?,
+    })
+}
+
 impl Store {
     /// A class's members, teacher first, then by first report.
     pub async fn members(&self, class_id: &str) -> StoreResult<Vec<Member>> {
@@ -64,19 +76,46 @@ impl Store {
         .bind(class_id)
         .fetch_all(self.reader())
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let role: String = row.try_get("role")?;
-            out.push(Member {
-                class_id: row.try_get("class_id")?,
-                uid: row.try_get("uid")?,
-                role: MemberRole::parse(&role)
-                    .ok_or_else(|| StoreError::Invalid(format!("member role {role}")))?,
-                first_seen_at: row.try_get("first_seen_at")?,
-                last_seen_at: row.try_get("last_seen_at")?,
-            });
-        }
-        Ok(out)
+        rows.iter().map(member_from_row).collect()
+    }
+
+    /// Whether `uid` is a member of `class_id` (one primary-key lookup).
+    pub async fn is_member(&self, class_id: &str, uid: &str) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar::<_, i64>(
+            "SELECT 1 FROM class_members WHERE class_id = ? AND uid = ?",
+        )
+        .bind(class_id)
+        .bind(uid)
+        .fetch_optional(self.reader())
+        .await?
+        .is_some())
+    }
+
+    /// Enrols `uid` in `class_id` as a student (a known member keeps its role); returns
+    /// the member.
+    pub async fn enrol_member(&self, class_id: &str, uid: &str) -> StoreResult<Member> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO class_members (class_id, uid, role, first_seen_at, last_seen_at) \
+             VALUES (?, ?, 'student', ?, ?) ON CONFLICT (class_id, uid) DO NOTHING",
+        )
+        .bind(class_id)
+        .bind(uid)
+        .bind(super::now_ms())
+        .bind(super::now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let row = sqlx::query(
+            "SELECT class_id, uid, role, first_seen_at, last_seen_at FROM class_members \
+             WHERE class_id = ? AND uid = ?",
+        )
+        .bind(class_id)
+        .bind(uid)
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("member {uid:?} of class {class_id:?}")))?;
+        member_from_row(&row)
     }
 
     /// How many members each class has.

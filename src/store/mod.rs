@@ -21,7 +21,7 @@ pub use callbacks::{
     recording_dedup_key, CallbackStatus, NewCallbackRow, RecordedCallback, RecordingCallbackRecord,
     RecordingIntake, RecordingTarget,
 };
-pub use classes::{ClassRecord, ClassState, NewClass};
+pub use classes::{ClassAuth, ClassRecord, ClassState, NewClass};
 pub use filter::{MessageFilter, Page};
 pub use jobs::{Job, JobKind, JobState};
 pub use members::{Member, MemberRole};

@@ -104,6 +104,9 @@ pub async fn create_class(store: &Store, class_id: &str, group_id: &str) {
             group_id,
             teacher_uid: "teacher_li",
             report_token_sha256: "00",
+            credential_key: "",
+            legacy_class_token: false,
+            open_enrolment: false,
         })
         .await
         .expect("class created");

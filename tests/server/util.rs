@@ -109,7 +109,9 @@ impl TestServer {
         v
     }
 
-    /// Creates a class; returns its report token.
+    /// Creates a class with the legacy class-wide token and open enrolment (the suites
+    /// about validation and delivery post as many uids); returns that token. The
+    /// per-member credentials are exercised by `tests/security.rs`.
     pub async fn create_class(
         &self,
         class_id: &str,
@@ -121,7 +123,7 @@ impl TestServer {
             .post(
                 "/v1/classes",
                 Some(ADMIN),
-                &json!({"class_id": class_id, "group_id": group_id, "teacher_uid": teacher, "create_group": create_group}),
+                &json!({"class_id": class_id, "group_id": group_id, "teacher_uid": teacher, "create_group": create_group, "legacy_class_token": true, "open_enrolment": true}),
             )
             .await;
         assert_eq!(s, 201, "create class {class_id}: {v}");

@@ -5,4 +5,12 @@ import type { StatusCounts } from "./StatusCounts";
 /**
  * A class as the console lists it.
  */
-export type ClassSummary = { counts: StatusCounts, members: number, class_id: string, group_id: string, teacher_uid: string, state: ClassState, created_at: number, started_at: number | null, ended_at: number | null, };
+export type ClassSummary = { counts: StatusCounts, members: number, class_id: string, group_id: string, teacher_uid: string, state: ClassState, created_at: number, started_at: number | null, ended_at: number | null, 
+/**
+ * The class-wide report token is accepted (legacy option, off for new classes).
+ */
+legacy_class_token: boolean, 
+/**
+ * A uid the class does not know may report (and so become a member).
+ */
+open_enrolment: boolean, };

@@ -11,4 +11,14 @@ group_id: string, teacher_uid: string,
 /**
  * Create the group through the IM REST API (a group that already exists is fine).
  */
-create_group: boolean, };
+create_group: boolean, 
+/**
+ * Also accept one class-wide report token for any member (legacy; off by default:
+ * each member reports with its own credential).
+ */
+legacy_class_token: boolean, 
+/**
+ * Accept reports from uids the class does not know yet (they become members). Off by
+ * default; applies to the legacy class-wide token (a member credential names its uid).
+ */
+open_enrolment: boolean, };

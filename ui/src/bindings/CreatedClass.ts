@@ -2,11 +2,28 @@
 import type { ClassState } from "./ClassState";
 
 /**
- * A created class and the token its classroom clients report with. The token is shown
- * this once; only its SHA-256 is stored.
+ * A created class, the teacher's report credential, and (legacy option only) the
+ * class-wide report token, shown this once (only its SHA-256 is stored).
  */
-export type CreatedClass = { report_token: string, 
+export type CreatedClass = { 
+/**
+ * The teacher's report credential: speaks for `teacher_uid` only. Students' come from
+ * `POST /v1/admin/classes/{class_id}/members/{uid}/credential` (or the host app).
+ */
+teacher_credential: string, 
+/**
+ * The class-wide report token, only when `legacy_class_token` was asked for.
+ */
+report_token: string | null, 
 /**
  * True when this call created the group in IM (false: not asked, or it existed).
  */
-group_created: boolean, class_id: string, group_id: string, teacher_uid: string, state: ClassState, created_at: number, started_at: number | null, ended_at: number | null, };
+group_created: boolean, class_id: string, group_id: string, teacher_uid: string, state: ClassState, created_at: number, started_at: number | null, ended_at: number | null, 
+/**
+ * The class-wide report token is accepted (legacy option, off for new classes).
+ */
+legacy_class_token: boolean, 
+/**
+ * A uid the class does not know may report (and so become a member).
+ */
+open_enrolment: boolean, };
