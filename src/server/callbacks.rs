@@ -11,14 +11,15 @@
 
 use super::auth::Admin;
 use super::error::{ApiError, ApiResult};
-use super::extract::{query_pairs, BodyLimit, Fields, PathParam, ReceivedAt};
+use super::extract::{BodyLimit, JsonOf, PathParam, QueryOf, ReceivedAt};
 use crate::callback::Refusal;
-use crate::service::{AssignCallback, AssignedCallback, ReplayDesk, DEFAULT_PAGE, MAX_PAGE};
-use crate::store::{CallbackStatus, Page, RecordingCallbackRecord};
+use crate::service::requests::CallbackQuery;
+use crate::service::{AssignCallback, AssignedCallback, ReplayDesk};
+use crate::store::{Page, RecordingCallbackRecord};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::json;
@@ -64,84 +65,13 @@ pub async fn recording(
     }
 }
 
-fn parse_status(v: &str) -> ApiResult<Option<CallbackStatus>> {
-    let v = v.trim();
-    if v == "all" {
-        return Ok(None);
-    }
-    CallbackStatus::parse(v).map(Some).ok_or_else(|| {
-        let all: Vec<&str> = CallbackStatus::ALL.iter().map(|s| s.as_str()).collect();
-        ApiError::bad_request(format!(
-            "status: unknown callback status {v:?} (all, {})",
-            all.join(", ")
-        ))
-    })
-}
-
-/// The listing's query: `status` (repeatable or a comma list; `all` or absent: every
-/// status), `cursor`, `limit`.
-pub fn parse_callback_query(
-    pairs: &[(String, String)],
-) -> ApiResult<(Vec<CallbackStatus>, Option<i64>, u32)> {
-    let mut statuses = Vec::new();
-    let mut all = false;
-    let mut cursor = None;
-    let mut limit = DEFAULT_PAGE;
-    let (mut seen_cursor, mut seen_limit) = (false, false);
-    for (k, v) in pairs {
-        match k.as_str() {
-            "status" => {
-                for s in v.split(',').filter(|s| !s.trim().is_empty()) {
-                    match parse_status(s)? {
-                        Some(s) if !statuses.contains(&s) => statuses.push(s),
-                        Some(_) => {}
-                        None => all = true,
-                    }
-                }
-            }
-            "cursor" if !seen_cursor => {
-                seen_cursor = true;
-                cursor = Some(v.trim().parse::<i64>().map_err(|_| {
-                    ApiError::bad_request(format!("cursor: must be an integer, got {v:?}"))
-                })?);
-            }
-            "limit" if !seen_limit => {
-                seen_limit = true;
-                limit = match v.trim().parse::<u32>() {
-                    Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
-                    _ => {
-                        return Err(ApiError::bad_request(format!(
-                            "limit: must be between 1 and {MAX_PAGE}, got {v:?}"
-                        )))
-                    }
-                };
-            }
-            "cursor" | "limit" => {
-                return Err(ApiError::bad_request(format!("{k}: given more than once")))
-            }
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "{other}: unknown query parameter (status, cursor, limit)"
-                )))
-            }
-        }
-    }
-    if all {
-        statuses.clear();
-    }
-    Ok((statuses, cursor, limit))
-}
-
 /// `GET /v1/admin/callbacks?status&cursor&limit` → `{items, next_cursor}`, newest first.
 pub async fn list(
     State(desk): State<ReplayDesk>,
     _: Admin,
-    uri: Uri,
+    QueryOf(query): QueryOf<CallbackQuery>,
 ) -> ApiResult<Json<Page<RecordingCallbackRecord>>> {
-    let (statuses, cursor, limit) = parse_callback_query(&query_pairs(&uri)?)?;
-    Ok(Json(
-        desk.recording_callbacks(&statuses, cursor, limit).await?,
-    ))
+    Ok(Json(desk.console().list_callbacks(query).await?))
 }
 
 /// `GET /v1/admin/callbacks/{id}` → the callback as stored.
@@ -150,7 +80,7 @@ pub async fn one(
     _: Admin,
     PathParam(id): PathParam<i64>,
 ) -> ApiResult<Json<RecordingCallbackRecord>> {
-    Ok(Json(desk.recording_callback(id).await?))
+    Ok(Json(desk.console().get_callback(id).await?))
 }
 
 /// `POST /v1/admin/callbacks/{id}/assign` `{"class_id","uid"}` → 200
@@ -159,50 +89,18 @@ pub async fn assign(
     State(desk): State<ReplayDesk>,
     admin: Admin,
     PathParam(id): PathParam<i64>,
-    super::extract::Body(body): super::extract::Body,
+    JsonOf(body): JsonOf<AssignCallback>,
 ) -> ApiResult<Json<AssignedCallback>> {
-    let mut f = Fields::parse(&body)?;
-    let req = AssignCallback {
-        class_id: f.str("class_id")?,
-        uid: f.str("uid")?,
-    };
-    f.deny_unknown()?;
-    Ok(Json(desk.assign_callback(id, req, &admin.actor).await?))
+    let assigned = desk
+        .console()
+        .assign_callback(id, body, &admin.actor)
+        .await?;
+    Ok(Json(assigned))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pairs(q: &[(&str, &str)]) -> Vec<(String, String)> {
-        q.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
-    }
-
-    #[test]
-    fn callback_query() {
-        let (s, c, l) = parse_callback_query(&pairs(&[
-            ("status", "refused,unmatched"),
-            ("status", "refused"),
-            ("cursor", "9"),
-            ("limit", "5"),
-        ]))
-        .unwrap();
-        assert_eq!(s, [CallbackStatus::Refused, CallbackStatus::Unmatched]);
-        assert_eq!((c, l), (Some(9), 5));
-        let (s, c, l) = parse_callback_query(&pairs(&[("status", "all")])).unwrap();
-        assert!(s.is_empty());
-        assert_eq!((c, l), (None, DEFAULT_PAGE));
-        for bad in [
-            ("status", "lost"),
-            ("limit", "0"),
-            ("cursor", "x"),
-            ("class", "c"),
-        ] {
-            let e = parse_callback_query(&pairs(&[bad])).unwrap_err();
-            assert!(e.detail.starts_with(bad.0), "{bad:?}: {}", e.detail);
-        }
-        assert!(parse_callback_query(&pairs(&[("limit", "1"), ("limit", "2")])).is_err());
-    }
 
     #[test]
     fn refusal_statuses() {

@@ -59,6 +59,8 @@ impl From<ServiceError> for ApiError {
         let detail = e.to_string();
         match e {
             ServiceError::Invalid(_) => ApiError::invalid(detail),
+            ServiceError::BadRequest(_) => ApiError::bad_request(detail),
+            ServiceError::Malformed(_) => ApiError::malformed_json(detail),
             ServiceError::Unauthorized(_) => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
             }
@@ -76,13 +78,34 @@ impl From<ServiceError> for ApiError {
     }
 }
 
+/// The error body both doors give: the HTTP API as its JSON body, the Tauri commands as
+/// their error value. `detail` names the field at fault where there is one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[ts(export)]
+pub struct ErrorBody {
+    pub error: String,
+    pub detail: String,
+}
+
+impl ApiError {
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: self.error.to_owned(),
+            detail: self.detail.clone(),
+        }
+    }
+}
+
+/// As [`ErrorBody`] (what a Tauri command's caller receives).
+impl serde::Serialize for ApiError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.body().serialize(s)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut res = (
-            self.status,
-            Json(serde_json::json!({ "error": self.error, "detail": self.detail })),
-        )
-            .into_response();
+        let mut res = (self.status, Json(self.body())).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -268,3 +268,41 @@ pub fn query_pairs(uri: &Uri) -> Result<Vec<(String, String)>, ApiError> {
         .map(|q| q.0)
         .map_err(|e| ApiError::bad_request(format!("query: {}", e.body_text())))
 }
+
+/// The query string decoded into a typed request of [`crate::service::requests`] (the
+/// same decoding the Tauri door applies to its `query` argument); refusals are 400.
+pub struct QueryOf<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for QueryOf<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let pairs = query_pairs(&parts.uri)?;
+        let value = crate::service::decode::query_object(&pairs);
+        Ok(QueryOf(crate::service::decode::decode(
+            Some(value),
+            crate::service::decode::Source::Query,
+        )?))
+    }
+}
+
+/// The JSON body decoded into a typed request (as the Tauri door decodes its `body`
+/// argument): not JSON is 400 `malformed_json`, a bad field 422 naming it.
+pub struct JsonOf<T>(pub T);
+
+impl<T, S> FromRequest<S> for JsonOf<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let Body(bytes) = Body::from_request(req, state).await?;
+        Ok(JsonOf(crate::service::decode::decode_body(&bytes)?))
+    }
+}

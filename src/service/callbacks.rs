@@ -19,6 +19,7 @@ use ts_rs::TS;
 
 /// An admin's choice of class and user for an unmatched callback.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
 #[ts(export)]
 pub struct AssignCallback {
     pub class_id: String,

@@ -11,6 +11,12 @@ pub enum ServiceError {
     /// Bad input: the message starts with the field at fault.
     #[error("{0}")]
     Invalid(String),
+    /// A bad query parameter (the message starts with it).
+    #[error("{0}")]
+    BadRequest(String),
+    /// A body that is not JSON at all.
+    #[error("{0}")]
+    Malformed(String),
     /// No credentials, or wrong ones.
     #[error("{0}")]
     Unauthorized(String),

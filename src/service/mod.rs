@@ -6,16 +6,20 @@
 mod auth;
 mod callbacks;
 mod classes;
+mod console;
+pub mod decode;
 mod error;
 mod intake;
 mod messages;
 mod operations;
 mod reports;
+pub mod requests;
 mod types;
 pub mod validate;
 
 pub use auth::{token_sha256, MemberCredential, ReportGrant};
 pub use callbacks::{AssignCallback, AssignedCallback, CallbackReceipt};
+pub use console::Console;
 pub use error::{ServiceError, ServiceResult, StartError};
 pub use intake::MAX_BATCH;
 pub use reports::{time_line_for, ReportMeta};

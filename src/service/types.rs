@@ -1,6 +1,7 @@
 //! What the service's operations take and give: the same shapes over HTTP (JSON), over
 //! Tauri IPC, and in the console's TypeScript (ts-rs).
 
+use super::decode::lenient;
 use crate::delivery::StatsSnapshot;
 use crate::store::{Attempt, ClassRecord, MessageStatus, StoredMessage};
 use serde::{Deserialize, Serialize};
@@ -8,22 +9,26 @@ use ts_rs::TS;
 
 /// A class to create.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
 #[ts(export)]
 pub struct CreateClass {
+    #[serde(deserialize_with = "lenient::string")]
     pub class_id: String,
     /// The class's ReplayGroup.
+    #[serde(deserialize_with = "lenient::string")]
     pub group_id: String,
+    #[serde(deserialize_with = "lenient::string")]
     pub teacher_uid: String,
     /// Create the group through the IM REST API (a group that already exists is fine).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::bool_or_false")]
     pub create_group: bool,
     /// Also accept one class-wide report token for any member (legacy; off by default:
     /// each member reports with its own credential).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::bool_or_false")]
     pub legacy_class_token: bool,
     /// Accept reports from uids the class does not know yet (they become members). Off by
     /// default; applies to the legacy class-wide token (a member credential names its uid).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::bool_or_false")]
     pub open_enrolment: bool,
 }
 

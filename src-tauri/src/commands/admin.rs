@@ -1,0 +1,182 @@
+//! The twins of the admin HTTP routes: one command per route, named as the route's axum
+//! handler, calling the same [`replaydesk::service::Console`] function with the same typed
+//! request. The `query` / `body` arguments are the HTTP query's / body's fields as a JSON
+//! object; they are decoded by the library (not by Tauri) so that a bad field is refused
+//! with the same `{"error","detail"}` as over HTTP, naming the field.
+//!
+//! No token: the desktop app is its admin's own machine. Actions are audited as
+//! [`ACTOR`].
+
+use replaydesk::server::error::ApiError;
+use replaydesk::service::decode::{decode, Source};
+use replaydesk::service::{
+    AssignedCallback, ClassSummary, CreatedClass, MemberCredential, MessageDetail, ReplayDesk,
+    ResendOutcome,
+};
+use replaydesk::store::{
+    Alert, AuditEntry, Job, Member, Page, RecordingCallbackRecord, StoredMessage,
+    TimelineReportRecord,
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tauri::State;
+
+/// Who the audit log names for what is done in the desktop app.
+pub const ACTOR: &str = "desktop";
+
+type Desk<'a> = State<'a, ReplayDesk>;
+type Answer<T> = Result<T, ApiError>;
+
+fn query<T: DeserializeOwned>(v: Option<Value>) -> Answer<T> {
+    Ok(decode(v, Source::Query)?)
+}
+
+fn body<T: DeserializeOwned>(v: Option<Value>) -> Answer<T> {
+    Ok(decode(v.or(Some(Value::Null)), Source::Body)?)
+}
+
+/// `POST /v1/classes`.
+#[tauri::command]
+pub async fn create_class(state: Desk<'_>, body: Option<Value>) -> Answer<CreatedClass> {
+    let req = self::body(body)?;
+    Ok(state.console().create_class(req, ACTOR).await?)
+}
+
+/// `GET /v1/admin/classes`.
+#[tauri::command]
+pub async fn list_classes(state: Desk<'_>, query: Option<Value>) -> Answer<Vec<ClassSummary>> {
+    Ok(state.console().list_classes(self::query(query)?).await?)
+}
+
+/// `GET /v1/admin/classes/{class_id}`.
+#[tauri::command]
+pub async fn get_class(state: Desk<'_>, class_id: String) -> Answer<ClassSummary> {
+    Ok(state.console().get_class(&class_id).await?)
+}
+
+/// `GET /v1/admin/classes/{class_id}/members`.
+#[tauri::command]
+pub async fn class_members(state: Desk<'_>, class_id: String) -> Answer<Vec<Member>> {
+    Ok(state.console().class_members(&class_id).await?)
+}
+
+/// `POST /v1/admin/classes/{class_id}/members/{uid}/credential`.
+#[tauri::command]
+pub async fn member_credential(
+    state: Desk<'_>,
+    class_id: String,
+    uid: String,
+) -> Answer<MemberCredential> {
+    Ok(state.console().member_credential(&class_id, &uid).await?)
+}
+
+/// `GET /v1/admin/classes/{class_id}/reports`.
+#[tauri::command]
+pub async fn class_reports(
+    state: Desk<'_>,
+    class_id: String,
+    query: Option<Value>,
+) -> Answer<Page<TimelineReportRecord>> {
+    let q = self::query(query)?;
+    Ok(state.console().class_reports(&class_id, q).await?)
+}
+
+/// `GET /v1/admin/classes/{class_id}/messages`.
+#[tauri::command]
+pub async fn class_messages(
+    state: Desk<'_>,
+    class_id: String,
+    query: Option<Value>,
+) -> Answer<Page<StoredMessage>> {
+    let q = self::query(query)?;
+    Ok(state.console().class_messages(&class_id, q).await?)
+}
+
+/// `GET /v1/admin/messages`.
+#[tauri::command]
+pub async fn list_messages(state: Desk<'_>, query: Option<Value>) -> Answer<Page<StoredMessage>> {
+    Ok(state.console().list_messages(self::query(query)?).await?)
+}
+
+/// `GET /v1/admin/messages/{id}`.
+#[tauri::command]
+pub async fn get_message(state: Desk<'_>, id: i64) -> Answer<MessageDetail> {
+    Ok(state.console().get_message(id).await?)
+}
+
+/// `POST /v1/admin/messages/{id}/resend`.
+#[tauri::command]
+pub async fn resend_message(state: Desk<'_>, id: i64) -> Answer<ResendOutcome> {
+    Ok(state.console().resend_message(id, ACTOR).await?)
+}
+
+/// `POST /v1/admin/resend`.
+#[tauri::command]
+pub async fn bulk_resend(state: Desk<'_>, body: Option<Value>) -> Answer<Job> {
+    let req = self::body(body)?;
+    Ok(state.console().bulk_resend(req, ACTOR).await?)
+}
+
+/// `POST /v1/admin/recover`.
+#[tauri::command]
+pub async fn recover(state: Desk<'_>, body: Option<Value>) -> Answer<Job> {
+    let req = self::body(body)?;
+    Ok(state.console().recover(req, ACTOR).await?)
+}
+
+/// `GET /v1/admin/jobs`.
+#[tauri::command]
+pub async fn list_jobs(state: Desk<'_>, query: Option<Value>) -> Answer<Vec<Job>> {
+    Ok(state.console().list_jobs(self::query(query)?).await?)
+}
+
+/// `GET /v1/admin/jobs/{id}`.
+#[tauri::command]
+pub async fn get_job(state: Desk<'_>, id: i64) -> Answer<Job> {
+    Ok(state.console().get_job(id).await?)
+}
+
+/// `GET /v1/admin/audit`.
+#[tauri::command]
+pub async fn list_audit(state: Desk<'_>, query: Option<Value>) -> Answer<Page<AuditEntry>> {
+    Ok(state.console().list_audit(self::query(query)?).await?)
+}
+
+/// `GET /v1/admin/alerts`.
+#[tauri::command]
+pub async fn list_alerts(state: Desk<'_>) -> Answer<Vec<Alert>> {
+    Ok(state.console().list_alerts().await?)
+}
+
+/// `GET /v1/admin/callbacks`.
+#[tauri::command]
+pub async fn list_callbacks(
+    state: Desk<'_>,
+    query: Option<Value>,
+) -> Answer<Page<RecordingCallbackRecord>> {
+    Ok(state.console().list_callbacks(self::query(query)?).await?)
+}
+
+/// `GET /v1/admin/callbacks/{id}`.
+#[tauri::command]
+pub async fn get_callback(state: Desk<'_>, id: i64) -> Answer<RecordingCallbackRecord> {
+    Ok(state.console().get_callback(id).await?)
+}
+
+/// `POST /v1/admin/callbacks/{id}/assign`.
+#[tauri::command]
+pub async fn assign_callback(
+    state: Desk<'_>,
+    id: i64,
+    body: Option<Value>,
+) -> Answer<AssignedCallback> {
+    let req = self::body(body)?;
+    Ok(state.console().assign_callback(id, req, ACTOR).await?)
+}
+
+/// `PUT /v1/admin/im/secret-key`.
+#[tauri::command]
+pub async fn set_secret_key(state: Desk<'_>, body: Option<Value>) -> Answer<()> {
+    let req = self::body(body)?;
+    Ok(state.console().set_secret_key(req, ACTOR).await?)
+}

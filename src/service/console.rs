@@ -1,0 +1,313 @@
+//! The console's operations, one function each, named as the Tauri command that reaches
+//! it (the HTTP admin route reaches the same function): `desk.console().list_messages(q)`.
+//! They take the typed requests of [`super::requests`] and check their values (status
+//! and type names, an empty bulk filter) here, once for both doors.
+
+use super::requests::{
+    CallbackQuery, ClassQuery, JobsQuery, MessageQuery, PageQuery, RecoverRequest, ResendFilter,
+    SecretKeyRequest,
+};
+use super::{
+    AssignCallback, AssignedCallback, ClassSummary, CreateClass, CreatedClass, MemberCredential,
+    MessageDetail, ReplayDesk, ResendOutcome, ServiceError, ServiceResult, DEFAULT_PAGE,
+};
+use crate::protocol::MessageType;
+use crate::secret::Secret;
+use crate::store::{
+    Alert, AuditEntry, CallbackStatus, Job, Member, MessageFilter, MessageStatus, Page,
+    RecordingCallbackRecord, StoredMessage, TimelineReportRecord,
+};
+
+/// The console's view of a [`ReplayDesk`].
+#[derive(Debug, Clone, Copy)]
+pub struct Console<'a> {
+    desk: &'a ReplayDesk,
+}
+
+impl ReplayDesk {
+    /// The console's operations on this desk.
+    pub fn console(&self) -> Console<'_> {
+        Console { desk: self }
+    }
+}
+
+fn statuses(
+    key: &str,
+    names: Option<Vec<String>>,
+    refuse: fn(String) -> ServiceError,
+) -> ServiceResult<Vec<MessageStatus>> {
+    let mut out = Vec::new();
+    for n in names.unwrap_or_default() {
+        let s = MessageStatus::parse(&n).ok_or_else(|| {
+            let all: Vec<&str> = MessageStatus::ALL.iter().map(|s| s.as_str()).collect();
+            refuse(format!(
+                "{key}: unknown status {n:?} (one of {})",
+                all.join(", ")
+            ))
+        })?;
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+/// Message types by code (`1003`) or name (`timeline`).
+fn types(
+    key: &str,
+    names: Option<Vec<String>>,
+    refuse: fn(String) -> ServiceError,
+) -> ServiceResult<Vec<MessageType>> {
+    let mut out = Vec::new();
+    for n in names.unwrap_or_default() {
+        let by_code = n.parse::<i64>().ok().and_then(MessageType::from_code);
+        let by_name =
+            || serde_json::from_value::<MessageType>(serde_json::Value::String(n.clone())).ok();
+        let t = by_code.or_else(by_name).ok_or_else(|| {
+            refuse(format!(
+                "{key}: unknown message type {n:?} (1001..1004, or class_start, class_end, timeline, recording)"
+            ))
+        })?;
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+impl MessageQuery {
+    /// The store's filter, with the class of the path (if any); `class` may only be given
+    /// where the path names none.
+    pub fn into_filter(
+        self,
+        class_in_path: Option<&str>,
+    ) -> ServiceResult<(MessageFilter, Option<i64>, u32)> {
+        let bad = ServiceError::BadRequest;
+        let class_id = match (class_in_path, self.class) {
+            (Some(_), Some(_)) => {
+                return Err(bad(
+                    "class: unknown query parameter here (the path names the class)".into(),
+                ))
+            }
+            (Some(c), None) => Some(c.to_owned()),
+            (None, c) => c,
+        };
+        let filter = MessageFilter {
+            class_id,
+            statuses: statuses("status", self.status, bad)?,
+            types: types("type", self.types, bad)?,
+            uid: self.uid,
+            created_from: self.from,
+            created_to: self.to,
+            updated_from: self.updated_from,
+            retried: self.retried,
+            text: self.q.filter(|t| !t.is_empty()),
+        };
+        Ok((filter, self.cursor, self.limit.unwrap_or(DEFAULT_PAGE)))
+    }
+}
+
+impl ResendFilter {
+    /// The store's filter; an empty one is refused.
+    pub fn into_filter(self) -> ServiceResult<MessageFilter> {
+        let bad = ServiceError::Invalid;
+        let f = MessageFilter {
+            class_id: self.class_id,
+            statuses: statuses("statuses", self.statuses, bad)?,
+            types: types("types", self.types, bad)?,
+            uid: self.uid,
+            created_from: self.created_from,
+            created_to: self.created_to,
+            updated_from: self.updated_from,
+            retried: self.retried,
+            text: self.text.filter(|t| !t.is_empty()),
+        };
+        if f == MessageFilter::default() {
+            return Err(bad(
+                "filter: empty; it would resend every message. Narrow it (e.g. \"statuses\": [\"failed\"])"
+                    .into(),
+            ));
+        }
+        Ok(f)
+    }
+}
+
+impl CallbackQuery {
+    /// The statuses asked for (empty: all), cursor and limit.
+    pub fn parts(self) -> ServiceResult<(Vec<CallbackStatus>, Option<i64>, u32)> {
+        let mut out = Vec::new();
+        let mut all = false;
+        for n in self.status.unwrap_or_default() {
+            if n == "all" {
+                all = true;
+                continue;
+            }
+            let s = CallbackStatus::parse(&n).ok_or_else(|| {
+                let all: Vec<&str> = CallbackStatus::ALL.iter().map(|s| s.as_str()).collect();
+                ServiceError::BadRequest(format!(
+                    "status: unknown callback status {n:?} (all, {})",
+                    all.join(", ")
+                ))
+            })?;
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        if all {
+            out.clear();
+        }
+        Ok((out, self.cursor, self.limit.unwrap_or(DEFAULT_PAGE)))
+    }
+}
+
+impl Console<'_> {
+    /// `POST /v1/classes`.
+    pub async fn create_class(
+        &self,
+        body: CreateClass,
+        actor: &str,
+    ) -> ServiceResult<CreatedClass> {
+        self.desk.create_class(body, actor).await
+    }
+
+    /// `GET /v1/admin/classes`: with per-status counts, narrowed by `q`.
+    pub async fn list_classes(&self, query: ClassQuery) -> ServiceResult<Vec<ClassSummary>> {
+        let mut all = self.desk.list_classes().await?;
+        if let Some(q) = query
+            .q
+            .map(|q| q.trim().to_lowercase())
+            .filter(|q| !q.is_empty())
+        {
+            all.retain(|c| {
+                [&c.class.class_id, &c.class.group_id, &c.class.teacher_uid]
+                    .iter()
+                    .any(|s| s.to_lowercase().contains(&q))
+            });
+        }
+        Ok(all)
+    }
+
+    /// `GET /v1/admin/classes/{class_id}`.
+    pub async fn get_class(&self, class_id: &str) -> ServiceResult<ClassSummary> {
+        self.desk.class_summary(class_id).await
+    }
+
+    /// `GET /v1/admin/classes/{class_id}/members`.
+    pub async fn class_members(&self, class_id: &str) -> ServiceResult<Vec<Member>> {
+        self.desk.members(class_id).await
+    }
+
+    /// `POST /v1/admin/classes/{class_id}/members/{uid}/credential`: the member's report
+    /// credential (an unknown uid is enrolled as a student).
+    pub async fn member_credential(
+        &self,
+        class_id: &str,
+        uid: &str,
+    ) -> ServiceResult<MemberCredential> {
+        self.desk.member_credential(class_id, uid).await
+    }
+
+    /// `GET /v1/admin/classes/{class_id}/reports`: the raw timeline reports.
+    pub async fn class_reports(
+        &self,
+        class_id: &str,
+        query: PageQuery,
+    ) -> ServiceResult<Page<TimelineReportRecord>> {
+        self.desk
+            .timeline_reports(class_id, query.cursor, query.limit.unwrap_or(DEFAULT_PAGE))
+            .await
+    }
+
+    /// `GET /v1/admin/classes/{class_id}/messages`.
+    pub async fn class_messages(
+        &self,
+        class_id: &str,
+        query: MessageQuery,
+    ) -> ServiceResult<Page<StoredMessage>> {
+        let (filter, cursor, limit) = query.into_filter(Some(class_id))?;
+        self.desk.list_messages(&filter, cursor, limit).await
+    }
+
+    /// `GET /v1/admin/messages`: across classes (`class` narrows).
+    pub async fn list_messages(&self, query: MessageQuery) -> ServiceResult<Page<StoredMessage>> {
+        let (filter, cursor, limit) = query.into_filter(None)?;
+        self.desk.list_messages(&filter, cursor, limit).await
+    }
+
+    /// `GET /v1/admin/messages/{id}`: the message and its attempts.
+    pub async fn get_message(&self, id: i64) -> ServiceResult<MessageDetail> {
+        self.desk.message(id).await
+    }
+
+    /// `POST /v1/admin/messages/{id}/resend`.
+    pub async fn resend_message(&self, id: i64, actor: &str) -> ServiceResult<ResendOutcome> {
+        self.desk.resend(id, actor).await
+    }
+
+    /// `POST /v1/admin/resend`: every message matching the filter, as a job.
+    pub async fn bulk_resend(&self, body: ResendFilter, actor: &str) -> ServiceResult<Job> {
+        self.desk.bulk_resend(body.into_filter()?, actor).await
+    }
+
+    /// `POST /v1/admin/recover`: every message failed since, as a job.
+    pub async fn recover(&self, body: RecoverRequest, actor: &str) -> ServiceResult<Job> {
+        self.desk
+            .recover_failed_since(body.since_ms, body.class_id, actor)
+            .await
+    }
+
+    /// `GET /v1/admin/jobs`: newest first.
+    pub async fn list_jobs(&self, query: JobsQuery) -> ServiceResult<Vec<Job>> {
+        self.desk.jobs(query.limit.unwrap_or(DEFAULT_PAGE)).await
+    }
+
+    /// `GET /v1/admin/jobs/{id}`.
+    pub async fn get_job(&self, id: i64) -> ServiceResult<Job> {
+        self.desk.job(id).await
+    }
+
+    /// `GET /v1/admin/audit`: newest first.
+    pub async fn list_audit(&self, query: PageQuery) -> ServiceResult<Page<AuditEntry>> {
+        self.desk
+            .audit_log(query.cursor, query.limit.unwrap_or(DEFAULT_PAGE))
+            .await
+    }
+
+    /// `GET /v1/admin/alerts`: open alerts.
+    pub async fn list_alerts(&self) -> ServiceResult<Vec<Alert>> {
+        self.desk.alerts().await
+    }
+
+    /// `GET /v1/admin/callbacks`: newest first.
+    pub async fn list_callbacks(
+        &self,
+        query: CallbackQuery,
+    ) -> ServiceResult<Page<RecordingCallbackRecord>> {
+        let (statuses, cursor, limit) = query.parts()?;
+        self.desk
+            .recording_callbacks(&statuses, cursor, limit)
+            .await
+    }
+
+    /// `GET /v1/admin/callbacks/{id}`.
+    pub async fn get_callback(&self, id: i64) -> ServiceResult<RecordingCallbackRecord> {
+        self.desk.recording_callback(id).await
+    }
+
+    /// `POST /v1/admin/callbacks/{id}/assign`.
+    pub async fn assign_callback(
+        &self,
+        id: i64,
+        body: AssignCallback,
+        actor: &str,
+    ) -> ServiceResult<AssignedCallback> {
+        self.desk.assign_callback(id, body, actor).await
+    }
+
+    /// `PUT /v1/admin/im/secret-key`: sending resumes.
+    pub async fn set_secret_key(&self, body: SecretKeyRequest, actor: &str) -> ServiceResult<()> {
+        self.desk
+            .update_secret_key(Secret::new(body.secret_key), actor)
+            .await
+    }
+}

@@ -1,0 +1,176 @@
+//! The typed queries and bodies of the console's operations. The HTTP door decodes its
+//! query string or body into these, the Tauri door its `query` / `body` argument (both
+//! with [`super::decode::decode`]); the TypeScript side gets them from ts-rs. Their
+//! fields are exactly the HTTP query parameters / body fields.
+
+use super::decode::lenient;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// `GET /v1/admin/classes?q=`: every class, or those whose id, group or teacher contains
+/// `q` (case-insensitive).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct ClassQuery {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[ts(optional)]
+    pub q: Option<String>,
+}
+
+/// A page of a newest-first listing: `cursor` is the previous page's `next_cursor`,
+/// `limit` 1 to 1000 (default 100).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct PageQuery {
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[ts(optional, type = "number")]
+    pub cursor: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_limit")]
+    #[ts(optional)]
+    pub limit: Option<u32>,
+}
+
+/// `GET /v1/admin/jobs?limit=`: the newest jobs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct JobsQuery {
+    #[serde(default, deserialize_with = "lenient::opt_limit")]
+    #[ts(optional)]
+    pub limit: Option<u32>,
+}
+
+/// The message log's filter and page. Over HTTP `status` and `type` may repeat or be
+/// comma lists; over IPC they are lists (a single string or comma list is taken too).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct MessageQuery {
+    /// Any of these delivery statuses (`pending`, `sending`, `sent`, `retrying`, `failed`).
+    #[serde(default, deserialize_with = "lenient::opt_list")]
+    #[ts(optional)]
+    pub status: Option<Vec<String>>,
+    /// Any of these message types, by code (`1003`) or name (`timeline`).
+    #[serde(default, rename = "type", deserialize_with = "lenient::opt_list")]
+    #[ts(optional, rename = "type")]
+    pub types: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[ts(optional)]
+    pub uid: Option<String>,
+    /// One class (only where the path names none).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[ts(optional)]
+    pub class: Option<String>,
+    /// Created at or after, unix ms.
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[ts(optional, type = "number")]
+    pub from: Option<i64>,
+    /// Created before, unix ms.
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[ts(optional, type = "number")]
+    pub to: Option<i64>,
+    /// Last changed at or after, unix ms.
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[ts(optional, type = "number")]
+    pub updated_from: Option<i64>,
+    /// Only messages that took more than one attempt (true) or not (false).
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    #[ts(optional)]
+    pub retried: Option<bool>,
+    /// Text in the message's `Data`.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[ts(optional)]
+    pub q: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[ts(optional, type = "number")]
+    pub cursor: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_limit")]
+    #[ts(optional)]
+    pub limit: Option<u32>,
+}
+
+/// `GET /v1/admin/callbacks?status=`: any of these statuses (`all` or none: every one).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct CallbackQuery {
+    #[serde(default, deserialize_with = "lenient::opt_list")]
+    #[ts(optional)]
+    pub status: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[ts(optional, type = "number")]
+    pub cursor: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_limit")]
+    #[ts(optional)]
+    pub limit: Option<u32>,
+}
+
+/// `POST /v1/admin/resend`: the messages to resend, by the message log's filter (an
+/// empty filter is refused: it would resend every message ever sent).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct ResendFilter {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[ts(optional)]
+    pub class_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_list")]
+    #[ts(optional)]
+    pub statuses: Option<Vec<String>>,
+    /// By code (`1003`) or name (`timeline`).
+    #[serde(default, deserialize_with = "lenient::opt_list")]
+    #[ts(optional, type = "Array<string | number>")]
+    pub types: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[ts(optional)]
+    pub uid: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[ts(optional, type = "number")]
+    pub created_from: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[ts(optional, type = "number")]
+    pub created_to: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[ts(optional, type = "number")]
+    pub updated_from: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    #[ts(optional)]
+    pub retried: Option<bool>,
+    /// Text in the message's `Data`.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[ts(optional)]
+    pub text: Option<String>,
+}
+
+/// `POST /v1/admin/recover`: queue again every message that failed at or after
+/// `since_ms` (unix ms), optionally in one class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct RecoverRequest {
+    #[serde(deserialize_with = "lenient::int")]
+    #[ts(type = "number")]
+    pub since_ms: i64,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[ts(optional)]
+    pub class_id: Option<String>,
+}
+
+/// `PUT /v1/admin/im/secret-key`: the IM secret key to use from now on. Never shown back.
+#[derive(Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct SecretKeyRequest {
+    #[serde(deserialize_with = "lenient::string")]
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for SecretKeyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretKeyRequest")
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}
