@@ -74,6 +74,8 @@ pub struct DeliverySettings {
     pub concurrency: usize,
     /// Retry delays, e.g. `"1s,5s,15s,1m,5m"`; `None` = the built-in schedule.
     pub retry_schedule: Option<String>,
+    /// How long a claimed message is held without renewal, e.g. `"30s"`; `None` = 30 s.
+    pub lease: Option<String>,
 }
 
 impl Default for DeliverySettings {
@@ -84,6 +86,7 @@ impl Default for DeliverySettings {
             group_rate: d.group_rate,
             concurrency: d.concurrency,
             retry_schedule: None,
+            lease: None,
         }
     }
 }
@@ -100,6 +103,17 @@ impl DeliverySettings {
         if let Some(s) = &self.retry_schedule {
             c.schedule = RetrySchedule::parse(s, 0.2)
                 .map_err(|e| ConfigError::invalid("delivery.retry_schedule", e))?;
+        }
+        if let Some(s) = &self.lease {
+            c.lease = crate::delivery::parse_duration(s.trim())
+                .ok()
+                .filter(|d| *d >= Duration::from_millis(100))
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        "delivery.lease",
+                        "must be a duration of at least 100ms such as \"30s\" (units ms, s, m, h)",
+                    )
+                })?;
         }
         Ok(c)
     }
@@ -196,6 +210,7 @@ struct DeliveryLayer {
     group_rate: Option<f64>,
     concurrency: Option<u64>,
     retry_schedule: Option<String>,
+    lease: Option<String>,
 }
 
 /// Later `Some`s win.
@@ -226,6 +241,7 @@ impl Layer {
             &mut self.delivery.retry_schedule,
             top.delivery.retry_schedule,
         );
+        over(&mut self.delivery.lease, top.delivery.lease);
     }
 }
 
@@ -251,6 +267,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "REPLAYDESK_DELIVERY_RETRY_SCHEDULE",
         "delivery.retry_schedule",
     ),
+    ("REPLAYDESK_DELIVERY_LEASE", "delivery.lease"),
 ];
 
 // Env errors never quote the value: a secret set in the wrong variable would be printed.
@@ -299,6 +316,7 @@ fn env_layer(vars: impl IntoIterator<Item = (String, String)>) -> Result<Layer, 
             "delivery.group_rate" => l.delivery.group_rate = Some(env_f64(&var, &value)?),
             "delivery.concurrency" => l.delivery.concurrency = Some(env_u64(&var, &value)?),
             "delivery.retry_schedule" => l.delivery.retry_schedule = Some(value),
+            "delivery.lease" => l.delivery.lease = Some(value),
             _ => {}
         }
     }
@@ -557,6 +575,7 @@ impl Config {
             group_rate: rate("delivery.group_rate", l.delivery.group_rate, dd.group_rate)?,
             concurrency,
             retry_schedule: l.delivery.retry_schedule,
+            lease: l.delivery.lease,
         };
         // Fail now rather than at start-up.
         delivery.to_delivery_config()?;

@@ -21,6 +21,9 @@ fn spawn_worker(db: &Path, endpoint: &str) -> Child {
             &SDKAPPID.to_string(),
             "--schedule",
             "20ms,50ms,100ms,200ms,300ms,500ms,500ms,500ms,500ms,500ms",
+            // The killed worker's messages in flight are taken back when its lease ends.
+            "--lease",
+            "2s",
         ])
         .env("REPLAYDESK_IM_SECRET_KEY", KEY)
         .env("RUST_LOG", "warn")
@@ -111,7 +114,8 @@ async fn sigkill_mid_run_then_restart_delivers_everything_once() {
     for s in &accepted {
         assert_eq!(seen.get(s), Some(&1), "seq {s} exactly once");
     }
-    // Messages caught in flight were recovered at start-up and logged as interrupted.
+    // Messages caught in flight were taken back once the killed worker's lease ended, and
+    // logged as interrupted.
     if sending_at_kill > 0 {
         let page = store
             .list_messages(

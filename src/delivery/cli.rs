@@ -36,6 +36,10 @@ pub struct DeliverArgs {
     /// Attempts in flight at once.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
+    /// How long a claimed message is held without renewal (e.g. "30s"); a worker killed
+    /// mid-attempt leaves its messages to be taken back after this.
+    #[arg(long, default_value = "30s", value_parser = super::parse_duration)]
+    pub lease: Duration,
 }
 
 pub fn run(args: DeliverArgs) -> ExitCode {
@@ -61,6 +65,7 @@ async fn deliver(args: DeliverArgs) -> Result<(), String> {
         app_rate: args.app_rate,
         group_rate: args.group_rate,
         concurrency: args.concurrency.max(1),
+        lease: args.lease.max(Duration::from_millis(100)),
         ..DeliveryConfig::default()
     };
     if let Some(s) = &args.schedule {

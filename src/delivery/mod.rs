@@ -12,7 +12,7 @@ mod stats;
 mod worker;
 
 pub use limiter::{Limiters, TokenBucket};
-pub use schedule::{jittered, RetrySchedule};
+pub use schedule::{after, jittered, parse_duration, RetrySchedule, MAX_DELAY};
 pub use stats::{DeliveryStats, StatsSnapshot};
 
 use crate::im::client::ImClient;
@@ -47,10 +47,14 @@ pub struct DeliveryConfig {
     pub credentials_probe_interval: Duration,
     /// Longest idle sleep between looks at the store.
     pub poll_interval: Duration,
-    /// Identifies this worker in claimed rows (for the multi-node store to come).
+    /// Names this node in the leases it takes; each running worker adds a unique suffix,
+    /// so two processes with the same `node_id` on one database never share a lease.
     pub node_id: String,
-    /// How long a claim is held (recorded for the multi-node store; single-node recovery
-    /// at start-up does not wait for it).
+    /// How long a claim is held without being renewed. A running worker renews the leases
+    /// of the attempts it is working on every third of this; a lease that runs out (the
+    /// worker was killed, or stalled) is taken back by whichever worker looks next, at
+    /// start-up or while running. So this is also the longest a message in flight in a
+    /// killed worker waits before it is retried.
     pub lease: Duration,
 }
 
@@ -67,7 +71,7 @@ impl Default for DeliveryConfig {
             credentials_probe_interval: Duration::from_secs(30),
             poll_interval: Duration::from_secs(1),
             node_id: "node-1".into(),
-            lease: Duration::from_secs(120),
+            lease: Duration::from_secs(30),
         }
     }
 }
@@ -82,6 +86,10 @@ pub enum DeliveryError {
 
 pub(crate) struct Inner {
     pub(crate) store: Store,
+    /// This worker's name in the leases it takes: `node_id`, process id and a random part.
+    pub(crate) owner: String,
+    /// Messages this worker has claimed and not yet finished: the leases it renews.
+    pub(crate) in_flight: std::sync::Mutex<std::collections::HashSet<i64>>,
     pub(crate) im: Arc<ImClient>,
     pub(crate) config: DeliveryConfig,
     pub(crate) limiters: Limiters,
@@ -112,6 +120,7 @@ impl std::fmt::Debug for Delivery {
 /// The running worker's tasks, to wait for on shutdown.
 pub struct WorkerHandle {
     dispatcher: JoinHandle<()>,
+    leases: JoinHandle<()>,
 }
 
 impl Delivery {
@@ -120,6 +129,13 @@ impl Delivery {
         let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
         Self {
             inner: Arc::new(Inner {
+                owner: format!(
+                    "{}:{}:{:08x}",
+                    config.node_id,
+                    std::process::id(),
+                    rand::random::<u32>()
+                ),
+                in_flight: Default::default(),
                 limiters: Limiters::new(config.app_rate, config.group_rate),
                 store,
                 im,
@@ -146,14 +162,20 @@ impl Delivery {
         self.inner.stats.snapshot()
     }
 
-    /// Recovers messages a previous run left in flight, resumes unfinished jobs, and
-    /// starts the worker.
+    /// This worker's name in the leases it takes.
+    pub fn lease_owner(&self) -> &str {
+        &self.inner.owner
+    }
+
+    /// Takes back messages whose lease expired (a worker stopped while they were in
+    /// flight), resumes unfinished jobs, and starts the worker. Messages another live
+    /// worker holds on the same database are left to it.
     pub async fn start(&self) -> Result<WorkerHandle, DeliveryError> {
-        let recovered = self.inner.store.recover_interrupted().await?;
+        let recovered = self.inner.store.reclaim_expired_leases().await?;
         if recovered > 0 {
             tracing::warn!(
                 recovered,
-                "messages were in flight when the last run stopped; retrying them"
+                "messages were in flight when a worker stopped; retrying them"
             );
         }
         // A credentials alert left open by the last run: start paused, probing at once.
@@ -166,9 +188,9 @@ impl Delivery {
             tracing::info!(job, "resuming job");
             self.spawn_job(job);
         }
-        let inner = self.inner.clone();
-        let dispatcher = tokio::spawn(worker::dispatch(inner));
-        Ok(WorkerHandle { dispatcher })
+        let dispatcher = tokio::spawn(worker::dispatch(self.inner.clone()));
+        let leases = tokio::spawn(worker::keep_leases(self.inner.clone()));
+        Ok(WorkerHandle { dispatcher, leases })
     }
 
     /// Tells the worker that a message was accepted and may be due now.
@@ -184,6 +206,7 @@ impl Delivery {
         let _ = tokio::time::timeout(grace, handle.dispatcher).await;
         let all = u32::try_from(self.inner.config.concurrency.max(1)).unwrap_or(u32::MAX);
         let _ = tokio::time::timeout(grace, self.inner.permits.acquire_many(all)).await;
+        handle.leases.abort();
     }
 
     /// True while sending is paused because the IM service refused the credentials.

@@ -31,24 +31,12 @@ impl RetrySchedule {
 
     /// Parses "1s,5s,30s,2m,1h" (units ms, s, m, h).
     pub fn parse(text: &str, jitter: f64) -> Result<Self, String> {
-        let mut delays = Vec::new();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (num, unit) = part
-                .find(|c: char| !c.is_ascii_digit())
-                .map(|i| part.split_at(i))
-                .ok_or_else(|| format!("{part:?} has no unit (ms, s, m, h)"))?;
-            let n: u64 = num
-                .parse()
-                .map_err(|_| format!("{part:?} does not start with a number"))?;
-            let d = match unit {
-                "ms" => Duration::from_millis(n),
-                "s" => Duration::from_secs(n),
-                "m" => Duration::from_secs(n * 60),
-                "h" => Duration::from_secs(n * 3600),
-                other => return Err(format!("unknown unit {other:?} in {part:?}")),
-            };
-            delays.push(d);
-        }
+        let delays = text
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(parse_duration)
+            .collect::<Result<Vec<_>, _>>()?;
         if delays.is_empty() {
             return Err("the retry schedule is empty".into());
         }
@@ -72,13 +60,49 @@ impl RetrySchedule {
     }
 }
 
+/// The longest delay accepted anywhere a duration is configured: a year. Longer is a typo,
+/// and keeping every delay far below `i64::MAX` milliseconds means `now + delay` cannot
+/// overflow.
+pub const MAX_DELAY: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// Parses one duration such as "50ms", "5s", "2m", "1h" (checked: a number too large for
+/// its unit, or a result over [`MAX_DELAY`], is an error, not a wrap-around).
+pub fn parse_duration(part: &str) -> Result<Duration, String> {
+    let (num, unit) = part
+        .find(|c: char| !c.is_ascii_digit())
+        .map(|i| part.split_at(i))
+        .ok_or_else(|| format!("{part:?} has no unit (ms, s, m, h)"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{part:?} does not start with a number that fits"))?;
+    let ms_per_unit: u64 = match unit {
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        other => return Err(format!("unknown unit {other:?} in {part:?}")),
+    };
+    let d = n
+        .checked_mul(ms_per_unit)
+        .map(Duration::from_millis)
+        .filter(|d| *d <= MAX_DELAY)
+        .ok_or_else(|| format!("{part:?} is longer than the longest delay allowed (a year)"))?;
+    Ok(d)
+}
+
+/// `when_ms` (Unix ms) plus `delay`, saturating instead of overflowing.
+pub fn after(when_ms: i64, delay: Duration) -> i64 {
+    when_ms.saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// `base` varied by up to `share` either way.
 pub fn jittered(base: Duration, share: f64) -> Duration {
     if share <= 0.0 {
         return base;
     }
     let f = rand::rng().random_range((1.0 - share)..=(1.0 + share));
-    base.mul_f64(f)
+    // Checked: `mul_f64` panics on overflow, and a caller may pass any duration.
+    Duration::try_from_secs_f64(base.as_secs_f64() * f).unwrap_or(base)
 }
 
 #[cfg(test)]
@@ -95,6 +119,31 @@ mod tests {
         for bad in ["", "5", "5x", "s", "1s,,2q"] {
             assert!(RetrySchedule::parse(bad, 0.0).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn parse_refuses_delays_that_overflow_instead_of_wrapping() {
+        // 2^64 / 3600 hours would wrap `n * 3600` in unchecked maths (a panic in debug, a
+        // tiny delay in release); a year and a day is over the cap.
+        for bad in [
+            "5124095576030431h",
+            "18446744073709551615m",
+            "18446744073709551616s",
+            "8785h",
+        ] {
+            let err = RetrySchedule::parse(bad, 0.0).unwrap_err();
+            assert!(err.contains(bad), "{bad}: {err}");
+        }
+        assert_eq!(
+            RetrySchedule::parse("8784h", 0.0).unwrap().delay(0),
+            Some(MAX_DELAY)
+        );
+    }
+
+    #[test]
+    fn after_saturates_instead_of_overflowing() {
+        assert_eq!(after(i64::MAX - 5, Duration::from_secs(1)), i64::MAX);
+        assert_eq!(after(1000, Duration::from_millis(20)), 1020);
     }
 
     #[test]

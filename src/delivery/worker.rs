@@ -49,7 +49,7 @@ pub(crate) async fn dispatch(inner: Arc<Inner>) {
         };
         let claimed = match inner
             .store
-            .claim_due(&inner.config.node_id, limit as u32, ms(inner.config.lease))
+            .claim_due(&inner.owner, limit as u32, ms(inner.config.lease))
             .await
         {
             Ok(c) => c,
@@ -71,8 +71,13 @@ pub(crate) async fn dispatch(inner: Arc<Inner>) {
         }
         if paused {
             // This one message is the probe; the next waits for its outcome or the interval.
-            let next = unix_ms_now() + ms(inner.config.credentials_probe_interval);
+            let next =
+                super::schedule::after(unix_ms_now(), inner.config.credentials_probe_interval);
             inner.next_probe_at.store(next, Ordering::SeqCst);
+        }
+        {
+            let mut held = inner.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            held.extend(claimed.iter().map(|m| m.id));
         }
         let mut permit = Some(first);
         for msg in claimed {
@@ -88,6 +93,51 @@ pub(crate) async fn dispatch(inner: Arc<Inner>) {
     }
 }
 
+/// Renews the leases of the attempts this worker is working on, and takes back messages
+/// whose lease expired (another worker died, or this one gave up recording an attempt):
+/// every third of the lease, until shutdown.
+pub(crate) async fn keep_leases(inner: Arc<Inner>) {
+    let lease = ms(inner.config.lease);
+    let every = Duration::from_millis((lease / 3).max(20) as u64);
+    let mut shutdown = inner.shutdown.subscribe();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => {}
+        }
+        let ids: Vec<i64> = {
+            let held = inner.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            held.iter().copied().collect()
+        };
+        if let Err(e) = inner.store.renew_leases(&inner.owner, &ids, lease).await {
+            tracing::error!(error = %e, "cannot renew leases; they may be taken back");
+        }
+        if *shutdown.borrow() {
+            // Attempts still in flight keep their leases alive until shutdown's grace ends.
+            continue;
+        }
+        match inner.store.reclaim_expired_leases().await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::warn!(
+                    reclaimed = n,
+                    "took back messages whose worker's lease expired; retrying them"
+                );
+                inner.wake.notify_one();
+            }
+            Err(e) => tracing::error!(error = %e, "cannot take back expired leases"),
+        }
+    }
+}
+
+fn forget(inner: &Inner, message_id: i64) {
+    inner
+        .in_flight
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&message_id);
+}
+
 async fn idle(inner: &Inner, shutdown: &mut tokio::sync::watch::Receiver<bool>, wait: Duration) {
     tokio::select! {
         _ = inner.wake.notified() => {}
@@ -96,24 +146,40 @@ async fn idle(inner: &Inner, shutdown: &mut tokio::sync::watch::Receiver<bool>, 
     }
 }
 
-/// Retries a store write a few times: the attempt happened and must be recorded.
+/// Retries a store write for up to one lease: the attempt happened and must be recorded.
+/// Past that the worker gives up and stops renewing the lease, so the message is taken
+/// back (as an unknown outcome) by the next look at expired leases, while running — not
+/// left `sending` until a restart.
 async fn record(inner: &Inner, rec: &AttemptRecord, t: &Transition) {
-    let mut delay = Duration::from_millis(100);
-    for _ in 0..8 {
-        match inner.store.finish_attempt(rec, t).await {
-            Ok(()) => return,
-            Err(e) => {
+    let give_up_at = Instant::now() + inner.config.lease;
+    let mut delay = Duration::from_millis(50);
+    loop {
+        match inner.store.finish_attempt(&inner.owner, rec, t).await {
+            Ok(true) => break,
+            Ok(false) => {
+                tracing::warn!(
+                    message_id = rec.message_id,
+                    "lease lost before the attempt was recorded: the attempt is in the history, \
+                     the message is left to the worker that took it back"
+                );
+                break;
+            }
+            Err(e) if Instant::now() + delay < give_up_at => {
                 tracing::error!(message_id = rec.message_id, error = %e, "cannot record attempt; retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
+            Err(e) => {
+                tracing::error!(
+                    message_id = rec.message_id,
+                    error = %e,
+                    "attempt not recorded; the message is taken back when its lease expires"
+                );
+                break;
+            }
         }
     }
-    // Left `sending`: recovered (as an unknown outcome) at the next start.
-    tracing::error!(
-        message_id = rec.message_id,
-        "attempt not recorded; recovered at next start"
-    );
+    forget(inner, rec.message_id);
 }
 
 async fn attempt(
@@ -126,9 +192,14 @@ async fn attempt(
     let paused_now = inner.paused.load(Ordering::SeqCst);
     if *inner.shutdown.borrow() || (paused_now && !probe) {
         // Not attempted: put it back, due at once; the dispatcher takes nothing while paused.
-        if let Err(e) = inner.store.release(msg.id, unix_ms_now()).await {
+        if let Err(e) = inner
+            .store
+            .release(&inner.owner, msg.id, unix_ms_now())
+            .await
+        {
             tracing::error!(message_id = msg.id, error = %e, "cannot release message");
         }
+        forget(&inner, msg.id);
         return;
     }
 
@@ -247,7 +318,7 @@ async fn finish_with_error(
             };
             match cfg.schedule.delay(msg.retry_step) {
                 Some(d) => Transition::Retry {
-                    next_attempt_at: now + ms(d),
+                    next_attempt_at: super::schedule::after(now, d),
                     advance_step: true,
                     ambiguous_at: err.is_ambiguous().then_some(rec.started_at),
                     error,
@@ -260,7 +331,10 @@ async fn finish_with_error(
         ErrorClass::SlowDown => {
             rec.outcome = AttemptOutcome::SlowDown;
             Transition::Retry {
-                next_attempt_at: now + ms(super::jittered(cfg.slow_down_delay, 0.5)),
+                next_attempt_at: super::schedule::after(
+                    now,
+                    super::jittered(cfg.slow_down_delay, 0.5),
+                ),
                 advance_step: false,
                 ambiguous_at: None,
                 error,
@@ -272,7 +346,7 @@ async fn finish_with_error(
         }
         ErrorClass::Credentials => {
             rec.outcome = AttemptOutcome::Credentials;
-            let probe_at = now + ms(cfg.credentials_probe_interval);
+            let probe_at = super::schedule::after(now, cfg.credentials_probe_interval);
             if !inner.paused.swap(true, Ordering::SeqCst) {
                 tracing::error!(error = %err, "IM refused the credentials; sending paused");
                 inner.next_probe_at.store(probe_at, Ordering::SeqCst);

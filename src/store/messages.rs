@@ -6,8 +6,10 @@ use crate::protocol::{check_size, MessageType, ReplayMessage, Seq};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
-/// The note written on the attempt row of a message found `sending` at start-up.
-pub const RECOVERY_NOTE: &str = "process stopped while this attempt was in flight";
+/// The note written on the attempt row of a message whose lease expired while `sending`
+/// (its worker stopped, was killed, or could not record the outcome).
+pub const RECOVERY_NOTE: &str =
+    "the worker's lease expired while this attempt was in flight (worker stopped or stalled)";
 
 /// A message to accept: everything but its `seq`, which the store draws so that it is
 /// unique in the group.
@@ -203,7 +205,7 @@ impl Store {
              RETURNING id, group_id, seq, random, data, retry_step, next_trigger, ambiguous_since",
         )
         .bind(owner)
-        .bind(now + lease_ms)
+        .bind(now.saturating_add(lease_ms))
         .bind(now)
         .bind(now)
         .bind(i64::from(limit))
@@ -239,12 +241,18 @@ impl Store {
         .await?)
     }
 
-    /// Records an attempt and moves its message, in one transaction.
+    /// Records an attempt and moves its message, in one transaction — but only while the
+    /// message is still `sending` under `owner`'s lease. A worker whose lease was reclaimed
+    /// (it stalled past it, and another worker took the message over) still gets its
+    /// attempt written to the history, but the message is left alone: a late answer must
+    /// not overwrite `sent` with `retrying`, nor move a message another worker now holds.
+    /// Returns whether the message moved.
     pub async fn finish_attempt(
         &self,
+        owner: &str,
         attempt: &AttemptRecord,
         transition: &Transition,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         insert_attempt(&mut tx, attempt).await?;
         let now = now_ms();
@@ -256,7 +264,7 @@ impl Store {
                 "UPDATE messages SET status = 'sent', attempt_count = attempt_count + 1, \
                  im_msg_seq = ?, im_msg_time = ?, sent_at = ?, updated_at = ?, next_attempt_at = NULL, \
                  ambiguous_since = NULL, last_error = NULL, lease_owner = NULL, lease_until = NULL, \
-                 next_trigger = 'scheduled' WHERE id = ?",
+                 next_trigger = 'scheduled' WHERE id = ? AND status = 'sending' AND lease_owner = ?",
             )
             .bind(im_msg_seq)
             .bind(im_msg_time)
@@ -272,7 +280,8 @@ impl Store {
                 "UPDATE messages SET status = 'retrying', attempt_count = attempt_count + 1, \
                  retry_step = retry_step + ?, next_attempt_at = ?, \
                  ambiguous_since = COALESCE(ambiguous_since, ?), last_error = ?, updated_at = ?, \
-                 lease_owner = NULL, lease_until = NULL, next_trigger = 'scheduled' WHERE id = ?",
+                 lease_owner = NULL, lease_until = NULL, next_trigger = 'scheduled' \
+                 WHERE id = ? AND status = 'sending' AND lease_owner = ?",
             )
             .bind(i64::from(*advance_step))
             .bind(next_attempt_at)
@@ -283,56 +292,96 @@ impl Store {
             Transition::Failed { error } => sqlx::query(
                 "UPDATE messages SET status = 'failed', attempt_count = attempt_count + 1, \
                  next_attempt_at = NULL, last_error = ?, updated_at = ?, lease_owner = NULL, \
-                 lease_until = NULL, next_trigger = 'scheduled' WHERE id = ?",
+                 lease_until = NULL, next_trigger = 'scheduled' \
+                 WHERE id = ? AND status = 'sending' AND lease_owner = ?",
             )
             .bind(error)
             .bind(now)
             .bind(attempt.message_id),
         };
-        q.execute(&mut *tx).await?;
+        let moved = q.bind(owner).execute(&mut *tx).await?.rows_affected() == 1;
         tx.commit().await?;
-        Ok(())
+        Ok(moved)
     }
 
-    /// Puts a claimed message back without an attempt (sending paused before it was tried).
-    pub async fn release(&self, message_id: i64, next_attempt_at: i64) -> StoreResult<()> {
+    /// Extends `owner`'s lease on the given messages it is still working on. Returns how
+    /// many leases were extended (fewer when some were reclaimed meanwhile).
+    pub async fn renew_leases(&self, owner: &str, ids: &[i64], lease_ms: i64) -> StoreResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut done = 0;
+        let until = now_ms().saturating_add(lease_ms);
+        // Bounded IN lists: SQLite caps bound parameters per statement.
+        for chunk in ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "UPDATE messages SET lease_until = ? \
+                 WHERE status = 'sending' AND lease_owner = ? AND id IN ({marks})"
+            );
+            let mut q = sqlx::query(&sql).bind(until).bind(owner);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            done += q.execute(self.writer()).await?.rows_affected();
+        }
+        Ok(done)
+    }
+
+    /// Puts a claimed message back without an attempt (sending paused before it was
+    /// tried), if `owner` still holds it.
+    pub async fn release(
+        &self,
+        owner: &str,
+        message_id: i64,
+        next_attempt_at: i64,
+    ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE messages SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'retrying' END, \
              next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? \
-             WHERE id = ? AND status = 'sending'",
+             WHERE id = ? AND status = 'sending' AND lease_owner = ?",
         )
         .bind(next_attempt_at)
         .bind(now_ms())
         .bind(message_id)
+        .bind(owner)
         .execute(self.writer())
         .await?;
         Ok(())
     }
 
-    /// After a crash or kill: every message left `sending` may or may not have reached the
-    /// group. Each gets an `interrupted` attempt row and is retried, flagged ambiguous from
-    /// the time it was claimed so the duplicate-window rule applies. Returns how many.
-    pub async fn recover_interrupted(&self) -> StoreResult<u64> {
+    /// Takes back messages whose worker's lease expired while they were `sending`: the
+    /// worker was killed or stopped, or it stalled (e.g. could not record the outcome).
+    /// The attempt may or may not have reached the group, so each gets an `interrupted`
+    /// attempt row and is retried, flagged ambiguous from the time it was claimed so the
+    /// duplicate-window rule applies. Live leases — another worker on the same database,
+    /// mid-attempt — are never touched. Run at start-up and periodically while running.
+    /// Returns how many were taken back.
+    pub async fn reclaim_expired_leases(&self) -> StoreResult<u64> {
         let mut tx = self.begin_write().await?;
         let now = now_ms();
-        sqlx::query(
+        // A row written before leases were read has none: it counts as expired.
+        const EXPIRED: &str = "status = 'sending' AND (lease_until IS NULL OR lease_until <= ?)";
+        sqlx::query(&format!(
             "INSERT INTO attempts (message_id, trigger_kind, random, started_at, duration_ms, \
              transport_error, outcome) \
              SELECT id, 'recovery', random, updated_at, ? - updated_at, ?, 'interrupted' \
-             FROM messages WHERE status = 'sending'",
-        )
+             FROM messages WHERE {EXPIRED}"
+        ))
         .bind(now)
         .bind(RECOVERY_NOTE)
+        .bind(now)
         .execute(&mut *tx)
         .await?;
-        let done = sqlx::query(
+        let done = sqlx::query(&format!(
             "UPDATE messages SET status = 'retrying', attempt_count = attempt_count + 1, \
              ambiguous_since = COALESCE(ambiguous_since, updated_at), next_attempt_at = ?, \
              last_error = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? \
-             WHERE status = 'sending'",
-        )
+             WHERE {EXPIRED}"
+        ))
         .bind(now)
         .bind(RECOVERY_NOTE)
+        .bind(now)
         .bind(now)
         .execute(&mut *tx)
         .await?;
