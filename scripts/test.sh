@@ -30,6 +30,7 @@ step() {
 
 step ui-typecheck bash -c 'cd ui && npm run --silent typecheck'
 step ui-build bash -c 'cd ui && npm run --silent build'
+step ui-unit bash -c 'cd ui && npm run --silent test'
 step fmt cargo fmt --all -- --check
 step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 step cargo-test cargo test --workspace --locked

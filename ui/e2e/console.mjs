@@ -18,6 +18,8 @@ import {
 } from "./lib.mjs";
 
 const CHROMIUM = "/usr/bin/chromium";
+/** The admin token every test server gets (a scratch value, not a secret). */
+export const ADMIN_TOKEN = `e2e-admin-${process.pid}`;
 const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--disable-gpu",
@@ -41,7 +43,10 @@ async function startServer(dir, env = {}) {
     SERVER_BIN,
     ["serve", "--listen", `127.0.0.1:${port}`, "--db", path.join(dir, `serve-${port}.db`)],
     // A scratch working directory, so that no replaydesk.toml of the checkout is read.
-    { cwd: dir, env: cleanEnv({ REPLAYDESK_UI_DIR: UI_DIST, RUST_LOG: "warn", ...env }) },
+    {
+      cwd: dir,
+      env: cleanEnv({ REPLAYDESK_UI_DIR: UI_DIST, RUST_LOG: "warn", REPLAYDESK_ADMIN_TOKEN: ADMIN_TOKEN, ...env }),
+    },
   );
   const url = `http://127.0.0.1:${port}`;
   await waitFor("GET /healthz", 20000, async () => {
@@ -89,7 +94,7 @@ export async function consoleTest({ version, log }) {
     stops.push(() => srv.server.stop());
     const browser = await launch();
     stops.push(() => browser.close());
-    const { page, pageErrors } = await openConsole(browser, `${srv.url}/`);
+    const { page, pageErrors } = await openConsole(browser, `${srv.url}/?token=${ADMIN_TOKEN}`);
 
     const versionEl = page.getByTestId("version");
     await versionEl.waitFor({ timeout: 15000 });
@@ -149,7 +154,7 @@ export async function consoleMarkupTest({ log }) {
 
     const browser = await launch();
     stops.push(() => browser.close());
-    const { page, pageErrors } = await openConsole(browser, `${srv.url}/`);
+    const { page, pageErrors } = await openConsole(browser, `${srv.url}/?token=${ADMIN_TOKEN}`);
     const badgeEl = page.getByTestId("mode-badge");
     await badgeEl.waitFor({ timeout: 15000 });
     const badge = (await badgeEl.textContent()) ?? "";

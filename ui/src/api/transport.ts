@@ -1,26 +1,132 @@
 // How the console reaches the backend. The same bundle runs behind two doors:
 // - inside the Tauri desktop shell, where it calls #[tauri::command]s over Tauri IPC;
-// - in a browser against `replaydesk serve`, where it calls the HTTP API.
+// - in a browser against `replaydesk serve`, where it calls the HTTP API with the admin token.
 // Components use `transport()` and never care which door is behind it.
+//
+// Every admin operation is one entry of `OPERATIONS` below: its Tauri command name and its
+// HTTP method and path. Both doors are built from that one table, so they cannot disagree
+// about which operation exists (the backend's route-parity test holds the other side).
 
 import { invoke } from "@tauri-apps/api/core";
+import type { Alert } from "../bindings/Alert";
 import type { AppInfo } from "../bindings/AppInfo";
+import type { AssignCallback } from "../bindings/AssignCallback";
+import type { AssignedCallback } from "../bindings/AssignedCallback";
+import type { AuditEntry } from "../bindings/AuditEntry";
+import type { CallbackQuery } from "../bindings/CallbackQuery";
+import type { ClassQuery } from "../bindings/ClassQuery";
+import type { ClassSummary } from "../bindings/ClassSummary";
+import type { CreateClass } from "../bindings/CreateClass";
+import type { CreatedClass } from "../bindings/CreatedClass";
+import type { Job } from "../bindings/Job";
+import type { JobsQuery } from "../bindings/JobsQuery";
+import type { Member } from "../bindings/Member";
+import type { MemberCredential } from "../bindings/MemberCredential";
+import type { MessageDetail } from "../bindings/MessageDetail";
+import type { MessageQuery } from "../bindings/MessageQuery";
+import type { Page } from "../bindings/Page";
+import type { PageQuery } from "../bindings/PageQuery";
+import type { RecordingCallbackRecord } from "../bindings/RecordingCallbackRecord";
+import type { RecoverRequest } from "../bindings/RecoverRequest";
+import type { ResendFilter } from "../bindings/ResendFilter";
+import type { ResendOutcome } from "../bindings/ResendOutcome";
+import type { SecretKeyRequest } from "../bindings/SecretKeyRequest";
+import type { StoredMessage } from "../bindings/StoredMessage";
+import type { TimelineReportRecord } from "../bindings/TimelineReportRecord";
+import { clearToken, getToken } from "./auth";
+
+/** The arguments of one operation, named as the Tauri commands take them. */
+export interface OpArgs {
+  classId?: string;
+  id?: number | string;
+  uid?: string;
+  query?: object;
+  body?: unknown;
+}
 
 export interface Transport {
   /** Which door this is, for diagnostics. */
   readonly kind: "tauri" | "http";
   /** Version and IM mode of the running backend. */
   appInfo(): Promise<AppInfo>;
+  /** Any operation of `OPERATIONS` by name (the typed methods below call this). */
+  call<T>(op: OpName, args?: OpArgs): Promise<T>;
+
+  listClasses(query?: ClassQuery): Promise<ClassSummary[]>;
+  getClass(classId: string): Promise<ClassSummary>;
+  classMembers(classId: string): Promise<Member[]>;
+  memberCredential(classId: string, uid: string): Promise<MemberCredential>;
+  classReports(classId: string, query?: PageQuery): Promise<Page<TimelineReportRecord>>;
+  classMessages(classId: string, query?: MessageQuery): Promise<Page<StoredMessage>>;
+  listMessages(query?: MessageQuery): Promise<Page<StoredMessage>>;
+  getMessage(id: number): Promise<MessageDetail>;
+  resendMessage(id: number): Promise<ResendOutcome>;
+  bulkResend(body: ResendFilter): Promise<Job>;
+  recover(body: RecoverRequest): Promise<Job>;
+  listJobs(query?: JobsQuery): Promise<Job[]>;
+  getJob(id: number): Promise<Job>;
+  listAudit(query?: PageQuery): Promise<Page<AuditEntry>>;
+  listAlerts(): Promise<Alert[]>;
+  listCallbacks(query?: CallbackQuery): Promise<Page<RecordingCallbackRecord>>;
+  getCallback(id: number): Promise<RecordingCallbackRecord>;
+  assignCallback(id: number, body: AssignCallback): Promise<AssignedCallback>;
+  setSecretKey(body: SecretKeyRequest): Promise<void>;
+  createClass(body: CreateClass): Promise<CreatedClass>;
 }
+
+type Method = "GET" | "POST" | "PUT";
+
+interface Operation {
+  method: Method;
+  /** The HTTP path with `{class_id}`, `{id}`, `{uid}` holes. */
+  path: string;
+}
+
+/** Every admin operation: Tauri command name → HTTP route (the shared contract's table). */
+export const OPERATIONS = {
+  create_class: { method: "POST", path: "/v1/classes" },
+  list_classes: { method: "GET", path: "/v1/admin/classes" },
+  get_class: { method: "GET", path: "/v1/admin/classes/{class_id}" },
+  class_members: { method: "GET", path: "/v1/admin/classes/{class_id}/members" },
+  member_credential: { method: "POST", path: "/v1/admin/classes/{class_id}/members/{uid}/credential" },
+  class_reports: { method: "GET", path: "/v1/admin/classes/{class_id}/reports" },
+  class_messages: { method: "GET", path: "/v1/admin/classes/{class_id}/messages" },
+  class_alignment: { method: "GET", path: "/v1/admin/classes/{class_id}/alignment" },
+  list_messages: { method: "GET", path: "/v1/admin/messages" },
+  get_message: { method: "GET", path: "/v1/admin/messages/{id}" },
+  resend_message: { method: "POST", path: "/v1/admin/messages/{id}/resend" },
+  bulk_resend: { method: "POST", path: "/v1/admin/resend" },
+  recover: { method: "POST", path: "/v1/admin/recover" },
+  list_jobs: { method: "GET", path: "/v1/admin/jobs" },
+  get_job: { method: "GET", path: "/v1/admin/jobs/{id}" },
+  list_audit: { method: "GET", path: "/v1/admin/audit" },
+  list_alerts: { method: "GET", path: "/v1/admin/alerts" },
+  list_callbacks: { method: "GET", path: "/v1/admin/callbacks" },
+  get_callback: { method: "GET", path: "/v1/admin/callbacks/{id}" },
+  assign_callback: { method: "POST", path: "/v1/admin/callbacks/{id}/assign" },
+  set_secret_key: { method: "PUT", path: "/v1/admin/im/secret-key" },
+} as const satisfies Record<string, Operation>;
+
+export type OpName = keyof typeof OPERATIONS;
 
 /** A failed backend call, with a message fit to show the user. */
 export class TransportError extends Error {
   readonly detail: string | null;
+  /** The HTTP status (or null: IPC, or no answer). 401 means: sign in again. */
+  readonly status: number | null;
+  /** The backend's short error code (`bad_request`, `not_found`, ...) when it sent one. */
+  readonly code: string | null;
 
-  constructor(message: string, detail: string | null = null) {
+  constructor(message: string, detail: string | null = null, status: number | null = null, code: string | null = null) {
     super(message);
     this.name = "TransportError";
     this.detail = detail;
+    this.status = status;
+    this.code = code;
+  }
+
+  get unauthorized(): boolean {
+    return this.status === 401;
   }
 }
 
@@ -29,7 +135,7 @@ export function isTauri(): boolean {
   return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
 }
 
-function describe(err: unknown): string {
+export function describe(err: unknown): string {
   if (err instanceof Error) return err.message;
   if (typeof err === "string") return err;
   try {
@@ -37,6 +143,75 @@ function describe(err: unknown): string {
   } catch {
     return String(err);
   }
+}
+
+/** The `{"error","detail"}` body both doors give on failure, if `value` is one. */
+export function errorBody(value: unknown): { error: string; detail: string | null } | null {
+  if (typeof value !== "object" || value === null) return null;
+  const v = value as Record<string, unknown>;
+  if (typeof v.error !== "string") return null;
+  let detail: string | null = null;
+  if (typeof v.detail === "string") detail = v.detail || null;
+  else if (v.detail !== undefined && v.detail !== null) detail = describe(v.detail);
+  return { error: v.error, detail };
+}
+
+/** Words for the backend's error codes; unknown codes are shown as they are. */
+const ERROR_WORDS: Record<string, string> = {
+  bad_request: "The request was refused",
+  invalid_request: "The request was refused",
+  malformed_json: "The request was not valid JSON",
+  payload_too_large: "The request was too large",
+  im_error: "The IM service refused or failed",
+  unauthorized: "The admin token was not accepted",
+  forbidden: "Not allowed",
+  not_found: "Not found",
+  conflict: "Conflicts with the current state",
+  unavailable: "The backend is not available right now",
+  internal: "The backend failed",
+};
+
+/** A readable message for an error body from either door. */
+export function errorMessage(body: { error: string; detail: string | null }): string {
+  const words = ERROR_WORDS[body.error] ?? body.error.replace(/_/g, " ");
+  return body.detail ? `${words}: ${body.detail}` : words;
+}
+
+/** Fills the `{...}` holes of a path, each value URL-encoded. */
+export function fillPath(path: string, args: OpArgs): string {
+  return path.replace(/\{(class_id|id|uid)\}/g, (_, hole: string) => {
+    const v = hole === "class_id" ? args.classId : hole === "id" ? args.id : args.uid;
+    if (v === undefined || v === null || v === "") throw new TransportError(`Missing ${hole} for ${path}`);
+    return encodeURIComponent(String(v));
+  });
+}
+
+/** A query object as an HTTP query string: lists as comma lists, empty values left out. */
+export function queryString(query: object | undefined): string {
+  if (!query) return "";
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined || v === null || v === "") continue;
+    if (Array.isArray(v)) {
+      if (v.length) params.set(k, v.map(String).join(","));
+    } else {
+      params.set(k, String(v));
+    }
+  }
+  const s = params.toString();
+  return s ? `?${s}` : "";
+}
+
+/** Drops undefined/null/empty fields, so that IPC gets the same fields HTTP would. */
+function compact(query: object | undefined): Record<string, unknown> | undefined {
+  if (!query) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined || v === null || v === "") continue;
+    if (Array.isArray(v) && v.length === 0) continue;
+    out[k] = v;
+  }
+  return out;
 }
 
 function isAppInfo(value: unknown): value is AppInfo {
@@ -56,10 +231,55 @@ function checkAppInfo(value: unknown, source: string): AppInfo {
   return value;
 }
 
-/** Tauri IPC: each call is a #[tauri::command] of the desktop shell. */
-export const tauriTransport: Transport = {
-  kind: "tauri",
-  async appInfo() {
+/** The typed methods, written once over `call`. */
+function typed(kind: "tauri" | "http", appInfo: () => Promise<AppInfo>, call: <T>(op: OpName, args?: OpArgs) => Promise<T>): Transport {
+  return {
+    kind,
+    appInfo,
+    call,
+    listClasses: (query) => call("list_classes", { query }),
+    getClass: (classId) => call("get_class", { classId }),
+    classMembers: (classId) => call("class_members", { classId }),
+    memberCredential: (classId, uid) => call("member_credential", { classId, uid }),
+    classReports: (classId, query) => call("class_reports", { classId, query }),
+    classMessages: (classId, query) => call("class_messages", { classId, query }),
+    listMessages: (query) => call("list_messages", { query }),
+    getMessage: (id) => call("get_message", { id }),
+    resendMessage: (id) => call("resend_message", { id }),
+    bulkResend: (body) => call("bulk_resend", { body }),
+    recover: (body) => call("recover", { body }),
+    listJobs: (query) => call("list_jobs", { query }),
+    getJob: (id) => call("get_job", { id }),
+    listAudit: (query) => call("list_audit", { query }),
+    listAlerts: () => call("list_alerts"),
+    listCallbacks: (query) => call("list_callbacks", { query }),
+    getCallback: (id) => call("get_callback", { id }),
+    assignCallback: (id, body) => call("assign_callback", { id, body }),
+    setSecretKey: (body) => call("set_secret_key", { body }),
+    createClass: (body) => call("create_class", { body }),
+  };
+}
+
+/** Tauri IPC: each operation is the #[tauri::command] of the same name. */
+async function tauriCall<T>(op: OpName, args: OpArgs = {}): Promise<T> {
+  const payload: Record<string, unknown> = {};
+  if (args.classId !== undefined) payload.classId = args.classId;
+  if (args.id !== undefined) payload.id = args.id;
+  if (args.uid !== undefined) payload.uid = args.uid;
+  if (args.query !== undefined) payload.query = compact(args.query) ?? {};
+  if (args.body !== undefined) payload.body = args.body;
+  try {
+    return await invoke<T>(op, payload);
+  } catch (err) {
+    const body = errorBody(err);
+    if (body) throw new TransportError(errorMessage(body), null, null, body.error);
+    throw new TransportError(`The desktop backend did not answer (${op})`, describe(err));
+  }
+}
+
+export const tauriTransport: Transport = typed(
+  "tauri",
+  async () => {
     let value: unknown;
     try {
       value = await invoke<unknown>("app_info");
@@ -68,51 +288,63 @@ export const tauriTransport: Transport = {
     }
     return checkAppInfo(value, "the app_info command");
   },
-};
+  tauriCall,
+);
 
 /** Reads an HTTP error body of the shape `{"error": "...", "detail": "..."}` if it has one. */
-async function httpError(res: Response, path: string): Promise<TransportError> {
+async function httpError(res: Response, what: string): Promise<TransportError> {
   const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`;
+  if (res.status === 401) {
+    // The token is wrong or gone: forget it so that the sign-in screen shows.
+    clearToken();
+  }
   try {
-    const body: unknown = await res.json();
-    if (typeof body === "object" && body !== null) {
-      const b = body as Record<string, unknown>;
-      if (typeof b.error === "string") {
-        const detail = typeof b.detail === "string" ? b.detail : null;
-        return new TransportError(`${b.error} (${status} from ${path})`, detail);
-      }
-    }
+    const body = errorBody(await res.json());
+    if (body) return new TransportError(errorMessage(body), `${status} from ${what}`, res.status, body.error);
   } catch {
     // Not JSON (e.g. a static file server's 404 page): fall through.
   }
-  return new TransportError(`The server answered ${status} for ${path}`);
+  return new TransportError(`The server answered ${status} for ${what}`, null, res.status);
 }
 
-async function getJson(path: string): Promise<unknown> {
+async function httpRequest(method: Method, path: string, body?: unknown, auth = true): Promise<unknown> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (auth) {
+    const token = getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+  }
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const what = `${method} ${path.split("?")[0]}`;
   let res: Response;
   try {
-    res = await fetch(path, { headers: { Accept: "application/json" } });
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (err) {
-    throw new TransportError(`Could not reach the server for ${path}`, describe(err));
+    throw new TransportError(`Could not reach the server (${what})`, describe(err));
   }
-  if (!res.ok) throw await httpError(res, path);
+  if (!res.ok) throw await httpError(res, what);
+  if (res.status === 204) return undefined;
+  const text = await res.text();
+  if (!text) return undefined;
   try {
-    return await res.json();
+    return JSON.parse(text);
   } catch {
-    throw new TransportError(
-      `The server's answer for ${path} is not JSON`,
-      "Is this page served by `replaydesk serve`?",
-    );
+    throw new TransportError(`The server's answer to ${what} is not JSON`, "Is this page served by `replaydesk serve`?");
   }
+}
+
+async function httpCall<T>(op: OpName, args: OpArgs = {}): Promise<T> {
+  const o: Operation = OPERATIONS[op];
+  const url = fillPath(o.path, args) + queryString(args.query);
+  const body = o.method === "GET" ? undefined : (args.body ?? (o.method === "POST" ? {} : undefined));
+  return (await httpRequest(o.method, url, body)) as T;
 }
 
 /** HTTP: the JSON API of `replaydesk serve`, on the same origin as the page. */
-export const httpTransport: Transport = {
-  kind: "http",
-  async appInfo() {
-    return checkAppInfo(await getJson("/v1/info"), "GET /v1/info");
-  },
-};
+export const httpTransport: Transport = typed(
+  "http",
+  async () => checkAppInfo(await httpRequest("GET", "/v1/info", undefined, false), "GET /v1/info"),
+  httpCall,
+);
 
 let chosen: Transport | null = null;
 

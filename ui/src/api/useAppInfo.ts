@@ -1,40 +1,19 @@
-import { useCallback, useEffect, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
 import type { AppInfo } from "../bindings/AppInfo";
-import { transport, TransportError } from "./transport";
+import { transport } from "./transport";
 
 export type AppInfoState =
   | { status: "loading" }
   | { status: "ready"; info: AppInfo }
-  | { status: "error"; message: string; detail: string | null };
+  | { status: "error"; error: unknown };
 
-/** Loads the instance facts once, with a way to try again after a failure. */
+/** The instance facts (version, IM mode), with a way to try again after a failure. */
 export function useAppInfo(): { state: AppInfoState; reload: () => void } {
-  const [state, setState] = useState<AppInfoState>({ status: "loading" });
-  const [attempt, setAttempt] = useState(0);
-
-  useEffect(() => {
-    let cancelled = false;
-    setState({ status: "loading" });
-    transport()
-      .appInfo()
-      .then(
-        (info) => {
-          if (!cancelled) setState({ status: "ready", info });
-        },
-        (err: unknown) => {
-          if (cancelled) return;
-          if (err instanceof TransportError) {
-            setState({ status: "error", message: err.message, detail: err.detail });
-          } else {
-            setState({ status: "error", message: String(err), detail: null });
-          }
-        },
-      );
-    return () => {
-      cancelled = true;
-    };
-  }, [attempt]);
-
-  const reload = useCallback(() => setAttempt((n) => n + 1), []);
-  return { state, reload };
+  const q = useQuery({ queryKey: ["appInfo"], queryFn: () => transport().appInfo(), staleTime: 60_000 });
+  const state: AppInfoState = q.data
+    ? { status: "ready", info: q.data }
+    : q.error
+      ? { status: "error", error: q.error }
+      : { status: "loading" };
+  return { state, reload: () => void q.refetch() };
 }

@@ -1,0 +1,109 @@
+import { Link, Outlet } from "@tanstack/react-router";
+import { useState } from "react";
+import type { AppInfo } from "./bindings/AppInfo";
+import { transport, isTauri } from "./api/transport";
+import { useAppInfo } from "./api/useAppInfo";
+import { clearToken } from "./api/auth";
+import { BANNERS, ROUTES } from "./routes";
+import { applyTheme, loadTheme, nextTheme, type Theme } from "./lib/theme";
+import { ErrorNote } from "./components/common";
+
+/** Says plainly where messages go: the built-in emulator, or a real IM endpoint. */
+function ModeBadge({ info }: { info: AppInfo }) {
+  if (info.sandbox) {
+    return (
+      <span className="badge badge-sandbox" data-testid="mode-badge" title="No IM endpoint is configured">
+        <span className="badge-dot" aria-hidden="true" />
+        SANDBOX · built-in IM emulator
+      </span>
+    );
+  }
+  return (
+    <span className="badge badge-live" data-testid="mode-badge" title="Messages go to this IM endpoint">
+      <span className="badge-dot" aria-hidden="true" />
+      LIVE IM · <span className="mono">{info.im_endpoint ?? "(unknown endpoint)"}</span>
+    </span>
+  );
+}
+
+function ThemeToggle() {
+  const [theme, setTheme] = useState<Theme>(loadTheme);
+  const label = theme === "auto" ? "Theme: system" : theme === "light" ? "Theme: light" : "Theme: dark";
+  return (
+    <button
+      type="button"
+      className="ghost"
+      data-testid="theme-toggle"
+      onClick={() => {
+        const t = nextTheme(theme);
+        applyTheme(t);
+        setTheme(t);
+      }}
+      title="Switch between the system's theme, light and dark"
+    >
+      {label}
+    </button>
+  );
+}
+
+export function Shell() {
+  const { state, reload } = useAppInfo();
+  const inTauri = isTauri();
+  const nav = ROUTES.filter((r) => r.label && (inTauri || !r.tauriOnly));
+  return (
+    <div className="app">
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="app-header">
+        <div className="brand">
+          <span className="brand-mark" aria-hidden="true">
+            ▶
+          </span>
+          <span className="brand-name">ReplayDesk</span>
+          {state.status === "ready" && (
+            <span className="version" data-testid="version">
+              v{state.info.version}
+            </span>
+          )}
+        </div>
+        <nav className="nav" aria-label="Console">
+          {nav.map((r) => (
+            <Link
+              key={r.path}
+              to={r.path}
+              className="nav-link"
+              activeOptions={{ exact: r.path === "/", includeSearch: false }}
+              activeProps={{ "aria-current": "page", className: "nav-link active" }}
+            >
+              {r.label}
+            </Link>
+          ))}
+        </nav>
+        <div className="header-status">
+          {state.status === "ready" && <ModeBadge info={state.info} />}
+          {state.status === "error" && <span className="badge badge-error">Backend unavailable</span>}
+          <ThemeToggle />
+          {transport().kind === "http" && (
+            <button type="button" className="ghost" onClick={() => clearToken()} title="Forget the admin token">
+              Sign out
+            </button>
+          )}
+        </div>
+      </header>
+      <main className="app-main" id="main">
+        {state.status === "error" && (
+          <ErrorNote title="Could not load instance information" error={state.error} onRetry={reload} />
+        )}
+        {BANNERS.map((B, i) => (
+          <B key={i} />
+        ))}
+        <Outlet />
+        <p className="hint conn">
+          Connected via{" "}
+          <span>{transport().kind === "tauri" ? "Desktop app (Tauri IPC)" : "Browser (HTTP API)"}</span>
+        </p>
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,47 @@
+import { describe, expect, test } from "vitest";
+import { count, duration, localTime, percent, prettyJson, rawTime, typeLabel } from "./format";
+import { imErrorWords } from "./imcodes";
+
+describe("formatting", () => {
+  test("times are local with the raw value for the hover", () => {
+    const ms = Date.UTC(2026, 10, 24, 18, 3, 7, 120);
+    const d = new Date(ms);
+    expect(localTime(ms)).toBe(
+      `${d.getFullYear()}-11-24 ${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}:07.120`,
+    );
+    expect(rawTime(ms)).toBe(`${ms} (unix ms) = 2026-11-24T18:03:07.120Z`);
+    expect(localTime(null)).toBe("—");
+    expect(rawTime(null)).toBe("not set");
+  });
+
+  test("durations pick a readable unit", () => {
+    expect(duration(850)).toBe("850 ms");
+    expect(duration(12_345)).toBe("12.3 s");
+    expect(duration(245_000)).toBe("4 min 05 s");
+    expect(duration(-1500)).toBe("−1.5 s");
+    expect(duration(7_380_000)).toBe("2 h 03 min");
+  });
+
+  test("counts, percents, types and JSON", () => {
+    expect(count(100000)).toBe("100,000");
+    expect(count(12)).toBe("12");
+    expect(percent(1, 4)).toBe(25);
+    expect(percent(1, 0)).toBe(0);
+    expect(typeLabel("timeline")).toBe("1003 timeline");
+    expect(typeLabel("class_start")).toBe("1001 class start");
+    expect(prettyJson('{"a":1}')).toBe('{\n  "a": 1\n}');
+    expect(prettyJson("<img>")).toBeNull();
+  });
+});
+
+describe("IM error codes in words", () => {
+  test("known codes say what happened and what ReplayDesk does", () => {
+    expect(imErrorWords(10010)).toMatchObject({ words: "The group does not exist", cls: "permanent" });
+    expect(imErrorWords(70009).handling).toContain("sending pauses");
+    expect(imErrorWords(10023).cls).toBe("slow_down");
+  });
+
+  test("an unknown code is named and retried, as the backend does", () => {
+    expect(imErrorWords(99999)).toMatchObject({ words: "Unknown IM error code 99999", cls: "retry" });
+  });
+});

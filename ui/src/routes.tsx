@@ -1,0 +1,41 @@
+// The console's pages, in one list. To add a page, add an entry here: the router and the
+// navigation are built from this list. `tauriOnly` pages (host, settings) appear only
+// inside the desktop app.
+
+import type { ComponentType, ReactNode } from "react";
+import { AlertsBanner } from "./views/AlertsBanner";
+import { AlignmentView } from "./views/AlignmentView";
+import { AuditView } from "./views/AuditView";
+import { CallbacksView } from "./views/CallbacksView";
+import { ClassesView } from "./views/ClassesView";
+import { ClassView } from "./views/ClassView";
+import { JobsView } from "./views/JobsView";
+import { MessagesView } from "./views/MessagesView";
+import { ReportsView } from "./views/ReportsView";
+
+export interface RouteEntry {
+  /** TanStack Router path, `$name` for a parameter. */
+  path: string;
+  component: () => ReactNode;
+  /** Shown in the navigation when set. */
+  label?: string;
+  /** Only inside the desktop app (Tauri). */
+  tauriOnly?: boolean;
+}
+
+export const ROUTES: RouteEntry[] = [
+  { path: "/", label: "Classes", component: ClassesView },
+  { path: "/classes/$classId", component: ClassView },
+  { path: "/classes/$classId/reports", component: ReportsView },
+  { path: "/classes/$classId/alignment", component: AlignmentView },
+  { path: "/messages", label: "Messages", component: MessagesView },
+  { path: "/jobs", label: "Jobs", component: JobsView },
+  { path: "/callbacks", label: "Callbacks", component: CallbacksView },
+  { path: "/audit", label: "Audit log", component: AuditView },
+  // Desktop-only pages go here, e.g.:
+  // { path: "/host", label: "Host", tauriOnly: true, component: HostView },
+  // { path: "/settings", label: "Settings", tauriOnly: true, component: SettingsView },
+];
+
+/** Shown above every page. */
+export const BANNERS: ComponentType[] = [AlertsBanner];

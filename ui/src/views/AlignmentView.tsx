@@ -1,0 +1,3 @@
+export function AlignmentView() {
+  return null;
+}

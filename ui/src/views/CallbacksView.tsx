@@ -1,0 +1,3 @@
+export function CallbacksView() {
+  return null;
+}

@@ -1,0 +1,3 @@
+export function ClassView() {
+  return null;
+}

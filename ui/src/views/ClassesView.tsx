@@ -1,0 +1,3 @@
+export function ClassesView() {
+  return null;
+}

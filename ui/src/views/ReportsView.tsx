@@ -1,0 +1,3 @@
+export function ReportsView() {
+  return null;
+}
