@@ -19,7 +19,7 @@ import {
 
 const CHROMIUM = "/usr/bin/chromium";
 /** The admin token every test server gets (a scratch value, not a secret). */
-export const ADMIN_TOKEN = `e2e-admin-${process.pid}`;
+export const ADMIN_TOKEN = `e2e-admin-token-${process.pid}-${Date.now()}`;
 const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--disable-gpu",

@@ -4,7 +4,7 @@ import type { AppInfo } from "./bindings/AppInfo";
 import { transport, isTauri } from "./api/transport";
 import { useAppInfo } from "./api/useAppInfo";
 import { clearToken } from "./api/auth";
-import { BANNERS, ROUTES } from "./routes";
+import { ROUTES } from "./routes";
 import { applyTheme, loadTheme, nextTheme, type Theme } from "./lib/theme";
 import { ErrorNote } from "./components/common";
 
@@ -95,9 +95,6 @@ export function Shell() {
         {state.status === "error" && (
           <ErrorNote title="Could not load instance information" error={state.error} onRetry={reload} />
         )}
-        {BANNERS.map((B, i) => (
-          <B key={i} />
-        ))}
         <Outlet />
         <p className="hint conn">
           Connected via{" "}

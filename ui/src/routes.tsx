@@ -2,8 +2,7 @@
 // navigation are built from this list. `tauriOnly` pages (host, settings) appear only
 // inside the desktop app.
 
-import type { ComponentType, ReactNode } from "react";
-import { AlertsBanner } from "./views/AlertsBanner";
+import type { ReactNode } from "react";
 import { AlignmentView } from "./views/AlignmentView";
 import { AuditView } from "./views/AuditView";
 import { CallbacksView } from "./views/CallbacksView";
@@ -36,6 +35,3 @@ export const ROUTES: RouteEntry[] = [
   // { path: "/host", label: "Host", tauriOnly: true, component: HostView },
   // { path: "/settings", label: "Settings", tauriOnly: true, component: SettingsView },
 ];
-
-/** Shown above every page. */
-export const BANNERS: ComponentType[] = [AlertsBanner];

@@ -1,3 +1,82 @@
-export function AlertsBanner() {
-  return null;
+// What needs a person, at the top of the classes page, each linking to where it is fixed:
+// the backend's open alerts (credentials refused: sending paused), callbacks that matched
+// no class, and failed messages.
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Link } from "@tanstack/react-router";
+import { useState, type FormEvent } from "react";
+import { transport } from "../api/transport";
+import { ErrorNote, Time } from "../components/common";
+import { count } from "../lib/format";
+
+function SecretKeyForm() {
+  const qc = useQueryClient();
+  const [key, setKey] = useState("");
+  const m = useMutation({
+    mutationFn: (secret_key: string) => transport().setSecretKey({ secret_key }),
+    onSuccess: () => {
+      setKey("");
+      void qc.invalidateQueries();
+    },
+  });
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    if (key.trim()) m.mutate(key.trim());
+  }
+  return (
+    <form className="row" onSubmit={submit}>
+      <label htmlFor="secret-key">New IM secret key</label>
+      <input id="secret-key" type="password" autoComplete="off" value={key} onChange={(e) => setKey(e.target.value)} />
+      <button type="submit" disabled={!key.trim() || m.isPending}>
+        Save and resume sending
+      </button>
+      {m.isSuccess && <span>Saved; sending resumes.</span>}
+      {m.error && <ErrorNote error={m.error} />}
+    </form>
+  );
+}
+
+export function AlertsBanner({ failed }: { failed: number }) {
+  const alerts = useQuery({ queryKey: ["alerts"], queryFn: () => transport().listAlerts(), refetchInterval: 5000 });
+  const unmatched = useQuery({
+    queryKey: ["callbacks", "unmatched-count"],
+    queryFn: () => transport().listCallbacks({ status: ["unmatched"], limit: 100 }),
+    refetchInterval: 10000,
+  });
+  const nUnmatched = unmatched.data?.items.length ?? 0;
+  return (
+    <section className="alerts" aria-label="Alerts" data-testid="alerts">
+      {alerts.error && <ErrorNote title="Could not load the alerts" error={alerts.error} />}
+      {alerts.data?.map((a) => (
+        <div key={a.id} className="alert bad" role="alert">
+          <div className="grow">
+            <strong>{a.kind === "credentials" ? "Sending paused: IM credentials refused" : a.kind}</strong>{" "}
+            <span>{a.detail}</span> <Time ms={a.raised_at} />
+            {a.kind === "credentials" && <SecretKeyForm />}
+          </div>
+        </div>
+      ))}
+      {nUnmatched > 0 && (
+        <div className="alert">
+          <span className="grow">
+            {nUnmatched >= 100 ? "100 or more" : count(nUnmatched)} recording callback
+            {nUnmatched === 1 ? "" : "s"} matched no class and wait to be assigned.
+          </span>
+          <Link to="/callbacks" search={{ status: "unmatched" }}>
+            Assign them
+          </Link>
+        </div>
+      )}
+      {failed > 0 && (
+        <div className="alert bad">
+          <span className="grow">
+            {count(failed)} message{failed === 1 ? "" : "s"} failed and will not be retried by themselves.
+          </span>
+          <Link to="/messages" search={{ status: "failed" }}>
+            Review and resend
+          </Link>
+        </div>
+      )}
+    </section>
+  );
 }

@@ -1,3 +1,154 @@
+// Every recording callback by status; refused ones with their reason; unmatched ones with
+// "assign to class and user". The body is shown as text: a video_url holding markup is
+// displayed, never run.
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Link, useNavigate, useSearch } from "@tanstack/react-router";
+import { useState, type FormEvent } from "react";
+import type { CallbackStatus } from "../bindings/CallbackStatus";
+import type { RecordingCallbackRecord } from "../bindings/RecordingCallbackRecord";
+import { transport } from "../api/transport";
+import { Empty, ErrorNote, Loading, StatusBadge, Time } from "../components/common";
+import { LoadMore, usePaged } from "../components/Paged";
+
+const STATUSES: CallbackStatus[] = ["accepted", "duplicate", "ignored", "refused", "unmatched", "assigned"];
+
+function videoUrl(body: string): string | null {
+  try {
+    const v = JSON.parse(body) as Record<string, unknown>;
+    const url = v.video_url ?? (v.data as Record<string, unknown> | undefined)?.video_url;
+    return typeof url === "string" ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+function AssignForm({ cb }: { cb: RecordingCallbackRecord }) {
+  const qc = useQueryClient();
+  const classes = useQuery({ queryKey: ["classes", ""], queryFn: () => transport().listClasses({}) });
+  const [classId, setClassId] = useState(cb.class_id ?? "");
+  const [uid, setUid] = useState(cb.uid ?? "");
+  const m = useMutation({
+    mutationFn: () => transport().assignCallback(cb.id, { class_id: classId, uid }),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ["callbacks"] }),
+  });
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    m.mutate();
+  }
+  const members = useQuery({
+    queryKey: ["members", classId],
+    enabled: !!classId,
+    queryFn: () => transport().classMembers(classId),
+  });
+  return (
+    <form className="row" onSubmit={submit} data-testid="assign-form" aria-label={`Assign callback ${cb.id}`}>
+      <label htmlFor={`as-class-${cb.id}`}>Class</label>
+      <select id={`as-class-${cb.id}`} value={classId} onChange={(e) => setClassId(e.target.value)} required>
+        <option value="">choose…</option>
+        {classes.data?.map((c) => (
+          <option key={c.class_id} value={c.class_id}>
+            {c.class_id}
+          </option>
+        ))}
+      </select>
+      <label htmlFor={`as-uid-${cb.id}`}>User</label>
+      <input id={`as-uid-${cb.id}`} list={`as-uids-${cb.id}`} value={uid} onChange={(e) => setUid(e.target.value)} required size={12} />
+      <datalist id={`as-uids-${cb.id}`}>
+        {members.data?.map((mm) => (
+          <option key={mm.uid} value={mm.uid} />
+        ))}
+      </datalist>
+      <button type="submit" className="primary" disabled={!classId || !uid || m.isPending}>
+        Assign
+      </button>
+      {m.error && <ErrorNote error={m.error} />}
+      {m.data && (
+        <span data-testid="assigned">
+          Assigned; {m.data.message_created ? `message ${m.data.message.id} (1004) queued` : "its 1004 already existed"}.
+        </span>
+      )}
+    </form>
+  );
+}
+
 export function CallbacksView() {
-  return null;
+  const search = useSearch({ strict: false }) as Record<string, string>;
+  const navigate = useNavigate();
+  const status = STATUSES.includes(search.status as CallbackStatus) ? (search.status as CallbackStatus) : null;
+  const { q, items } = usePaged(["callbacks", status ?? "all"], (cursor) =>
+    transport().listCallbacks({ status: status ? [status] : undefined, cursor, limit: 200 }),
+  );
+  return (
+    <>
+      <h1>Recording callbacks</h1>
+      <nav className="tabs" aria-label="Callback status">
+        <Link to="/callbacks" search={{}} className={`tab${status === null ? " active" : ""}`}>
+          all
+        </Link>
+        {STATUSES.map((s) => (
+          <Link key={s} to="/callbacks" search={{ status: s }} className={`tab${status === s ? " active" : ""}`}>
+            {s}
+          </Link>
+        ))}
+      </nav>
+      {q.error && <ErrorNote error={q.error} onRetry={() => void q.refetch()} />}
+      {q.isPending && <Loading what="callbacks" />}
+      {!q.isPending && items.length === 0 && <Empty>No {status ?? ""} callbacks.</Empty>}
+      {items.length > 0 && (
+        <table className="plain" data-testid="callbacks">
+          <thead>
+            <tr>
+              <th>Received</th>
+              <th>Status</th>
+              <th>Class · uid</th>
+              <th>File</th>
+              <th>Video URL</th>
+              <th>Why / what next</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((cb) => (
+              <tr key={cb.id} data-testid="callback-row" data-id={cb.id} data-status={cb.status}>
+                <td>
+                  <Time ms={cb.received_at} />
+                </td>
+                <td>
+                  <StatusBadge status={cb.status} />
+                </td>
+                <td className="mono">
+                  {cb.class_id ?? "—"} · {cb.uid ?? "—"}
+                </td>
+                <td className="mono">{cb.file_key ?? "—"}</td>
+                <td className="mono" data-testid="video-url" style={{ maxWidth: 260, overflowWrap: "anywhere" }}>
+                  {videoUrl(cb.body) ?? "—"}
+                </td>
+                <td>
+                  {cb.reason && <div>{cb.reason}</div>}
+                  {cb.message_id !== null && (
+                    <button
+                      type="button"
+                      className="ghost"
+                      onClick={() =>
+                        void navigate({ to: "/classes/$classId", params: { classId: cb.class_id ?? "" }, search: { msg: String(cb.message_id) } })
+                      }
+                      disabled={!cb.class_id}
+                    >
+                      message {cb.message_id}
+                    </button>
+                  )}
+                  {cb.status === "unmatched" && <AssignForm cb={cb} />}
+                  <details>
+                    <summary>Body as received</summary>
+                    <pre className="block">{cb.body}</pre>
+                  </details>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <LoadMore hasNext={!!q.hasNextPage} loading={q.isFetchingNextPage} onMore={() => void q.fetchNextPage()} />
+    </>
+  );
 }

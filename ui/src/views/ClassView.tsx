@@ -1,3 +1,49 @@
+import { useQuery } from "@tanstack/react-query";
+import { Link, useParams } from "@tanstack/react-router";
+import { transport } from "../api/transport";
+import { ErrorNote, StatusBadge, Time } from "../components/common";
+import { MessageLog } from "../components/MessageLog";
+import { count } from "../lib/format";
+
+/** The head of a class's pages: its facts and the tabs between them. */
+export function ClassHeader({ classId, tab }: { classId: string; tab: "messages" | "reports" | "alignment" }) {
+  const c = useQuery({ queryKey: ["class", classId], queryFn: () => transport().getClass(classId), refetchInterval: 5000 });
+  return (
+    <>
+      <div className="row spread">
+        <h1>
+          Class <span className="mono">{classId}</span> {c.data && <StatusBadge status={c.data.state} />}
+        </h1>
+        {c.data && (
+          <span className="hint">
+            teacher <span className="mono">{c.data.teacher_uid}</span> · group <span className="mono">{c.data.group_id}</span> · started{" "}
+            <Time ms={c.data.started_at} /> · ended <Time ms={c.data.ended_at} /> · {count(c.data.members)} members ·{" "}
+            {count(c.data.counts.total)} messages
+          </span>
+        )}
+      </div>
+      {c.error && <ErrorNote title="Could not load the class" error={c.error} />}
+      <nav className="tabs" aria-label="Class views">
+        <Link to="/classes/$classId" params={{ classId }} className={`tab${tab === "messages" ? " active" : ""}`}>
+          Messages
+        </Link>
+        <Link to="/classes/$classId/reports" params={{ classId }} className={`tab${tab === "reports" ? " active" : ""}`}>
+          Timeline reports
+        </Link>
+        <Link to="/classes/$classId/alignment" params={{ classId }} className={`tab${tab === "alignment" ? " active" : ""}`}>
+          Alignment
+        </Link>
+      </nav>
+    </>
+  );
+}
+
 export function ClassView() {
-  return null;
+  const { classId } = useParams({ strict: false }) as { classId: string };
+  return (
+    <>
+      <ClassHeader classId={classId} tab="messages" />
+      <MessageLog classId={classId} />
+    </>
+  );
 }

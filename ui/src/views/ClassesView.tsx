@@ -1,3 +1,190 @@
+// Every class with teacher, group, state, start/end and per-status counts; search; the
+// alerts; creating a class.
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Link, useNavigate, useSearch } from "@tanstack/react-router";
+import { useState, type FormEvent } from "react";
+import type { CreatedClass } from "../bindings/CreatedClass";
+import type { StatusCounts } from "../bindings/StatusCounts";
+import { transport } from "../api/transport";
+import { Empty, ErrorNote, Loading, StatusBadge, Time } from "../components/common";
+import { count } from "../lib/format";
+import { STATUSES } from "../lib/filters";
+import { AlertsBanner } from "./AlertsBanner";
+
+function Counts({ counts, classId }: { counts: StatusCounts; classId: string }) {
+  return (
+    <div className="counts">
+      {STATUSES.filter((s) => counts[s] > 0).map((s) => (
+        <Link
+          key={s}
+          to="/classes/$classId"
+          params={{ classId }}
+          search={{ status: s }}
+          className={`count-chip status-${s}`}
+          title={`Show the ${s} messages of ${classId}`}
+        >
+          {s} {count(counts[s])}
+        </Link>
+      ))}
+      {counts.total === 0 && <span className="hint">no messages</span>}
+    </div>
+  );
+}
+
+function CreateClassForm({ onClose }: { onClose: () => void }) {
+  const qc = useQueryClient();
+  const [classId, setClassId] = useState("");
+  const [groupId, setGroupId] = useState("");
+  const [teacher, setTeacher] = useState("");
+  const [createGroup, setCreateGroup] = useState(true);
+  const [created, setCreated] = useState<CreatedClass | null>(null);
+  const m = useMutation({
+    mutationFn: () =>
+      transport().createClass({ class_id: classId.trim(), group_id: groupId.trim(), teacher_uid: teacher.trim(), create_group: createGroup, legacy_class_token: false, open_enrolment: false }),
+    onSuccess: (c) => {
+      setCreated(c);
+      void qc.invalidateQueries({ queryKey: ["classes"] });
+    },
+  });
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    m.mutate();
+  }
+  if (created) {
+    return (
+      <section className="card" aria-labelledby="created-title" data-testid="created-class">
+        <h2 id="created-title">Class {created.class_id} created</h2>
+        <p>
+          {created.group_created ? "The IM group was created." : "The IM group was not created here (not asked, or it existed)."}
+        </p>
+        <p>
+          The teacher&apos;s report credential, shown this once (only its hash is stored):{" "}
+          <code data-testid="report-token">{created.report_token}</code>
+        </p>
+        <button type="button" onClick={onClose}>
+          Done
+        </button>
+      </section>
+    );
+  }
+  return (
+    <form className="card" onSubmit={submit} aria-labelledby="create-title">
+      <h2 id="create-title">Create a class</h2>
+      <div className="row">
+        <div className="field">
+          <label htmlFor="cc-class">Class id</label>
+          <input id="cc-class" required value={classId} onChange={(e) => setClassId(e.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor="cc-group">IM group id</label>
+          <input id="cc-group" required value={groupId} onChange={(e) => setGroupId(e.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor="cc-teacher">Teacher uid</label>
+          <input id="cc-teacher" required value={teacher} onChange={(e) => setTeacher(e.target.value)} />
+        </div>
+        <label className="chip">
+          <input type="checkbox" checked={createGroup} onChange={(e) => setCreateGroup(e.target.checked)} />
+          Create the IM group
+        </label>
+        <button type="submit" className="primary" disabled={m.isPending}>
+          Create
+        </button>
+        <button type="button" onClick={onClose}>
+          Cancel
+        </button>
+      </div>
+      {m.error && <ErrorNote error={m.error} />}
+    </form>
+  );
+}
+
 export function ClassesView() {
-  return null;
+  const search = useSearch({ strict: false }) as Record<string, string>;
+  const navigate = useNavigate();
+  const q = search.q ?? "";
+  const [creating, setCreating] = useState(false);
+  const classes = useQuery({
+    queryKey: ["classes", q],
+    queryFn: () => transport().listClasses(q ? { q } : {}),
+    refetchInterval: 5000,
+    placeholderData: (prev) => prev,
+  });
+  const failed = classes.data?.reduce((n, c) => n + c.counts.failed, 0) ?? 0;
+  return (
+    <>
+      <AlertsBanner failed={q ? 0 : failed} />
+      <div className="row spread">
+        <h1>Classes</h1>
+        <div className="row">
+          <label htmlFor="class-search">Search</label>
+          <input
+            id="class-search"
+            type="search"
+            placeholder="class, group or teacher"
+            value={q}
+            onChange={(e) => void navigate({ to: "/", search: e.target.value ? { q: e.target.value } : {}, replace: true })}
+          />
+          <button type="button" className="primary" onClick={() => setCreating(true)} disabled={creating}>
+            Create class
+          </button>
+        </div>
+      </div>
+      {creating && <CreateClassForm onClose={() => setCreating(false)} />}
+      {classes.error && <ErrorNote title="Could not load the classes" error={classes.error} onRetry={() => void classes.refetch()} />}
+      {classes.isPending && <Loading what="classes" />}
+      {classes.data && classes.data.length === 0 && (
+        <Empty>
+          {q
+            ? `No class matches "${q}".`
+            : "No classes yet. Create one above, or run `replaydesk demo` against this server for demo data."}
+        </Empty>
+      )}
+      {classes.data && classes.data.length > 0 && (
+        <table className="plain" data-testid="classes">
+          <thead>
+            <tr>
+              <th>Class</th>
+              <th>Teacher</th>
+              <th>Group</th>
+              <th>State</th>
+              <th>Started</th>
+              <th>Ended</th>
+              <th className="num">Members</th>
+              <th>Messages by status</th>
+              <th className="num">Total</th>
+            </tr>
+          </thead>
+          <tbody>
+            {classes.data.map((c) => (
+              <tr key={c.class_id}>
+                <td>
+                  <Link to="/classes/$classId" params={{ classId: c.class_id }} className="mono">
+                    {c.class_id}
+                  </Link>
+                </td>
+                <td className="mono">{c.teacher_uid}</td>
+                <td className="mono">{c.group_id}</td>
+                <td>
+                  <StatusBadge status={c.state} />
+                </td>
+                <td>
+                  <Time ms={c.started_at} />
+                </td>
+                <td>
+                  <Time ms={c.ended_at} />
+                </td>
+                <td className="num">{count(c.members)}</td>
+                <td>
+                  <Counts counts={c.counts} classId={c.class_id} />
+                </td>
+                <td className="num">{count(c.counts.total)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
 }

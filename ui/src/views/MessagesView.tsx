@@ -1,3 +1,10 @@
+import { MessageLog } from "../components/MessageLog";
+
 export function MessagesView() {
-  return null;
+  return (
+    <>
+      <h1>Messages across classes</h1>
+      <MessageLog classId={null} />
+    </>
+  );
 }

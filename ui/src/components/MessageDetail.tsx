@@ -1,0 +1,181 @@
+// One message: its fields, its exact Data (pretty and raw), every attempt with the IM
+// error code in words, where it came from (the timeline report or the callback), and a
+// resend button.
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { Attempt } from "../bindings/Attempt";
+import type { StoredMessage } from "../bindings/StoredMessage";
+import { transport } from "../api/transport";
+import { ErrorNote, Loading, StatusBadge, Time } from "./common";
+import { JsonData } from "./JsonData";
+import { duration, typeLabel } from "../lib/format";
+import { OUTCOME_WORDS, imErrorWords } from "../lib/imcodes";
+
+function AttemptRow({ a }: { a: Attempt }) {
+  const im = a.im_error_code !== null && a.im_error_code !== 0 ? imErrorWords(a.im_error_code) : null;
+  return (
+    <li className="attempt" data-testid="attempt">
+      <div className="row">
+        <StatusBadge status={a.outcome === "sent" || a.outcome === "found_in_history" ? "sent" : a.outcome === "retry" || a.outcome === "slow_down" || a.outcome === "ambiguous" ? "retrying" : "failed"} />
+        <Time ms={a.started_at} />
+        <span className="hint">
+          {a.trigger}, {duration(a.duration_ms)}
+          {a.http_status !== null && `, HTTP ${a.http_status}`}
+        </span>
+      </div>
+      <div>{OUTCOME_WORDS[a.outcome] ?? a.outcome}</div>
+      {im && (
+        <div data-testid="im-error">
+          IM error <span className="mono">{a.im_error_code}</span>: {im.words}. {im.handling[0]?.toUpperCase()}
+          {im.handling.slice(1)}.
+          {a.im_error_info && <span className="hint mono"> ({a.im_error_info})</span>}
+        </div>
+      )}
+      {a.transport_error && <div className="mono hint">No IM answer: {a.transport_error}</div>}
+    </li>
+  );
+}
+
+function Source({ m }: { m: StoredMessage }) {
+  const reports = useQuery({
+    queryKey: ["source-report", m.class_id, m.id],
+    enabled: m.msg_type === "timeline",
+    queryFn: async () => {
+      // The report that made this 1003: reports are newest first and carry message_id.
+      let cursor: number | undefined;
+      for (let i = 0; i < 10; i++) {
+        const page = await transport().classReports(m.class_id, { cursor, limit: 1000 });
+        const hit = page.items.find((r) => r.message_id === m.id);
+        if (hit) return hit;
+        if (page.next_cursor === null) return null;
+        cursor = page.next_cursor;
+      }
+      return null;
+    },
+  });
+  const callback = useQuery({
+    queryKey: ["source-callback", m.id],
+    enabled: m.msg_type === "recording",
+    queryFn: async () => {
+      let cursor: number | undefined;
+      for (let i = 0; i < 10; i++) {
+        const page = await transport().listCallbacks({ cursor, limit: 1000 });
+        const hit = page.items.find((c) => c.message_id === m.id);
+        if (hit) return hit;
+        if (page.next_cursor === null) return null;
+        cursor = page.next_cursor;
+      }
+      return null;
+    },
+  });
+  if (m.msg_type === "class_start" || m.msg_type === "class_end") {
+    return <p>Made from the class {m.msg_type === "class_start" ? "start" : "end"} report of uid <span className="mono">{m.uid}</span>.</p>;
+  }
+  const q = m.msg_type === "timeline" ? reports : callback;
+  if (q.isPending) return <Loading what="the source" />;
+  if (q.error) return <ErrorNote error={q.error} />;
+  if (!q.data) return <p className="hint">The source was not found among the newest 10,000.</p>;
+  const src = q.data;
+  return (
+    <div data-testid="message-source">
+      <p>
+        {m.msg_type === "timeline" ? "Timeline report" : "Recording callback"} #{src.id}, received <Time ms={src.received_at} />
+      </p>
+      <JsonData text={src.body} />
+    </div>
+  );
+}
+
+export function MessageDetailPanel({ id, onClose }: { id: number; onClose: () => void }) {
+  const qc = useQueryClient();
+  const q = useQuery({
+    queryKey: ["message", id],
+    queryFn: () => transport().getMessage(id),
+    refetchInterval: (query) => {
+      const s = query.state.data?.message.status;
+      return s === "sent" || s === "failed" ? false : 1500;
+    },
+  });
+  const resend = useMutation({
+    mutationFn: () => transport().resendMessage(id),
+    onSuccess: () => {
+      void qc.invalidateQueries({ queryKey: ["message", id] });
+      void qc.invalidateQueries({ queryKey: ["messages"] });
+    },
+  });
+  return (
+    <aside className="detail-panel" aria-label={`Message ${id}`} data-testid="message-detail">
+      <div className="row spread">
+        <h2>Message {id}</h2>
+        <button type="button" onClick={onClose} aria-label="Close the message detail">
+          Close
+        </button>
+      </div>
+      {q.error && <ErrorNote error={q.error} onRetry={() => void q.refetch()} />}
+      {q.isPending && <Loading what="the message" />}
+      {q.data && (
+        <>
+          <dl className="facts">
+            <dt>Status</dt>
+            <dd>
+              <StatusBadge status={q.data.message.status} />{" "}
+              <button type="button" onClick={() => resend.mutate()} disabled={resend.isPending} data-testid="resend-one">
+                Resend this message
+              </button>
+            </dd>
+            <dt>Type</dt>
+            <dd>{typeLabel(q.data.message.msg_type)}</dd>
+            <dt>Class</dt>
+            <dd className="mono">{q.data.message.class_id}</dd>
+            <dt>Group</dt>
+            <dd className="mono">{q.data.message.group_id}</dd>
+            <dt>uid · seq</dt>
+            <dd className="mono">
+              {q.data.message.uid} · {q.data.message.seq}
+            </dd>
+            <dt>Created</dt>
+            <dd>
+              <Time ms={q.data.message.created_at} />
+            </dd>
+            <dt>Sent</dt>
+            <dd>
+              <Time ms={q.data.message.sent_at} />
+            </dd>
+            <dt>IM MsgSeq</dt>
+            <dd className="mono">{q.data.message.im_msg_seq ?? "—"}</dd>
+            {q.data.message.next_attempt_at !== null && (
+              <>
+                <dt>Next attempt</dt>
+                <dd>
+                  <Time ms={q.data.message.next_attempt_at} />
+                </dd>
+              </>
+            )}
+            {q.data.message.last_error && (
+              <>
+                <dt>Last error</dt>
+                <dd className="mono">{q.data.message.last_error}</dd>
+              </>
+            )}
+          </dl>
+          {resend.error && <ErrorNote error={resend.error} />}
+          {resend.data && <p>{resend.data.queued ? "Queued for sending again." : "It is being sent right now; nothing to do."}</p>}
+          <h3>Data</h3>
+          <JsonData text={q.data.message.data} testId="message-data" />
+          <h3>Attempts ({q.data.attempts.length})</h3>
+          {q.data.attempts.length === 0 ? (
+            <p className="hint">No attempt yet.</p>
+          ) : (
+            <ol className="attempts" data-testid="attempts">
+              {q.data.attempts.map((a) => (
+                <AttemptRow key={a.id} a={a} />
+              ))}
+            </ol>
+          )}
+          <h3>Source</h3>
+          <Source m={q.data.message} />
+        </>
+      )}
+    </aside>
+  );
+}

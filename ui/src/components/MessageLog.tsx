@@ -1,0 +1,390 @@
+// The message log of one class or of all: a virtualized table (TanStack Table for the
+// columns, TanStack Virtual for the rows) loading pages as it scrolls; filters kept in the
+// URL; a detail panel (`msg=` in the URL too); resend of one, of everything matching the
+// filter, and recovery of everything failed since a time.
+
+import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
+import { useNavigate, useSearch } from "@tanstack/react-router";
+import { createColumnHelper, flexRender, getCoreRowModel, useReactTable } from "@tanstack/react-table";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
+import type { Job } from "../bindings/Job";
+import type { StoredMessage } from "../bindings/StoredMessage";
+import { transport } from "../api/transport";
+import {
+  STATUSES,
+  TYPES,
+  describeFilters,
+  filtersFromSearch,
+  filtersToQuery,
+  filtersToResend,
+  filtersToSearch,
+  isEmpty,
+  localInputToMs,
+  msToLocalInput,
+  toggle,
+  type Filters,
+} from "../lib/filters";
+import { count, localTime, rawTime, typeLabel } from "../lib/format";
+import { ErrorNote, StatusBadge } from "./common";
+import { JobProgress } from "./JobProgress";
+import { MessageDetailPanel } from "./MessageDetail";
+
+const PAGE = 500;
+const ROW_HEIGHT = 30;
+
+const col = createColumnHelper<StoredMessage>();
+const columns = [
+  col.accessor("id", { header: "id", size: 70 }),
+  col.accessor("msg_type", { header: "type", size: 120, cell: (c) => typeLabel(c.getValue()) }),
+  col.accessor("uid", { header: "uid", size: 140 }),
+  col.accessor("seq", { header: "seq", size: 60 }),
+  col.accessor("status", { header: "status", size: 90, cell: (c) => <StatusBadge status={c.getValue()} /> }),
+  col.accessor("attempt_count", { header: "attempts", size: 70, cell: (c) => String(c.getValue()) }),
+  col.accessor("created_at", {
+    header: "created",
+    size: 190,
+    cell: (c) => <span title={rawTime(c.getValue())}>{localTime(c.getValue())}</span>,
+  }),
+  col.accessor("sent_at", {
+    header: "sent",
+    size: 190,
+    cell: (c) => <span title={rawTime(c.getValue())}>{localTime(c.getValue())}</span>,
+  }),
+  col.accessor("im_msg_seq", { header: "IM MsgSeq", size: 90, cell: (c) => c.getValue() ?? "—" }),
+];
+
+/** Counts the messages matching a filter by paging through them (no count route). */
+async function countMatching(f: Filters, classId: string | null, onProgress: (n: number) => void): Promise<number> {
+  let n = 0;
+  let cursor: number | undefined;
+  for (;;) {
+    const q = filtersToQuery(f, classId, cursor, 1000);
+    const page = classId ? await transport().classMessages(classId, q) : await transport().listMessages(q);
+    n += page.items.length;
+    onProgress(n);
+    if (page.next_cursor === null) return n;
+    cursor = page.next_cursor;
+  }
+}
+
+function FilterBar({ f, onChange, classId }: { f: Filters; onChange: (f: Filters) => void; classId: string | null }) {
+  const [uid, setUid] = useState(f.uid);
+  const [q, setQ] = useState(f.q);
+  const [cls, setCls] = useState(f.class);
+  useEffect(() => setUid(f.uid), [f.uid]);
+  useEffect(() => setQ(f.q), [f.q]);
+  useEffect(() => setCls(f.class), [f.class]);
+  // Text fields apply after a short pause, so that typing does not fetch per key.
+  useEffect(() => {
+    const t = setTimeout(() => {
+      if (uid !== f.uid || q !== f.q || cls !== f.class) onChange({ ...f, uid, q, class: cls });
+    }, 250);
+    return () => clearTimeout(t);
+  }, [uid, q, cls]); // eslint-disable-line react-hooks/exhaustive-deps
+  return (
+    <form className="filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()} data-testid="filters">
+      <fieldset>
+        <legend>Status</legend>
+        {STATUSES.map((s) => (
+          <label key={s} className="chip">
+            <input
+              type="checkbox"
+              name="status"
+              value={s}
+              checked={f.statuses.includes(s)}
+              onChange={() => onChange({ ...f, statuses: toggle(f.statuses, s) })}
+            />
+            {s}
+          </label>
+        ))}
+      </fieldset>
+      <fieldset>
+        <legend>Type</legend>
+        {TYPES.map((t) => (
+          <label key={t} className="chip">
+            <input
+              type="checkbox"
+              name="type"
+              value={t}
+              checked={f.types.includes(t)}
+              onChange={() => onChange({ ...f, types: toggle(f.types, t) })}
+            />
+            {typeLabel(t)}
+          </label>
+        ))}
+      </fieldset>
+      {!classId && (
+        <div className="field">
+          <label htmlFor="f-class">Class</label>
+          <input id="f-class" value={cls} onChange={(e) => setCls(e.target.value)} size={12} />
+        </div>
+      )}
+      <div className="field">
+        <label htmlFor="f-uid">uid</label>
+        <input id="f-uid" value={uid} onChange={(e) => setUid(e.target.value)} size={12} />
+      </div>
+      <div className="field">
+        <label htmlFor="f-from">Created from</label>
+        <input
+          id="f-from"
+          type="datetime-local"
+          value={msToLocalInput(f.from)}
+          onChange={(e) => onChange({ ...f, from: localInputToMs(e.target.value) })}
+        />
+      </div>
+      <div className="field">
+        <label htmlFor="f-to">Created before</label>
+        <input
+          id="f-to"
+          type="datetime-local"
+          value={msToLocalInput(f.to)}
+          onChange={(e) => onChange({ ...f, to: localInputToMs(e.target.value) })}
+        />
+      </div>
+      <div className="field">
+        <label htmlFor="f-retried">Retried</label>
+        <select
+          id="f-retried"
+          value={f.retried === null ? "" : String(f.retried)}
+          onChange={(e) => onChange({ ...f, retried: e.target.value === "" ? null : e.target.value === "true" })}
+        >
+          <option value="">any</option>
+          <option value="true">retried</option>
+          <option value="false">not retried</option>
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor="f-q">Text in Data</label>
+        <input id="f-q" type="search" value={q} onChange={(e) => setQ(e.target.value)} size={14} />
+      </div>
+    </form>
+  );
+}
+
+type Confirm = { phase: "counting"; n: number } | { phase: "ready"; n: number } | { phase: "error"; error: unknown };
+
+function BulkActions({ f, classId, onJob }: { f: Filters; classId: string | null; onJob: (j: Job) => void }) {
+  const qc = useQueryClient();
+  const [confirm, setConfirm] = useState<Confirm | null>(null);
+  const [since, setSince] = useState("");
+  const bulk = useMutation({
+    mutationFn: () => transport().bulkResend(filtersToResend(f, classId)),
+    onSuccess: (job) => {
+      setConfirm(null);
+      onJob(job);
+      void qc.invalidateQueries({ queryKey: ["jobs"] });
+    },
+  });
+  const recover = useMutation({
+    mutationFn: (since_ms: number) => transport().recover(classId ? { since_ms, class_id: classId } : { since_ms }),
+    onSuccess: (job) => {
+      onJob(job);
+      void qc.invalidateQueries({ queryKey: ["jobs"] });
+    },
+  });
+  async function ask() {
+    setConfirm({ phase: "counting", n: 0 });
+    try {
+      const n = await countMatching(f, classId, (k) => setConfirm({ phase: "counting", n: k }));
+      setConfirm({ phase: "ready", n });
+    } catch (error) {
+      setConfirm({ phase: "error", error });
+    }
+  }
+  const empty = isEmpty(f) && !classId;
+  const sinceMs = localInputToMs(since);
+  return (
+    <div className="row">
+      <button
+        type="button"
+        onClick={() => void ask()}
+        disabled={empty}
+        title={empty ? "Narrow the filter first (e.g. status failed)" : "Resend every message this filter matches, not only the loaded rows"}
+        data-testid="bulk-resend"
+      >
+        Resend all matching…
+      </button>
+      <label htmlFor="recover-since">Failed since</label>
+      <input id="recover-since" type="datetime-local" value={since} onChange={(e) => setSince(e.target.value)} />
+      <button type="button" disabled={sinceMs === null || recover.isPending} onClick={() => sinceMs !== null && recover.mutate(sinceMs)}>
+        Recover failed since…
+      </button>
+      {recover.error && <ErrorNote error={recover.error} />}
+      {confirm && (
+        <div className="modal-backdrop" role="presentation" onKeyDown={(e) => e.key === "Escape" && setConfirm(null)}>
+          <div className="modal" role="dialog" aria-modal="true" aria-labelledby="confirm-title" data-testid="confirm-dialog">
+            <h2 id="confirm-title">Resend messages</h2>
+            {confirm.phase === "counting" && <p aria-live="polite">Counting the matching messages… {count(confirm.n)} so far</p>}
+            {confirm.phase === "error" && <ErrorNote error={confirm.error} />}
+            {confirm.phase === "ready" && (
+              <p data-testid="confirm-text">
+                {confirm.n === 0
+                  ? `No message matches ${describeFilters(f, classId)}.`
+                  : `Resend ${count(confirm.n)} message${confirm.n === 1 ? "" : "s"} matching ${describeFilters(f, classId)}?`}
+              </p>
+            )}
+            {bulk.error && <ErrorNote error={bulk.error} />}
+            <div className="row">
+              <button
+                type="button"
+                className="primary"
+                autoFocus
+                disabled={confirm.phase !== "ready" || confirm.n === 0 || bulk.isPending}
+                onClick={() => bulk.mutate()}
+                data-testid="confirm-resend"
+              >
+                {confirm.phase === "ready" ? `Resend ${count(confirm.n)}` : "Resend"}
+              </button>
+              <button type="button" onClick={() => setConfirm(null)}>
+                Cancel
+              </button>
+            </div>
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}
+
+export function MessageLog({ classId, highlight }: { classId: string | null; highlight?: ReadonlySet<number> }) {
+  const search = useSearch({ strict: false }) as Record<string, string>;
+  const navigate = useNavigate();
+  const f = useMemo(() => filtersFromSearch(search), [search]);
+  const filterKey = JSON.stringify(filtersToSearch(f));
+  const selected = search.msg && /^\d+$/.test(search.msg) ? Number(search.msg) : null;
+  const [jobs, setJobs] = useState<Job[]>([]);
+
+  const setSearch = (next: Record<string, string>) =>
+    void navigate({ to: ".", search: next, replace: true } as never);
+  const setFilters = (nf: Filters) => setSearch({ ...otherParams(search), ...filtersToSearch(nf), ...(selected ? { msg: String(selected) } : {}) });
+  const select = (id: number | null) => {
+    const { msg: _msg, ...rest } = search;
+    setSearch(id === null ? rest : { ...rest, msg: String(id) });
+  };
+
+  const q = useInfiniteQuery({
+    queryKey: ["messages", classId, filterKey],
+    initialPageParam: undefined as number | undefined,
+    queryFn: ({ pageParam }) => {
+      const query = filtersToQuery(f, classId, pageParam, PAGE);
+      return classId ? transport().classMessages(classId, query) : transport().listMessages(query);
+    },
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+    // While a job runs the rows change under it: refresh the loaded pages.
+    refetchInterval: jobs.some((j) => j.state !== "finished") ? 1000 : 5000,
+    placeholderData: (prev) => prev,
+  });
+  const rows = useMemo(() => q.data?.pages.flatMap((p) => p.items) ?? [], [q.data]);
+
+  const table = useReactTable({ data: rows, columns, getCoreRowModel: getCoreRowModel(), getRowId: (m) => String(m.id) });
+  const tableRows = table.getRowModel().rows;
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const v = useVirtualizer({
+    count: tableRows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 20,
+  });
+  const items = v.getVirtualItems();
+  const lastIndex = items.at(-1)?.index ?? 0;
+  useEffect(() => {
+    if (q.hasNextPage && !q.isFetchingNextPage && lastIndex >= tableRows.length - 50) void q.fetchNextPage();
+  }, [lastIndex, tableRows.length, q.hasNextPage, q.isFetchingNextPage]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const cols = columns.map((c) => `${c.size ?? 100}fr`).join(" ");
+
+  function onKey(e: KeyboardEvent<HTMLDivElement>) {
+    if (!rows.length) return;
+    const idx = selected === null ? -1 : rows.findIndex((m) => m.id === selected);
+    let next = idx;
+    if (e.key === "ArrowDown" || e.key === "j") next = Math.min(rows.length - 1, idx + 1);
+    else if (e.key === "ArrowUp" || e.key === "k") next = Math.max(0, idx - 1);
+    else if (e.key === "Home") next = 0;
+    else if (e.key === "End") next = rows.length - 1;
+    else if (e.key === "Escape") {
+      select(null);
+      return;
+    } else return;
+    e.preventDefault();
+    const m = rows[next];
+    if (m) select(m.id);
+    v.scrollToIndex(next, { align: "auto" });
+  }
+
+  return (
+    <section aria-label="Message log">
+      <FilterBar f={f} onChange={setFilters} classId={classId} />
+      <div className="row spread">
+        <span className="hint" data-testid="row-count" aria-live="polite">
+          {q.isPending
+            ? "Loading messages…"
+            : `${count(rows.length)}${q.hasNextPage ? "+" : ""} message${rows.length === 1 ? "" : "s"}${q.hasNextPage ? " (more load as you scroll)" : ""}`}
+          {q.isFetching && !q.isPending ? " · refreshing" : ""}
+        </span>
+        <BulkActions f={f} classId={classId} onJob={(j) => setJobs((js) => [j, ...js])} />
+      </div>
+      {jobs.map((j) => (
+        <JobProgress key={j.id} id={j.id} initial={j} />
+      ))}
+      {q.error && <ErrorNote title="Could not load the messages" error={q.error} onRetry={() => void q.refetch()} />}
+      <div className={`log${selected !== null ? " with-detail" : ""}`}>
+        <div className="vtable" role="grid" aria-rowcount={rows.length} style={{ ["--cols" as string]: cols }}>
+          {table.getHeaderGroups().map((hg) => (
+            <div className="vhead" role="row" key={hg.id}>
+              {hg.headers.map((h) => (
+                <div role="columnheader" key={h.id}>
+                  {flexRender(h.column.columnDef.header, h.getContext())}
+                </div>
+              ))}
+            </div>
+          ))}
+          <div
+            className="vbody"
+            ref={scrollRef}
+            tabIndex={0}
+            onKeyDown={onKey}
+            aria-label="Messages: arrow keys move, Escape closes the detail"
+            data-testid="message-rows"
+          >
+            {!q.isPending && rows.length === 0 && <p className="empty" style={{ padding: 12 }}>No message matches this filter.</p>}
+            <div style={{ height: v.getTotalSize(), position: "relative" }}>
+              {items.map((vi) => {
+                const row = tableRows[vi.index];
+                if (!row) return null;
+                const m = row.original;
+                return (
+                  <div
+                    key={row.id}
+                    role="row"
+                    aria-rowindex={vi.index + 1}
+                    aria-selected={m.id === selected}
+                    className={`vrow${highlight?.has(m.id) ? " highlight" : ""}`}
+                    data-testid="message-row"
+                    data-id={m.id}
+                    data-status={m.status}
+                    style={{ top: vi.start, height: ROW_HEIGHT }}
+                    onClick={() => select(m.id)}
+                  >
+                    {row.getVisibleCells().map((cell) => (
+                      <div role="gridcell" key={cell.id}>
+                        {flexRender(cell.column.columnDef.cell, cell.getContext())}
+                      </div>
+                    ))}
+                  </div>
+                );
+              })}
+            </div>
+          </div>
+        </div>
+        {selected !== null && <MessageDetailPanel id={selected} onClose={() => select(null)} />}
+      </div>
+    </section>
+  );
+}
+
+/** Search params that are not the filter's (e.g. a view's own), kept when the filter changes. */
+function otherParams(search: Record<string, string>): Record<string, string> {
+  const mine = new Set(["status", "type", "uid", "from", "to", "retried", "q", "class", "msg"]);
+  return Object.fromEntries(Object.entries(search).filter(([k]) => !mine.has(k)));
+}
