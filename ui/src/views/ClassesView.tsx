@@ -59,8 +59,8 @@ function CreateClassForm({ onClose }: { onClose: () => void }) {
           {created.group_created ? "The IM group was created." : "The IM group was not created here (not asked, or it existed)."}
         </p>
         <p>
-          The teacher&apos;s report credential, shown this once (only its hash is stored):{" "}
-          <code data-testid="report-token">{created.report_token}</code>
+          The teacher&apos;s report credential (speaks for <span className="mono">{created.teacher_uid}</span> only):{" "}
+          <code data-testid="teacher-credential">{created.teacher_credential}</code>
         </p>
         <button type="button" onClick={onClose}>
           Done
