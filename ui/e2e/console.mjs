@@ -17,7 +17,7 @@ import {
   waitForPort,
 } from "./lib.mjs";
 
-const CHROMIUM = "/usr/bin/chromium";
+export const CHROMIUM = "/usr/bin/chromium";
 /** The admin token every test server gets (a scratch value, not a secret). */
 export const ADMIN_TOKEN = `e2e-admin-token-${process.pid}-${Date.now()}`;
 const CHROMIUM_ARGS = [
@@ -36,7 +36,7 @@ function checkPrerequisites() {
 }
 
 /** `replaydesk serve` on a free port with a fresh database; resolves once /healthz answers. */
-async function startServer(dir, env = {}) {
+export async function startServer(dir, env = {}) {
   const port = await freePort();
   const server = start(
     "replaydesk serve",
@@ -80,7 +80,7 @@ async function openConsole(browser, url) {
   return { page, pageErrors, close: () => context.close() };
 }
 
-function launch() {
+export function launch() {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 30000 });
 }
 

@@ -10,6 +10,7 @@
 // starts its own Xvfb. Screenshots go to target/e2e/. Ends with "e2e: N passed, N failed".
 
 import { consoleMarkupTest, consoleTest } from "./console.mjs";
+import { consoleFlowTest } from "./console-flow.mjs";
 import { desktopTest } from "./desktop.mjs";
 import { cargoVersion, killAll, withTimeout } from "./lib.mjs";
 
@@ -17,6 +18,11 @@ const TESTS = [
   { name: "desktop app over WebDriver: version, SANDBOX badge, Tauri IPC", fn: desktopTest, timeoutMs: 150000 },
   { name: "console in Chromium: version, SANDBOX badge, HTTP API", fn: consoleTest, timeoutMs: 90000 },
   { name: "console in Chromium: markup in a configured value shows as text", fn: consoleMarkupTest, timeoutMs: 90000 },
+  {
+    name: "console in Chromium: sign in, filter failed, bulk resend, attempts, assign callback, reload, markup as text",
+    fn: consoleFlowTest,
+    timeoutMs: 150000,
+  },
 ];
 // Whatever happens inside, the whole run ends within this.
 const OVERALL_MS = 420000;

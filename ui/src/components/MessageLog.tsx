@@ -25,7 +25,7 @@ import {
   toggle,
   type Filters,
 } from "../lib/filters";
-import { count, localTime, rawTime, typeLabel } from "../lib/format";
+import { count, localTime, rawTime, shortTime, typeLabel } from "../lib/format";
 import { ErrorNote, StatusBadge } from "./common";
 import { JobProgress } from "./JobProgress";
 import { MessageDetailPanel } from "./MessageDetail";
@@ -35,23 +35,23 @@ const ROW_HEIGHT = 30;
 
 const col = createColumnHelper<StoredMessage>();
 const columns = [
-  col.accessor("id", { header: "id", size: 70 }),
-  col.accessor("msg_type", { header: "type", size: 120, cell: (c) => typeLabel(c.getValue()) }),
-  col.accessor("uid", { header: "uid", size: 140 }),
-  col.accessor("seq", { header: "seq", size: 60 }),
-  col.accessor("status", { header: "status", size: 90, cell: (c) => <StatusBadge status={c.getValue()} /> }),
-  col.accessor("attempt_count", { header: "attempts", size: 70, cell: (c) => String(c.getValue()) }),
+  col.accessor("id", { header: "id", size: 56 }),
+  col.accessor("msg_type", { header: "type", size: 124, cell: (c) => typeLabel(c.getValue()) }),
+  col.accessor("uid", { header: "uid", size: 0 }),
+  col.accessor("seq", { header: "seq", size: 100 }),
+  col.accessor("status", { header: "status", size: 84, cell: (c) => <StatusBadge status={c.getValue()} /> }),
+  col.accessor("attempt_count", { header: "tries", size: 48, cell: (c) => String(c.getValue()) }),
   col.accessor("created_at", {
     header: "created",
-    size: 190,
-    cell: (c) => <span title={rawTime(c.getValue())}>{localTime(c.getValue())}</span>,
+    size: 124,
+    cell: (c) => <span title={`${localTime(c.getValue())} · ${rawTime(c.getValue())}`}>{shortTime(c.getValue())}</span>,
   }),
   col.accessor("sent_at", {
     header: "sent",
-    size: 190,
-    cell: (c) => <span title={rawTime(c.getValue())}>{localTime(c.getValue())}</span>,
+    size: 124,
+    cell: (c) => <span title={`${localTime(c.getValue())} · ${rawTime(c.getValue())}`}>{shortTime(c.getValue())}</span>,
   }),
-  col.accessor("im_msg_seq", { header: "IM MsgSeq", size: 90, cell: (c) => c.getValue() ?? "—" }),
+  col.accessor("im_msg_seq", { header: "IM seq", size: 64, cell: (c) => c.getValue() ?? "—" }),
 ];
 
 /** Counts the messages matching a filter by paging through them (no count route). */
@@ -292,7 +292,8 @@ export function MessageLog({ classId, highlight }: { classId: string | null; hig
     if (q.hasNextPage && !q.isFetchingNextPage && lastIndex >= tableRows.length - 50) void q.fetchNextPage();
   }, [lastIndex, tableRows.length, q.hasNextPage, q.isFetchingNextPage]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  const cols = columns.map((c) => `${c.size ?? 100}fr`).join(" ");
+  // Fixed widths where the content is known; the uid (size 0) takes the rest.
+  const cols = columns.map((c) => (c.size ? `${c.size}px` : "minmax(80px, 1fr)")).join(" ");
 
   function onKey(e: KeyboardEvent<HTMLDivElement>) {
     if (!rows.length) return;

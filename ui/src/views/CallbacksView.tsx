@@ -83,11 +83,11 @@ export function CallbacksView() {
     <>
       <h1>Recording callbacks</h1>
       <nav className="tabs" aria-label="Callback status">
-        <Link to="/callbacks" search={{}} className={`tab${status === null ? " active" : ""}`}>
+        <Link to="/callbacks" search={{}} activeProps={{}} className={`tab${status === null ? " active" : ""}`}>
           all
         </Link>
         {STATUSES.map((s) => (
-          <Link key={s} to="/callbacks" search={{ status: s }} className={`tab${status === s ? " active" : ""}`}>
+          <Link key={s} to="/callbacks" search={{ status: s }} activeProps={{}} className={`tab${status === s ? " active" : ""}`}>
             {s}
           </Link>
         ))}

@@ -24,13 +24,13 @@ export function ClassHeader({ classId, tab }: { classId: string; tab: "messages"
       </div>
       {c.error && <ErrorNote title="Could not load the class" error={c.error} />}
       <nav className="tabs" aria-label="Class views">
-        <Link to="/classes/$classId" params={{ classId }} className={`tab${tab === "messages" ? " active" : ""}`}>
+        <Link to="/classes/$classId" params={{ classId }} activeProps={{}} className={`tab${tab === "messages" ? " active" : ""}`}>
           Messages
         </Link>
-        <Link to="/classes/$classId/reports" params={{ classId }} className={`tab${tab === "reports" ? " active" : ""}`}>
+        <Link to="/classes/$classId/reports" params={{ classId }} activeProps={{}} className={`tab${tab === "reports" ? " active" : ""}`}>
           Timeline reports
         </Link>
-        <Link to="/classes/$classId/alignment" params={{ classId }} className={`tab${tab === "alignment" ? " active" : ""}`}>
+        <Link to="/classes/$classId/alignment" params={{ classId }} activeProps={{}} className={`tab${tab === "alignment" ? " active" : ""}`}>
           Alignment
         </Link>
       </nav>

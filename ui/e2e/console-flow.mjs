@@ -1,0 +1,246 @@
+// The console's whole round in Chromium against a real `replaydesk serve` talking to a real
+// `replaydesk im-emulator` whose fault knobs make deliveries fail, then heal:
+// sign in; open a class; filter to failed; bulk-resend with the emulator healthy again;
+// watch the job finish and the rows turn `sent`; open a message and see its attempts;
+// assign an unmatched callback; reload a filtered URL and get the same view; markup in a
+// callback's video_url shows as text and runs nothing. Screenshots of every view, light
+// and dark, go to target/e2e/.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ADMIN_TOKEN, CHROMIUM, launch, startServer } from "./console.mjs";
+import { SERVER_BIN, cleanEnv, freePort, requireFile, shotPath, start, waitFor, waitForPort } from "./lib.mjs";
+import {
+  api,
+  createClass,
+  memberCredential,
+  postCallback,
+  recordingCallback,
+  reportTimeline,
+  setFaults,
+} from "./seed.mjs";
+
+const CLASS = "e2e-room";
+const GROUP = "replay_e2e_room";
+const TEACHER = "teacher_li";
+const STUDENT = "student_wang";
+const CALLBACK_KEY = "e2e-callback-key-0123456789";
+const MARKUP = `"><img src=x onerror=alert(1)>`;
+
+async function messages(base, query) {
+  return api(base, "GET", `/v1/admin/classes/${CLASS}/messages?${query}`, { token: ADMIN_TOKEN });
+}
+
+/** Seeds the class: 6 timeline reports that fail (group missing, 10010), then heals IM. */
+async function seed(base, emulatorBase, log) {
+  await createClass(base, ADMIN_TOKEN, { classId: CLASS, groupId: GROUP, teacher: TEACHER });
+  const created = await api(base, "GET", `/v1/admin/classes/${CLASS}`, { token: ADMIN_TOKEN });
+  if (created.class_id !== CLASS) throw new Error(`class not created: ${JSON.stringify(created)}`);
+  // Every send now fails for good: 10010 is permanent, so each message goes `failed` at once.
+  await setFaults(emulatorBase, { fail_rate: 1.0, fail_codes: [10010] });
+  const teacherCred = await memberCredential(base, ADMIN_TOKEN, CLASS, TEACHER);
+  const studentCred = await memberCredential(base, ADMIN_TOKEN, CLASS, STUDENT);
+  for (let i = 0; i < 3; i++) {
+    await reportTimeline(base, teacherCred, CLASS, TEACHER, 1_000_000 + i * 30_000);
+    await reportTimeline(base, studentCred, CLASS, STUDENT, 5_000_000 + i * 30_000);
+  }
+  await waitFor("6 failed messages", 30000, async () => {
+    const page = await messages(base, "status=failed");
+    return page.items.length === 6 ? true : undefined;
+  });
+  await setFaults(emulatorBase, {});
+  // One callback that matches no class, and one whose video_url holds markup (also
+  // unmatched, so that it is listed whatever the URL checks make of it).
+  const unmatched = recordingCallback(CALLBACK_KEY, {
+    fileId: "5285890809999000001",
+    streamId: "1400000000_ghost-room_nobody_main",
+    streamParam: "groupid=replay_ghost&userid=bm9ib2R5",
+  });
+  const markup = recordingCallback(CALLBACK_KEY, {
+    fileId: "5285890809999000002",
+    streamId: "1400000000_ghost-room2_nobody_main",
+    streamParam: "groupid=replay_ghost2&userid=bm9ib2R5",
+    videoUrl: MARKUP,
+  });
+  log(`callbacks answered ${JSON.stringify(await postCallback(base, unmatched))} and ${JSON.stringify(await postCallback(base, markup))}`);
+}
+
+async function shoot(page, name, log) {
+  for (const theme of ["light", "dark"]) {
+    await page.evaluate((t) => {
+      document.documentElement.dataset.theme = t;
+    }, theme);
+    await page.waitForTimeout(150);
+    const file = shotPath(`console-${name}-${theme}.png`);
+    await page.screenshot({ path: file });
+    log(`screenshot ${file}`);
+  }
+  await page.evaluate(() => {
+    document.documentElement.dataset.theme = "light";
+  });
+}
+
+export async function consoleFlowTest({ log }) {
+  requireFile(SERVER_BIN, "build it with: cargo build -p replaydesk");
+  requireFile(CHROMIUM, "install Debian's chromium: bash scripts/setup.sh");
+  const dir = mkdtempSync(path.join(os.tmpdir(), "replaydesk-e2e-"));
+  const stops = [];
+  try {
+    const secret = `e2e-${process.pid}-${Date.now()}`;
+    const sdkappid = "1400000000";
+    const emuPort = await freePort();
+    const emulator = start(
+      "replaydesk im-emulator",
+      SERVER_BIN,
+      ["im-emulator", "--listen", `127.0.0.1:${emuPort}`, "--sdkappid", sdkappid],
+      { cwd: dir, env: cleanEnv({ REPLAYDESK_IM_SECRET_KEY: secret, RUST_LOG: "warn" }) },
+    );
+    stops.push(() => emulator.stop());
+    await waitForPort(emuPort, 15000, emulator);
+    const emulatorBase = `http://127.0.0.1:${emuPort}`;
+    const srv = await startServer(dir, {
+      REPLAYDESK_IM_ENDPOINT: emulatorBase,
+      REPLAYDESK_IM_SDKAPPID: sdkappid,
+      REPLAYDESK_IM_SECRET_KEY: secret,
+      REPLAYDESK_CALLBACK_KEY: CALLBACK_KEY,
+    });
+    stops.push(() => srv.server.stop());
+    await seed(srv.url, emulatorBase, log);
+
+    const browser = await launch();
+    stops.push(() => browser.close());
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const pageErrors = [];
+    const dialogs = [];
+    page.on("pageerror", (err) => pageErrors.push(err.message));
+    page.on("dialog", (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+
+    // Sign in: first without a token (the sign-in screen), then with ?token= once.
+    await page.goto(`${srv.url}/`, { waitUntil: "load" });
+    await page.getByLabel("Admin token").waitFor({ timeout: 15000 });
+    await shoot(page, "signin", log);
+    await page.goto(`${srv.url}/?token=${encodeURIComponent(ADMIN_TOKEN)}`, { waitUntil: "load" });
+    await page.getByTestId("classes").waitFor({ timeout: 15000 });
+    if (page.url().includes(ADMIN_TOKEN)) throw new Error(`the token is still in the address bar: ${page.url()}`);
+    const stored = await page.evaluate(() => [sessionStorage.length, localStorage.getItem("replaydesk.adminToken")]);
+    if (stored[0] !== 1 || stored[1] !== null) throw new Error(`token storage: ${JSON.stringify(stored)}`);
+    await page.getByTestId("alerts").getByText("failed and will not be retried").waitFor({ timeout: 10000 });
+    await shoot(page, "classes", log);
+
+    // Open the class; filter to failed.
+    await page.getByRole("link", { name: CLASS, exact: true }).click();
+    await page.getByTestId("message-row").first().waitFor({ timeout: 10000 });
+    await page.getByRole("checkbox", { name: "failed" }).check();
+    await waitFor("only failed rows", 10000, async () => {
+      const st = await page.getByTestId("message-row").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-status")));
+      return st.length === 6 && st.every((s) => s === "failed") ? true : undefined;
+    });
+    if (!page.url().includes("status=failed")) throw new Error(`the filter is not in the URL: ${page.url()}`);
+    const failedIds = await page.getByTestId("message-row").evaluateAll((rows) => rows.map((r) => Number(r.getAttribute("data-id"))));
+    await shoot(page, "class-failed", log);
+
+    // Reload a filtered URL: same filter, same rows.
+    const filteredUrl = page.url();
+    await page.reload({ waitUntil: "load" });
+    await page.getByTestId("message-row").first().waitFor({ timeout: 10000 });
+    if (!(await page.getByRole("checkbox", { name: "failed" }).isChecked())) throw new Error("after reload the failed filter is unchecked");
+    const reloadedIds = await page.getByTestId("message-row").evaluateAll((rows) => rows.map((r) => Number(r.getAttribute("data-id"))));
+    if (JSON.stringify(reloadedIds) !== JSON.stringify(failedIds) || page.url() !== filteredUrl) {
+      throw new Error(`after reload: ${page.url()} ${JSON.stringify(reloadedIds)}, before: ${filteredUrl} ${JSON.stringify(failedIds)}`);
+    }
+
+    // Bulk resend everything failed, after a confirmation stating the count.
+    await page.getByTestId("bulk-resend").click();
+    const confirmText = page.getByTestId("confirm-text");
+    await confirmText.waitFor({ timeout: 10000 });
+    const said = (await confirmText.textContent()) ?? "";
+    if (!said.includes("Resend 6 messages") || !said.includes(`class ${CLASS}`) || !said.includes("status failed")) {
+      throw new Error(`the confirmation reads ${JSON.stringify(said)}`);
+    }
+    await shoot(page, "bulk-confirm", log);
+    await page.getByTestId("confirm-resend").click();
+    const progress = page.getByTestId("job-progress");
+    await progress.waitFor({ timeout: 10000 });
+    await page.locator('[data-testid="job-progress"][data-state="finished"]').waitFor({ timeout: 30000 });
+    const summary = (await page.getByTestId("job-summary").textContent()) ?? "";
+    if (!summary.includes("6 sent, 0 failed of 6")) throw new Error(`job summary: ${JSON.stringify(summary)}`);
+    log(`job: ${summary}`);
+    await shoot(page, "bulk-finished", log);
+
+    // The rows turn `sent`: the failed filter now shows none; without it they read sent.
+    await page.getByRole("checkbox", { name: "failed" }).uncheck();
+    await waitFor("the resent rows read sent", 15000, async () => {
+      const rows = await page.getByTestId("message-row").evaluateAll((rs) =>
+        rs.map((r) => [Number(r.getAttribute("data-id")), r.getAttribute("data-status")]),
+      );
+      const byId = new Map(rows);
+      return failedIds.every((id) => byId.get(id) === "sent") ? true : undefined;
+    });
+
+    // Open a message: its attempts, the failed one's IM code in words.
+    await page.locator(`[data-testid="message-row"][data-id="${failedIds[0]}"]`).click();
+    const detail = page.getByTestId("message-detail");
+    await detail.getByTestId("attempt").nth(1).waitFor({ timeout: 10000 });
+    const attemptsText = (await detail.getByTestId("attempts").textContent()) ?? "";
+    if (!attemptsText.includes("The group does not exist") || !attemptsText.includes("sent")) {
+      throw new Error(`attempts read: ${attemptsText}`);
+    }
+    if (!page.url().includes(`msg=${failedIds[0]}`)) throw new Error(`the open message is not in the URL: ${page.url()}`);
+    await detail.getByTestId("message-source").waitFor({ timeout: 10000 });
+    await shoot(page, "message-detail", log);
+
+    // Other views, for the screenshots (and that each renders without error).
+    await page.getByRole("link", { name: "Timeline reports" }).click();
+    await page.getByTestId("report-row").first().waitFor({ timeout: 10000 });
+    await shoot(page, "reports", log);
+    await page.getByRole("link", { name: "Jobs", exact: true }).click();
+    await page.locator('[data-testid="job-row"][data-state="finished"]').first().waitFor({ timeout: 10000 });
+    await shoot(page, "jobs", log);
+    await page.getByRole("link", { name: "Messages", exact: true }).click();
+    await page.getByTestId("message-row").first().waitFor({ timeout: 10000 });
+    await shoot(page, "messages", log);
+
+    // Callbacks: the markup is text, nothing ran; assign the unmatched one.
+    await page.getByRole("link", { name: "Callbacks", exact: true }).click();
+    await page.getByTestId("callback-row").first().waitFor({ timeout: 10000 });
+    const bodyText = (await page.locator("main").textContent()) ?? "";
+    if (!bodyText.includes(MARKUP)) throw new Error("the callback's markup is not shown as text");
+    const imgs = await page.evaluate(() => document.querySelectorAll("main img").length);
+    if (imgs !== 0) throw new Error(`the markup became ${imgs} <img> element(s)`);
+    await page.getByRole("link", { name: "unmatched", exact: true }).click();
+    const form = page.getByTestId("assign-form").first();
+    await form.waitFor({ timeout: 10000 });
+    await shoot(page, "callbacks-unmatched", log);
+    await form.getByLabel("Class").selectOption(CLASS);
+    await form.getByLabel("User").fill(TEACHER);
+    await form.getByRole("button", { name: "Assign" }).click();
+    // Once assigned it leaves the unmatched list; the assigned list has it, with its 1004.
+    await waitFor("one callback left unmatched", 10000, async () =>
+      (await page.getByTestId("callback-row").count()) === 1 ? true : undefined,
+    );
+    const assigned = await api(srv.url, "GET", "/v1/admin/callbacks?status=assigned", { token: ADMIN_TOKEN });
+    if (assigned.items.length !== 1 || assigned.items[0].class_id !== CLASS || assigned.items[0].uid !== TEACHER || !assigned.items[0].message_id) {
+      throw new Error(`assigned callbacks: ${JSON.stringify(assigned.items.map((c) => [c.class_id, c.uid, c.message_id]))}`);
+    }
+    await page.getByRole("link", { name: "assigned", exact: true }).click();
+    await page.locator('[data-testid="callback-row"][data-status="assigned"]').waitFor({ timeout: 10000 });
+    await shoot(page, "callbacks-assigned", log);
+
+    await page.getByRole("link", { name: "Audit log", exact: true }).click();
+    await page.getByTestId("audit-row").first().waitFor({ timeout: 10000 });
+    await shoot(page, "audit", log);
+
+    if (dialogs.length) throw new Error(`a dialog opened (script ran): ${dialogs.join("; ")}`);
+    if (pageErrors.length) throw new Error(`errors in the page: ${pageErrors.join("; ")}`);
+    await browser.close();
+    await srv.stopCleanly();
+  } finally {
+    for (const fn of stops.reverse()) await fn().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
