@@ -197,3 +197,275 @@ async fn the_library_hands_out_the_same_credential_as_the_admin_route() {
     let (s, e) = t.report("c1", &lib.credential, &tl("stu_2", 3)).await;
     assert_eq!(s, 202, "{e}");
 }
+
+// ---- the recording callback: what an unauthenticated sender can do ----
+
+const CB_KEY: &str = "replaydesk-fixture-callback-key";
+const CALLBACK: &str = "/v1/callbacks/recording";
+
+fn mp4_fixture() -> Value {
+    let path = format!(
+        "{}/tests/fixtures/recording_callback_mp4.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn sign_for(t: &str) -> String {
+    replaydesk::callback::expected_sign(&replaydesk::secret::Secret::new(CB_KEY), t)
+}
+
+/// The fixture for class room42, with `t` and a sign over `sign_t`.
+fn callback(t: i64, sign_t: i64) -> Value {
+    let mut v = mp4_fixture();
+    v["t"] = t.into();
+    v["sign"] = sign_for(&sign_t.to_string()).into();
+    v
+}
+
+async fn callback_server() -> TestServer {
+    let t = TestServer::start(|c| {
+        c.callback_key = Some(replaydesk::secret::Secret::new(CB_KEY));
+        c.max_body_bytes = 128 * 1024;
+    })
+    .await;
+    t.create_class("room42", "replay_room42", "teacher_li", true)
+        .await;
+    t
+}
+
+async fn post_callback(t: &TestServer, body: impl Into<reqwest::Body>) -> (u16, Value) {
+    let res = t
+        .http
+        .post(format!("{}{CALLBACK}", t.base))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let s = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (
+        s,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn now_s() -> i64 {
+    now_ms() / 1000
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callback_signatures_bind_t_and_expire_both_ways() {
+    let t = callback_server().await;
+    let now = now_s();
+    let cases = [
+        (
+            "replayed after t",
+            callback(now - 3600, now - 3600),
+            401,
+            "expired",
+        ),
+        (
+            "sign for another t",
+            callback(now + 600, now + 601),
+            401,
+            "bad_sign",
+        ),
+        (
+            "t in the year 2100",
+            callback(4_102_444_800, 4_102_444_800),
+            401,
+            "t_too_far_ahead",
+        ),
+        (
+            "t one hour ahead",
+            callback(now + 3600, now + 3600),
+            401,
+            "t_too_far_ahead",
+        ),
+    ];
+    for (what, body, status, reason) in cases {
+        let (s, v) = post_callback(&t, body.to_string()).await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (status, Some(reason)),
+            "{what}: {v}"
+        );
+    }
+    assert_eq!(t.message_count().await, 0, "nothing refused is sent");
+    // An upper-case sign is the same hex number: accepted (documented), once.
+    let mut upper = callback(now + 600, now + 600);
+    upper["sign"] = upper["sign"].as_str().unwrap().to_uppercase().into();
+    let (s, v) = post_callback(&t, upper.to_string()).await;
+    assert_eq!(s, 200, "upper-case sign: {v}");
+    assert_eq!(t.message_count().await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_answers_never_show_a_callback_sign() {
+    let t = callback_server().await;
+    let now = now_s();
+    let good = callback(now + 600, now + 600);
+    let sign = good["sign"].as_str().unwrap().to_owned();
+    let (s, _) = post_callback(&t, good.to_string()).await;
+    assert_eq!(s, 200);
+    let refused = callback(now + 600, now + 1);
+    let refused_sign = refused["sign"].as_str().unwrap().to_owned();
+    post_callback(&t, refused.to_string()).await;
+    let list = t.admin_get("/v1/admin/callbacks").await;
+    let mut shown = list.to_string();
+    for item in list["items"].as_array().unwrap() {
+        shown.push_str(
+            &t.admin_get(&format!("/v1/admin/callbacks/{}", item["id"]))
+                .await
+                .to_string(),
+        );
+    }
+    assert!(shown.contains("(hidden)"), "{shown}");
+    assert!(
+        !shown.contains(&sign) && !shown.contains(&refused_sign),
+        "{shown}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_video_url_or_ambiguous_stream_param_sends_nothing() {
+    let t = callback_server().await;
+    let now = now_s();
+    let mut js = callback(now + 600, now + 600);
+    js["video_url"] = "javascript:alert(document.cookie)".into();
+    let (s, v) = post_callback(&t, js.to_string()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("invalid_field")),
+        "{v}"
+    );
+    assert!(v["detail"].as_str().unwrap().contains("video_url"), "{v}");
+    let mut twice = callback(now + 600, now + 600);
+    twice["stream_param"] = format!(
+        "{}&groupid=replay_other",
+        twice["stream_param"].as_str().unwrap()
+    )
+    .into();
+    let (s, v) = post_callback(&t, twice.to_string()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("invalid_field")),
+        "{v}"
+    );
+    assert!(v["detail"].as_str().unwrap().contains("groupid"), "{v}");
+    let mut negative = callback(now + 600, now + 600);
+    negative["duration"] = (-5).into();
+    let (s, _) = post_callback(&t, negative.to_string()).await;
+    assert_eq!(s, 422);
+    assert_eq!(t.message_count().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_callback_bodies_are_kept_as_a_capped_sample_of_bytes_and_listed_small() {
+    let t = callback_server().await;
+    // 20 unsigned 64 KiB bodies, not UTF-8.
+    let body: Vec<u8> = (0..64 * 1024).map(|i| 0x80 | (i % 64) as u8).collect();
+    for _ in 0..20 {
+        let (s, v) = post_callback(&t, body.clone()).await;
+        assert_eq!(s, 400, "{v}");
+    }
+    let db = t.dir.path().join("replaydesk.db");
+    let conn = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let (n, kind, stored, total): (i64, String, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), MIN(typeof(body)), MAX(length(body)), SUM(body_bytes) \
+         FROM recording_callbacks WHERE status = 'refused'",
+    )
+    .fetch_one(&conn)
+    .await
+    .unwrap();
+    assert_eq!(n, 20);
+    assert_eq!(kind, "blob", "kept as bytes, not as replacement characters");
+    assert_eq!(stored, replaydesk::store::REFUSED_BODY_SAMPLE_BYTES as i64);
+    assert_eq!(total, 20 * 64 * 1024, "the size received is recorded");
+    let first: Vec<u8> =
+        sqlx::query_scalar("SELECT body FROM recording_callbacks WHERE status = 'refused' LIMIT 1")
+            .fetch_one(&conn)
+            .await
+            .unwrap();
+    assert_eq!(first, body[..first.len()], "the bytes as received");
+    conn.close().await;
+    // The listing answers small: previews only.
+    let res = t
+        .http
+        .get(format!("{}/v1/admin/callbacks?limit=1000", t.base))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    let text = res.text().await.unwrap();
+    assert!(text.len() < 20 * 2048, "listing is {} bytes", text.len());
+    let metrics = t.get("/metrics", None).await.1;
+    assert!(
+        metrics
+            .as_str()
+            .unwrap()
+            .contains("replaydesk_recording_callbacks_refused_total 20"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_newest_refused_callbacks_are_kept() {
+    let t = callback_server().await;
+    let cap = replaydesk::store::REFUSED_SAMPLE_ROWS;
+    for i in 0..cap + 5 {
+        let body = format!("not json {i}");
+        t.desk
+            .receive_recording_callback(body.as_bytes(), now_ms())
+            .await
+            .unwrap();
+    }
+    let page = t
+        .admin_get("/v1/admin/callbacks?status=refused&limit=1000")
+        .await;
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1000);
+    assert!(
+        page["next_cursor"].is_null(),
+        "no more than {cap} kept: {}",
+        page["next_cursor"]
+    );
+    assert_eq!(
+        items[0]["body"],
+        format!("not json {}", cap + 4),
+        "the newest kept"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_says_when_the_database_cannot_take_writes() {
+    let t = TestServer::start(|_| {}).await;
+    // Another connection holds the write lock: writes cannot happen.
+    let db = t.dir.path().join("replaydesk.db");
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let (s, v) = t.get("/healthz", None).await;
+    assert_eq!((s, v["status"].as_str()), (503, Some("degraded")), "{v}");
+    assert!(
+        v["database"]
+            .as_str()
+            .unwrap()
+            .contains("cannot take writes"),
+        "{v}"
+    );
+    sqlx::query("ROLLBACK").execute(&mut *conn).await.unwrap();
+    tokio::time::sleep(replaydesk::service::CACHE_FOR).await;
+    let (s, v) = t.get("/healthz", None).await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("ok")), "{v}");
+}

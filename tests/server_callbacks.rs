@@ -163,8 +163,16 @@ async fn mp4_callback_posted_three_times_is_one_1004_with_the_fixture_values() {
         assert_eq!(c["file_key"], format!("file_id:{MP4_FILE_ID}"));
         assert_eq!(c["class_id"], "room42");
         assert_eq!(c["uid"], "teacher_li");
-        let kept: Value = serde_json::from_str(c["body"].as_str().unwrap()).unwrap();
-        assert_eq!(kept, body, "the body as received");
+        // Listings carry a preview; the detail route the body as received, sign hidden.
+        assert_eq!(c["body_truncated"], true);
+        let detail = t
+            .admin_get(&format!("/v1/admin/callbacks/{}", c["id"]))
+            .await;
+        assert_eq!(detail["body_truncated"], false);
+        let kept: Value = serde_json::from_str(detail["body"].as_str().unwrap()).unwrap();
+        let mut expected = body.clone();
+        expected["sign"] = "(hidden)".into();
+        assert_eq!(kept, expected, "the body as received, sign hidden");
     }
     assert_eq!(items[2]["reason"], "matched by stream_param");
     let stored = t.store().message(message_id).await.unwrap();
@@ -176,9 +184,14 @@ async fn mp4_callback_posted_three_times_is_one_1004_with_the_fixture_values() {
 
     // One by id; paging newest first.
     let id = items[0]["id"].as_i64().unwrap();
+    let mut one = t.admin_get(&format!("/v1/admin/callbacks/{id}")).await;
+    let whole = one["body"].as_str().unwrap().to_owned();
+    assert!(whole.starts_with(items[0]["body"].as_str().unwrap()));
+    one["body"] = items[0]["body"].clone();
+    one["body_truncated"] = true.into();
     assert_eq!(
-        t.admin_get(&format!("/v1/admin/callbacks/{id}")).await,
-        items[0]
+        one, items[0],
+        "the listing's row is the detail with a preview"
     );
     let page = t.admin_get("/v1/admin/callbacks?limit=2").await;
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
@@ -476,7 +489,14 @@ async fn refused_callbacks_are_kept_with_their_reason_and_send_nothing() {
     // Newest first.
     for (row, (what, body, _, reason)) in refused.iter().zip(cases.iter().rev()) {
         assert_eq!(row["reason"], *reason, "{what}");
-        assert_eq!(row["body"], *body, "{what}: kept as received");
+        let detail = t
+            .admin_get(&format!("/v1/admin/callbacks/{}", row["id"]))
+            .await;
+        assert_eq!(
+            detail["body"].as_str().unwrap(),
+            replaydesk::store::hide_sign(body),
+            "{what}: kept as received, sign hidden"
+        );
         assert!(row["message_id"].is_null());
     }
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -430,7 +430,7 @@ pub fn legacy_hash(room_id: &str, uid: &str, suffix: &str) -> String {
 
 /// A form-encoded query string (`a=1&b=x%3D`) as decoded pairs, in order. A leading `?` is
 /// skipped; a pair without `=` has an empty value.
-fn parse_query(q: &str) -> Vec<(String, String)> {
+pub(crate) fn parse_query(q: &str) -> Vec<(String, String)> {
     let q = q.trim();
     let q = q.strip_prefix('?').unwrap_or(q);
     q.split('&')

@@ -26,4 +26,4 @@ pub use parse::{CallbackError, RecordingCallback, EVENT_RECORDING_READY};
 pub use payload::{
     classify, file_key, missing_for_1004, recording_message, recording_value, Classification,
 };
-pub use verify::{expected_sign, verify, Refusal};
+pub use verify::{expected_sign, verify, Refusal, MAX_T_AHEAD_S};

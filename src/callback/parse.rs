@@ -128,12 +128,42 @@ impl RecordingCallback {
                 (t, t.to_string())
             }
         };
+        let video_url = opt_text(o, "video_url")?;
+        if let Some(url) = &video_url {
+            // Shown in players and consoles as a link: `javascript:`, `data:` and the like
+            // are refused, not passed on in a 1004.
+            let lower = url.trim_start().to_ascii_lowercase();
+            if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+                return Err(CallbackError::invalid(
+                    "video_url",
+                    "only http:// and https:// URLs are accepted",
+                ));
+            }
+        }
+        let stream_param = opt_text(o, "stream_param")?;
+        if let Some(q) = &stream_param {
+            // The first occurrence would win in the mapping, and could disagree with the
+            // stream id: a repeated key is refused rather than guessed.
+            let pairs = crate::callback::mapping::parse_query(q);
+            for key in ["groupid", "userid"] {
+                let n = pairs
+                    .iter()
+                    .filter(|(k, _)| k.trim().eq_ignore_ascii_case(key))
+                    .count();
+                if n > 1 {
+                    return Err(CallbackError::invalid(
+                        "stream_param",
+                        format!("{key} is given {n} times"),
+                    ));
+                }
+            }
+        }
         Ok(RecordingCallback {
             event_type: opt_i64(o, "event_type")?,
             appid: opt_u64(o, "appid")?,
             stream_id: opt_text(o, "stream_id")?,
             channel_id: opt_text(o, "channel_id")?,
-            stream_param: opt_text(o, "stream_param")?,
+            stream_param,
             file_id: opt_text(o, "file_id")?,
             record_file_id: opt_text(o, "record_file_id")?,
             task_id: opt_text(o, "task_id")?,
@@ -145,7 +175,7 @@ impl RecordingCallback {
             end_time_usec: opt_i64(o, "end_time_usec")?,
             duration: opt_i64(o, "duration")?,
             file_size: opt_u64(o, "file_size")?,
-            video_url: opt_text(o, "video_url")?,
+            video_url,
             media_start_time: opt_i64(o, "media_start_time")?,
             t,
             t_text,
@@ -169,16 +199,31 @@ fn integer(v: &Value, field: &'static str) -> Result<i128, CallbackError> {
     crate::protocol::lenient_integer(v).map_err(|reason| CallbackError::invalid(field, reason))
 }
 
-fn i64_of(v: &Value, field: &'static str) -> Result<i64, CallbackError> {
-    let i = integer(v, field)?;
-    i64::try_from(i).map_err(|_| CallbackError::invalid(field, format!("{i} is out of range")))
-}
+/// Every number of a callback: 0 to 2^53, as timeline timestamps (the largest integer
+/// every JSON reader keeps exactly; nothing in a callback is negative).
+const MAX_NUMBER: i128 = 1 << 53;
 
-fn u64_of(v: &Value, field: &'static str) -> Result<u64, CallbackError> {
+fn bounded(v: &Value, field: &'static str) -> Result<i128, CallbackError> {
     let i = integer(v, field)?;
     if i < 0 {
         return Err(CallbackError::invalid(field, format!("{i} is negative")));
     }
+    if i > MAX_NUMBER {
+        return Err(CallbackError::invalid(
+            field,
+            format!("{i} is out of range (at most 2^53)"),
+        ));
+    }
+    Ok(i)
+}
+
+fn i64_of(v: &Value, field: &'static str) -> Result<i64, CallbackError> {
+    let i = bounded(v, field)?;
+    i64::try_from(i).map_err(|_| CallbackError::invalid(field, format!("{i} is out of range")))
+}
+
+fn u64_of(v: &Value, field: &'static str) -> Result<u64, CallbackError> {
+    let i = bounded(v, field)?;
     u64::try_from(i).map_err(|_| CallbackError::invalid(field, format!("{i} is out of range")))
 }
 
@@ -216,6 +261,58 @@ mod tests {
 
     fn parse(v: Value) -> Result<RecordingCallback, CallbackError> {
         RecordingCallback::parse(v.to_string().as_bytes())
+    }
+
+    /// Hole 7: numbers bounded as timeline timestamps, only web video URLs, no repeated
+    /// groupid / userid in stream_param.
+    #[test]
+    fn callback_fields_are_bounded_and_unambiguous() {
+        let refused = |extra: Value| {
+            let mut v = json!({"sign": "x", "t": 1});
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            parse(v).unwrap_err()
+        };
+        for (extra, field) in [
+            (json!({"duration": -1}), "duration"),
+            (json!({"file_size": -5}), "file_size"),
+            (
+                json!({"start_time": 9_007_199_254_740_993_i64}),
+                "start_time",
+            ),
+            (json!({"t": "9007199254740993"}), "t"),
+            (json!({"t": -1}), "t"),
+            (json!({"media_start_time": -3}), "media_start_time"),
+            (json!({"video_url": "javascript:alert(1)"}), "video_url"),
+            (
+                json!({"video_url": " data:text/html,<b>x</b>"}),
+                "video_url",
+            ),
+            (json!({"video_url": "file:///etc/passwd"}), "video_url"),
+            (
+                json!({"stream_param": "groupid=a&userid=dTE&groupid=b"}),
+                "stream_param",
+            ),
+            (
+                json!({"stream_param": "UserId=dTE&userid=dTI&groupid=a"}),
+                "stream_param",
+            ),
+            (
+                json!({"stream_param": "group%69d=a&groupid=b"}),
+                "stream_param",
+            ),
+        ] {
+            let e = refused(extra.clone());
+            assert_eq!(e.field(), Some(field), "{extra}: {e}");
+        }
+        let ok = parse(
+            json!({"sign": "x", "t": 9_007_199_254_740_992_i64, "duration": 0,
+            "file_size": 0, "video_url": "HTTPS://cdn.example/v.mp4",
+            "stream_param": "groupid=a&userid=dTE&txSecret=x"}),
+        )
+        .unwrap();
+        assert_eq!(ok.duration, Some(0));
     }
 
     #[test]

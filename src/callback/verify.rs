@@ -31,7 +31,20 @@ pub enum Refusal {
         now: i64,
         skew_allowance_s: i64,
     },
+    /// `t` lies further ahead than any genuine callback's: the cloud sends about 10 minutes
+    /// ahead, and a (t, sign) pair for a far `t` would verify any body for that long.
+    #[error("t={t} is more than {max_ahead_s} s (+{skew_allowance_s} s allowance) after server time {now}")]
+    TooFarAhead {
+        t: i64,
+        now: i64,
+        max_ahead_s: i64,
+        skew_allowance_s: i64,
+    },
 }
+
+/// How far ahead of the server's clock `t` may lie: the cloud sets it about 10 minutes
+/// after sending; 15 minutes leaves room for its clock running ahead.
+pub const MAX_T_AHEAD_S: i64 = 900;
 
 impl Refusal {
     /// `not_json`, `not_an_object`, `missing_field`, `invalid_field`, `no_callback_key`,
@@ -43,6 +56,7 @@ impl Refusal {
             Refusal::NoCallbackKey => "no_callback_key",
             Refusal::BadSign => "bad_sign",
             Refusal::Expired { .. } => "expired",
+            Refusal::TooFarAhead { .. } => "t_too_far_ahead",
         }
     }
 
@@ -76,7 +90,8 @@ pub(crate) fn hex_lower(bytes: &[u8]) -> String {
 ///   compared in constant time after lower-casing, so any hex case is accepted. `t` is
 ///   signed as the sender wrote it: its text when it came as a string, its decimal text
 ///   when it came as a number (both are tried when they differ, e.g. `"0017"` and `17`).
-/// - The callback is refused as expired when `now_unix_s > t + skew_allowance_s`.
+/// - The callback is refused as expired when `now_unix_s > t + skew_allowance_s`, and as
+///   too far ahead when `t > now_unix_s + MAX_T_AHEAD_S + skew_allowance_s`.
 ///
 /// The sign is checked before the expiry, so a forged request is reported as `bad_sign`.
 ///
@@ -110,6 +125,16 @@ pub fn verify(
         return Err(Refusal::Expired {
             t: cb.t,
             now: now_unix_s,
+            skew_allowance_s,
+        });
+    }
+    if i128::from(cb.t)
+        > i128::from(now_unix_s) + i128::from(MAX_T_AHEAD_S) + i128::from(skew_allowance_s)
+    {
+        return Err(Refusal::TooFarAhead {
+            t: cb.t,
+            now: now_unix_s,
+            max_ahead_s: MAX_T_AHEAD_S,
             skew_allowance_s,
         });
     }
@@ -209,14 +234,37 @@ mod tests {
 
     #[test]
     fn extreme_values_do_not_overflow() {
+        // Parsing bounds `t` to 0..2^53; verify itself must not overflow on any i64.
         let key = Secret::new(KEY);
-        let s = expected_sign(&key, &i64::MAX.to_string());
+        let with_t = |t: i64| {
+            let mut c = cb(json!(1), &expected_sign(&key, &t.to_string()));
+            c.t = t;
+            c.t_text = t.to_string();
+            c
+        };
+        assert_eq!(verify(&with_t(i64::MAX), &key, i64::MAX, i64::MAX), Ok(()));
+        assert!(verify(&with_t(i64::MIN), &key, i64::MAX, i64::MIN).is_err());
+        assert!(verify(&with_t(i64::MAX), &key, i64::MIN, i64::MAX).is_err());
+    }
+
+    /// Hole 7: a (t, sign) pair for a far future `t` is refused; the cloud's own ~10 min
+    /// ahead passes.
+    #[test]
+    fn t_beyond_the_window_is_refused() {
+        let key = Secret::new(KEY);
+        let now = 1_795_343_000;
+        let at = |t: i64| cb(json!(t), &expected_sign(&key, &t.to_string()));
+        assert_eq!(verify(&at(now + 600), &key, now, 0), Ok(()));
+        assert_eq!(verify(&at(now + MAX_T_AHEAD_S), &key, now, 0), Ok(()));
+        let year_2100 = 4_102_444_800;
+        let r = verify(&at(year_2100), &key, now, 300).unwrap_err();
+        assert_eq!(r.reason(), "t_too_far_ahead");
         assert_eq!(
-            verify(&cb(json!(i64::MAX), &s), &key, i64::MAX, i64::MAX),
-            Ok(())
+            verify(&at(now + MAX_T_AHEAD_S + 1), &key, now, 0)
+                .unwrap_err()
+                .reason(),
+            "t_too_far_ahead"
         );
-        let s = expected_sign(&key, &i64::MIN.to_string());
-        assert!(verify(&cb(json!(i64::MIN), &s), &key, i64::MAX, i64::MIN).is_err());
     }
 
     #[test]

@@ -28,7 +28,7 @@ use serde_json::json;
 pub fn refusal_status(r: &Refusal) -> StatusCode {
     match r.reason() {
         "not_json" => StatusCode::BAD_REQUEST,
-        "bad_sign" | "expired" | "no_callback_key" => StatusCode::UNAUTHORIZED,
+        "bad_sign" | "expired" | "t_too_far_ahead" | "no_callback_key" => StatusCode::UNAUTHORIZED,
         // not_an_object, missing_field, invalid_field
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }

@@ -5,15 +5,25 @@ use crate::app::AppInfo;
 use crate::service::{MetricsSnapshot, ReplayDesk};
 use crate::store::MessageStatus;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::fmt::Write as _;
 
-/// `GET /healthz` → `{"status":"ok"}`.
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+/// `GET /healthz` → 200 `{"status":"ok","database":"takes writes"}`, or 503
+/// `{"status":"degraded","database":"cannot take writes: ..."}`.
+pub async fn healthz(State(desk): State<ReplayDesk>) -> impl IntoResponse {
+    let h = desk.health().await;
+    let status = if h.ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({ "status": h.status, "database": h.database })),
+    )
 }
 
 /// `GET /v1/info` → `{version, sandbox, im_endpoint}`.
@@ -168,5 +178,16 @@ pub fn render(info: &AppInfo, m: &MetricsSnapshot) -> String {
             status.as_str()
         );
     }
+    family(
+        &mut o,
+        "replaydesk_recording_callbacks_refused_total",
+        "counter",
+        "Recording callbacks refused since start (only the newest are stored, as a sample).",
+    );
+    let _ = writeln!(
+        o,
+        "replaydesk_recording_callbacks_refused_total {}",
+        m.callbacks_refused_total
+    );
     o
 }

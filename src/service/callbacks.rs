@@ -11,7 +11,7 @@ use crate::protocol::{check_size, Seq};
 use crate::secret::Secret;
 use crate::store::{
     CallbackStatus, NewCallbackRow, Page, RecordingCallbackRecord, RecordingIntake,
-    RecordingTarget, StoredMessage,
+    RecordingTarget, StoredMessage, REFUSED_BODY_SAMPLE_BYTES,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
@@ -72,7 +72,7 @@ impl ReplayDesk {
         if self.inner.stopped.load(Ordering::SeqCst) {
             return Err(ServiceError::Unavailable("the server is stopping".into()));
         }
-        let text = String::from_utf8_lossy(body);
+        let text = body;
         let config = &self.inner.config;
         let sign_key = config
             .callback_key
@@ -84,11 +84,7 @@ impl ReplayDesk {
             .and_then(|cb| verify(&cb, &sign_key, unix_s(received_at), skew).map(|()| cb));
         let cb = match verified {
             Ok(cb) => cb,
-            Err(refusal) => {
-                return self
-                    .refuse_callback(&text, received_at, None, refusal)
-                    .await
-            }
+            Err(refusal) => return self.refuse_callback(text, received_at, None, refusal).await,
         };
 
         if let Classification::Ignored { event_type } = classify(&cb) {
@@ -101,7 +97,8 @@ impl ReplayDesk {
                 .store
                 .record_callback(&NewCallbackRow {
                     received_at,
-                    body: &text,
+                    body: text,
+                    body_bytes: text.len(),
                     status: CallbackStatus::Ignored,
                     reason: Some(&reason),
                     file_key: None,
@@ -148,7 +145,7 @@ impl ReplayDesk {
                         reason: format!("the 1004 message would be too large: {e}"),
                     });
                     return self
-                        .refuse_callback(&text, received_at, Some(&key), refusal)
+                        .refuse_callback(text, received_at, Some(&key), refusal)
                         .await;
                 }
                 let missing = missing_for_1004(&cb);
@@ -179,7 +176,7 @@ impl ReplayDesk {
             .store
             .record_recording(&RecordingIntake {
                 received_at,
-                body: &text,
+                body: text,
                 file_key: &key,
                 target,
             })
@@ -210,13 +207,20 @@ impl ReplayDesk {
         })
     }
 
+    /// Keeps a refused callback: its first [`REFUSED_BODY_SAMPLE_BYTES`] only, among the
+    /// newest [`crate::store::REFUSED_SAMPLE_ROWS`] refused ones (an unauthenticated sender
+    /// cannot make the database grow without bound); every refusal is counted.
     async fn refuse_callback(
         &self,
-        body: &str,
+        body: &[u8],
         received_at: i64,
         file_key: Option<&str>,
         refusal: Refusal,
     ) -> ServiceResult<CallbackReceipt> {
+        self.inner
+            .watch
+            .callbacks_refused
+            .fetch_add(1, Ordering::Relaxed);
         if refusal == Refusal::NoCallbackKey {
             tracing::warn!("recording callback refused: no callback_key is configured");
         }
@@ -225,7 +229,8 @@ impl ReplayDesk {
             .store
             .record_callback(&NewCallbackRow {
                 received_at,
-                body,
+                body: &body[..body.len().min(REFUSED_BODY_SAMPLE_BYTES)],
+                body_bytes: body.len(),
                 status: CallbackStatus::Refused,
                 reason: Some(refusal.reason()),
                 file_key,

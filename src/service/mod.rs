@@ -9,6 +9,7 @@ mod classes;
 mod console;
 pub mod decode;
 mod error;
+mod health;
 mod intake;
 mod messages;
 mod operations;
@@ -21,6 +22,7 @@ pub use auth::{token_sha256, MemberCredential, ReportGrant};
 pub use callbacks::{AssignCallback, AssignedCallback, CallbackReceipt};
 pub use console::Console;
 pub use error::{ServiceError, ServiceResult, StartError};
+pub use health::{Health, CACHE_FOR};
 pub use intake::MAX_BATCH;
 pub use reports::{time_line_for, ReportMeta};
 pub use types::*;
@@ -51,6 +53,7 @@ struct Inner {
     intake: Intake,
     counters: Arc<IntakeCounters>,
     refused: AtomicU64,
+    watch: health::Watch,
     emulator: Option<Emulator>,
     emulator_handle: Mutex<Option<EmulatorHandle>>,
     stopped: AtomicBool,
@@ -151,6 +154,7 @@ impl ReplayDesk {
                 intake,
                 counters,
                 refused: AtomicU64::new(0),
+                watch: health::Watch::default(),
                 emulator,
                 emulator_handle: Mutex::new(emulator_handle),
                 stopped: AtomicBool::new(false),

@@ -1,12 +1,9 @@
 //! What admins watch and fix: the audit log, open alerts, the IM key, and the counters
 //! behind `/metrics`.
 
-use super::{
-    validate, MetricsSnapshot, ReplayDesk, ServiceError, ServiceResult, StatusCounts, MAX_PAGE,
-};
+use super::{validate, ReplayDesk, ServiceError, ServiceResult, MAX_PAGE};
 use crate::secret::Secret;
 use crate::store::{Alert, AuditEntry, Page};
-use std::sync::atomic::Ordering;
 
 impl ReplayDesk {
     /// The audit log, newest first; `cursor` is the previous page's `next_cursor`.
@@ -30,23 +27,5 @@ impl ReplayDesk {
         validate::actor(actor).map_err(ServiceError::Invalid)?;
         validate::secret_key(key.expose()).map_err(ServiceError::Invalid)?;
         Ok(self.inner.delivery.update_secret_key(key, actor).await?)
-    }
-
-    /// Counters for `/metrics`.
-    pub async fn metrics(&self) -> ServiceResult<MetricsSnapshot> {
-        let statuses = StatusCounts::from_pairs(self.inner.store.status_counts(None).await?);
-        let open_alerts = self.inner.store.open_alerts().await?.len();
-        let c = &self.inner.counters;
-        Ok(MetricsSnapshot {
-            statuses,
-            accepted_total: c.accepted.load(Ordering::Relaxed),
-            duplicate_total: c.duplicates.load(Ordering::Relaxed),
-            refused_total: self.inner.refused.load(Ordering::Relaxed),
-            intake_commits_total: c.batches.load(Ordering::Relaxed),
-            delivery: self.inner.delivery.stats(),
-            delivery_paused: self.inner.delivery.is_paused(),
-            open_alerts,
-            callbacks: self.inner.store.callback_status_counts().await?,
-        })
     }
 }

@@ -197,6 +197,8 @@ pub struct MetricsSnapshot {
     pub delivery: StatsSnapshot,
     /// True while sending is paused on refused IM credentials.
     pub delivery_paused: bool,
+    /// Recording callbacks refused since start (only a sample of them is stored).
+    pub callbacks_refused_total: u64,
     /// Open alerts.
     pub open_alerts: usize,
     /// Recording callbacks stored, per status (every status listed).

@@ -57,15 +57,81 @@ pub struct RecordingCallbackRecord {
     /// The file's 1004 (accepted, duplicate, assigned).
     #[ts(type = "number | null")]
     pub message_id: Option<i64>,
-    /// The body exactly as received (as UTF-8 text; invalid bytes replaced).
+    /// The body as received, shown as UTF-8 text (invalid bytes replaced; the store keeps
+    /// the bytes), with the `sign` value hidden. Listings carry only its first
+    /// [`LIST_BODY_PREVIEW_BYTES`]; the detail route the whole stored body.
     pub body: String,
+    /// Size of the body as received, bytes.
+    #[ts(type = "number")]
+    pub body_bytes: i64,
+    /// True when `body` is not the whole body: a listing's preview, or a refused body of
+    /// which only the first [`REFUSED_BODY_SAMPLE_BYTES`] were kept.
+    pub body_truncated: bool,
+}
+
+/// How much of each body a listing carries: listings stay small whatever was posted.
+pub const LIST_BODY_PREVIEW_BYTES: usize = 512;
+/// How much of a refused body is kept (refused senders are unauthenticated).
+pub const REFUSED_BODY_SAMPLE_BYTES: usize = 4096;
+/// How many refused callbacks are kept: the newest ones; older ones are dropped as new
+/// ones arrive (they are still counted in the metrics).
+pub const REFUSED_SAMPLE_ROWS: i64 = 1000;
+
+/// The body with every `"sign": "<value>"` value replaced by `(hidden)`: a (t, sign) pair
+/// verifies any callback until `t`, so admin answers do not show it. The rest of the text
+/// stays as received.
+pub fn hide_sign(body: &str) -> String {
+    const KEY: &str = "\"sign\"";
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(at) = rest.find(KEY) {
+        let (head, tail) = rest.split_at(at + KEY.len());
+        out.push_str(head);
+        let after_ws = tail.trim_start();
+        let Some(after_colon) = after_ws.strip_prefix(':') else {
+            rest = tail;
+            continue;
+        };
+        let value = after_colon.trim_start();
+        let Some(inner) = value.strip_prefix('"') else {
+            rest = tail;
+            continue;
+        };
+        // The end of the JSON string: the first `"` not escaped.
+        let mut end = None;
+        let mut escaped = false;
+        for (i, c) in inner.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => {
+                    end = Some(i);
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        let Some(end) = end else {
+            // Cut short (a listing's preview): hide what is left of the value.
+            out.push_str(&tail[..tail.len() - value.len()]);
+            out.push_str("\"(hidden)");
+            return out;
+        };
+        out.push_str(&tail[..tail.len() - value.len()]);
+        out.push_str("\"(hidden)\"");
+        rest = &inner[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A callback row without a message (refused, ignored, unmatched).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewCallbackRow<'a> {
     pub received_at: i64,
-    pub body: &'a str,
+    /// The bytes as received (a refused body: its sample).
+    pub body: &'a [u8],
+    /// Size of the body as received.
+    pub body_bytes: usize,
     pub status: CallbackStatus,
     pub reason: Option<&'a str>,
     pub file_key: Option<&'a str>,
@@ -90,7 +156,7 @@ pub enum RecordingTarget<'a> {
 /// A verified recording callback ("recording file ready") to store.
 pub struct RecordingIntake<'a> {
     pub received_at: i64,
-    pub body: &'a str,
+    pub body: &'a [u8],
     pub file_key: &'a str,
     pub target: RecordingTarget<'a>,
 }
@@ -110,11 +176,21 @@ pub fn recording_dedup_key(file_key: &str) -> String {
     format!("1004:{file_key}")
 }
 
-const CALLBACK_COLUMNS: &str =
-    "id, received_at, body, status, reason, file_key, class_id, uid, message_id";
+// The body is read as bytes (older rows hold it as text) with its size as received.
+const CALLBACK_COLUMNS: &str = "id, received_at, CAST(body AS BLOB) AS body, body_bytes, \
+     status, reason, file_key, class_id, uid, message_id";
+/// The same, with only the first [`LIST_BODY_PREVIEW_BYTES`] of the body (for listings).
+const CALLBACK_LIST_COLUMNS: &str = "id, received_at, \
+     substr(CAST(body AS BLOB), 1, 512) AS body, body_bytes, status, reason, file_key, \
+     class_id, uid, message_id";
 
 fn callback_from_row(row: &SqliteRow) -> Result<RecordingCallbackRecord, sqlx::Error> {
     let status: String = row.try_get("status")?;
+    let body: Vec<u8> = row.try_get("body")?;
+    // Rows from before body_bytes existed: their stored body is the whole body.
+    let body_bytes: i64 = row
+        .try_get::<Option<i64>, _>("body_bytes")?
+        .unwrap_or(i64::try_from(body.len()).unwrap_or(i64::MAX));
     Ok(RecordingCallbackRecord {
         id: row.try_get("id")?,
         received_at: row.try_get("received_at")?,
@@ -126,13 +202,16 @@ fn callback_from_row(row: &SqliteRow) -> Result<RecordingCallbackRecord, sqlx::E
         class_id: row.try_get("class_id")?,
         uid: row.try_get("uid")?,
         message_id: row.try_get("message_id")?,
-        body: row.try_get("body")?,
+        body: hide_sign(&String::from_utf8_lossy(&body)),
+        body_bytes,
+        body_truncated: i64::try_from(body.len()).unwrap_or(i64::MAX) < body_bytes,
     })
 }
 
 struct CallbackRow<'a> {
     received_at: i64,
-    body: &'a str,
+    body: &'a [u8],
+    body_bytes: usize,
     status: CallbackStatus,
     reason: Option<&'a str>,
     file_key: Option<&'a str>,
@@ -146,12 +225,14 @@ async fn insert_callback_tx(
     r: &CallbackRow<'_>,
 ) -> StoreResult<RecordingCallbackRecord> {
     let sql = format!(
-        "INSERT INTO recording_callbacks (received_at, body, status, reason, file_key, class_id, \
-         uid, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {CALLBACK_COLUMNS}"
+        "INSERT INTO recording_callbacks (received_at, body, body_bytes, status, reason, \
+         file_key, class_id, uid, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         RETURNING {CALLBACK_COLUMNS}"
     );
     let row = sqlx::query(&sql)
         .bind(r.received_at)
         .bind(r.body)
+        .bind(i64::try_from(r.body_bytes).unwrap_or(i64::MAX))
         .bind(r.status.as_str())
         .bind(r.reason)
         .bind(r.file_key)
@@ -201,6 +282,7 @@ impl Store {
             &CallbackRow {
                 received_at: r.received_at,
                 body: r.body,
+                body_bytes: r.body_bytes,
                 status: r.status,
                 reason: r.reason,
                 file_key: r.file_key,
@@ -210,6 +292,18 @@ impl Store {
             },
         )
         .await?;
+        if r.status == CallbackStatus::Refused {
+            // Keep only the newest refused bodies: an unauthenticated sender cannot grow
+            // the database without bound (the `status, id` index finds the cut).
+            sqlx::query(
+                "DELETE FROM recording_callbacks WHERE status = 'refused' AND id <= \
+                 (SELECT id FROM recording_callbacks WHERE status = 'refused' \
+                 ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            )
+            .bind(REFUSED_SAMPLE_ROWS)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(record)
     }
@@ -286,6 +380,7 @@ impl Store {
             &CallbackRow {
                 received_at: r.received_at,
                 body: r.body,
+                body_bytes: r.body.len(),
                 status,
                 reason: reason.as_deref(),
                 file_key: Some(r.file_key),
@@ -422,7 +517,7 @@ impl Store {
     ) -> StoreResult<Page<RecordingCallbackRecord>> {
         let limit = limit.clamp(1, 1000);
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT ");
-        qb.push(CALLBACK_COLUMNS)
+        qb.push(CALLBACK_LIST_COLUMNS)
             .push(" FROM recording_callbacks WHERE 1 = 1");
         super::filter::push_any_of(&mut qb, "status", statuses.iter().map(|s| s.as_str()));
         if let Some(b) = before {

@@ -18,8 +18,9 @@ mod types;
 
 pub use audit::AuditEntry;
 pub use callbacks::{
-    recording_dedup_key, CallbackStatus, NewCallbackRow, RecordedCallback, RecordingCallbackRecord,
-    RecordingIntake, RecordingTarget,
+    hide_sign, recording_dedup_key, CallbackStatus, NewCallbackRow, RecordedCallback,
+    RecordingCallbackRecord, RecordingIntake, RecordingTarget, LIST_BODY_PREVIEW_BYTES,
+    REFUSED_BODY_SAMPLE_BYTES, REFUSED_SAMPLE_ROWS,
 };
 pub use classes::{ClassAuth, ClassRecord, ClassState, NewClass};
 pub use filter::{MessageFilter, Page};
@@ -105,6 +106,21 @@ impl Store {
     }
 
     /// Closes both pools, waiting for their connections to finish.
+    /// A one-row write (the `health_probe` table): fails when the database or its disk
+    /// cannot take writes.
+    pub async fn probe_write(&self) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO health_probe (id, checked_at) VALUES (1, ?) \
+             ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+        )
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;

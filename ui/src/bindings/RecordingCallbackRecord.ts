@@ -24,6 +24,17 @@ file_key: string | null, class_id: string | null, uid: string | null,
  */
 message_id: number | null, 
 /**
- * The body exactly as received (as UTF-8 text; invalid bytes replaced).
+ * The body as received, shown as UTF-8 text (invalid bytes replaced; the store keeps
+ * the bytes), with the `sign` value hidden. Listings carry only its first
+ * [`LIST_BODY_PREVIEW_BYTES`]; the detail route the whole stored body.
  */
-body: string, };
+body: string, 
+/**
+ * Size of the body as received, bytes.
+ */
+body_bytes: number, 
+/**
+ * True when `body` is not the whole body: a listing's preview, or a refused body of
+ * which only the first [`REFUSED_BODY_SAMPLE_BYTES`] were kept.
+ */
+body_truncated: boolean, };

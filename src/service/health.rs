@@ -1,0 +1,112 @@
+//! What the unauthenticated `/healthz` and `/metrics` cost: each is answered from a cache
+//! refreshed at most every few seconds, so scraping them as often as anyone likes does not
+//! run a write or a COUNT/GROUP BY each time.
+
+use super::{MetricsSnapshot, ReplayDesk, ServiceResult, StatusCounts};
+use crate::store::CallbackStatus;
+use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex as AsyncMutex;
+
+/// How long a health probe or the metrics' database figures are reused.
+pub const CACHE_FOR: Duration = Duration::from_secs(5);
+
+/// How long the health probe waits for the database's write lock.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn unhealthy(e: String) -> Health {
+    tracing::error!(error = %e, "health: the database cannot take writes");
+    Health {
+        status: "degraded",
+        database: format!("cannot take writes: {e}"),
+    }
+}
+
+/// Whether the database takes writes, as `/healthz` tells it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Health {
+    /// `ok`, or `degraded` when the database (or its disk) cannot take writes.
+    pub status: &'static str,
+    pub database: String,
+}
+
+impl Health {
+    pub fn ok(&self) -> bool {
+        self.status == "ok"
+    }
+}
+
+#[derive(Clone)]
+struct DbFigures {
+    statuses: StatusCounts,
+    open_alerts: usize,
+    callbacks: Vec<(CallbackStatus, i64)>,
+}
+
+/// The caches, and counters kept outside the database.
+#[derive(Default)]
+pub(crate) struct Watch {
+    health: AsyncMutex<Option<(Instant, Health)>>,
+    figures: AsyncMutex<Option<(Instant, DbFigures)>>,
+    /// Recording callbacks refused since start (the store keeps only a sample of them).
+    pub(crate) callbacks_refused: AtomicU64,
+}
+
+impl ReplayDesk {
+    /// Whether the database can take writes: a one-row write, at most every
+    /// [`CACHE_FOR`]; a full disk, a read-only file or a broken database shows here.
+    pub async fn health(&self) -> Health {
+        let mut cached = self.inner.watch.health.lock().await;
+        if let Some((at, h)) = cached.as_ref() {
+            if at.elapsed() < CACHE_FOR {
+                return h.clone();
+            }
+        }
+        // Not the store's busy timeout: a health check answers within a couple of seconds.
+        let probe = tokio::time::timeout(PROBE_TIMEOUT, self.inner.store.probe_write()).await;
+        let h = match probe.map_err(|_| format!("no write within {PROBE_TIMEOUT:?}")) {
+            Ok(Ok(())) => Health {
+                status: "ok",
+                database: "takes writes".into(),
+            },
+            Ok(Err(e)) => unhealthy(e.to_string()),
+            Err(e) => unhealthy(e),
+        };
+        *cached = Some((Instant::now(), h.clone()));
+        h
+    }
+
+    /// Counters for `/metrics`; the database's figures are at most [`CACHE_FOR`] old.
+    pub async fn metrics(&self) -> ServiceResult<MetricsSnapshot> {
+        let figures = {
+            let mut cached = self.inner.watch.figures.lock().await;
+            match cached.as_ref() {
+                Some((at, f)) if at.elapsed() < CACHE_FOR => f.clone(),
+                _ => {
+                    let store = &self.inner.store;
+                    let f = DbFigures {
+                        statuses: StatusCounts::from_pairs(store.status_counts(None).await?),
+                        open_alerts: store.open_alerts().await?.len(),
+                        callbacks: store.callback_status_counts().await?,
+                    };
+                    *cached = Some((Instant::now(), f.clone()));
+                    f
+                }
+            }
+        };
+        let c = &self.inner.counters;
+        Ok(MetricsSnapshot {
+            statuses: figures.statuses,
+            accepted_total: c.accepted.load(Ordering::Relaxed),
+            duplicate_total: c.duplicates.load(Ordering::Relaxed),
+            refused_total: self.inner.refused.load(Ordering::Relaxed),
+            intake_commits_total: c.batches.load(Ordering::Relaxed),
+            delivery: self.inner.delivery.stats(),
+            delivery_paused: self.inner.delivery.is_paused(),
+            open_alerts: figures.open_alerts,
+            callbacks: figures.callbacks,
+            callbacks_refused_total: self.inner.watch.callbacks_refused.load(Ordering::Relaxed),
+        })
+    }
+}
