@@ -69,8 +69,9 @@ pub struct RecordingCallbackRecord {
     pub body_truncated: bool,
 }
 
-/// How much of each body a listing carries: listings stay small whatever was posted.
-pub const LIST_BODY_PREVIEW_BYTES: usize = 512;
+/// How much of each body a listing carries: a genuine callback (under 1 KiB) whole, and a
+/// page of 1000 at most about 4 MiB of bodies whatever was posted.
+pub const LIST_BODY_PREVIEW_BYTES: usize = 4096;
 /// How much of a refused body is kept (refused senders are unauthenticated).
 pub const REFUSED_BODY_SAMPLE_BYTES: usize = 4096;
 /// How many refused callbacks are kept: the newest ones; older ones are dropped as new
@@ -181,7 +182,7 @@ const CALLBACK_COLUMNS: &str = "id, received_at, CAST(body AS BLOB) AS body, bod
      status, reason, file_key, class_id, uid, message_id";
 /// The same, with only the first [`LIST_BODY_PREVIEW_BYTES`] of the body (for listings).
 const CALLBACK_LIST_COLUMNS: &str = "id, received_at, \
-     substr(CAST(body AS BLOB), 1, 512) AS body, body_bytes, status, reason, file_key, \
+     substr(CAST(body AS BLOB), 1, 4096) AS body, body_bytes, status, reason, file_key, \
      class_id, uid, message_id";
 
 fn callback_from_row(row: &SqliteRow) -> Result<RecordingCallbackRecord, sqlx::Error> {
