@@ -3,6 +3,7 @@
 //! The library holds every capability once; the `replaydesk` CLI, the HTTP server and the
 //! Tauri desktop shell are thin adapters over it. It has no Tauri dependency.
 
+pub mod align;
 pub mod app;
 pub mod callback;
 pub mod clock;

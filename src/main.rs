@@ -54,6 +54,9 @@ enum Command {
     ImEmulator(replaydesk::emulator::cli::ImEmulatorArgs),
     /// Run only the delivery worker over a database (drain an outbox; a separate worker).
     Deliver(replaydesk::delivery::cli::DeliverArgs),
+    /// Align a class (from a database) or a saved group history: users' clocks, videos,
+    /// events on the server axis, and what is wrong.
+    Align(replaydesk::align::cli::AlignArgs),
 }
 
 fn unix_now() -> i64 {
@@ -109,5 +112,6 @@ fn main() -> ExitCode {
         },
         Command::ImEmulator(args) => replaydesk::emulator::cli::run(args),
         Command::Deliver(args) => replaydesk::delivery::cli::run(args),
+        Command::Align(args) => replaydesk::align::cli::run(args),
     }
 }

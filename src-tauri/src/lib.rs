@@ -31,6 +31,7 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::admin::get_callback,
         commands::admin::assign_callback,
         commands::admin::set_secret_key,
+        commands::align::class_alignment,
     ])
 }
 

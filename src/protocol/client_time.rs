@@ -3,10 +3,12 @@
 //! full 64-bit value. Differences are taken modulo 2^32 for the former, plainly for the latter.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// How wide a client's clock is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(export)]
 pub enum ClockWidth {
     /// Low 32 bits of a millisecond counter: arithmetic modulo 2^32.
     Bits32,

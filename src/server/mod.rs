@@ -3,6 +3,7 @@
 //! thin adapters over [`ReplayDesk`]; every error is JSON `{"error","detail"}`.
 
 pub mod admin;
+pub mod align;
 pub mod auth;
 pub mod callbacks;
 pub mod classes;
@@ -43,6 +44,7 @@ pub fn router(desk: ReplayDesk) -> Router {
         )
         .route("/classes/{class_id}/reports", get(classes::class_reports))
         .route("/classes/{class_id}/messages", get(admin::class_messages))
+        .route("/classes/{class_id}/alignment", get(align::class_alignment))
         .route("/messages", get(admin::list_messages))
         .route("/messages/{id}", get(admin::get_message))
         .route("/messages/{id}/resend", post(admin::resend_message))

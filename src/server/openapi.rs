@@ -384,6 +384,8 @@ pub fn document() -> Value {
         "/v1/admin/classes/{class_id}/messages": {"get": op(Op { summary: "A class's messages, filtered, newest first", security: Some("admin"),
             params: { let mut p = vec![class_param()]; p.extend(message_query(false)); p }, body: None,
             responses: with(vec![ok("200", "Page", Some(page_of("StoredMessage")))], &["400", "401", "404"]) })},
+        "/v1/admin/classes/{class_id}/alignment": {"get": op(Op { summary: "Where the class's users, videos and events land on the server axis, and what is wrong (the group's history when reconciled, else the log)", security: Some("admin"), params: vec![class_param()], body: None,
+            responses: with(vec![ok("200", "Alignment (type Alignment in ui/src/bindings)", Some(json!({"type": "object"})))], &["401", "404"]) })},
         "/v1/admin/messages": {"get": op(Op { summary: "Messages of every class, filtered, newest first", security: Some("admin"),
             params: message_query(true), body: None,
             responses: with(vec![ok("200", "Page", Some(page_of("StoredMessage")))], &["400", "401", "404"]) })},

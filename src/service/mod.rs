@@ -3,6 +3,7 @@
 //! handlers (and the Tauri commands) are thin adapters over it. Each resource's operations
 //! live in a module of their own (classes, reports, messages, callbacks, operations).
 
+mod align;
 mod auth;
 mod callbacks;
 mod classes;
@@ -18,6 +19,7 @@ pub mod requests;
 mod types;
 pub mod validate;
 
+pub use align::align_class;
 pub use auth::{token_sha256, MemberCredential, ReportGrant};
 pub use callbacks::{AssignCallback, AssignedCallback, CallbackReceipt};
 pub use console::Console;

@@ -6,6 +6,7 @@
 //! one connection — SQLite has one writer anyway, and one connection makes that explicit
 //! instead of contended — while reads use a small pool of their own.
 
+mod align;
 mod audit;
 mod callbacks;
 mod classes;
@@ -16,6 +17,7 @@ mod messages;
 mod reports;
 mod types;
 
+pub use align::AlignmentRow;
 pub use audit::AuditEntry;
 pub use callbacks::{
     hide_sign, recording_dedup_key, CallbackStatus, NewCallbackRow, RecordedCallback,

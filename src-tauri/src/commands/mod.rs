@@ -4,6 +4,7 @@
 //! HTTP routes (one command per route, same name as the route's handler).
 
 pub mod admin;
+pub mod align;
 
 use replaydesk::AppInfo;
 

@@ -1,0 +1,74 @@
+//! `replaydesk align`: a class from a database, or a saved `group_msg_get_simple` dump,
+//! as a readable report or as JSON.
+
+use super::{align_dump, render_text, AlignOptions, Alignment};
+use crate::store::Store;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["class", "history"])))]
+pub struct AlignArgs {
+    /// A class in the database (its log, or its group's history once reconciled).
+    #[arg(long)]
+    pub class: Option<String>,
+    /// SQLite database file (with --class).
+    #[arg(long, env = "REPLAYDESK_DB", default_value = crate::config::DEFAULT_DB)]
+    pub db: PathBuf,
+    /// A saved dump: one group_msg_get_simple answer, an array of answers, or an array of
+    /// RspMsgList items.
+    #[arg(long)]
+    pub history: Option<PathBuf>,
+    /// Print the alignment as JSON instead of a report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: AlignArgs) -> ExitCode {
+    match alignment(&args) {
+        Ok(a) => {
+            if args.json {
+                match serde_json::to_string_pretty(&a) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => {
+                        eprintln!("replaydesk align: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            } else {
+                print!("{}", render_text(&a));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("replaydesk align: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn alignment(args: &AlignArgs) -> Result<Alignment, String> {
+    if let Some(path) = &args.history {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        return align_dump(&text, &AlignOptions::default())
+            .map_err(|e| format!("{}: {e}", path.display()));
+    }
+    let class = args.class.as_deref().unwrap_or_default();
+    // Opening would create a missing file: refuse instead, and change nothing.
+    if !args.db.is_file() {
+        return Err(format!("no database at {}", args.db.display()));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    rt.block_on(async {
+        let store = Store::open(&args.db).await.map_err(|e| e.to_string())?;
+        let a = crate::service::align_class(&store, class)
+            .await
+            .map_err(|e| e.to_string());
+        store.close().await;
+        a
+    })
+}

@@ -1,0 +1,655 @@
+//! The alignment itself: pairs into clock segments, recordings onto the server axis,
+//! events into server time and video positions, and the diagnostics found on the way.
+//! One pass over the entries plus per-user work; no I/O.
+
+use super::diagnostics::DiagnosticCode;
+use super::input::{Entry, EntryBody};
+use super::types::*;
+use crate::protocol::{client_delta_ms_with, ClockWidth, Payload};
+use std::collections::{BTreeMap, HashMap};
+
+/// Uncertainty of a pair made from IM `MsgTimeStamp`: the stamp is whole seconds (±500 ms
+/// around the middle of the second) plus the report's network delay, unknown: "about a second".
+const IM_TIMESTAMP_UNCERTAINTY_MS: i64 = 1_000;
+/// Listed messages per aggregated diagnostic (the message text gives the full count).
+const MAX_LISTED: usize = 20;
+
+struct Pair {
+    entry: usize,
+    client_ms: u64,
+    server_ms: i64,
+    uncertainty_ms: Option<i64>,
+    precision: PairPrecision,
+    rtt_source: Option<RttSource>,
+}
+
+fn msg_ref(e: &Entry) -> MsgRef {
+    let (kind, seq) = match &e.body {
+        EntryBody::Protocol { msg, .. } => (msg.message_type().into(), Some(msg.seq.get())),
+        EntryBody::Whiteboard { seq, .. } => (EntryKind::Whiteboard, *seq),
+        EntryBody::Hole => (EntryKind::Hole, None),
+        EntryBody::Unreadable { .. } => (EntryKind::Unreadable, None),
+        EntryBody::Other => (EntryKind::Other, None),
+    };
+    MsgRef {
+        kind,
+        im_msg_seq: e.im_msg_seq,
+        seq,
+        log_id: e.log_id,
+    }
+}
+
+/// Collects findings; those about many messages become one diagnostic per key.
+#[derive(Default)]
+struct Findings {
+    list: Vec<Diagnostic>,
+    grouped: BTreeMap<(DiagnosticCode, String), (Vec<MsgRef>, usize, String)>,
+}
+
+impl Findings {
+    fn add(
+        &mut self,
+        code: DiagnosticCode,
+        uid: Option<&str>,
+        messages: Vec<MsgRef>,
+        message: String,
+    ) {
+        self.list.push(Diagnostic {
+            code,
+            severity: code.severity(),
+            uid: uid.map(str::to_owned),
+            messages,
+            message,
+            explanation: code.explanation().to_owned(),
+        });
+    }
+
+    /// Adds `m` to the finding `code` for `uid`; `first` describes the first such message.
+    fn group(
+        &mut self,
+        code: DiagnosticCode,
+        uid: &str,
+        m: MsgRef,
+        first: impl FnOnce() -> String,
+    ) {
+        let slot = self
+            .grouped
+            .entry((code, uid.to_owned()))
+            .or_insert_with(|| (Vec::new(), 0, first()));
+        if slot.0.len() < MAX_LISTED {
+            slot.0.push(m);
+        }
+        slot.1 += 1;
+    }
+
+    fn finish(mut self) -> Vec<Diagnostic> {
+        for ((code, uid), (messages, count, first)) in std::mem::take(&mut self.grouped) {
+            let message = if count == 1 {
+                first
+            } else {
+                format!("{count} messages; the first: {first}")
+            };
+            self.add(
+                code,
+                (!uid.is_empty()).then_some(uid.as_str()),
+                messages,
+                message,
+            );
+        }
+        let mut list = self.list;
+        list.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(&b.code)));
+        list
+    }
+}
+
+struct UserState {
+    width: ClockWidth,
+    pairs: Vec<Pair>,
+}
+
+impl UserState {
+    fn map(&self, seg: usize, client_ms: u64) -> i64 {
+        let p = &self.pairs[seg];
+        p.server_ms
+            .saturating_add(client_delta_ms_with(self.width, p.client_ms, client_ms))
+    }
+
+    /// The pair in force for an event at entry `idx`: the latest pair before it in the
+    /// group, else the first (extrapolating backwards).
+    fn segment_for_entry(&self, idx: usize) -> usize {
+        let n = self.pairs.partition_point(|p| p.entry < idx);
+        n.saturating_sub(1)
+    }
+
+    /// The pair in force at server time `t`.
+    fn segment_at(&self, t: i64) -> usize {
+        self.pairs
+            .partition_point(|p| p.server_ms <= t)
+            .saturating_sub(1)
+    }
+}
+
+/// Aligns `entries` (oldest first). `group_id`/`class_id` are carried into the answer.
+pub fn align(
+    source: AlignSource,
+    group_id: Option<String>,
+    class_id: Option<String>,
+    entries: &[Entry],
+    opts: &AlignOptions,
+) -> Alignment {
+    let mut f = Findings::default();
+    let reference_shaped = entries.iter().any(|e| {
+        matches!(
+            &e.body,
+            EntryBody::Protocol {
+                time_line_missing: true,
+                ..
+            }
+        )
+    });
+
+    // ---- pairs and clock readings per user ----
+    let mut users: BTreeMap<String, UserState> = BTreeMap::new();
+    let mut readings: HashMap<String, Vec<u64>> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        match &e.body {
+            EntryBody::Protocol {
+                msg,
+                time_line_missing,
+                uncertainty_ms,
+                rtt_source,
+            } => {
+                let uid = msg.payload.uid();
+                let pair = match &msg.payload {
+                    Payload::Timeline { time_line, .. } if !time_line_missing => Some(Pair {
+                        entry: i,
+                        client_ms: msg.timestamp,
+                        server_ms: *time_line,
+                        uncertainty_ms: *uncertainty_ms,
+                        precision: match (uncertainty_ms, rtt_source) {
+                            (Some(_), Some(RttSource::Client | RttSource::Kernel))
+                            | (Some(_), None) => PairPrecision::Measured,
+                            _ => PairPrecision::TimeLine,
+                        },
+                        rtt_source: *rtt_source,
+                    }),
+                    Payload::Timeline { .. } => im_pair(i, e, msg.timestamp),
+                    Payload::ClassStart(_) if reference_shaped => im_pair(i, e, msg.timestamp),
+                    _ => None,
+                };
+                if let Some(p) = pair {
+                    users
+                        .entry(uid.to_owned())
+                        .or_insert_with(|| UserState {
+                            width: ClockWidth::Bits32,
+                            pairs: Vec::new(),
+                        })
+                        .pairs
+                        .push(p);
+                }
+                if matches!(
+                    msg.payload,
+                    Payload::ClassStart(_) | Payload::ClassEnd(_) | Payload::Timeline { .. }
+                ) {
+                    readings
+                        .entry(uid.to_owned())
+                        .or_default()
+                        .push(msg.timestamp);
+                }
+            }
+            EntryBody::Whiteboard {
+                client_ms: Some(t), ..
+            } => readings.entry(e.from.clone()).or_default().push(*t),
+            _ => {}
+        }
+    }
+    for (uid, u) in users.iter_mut() {
+        u.width = ClockWidth::infer(readings.get(uid).into_iter().flatten().copied());
+        u.pairs.sort_by_key(|p| (p.server_ms, p.entry));
+    }
+
+    // ---- segments ----
+    let mut clocks = Vec::with_capacity(users.len());
+    for (uid, u) in &users {
+        let mut segments = Vec::with_capacity(u.pairs.len());
+        for (k, p) in u.pairs.iter().enumerate() {
+            let jump_ms = (k > 0).then(|| {
+                let q = &u.pairs[k - 1];
+                let drift = (p.server_ms - q.server_ms)
+                    - client_delta_ms_with(u.width, q.client_ms, p.client_ms);
+                let tol = opts.jump_tolerance_ms
+                    + p.uncertainty_ms.unwrap_or(0)
+                    + q.uncertainty_ms.unwrap_or(0);
+                (drift.abs() > tol).then_some(drift)
+            });
+            let jump_ms = jump_ms.flatten();
+            let pair_ref = msg_ref(&entries[p.entry]);
+            if let Some(j) = jump_ms {
+                f.add(
+                    DiagnosticCode::ClockJumpBetweenPairs,
+                    Some(uid),
+                    vec![msg_ref(&entries[u.pairs[k - 1].entry]), pair_ref.clone()],
+                    format!("{uid}'s clock jumped by {j} ms between two timeline reports"),
+                );
+            }
+            match p.precision {
+                PairPrecision::ImTimestamp => f.group(
+                    DiagnosticCode::PairLowPrecision,
+                    uid,
+                    pair_ref.clone(),
+                    || {
+                        format!(
+                            "{uid}'s pair at client {} ms comes from MsgTimeStamp (whole seconds)",
+                            p.client_ms
+                        )
+                    },
+                ),
+                _ => {
+                    if let Some(unc) = p
+                        .uncertainty_ms
+                        .filter(|u| *u > opts.uncertainty_threshold_ms)
+                    {
+                        f.add(
+                            DiagnosticCode::OffsetUncertain,
+                            Some(uid),
+                            vec![pair_ref.clone()],
+                            format!(
+                                "{uid}'s offset is uncertain by ±{unc} ms (threshold {} ms)",
+                                opts.uncertainty_threshold_ms
+                            ),
+                        );
+                    }
+                }
+            }
+            segments.push(ClockSegment {
+                pair: pair_ref,
+                client_ms: p.client_ms,
+                server_ms: p.server_ms,
+                offset_ms: p
+                    .server_ms
+                    .saturating_sub(i64::try_from(p.client_ms).unwrap_or(i64::MAX)),
+                uncertainty_ms: p.uncertainty_ms,
+                precision: p.precision,
+                rtt_source: p.rtt_source,
+                from_server_ms: p.server_ms,
+                until_server_ms: u.pairs.get(k + 1).map(|n| n.server_ms),
+                jump_ms,
+            });
+        }
+        clocks.push(UserClock {
+            uid: uid.clone(),
+            clock_width: u.width,
+            segments,
+        });
+    }
+
+    // ---- recordings ----
+    let mut recordings = Vec::new();
+    let mut has_start = false;
+    let mut has_end = false;
+    let mut by_seq: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        if !e.sent {
+            f.group(DiagnosticCode::MessageNotSent, "", msg_ref(e), || {
+                format!(
+                    "log message {} is not in the group",
+                    e.log_id.unwrap_or_default()
+                )
+            });
+        }
+        match &e.body {
+            EntryBody::Unreadable { reason } => {
+                f.group(DiagnosticCode::UnreadableMessage, "", msg_ref(e), || {
+                    reason.clone()
+                })
+            }
+            EntryBody::Protocol { msg, .. } => {
+                by_seq.entry(msg.seq.get()).or_default().push(i);
+                match &msg.payload {
+                    Payload::ClassStart(_) => has_start = true,
+                    Payload::ClassEnd(_) => has_end = true,
+                    Payload::Recording(r) => {
+                        recordings.push(place_recording(e, r, users.get(&r.uid), opts, &mut f))
+                    }
+                    Payload::Timeline { .. } => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    recordings_overlaps_and_gaps(&recordings, opts, &mut f);
+
+    // ---- events ----
+    let mut events = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let (uid, client_ms) = match &e.body {
+            EntryBody::Protocol { msg, .. } => match &msg.payload {
+                Payload::ClassStart(v) | Payload::ClassEnd(v) => (v.uid.as_str(), msg.timestamp),
+                _ => continue,
+            },
+            EntryBody::Whiteboard {
+                client_ms: Some(t), ..
+            } => (e.from.as_str(), *t),
+            _ => continue,
+        };
+        let me = msg_ref(e);
+        let (server_ms, segment) = match users.get(uid) {
+            Some(u) if !u.pairs.is_empty() => {
+                let seg = u.segment_for_entry(i);
+                let t = u.map(seg, client_ms);
+                let p = &u.pairs[seg];
+                if seg == 0 && p.entry > i && t < p.server_ms - opts.ahead_tolerance_ms {
+                    f.group(DiagnosticCode::EventBeforeFirstPair, uid, me.clone(), || {
+                        format!(
+                            "{uid}'s event at client {client_ms} ms lies {} ms before the first pair",
+                            p.server_ms - t
+                        )
+                    });
+                }
+                if let Some(r) = e.received_ms {
+                    let slack = if e.received_exact { 0 } else { 999 };
+                    let unc = p.uncertainty_ms.unwrap_or(0);
+                    let ahead = t - (r + slack);
+                    let behind = r - t;
+                    if ahead > opts.ahead_tolerance_ms + unc
+                        || behind > opts.behind_tolerance_ms + unc
+                    {
+                        f.group(DiagnosticCode::ClockJumpWithoutPair, uid, me.clone(), || {
+                            if ahead > 0 {
+                                format!("{uid}'s event is placed {ahead} ms after it was received")
+                            } else {
+                                format!("{uid}'s event is placed {behind} ms before it was received")
+                            }
+                        });
+                    }
+                }
+                (Some(t), Some(seg as u32))
+            }
+            _ => {
+                f.group(
+                    DiagnosticCode::EventBeforeFirstPair,
+                    uid,
+                    me.clone(),
+                    || format!("{uid} has no timeline report at all: its events cannot be placed"),
+                );
+                (None, None)
+            }
+        };
+        let positions: Vec<VideoPosition> = match server_ms {
+            Some(t) => recordings
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.start_ms <= t && t <= r.end_ms)
+                .map(|(k, r)| VideoPosition {
+                    recording: k as u32,
+                    uid: r.uid.clone(),
+                    video_id: r.video_id.clone(),
+                    position_ms: t - r.start_ms,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        if me.kind == EntryKind::Whiteboard && positions.is_empty() {
+            if let Some(t) = server_ms {
+                f.group(
+                    DiagnosticCode::WhiteboardOutsideRecordings,
+                    uid,
+                    me.clone(),
+                    || format!("{uid}'s whiteboard data at server {t} ms is in no video"),
+                );
+            }
+        }
+        events.push(AlignedEvent {
+            event: me,
+            uid: uid.to_owned(),
+            client_ms,
+            server_ms,
+            segment,
+            received_ms: e.received_ms,
+            positions,
+        });
+    }
+
+    // ---- group-level findings ----
+    let mut dups: Vec<(u64, Vec<usize>)> =
+        by_seq.into_iter().filter(|(_, v)| v.len() > 1).collect();
+    dups.sort();
+    for (seq, idx) in dups {
+        f.add(
+            DiagnosticCode::DuplicateSeq,
+            None,
+            idx.iter().map(|&i| msg_ref(&entries[i])).collect(),
+            format!("seq {seq} is carried by {} messages", idx.len()),
+        );
+    }
+    let holes = holes(source, entries, &mut f);
+    if !has_start {
+        f.add(
+            DiagnosticCode::ClassStartMissing,
+            None,
+            vec![],
+            "no 1001 message".into(),
+        );
+    }
+    if !has_end {
+        f.add(
+            DiagnosticCode::ClassEndMissing,
+            None,
+            vec![],
+            "no 1002 message".into(),
+        );
+    }
+
+    Alignment {
+        source,
+        group_id,
+        class_id,
+        message_count: entries.len() as u32,
+        reference_shaped,
+        users: clocks,
+        recordings,
+        events,
+        holes,
+        diagnostics: f.finish(),
+        options: opts.clone(),
+    }
+}
+
+/// A pair from the IM service's receipt stamp (no `time_line`): the middle of its second.
+fn im_pair(entry: usize, e: &Entry, client_ms: u64) -> Option<Pair> {
+    let r = e.received_ms?;
+    Some(Pair {
+        entry,
+        client_ms,
+        server_ms: if e.received_exact { r } else { r + 500 },
+        uncertainty_ms: Some(IM_TIMESTAMP_UNCERTAINTY_MS),
+        precision: PairPrecision::ImTimestamp,
+        rtt_source: None,
+    })
+}
+
+fn place_recording(
+    e: &Entry,
+    r: &crate::protocol::RecordingValue,
+    user: Option<&UserState>,
+    opts: &AlignOptions,
+    f: &mut Findings,
+) -> RecordingPlacement {
+    let me = msg_ref(e);
+    let usec = r
+        .extra
+        .get("start_time_usec")
+        .and_then(|v| crate::protocol::lenient_integer(v).ok())
+        .and_then(|v| i64::try_from(v).ok())
+        .unwrap_or(0);
+    let start_time_ms = r.start_time.saturating_mul(1000) + usec / 1000;
+    // The stream-offset reading: the file's time zero is its first frame, which arrived
+    // `media_start_time` ms into the stream the recorder started at `start_time`. A value
+    // larger than the window cannot be such an offset (it is a client clock reading).
+    let offset = if (0..=opts.client_clock_window_ms).contains(&r.media_start_time) {
+        r.media_start_time
+    } else {
+        0
+    };
+    let by_stream_offset_ms = start_time_ms + offset;
+    let (by_client_clock_ms, segment) = match user.filter(|u| !u.pairs.is_empty()) {
+        Some(u) => {
+            let seg = u.segment_at(start_time_ms + opts.ahead_tolerance_ms);
+            let m = u64::try_from(r.media_start_time).unwrap_or(0);
+            (Some(u.map(seg, m)), Some(seg as u32))
+        }
+        None => {
+            f.add(
+                DiagnosticCode::RecordingWithoutPair,
+                Some(&r.uid),
+                vec![me.clone()],
+                format!(
+                    "video {:?} of {} has no timeline report for its user",
+                    r.video_id, r.uid
+                ),
+            );
+            (None, None)
+        }
+    };
+    let client_vs_start = by_client_clock_ms.map(|c| (c - start_time_ms).abs());
+    // Small values (observed: a few thousand) are stream offsets; a value beyond the window
+    // is a client clock reading, trusted when it lands near the callback's `start_time`.
+    let looks_like_offset = offset == r.media_start_time;
+    let chosen = match client_vs_start {
+        Some(d) if !looks_like_offset && d <= opts.client_clock_window_ms => {
+            PlacementReading::ClientClock
+        }
+        _ => PlacementReading::StreamOffset,
+    };
+    let start_ms = match chosen {
+        PlacementReading::ClientClock => by_client_clock_ms.unwrap_or(by_stream_offset_ms),
+        PlacementReading::StreamOffset => by_stream_offset_ms,
+    };
+    let span = r.end_time - r.start_time;
+    if r.duration > 0 && (r.duration - span).abs() > opts.duration_tolerance_s {
+        f.add(
+            DiagnosticCode::DurationMismatch,
+            Some(&r.uid),
+            vec![me.clone()],
+            format!(
+                "video {:?}: duration {} s but end_time − start_time = {span} s",
+                r.video_id, r.duration
+            ),
+        );
+    }
+    let length_s = if r.duration > 0 {
+        r.duration
+    } else {
+        span.max(0)
+    };
+    RecordingPlacement {
+        recording: me,
+        uid: r.uid.clone(),
+        video_id: r.video_id.clone(),
+        video_url: r.video_url.clone(),
+        start_time: r.start_time,
+        end_time: r.end_time,
+        duration: r.duration,
+        media_start_time: r.media_start_time,
+        by_client_clock_ms,
+        by_stream_offset_ms,
+        chosen,
+        start_ms,
+        end_ms: start_ms + length_s * 1000,
+        readings_disagree_ms: by_client_clock_ms.map(|c| (c - by_stream_offset_ms).abs()),
+        client_clock_vs_start_time_ms: client_vs_start,
+        segment,
+    }
+}
+
+fn recordings_overlaps_and_gaps(
+    recs: &[RecordingPlacement],
+    opts: &AlignOptions,
+    f: &mut Findings,
+) {
+    let mut per_uid: BTreeMap<&str, Vec<&RecordingPlacement>> = BTreeMap::new();
+    for r in recs {
+        per_uid.entry(&r.uid).or_default().push(r);
+    }
+    for (uid, mut list) in per_uid {
+        list.sort_by_key(|r| r.start_ms);
+        for w in list.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let pair = vec![a.recording.clone(), b.recording.clone()];
+            if b.start_ms < a.end_ms - opts.overlap_tolerance_ms {
+                f.add(
+                    DiagnosticCode::RecordingsOverlap,
+                    Some(uid),
+                    pair,
+                    format!(
+                        "videos {:?} and {:?} of {uid} overlap by {} ms",
+                        a.video_id,
+                        b.video_id,
+                        a.end_ms - b.start_ms
+                    ),
+                );
+            } else if b.start_ms > a.end_ms + opts.gap_tolerance_ms {
+                f.add(
+                    DiagnosticCode::RecordingsGap,
+                    Some(uid),
+                    pair,
+                    format!(
+                        "{} ms without video of {uid} between {:?} and {:?}",
+                        b.start_ms - a.end_ms,
+                        a.video_id,
+                        b.video_id
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Holes: `IsPlaceMsg` entries, and (in a history) `MsgSeq`s missing between two entries.
+/// One diagnostic per run of consecutive holes.
+fn holes(source: AlignSource, entries: &[Entry], f: &mut Findings) -> Vec<u64> {
+    let mut seqs: Vec<u64> = entries
+        .iter()
+        .filter(|e| e.body == EntryBody::Hole)
+        .filter_map(|e| e.im_msg_seq)
+        .collect();
+    if source == AlignSource::History {
+        let known: Vec<u64> = entries.iter().filter_map(|e| e.im_msg_seq).collect();
+        for w in known.windows(2) {
+            // Bounded: a corrupt dump with a huge jump must not allocate without end.
+            seqs.extend((w[0] + 1..w[1]).take(100_000));
+        }
+    }
+    seqs.sort_unstable();
+    seqs.dedup();
+    let mut k = 0;
+    while k < seqs.len() {
+        let mut j = k;
+        while j + 1 < seqs.len() && seqs[j + 1] == seqs[j] + 1 {
+            j += 1;
+        }
+        let refs = seqs[k..=j]
+            .iter()
+            .take(MAX_LISTED)
+            .map(|&s| MsgRef {
+                kind: EntryKind::Hole,
+                im_msg_seq: Some(s),
+                seq: None,
+                log_id: None,
+            })
+            .collect();
+        let message = if j == k {
+            format!("MsgSeq {} is a hole", seqs[k])
+        } else {
+            format!(
+                "MsgSeq {}..={} are holes ({} messages)",
+                seqs[k],
+                seqs[j],
+                j - k + 1
+            )
+        };
+        f.add(DiagnosticCode::HistoryHole, None, refs, message);
+        k = j + 1;
+    }
+    seqs
+}

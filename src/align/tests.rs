@@ -1,0 +1,479 @@
+//! Alignment of the history fixture, of a reference-server-shaped group, and of
+//! constructed classes that trigger each diagnostic (and a clean one that triggers none).
+
+use super::*;
+use crate::protocol::{Payload, RecordingValue, ReplayMessage, Seq, UserValue};
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn codes(a: &Alignment) -> Vec<DiagnosticCode> {
+    a.diagnostics.iter().map(|d| d.code).collect()
+}
+
+#[test]
+fn history_fixture_aligns_with_offsets_placement_event_time_and_hole() {
+    let a = align_dump(
+        &fixture("replaygroup_history_room42.json"),
+        &AlignOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(a.group_id.as_deref(), Some("replay_room42"));
+    assert!(!a.reference_shaped);
+    // Two users, one pair each, offsets server − client.
+    let uids: Vec<&str> = a.users.iter().map(|u| u.uid.as_str()).collect();
+    assert_eq!(uids, ["student_wang", "teacher_li"]);
+    let wang = &a.users[0].segments[0];
+    assert_eq!(
+        (wang.client_ms, wang.server_ms),
+        (91_224_013, 1_795_339_300_877)
+    );
+    assert_eq!(wang.offset_ms, 1_795_339_300_877 - 91_224_013);
+    let li = &a.users[1].segments[0];
+    assert_eq!(li.offset_ms, 1_795_339_200_123 - 3_408_123_311);
+    assert_eq!(li.precision, PairPrecision::TimeLine);
+    assert_eq!(a.users[1].clock_width, crate::protocol::ClockWidth::Bits32);
+    // The recording by both readings: media_start_time 1208 is a stream offset.
+    let r = &a.recordings[0];
+    assert_eq!(r.by_stream_offset_ms, 1_795_339_195_000 + 1208);
+    assert_eq!(r.by_client_clock_ms, Some(1_795_339_200_123 + 886_845_193));
+    assert_eq!(r.chosen, PlacementReading::StreamOffset);
+    assert_eq!(r.start_ms, 1_795_339_196_208);
+    assert_eq!(r.end_ms, 1_795_339_196_208 + 3_595_000);
+    assert_eq!(r.readings_disagree_ms, Some(886_849_108));
+    // The whiteboard event's server time and its position in the video.
+    let wb = a
+        .events
+        .iter()
+        .find(|e| e.event.kind == EntryKind::Whiteboard)
+        .unwrap();
+    assert_eq!(wb.uid, "student_wang");
+    assert_eq!(wb.server_ms, Some(1_795_339_300_877 + 9_541));
+    assert_eq!(wb.positions.len(), 1);
+    assert_eq!(wb.positions[0].position_ms, 114_210);
+    // Class start and end on the teacher's clock.
+    let start = a
+        .events
+        .iter()
+        .find(|e| e.event.kind == EntryKind::ClassStart)
+        .unwrap();
+    assert_eq!(start.server_ms, Some(1_795_339_198_813));
+    // The hole, and nothing false.
+    assert_eq!(a.holes, [6]);
+    assert_eq!(codes(&a), [DiagnosticCode::HistoryHole]);
+    // The JSON names offsets, server times and codes.
+    let json = serde_json::to_value(&a).unwrap();
+    assert_eq!(json["users"][1]["segments"][0]["offset_ms"], li.offset_ms);
+    assert_eq!(json["diagnostics"][0]["code"], "history_hole");
+    assert_eq!(json["events"][1]["server_ms"], 1_795_339_310_418i64);
+}
+
+#[test]
+fn reference_server_group_aligns_from_msg_time_stamp_with_low_precision() {
+    let a = align_dump(
+        &fixture("replaygroup_history_reference_server.json"),
+        &AlignOptions::default(),
+    )
+    .unwrap();
+    assert!(a.reference_shaped);
+    assert_eq!(a.group_id.as_deref(), Some("10086"));
+    assert!(!a.users.is_empty());
+    for u in &a.users {
+        for s in &u.segments {
+            assert_eq!(s.precision, PairPrecision::ImTimestamp, "{}", u.uid);
+            assert_eq!(s.uncertainty_ms, Some(1000));
+        }
+    }
+    let teacher = a.users.iter().find(|u| u.uid == "8001").unwrap();
+    // 1001 at MsgTimeStamp 1795339200 with client 2000000000: the middle of that second.
+    assert_eq!(teacher.segments[0].server_ms, 1_795_339_200_500);
+    assert_eq!(teacher.segments[0].client_ms, 2_000_000_000);
+    // The recording's URL was written with `\/` and reads as a URL.
+    assert!(a.recordings[0].video_url.starts_with("http://1253488539."));
+    // Every low-precision pair is flagged; nothing else is wrong.
+    let low: usize = a
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == DiagnosticCode::PairLowPrecision)
+        .map(|d| d.messages.len())
+        .sum();
+    let pairs: usize = a.users.iter().map(|u| u.segments.len()).sum();
+    assert_eq!(low, pairs);
+    assert!(
+        codes(&a)
+            .iter()
+            .all(|c| *c == DiagnosticCode::PairLowPrecision),
+        "{:?}",
+        codes(&a)
+    );
+    let wb = a
+        .events
+        .iter()
+        .find(|e| e.event.kind == EntryKind::Whiteboard)
+        .unwrap();
+    assert!(wb.server_ms.is_some());
+    assert_eq!(wb.positions.len(), 1);
+}
+
+// ---- constructed classes ----
+
+const T0: i64 = 1_795_339_200_000;
+
+struct Class {
+    entries: Vec<Entry>,
+    next_seq: u64,
+}
+
+impl Class {
+    fn new() -> Self {
+        Class {
+            entries: Vec::new(),
+            next_seq: 1,
+        }
+    }
+
+    fn push(&mut self, from: &str, received_ms: i64, body: EntryBody) {
+        self.entries.push(Entry {
+            im_msg_seq: Some(self.next_seq),
+            received_ms: Some(received_ms),
+            received_exact: true,
+            from: from.into(),
+            log_id: None,
+            sent: true,
+            body,
+        });
+        self.next_seq += 1;
+    }
+
+    fn proto(&mut self, seq: u64, ts: u64, payload: Payload, received_ms: i64, unc: Option<i64>) {
+        self.push(
+            "administrator",
+            received_ms,
+            EntryBody::Protocol {
+                msg: ReplayMessage::new(Seq::from_raw(seq), ts, payload),
+                time_line_missing: false,
+                uncertainty_ms: unc,
+                rtt_source: unc.map(|_| RttSource::Client),
+            },
+        );
+    }
+
+    /// A 1003 for `uid`: client `c` ↔ server `s`, ±20 ms.
+    fn pair(&mut self, seq: u64, uid: &str, c: u64, s: i64) {
+        self.proto(
+            seq,
+            c,
+            Payload::Timeline {
+                time_line: s,
+                value: UserValue::new(uid),
+            },
+            s + 20,
+            Some(20),
+        );
+    }
+
+    fn start(&mut self, seq: u64, uid: &str, c: u64, received: i64) {
+        self.proto(
+            seq,
+            c,
+            Payload::ClassStart(UserValue::new(uid)),
+            received,
+            None,
+        );
+    }
+
+    fn end(&mut self, seq: u64, uid: &str, c: u64, received: i64) {
+        self.proto(
+            seq,
+            c,
+            Payload::ClassEnd(UserValue::new(uid)),
+            received,
+            None,
+        );
+    }
+
+    fn recording(
+        &mut self,
+        seq: u64,
+        uid: &str,
+        start_s: i64,
+        end_s: i64,
+        duration: i64,
+        media: i64,
+    ) {
+        let r = RecordingValue {
+            uid: uid.into(),
+            start_time: start_s,
+            end_time: end_s,
+            media_start_time: media,
+            file_size: 1,
+            duration,
+            video_id: format!("v{seq}"),
+            video_url: "https://v.invalid/f.mp4".into(),
+            ..RecordingValue::default()
+        };
+        self.proto(
+            seq,
+            end_s as u64,
+            Payload::Recording(r),
+            end_s * 1000 + 5000,
+            None,
+        );
+    }
+
+    fn whiteboard(&mut self, from: &str, c: u64, received: i64) {
+        self.push(
+            from,
+            received,
+            EntryBody::Whiteboard {
+                client_ms: Some(c),
+                seq: Some(1),
+            },
+        );
+    }
+
+    /// Numbers the group's messages 1, 2, ... again (after removing some).
+    fn renumber(mut self) -> Self {
+        for (k, e) in self.entries.iter_mut().enumerate() {
+            e.im_msg_seq = Some(k as u64 + 1);
+        }
+        self
+    }
+
+    fn align(&self) -> Alignment {
+        align(
+            AlignSource::History,
+            Some("g".into()),
+            None,
+            &self.entries,
+            &AlignOptions::default(),
+        )
+    }
+}
+
+/// A clean class: teacher (32-bit clock near its wrap) and a student, each paired, one
+/// video each covering the class, whiteboard data inside, start and end.
+fn clean() -> Class {
+    let mut c = Class::new();
+    let tc: u64 = u64::from(u32::MAX) - 60_000; // the teacher's clock wraps a minute in
+    c.pair(101, "t", tc, T0);
+    c.start(102, "t", tc + 1_000, T0 + 1_030);
+    c.pair(103, "s", 50_000, T0 + 2_000);
+    c.whiteboard("s", 50_000 + 10_000, T0 + 12_100);
+    c.whiteboard("t", (tc + 120_000) & 0xFFFF_FFFF, T0 + 120_050); // after the wrap
+    c.end(104, "t", (tc + 600_000) & 0xFFFF_FFFF, T0 + 600_040);
+    c.recording(105, "t", T0 / 1000, T0 / 1000 + 600, 600, 0);
+    c.recording(106, "s", T0 / 1000 + 2, T0 / 1000 + 600, 598, 0);
+    c
+}
+
+#[test]
+fn clean_class_triggers_nothing_and_handles_the_wrap() {
+    let a = clean().align();
+    assert_eq!(a.diagnostics, vec![], "{:#?}", a.diagnostics);
+    let after_wrap = a
+        .events
+        .iter()
+        .find(|e| e.uid == "t" && e.event.kind == EntryKind::Whiteboard)
+        .unwrap();
+    assert_eq!(after_wrap.server_ms, Some(T0 + 120_000));
+    assert_eq!(after_wrap.positions[0].position_ms, 120_000);
+    let end = a
+        .events
+        .iter()
+        .find(|e| e.event.kind == EntryKind::ClassEnd)
+        .unwrap();
+    assert_eq!(end.server_ms, Some(T0 + 600_000));
+}
+
+fn only(a: &Alignment, code: DiagnosticCode) {
+    assert_eq!(codes(a), [code], "{:#?}", a.diagnostics);
+    let d = &a.diagnostics[0];
+    assert_eq!(d.severity, code.severity());
+    assert_eq!(d.explanation, code.explanation());
+}
+
+#[test]
+fn recording_without_pair() {
+    let mut c = clean();
+    c.recording(200, "ghost", T0 / 1000 + 10, T0 / 1000 + 20, 10, 0);
+    only(&c.align(), DiagnosticCode::RecordingWithoutPair);
+}
+
+#[test]
+fn event_before_first_pair() {
+    let mut c = clean();
+    // User u draws 10 s before its first timeline report reaches the server.
+    c.whiteboard("u", 1_000, T0 + 100_050);
+    c.pair(700, "u", 11_000, T0 + 110_000);
+    let a = c.align();
+    only(&a, DiagnosticCode::EventBeforeFirstPair);
+    assert_eq!(a.events.last().unwrap().server_ms, Some(T0 + 100_000));
+}
+
+#[test]
+fn clock_jump_without_pair() {
+    let mut c = clean();
+    // The student's laptop slept 20 minutes: its clock lags, no new pair.
+    c.whiteboard("s", 50_000 + 200_000, T0 + 2_000 + 200_000 + 1_200_000);
+    only(&c.align(), DiagnosticCode::ClockJumpWithoutPair);
+}
+
+#[test]
+fn clock_jump_between_pairs_is_detected_and_the_new_pair_used() {
+    let mut c = clean();
+    // The student rebooted: its clock restarted at 1000, and it reported again.
+    c.pair(300, "s", 1_000, T0 + 300_000);
+    c.whiteboard("s", 11_000, T0 + 310_100);
+    let a = c.align();
+    only(&a, DiagnosticCode::ClockJumpBetweenPairs);
+    let s = a.users.iter().find(|u| u.uid == "s").unwrap();
+    assert!(s.segments[1].jump_ms.is_some());
+    assert_eq!(s.segments[0].until_server_ms, Some(T0 + 300_000));
+    let last = a.events.last().unwrap();
+    assert_eq!(
+        (last.server_ms, last.segment),
+        (Some(T0 + 310_000), Some(1))
+    );
+}
+
+#[test]
+fn recordings_overlap_and_gap() {
+    let mut c = clean();
+    c.recording(400, "t", T0 / 1000 + 500, T0 / 1000 + 700, 200, 0);
+    only(&c.align(), DiagnosticCode::RecordingsOverlap);
+    let mut c = clean();
+    c.recording(401, "t", T0 / 1000 + 700, T0 / 1000 + 800, 100, 0);
+    only(&c.align(), DiagnosticCode::RecordingsGap);
+}
+
+#[test]
+fn duration_mismatch() {
+    let mut c = clean();
+    c.recording(500, "x", T0 / 1000, T0 / 1000 + 600, 560, 0);
+    c.pair(501, "x", 7, T0);
+    let a = c.align();
+    only(&a, DiagnosticCode::DurationMismatch);
+}
+
+#[test]
+fn whiteboard_outside_recordings() {
+    let mut c = clean();
+    c.whiteboard("s", 50_000 + 650_000, T0 + 2_000 + 650_100);
+    only(&c.align(), DiagnosticCode::WhiteboardOutsideRecordings);
+}
+
+#[test]
+fn duplicate_seq() {
+    let mut c = clean();
+    c.start(102, "t", u64::from(u32::MAX) - 59_000, T0 + 1_040);
+    only(&c.align(), DiagnosticCode::DuplicateSeq);
+}
+
+#[test]
+fn history_hole_from_place_msg_and_from_a_missing_seq() {
+    let mut c = clean();
+    c.push("", T0 + 5_000, EntryBody::Hole);
+    let a = c.align();
+    only(&a, DiagnosticCode::HistoryHole);
+    let mut c = clean();
+    for e in c.entries.iter_mut().skip(3) {
+        e.im_msg_seq = e.im_msg_seq.map(|s| s + 36);
+    }
+    let a = c.align();
+    only(&a, DiagnosticCode::HistoryHole);
+    assert_eq!(a.holes, (4..40).collect::<Vec<u64>>());
+}
+
+#[test]
+fn start_or_end_missing() {
+    let mut c = clean();
+    c.entries
+        .retain(|e| !matches!(&e.body, EntryBody::Protocol { msg, .. } if msg.seq.get() == 102));
+    only(&c.renumber().align(), DiagnosticCode::ClassStartMissing);
+    let mut c = clean();
+    c.entries
+        .retain(|e| !matches!(&e.body, EntryBody::Protocol { msg, .. } if msg.seq.get() == 104));
+    only(&c.renumber().align(), DiagnosticCode::ClassEndMissing);
+}
+
+#[test]
+fn offset_uncertain() {
+    let mut c = clean();
+    if let EntryBody::Protocol { uncertainty_ms, .. } = &mut c.entries[2].body {
+        *uncertainty_ms = Some(900);
+    }
+    only(&c.align(), DiagnosticCode::OffsetUncertain);
+}
+
+#[test]
+fn pair_low_precision() {
+    let mut c = clean();
+    if let EntryBody::Protocol {
+        time_line_missing, ..
+    } = &mut c.entries[2].body
+    {
+        *time_line_missing = true;
+    }
+    let a = c.align();
+    // In a reference-shaped group the teacher's 1001 becomes a pair too.
+    assert!(a.reference_shaped);
+    assert!(!a.diagnostics.is_empty());
+    assert!(
+        codes(&a)
+            .iter()
+            .all(|c| *c == DiagnosticCode::PairLowPrecision),
+        "{:?}",
+        codes(&a)
+    );
+}
+
+#[test]
+fn unreadable_message_and_message_not_sent() {
+    let mut c = clean();
+    c.push(
+        "x",
+        T0 + 3_000,
+        EntryBody::Unreadable {
+            reason: "Data is not JSON".into(),
+        },
+    );
+    only(&c.align(), DiagnosticCode::UnreadableMessage);
+    let mut c = clean();
+    c.entries[1].sent = false;
+    let a = align(
+        AlignSource::Log,
+        None,
+        Some("c".into()),
+        &c.entries,
+        &AlignOptions::default(),
+    );
+    only(&a, DiagnosticCode::MessageNotSent);
+}
+
+#[test]
+fn every_code_has_a_test_above() {
+    // Guards the list: adding a code means adding its constructed class.
+    assert_eq!(DiagnosticCode::ALL.len(), 16);
+    for c in DiagnosticCode::ALL {
+        assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+    }
+}
+
+#[test]
+fn text_report_names_users_recordings_and_findings() {
+    let a = align_dump(
+        &fixture("replaygroup_history_room42.json"),
+        &AlignOptions::default(),
+    )
+    .unwrap();
+    let t = render_text(&a);
+    assert!(t.contains("teacher_li"), "{t}");
+    assert!(t.contains("StreamOffset"), "{t}");
+    assert!(t.contains("history_hole"), "{t}");
+}

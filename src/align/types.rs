@@ -1,0 +1,320 @@
+//! What an alignment answers, as the console draws it and `replaydesk align --json`
+//! prints it. Times are milliseconds: `server_ms` on the server's unix clock, `client_ms`
+//! on one user's own clock.
+
+use super::diagnostics::{DiagnosticCode, Severity};
+use crate::protocol::{ClockWidth, MessageType};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// Where the messages that were aligned came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum AlignSource {
+    /// A ReplayGroup's history (`group_msg_get_simple`), fetched by reconcile or read from a dump.
+    History,
+    /// ReplayDesk's own log of the class (what it sent or will send).
+    Log,
+}
+
+/// What kind of entry a message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum EntryKind {
+    ClassStart,
+    ClassEnd,
+    Timeline,
+    Recording,
+    /// Whiteboard data (`Ext` = `TXWhiteBoardExt`), stamped on its sender's clock.
+    Whiteboard,
+    /// `IsPlaceMsg`: a message that expired, failed to store or was recalled.
+    Hole,
+    /// A custom message that is not a readable protocol message.
+    Unreadable,
+    /// Text, images, and anything else replay does not use.
+    Other,
+}
+
+impl From<MessageType> for EntryKind {
+    fn from(t: MessageType) -> Self {
+        match t {
+            MessageType::ClassStart => EntryKind::ClassStart,
+            MessageType::ClassEnd => EntryKind::ClassEnd,
+            MessageType::Timeline => EntryKind::Timeline,
+            MessageType::Recording => EntryKind::Recording,
+        }
+    }
+}
+
+/// Names one message: by its place in the group (`im_msg_seq`), its protocol `seq`, and
+/// its row in ReplayDesk's log, whichever are known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct MsgRef {
+    pub kind: EntryKind,
+    /// The group's `MsgSeq`.
+    #[ts(type = "number | null")]
+    pub im_msg_seq: Option<u64>,
+    /// The protocol `seq` (or the whiteboard data's own `seq`).
+    #[ts(type = "number | null")]
+    pub seq: Option<u64>,
+    /// The message's id in ReplayDesk's log.
+    #[ts(type = "number | null")]
+    pub log_id: Option<i64>,
+}
+
+/// How well a pair ties a client's clock to the server's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum PairPrecision {
+    /// `time_line` corrected by a measured round trip: off by at most `uncertainty_ms`.
+    Measured,
+    /// `time_line` as written, with no round-trip measurement known: late by the report's
+    /// one-way delay (usually tens of ms).
+    TimeLine,
+    /// Lower precision: no `time_line` (the public reference server's groups), so the IM
+    /// service's `MsgTimeStamp` (whole seconds, set on receipt) stands in for it.
+    ImTimestamp,
+}
+
+/// Which round-trip estimate corrected a timeline report's `time_line`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum RttSource {
+    /// The client measured the round trip itself (`rtt_ms` in the report).
+    Client,
+    /// The kernel's estimate for the reporting connection (`TCP_INFO`).
+    Kernel,
+    /// None: `time_line` is the receipt time.
+    None,
+}
+
+impl RttSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RttSource::Client => "client",
+            RttSource::Kernel => "kernel",
+            RttSource::None => "none",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "client" => Some(RttSource::Client),
+            "kernel" => Some(RttSource::Kernel),
+            "none" => Some(RttSource::None),
+            _ => None,
+        }
+    }
+}
+
+/// One pair (client reading, server time) and the span of server time it is in force.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ClockSegment {
+    /// The message that carried the pair (a 1003; a 1001 in reference-server groups).
+    pub pair: MsgRef,
+    #[ts(type = "number")]
+    pub client_ms: u64,
+    #[ts(type = "number")]
+    pub server_ms: i64,
+    /// server − client, ms. For a 32-bit clock it is only meaningful with this pair.
+    #[ts(type = "number")]
+    pub offset_ms: i64,
+    /// How far the offset may be off, when known.
+    #[ts(type = "number | null")]
+    pub uncertainty_ms: Option<i64>,
+    pub precision: PairPrecision,
+    pub rtt_source: Option<RttSource>,
+    /// In force from this server time (the pair's own) ...
+    #[ts(type = "number")]
+    pub from_server_ms: i64,
+    /// ... until the next pair of the same user (none for the last).
+    #[ts(type = "number | null")]
+    pub until_server_ms: Option<i64>,
+    /// How far this pair disagrees with the previous one (server span − client span, ms)
+    /// when more than the jump tolerance: the clock slept, rebooted or jumped between them.
+    #[ts(type = "number | null")]
+    pub jump_ms: Option<i64>,
+}
+
+/// One user's clock: its width and its pairs in server-time order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct UserClock {
+    pub uid: String,
+    pub clock_width: ClockWidth,
+    pub segments: Vec<ClockSegment>,
+}
+
+/// Which reading of `media_start_time` placed a recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum PlacementReading {
+    /// A pts on the user's client clock, mapped through the pair in force.
+    ClientClock,
+    /// An offset in ms from the stream's start: `start_time` × 1000 + `media_start_time`.
+    StreamOffset,
+}
+
+/// Where one recording lies on the server axis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RecordingPlacement {
+    pub recording: MsgRef,
+    pub uid: String,
+    pub video_id: String,
+    pub video_url: String,
+    /// As the recording callback gave them: unix seconds, seconds, and the raw reading.
+    #[ts(type = "number")]
+    pub start_time: i64,
+    #[ts(type = "number")]
+    pub end_time: i64,
+    #[ts(type = "number")]
+    pub duration: i64,
+    #[ts(type = "number")]
+    pub media_start_time: i64,
+    /// Placement by the client-clock reading (none without a pair for the user).
+    #[ts(type = "number | null")]
+    pub by_client_clock_ms: Option<i64>,
+    /// Placement by the stream-offset reading.
+    #[ts(type = "number")]
+    pub by_stream_offset_ms: i64,
+    pub chosen: PlacementReading,
+    /// The video's time zero on the server axis, by the chosen reading.
+    #[ts(type = "number")]
+    pub start_ms: i64,
+    #[ts(type = "number")]
+    pub end_ms: i64,
+    /// |client-clock − stream-offset| placements, ms.
+    #[ts(type = "number | null")]
+    pub readings_disagree_ms: Option<i64>,
+    /// |client-clock placement − `start_time` × 1000|, ms.
+    #[ts(type = "number | null")]
+    pub client_clock_vs_start_time_ms: Option<i64>,
+    /// The pair used by the client-clock reading (index into the user's segments).
+    pub segment: Option<u32>,
+}
+
+/// Where an event lies in one video that covers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct VideoPosition {
+    /// Index into `recordings`.
+    pub recording: u32,
+    pub uid: String,
+    pub video_id: String,
+    /// Replay position: `server_ms` − the video's `start_ms`.
+    #[ts(type = "number")]
+    pub position_ms: i64,
+}
+
+/// A client-stamped event (1001, 1002, whiteboard data) placed on the server axis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AlignedEvent {
+    pub event: MsgRef,
+    /// Whose clock stamped it.
+    pub uid: String,
+    #[ts(type = "number")]
+    pub client_ms: u64,
+    /// None when the user has no pair at all.
+    #[ts(type = "number | null")]
+    pub server_ms: Option<i64>,
+    /// The pair used (index into the user's segments).
+    pub segment: Option<u32>,
+    /// When the group (or ReplayDesk) received it, ms (IM `MsgTimeStamp` is whole seconds).
+    #[ts(type = "number | null")]
+    pub received_ms: Option<i64>,
+    pub positions: Vec<VideoPosition>,
+}
+
+/// One finding, with a stable code, a severity, the messages involved and what it means.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Diagnostic {
+    pub code: DiagnosticCode,
+    pub severity: Severity,
+    pub uid: Option<String>,
+    pub messages: Vec<MsgRef>,
+    /// What was found, with the figures.
+    pub message: String,
+    /// What it means for the replay, in plain words (the same for every instance of a code).
+    pub explanation: String,
+}
+
+/// The thresholds an alignment was computed with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct AlignOptions {
+    /// A pair whose uncertainty exceeds this is reported (`offset_uncertain`).
+    #[ts(type = "number")]
+    pub uncertainty_threshold_ms: i64,
+    /// Two pairs of one user that disagree by more than this mark a clock jump.
+    #[ts(type = "number")]
+    pub jump_tolerance_ms: i64,
+    /// An event placed this much after it was received (impossible) means a clock jump.
+    #[ts(type = "number")]
+    pub ahead_tolerance_ms: i64,
+    /// An event placed this much before it was received means a clock jump (whiteboard
+    /// data may legitimately arrive minutes late, so this is generous).
+    #[ts(type = "number")]
+    pub behind_tolerance_ms: i64,
+    /// `duration` may differ from `end_time − start_time` by this much.
+    #[ts(type = "number")]
+    pub duration_tolerance_s: i64,
+    /// Consecutive recordings of one user further apart than this leave a gap.
+    #[ts(type = "number")]
+    pub gap_tolerance_ms: i64,
+    /// Consecutive recordings of one user overlapping by more than this overlap.
+    #[ts(type = "number")]
+    pub overlap_tolerance_ms: i64,
+    /// The client-clock reading of `media_start_time` is chosen only when it lands this
+    /// close to the callback's `start_time`.
+    #[ts(type = "number")]
+    pub client_clock_window_ms: i64,
+}
+
+impl Default for AlignOptions {
+    fn default() -> Self {
+        Self {
+            uncertainty_threshold_ms: 250,
+            jump_tolerance_ms: 2_000,
+            ahead_tolerance_ms: 5_000,
+            behind_tolerance_ms: 300_000,
+            duration_tolerance_s: 2,
+            gap_tolerance_ms: 5_000,
+            overlap_tolerance_ms: 1_000,
+            client_clock_window_ms: 600_000,
+        }
+    }
+}
+
+/// The answer: every user's clock, every recording's placement, every event's server time
+/// and video positions, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Alignment {
+    pub source: AlignSource,
+    pub group_id: Option<String>,
+    pub class_id: Option<String>,
+    /// Messages read.
+    pub message_count: u32,
+    /// True when the group looks written by the public reference server (1003 without
+    /// `time_line`): pairs come from `MsgTimeStamp`.
+    pub reference_shaped: bool,
+    pub users: Vec<UserClock>,
+    pub recordings: Vec<RecordingPlacement>,
+    pub events: Vec<AlignedEvent>,
+    /// `MsgSeq`s of holes (`IsPlaceMsg`, or missing between two messages).
+    #[ts(type = "number[]")]
+    pub holes: Vec<u64>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub options: AlignOptions,
+}
