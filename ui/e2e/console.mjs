@@ -36,12 +36,12 @@ function checkPrerequisites() {
 }
 
 /** `replaydesk serve` on a free port with a fresh database; resolves once /healthz answers. */
-export async function startServer(dir, env = {}) {
+export async function startServer(dir, env = {}, db = null) {
   const port = await freePort();
   const server = start(
     "replaydesk serve",
     SERVER_BIN,
-    ["serve", "--listen", `127.0.0.1:${port}`, "--db", path.join(dir, `serve-${port}.db`)],
+    ["serve", "--listen", `127.0.0.1:${port}`, "--db", db ?? path.join(dir, `serve-${port}.db`)],
     // A scratch working directory, so that no replaydesk.toml of the checkout is read.
     {
       cwd: dir,

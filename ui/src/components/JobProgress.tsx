@@ -2,6 +2,7 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
+import { useEffect } from "react";
 import type { Job } from "../bindings/Job";
 import { transport } from "../api/transport";
 import { ErrorNote, ProgressBar, StatusBadge, Time } from "./common";
@@ -16,13 +17,17 @@ export function jobSummary(job: Job): string {
   return `${kind} finished: ${count(job.done)} sent, ${count(job.failed)} failed of ${count(job.total)}${rest > 0 ? `, ${count(rest)} not settled` : ""}`;
 }
 
-export function JobProgress({ id, initial }: { id: number; initial?: Job }) {
+export function JobProgress({ id, initial, onFinished }: { id: number; initial?: Job; onFinished?: (id: number) => void }) {
   const q = useQuery({
     queryKey: ["job", id],
     queryFn: () => transport().getJob(id),
     initialData: initial,
     refetchInterval: (query) => (query.state.data?.state === "finished" ? false : 700),
   });
+  const finished = q.data?.state === "finished";
+  useEffect(() => {
+    if (finished) onFinished?.(id);
+  }, [finished, id, onFinished]);
   if (q.error) return <ErrorNote error={q.error} />;
   const job = q.data;
   if (!job) return null;

@@ -5,9 +5,9 @@
 
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
-import { createColumnHelper, flexRender, getCoreRowModel, useReactTable } from "@tanstack/react-table";
+import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type Row } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
+import { memo, useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import type { Job } from "../bindings/Job";
 import type { StoredMessage } from "../bindings/StoredMessage";
 import { transport } from "../api/transport";
@@ -30,7 +30,9 @@ import { ErrorNote, StatusBadge } from "./common";
 import { JobProgress } from "./JobProgress";
 import { MessageDetailPanel } from "./MessageDetail";
 
-const PAGE = 500;
+// A small first page so that rows show at once; bigger pages after, as the list scrolls.
+const FIRST_PAGE = 200;
+const NEXT_PAGE = 1000;
 const ROW_HEIGHT = 30;
 
 const col = createColumnHelper<StoredMessage>();
@@ -253,26 +255,57 @@ export function MessageLog({ classId, highlight }: { classId: string | null; hig
   const f = useMemo(() => filtersFromSearch(search), [search]);
   const filterKey = JSON.stringify(filtersToSearch(f));
   const selected = search.msg && /^\d+$/.test(search.msg) ? Number(search.msg) : null;
+  const qc = useQueryClient();
   const [jobs, setJobs] = useState<Job[]>([]);
+  const [running, setRunning] = useState<ReadonlySet<number>>(new Set());
+  const jobStarted = useCallback((j: Job) => {
+    setJobs((js) => [j, ...js]);
+    setRunning((r) => new Set(r).add(j.id));
+  }, []);
+  const jobFinished = useCallback(
+    (id: number) => {
+      setRunning((r) => {
+        const n = new Set(r);
+        n.delete(id);
+        return n;
+      });
+      void qc.invalidateQueries({ queryKey: ["messages"] });
+    },
+    [qc],
+  );
 
   const setSearch = (next: Record<string, string>) =>
     void navigate({ to: ".", search: next, replace: true } as never);
   const setFilters = (nf: Filters) => setSearch({ ...otherParams(search), ...filtersToSearch(nf), ...(selected ? { msg: String(selected) } : {}) });
-  const select = (id: number | null) => {
-    const { msg: _msg, ...rest } = search;
-    setSearch(id === null ? rest : { ...rest, msg: String(id) });
-  };
+  // Stable across renders (rows are memoized on it); reads the latest search from a ref.
+  const searchRef = useRef(search);
+  searchRef.current = search;
+  const select = useCallback(
+    (id: number | null) => {
+      const { msg: _msg, ...rest } = searchRef.current;
+      void navigate({ to: ".", search: id === null ? rest : { ...rest, msg: String(id) }, replace: true } as never);
+    },
+    [navigate],
+  );
 
   const q = useInfiniteQuery({
     queryKey: ["messages", classId, filterKey],
     initialPageParam: undefined as number | undefined,
     queryFn: ({ pageParam }) => {
-      const query = filtersToQuery(f, classId, pageParam, PAGE);
+      const query = filtersToQuery(f, classId, pageParam, pageParam === undefined ? FIRST_PAGE : NEXT_PAGE);
       return classId ? transport().classMessages(classId, query) : transport().listMessages(query);
     },
     getNextPageParam: (last) => last.next_cursor ?? undefined,
-    // While a job runs the rows change under it: refresh the loaded pages.
-    refetchInterval: jobs.some((j) => j.state !== "finished") ? 1000 : 5000,
+    // While a job runs the rows change under it: refresh the loaded pages. Otherwise no
+    // polling: refetching an infinite list refetches every loaded page.
+    // A few loaded rows still on their way (a resend of one) are refreshed slowly.
+    refetchInterval: (query) => {
+      if (running.size > 0) return 1000;
+      const pages = query.state.data?.pages ?? [];
+      if (pages.length > 2) return false;
+      const moving = pages.some((p) => p.items.some((m) => m.status === "pending" || m.status === "sending"));
+      return moving ? 2000 : false;
+    },
     placeholderData: (prev) => prev,
   });
   const rows = useMemo(() => q.data?.pages.flatMap((p) => p.items) ?? [], [q.data]);
@@ -323,10 +356,10 @@ export function MessageLog({ classId, highlight }: { classId: string | null; hig
             : `${count(rows.length)}${q.hasNextPage ? "+" : ""} message${rows.length === 1 ? "" : "s"}${q.hasNextPage ? " (more load as you scroll)" : ""}`}
           {q.isFetching && !q.isPending ? " · refreshing" : ""}
         </span>
-        <BulkActions f={f} classId={classId} onJob={(j) => setJobs((js) => [j, ...js])} />
+        <BulkActions f={f} classId={classId} onJob={jobStarted} />
       </div>
       {jobs.map((j) => (
-        <JobProgress key={j.id} id={j.id} initial={j} />
+        <JobProgress key={j.id} id={j.id} initial={j} onFinished={jobFinished} />
       ))}
       {q.error && <ErrorNote title="Could not load the messages" error={q.error} onRetry={() => void q.refetch()} />}
       <div className={`log${selected !== null ? " with-detail" : ""}`}>
@@ -355,24 +388,15 @@ export function MessageLog({ classId, highlight }: { classId: string | null; hig
                 if (!row) return null;
                 const m = row.original;
                 return (
-                  <div
+                  <LogRow
                     key={row.id}
-                    role="row"
-                    aria-rowindex={vi.index + 1}
-                    aria-selected={m.id === selected}
-                    className={`vrow${highlight?.has(m.id) ? " highlight" : ""}`}
-                    data-testid="message-row"
-                    data-id={m.id}
-                    data-status={m.status}
-                    style={{ top: vi.start, height: ROW_HEIGHT }}
-                    onClick={() => select(m.id)}
-                  >
-                    {row.getVisibleCells().map((cell) => (
-                      <div role="gridcell" key={cell.id}>
-                        {flexRender(cell.column.columnDef.cell, cell.getContext())}
-                      </div>
-                    ))}
-                  </div>
+                    row={row}
+                    index={vi.index}
+                    top={vi.start}
+                    selected={m.id === selected}
+                    highlighted={!!highlight?.has(m.id)}
+                    onSelect={select}
+                  />
                 );
               })}
             </div>
@@ -383,6 +407,44 @@ export function MessageLog({ classId, highlight }: { classId: string | null; hig
     </section>
   );
 }
+
+/** One row; memoized so that scrolling re-renders only rows that enter the view. */
+const LogRow = memo(function LogRow({
+  row,
+  index,
+  top,
+  selected,
+  highlighted,
+  onSelect,
+}: {
+  row: Row<StoredMessage>;
+  index: number;
+  top: number;
+  selected: boolean;
+  highlighted: boolean;
+  onSelect: (id: number) => void;
+}) {
+  const m = row.original;
+  return (
+    <div
+      role="row"
+      aria-rowindex={index + 1}
+      aria-selected={selected}
+      className={`vrow${highlighted ? " highlight" : ""}`}
+      data-testid="message-row"
+      data-id={m.id}
+      data-status={m.status}
+      style={{ transform: `translateY(${top}px)`, height: ROW_HEIGHT }}
+      onClick={() => onSelect(m.id)}
+    >
+      {row.getVisibleCells().map((cell) => (
+        <div role="gridcell" key={cell.id}>
+          {flexRender(cell.column.columnDef.cell, cell.getContext())}
+        </div>
+      ))}
+    </div>
+  );
+});
 
 /** Search params that are not the filter's (e.g. a view's own), kept when the filter changes. */
 function otherParams(search: Record<string, string>): Record<string, string> {
