@@ -2,8 +2,7 @@
 // navigation are built from this list. `tauriOnly` pages (host, settings) appear only
 // inside the desktop app.
 
-import type { ReactNode } from "react";
-import { AlignmentView } from "./views/AlignmentView";
+import { lazyRouteComponent, type RouteComponent } from "@tanstack/react-router";
 import { AuditView } from "./views/AuditView";
 import { CallbacksView } from "./views/CallbacksView";
 import { ClassesView } from "./views/ClassesView";
@@ -15,7 +14,7 @@ import { ReportsView } from "./views/ReportsView";
 export interface RouteEntry {
   /** TanStack Router path, `$name` for a parameter. */
   path: string;
-  component: () => ReactNode;
+  component: RouteComponent;
   /** Shown in the navigation when set. */
   label?: string;
   /** Only inside the desktop app (Tauri). */
@@ -26,7 +25,11 @@ export const ROUTES: RouteEntry[] = [
   { path: "/", label: "Classes", component: ClassesView },
   { path: "/classes/$classId", component: ClassView },
   { path: "/classes/$classId/reports", component: ReportsView },
-  { path: "/classes/$classId/alignment", component: AlignmentView },
+  // Loaded on first visit: the chart library is most of its weight.
+  {
+    path: "/classes/$classId/alignment",
+    component: lazyRouteComponent(() => import("./views/AlignmentView"), "AlignmentView"),
+  },
   { path: "/messages", label: "Messages", component: MessagesView },
   { path: "/jobs", label: "Jobs", component: JobsView },
   { path: "/callbacks", label: "Callbacks", component: CallbacksView },

@@ -1,12 +1,102 @@
-import { useParams } from "@tanstack/react-router";
+// Why a replay is off: every uid's clock on the shared server-time axis (the 1003 pairs
+// with ± uncertainty, clock jumps), recordings as bars (both placements where the two
+// readings disagree), class start/end, and the diagnostics in plain words. Clicking a
+// diagnostic highlights its messages in the lanes and lists them.
+
+import { useQuery } from "@tanstack/react-query";
+import { Link, useNavigate, useParams, useSearch } from "@tanstack/react-router";
+import { useMemo } from "react";
+import { transport } from "../api/transport";
+import { Empty, ErrorNote, Loading } from "../components/common";
 import { ClassHeader } from "./ClassView";
+import { LanesChart } from "./alignment/LanesChart";
+import { buildLanes, diagnosticKeys } from "./alignment/model";
+import type { AlignmentAnswer } from "./alignment/types";
 
 export function AlignmentView() {
   const { classId } = useParams({ strict: false }) as { classId: string };
+  const search = useSearch({ strict: false }) as Record<string, string>;
+  const navigate = useNavigate();
+  const picked = search.diag !== undefined && /^\d+$/.test(search.diag) ? Number(search.diag) : null;
+  const q = useQuery({
+    queryKey: ["alignment", classId],
+    queryFn: () => transport().call<AlignmentAnswer>("class_alignment", { classId }),
+  });
+  const lanes = useMemo(() => (q.data ? buildLanes(q.data) : null), [q.data]);
+  const diag = picked !== null ? q.data?.diagnostics[picked] : undefined;
+  const highlight = useMemo(() => (diag ? diagnosticKeys(diag.messages) : new Set<string>()), [diag]);
+  const pick = (i: number | null) =>
+    void navigate({ to: ".", search: i === null || i === picked ? {} : { diag: String(i) }, replace: true } as never);
   return (
     <>
       <ClassHeader classId={classId} tab="alignment" />
-      <p className="empty">The alignment view comes with the alignment engine.</p>
+      {q.isPending && <Loading what="the alignment" />}
+      {q.error && <ErrorNote title="Could not align this class" error={q.error} onRetry={() => void q.refetch()} />}
+      {q.data && lanes && (
+        <>
+          <p className="hint">
+            {q.data.message_count} messages read · {lanes.uids.length} users · {q.data.recordings.length} recordings. Circles
+            are 1003 pairs with their ± uncertainty; triangles are clock jumps; bars are recordings (dashed: the other
+            reading where the two disagree); green lines are class start and end. Drag or scroll the chart to zoom.
+          </p>
+          {lanes.uids.length === 0 ? (
+            <Empty>Nothing to align yet: no timeline report or recording for this class.</Empty>
+          ) : (
+            <LanesChart lanes={lanes} highlight={highlight} />
+          )}
+          <h2>Diagnostics ({q.data.diagnostics.length})</h2>
+          {q.data.diagnostics.length === 0 && <Empty>No problems found.</Empty>}
+          <ul className="diag-list" data-testid="diagnostics">
+            {q.data.diagnostics.map((d, i) => (
+              <li key={i}>
+                <button
+                  type="button"
+                  className="ghost"
+                  aria-pressed={picked === i}
+                  onClick={() => pick(i)}
+                  data-testid="diagnostic"
+                  style={{ textAlign: "left", width: "100%" }}
+                >
+                  <span className={`status status-${d.severity === "error" ? "failed" : d.severity === "warning" ? "retrying" : "pending"}`}>
+                    {d.severity}
+                  </span>{" "}
+                  <span className="mono">{d.code}</span>
+                  {d.uid && (
+                    <>
+                      {" "}
+                      · uid <span className="mono">{d.uid}</span>
+                    </>
+                  )}
+                  : {d.message}
+                  <div className="hint">{d.explanation}</div>
+                </button>
+              </li>
+            ))}
+          </ul>
+          {diag && (
+            <section className="card" data-testid="diagnostic-messages">
+              <h3>Messages of this finding</h3>
+              <ul>
+                {diag.messages.map((m, i) => (
+                  <li key={i}>
+                    {m.kind}
+                    {m.seq !== null && ` seq ${m.seq}`}
+                    {m.im_msg_seq !== null && ` · IM MsgSeq ${m.im_msg_seq}`}
+                    {m.log_id !== null && (
+                      <>
+                        {" · "}
+                        <Link to="/classes/$classId" params={{ classId }} search={{ msg: String(m.log_id) }}>
+                          message {m.log_id}
+                        </Link>
+                      </>
+                    )}
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
+        </>
+      )}
     </>
   );
 }
