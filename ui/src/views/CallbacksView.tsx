@@ -23,6 +23,17 @@ function videoUrl(body: string): string | null {
   }
 }
 
+/** Why a callback was refused, in words (the stored reason code stays beside it). */
+const REFUSALS: Record<string, string> = {
+  bad_sign: "the sign did not verify against the callback key",
+  expired: "it arrived after its t (expiry) had passed",
+  not_json: "the body is not JSON",
+  not_an_object: "the body is not a JSON object",
+  missing_field: "a required field is missing",
+  invalid_field: "a field has an unusable value",
+  no_callback_key: "no callback key is configured, so nothing can be verified",
+};
+
 function AssignForm({ cb }: { cb: RecordingCallbackRecord }) {
   const qc = useQueryClient();
   const classes = useQuery({ queryKey: ["classes", ""], queryFn: () => transport().listClasses({}) });
@@ -124,7 +135,12 @@ export function CallbacksView() {
                   {videoUrl(cb.body) ?? "—"}
                 </td>
                 <td>
-                  {cb.reason && <div>{cb.reason}</div>}
+                  {cb.reason && (
+                    <div>
+                      {cb.status === "refused" && REFUSALS[cb.reason] ? `Refused: ${REFUSALS[cb.reason]} ` : ""}
+                      <span className={cb.status === "refused" ? "mono hint" : undefined}>{cb.reason}</span>
+                    </div>
+                  )}
                   {cb.message_id !== null && (
                     <button
                       type="button"
