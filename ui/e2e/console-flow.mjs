@@ -236,6 +236,18 @@ export async function consoleFlowTest({ log }) {
     await page.locator('[data-testid="callback-row"][data-status="assigned"]').waitFor({ timeout: 10000 });
     await shoot(page, "callbacks-assigned", log);
 
+    // Alignment: lanes drawn; a diagnostic, clicked, lists and highlights its messages.
+    await page.goto(`${srv.url}/#/classes/${CLASS}/alignment`, { waitUntil: "load" });
+    await page.getByTestId("alignment-lanes").locator("canvas").first().waitFor({ timeout: 15000 });
+    const diags = page.getByTestId("diagnostic");
+    await diags.first().waitFor({ timeout: 10000 });
+    log(`alignment: ${await diags.count()} diagnostic(s); first: ${((await diags.first().textContent()) ?? "").slice(0, 120)}`);
+    await diags.first().click();
+    if ((await diags.first().getAttribute("aria-pressed")) !== "true") throw new Error("the clicked diagnostic is not marked");
+    await page.getByTestId("diagnostic-messages").waitFor({ timeout: 5000 });
+    if (!page.url().includes("diag=0")) throw new Error(`the picked diagnostic is not in the URL: ${page.url()}`);
+    await shoot(page, "alignment", log);
+
     await page.getByRole("link", { name: "Audit log", exact: true }).click();
     await page.getByTestId("audit-row").first().waitFor({ timeout: 10000 });
     await shoot(page, "audit", log);

@@ -6,6 +6,7 @@ import { createHashHistory, createRootRoute, createRoute, createRouter } from "@
 import { ROUTES } from "./routes";
 import { Shell } from "./Shell";
 import { isTauri } from "./api/transport";
+import { ErrorNote } from "./components/common";
 
 export function parseSearch(s: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -35,5 +36,7 @@ export function makeRouter() {
     parseSearch,
     stringifySearch,
     defaultNotFoundComponent: () => <p className="empty">No such page. Use the navigation above.</p>,
+    // A page that throws while rendering shows what went wrong, never a blank screen.
+    defaultErrorComponent: ({ error, reset }) => <ErrorNote title="This page failed" error={error} onRetry={reset} />,
   });
 }

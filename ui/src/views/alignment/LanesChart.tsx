@@ -7,7 +7,7 @@ import { CustomChart, ScatterChart } from "echarts/charts";
 import { DataZoomComponent, GridComponent, MarkLineComponent, TooltipComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
 import type { CustomSeriesRenderItemAPI, CustomSeriesRenderItemParams } from "echarts/types/dist/shared";
-import { escapeHtml, type Lanes } from "./model";
+import { escapeHtml, focusRange, type Lanes } from "./model";
 import { localTime } from "../../lib/format";
 
 echarts.use([CustomChart, ScatterChart, GridComponent, TooltipComponent, DataZoomComponent, MarkLineComponent, CanvasRenderer]);
@@ -53,14 +53,33 @@ function px(api: CustomSeriesRenderItemAPI, dx: number, dy: number, axis: 0 | 1)
 export function LanesChart({ lanes, highlight }: { lanes: Lanes; highlight: ReadonlySet<string> }) {
   const el = useRef<HTMLDivElement>(null);
   const dark = useDark();
+  const chartRef = useRef<echarts.ECharts | null>(null);
+  const zoomedFor = useRef<Lanes | null>(null);
+  // One chart per theme; options are set on it below.
   useEffect(() => {
     if (!el.current) return;
     const chart = echarts.init(el.current, dark ? "dark" : undefined, { renderer: "canvas" });
+    chartRef.current = chart;
+    zoomedFor.current = null;
     const ro = new ResizeObserver(() => chart.resize());
     ro.observe(el.current);
+    return () => {
+      ro.disconnect();
+      chart.dispose();
+      chartRef.current = null;
+    };
+  }, [dark]);
+  // New data or a new highlight: the zoom is set only for new data, so that picking a
+  // diagnostic keeps the range being looked at.
+  useEffect(() => {
+    const chart = chartRef.current;
+    if (!chart) return;
     const hl = (k: string) => (highlight.has(k) ? 1 : 0);
     const accent = dark ? "#7f9cff" : "#3557d6";
     const hiColor = dark ? "#ffd54f" : "#e65100";
+    const focus = focusRange(lanes);
+    const zoom = focus && zoomedFor.current !== lanes ? { startValue: focus[0], endValue: focus[1] } : {};
+    zoomedFor.current = lanes;
     chart.setOption({
       backgroundColor: "transparent",
       animation: false,
@@ -79,13 +98,14 @@ export function LanesChart({ lanes, highlight }: { lanes: Lanes; highlight: Read
         splitLine: { show: true, lineStyle: { opacity: 0.2 } },
       },
       dataZoom: [
-        { type: "inside", xAxisIndex: 0, filterMode: "none" },
-        { type: "slider", xAxisIndex: 0, filterMode: "none", height: 20, bottom: 12 },
+        { type: "inside", xAxisIndex: 0, filterMode: "none", ...zoom },
+        { type: "slider", xAxisIndex: 0, filterMode: "none", height: 20, bottom: 12, ...zoom },
       ],
       series: [
         {
           name: "recordings",
           type: "custom",
+          clip: true,
           encode: { x: [0, 1], y: 2 },
           data: lanes.bars.map((b, i) => [b.start_ms, b.end_ms, b.lane, b.chosen ? 1 : 0, hl(b.key), i]),
           renderItem: (_p: CustomSeriesRenderItemParams, api: CustomSeriesRenderItemAPI) => {
@@ -114,6 +134,7 @@ export function LanesChart({ lanes, highlight }: { lanes: Lanes; highlight: Read
         {
           name: "1003 pairs",
           type: "custom",
+          clip: true,
           encode: { x: 0, y: 1 },
           data: lanes.pairs.map((p, i) => [p.server_ms, p.lane, p.uncertainty_ms ?? 0, hl(p.key), i]),
           renderItem: (_p: CustomSeriesRenderItemParams, api: CustomSeriesRenderItemAPI) => {
@@ -185,10 +206,6 @@ export function LanesChart({ lanes, highlight }: { lanes: Lanes; highlight: Read
         },
       ],
     });
-    return () => {
-      ro.disconnect();
-      chart.dispose();
-    };
   }, [lanes, highlight, dark]);
   const height = Math.max(220, 90 + lanes.uids.length * 44);
   return <div ref={el} className="lanes" style={{ height }} data-testid="alignment-lanes" role="img" aria-label={`Alignment lanes for ${lanes.uids.length} users`} />;

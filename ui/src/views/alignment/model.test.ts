@@ -1,35 +1,87 @@
 import { describe, expect, test } from "vitest";
-import { buildLanes, diagnosticKeys, escapeHtml } from "./model";
-import type { AlignmentAnswer, MsgRef } from "./types";
+import { buildLanes, diagnosticKeys, escapeHtml, focusRange } from "./model";
+import type { AlignedEvent, AlignmentAnswer, ClockSegment, MsgRef, RecordingPlacement } from "./types";
 
 const ref = (kind: MsgRef["kind"], log_id: number, seq: number | null = null): MsgRef => ({ kind, im_msg_seq: null, seq, log_id });
 
+function seg(over: Partial<ClockSegment>): ClockSegment {
+  return {
+    pair: ref("timeline", 0),
+    client_ms: 0,
+    server_ms: 0,
+    offset_ms: 0,
+    uncertainty_ms: null,
+    precision: "measured",
+    rtt_source: "client",
+    from_server_ms: 0,
+    until_server_ms: null,
+    jump_ms: null,
+    ...over,
+  };
+}
+
+function rec(over: Partial<RecordingPlacement>): RecordingPlacement {
+  return {
+    recording: ref("recording", 0),
+    uid: "u",
+    video_id: "v",
+    video_url: "u",
+    start_time: 0,
+    end_time: 0,
+    duration: 0,
+    media_start_time: 0,
+    by_client_clock_ms: null,
+    by_stream_offset_ms: 0,
+    chosen: "client_clock",
+    start_ms: 0,
+    end_ms: 0,
+    readings_disagree_ms: null,
+    client_clock_vs_start_time_ms: null,
+    segment: null,
+    ...over,
+  };
+}
+
+function ev(event: MsgRef, server_ms: number | null): AlignedEvent {
+  return { event, uid: "teacher", client_ms: 0, server_ms, segment: null, received_ms: null, positions: [] };
+}
+
 function answer(): AlignmentAnswer {
   return {
+    source: "log",
+    group_id: "g1",
     class_id: "c1",
     message_count: 7,
+    reference_shaped: false,
     users: [
       {
         uid: "teacher",
         clock_width: "bits64",
         segments: [
-          { pair: ref("timeline", 1), client_ms: 10, server_ms: 1000, offset_ms: 990, uncertainty_ms: 20, precision: "measured", from_server_ms: 1000, until_server_ms: 5000, jump_ms: null },
-          { pair: ref("timeline", 2), client_ms: 20, server_ms: 5000, offset_ms: 4980, uncertainty_ms: null, precision: "time_line", from_server_ms: 5000, until_server_ms: null, jump_ms: 3990 },
+          seg({ pair: ref("timeline", 1), client_ms: 10, server_ms: 1000, offset_ms: 990, uncertainty_ms: 20, from_server_ms: 1000, until_server_ms: 5000 }),
+          seg({ pair: ref("timeline", 2), client_ms: 20, server_ms: 5000, offset_ms: 4980, precision: "time_line", from_server_ms: 5000, jump_ms: 3990 }),
         ],
       },
     ],
     recordings: [
       // Readings 60 s apart: both are drawn.
-      { recording: ref("recording", 3), uid: "student<b>", video_id: "v1", video_url: "u", by_client_clock_ms: 2000, by_stream_offset_ms: 62000, chosen: "client_clock", start_ms: 2000, end_ms: 9000, readings_disagree_ms: 60000 },
+      rec({ recording: ref("recording", 3), uid: "student<b>", video_id: "v1", by_client_clock_ms: 2000, by_stream_offset_ms: 62000, start_ms: 2000, end_ms: 9000, readings_disagree_ms: 60000 }),
       // Readings agree: one bar.
-      { recording: ref("recording", 4), uid: "teacher", video_id: "v2", video_url: "u", by_client_clock_ms: 3000, by_stream_offset_ms: 3200, chosen: "client_clock", start_ms: 3000, end_ms: 4000, readings_disagree_ms: 200 },
+      rec({ recording: ref("recording", 4), uid: "teacher", video_id: "v2", by_client_clock_ms: 3000, by_stream_offset_ms: 3200, start_ms: 3000, end_ms: 4000, readings_disagree_ms: 200 }),
     ],
-    events: [
-      { event: ref("class_start", 5), uid: "teacher", client_ms: 5, server_ms: 900 },
-      { event: ref("class_end", 6), uid: "teacher", client_ms: 50, server_ms: 9900 },
-      { event: ref("whiteboard", 7), uid: "teacher", client_ms: 7, server_ms: null },
-    ],
+    events: [ev(ref("class_start", 5), 900), ev(ref("class_end", 6), 9900), ev(ref("whiteboard", 7), null)],
+    holes: [],
     diagnostics: [],
+    options: {
+      uncertainty_threshold_ms: 0,
+      jump_tolerance_ms: 0,
+      ahead_tolerance_ms: 0,
+      behind_tolerance_ms: 0,
+      duration_tolerance_s: 0,
+      gap_tolerance_ms: 0,
+      overlap_tolerance_ms: 0,
+      client_clock_window_ms: 0,
+    },
   };
 }
 
@@ -72,5 +124,18 @@ describe("alignment lanes", () => {
 
   test("tooltip text is escaped", () => {
     expect(escapeHtml(`"><img src=x onerror=alert(1)>`)).toBe("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;");
+  });
+});
+
+describe("the first view of the lanes", () => {
+  test("frames the pairs and class markers, padded, not a far-away recording", () => {
+    // Pairs at 1000 and 5000, markers at 900 and 9900; the disputed recording at 62 s.
+    expect(focusRange(buildLanes(answer()))).toEqual([900 - 5000, 9900 + 5000]);
+  });
+
+  test("with only recordings, frames them; with nothing, none", () => {
+    const a = { ...answer(), users: [], events: [] };
+    expect(focusRange(buildLanes(a))).toEqual([2000 - 6700, 69000 + 6700]);
+    expect(focusRange(buildLanes({ ...a, recordings: [] }))).toBeNull();
   });
 });

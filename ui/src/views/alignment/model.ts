@@ -130,3 +130,18 @@ export function diagnosticKeys(refs: MsgRef[]): Set<string> {
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c);
 }
+
+/**
+ * The time range shown first: around the pairs, events and class markers (where the
+ * detail is), padded; the recordings alone when there is nothing else. A recording far
+ * away stays reachable by zooming out.
+ */
+export function focusRange(l: Lanes): [number, number] | null {
+  let xs = [...l.pairs.map((p) => p.server_ms), ...l.events.map((e) => e.server_ms), ...l.markers.map((m) => m.server_ms)];
+  if (xs.length === 0) xs = l.bars.flatMap((b) => [b.start_ms, b.end_ms]);
+  if (xs.length === 0) return null;
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  const pad = Math.max((hi - lo) * 0.1, 5000);
+  return [lo - pad, hi + pad];
+}
