@@ -473,3 +473,151 @@ async fn healthz_says_when_the_database_cannot_take_writes() {
     let (s, v) = t.get("/healthz", None).await;
     assert_eq!((s, v["status"].as_str()), (200, Some("ok")), "{v}");
 }
+
+// ---- smaller holes: search bounds, lookalike ids, repeated keys, reused files ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_search_text_is_422_not_a_500() {
+    let t = TestServer::start(|_| {}).await;
+    for q in ["x".repeat(5000), "%25".repeat(2000)] {
+        for path in ["/v1/admin/messages", "/v1/admin/classes/none/messages"] {
+            let (s, v) = t.get(&format!("{path}?q={q}"), Some(ADMIN)).await;
+            assert_eq!(s, 422, "{path}: {v}");
+            assert!(v["detail"].as_str().unwrap().starts_with("q:"), "{v}");
+        }
+    }
+    let (s, v) = t
+        .post(
+            "/v1/admin/resend",
+            Some(ADMIN),
+            &json!({"text": "%".repeat(25_000), "class_id": "none"}),
+        )
+        .await;
+    assert_eq!(s, 422, "{v}");
+    let (s, v) = t.get("/v1/admin/messages?q=50%25", Some(ADMIN)).await;
+    assert_eq!(s, 200, "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookalike_uids_and_dot_class_ids_are_refused() {
+    let t = TestServer::start(|_| {}).await;
+    for (class_id, teacher) in [
+        (".", "teacher_li"),
+        ("..", "teacher_li"),
+        ("c1", "teacher\u{202e}il"),
+        ("c1", "teacher\u{200b}li"),
+        ("c1", "\u{feff}teacher_li"),
+        ("c1", "teacher_li "),
+    ] {
+        let (s, v) = t
+            .post(
+                "/v1/classes",
+                Some(ADMIN),
+                &json!({"class_id": class_id, "group_id": "g1", "teacher_uid": teacher}),
+            )
+            .await;
+        assert_eq!(s, 422, "{class_id:?} {teacher:?}: {v}");
+    }
+    create_default_class(&t, "c1", "teacher_li").await;
+    for uid in ["stu%E2%80%8B1", "stu%E2%80%AE1", "stu1%20"] {
+        let (s, v) = t
+            .post(
+                &format!("/v1/admin/classes/c1/members/{uid}/credential"),
+                Some(ADMIN),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(s, 422, "{uid}: {v}");
+    }
+    let members = t.admin_get("/v1/admin/classes/c1/members").await;
+    assert_eq!(members.as_array().unwrap().len(), 1, "{members}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_json_keys_are_refused_and_change_nothing() {
+    let t = callback_server().await;
+    let v = create_default_class(&t, "c1", "teacher_li").await;
+    let cred = v["teacher_credential"].as_str().unwrap().to_owned();
+    let raw = |path: &str, token: &str, body: &str| {
+        t.http
+            .post(format!("{}{path}", t.base))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+    };
+    let before = t.message_count().await;
+    let res = raw(
+        "/v1/classes/c1/timeline",
+        &cred,
+        r#"{"uid":"teacher_li","timestamp":1,"timestamp":2}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("duplicate key"));
+    let res = raw(
+        "/v1/classes",
+        ADMIN,
+        r#"{"class_id":"c2","group_id":"g2","teacher_uid":"a","teacher_uid":"b"}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 422);
+    let res = raw(
+        "/v1/admin/resend",
+        ADMIN,
+        r#"{"class_id":"c1","class_id":"c2"}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 422);
+    // A callback with two signs: which one was verified? Neither.
+    let now = now_s();
+    let good = callback(now + 600, now + 600);
+    let text = good.to_string();
+    let twice = format!(
+        "{},\"sign\":\"00000000000000000000000000000000\"}}",
+        &text[..text.len() - 1]
+    );
+    let (s, v) = post_callback(&t, twice).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("invalid_field")),
+        "{v}"
+    );
+    assert_eq!(t.message_count().await, before);
+    let (s, _) = t.get("/v1/admin/classes/c2", Some(ADMIN)).await;
+    assert_eq!(s, 404, "no class created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_reusing_another_class_file_is_listed_as_a_conflict() {
+    let t = callback_server().await;
+    t.create_class("room43", "replay_room43", "teacher_zhao", true)
+        .await;
+    let now = now_s();
+    let first = callback(now + 600, now + 600);
+    let (s, _) = post_callback(&t, first.to_string()).await;
+    assert_eq!(s, 200);
+    // The same file_id, claimed for another class's group.
+    let mut other = callback(now + 600, now + 600);
+    other["stream_param"] = "groupid=replay_room43&userid=dGVhY2hlcl96aGFv".into();
+    other["stream_id"] = "1400000001_room43_teacher_zhao_main".into();
+    other["channel_id"] = other["stream_id"].clone();
+    let (s, v) = post_callback(&t, other.to_string()).await;
+    assert_eq!(s, 200, "{v}");
+    let conflicts = t.admin_get("/v1/admin/callbacks?status=conflict").await;
+    let items = conflicts["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{conflicts}");
+    assert!(
+        items[0]["reason"].as_str().unwrap().contains("room43"),
+        "{conflicts}"
+    );
+    // The same claim again is a plain duplicate.
+    let (s, _) = post_callback(&t, first.to_string()).await;
+    assert_eq!(s, 200);
+    let dups = t.admin_get("/v1/admin/callbacks?status=duplicate").await;
+    assert_eq!(dups["items"].as_array().unwrap().len(), 1, "{dups}");
+    assert_eq!(t.message_count().await, 1, "one 1004 only");
+}

@@ -106,6 +106,9 @@ impl RecordingCallback {
     pub fn parse(body: &[u8]) -> Result<Self, CallbackError> {
         let v: Value =
             serde_json::from_slice(body).map_err(|e| CallbackError::NotJson(e.to_string()))?;
+        // Which of two `sign`s or `stream_param`s would count? Neither: refused.
+        crate::service::validate::no_duplicate_keys(body)
+            .map_err(|e| CallbackError::invalid("body", e))?;
         Self::from_value(v)
     }
 

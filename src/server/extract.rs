@@ -148,6 +148,7 @@ impl Fields {
         }
         let v: Value = serde_json::from_slice(bytes)
             .map_err(|e| ApiError::malformed_json(format!("the body is not valid JSON: {e}")))?;
+        crate::service::validate::no_duplicate_keys(bytes).map_err(ApiError::invalid)?;
         match v {
             Value::Object(map) => Ok(Self { map }),
             other => Err(ApiError::invalid(format!(

@@ -298,7 +298,7 @@ fn callback_schemas() -> Vec<(&'static str, Value)> {
                 &["id", "received_at", "status", "body"],
                 json!({
                     "id": {"type": "integer"}, "received_at": {"type": "integer"},
-                    "status": {"enum": ["accepted", "duplicate", "ignored", "refused", "unmatched", "assigned"]},
+                    "status": {"enum": ["accepted", "duplicate", "conflict", "ignored", "refused", "unmatched", "assigned"]},
                     "reason": {"type": ["string", "null"], "description": "Refusal reason (bad_sign, expired, not_json, ...), what the mapping tried (unmatched; kept once assigned), the rule that matched (accepted), the message repeated (duplicate), or the event (ignored)."},
                     "file_key": {"type": ["string", "null"]}, "class_id": {"type": ["string", "null"]}, "uid": {"type": ["string", "null"]},
                     "message_id": {"type": ["integer", "null"], "description": "The file's 1004."},

@@ -142,6 +142,7 @@ pub fn decode_body<T: DeserializeOwned>(bytes: &[u8]) -> ServiceResult<T> {
     }
     let v: Value = serde_json::from_slice(bytes)
         .map_err(|e| ServiceError::Malformed(format!("the body is not valid JSON: {e}")))?;
+    super::validate::no_duplicate_keys(bytes).map_err(ServiceError::Invalid)?;
     decode(Some(v), Source::Body)
 }
 

@@ -15,6 +15,7 @@ impl ReplayDesk {
         cursor: Option<i64>,
         limit: u32,
     ) -> ServiceResult<Page<StoredMessage>> {
+        validate::text_query(filter.text.as_deref()).map_err(ServiceError::Invalid)?;
         if let Some(c) = &filter.class_id {
             self.class(c).await?;
         }
@@ -26,6 +27,7 @@ impl ReplayDesk {
     }
 
     pub async fn count_messages(&self, filter: &MessageFilter) -> ServiceResult<i64> {
+        validate::text_query(filter.text.as_deref()).map_err(ServiceError::Invalid)?;
         Ok(self.inner.store.count_messages(filter).await?)
     }
 
@@ -47,6 +49,7 @@ impl ReplayDesk {
     /// Resends every message matching `filter` as a background job. Audited.
     pub async fn bulk_resend(&self, filter: MessageFilter, actor: &str) -> ServiceResult<Job> {
         validate::actor(actor).map_err(ServiceError::Invalid)?;
+        validate::text_query(filter.text.as_deref()).map_err(ServiceError::Invalid)?;
         if let Some(c) = &filter.class_id {
             self.class(c).await?;
         }

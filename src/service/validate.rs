@@ -14,7 +14,29 @@ pub const MAX_SECRET_KEY_CHARS: usize = 256;
 /// Longest actor name (`X-ReplayDesk-Actor`).
 pub const MAX_ACTOR_CHARS: usize = 64;
 
-/// A user id: 1 to 128 characters, no control characters, not only spaces.
+/// Longest text search (`q`) accepted, in characters: a LIKE pattern much longer is
+/// refused by SQLite as too complex (a 500), and no message is searched for by more.
+pub const MAX_TEXT_QUERY_CHARS: usize = 200;
+
+/// Characters that are invisible or reorder text: zero-width spaces and joiners, the BOM,
+/// and the bidirectional controls. In an identifier they make two ids look alike (or one
+/// look like another), so they are refused.
+fn is_invisible_or_bidi(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{061C}'
+            | '\u{00AD}'
+            | '\u{180E}'
+            | '\u{FEFF}'
+    )
+}
+
+/// A user id: 1 to 128 characters, no control, invisible or bidirectional-control
+/// characters, no leading or trailing whitespace.
 pub fn uid(field: &str, v: &str) -> Result<(), String> {
     let n = v.chars().count();
     if v.trim().is_empty() {
@@ -28,13 +50,99 @@ pub fn uid(field: &str, v: &str) -> Result<(), String> {
     if v.chars().any(char::is_control) {
         return Err(format!("{field}: contains control characters"));
     }
+    if v.chars().any(is_invisible_or_bidi) {
+        return Err(format!(
+            "{field}: contains invisible or bidirectional-control characters (zero-width, BOM, U+202E...)"
+        ));
+    }
+    if v.trim() != v {
+        return Err(format!("{field}: starts or ends with whitespace"));
+    }
     Ok(())
 }
 
-/// A class id: 1 to 64 ASCII letters, digits, `_`, `-` or `.`.
+/// A message search text (`q`): at most [`MAX_TEXT_QUERY_CHARS`] characters.
+pub fn text_query(v: Option<&str>) -> Result<(), String> {
+    let n = v.map_or(0, |t| t.chars().count());
+    if n > MAX_TEXT_QUERY_CHARS {
+        return Err(format!(
+            "q: longer than {MAX_TEXT_QUERY_CHARS} characters ({n})"
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a JSON text in which an object repeats a key (at any depth): readers disagree
+/// on which one wins (ours took the last, while a stored body shows both). Text that is
+/// not JSON passes here; the parser reports it.
+pub fn no_duplicate_keys(bytes: &[u8]) -> Result<(), String> {
+    use serde::de::{DeserializeSeed, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+    use std::collections::HashSet;
+
+    struct Check;
+    impl<'de> DeserializeSeed<'de> for Check {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(Check)
+        }
+    }
+    impl<'de> Visitor<'de> for Check {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
+            while a.next_element_seed(Check)?.is_some() {}
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
+            let mut seen = HashSet::new();
+            while let Some(k) = a.next_key::<String>()? {
+                if !seen.insert(k.clone()) {
+                    let shown: String = k.chars().take(64).collect();
+                    return Err(A::Error::custom(format!("duplicate key {shown:?}")));
+                }
+                a.next_value_seed(Check)?;
+            }
+            Ok(())
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match Check.deserialize(&mut de) {
+        Err(e) if e.to_string().starts_with("duplicate key") => Err(format!(
+            "body: {}",
+            e.to_string().split(" at line").next().unwrap_or_default()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A class id: 1 to 64 ASCII letters, digits, `_`, `-` or `.`; not `.` or `..` (a path
+/// segment that means something else in every URL and file path).
 pub fn class_id(v: &str) -> Result<(), String> {
     if v.is_empty() {
         return Err("class_id: must not be empty".into());
+    }
+    if v == "." || v == ".." {
+        return Err(format!("class_id: {v:?} is not allowed"));
     }
     if v.len() > MAX_CLASS_ID_CHARS {
         return Err(format!(
@@ -126,5 +234,34 @@ mod tests {
         assert!(rtt_ms(-0.5).is_err() && rtt_ms(60_000.5).is_err());
         assert!(actor("alice").is_ok() && actor("").is_err() && actor("a\tb").is_err());
         assert!(secret_key("abc").is_ok() && secret_key("a b").is_err());
+    }
+
+    /// Hole 10: identifiers that look like others, search texts SQLite cannot take, and
+    /// JSON whose keys repeat are refused.
+    #[test]
+    fn lookalike_identifiers_long_searches_and_repeated_keys_are_refused() {
+        for bad in [
+            "teacher\u{202e}il",
+            "teacher\u{200b}li",
+            "\u{feff}teacher_li",
+            "teacher_li ",
+            " teacher_li",
+            "a\u{2066}b",
+            "a\u{200d}b",
+        ] {
+            assert!(uid("uid", bad).is_err(), "{bad:?}");
+        }
+        assert!(uid("uid", "李 老师").is_ok());
+        assert!(class_id(".").is_err() && class_id("..").is_err());
+        assert!(class_id("...").is_ok() && class_id("a.b").is_ok());
+        assert!(text_query(Some(&"%".repeat(25_000))).is_err());
+        assert!(text_query(Some(&"x".repeat(200))).is_ok());
+        assert!(text_query(None).is_ok());
+        let e = no_duplicate_keys(br#"{"uid":"a","uid":"teacher","timestamp":1}"#).unwrap_err();
+        assert!(e.contains("duplicate key \"uid\""), "{e}");
+        assert!(no_duplicate_keys(br#"{"a":{"b":1,"b":2}}"#).is_err());
+        assert!(no_duplicate_keys(br#"[{"a":1},{"a":1}]"#).is_ok());
+        assert!(no_duplicate_keys(br#"{"a":1,"b":{"a":2}}"#).is_ok());
+        assert!(no_duplicate_keys(b"not json").is_ok());
     }
 }

@@ -25,6 +25,9 @@ text_enum! {
         Accepted => "accepted",
         /// The same file again: no new message; `message_id` is the file's 1004.
         Duplicate => "duplicate",
+        /// The same file as the 1004 of another class or user (a reused or forged
+        /// `file_id`): nothing sent; listed for an admin to look at.
+        Conflict => "conflict",
         /// Verified, but not a "recording file ready" event: acknowledged, nothing sent.
         Ignored => "ignored",
         /// Unreadable, or its sign or expiry did not verify: nothing sent.
@@ -334,7 +337,15 @@ impl Store {
                         m.id, m.class_id, m.uid
                     ),
                 };
-                (Some(m), false, CallbackStatus::Duplicate, Some(reason))
+                let status = match target {
+                    RecordingTarget::Matched { class_id, uid, .. }
+                        if m.class_id != *class_id || m.uid != *uid =>
+                    {
+                        CallbackStatus::Conflict
+                    }
+                    _ => CallbackStatus::Duplicate,
+                };
+                (Some(m), false, status, Some(reason))
             }
             (
                 None,

@@ -11,7 +11,7 @@ import { transport } from "../api/transport";
 import { Empty, ErrorNote, Loading, StatusBadge, Time } from "../components/common";
 import { LoadMore, usePaged } from "../components/Paged";
 
-const STATUSES: CallbackStatus[] = ["accepted", "duplicate", "ignored", "refused", "unmatched", "assigned"];
+const STATUSES: CallbackStatus[] = ["accepted", "duplicate", "conflict", "ignored", "refused", "unmatched", "assigned"];
 
 function videoUrl(body: string): string | null {
   try {
