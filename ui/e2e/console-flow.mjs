@@ -124,6 +124,10 @@ export async function consoleFlowTest({ log }) {
     await page.goto(`${srv.url}/`, { waitUntil: "load" });
     await page.getByLabel("Admin token").waitFor({ timeout: 15000 });
     await shoot(page, "signin", log);
+    // A wrong token is refused on the sign-in screen, in words.
+    await page.getByLabel("Admin token").fill("not-the-admin-token-at-all");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("The token was not accepted").waitFor({ timeout: 10000 });
     await page.goto(`${srv.url}/?token=${encodeURIComponent(ADMIN_TOKEN)}`, { waitUntil: "load" });
     await page.getByTestId("classes").waitFor({ timeout: 15000 });
     if (page.url().includes(ADMIN_TOKEN)) throw new Error(`the token is still in the address bar: ${page.url()}`);

@@ -36,7 +36,9 @@ const NEXT_PAGE = 1000;
 const ROW_HEIGHT = 30;
 
 const col = createColumnHelper<StoredMessage>();
-const columns = [
+/** Shown only across classes. */
+const classColumn = col.accessor("class_id", { header: "class", size: 110 });
+const baseColumns = [
   col.accessor("id", { header: "id", size: 56 }),
   col.accessor("msg_type", { header: "type", size: 124, cell: (c) => typeLabel(c.getValue()) }),
   col.accessor("uid", { header: "uid", size: 0 }),
@@ -194,6 +196,22 @@ function BulkActions({ f, classId, onJob }: { f: Filters; classId: string | null
       setConfirm({ phase: "error", error });
     }
   }
+  // Once counted, the focus goes to the resend button (Enter confirms, Escape cancels).
+  const confirmButton = useRef<HTMLButtonElement>(null);
+  const ready = confirm?.phase === "ready";
+  useEffect(() => {
+    if (ready) confirmButton.current?.focus();
+  }, [ready]);
+  // Escape closes the confirmation wherever the focus is.
+  const open = confirm !== null;
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (e: globalThis.KeyboardEvent) => {
+      if (e.key === "Escape") setConfirm(null);
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [open]);
   const empty = isEmpty(f) && !classId;
   const sinceMs = localInputToMs(since);
   return (
@@ -214,7 +232,7 @@ function BulkActions({ f, classId, onJob }: { f: Filters; classId: string | null
       </button>
       {recover.error && <ErrorNote error={recover.error} />}
       {confirm && (
-        <div className="modal-backdrop" role="presentation" onKeyDown={(e) => e.key === "Escape" && setConfirm(null)}>
+        <div className="modal-backdrop" role="presentation">
           <div className="modal" role="dialog" aria-modal="true" aria-labelledby="confirm-title" data-testid="confirm-dialog">
             <h2 id="confirm-title">Resend messages</h2>
             {confirm.phase === "counting" && <p aria-live="polite">Counting the matching messages… {count(confirm.n)} so far</p>}
@@ -231,14 +249,14 @@ function BulkActions({ f, classId, onJob }: { f: Filters; classId: string | null
               <button
                 type="button"
                 className="primary"
-                autoFocus
+                ref={confirmButton}
                 disabled={confirm.phase !== "ready" || confirm.n === 0 || bulk.isPending}
                 onClick={() => bulk.mutate()}
                 data-testid="confirm-resend"
               >
                 {confirm.phase === "ready" ? `Resend ${count(confirm.n)}` : "Resend"}
               </button>
-              <button type="button" onClick={() => setConfirm(null)}>
+              <button type="button" onClick={() => setConfirm(null)} autoFocus={confirm.phase !== "ready"}>
                 Cancel
               </button>
             </div>
@@ -310,6 +328,7 @@ export function MessageLog({ classId, highlight }: { classId: string | null; hig
   });
   const rows = useMemo(() => q.data?.pages.flatMap((p) => p.items) ?? [], [q.data]);
 
+  const columns = useMemo(() => (classId ? baseColumns : [baseColumns[0]!, classColumn, ...baseColumns.slice(1)]), [classId]);
   const table = useReactTable({ data: rows, columns, getCoreRowModel: getCoreRowModel(), getRowId: (m) => String(m.id) });
   const tableRows = table.getRowModel().rows;
   const scrollRef = useRef<HTMLDivElement>(null);

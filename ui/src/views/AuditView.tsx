@@ -39,7 +39,7 @@ export function AuditView() {
                 <td className="mono">{e.actor}</td>
                 <td>{e.action}</td>
                 <td className="mono">{e.target}</td>
-                <td className="mono">{detailText(e.detail)}</td>
+                <td className="mono wide">{detailText(e.detail)}</td>
               </tr>
             ))}
           </tbody>
