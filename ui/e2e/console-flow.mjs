@@ -197,6 +197,12 @@ export async function consoleFlowTest({ log }) {
     if (!page.url().includes(`msg=${failedIds[0]}`)) throw new Error(`the open message is not in the URL: ${page.url()}`);
     await detail.getByTestId("message-source").waitFor({ timeout: 10000 });
     await shoot(page, "message-detail", log);
+    // Resend this one message: a third attempt, manual, and it is sent again.
+    await detail.getByTestId("resend-one").click();
+    await detail.getByText("Queued for sending again.").waitFor({ timeout: 10000 });
+    await detail.getByTestId("attempt").nth(2).waitFor({ timeout: 15000 });
+    const third = (await detail.getByTestId("attempt").nth(2).textContent()) ?? "";
+    if (!third.includes("manual")) throw new Error(`the third attempt reads ${JSON.stringify(third)}`);
 
     // Other views, for the screenshots (and that each renders without error).
     await page.getByRole("link", { name: "Timeline reports" }).click();

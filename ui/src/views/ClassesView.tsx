@@ -138,7 +138,7 @@ export function ClassesView() {
         <Empty>
           {q
             ? `No class matches "${q}".`
-            : "No classes yet. Create one above, or run `replaydesk demo` against this server for demo data."}
+            : "No classes yet. Create one above; classroom clients then report to it with its members' credentials."}
         </Empty>
       )}
       {classes.data && classes.data.length > 0 && (
