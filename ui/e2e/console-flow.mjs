@@ -203,6 +203,14 @@ export async function consoleFlowTest({ log }) {
     await detail.getByTestId("attempt").nth(2).waitFor({ timeout: 15000 });
     const third = (await detail.getByTestId("attempt").nth(2).textContent()) ?? "";
     if (!third.includes("manual")) throw new Error(`the third attempt reads ${JSON.stringify(third)}`);
+    // Keyboard: the arrow key moves the open message to the next row; Escape closes it.
+    const rowIds = await page.getByTestId("message-row").evaluateAll((rs) => rs.map((r) => Number(r.getAttribute("data-id"))));
+    const at = rowIds.indexOf(failedIds[0]);
+    await page.getByTestId("message-rows").focus();
+    await page.keyboard.press("ArrowDown");
+    await waitFor("the next message open", 5000, async () => (page.url().includes(`msg=${rowIds[at + 1]}`) ? true : undefined));
+    await page.keyboard.press("Escape");
+    await detail.waitFor({ state: "detached", timeout: 5000 });
 
     // Other views, for the screenshots (and that each renders without error).
     await page.getByRole("link", { name: "Timeline reports" }).click();

@@ -331,39 +331,8 @@ export function MessageLog({ classId, highlight }: { classId: string | null; hig
   const columns = useMemo(() => (classId ? baseColumns : [baseColumns[0]!, classColumn, ...baseColumns.slice(1)]), [classId]);
   const table = useReactTable({ data: rows, columns, getCoreRowModel: getCoreRowModel(), getRowId: (m) => String(m.id) });
   const tableRows = table.getRowModel().rows;
-  const scrollRef = useRef<HTMLDivElement>(null);
-  const v = useVirtualizer({
-    count: tableRows.length,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => ROW_HEIGHT,
-    overscan: 20,
-  });
-  const items = v.getVirtualItems();
-  const lastIndex = items.at(-1)?.index ?? 0;
-  useEffect(() => {
-    if (q.hasNextPage && !q.isFetchingNextPage && lastIndex >= tableRows.length - 50) void q.fetchNextPage();
-  }, [lastIndex, tableRows.length, q.hasNextPage, q.isFetchingNextPage]); // eslint-disable-line react-hooks/exhaustive-deps
-
   // Fixed widths where the content is known; the uid (size 0) takes the rest.
   const cols = columns.map((c) => (c.size ? `${c.size}px` : "minmax(80px, 1fr)")).join(" ");
-
-  function onKey(e: KeyboardEvent<HTMLDivElement>) {
-    if (!rows.length) return;
-    const idx = selected === null ? -1 : rows.findIndex((m) => m.id === selected);
-    let next = idx;
-    if (e.key === "ArrowDown" || e.key === "j") next = Math.min(rows.length - 1, idx + 1);
-    else if (e.key === "ArrowUp" || e.key === "k") next = Math.max(0, idx - 1);
-    else if (e.key === "Home") next = 0;
-    else if (e.key === "End") next = rows.length - 1;
-    else if (e.key === "Escape") {
-      select(null);
-      return;
-    } else return;
-    e.preventDefault();
-    const m = rows[next];
-    if (m) select(m.id);
-    v.scrollToIndex(next, { align: "auto" });
-  }
 
   return (
     <section aria-label="Message log">
@@ -392,38 +361,103 @@ export function MessageLog({ classId, highlight }: { classId: string | null; hig
               ))}
             </div>
           ))}
-          <div
-            className="vbody"
-            ref={scrollRef}
-            tabIndex={0}
-            onKeyDown={onKey}
-            aria-label="Messages: arrow keys move, Escape closes the detail"
-            data-testid="message-rows"
-          >
-            {!q.isPending && rows.length === 0 && <p className="empty" style={{ padding: 12 }}>No message matches this filter.</p>}
-            <div style={{ height: v.getTotalSize(), position: "relative" }}>
-              {items.map((vi) => {
-                const row = tableRows[vi.index];
-                if (!row) return null;
-                const m = row.original;
-                return (
-                  <LogRow
-                    key={row.id}
-                    row={row}
-                    index={vi.index}
-                    top={vi.start}
-                    selected={m.id === selected}
-                    highlighted={!!highlight?.has(m.id)}
-                    onSelect={select}
-                  />
-                );
-              })}
-            </div>
-          </div>
+          <LogBody
+            tableRows={tableRows}
+            selected={selected}
+            highlight={highlight}
+            select={select}
+            empty={!q.isPending && rows.length === 0}
+            more={!!q.hasNextPage && !q.isFetchingNextPage}
+            fetchMore={q.fetchNextPage}
+          />
         </div>
         {selected !== null && <MessageDetailPanel id={selected} onClose={() => select(null)} />}
       </div>
     </section>
+  );
+}
+
+/**
+ * The scrolling rows: its own component so that scrolling (the virtualizer's state)
+ * re-renders only this, not the filters and actions above.
+ */
+function LogBody({
+  tableRows,
+  selected,
+  highlight,
+  select,
+  empty,
+  more,
+  fetchMore,
+}: {
+  tableRows: Row<StoredMessage>[];
+  selected: number | null;
+  highlight?: ReadonlySet<number>;
+  select: (id: number | null) => void;
+  empty: boolean;
+  more: boolean;
+  fetchMore: () => Promise<unknown>;
+}) {
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const v = useVirtualizer({
+    count: tableRows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 20,
+  });
+  const items = v.getVirtualItems();
+  const lastIndex = items.at(-1)?.index ?? 0;
+  useEffect(() => {
+    if (more && lastIndex >= tableRows.length - 50) void fetchMore();
+  }, [lastIndex, tableRows.length, more, fetchMore]);
+
+  function onKey(e: KeyboardEvent<HTMLDivElement>) {
+    if (!tableRows.length) return;
+    const idx = selected === null ? -1 : tableRows.findIndex((r) => r.original.id === selected);
+    let next = idx;
+    if (e.key === "ArrowDown" || e.key === "j") next = Math.min(tableRows.length - 1, idx + 1);
+    else if (e.key === "ArrowUp" || e.key === "k") next = Math.max(0, idx - 1);
+    else if (e.key === "Home") next = 0;
+    else if (e.key === "End") next = tableRows.length - 1;
+    else if (e.key === "Escape") {
+      select(null);
+      return;
+    } else return;
+    e.preventDefault();
+    const r = tableRows[next];
+    if (r) select(r.original.id);
+    v.scrollToIndex(next, { align: "auto" });
+  }
+
+  return (
+    <div
+      className="vbody"
+      ref={scrollRef}
+      tabIndex={0}
+      onKeyDown={onKey}
+      aria-label="Messages: arrow keys move, Escape closes the detail"
+      data-testid="message-rows"
+    >
+      {empty && <p className="empty" style={{ padding: 12 }}>No message matches this filter.</p>}
+      <div style={{ height: v.getTotalSize(), position: "relative" }}>
+        {items.map((vi) => {
+          const row = tableRows[vi.index];
+          if (!row) return null;
+          const m = row.original;
+          return (
+            <LogRow
+              key={row.id}
+              row={row}
+              index={vi.index}
+              top={vi.start}
+              selected={m.id === selected}
+              highlighted={!!highlight?.has(m.id)}
+              onSelect={select}
+            />
+          );
+        })}
+      </div>
+    </div>
   );
 }
 
