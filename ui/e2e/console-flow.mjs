@@ -136,6 +136,21 @@ export async function consoleFlowTest({ log }) {
     await page.getByTestId("alerts").getByText("failed and will not be retried").waitFor({ timeout: 10000 });
     await shoot(page, "classes", log);
 
+    // Create a class from the console, with its IM group.
+    await page.getByRole("button", { name: "Create class" }).click();
+    await page.getByLabel("Class id").fill("e2e-made-here");
+    await page.getByLabel("IM group id").fill("replay_e2e_made_here");
+    await page.getByLabel("Teacher uid").fill("teacher_new");
+    if (!(await page.getByRole("checkbox", { name: "Create the IM group" }).isChecked())) throw new Error("create the IM group is not the default");
+    await shoot(page, "create-class", log);
+    await page.getByRole("button", { name: "Create", exact: true }).click();
+    const made = page.getByTestId("created-class");
+    await made.waitFor({ timeout: 10000 });
+    const madeText = (await made.textContent()) ?? "";
+    if (!madeText.includes("The IM group was created") || !/rdc1\./.test(madeText)) throw new Error(`after create: ${madeText}`);
+    await made.getByRole("button", { name: "Done" }).click();
+    await page.getByRole("link", { name: "e2e-made-here", exact: true }).waitFor({ timeout: 10000 });
+
     // Open the class; filter to failed.
     await page.getByRole("link", { name: CLASS, exact: true }).click();
     await page.getByTestId("message-row").first().waitFor({ timeout: 10000 });

@@ -60,7 +60,7 @@ export function AlertsBanner({ failed }: { failed: number }) {
         <div className="alert">
           <span className="grow">
             {nUnmatched >= 100 ? "100 or more" : count(nUnmatched)} recording callback
-            {nUnmatched === 1 ? "" : "s"} matched no class and wait to be assigned.
+            {nUnmatched === 1 ? " matched no class and waits" : "s matched no class and wait"} to be assigned.
           </span>
           <Link to="/callbacks" search={{ status: "unmatched" }}>
             Assign them
