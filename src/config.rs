@@ -8,6 +8,7 @@
 
 use crate::delivery::{DeliveryConfig, RetrySchedule};
 use crate::secret::Secret;
+use crate::secret_store::{SecretName, SecretStore, SecretStoreError};
 use serde::Deserialize;
 use std::fmt;
 use std::net::SocketAddr;
@@ -51,6 +52,10 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     pub im: ImSettings,
     pub delivery: DeliverySettings,
+    /// Where secrets set at run time are kept (a fixed IM key survives a restart); `None`:
+    /// held in memory only. Not a file key: `serve` keeps them beside the database, the
+    /// desktop app in the OS keychain.
+    pub secret_store: Option<SecretStore>,
 }
 
 /// Where messages go. With no `endpoint` ReplayDesk runs in sandbox mode (the built-in
@@ -139,6 +144,7 @@ impl Default for Config {
                 secret_key: None,
             },
             delivery: DeliverySettings::default(),
+            secret_store: None,
         }
     }
 }
@@ -438,6 +444,55 @@ impl Config {
         )
     }
 
+    /// The desktop app's configuration: `config_file` (the app config dir's
+    /// `replaydesk.toml`) if it exists, then the `REPLAYDESK_*` variables, as `serve` reads
+    /// them; the database defaults to `replaydesk.db` in `data_dir`, and the IM secret key
+    /// and callback key set in Settings come from `secrets` unless the file or a variable
+    /// sets them.
+    pub fn load_desktop(
+        config_file: &Path,
+        data_dir: &Path,
+        secrets: SecretStore,
+    ) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(config_file) {
+            Ok(t) => Some(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: config_file.to_owned(),
+                    source,
+                })
+            }
+        };
+        let mut layer = match &text {
+            Some(t) => file_layer(config_file, t)?,
+            None => Layer::default(),
+        };
+        layer.merge(env_layer(std::env::vars_os().filter_map(|(k, v)| {
+            Some((k.into_string().ok()?, v.into_string().ok()?))
+        }))?);
+        if layer.db.is_none() {
+            layer.db = Some(data_dir.join(DEFAULT_DB));
+        }
+        let stored = |name: SecretName| -> Result<Option<Secret>, ConfigError> {
+            secrets
+                .get(&name)
+                .map_err(|e: SecretStoreError| ConfigError::Invalid {
+                    key: name.key().to_owned(),
+                    message: e.to_string(),
+                })
+        };
+        if layer.im.secret_key.is_none() {
+            layer.im.secret_key = stored(SecretName::ImSecretKey)?;
+        }
+        if layer.callback_key.is_none() {
+            layer.callback_key = stored(SecretName::CallbackKey)?;
+        }
+        let mut config = Self::from_layer(layer)?;
+        config.secret_store = Some(secrets);
+        Ok(config)
+    }
+
     /// Builds the configuration from a file's text (with its path, for errors), environment
     /// variables and flags, later winning. `flags.config` is not read here.
     pub fn from_sources(
@@ -596,6 +651,7 @@ impl Config {
                 secret_key: l.im.secret_key,
             },
             delivery,
+            secret_store: None,
         })
     }
 

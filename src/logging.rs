@@ -22,3 +22,23 @@ pub fn init_with_default(level: &str) {
         builder.try_init()
     };
 }
+
+/// As [`init`], writing every line to `file` (appended) as well as to stderr: the desktop
+/// app's log, which a teacher can send along with a problem report.
+pub fn init_with_file(file: &std::path::Path) -> std::io::Result<()> {
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)?;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::io::stderr.and(std::sync::Mutex::new(f)))
+        .try_init();
+    Ok(())
+}

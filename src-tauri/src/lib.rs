@@ -1,12 +1,14 @@
 //! ReplayDesk desktop shell: a Tauri 2 window around the console (`ui/`), with the backend
-//! library embedded. Commands live in [`commands`] and only adapt the library.
+//! library embedded ([`backend`]). Commands live in [`commands`] and only adapt the library.
 
+pub mod backend;
 pub mod commands;
 
-use tauri::{Builder, Runtime};
+use tauri::{Builder, RunEvent, Runtime};
 
-/// Registers everything the app needs on `builder`. `run` uses it with the real runtime,
-/// the tests with `tauri::test::mock_builder()`, so both exercise the same wiring.
+/// Registers the commands on `builder`. `run` uses it with the real runtime and the
+/// embedded backend, the tests with `tauri::test::mock_builder()` and a backend they start
+/// themselves, so both exercise the same wiring.
 pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     // One command per line, so that parallel additions merge cleanly.
     builder.invoke_handler(tauri::generate_handler![
@@ -32,12 +34,30 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::admin::assign_callback,
         commands::admin::set_secret_key,
         commands::align::class_alignment,
+        commands::host::host_create_class,
+        commands::host::host_list_classes,
+        commands::host::host_start_class,
+        commands::host::host_end_class,
+        commands::host::host_status,
+        commands::host::host_join_info,
+        commands::settings::get_settings,
+        commands::settings::save_settings,
+        commands::settings::restart_app,
     ])
 }
 
-/// Starts the desktop app and blocks until its last window closes.
+/// Starts the backend and the window; blocks until the app quits, then stops the backend.
 pub fn run() {
-    build_app(Builder::default())
-        .run(tauri::generate_context!())
-        .expect("error while running ReplayDesk");
+    let app = build_app(Builder::default())
+        .setup(|app| backend::start(app))
+        .build(tauri::generate_context!())
+        .unwrap_or_else(|e| {
+            eprintln!("ReplayDesk could not start: {e}");
+            std::process::exit(1);
+        });
+    app.run(|handle, event| {
+        if let RunEvent::Exit = event {
+            backend::shutdown(handle);
+        }
+    });
 }

@@ -1,61 +1,223 @@
 //! The commands, called the way the webview calls them (Tauri IPC), over the mock runtime:
-//! no window, no display.
+//! no window, no display; the backend is a real one (SQLite file in a temp dir, sandbox IM
+//! emulator, delivery worker), started as the app starts it.
 
+use replaydesk::clock::NativeClock;
+use replaydesk::config::Config;
+use replaydesk::host::Host;
+use replaydesk::secret_store::SecretStore;
+use replaydesk::ReplayDesk;
+use replaydesk_desktop_lib::backend::DesktopPaths;
 use replaydesk_desktop_lib::build_app;
-use serde_json::Value;
+use serde_json::{json, Value};
+use std::sync::Arc;
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{
     get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
 };
 use tauri::webview::InvokeRequest;
-use tauri::{WebviewWindow, WebviewWindowBuilder};
+use tauri::{App, Manager, WebviewWindow, WebviewWindowBuilder};
 
-fn invoke(webview: &WebviewWindow<MockRuntime>, cmd: &str) -> Result<Value, Value> {
-    let request = InvokeRequest {
-        cmd: cmd.into(),
-        callback: CallbackFn(0),
-        error: CallbackFn(1),
-        url: "tauri://localhost".parse().unwrap(),
-        body: InvokeBody::default(),
-        headers: Default::default(),
-        invoke_key: INVOKE_KEY.to_string(),
-    };
-    get_ipc_response(webview, request)
-        .map(|body| body.deserialize::<Value>().expect("the response is JSON"))
+struct Fixture {
+    dir: tempfile::TempDir,
+    app: App<MockRuntime>,
+    webview: WebviewWindow<MockRuntime>,
 }
 
-// A single test: it changes the process environment, which must race with nothing else
-// in this binary.
-#[test]
-fn app_info_over_ipc() {
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let desk = self.app.state::<ReplayDesk>().inner().clone();
+        tauri::async_runtime::block_on(desk.shutdown());
+    }
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = SecretStore::file(dir.path().join("config").join("secrets.toml"));
+    let paths = DesktopPaths {
+        config_file: dir.path().join("config").join("replaydesk.toml"),
+        data_dir: dir.path().join("data"),
+        secrets,
+    };
+    let config = Config::load_desktop(&paths.config_file, &paths.data_dir, paths.secrets.clone())
+        .expect("an empty configuration loads");
+    std::fs::create_dir_all(&paths.data_dir).unwrap();
+    let desk = tauri::async_runtime::block_on(ReplayDesk::start(config)).expect("backend starts");
+    let host = Host::new(
+        desk.clone(),
+        Arc::new(NativeClock),
+        "http://127.0.0.1:8080".into(),
+    );
     let app = build_app(mock_builder())
+        .manage(desk)
+        .manage(host)
+        .manage(paths)
         .build(mock_context(noop_assets()))
         .expect("the app builds");
     let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()
         .expect("the main window builds");
+    Fixture { dir, app, webview }
+}
 
-    // No IM endpoint configured: sandbox mode, with the package version.
-    std::env::remove_var("REPLAYDESK_IM_ENDPOINT");
-    let info = invoke(&webview, "app_info").expect("app_info answers");
+fn invoke(f: &Fixture, cmd: &str, args: Value) -> Result<Value, Value> {
+    let request = InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: "tauri://localhost".parse().unwrap(),
+        body: InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    get_ipc_response(&f.webview, request)
+        .map(|body| body.deserialize::<Value>().expect("the response is JSON"))
+}
+
+#[test]
+fn app_info_reports_the_embedded_backends_mode() {
+    let f = fixture();
+    let info = invoke(&f, "app_info", json!({})).expect("app_info answers");
     assert_eq!(
         info,
-        serde_json::json!({
-            "version": env!("CARGO_PKG_VERSION"),
-            "sandbox": true,
-            "im_endpoint": null,
-        })
+        json!({ "version": env!("CARGO_PKG_VERSION"), "sandbox": true, "im_endpoint": null })
     );
     assert_eq!(info["version"], replaydesk::app::VERSION);
-
-    // A real endpoint configured: the console is told where messages go.
-    std::env::set_var("REPLAYDESK_IM_ENDPOINT", "https://console.tim.qq.com");
-    let info = invoke(&webview, "app_info");
-    std::env::remove_var("REPLAYDESK_IM_ENDPOINT");
-    let info = info.expect("app_info answers");
-    assert_eq!(info["sandbox"], false);
-    assert_eq!(info["im_endpoint"], "https://console.tim.qq.com");
-
     // Only registered commands are reachable.
-    assert!(invoke(&webview, "no_such_command").is_err());
+    assert!(invoke(&f, "no_such_command", json!({})).is_err());
+}
+
+#[test]
+fn host_creates_starts_and_ends_a_class_and_its_messages_reach_sent() {
+    let f = fixture();
+    let created = invoke(
+        &f,
+        "host_create_class",
+        json!({ "body": { "class_id": "c-ipc", "group_id": "g-ipc", "teacher_uid": "teacher_li" } }),
+    )
+    .expect("class created");
+    assert_eq!(created["class_id"], "c-ipc");
+    assert!(created["teacher_credential"].is_string());
+
+    let listed = invoke(&f, "host_list_classes", json!({})).unwrap();
+    assert_eq!(listed[0]["class_id"], "c-ipc");
+
+    let started = invoke(&f, "host_start_class", json!({ "classId": "c-ipc" })).unwrap();
+    assert!(started["timestamp"].as_u64().unwrap() > 0);
+
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        status = invoke(&f, "host_status", json!({ "classId": "c-ipc" })).unwrap();
+        if status["counts"]["sent"] == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(status["counts"]["sent"], 2, "{status}");
+    assert_eq!(status["hosting"], true);
+    assert_eq!(status["class"]["state"], "started");
+    assert_eq!(status["last_error"], Value::Null);
+    assert_eq!(status["join"]["server_url"], "http://127.0.0.1:8080");
+    assert!(status["join"]["qr_svg"].as_str().unwrap().contains("<svg"));
+    let join = invoke(
+        &f,
+        "host_join_info",
+        json!({ "classId": "c-ipc", "uid": "stu_1" }),
+    )
+    .unwrap();
+    assert_eq!(join["uid"], "stu_1");
+    assert!(join["credential"].as_str().unwrap().len() >= 32, "{join}");
+    assert!(join["text"].as_str().unwrap().contains("class_id: c-ipc"));
+
+    invoke(&f, "host_end_class", json!({ "classId": "c-ipc" })).unwrap();
+    let status = invoke(&f, "host_status", json!({ "classId": "c-ipc" })).unwrap();
+    assert_eq!(status["hosting"], false);
+    assert_eq!(status["counts"]["total"], 3);
+
+    // Errors are the HTTP API's error bodies.
+    let err = invoke(&f, "host_start_class", json!({ "classId": "nope" })).unwrap_err();
+    assert_eq!(err["error"], "not_found", "{err}");
+    assert!(err["detail"].as_str().unwrap().contains("nope"));
+    let err = invoke(
+        &f,
+        "host_create_class",
+        json!({ "body": { "class_id": "c-ipc", "group_id": "g-2", "teacher_uid": "t" } }),
+    )
+    .unwrap_err();
+    assert_eq!(err["error"], "conflict", "{err}");
+}
+
+#[test]
+fn a_secret_planted_through_settings_appears_in_no_answer_the_database_or_the_log() {
+    const PLANTED: &str = "PLANTED-secret-8c1f2e";
+    const PLANTED_CB: &str = "PLANTED-callback-77aa";
+    let f = fixture();
+    let saved = invoke(
+        &f,
+        "save_settings",
+        json!({ "body": {
+            "im_endpoint": "https://adminapisgp.im.qcloud.com",
+            "sdkappid": 1400000001u64,
+            "im_admin": "administrator",
+            "secret_key": PLANTED,
+            "callback_key": PLANTED_CB,
+            "listen": "127.0.0.1:8123",
+        } }),
+    )
+    .expect("settings saved");
+    assert_eq!(saved["secret_key_set"], true);
+    assert_eq!(saved["callback_key_set"], true);
+    assert_eq!(saved["im_endpoint"], "https://adminapisgp.im.qcloud.com");
+    assert!(saved["regional_hosts"].as_array().unwrap().len() >= 5);
+
+    // Bad input: a clear error, and nothing changes.
+    let err = invoke(
+        &f,
+        "save_settings",
+        json!({ "body": { "listen": "everywhere" } }),
+    )
+    .unwrap_err();
+    assert_eq!(err["error"], "invalid_request", "{err}");
+    assert!(err["detail"].as_str().unwrap().starts_with("listen:"));
+    let after = invoke(&f, "get_settings", json!({})).unwrap();
+    assert_eq!(after["listen"], "127.0.0.1:8123");
+
+    // Every command's answer, the settings file, the database and the logs: no secret.
+    let mut answers = vec![saved, after, err];
+    answers.push(invoke(&f, "app_info", json!({})).unwrap());
+    answers.push(invoke(&f, "host_list_classes", json!({})).unwrap());
+    invoke(
+        &f,
+        "host_create_class",
+        json!({ "body": { "class_id": "c-s", "group_id": "g-s", "teacher_uid": "t" } }),
+    )
+    .map(|v| answers.push(v))
+    .unwrap();
+    answers.push(invoke(&f, "host_start_class", json!({ "classId": "c-s" })).unwrap());
+    answers.push(invoke(&f, "host_status", json!({ "classId": "c-s" })).unwrap());
+    answers.push(invoke(&f, "host_end_class", json!({ "classId": "c-s" })).unwrap());
+    for a in &answers {
+        let text = a.to_string();
+        assert!(
+            !text.contains(PLANTED) && !text.contains(PLANTED_CB),
+            "{text}"
+        );
+    }
+    let mut files = vec![f.dir.path().join("config").join("replaydesk.toml")];
+    for entry in std::fs::read_dir(f.dir.path().join("data")).unwrap() {
+        files.push(entry.unwrap().path()); // replaydesk.db, -wal, -shm
+    }
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        for secret in [PLANTED, PLANTED_CB] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{} holds the secret",
+                file.display()
+            );
+        }
+    }
+    // Where it is kept: the 0600 file (no keychain in tests).
+    let kept = std::fs::read_to_string(f.dir.path().join("config").join("secrets.toml")).unwrap();
+    assert!(kept.contains(PLANTED));
 }

@@ -1,8 +1,8 @@
 //! `replaydesk serve`: the headless backend, until SIGINT or SIGTERM.
 
 use crate::config::{Config, Flags};
-use crate::service::ReplayDesk;
-use std::path::PathBuf;
+use crate::secret_store::SecretStore;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -32,6 +32,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A key fixed through PUT /v1/admin/im/secret-key is kept beside the database (0600).
+    config.secret_store = Some(SecretStore::file(secrets_file_beside(&config.db)));
     if let Some(token) = config.ensure_admin_token() {
         // The one place a secret is printed: a generated admin token, once, so that its
         // operator can use it. Set admin_token / REPLAYDESK_ADMIN_TOKEN to keep one.
@@ -57,26 +59,17 @@ pub fn run(args: ServeArgs) -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
-    let listen = config.listen;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let desk = ReplayDesk::start(config).await.map_err(|e| e.to_string())?;
-    let info = desk.info();
-    let ui = desk.config().ui_dir.clone();
-    tracing::info!(
-        addr = %addr,
-        version = %info.version,
-        sandbox = info.sandbox,
-        im_endpoint = info.im_endpoint.as_deref().unwrap_or("(built-in emulator)"),
-        db = %desk.config().db.display(),
-        console = %if ui.is_dir() { ui.display().to_string() } else { format!("{} (missing: not served)", ui.display()) },
-        "replaydesk serving"
-    );
-    super::serve_until(desk, listener, crate::signals::shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    let handle = super::launch(config).await.map_err(|e| e.to_string())?;
+    crate::signals::shutdown_signal().await;
+    tracing::info!("stopping: no new connections; finishing requests in flight");
+    handle.shutdown().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `replaydesk.db` → `replaydesk.db.secrets.toml`, readable only by its owner.
+pub fn secrets_file_beside(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".secrets.toml");
+    PathBuf::from(name)
 }

@@ -36,6 +36,7 @@ use crate::delivery::{Delivery, WorkerHandle};
 use crate::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use crate::im::client::{ImClient, ImConfig};
 use crate::secret::Secret;
+use crate::secret_store::{SecretName, SecretStore};
 use crate::store::Store;
 use intake::{Intake, IntakeCounters};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -59,6 +60,10 @@ struct Inner {
     emulator: Option<Emulator>,
     emulator_handle: Mutex<Option<EmulatorHandle>>,
     stopped: AtomicBool,
+    /// SHA-256 of the IM secret key the configuration gave at start ("" when none): a key
+    /// fixed at run time is kept with it, and used after a restart only while the
+    /// configuration still gives that same key.
+    configured_key_sha256: String,
 }
 
 /// The backend: every operation once. Cheap to clone.
@@ -76,6 +81,36 @@ impl std::fmt::Debug for ReplayDesk {
     }
 }
 
+/// The IM key an admin fixed at run time, if it replaced the key configured now. A fixed key
+/// that replaced another one is stale (the configuration changed since) and is dropped.
+fn fixed_secret_key(store: &SecretStore, configured_key_sha256: &str) -> Option<Secret> {
+    let fixed = match store.get(&SecretName::FixedImSecretKey) {
+        Ok(Some(k)) => k,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the IM secret key fixed at run time; using the configured one");
+            return None;
+        }
+    };
+    let replaces = store
+        .get(&SecretName::FixedImSecretKeyReplaces)
+        .ok()
+        .flatten();
+    if replaces.as_ref().map(Secret::expose) == Some(configured_key_sha256) {
+        return Some(fixed);
+    }
+    tracing::info!("the configured IM secret key changed since one was fixed at run time: using the configured key");
+    for name in [
+        SecretName::FixedImSecretKey,
+        SecretName::FixedImSecretKeyReplaces,
+    ] {
+        if let Err(e) = store.set(&name, None) {
+            tracing::warn!(error = %e, "cannot drop the stale fixed IM secret key");
+        }
+    }
+    None
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -86,6 +121,18 @@ impl ReplayDesk {
     /// unset admin token is generated (read it with [`ReplayDesk::admin_token`]).
     pub async fn start(mut config: Config) -> Result<Self, StartError> {
         config.ensure_admin_token();
+        let configured_key_sha256 = config
+            .im
+            .secret_key
+            .as_ref()
+            .map(|k| token_sha256(k.expose()))
+            .unwrap_or_default();
+        if let Some(store) = &config.secret_store {
+            if let Some(fixed) = fixed_secret_key(store, &configured_key_sha256) {
+                tracing::info!("using the IM secret key an admin fixed at run time (kept in {}), not the configured one", store.describe());
+                config.im.secret_key = Some(fixed);
+            }
+        }
         let admin_token = config
             .admin_token
             .clone()
@@ -160,6 +207,7 @@ impl ReplayDesk {
                 emulator,
                 emulator_handle: Mutex::new(emulator_handle),
                 stopped: AtomicBool::new(false),
+                configured_key_sha256,
                 config,
             }),
         })

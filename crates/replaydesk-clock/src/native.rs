@@ -137,8 +137,8 @@ mod tests {
         assert!(b.monotonic_ms < 1_000_000_000_000);
         // Nothing slept or jumped in between.
         assert_eq!(
-            crate::clock::detect_discontinuity(&a, &b, crate::clock::DEFAULT_TOLERANCE_MS),
-            crate::clock::Discontinuity::None
+            crate::detect_discontinuity(&a, &b, crate::DEFAULT_TOLERANCE_MS),
+            crate::Discontinuity::None
         );
     }
 }

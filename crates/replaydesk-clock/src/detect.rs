@@ -51,7 +51,7 @@ pub fn detect_discontinuity(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::{LocalClock, ManualClock};
+    use crate::{LocalClock, ManualClock};
 
     fn clock() -> ManualClock {
         ManualClock::new(ClockReading {

@@ -11,10 +11,12 @@
 mod detect;
 mod manual;
 mod native;
+mod watch;
 
 pub use detect::{detect_discontinuity, Discontinuity, DEFAULT_TOLERANCE_MS};
 pub use manual::ManualClock;
 pub use native::NativeClock;
+pub use watch::ClockWatch;
 
 use serde::{Deserialize, Serialize};
 
@@ -42,5 +44,11 @@ pub fn unix_ms_now() -> i64 {
         Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
         // A clock set before 1970: report it as negative rather than failing.
         Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+    }
+}
+
+impl<T: LocalClock + ?Sized> LocalClock for std::sync::Arc<T> {
+    fn now(&self) -> ClockReading {
+        (**self).now()
     }
 }

@@ -1,0 +1,38 @@
+//! Settings: read and save the IM connection, rate limits and listen address (the app's
+//! `replaydesk.toml`) and the secrets (OS keychain or a 0600 file). Secrets are write-only:
+//! no command returns one. Saved settings apply at the next start (`restart_app`).
+
+use super::ApiError;
+use crate::backend::DesktopPaths;
+use replaydesk::settings::{self, Settings, SettingsError, SettingsUpdate};
+
+fn api_error(e: SettingsError) -> ApiError {
+    match e {
+        SettingsError::Invalid { .. } => ApiError::invalid(e.to_string()),
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
+#[tauri::command]
+pub fn get_settings(paths: tauri::State<'_, DesktopPaths>) -> Result<Settings, ApiError> {
+    settings::read(&paths.config_file, &paths.secrets).map_err(api_error)
+}
+
+/// Checks the whole change, then keeps it; nothing is kept when a field is wrong.
+#[tauri::command]
+pub fn save_settings(
+    paths: tauri::State<'_, DesktopPaths>,
+    body: SettingsUpdate,
+) -> Result<Settings, ApiError> {
+    let saved = settings::save(&paths.config_file, &paths.secrets, &body).map_err(api_error)?;
+    tracing::info!(file = %paths.config_file.display(), "settings saved (apply at the next start)");
+    Ok(saved)
+}
+
+/// Restarts the app so saved settings take effect (the backend shuts down gracefully
+/// first, as on quit).
+#[tauri::command]
+pub async fn restart_app<R: tauri::Runtime>(app: tauri::AppHandle<R>) {
+    crate::backend::shutdown_async(&app).await;
+    app.restart();
+}
