@@ -60,6 +60,18 @@ pub async fn class_reports(
     Ok(Json(desk.console().class_reports(&class_id, query).await?))
 }
 
+/// `POST /v1/admin/classes/{class_id}/reopen` → the class, back to `created`: it may
+/// start and end once more. 409 unless it has ended. Audited.
+pub async fn reopen_class(
+    State(desk): State<ReplayDesk>,
+    admin: Admin,
+    PathParam(class_id): PathParam<String>,
+) -> ApiResult<Json<ClassSummary>> {
+    Ok(Json(
+        desk.console().reopen_class(&class_id, &admin.actor).await?,
+    ))
+}
+
 /// `POST /v1/admin/classes/{class_id}/members/{uid}/credential` → the member's report
 /// credential (a uid the class does not know is enrolled as a student).
 pub async fn member_credential(

@@ -45,6 +45,7 @@ pub fn router(desk: ReplayDesk) -> Router {
             post(classes::member_credential),
         )
         .route("/classes/{class_id}/reports", get(classes::class_reports))
+        .route("/classes/{class_id}/reopen", post(classes::reopen_class))
         .route("/classes/{class_id}/messages", get(admin::class_messages))
         .route("/classes/{class_id}/alignment", get(align::class_alignment))
         .route("/messages", get(admin::list_messages))

@@ -147,6 +147,35 @@ impl ReplayDesk {
         })
     }
 
+    /// Reopens an ended class on purpose, so that it may start and end once more (one
+    /// more 1001 and 1002). Audited with what it was before. 409 unless the class ended.
+    pub async fn reopen_class(&self, class_id: &str, actor: &str) -> ServiceResult<ClassSummary> {
+        let store = &self.inner.store;
+        let (start_message_id, end_message_id) = store.class_lifecycle_messages(class_id).await?;
+        let (before, after) = store.reopen_class(class_id).await?;
+        store
+            .audit(
+                actor,
+                "reopen_class",
+                &format!("class:{class_id}"),
+                &serde_json::json!({
+                    "previous_state": before.state,
+                    "started_at": before.started_at,
+                    "ended_at": before.ended_at,
+                    "start_message_id": start_message_id,
+                    "end_message_id": end_message_id,
+                    "reopen_count": after.reopen_count,
+                }),
+            )
+            .await?;
+        tracing::info!(
+            class_id,
+            reopen_count = after.reopen_count,
+            "class reopened"
+        );
+        self.class_summary(class_id).await
+    }
+
     /// The members of a class, learnt from its reports.
     pub async fn members(&self, class_id: &str) -> ServiceResult<Vec<Member>> {
         self.class(class_id).await?;

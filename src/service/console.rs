@@ -192,6 +192,12 @@ impl Console<'_> {
         self.desk.class_summary(class_id).await
     }
 
+    /// `POST /v1/admin/classes/{class_id}/reopen`: an ended class may start and end once
+    /// more; audited.
+    pub async fn reopen_class(&self, class_id: &str, actor: &str) -> ServiceResult<ClassSummary> {
+        self.desk.reopen_class(class_id, actor).await
+    }
+
     /// `GET /v1/admin/classes/{class_id}/members`.
     pub async fn class_members(&self, class_id: &str) -> ServiceResult<Vec<Member>> {
         self.desk.members(class_id).await

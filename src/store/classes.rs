@@ -65,10 +65,13 @@ pub struct ClassRecord {
     pub legacy_class_token: bool,
     /// A uid the class does not know may report (and so become a member).
     pub open_enrolment: bool,
+    /// How often an admin reopened the class after it ended (each allows one more
+    /// 1001/1002 pair).
+    pub reopen_count: u32,
 }
 
 const CLASS_COLUMNS: &str = "class_id, group_id, teacher_uid, state, created_at, started_at, \
-     ended_at, legacy_class_token, open_enrolment";
+     ended_at, legacy_class_token, open_enrolment, reopen_count";
 
 fn class_from_row(row: &SqliteRow) -> Result<ClassRecord, sqlx::Error> {
     let state: String = row.try_get("state")?;
@@ -83,6 +86,7 @@ fn class_from_row(row: &SqliteRow) -> Result<ClassRecord, sqlx::Error> {
         ended_at: row.try_get("ended_at")?,
         legacy_class_token: row.try_get::<i64, _>("legacy_class_token")? != 0,
         open_enrolment: row.try_get::<i64, _>("open_enrolment")? != 0,
+        reopen_count: u32::try_from(row.try_get::<i64, _>("reopen_count")?).unwrap_or(u32::MAX),
     })
 }
 
@@ -170,6 +174,52 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// Reopens an ended class on purpose: it may start (and end) once more, with a new
+    /// 1001 and 1002. Returns the class before and after. A class that has not ended is a
+    /// conflict, and nothing changes.
+    pub async fn reopen_class(&self, class_id: &str) -> StoreResult<(ClassRecord, ClassRecord)> {
+        let mut tx = self.begin_write().await?;
+        let sql = format!("SELECT {CLASS_COLUMNS} FROM classes WHERE class_id = ?");
+        let before = sqlx::query(&sql)
+            .bind(class_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("class {class_id:?}")))?;
+        let before = class_from_row(&before)?;
+        if before.state != ClassState::Ended {
+            return Err(StoreError::Conflict(format!(
+                "class {class_id:?} is {}, not ended: only an ended class can be reopened",
+                before.state.as_str()
+            )));
+        }
+        let sql = format!(
+            "UPDATE classes SET state = 'created', started_at = NULL, ended_at = NULL, \
+             start_message_id = NULL, end_message_id = NULL, reopen_count = reopen_count + 1 \
+             WHERE class_id = ? RETURNING {CLASS_COLUMNS}"
+        );
+        let after = sqlx::query(&sql).bind(class_id).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        Ok((before, class_from_row(&after)?))
+    }
+
+    /// The ids of the 1001 and 1002 that started and ended the class (since its last
+    /// reopen), if any.
+    pub async fn class_lifecycle_messages(
+        &self,
+        class_id: &str,
+    ) -> StoreResult<(Option<i64>, Option<i64>)> {
+        let row =
+            sqlx::query("SELECT start_message_id, end_message_id FROM classes WHERE class_id = ?")
+                .bind(class_id)
+                .fetch_optional(self.reader())
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("class {class_id:?}")))?;
+        Ok((
+            row.try_get("start_message_id")?,
+            row.try_get("end_message_id")?,
+        ))
     }
 
     /// The stored hash of a class's report token.

@@ -6,7 +6,7 @@
 
 use super::filter::Page;
 use super::members::{touch_member_tx, MemberRole};
-use super::messages::{insert_message_tx, Inserted, NewMessage};
+use super::messages::{insert_message_tx, message_columns, message_from_row, Inserted, NewMessage};
 use super::types::MessageStatus;
 use super::{now_ms, Store, StoreError, StoreResult};
 use crate::protocol::{Payload, ReplayMessage, UserValue};
@@ -176,11 +176,44 @@ async fn intake_one(
             Ok(inserted)
         }
         IntakeItem::ClassEvent(e) => {
-            let code = match e.event {
-                ClassEvent::Start => 1001,
-                ClassEvent::End => 1002,
+            // One 1001 and one 1002 per class: the class points at the message that
+            // started (ended) it, and a report of the same event — a client retry, with
+            // whatever timestamp — answers with that message. A start after the end is
+            // refused; only an admin's reopen (audited) allows another pair.
+            let row = sqlx::query(
+                "SELECT state, start_message_id, end_message_id, reopen_count FROM classes \
+                 WHERE class_id = ?",
+            )
+            .bind(&e.class_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("class {:?}", e.class_id)))?;
+            let state: String = row.try_get("state")?;
+            let (recorded, code): (Option<i64>, u16) = match e.event {
+                ClassEvent::Start => (row.try_get("start_message_id")?, 1001),
+                ClassEvent::End => (row.try_get("end_message_id")?, 1002),
             };
-            let key = report_dedup_key(code, &e.uid, e.timestamp);
+            let reopened: i64 = row.try_get("reopen_count")?;
+            if e.event == ClassEvent::Start && state == "ended" {
+                return Err(StoreError::Conflict(format!(
+                    "class {:?} has ended: a class starts once (an admin may reopen it on purpose)",
+                    e.class_id
+                )));
+            }
+            if let Some(id) = recorded {
+                let sql = format!("SELECT {} FROM messages WHERE id = ?", message_columns());
+                let row = sqlx::query(&sql).bind(id).fetch_one(&mut **tx).await?;
+                touch_member_tx(tx, &e.class_id, &e.uid, e.role, now).await?;
+                return Ok(Inserted {
+                    message: message_from_row(&row)?,
+                    created: false,
+                });
+            }
+            let mut key = report_dedup_key(code, &e.uid, e.timestamp);
+            if reopened > 0 {
+                // After a reopen the same uid and timestamp is a new event.
+                key.push_str(&format!(":reopen{reopened}"));
+            }
             let build = |seq| {
                 let value = UserValue::new(e.uid.clone());
                 let payload = match e.event {
@@ -201,24 +234,23 @@ async fn intake_one(
                 now,
             )
             .await?;
-            if inserted.created {
-                let sql = match e.event {
-                    ClassEvent::Start => {
-                        "UPDATE classes SET \
-                         state = CASE WHEN state = 'created' THEN 'started' ELSE state END, \
-                         started_at = COALESCE(started_at, ?) WHERE class_id = ?"
-                    }
-                    ClassEvent::End => {
-                        "UPDATE classes SET state = 'ended', ended_at = COALESCE(ended_at, ?) \
-                         WHERE class_id = ?"
-                    }
-                };
-                sqlx::query(sql)
-                    .bind(now)
-                    .bind(&e.class_id)
-                    .execute(&mut **tx)
-                    .await?;
-            }
+            let sql = match e.event {
+                ClassEvent::Start => {
+                    "UPDATE classes SET \
+                     state = CASE WHEN state = 'created' THEN 'started' ELSE state END, \
+                     started_at = COALESCE(started_at, ?), start_message_id = ? WHERE class_id = ?"
+                }
+                ClassEvent::End => {
+                    "UPDATE classes SET state = 'ended', ended_at = COALESCE(ended_at, ?), \
+                     end_message_id = ? WHERE class_id = ?"
+                }
+            };
+            sqlx::query(sql)
+                .bind(now)
+                .bind(inserted.message.id)
+                .bind(&e.class_id)
+                .execute(&mut **tx)
+                .await?;
             touch_member_tx(tx, &e.class_id, &e.uid, e.role, now).await?;
             Ok(inserted)
         }

@@ -54,6 +54,12 @@ pub async fn get_class(state: Desk<'_>, class_id: String) -> Answer<ClassSummary
     Ok(state.console().get_class(&class_id).await?)
 }
 
+/// `POST /v1/admin/classes/{class_id}/reopen`.
+#[tauri::command]
+pub async fn reopen_class(state: Desk<'_>, class_id: String) -> Answer<ClassSummary> {
+    Ok(state.console().reopen_class(&class_id, ACTOR).await?)
+}
+
 /// `GET /v1/admin/classes/{class_id}/members`.
 #[tauri::command]
 pub async fn class_members(state: Desk<'_>, class_id: String) -> Answer<Vec<Member>> {

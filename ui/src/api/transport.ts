@@ -56,6 +56,7 @@ export interface Transport {
   getClass(classId: string): Promise<ClassSummary>;
   classMembers(classId: string): Promise<Member[]>;
   memberCredential(classId: string, uid: string): Promise<MemberCredential>;
+  reopenClass(classId: string): Promise<ClassSummary>;
   classReports(classId: string, query?: PageQuery): Promise<Page<TimelineReportRecord>>;
   classMessages(classId: string, query?: MessageQuery): Promise<Page<StoredMessage>>;
   listMessages(query?: MessageQuery): Promise<Page<StoredMessage>>;
@@ -89,6 +90,7 @@ export const OPERATIONS = {
   get_class: { method: "GET", path: "/v1/admin/classes/{class_id}" },
   class_members: { method: "GET", path: "/v1/admin/classes/{class_id}/members" },
   member_credential: { method: "POST", path: "/v1/admin/classes/{class_id}/members/{uid}/credential" },
+  reopen_class: { method: "POST", path: "/v1/admin/classes/{class_id}/reopen" },
   class_reports: { method: "GET", path: "/v1/admin/classes/{class_id}/reports" },
   class_messages: { method: "GET", path: "/v1/admin/classes/{class_id}/messages" },
   class_alignment: { method: "GET", path: "/v1/admin/classes/{class_id}/alignment" },
@@ -241,6 +243,7 @@ function typed(kind: "tauri" | "http", appInfo: () => Promise<AppInfo>, call: <T
     getClass: (classId) => call("get_class", { classId }),
     classMembers: (classId) => call("class_members", { classId }),
     memberCredential: (classId, uid) => call("member_credential", { classId, uid }),
+    reopenClass: (classId) => call("reopen_class", { classId }),
     classReports: (classId, query) => call("class_reports", { classId, query }),
     classMessages: (classId, query) => call("class_messages", { classId, query }),
     listMessages: (query) => call("list_messages", { query }),

@@ -26,4 +26,9 @@ legacy_class_token: boolean,
 /**
  * A uid the class does not know may report (and so become a member).
  */
-open_enrolment: boolean, };
+open_enrolment: boolean, 
+/**
+ * How often an admin reopened the class after it ended (each allows one more
+ * 1001/1002 pair).
+ */
+reopen_count: number, };
