@@ -10,6 +10,8 @@ import { ClassView } from "./views/ClassView";
 import { JobsView } from "./views/JobsView";
 import { MessagesView } from "./views/MessagesView";
 import { ReportsView } from "./views/ReportsView";
+import { HostView } from "./views/host/HostView";
+import { SettingsView } from "./views/settings/SettingsView";
 
 export interface RouteEntry {
   /** TanStack Router path, `$name` for a parameter. */
@@ -34,7 +36,7 @@ export const ROUTES: RouteEntry[] = [
   { path: "/jobs", label: "Jobs", component: JobsView },
   { path: "/callbacks", label: "Callbacks", component: CallbacksView },
   { path: "/audit", label: "Audit log", component: AuditView },
-  // Desktop-only pages go here, e.g.:
-  // { path: "/host", label: "Host", tauriOnly: true, component: HostView },
-  // { path: "/settings", label: "Settings", tauriOnly: true, component: SettingsView },
+  // Desktop-only pages.
+  { path: "/host", label: "Host", tauriOnly: true, component: HostView },
+  { path: "/settings", label: "Settings", tauriOnly: true, component: SettingsView },
 ];
