@@ -152,7 +152,8 @@ async function main() {
     const n = stats(nav);
     const f = stats(filter);
     console.log("");
-    console.log(`class of ${N} messages, ${RUNS} runs, Chromium ${browser.version()}, ${os.cpus().length} cores`);
+    const load = os.loadavg().map((x) => x.toFixed(1)).join(" ");
+    console.log(`class of ${N} messages, ${RUNS} runs, Chromium ${browser.version()}, ${os.cpus().length} cores, load average ${load}`);
     console.log(`navigation → first rows: median ${fmt(n.median)}, min ${fmt(n.min)}, max ${fmt(n.max)} (goal ≤ 300 ms)`);
     console.log(`filter change → rows:    median ${fmt(f.median)}, min ${fmt(f.min)}, max ${fmt(f.max)} (goal ≤ 150 ms)`);
     console.log(`scroll 200 steps of 600 px: ${fmt(scroll.ms)}, frame p95 ${fmt(scroll.p95)}, worst ${fmt(scroll.worst)}; loaded: ${scroll.rows}`);
