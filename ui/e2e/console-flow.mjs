@@ -227,6 +227,28 @@ export async function consoleFlowTest({ log }) {
     await page.keyboard.press("Escape");
     await detail.waitFor({ state: "detached", timeout: 5000 });
 
+    // "Recover failed since": one more report fails while IM is down again, IM heals, and
+    // the recovery job (everything failed since an hour ago) sends it.
+    await setFaults(emulatorBase, { fail_rate: 1.0, fail_codes: [10010] });
+    const late = await reportTimeline(srv.url, await memberCredential(srv.url, ADMIN_TOKEN, CLASS, STUDENT), CLASS, STUDENT, 9_000_000);
+    await waitFor("the late report failed", 15000, async () => {
+      const m = await api(srv.url, "GET", `/v1/admin/messages/${late.message_id}`, { token: ADMIN_TOKEN });
+      return m.message.status === "failed" ? true : undefined;
+    });
+    await setFaults(emulatorBase, {});
+    const since = await page.evaluate(() => {
+      const d = new Date(Date.now() - 3_600_000);
+      const p = (n) => String(n).padStart(2, "0");
+      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+    });
+    await page.getByLabel("Failed since").fill(since);
+    await page.getByRole("button", { name: "Recover failed since…" }).click();
+    await page.locator('[data-testid="job-progress"][data-state="finished"]', { hasText: "Recovery of failed messages" }).waitFor({ timeout: 30000 });
+    const recovered = (await page.getByTestId("job-summary").first().textContent()) ?? "";
+    if (!recovered.includes("1 sent, 0 failed of 1")) throw new Error(`recovery summary: ${JSON.stringify(recovered)}`);
+    await page.locator(`[data-testid="message-row"][data-id="${late.message_id}"][data-status="sent"]`).waitFor({ timeout: 15000 });
+    log(`recovery: ${recovered}`);
+
     // Other views, for the screenshots (and that each renders without error).
     await page.getByRole("link", { name: "Timeline reports" }).click();
     await page.getByTestId("report-row").first().waitFor({ timeout: 10000 });
