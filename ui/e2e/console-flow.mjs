@@ -212,6 +212,8 @@ export async function consoleFlowTest({ log }) {
     if (!page.url().includes(`msg=${failedIds[0]}`)) throw new Error(`the open message is not in the URL: ${page.url()}`);
     await detail.getByTestId("message-source").waitFor({ timeout: 10000 });
     await shoot(page, "message-detail", log);
+    await detail.getByTestId("attempts").scrollIntoViewIfNeeded();
+    await shoot(page, "message-attempts", log);
     // Resend this one message: a third attempt, manual, and it is sent again.
     await detail.getByTestId("resend-one").click();
     await detail.getByText("Queued for sending again.").waitFor({ timeout: 10000 });
