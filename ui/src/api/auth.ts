@@ -40,14 +40,26 @@ function notify() {
 }
 
 /**
- * Takes `?token=` from a URL once: returns the token and the same URL without it (to put
- * back with history.replaceState so that it leaves the address bar and the history).
+ * Takes `?token=` from a URL once (before the `#`, or in the hash route's own query, e.g.
+ * `/#/classes/c1?token=...`): returns the token and the same URL without it (to put back
+ * with history.replaceState so that it leaves the address bar and the history).
  */
 export function takeTokenFromUrl(href: string): { token: string | null; cleaned: string } {
   const url = new URL(href);
-  const token = url.searchParams.get("token");
+  let token = url.searchParams.get("token");
+  if (token !== null) url.searchParams.delete("token");
+  const q = url.hash.indexOf("?");
+  if (q >= 0) {
+    const params = new URLSearchParams(url.hash.slice(q + 1));
+    const inHash = params.get("token");
+    if (inHash !== null) {
+      token ??= inHash;
+      params.delete("token");
+      const rest = params.toString();
+      url.hash = url.hash.slice(0, q) + (rest ? `?${rest}` : "");
+    }
+  }
   if (token === null) return { token: null, cleaned: href };
-  url.searchParams.delete("token");
   return { token: token.trim() || null, cleaned: url.toString() };
 }
 

@@ -51,6 +51,13 @@ describe("the admin token in the address bar", () => {
     expect(cleaned).not.toContain("s3cret");
   });
 
+  test("a token in the hash route's query is taken too, the route kept", () => {
+    const { token, cleaned } = takeTokenFromUrl("http://h:1/#/classes/c1?token=abc&status=failed");
+    expect(token).toBe("abc");
+    expect(cleaned).toBe("http://h:1/#/classes/c1?status=failed");
+    expect(takeTokenFromUrl("http://h:1/#/?token=abc").cleaned).toBe("http://h:1/#/");
+  });
+
   test("a URL without a token is left alone", () => {
     expect(takeTokenFromUrl("http://h:1/#/jobs")).toEqual({ token: null, cleaned: "http://h:1/#/jobs" });
   });
