@@ -56,6 +56,35 @@ pub struct Config {
     /// held in memory only. Not a file key: `serve` keeps them beside the database, the
     /// desktop app in the OS keychain.
     pub secret_store: Option<SecretStore>,
+    /// How long connections may take and how many there may be.
+    pub http: HttpLimits,
+}
+
+/// Bounds on what a client's connection may hold: slow or idle clients are cut off, so
+/// neither file descriptors nor shutdown wait on them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpLimits {
+    /// A request's headers must arrive within this (an idle keep-alive connection is
+    /// closed after it too).
+    pub header_read_timeout: Duration,
+    /// A request's body must arrive within this, once its headers have.
+    pub body_read_timeout: Duration,
+    /// Connections open at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// On shutdown, how long requests in flight get to finish before their connections
+    /// are dropped.
+    pub drain: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            drain: Duration::from_secs(10),
+        }
+    }
 }
 
 /// Where messages go. With no `endpoint` ReplayDesk runs in sandbox mode (the built-in
@@ -137,6 +166,7 @@ impl Default for Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             ui_dir: PathBuf::from(DEFAULT_UI_DIR),
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
+            http: HttpLimits::default(),
             im: ImSettings {
                 endpoint: None,
                 sdkappid: None,
@@ -644,6 +674,7 @@ impl Config {
             max_body_bytes,
             ui_dir: l.ui_dir.unwrap_or_else(|| default_ui_dir(d.ui_dir)),
             shutdown_grace_secs,
+            http: d.http,
             im: ImSettings {
                 endpoint,
                 sdkappid: l.im.sdkappid,

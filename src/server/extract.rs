@@ -35,6 +35,29 @@ pub async fn stamp_received_at(
     next.run(req).await
 }
 
+/// Refuses a request whose declared `Content-Length` exceeds the body cap (the
+/// [`BodyLimit`] extension) before any of the body is read: the sender learns at once, and
+/// nothing waits for megabytes that would be refused anyway. Chunked bodies are cut off by
+/// the extractors as soon as they pass the cap.
+pub async fn refuse_declared_oversize(
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let limit = req.extensions().get::<BodyLimit>().map(|l| l.0);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let (Some(limit), Some(n)) = (limit, declared) {
+        if n > u64::try_from(limit).unwrap_or(u64::MAX) {
+            return ApiError::payload_too_large(limit).into_response();
+        }
+    }
+    next.run(req).await
+}
+
 /// A path parameter; a bad one is a JSON 400.
 pub struct PathParam<T>(pub T);
 

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod error;
 pub mod extract;
 pub mod launch;
+pub mod listen;
 pub mod metrics;
 pub mod openapi;
 pub mod reports;
@@ -76,6 +77,10 @@ pub fn router(desk: ReplayDesk) -> Router {
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            desk.config().http.body_read_timeout,
+        ))
+        .layer(axum::middleware::from_fn(extract::refuse_declared_oversize))
         .layer(Extension(BodyLimit(max_body)))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(extract::stamp_received_at))
@@ -150,13 +155,10 @@ pub fn spawn(desk: ReplayDesk, listener: TcpListener) -> std::io::Result<ServerH
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
     let app = router(desk.clone());
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let limits = desk.config().http.clone();
+    let task = tokio::spawn(listen::serve(listener, app, limits, async move {
+        let _ = rx.await;
+    }));
     Ok(ServerHandle {
         addr,
         desk,
@@ -174,12 +176,12 @@ pub async fn serve_until(
     signal: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(desk.clone());
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            signal.await;
-            tracing::info!("stopping: no new connections; finishing requests in flight");
-        })
-        .await;
+    let limits = desk.config().http.clone();
+    let served = listen::serve(listener, app, limits, async move {
+        signal.await;
+        tracing::info!("stopping: no new connections; finishing requests in flight");
+    })
+    .await;
     desk.shutdown().await;
     served
 }
