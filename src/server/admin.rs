@@ -6,7 +6,7 @@
 //! [`crate::service::Console`] function, and decodes the same typed request.
 
 use super::auth::Admin;
-use super::error::ApiResult;
+use super::error::{ApiResult, ErrorBody};
 use super::extract::{JsonOf, PathParam, QueryOf};
 use crate::service::requests::{
     JobsQuery, MessageQuery, PageQuery, RecoverRequest, ResendFilter, SecretKeyRequest,
@@ -18,6 +18,7 @@ use axum::http::StatusCode;
 use axum::Json;
 
 /// `GET /v1/admin/classes/{class_id}/messages?...` → `{items, next_cursor}`.
+#[utoipa::path(get, path = "/v1/admin/classes/{class_id}/messages", tag = "admin", security(("admin" = [])), params(("class_id" = String, Path, description = "the class"), MessageQuery), responses((status = 200, body = Page<StoredMessage>), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn class_messages(
     State(desk): State<ReplayDesk>,
     _: Admin,
@@ -28,6 +29,7 @@ pub async fn class_messages(
 }
 
 /// `GET /v1/admin/messages?...` → `{items, next_cursor}` across classes (`class` narrows).
+#[utoipa::path(get, path = "/v1/admin/messages", tag = "admin", security(("admin" = [])), params(MessageQuery), responses((status = 200, body = Page<StoredMessage>), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn list_messages(
     State(desk): State<ReplayDesk>,
     _: Admin,
@@ -37,6 +39,7 @@ pub async fn list_messages(
 }
 
 /// `GET /v1/admin/messages/{id}` → `{message, attempts}`.
+#[utoipa::path(get, path = "/v1/admin/messages/{id}", tag = "admin", security(("admin" = [])), params(("id" = i64, Path)), responses((status = 200, body = MessageDetail), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn get_message(
     State(desk): State<ReplayDesk>,
     _: Admin,
@@ -46,6 +49,7 @@ pub async fn get_message(
 }
 
 /// `POST /v1/admin/messages/{id}/resend` → 202 `{queued, message}`.
+#[utoipa::path(post, path = "/v1/admin/messages/{id}/resend", tag = "admin", security(("admin" = [])), params(("id" = i64, Path)), responses((status = 202, body = ResendOutcome), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn resend_message(
     State(desk): State<ReplayDesk>,
     admin: Admin,
@@ -56,6 +60,7 @@ pub async fn resend_message(
 }
 
 /// `POST /v1/admin/resend` (a filter) → 202 with the job.
+#[utoipa::path(post, path = "/v1/admin/resend", tag = "admin", security(("admin" = [])), request_body = ResendFilter, responses((status = 202, body = Job), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn bulk_resend(
     State(desk): State<ReplayDesk>,
     admin: Admin,
@@ -66,6 +71,7 @@ pub async fn bulk_resend(
 }
 
 /// `POST /v1/admin/recover` `{"since_ms","class_id"?}` → 202 with the job.
+#[utoipa::path(post, path = "/v1/admin/recover", tag = "admin", security(("admin" = [])), request_body = RecoverRequest, responses((status = 202, body = Job), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn recover(
     State(desk): State<ReplayDesk>,
     admin: Admin,
@@ -76,6 +82,7 @@ pub async fn recover(
 }
 
 /// `GET /v1/admin/jobs?limit` → newest first.
+#[utoipa::path(get, path = "/v1/admin/jobs", tag = "admin", security(("admin" = [])), params(JobsQuery), responses((status = 200, body = Vec<Job>), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn list_jobs(
     State(desk): State<ReplayDesk>,
     _: Admin,
@@ -85,6 +92,7 @@ pub async fn list_jobs(
 }
 
 /// `GET /v1/admin/jobs/{id}` → the job and its progress.
+#[utoipa::path(get, path = "/v1/admin/jobs/{id}", tag = "admin", security(("admin" = [])), params(("id" = i64, Path)), responses((status = 200, body = Job), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn get_job(
     State(desk): State<ReplayDesk>,
     _: Admin,
@@ -94,6 +102,7 @@ pub async fn get_job(
 }
 
 /// `GET /v1/admin/audit?cursor&limit` → `{items, next_cursor}`, newest first.
+#[utoipa::path(get, path = "/v1/admin/audit", tag = "admin", security(("admin" = [])), params(PageQuery), responses((status = 200, body = Page<AuditEntry>), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn list_audit(
     State(desk): State<ReplayDesk>,
     _: Admin,
@@ -103,11 +112,13 @@ pub async fn list_audit(
 }
 
 /// `GET /v1/admin/alerts` → the open alerts.
+#[utoipa::path(get, path = "/v1/admin/alerts", tag = "admin", security(("admin" = [])), responses((status = 200, body = Vec<Alert>), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn list_alerts(State(desk): State<ReplayDesk>, _: Admin) -> ApiResult<Json<Vec<Alert>>> {
     Ok(Json(desk.console().list_alerts().await?))
 }
 
 /// `PUT /v1/admin/im/secret-key` `{"secret_key"}` → 204; sending resumes.
+#[utoipa::path(put, path = "/v1/admin/im/secret-key", tag = "admin", security(("admin" = [])), request_body = SecretKeyRequest, responses((status = 204, description = "taken; sending resumes"), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn set_secret_key(
     State(desk): State<ReplayDesk>,
     admin: Admin,

@@ -1,7 +1,7 @@
 //! Alignment, reconcile and export of a class (admin).
 
 use super::auth::Admin;
-use super::error::ApiResult;
+use super::error::{ApiResult, ErrorBody};
 use super::extract::PathParam;
 use crate::align::Alignment;
 use crate::service::ReplayDesk;
@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::Json;
 
 /// `GET /v1/admin/classes/{class_id}/alignment` → [`Alignment`].
+#[utoipa::path(get, path = "/v1/admin/classes/{class_id}/alignment", tag = "admin", security(("admin" = [])), params(("class_id" = String, Path, description = "the class")), responses((status = 200, description = "the class's alignment (type `Alignment` in ui/src/bindings)", content_type = "application/json"), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody)))]
 pub async fn class_alignment(
     State(desk): State<ReplayDesk>,
     _: Admin,

@@ -10,7 +10,7 @@
 //! stopping (the cloud retries on anything but 200).
 
 use super::auth::Admin;
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{BodyLimit, JsonOf, PathParam, QueryOf, ReceivedAt};
 use crate::callback::Refusal;
 use crate::service::requests::CallbackQuery;
@@ -35,6 +35,7 @@ pub fn refusal_status(r: &Refusal) -> StatusCode {
 }
 
 /// `POST /v1/callbacks/recording` → 200 `{"code":0}` once recorded, or a refusal.
+#[utoipa::path(post, path = "/v1/callbacks/recording", tag = "callbacks", request_body(content = String, description = "the streaming cloud's callback JSON, kept as received; its `sign` authenticates it", content_type = "application/json"), responses((status = 200, description = "recorded: `{\"code\":0}`"), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn recording(
     State(desk): State<ReplayDesk>,
     ReceivedAt(received_at): ReceivedAt,
@@ -66,6 +67,7 @@ pub async fn recording(
 }
 
 /// `GET /v1/admin/callbacks?status&cursor&limit` → `{items, next_cursor}`, newest first.
+#[utoipa::path(get, path = "/v1/admin/callbacks", tag = "admin", security(("admin" = [])), operation_id = "list_callbacks", params(CallbackQuery), responses((status = 200, body = Page<RecordingCallbackRecord>), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn list(
     State(desk): State<ReplayDesk>,
     _: Admin,
@@ -75,6 +77,7 @@ pub async fn list(
 }
 
 /// `GET /v1/admin/callbacks/{id}` → the callback as stored.
+#[utoipa::path(get, path = "/v1/admin/callbacks/{id}", tag = "admin", security(("admin" = [])), operation_id = "get_callback", params(("id" = i64, Path)), responses((status = 200, body = RecordingCallbackRecord), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn one(
     State(desk): State<ReplayDesk>,
     _: Admin,
@@ -85,6 +88,7 @@ pub async fn one(
 
 /// `POST /v1/admin/callbacks/{id}/assign` `{"class_id","uid"}` → 200
 /// `{callback, message, message_created}`. Audited.
+#[utoipa::path(post, path = "/v1/admin/callbacks/{id}/assign", tag = "admin", security(("admin" = [])), operation_id = "assign_callback", params(("id" = i64, Path)), request_body = AssignCallback, responses((status = 200, body = AssignedCallback), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn assign(
     State(desk): State<ReplayDesk>,
     admin: Admin,

@@ -2,7 +2,7 @@
 //! named as its Tauri twin and calls the same [`crate::service::Console`] function.
 
 use super::auth::Admin;
-use super::error::ApiResult;
+use super::error::{ApiResult, ErrorBody};
 use super::extract::{JsonOf, PathParam, QueryOf};
 use crate::service::requests::{ClassQuery, PageQuery};
 use crate::service::{ClassSummary, CreateClass, CreatedClass, MemberCredential, ReplayDesk};
@@ -14,6 +14,7 @@ use axum::Json;
 /// `POST /v1/classes` (admin) `{"class_id","group_id","teacher_uid","create_group"?,
 /// "legacy_class_token"?,"open_enrolment"?}` → 201 with the class, the teacher's
 /// `teacher_credential`, and `report_token` (legacy option only).
+#[utoipa::path(post, path = "/v1/classes", tag = "admin", security(("admin" = [])), request_body = CreateClass, responses((status = 201, body = CreatedClass), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn create_class(
     State(desk): State<ReplayDesk>,
     admin: Admin,
@@ -24,6 +25,7 @@ pub async fn create_class(
 }
 
 /// `GET /v1/admin/classes?q` → every class with per-status message counts.
+#[utoipa::path(get, path = "/v1/admin/classes", tag = "admin", security(("admin" = [])), params(ClassQuery), responses((status = 200, body = Vec<ClassSummary>), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn list_classes(
     State(desk): State<ReplayDesk>,
     _: Admin,
@@ -33,6 +35,7 @@ pub async fn list_classes(
 }
 
 /// `GET /v1/admin/classes/{class_id}`.
+#[utoipa::path(get, path = "/v1/admin/classes/{class_id}", tag = "admin", security(("admin" = [])), params(("class_id" = String, Path, description = "the class")), responses((status = 200, body = ClassSummary), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn get_class(
     State(desk): State<ReplayDesk>,
     _: Admin,
@@ -42,6 +45,7 @@ pub async fn get_class(
 }
 
 /// `GET /v1/admin/classes/{class_id}/members`.
+#[utoipa::path(get, path = "/v1/admin/classes/{class_id}/members", tag = "admin", security(("admin" = [])), params(("class_id" = String, Path, description = "the class")), responses((status = 200, body = Vec<Member>), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn class_members(
     State(desk): State<ReplayDesk>,
     _: Admin,
@@ -51,6 +55,7 @@ pub async fn class_members(
 }
 
 /// `GET /v1/admin/classes/{class_id}/reports?cursor&limit` → the raw timeline reports.
+#[utoipa::path(get, path = "/v1/admin/classes/{class_id}/reports", tag = "admin", security(("admin" = [])), params(("class_id" = String, Path, description = "the class"), PageQuery), responses((status = 200, body = Page<TimelineReportRecord>), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn class_reports(
     State(desk): State<ReplayDesk>,
     _: Admin,
@@ -62,6 +67,7 @@ pub async fn class_reports(
 
 /// `POST /v1/admin/classes/{class_id}/reopen` → the class, back to `created`: it may
 /// start and end once more. 409 unless it has ended. Audited.
+#[utoipa::path(post, path = "/v1/admin/classes/{class_id}/reopen", tag = "admin", security(("admin" = [])), params(("class_id" = String, Path, description = "the class")), responses((status = 200, body = ClassSummary), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn reopen_class(
     State(desk): State<ReplayDesk>,
     admin: Admin,
@@ -74,6 +80,7 @@ pub async fn reopen_class(
 
 /// `POST /v1/admin/classes/{class_id}/members/{uid}/credential` → the member's report
 /// credential (a uid the class does not know is enrolled as a student).
+#[utoipa::path(post, path = "/v1/admin/classes/{class_id}/members/{uid}/credential", tag = "admin", security(("admin" = [])), params(("class_id" = String, Path, description = "the class"), ("uid" = String, Path)), responses((status = 200, body = MemberCredential), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn member_credential(
     State(desk): State<ReplayDesk>,
     _: Admin,

@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 
 /// `GET /healthz` → 200 `{"status":"ok","database":"takes writes"}`, or 503
 /// `{"status":"degraded","database":"cannot take writes: ..."}`.
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "`{\"status\":\"ok\",\"database\":\"takes writes\"}`"), (status = 503, description = "`{\"status\":\"degraded\",\"database\":\"cannot take writes: ...\"}`")))]
 pub async fn healthz(State(desk): State<ReplayDesk>) -> impl IntoResponse {
     let h = desk.health().await;
     let status = if h.ok() {
@@ -27,11 +28,13 @@ pub async fn healthz(State(desk): State<ReplayDesk>) -> impl IntoResponse {
 }
 
 /// `GET /v1/info` → `{version, sandbox, im_endpoint}`.
+#[utoipa::path(get, path = "/v1/info", tag = "service", responses((status = 200, body = AppInfo)))]
 pub async fn info(State(desk): State<ReplayDesk>) -> Json<AppInfo> {
     Json(desk.info())
 }
 
 /// `GET /metrics` → Prometheus text format 0.0.4.
+#[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain")))]
 pub async fn metrics(State(desk): State<ReplayDesk>) -> ApiResult<impl IntoResponse> {
     let snapshot = desk.metrics().await?;
     Ok((

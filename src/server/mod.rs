@@ -20,7 +20,6 @@ use crate::service::ReplayDesk;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use axum::{Extension, Router};
 use error::ApiError;
 use extract::BodyLimit;
@@ -37,43 +36,9 @@ use tower_http::trace::TraceLayer;
 /// Every route, with `desk` as state.
 pub fn router(desk: ReplayDesk) -> Router {
     let max_body = desk.config().max_body_bytes;
-    let admin = Router::new()
-        .route("/classes", get(classes::list_classes))
-        .route("/classes/{class_id}", get(classes::get_class))
-        .route("/classes/{class_id}/members", get(classes::class_members))
-        .route(
-            "/classes/{class_id}/members/{uid}/credential",
-            post(classes::member_credential),
-        )
-        .route("/classes/{class_id}/reports", get(classes::class_reports))
-        .route("/classes/{class_id}/reopen", post(classes::reopen_class))
-        .route("/classes/{class_id}/messages", get(admin::class_messages))
-        .route("/classes/{class_id}/alignment", get(align::class_alignment))
-        .route("/messages", get(admin::list_messages))
-        .route("/messages/{id}", get(admin::get_message))
-        .route("/messages/{id}/resend", post(admin::resend_message))
-        .route("/resend", post(admin::bulk_resend))
-        .route("/recover", post(admin::recover))
-        .route("/jobs", get(admin::list_jobs))
-        .route("/jobs/{id}", get(admin::get_job))
-        .route("/audit", get(admin::list_audit))
-        .route("/alerts", get(admin::list_alerts))
-        .route("/callbacks", get(callbacks::list))
-        .route("/callbacks/{id}", get(callbacks::one))
-        .route("/callbacks/{id}/assign", post(callbacks::assign))
-        .route("/im/secret-key", put(admin::set_secret_key));
-    Router::new()
-        .route("/healthz", get(metrics::healthz))
-        .route("/metrics", get(metrics::metrics))
-        .route("/v1/info", get(metrics::info))
-        .route("/v1/time", get(reports::time))
-        .route("/v1/openapi.json", get(openapi::openapi))
-        .route("/v1/classes", post(classes::create_class))
-        .route("/v1/classes/{class_id}/timeline", post(reports::timeline))
-        .route("/v1/classes/{class_id}/start", post(reports::start))
-        .route("/v1/classes/{class_id}/end", post(reports::end))
-        .route("/v1/callbacks/recording", post(callbacks::recording))
-        .nest("/v1/admin", admin)
+    let (routes, doc) = openapi::routes().split_for_parts();
+    let doc = openapi::Document(serde_json::to_vec(&doc).unwrap_or_default().into());
+    routes
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
@@ -82,6 +47,7 @@ pub fn router(desk: ReplayDesk) -> Router {
         ))
         .layer(axum::middleware::from_fn(extract::refuse_declared_oversize))
         .layer(Extension(BodyLimit(max_body)))
+        .layer(Extension(doc))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(extract::stamp_received_at))
         .with_state(desk)

@@ -1,7 +1,7 @@
 //! What classroom clients call: the server clock, timeline reports, class start and end
 //! (each with the reporting member's credential).
 
-use super::error::ApiResult;
+use super::error::{ApiResult, ErrorBody};
 use super::extract::{bearer, Body, Fields, PathParam, ReceivedAt};
 use crate::service::{
     ClassEventAccepted, ClassEventReport, ReplayDesk, ReportMeta, TimelineAccepted, TimelineReport,
@@ -13,6 +13,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 /// `GET /v1/time` → `{"server_ms"}`.
+#[utoipa::path(get, path = "/v1/time", tag = "classroom", responses((status = 200, description = "`{\"server_ms\": <unix ms>}`, for round-trip clock estimation")))]
 pub async fn time(State(desk): State<ReplayDesk>) -> Json<Value> {
     Json(json!({ "server_ms": desk.server_ms() }))
 }
@@ -27,6 +28,7 @@ fn parse_timeline(bytes: &[u8]) -> ApiResult<TimelineReport> {
 }
 
 /// `POST /v1/classes/{class_id}/timeline` → 202 `{"message_id","seq","time_line"}`.
+#[utoipa::path(post, path = "/v1/classes/{class_id}/timeline", tag = "classroom", security(("report" = [])), params(("class_id" = String, Path, description = "the class")), request_body = TimelineReport, responses((status = 202, body = TimelineAccepted), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn timeline(
     State(desk): State<ReplayDesk>,
     ReceivedAt(received_at): ReceivedAt,
@@ -81,6 +83,7 @@ async fn class_event(
 }
 
 /// `POST /v1/classes/{class_id}/start` → 202 `{"message_id","seq"}` (a 1001).
+#[utoipa::path(post, path = "/v1/classes/{class_id}/start", tag = "classroom", security(("report" = [])), params(("class_id" = String, Path, description = "the class")), request_body = ClassEventReport, responses((status = 202, body = ClassEventAccepted), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn start(
     State(desk): State<ReplayDesk>,
     PathParam(class_id): PathParam<String>,
@@ -91,6 +94,7 @@ pub async fn start(
 }
 
 /// `POST /v1/classes/{class_id}/end` → 202 `{"message_id","seq"}` (a 1002).
+#[utoipa::path(post, path = "/v1/classes/{class_id}/end", tag = "classroom", security(("report" = [])), params(("class_id" = String, Path, description = "the class")), request_body = ClassEventReport, responses((status = 202, body = ClassEventAccepted), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn end(
     State(desk): State<ReplayDesk>,
     PathParam(class_id): PathParam<String>,

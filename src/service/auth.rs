@@ -91,7 +91,7 @@ pub struct ReportGrant {
 }
 
 /// A member's report credential, for the host app or an admin to hand to the member.
-#[derive(Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct MemberCredential {
     pub class_id: String,

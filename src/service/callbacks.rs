@@ -18,7 +18,7 @@ use std::sync::atomic::Ordering;
 use ts_rs::TS;
 
 /// An admin's choice of class and user for an unmatched callback.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[ts(export)]
 pub struct AssignCallback {
@@ -27,7 +27,7 @@ pub struct AssignCallback {
 }
 
 /// An assigned callback and its 1004.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct AssignedCallback {
     pub callback: RecordingCallbackRecord,

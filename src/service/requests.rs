@@ -9,8 +9,19 @@ use ts_rs::TS;
 
 /// `GET /v1/admin/classes?q=`: every class, or those whose id, group or teacher contains
 /// `q` (case-insensitive).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Serialize,
+    Deserialize,
+    TS,
+    utoipa::ToSchema,
+    utoipa::IntoParams,
+)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 #[ts(export)]
 pub struct ClassQuery {
     #[serde(default, deserialize_with = "lenient::opt_string")]
@@ -20,8 +31,19 @@ pub struct ClassQuery {
 
 /// A page of a newest-first listing: `cursor` is the previous page's `next_cursor`,
 /// `limit` 1 to 1000 (default 100).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Serialize,
+    Deserialize,
+    TS,
+    utoipa::ToSchema,
+    utoipa::IntoParams,
+)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 #[ts(export)]
 pub struct PageQuery {
     #[serde(default, deserialize_with = "lenient::opt_int")]
@@ -33,8 +55,19 @@ pub struct PageQuery {
 }
 
 /// `GET /v1/admin/jobs?limit=`: the newest jobs.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Serialize,
+    Deserialize,
+    TS,
+    utoipa::ToSchema,
+    utoipa::IntoParams,
+)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 #[ts(export)]
 pub struct JobsQuery {
     #[serde(default, deserialize_with = "lenient::opt_limit")]
@@ -44,8 +77,19 @@ pub struct JobsQuery {
 
 /// The message log's filter and page. Over HTTP `status` and `type` may repeat or be
 /// comma lists; over IPC they are lists (a single string or comma list is taken too).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Serialize,
+    Deserialize,
+    TS,
+    utoipa::ToSchema,
+    utoipa::IntoParams,
+)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 #[ts(export)]
 pub struct MessageQuery {
     /// Any of these delivery statuses (`pending`, `sending`, `sent`, `retrying`, `failed`).
@@ -92,8 +136,19 @@ pub struct MessageQuery {
 }
 
 /// `GET /v1/admin/callbacks?status=`: any of these statuses (`all` or none: every one).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Serialize,
+    Deserialize,
+    TS,
+    utoipa::ToSchema,
+    utoipa::IntoParams,
+)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 #[ts(export)]
 pub struct CallbackQuery {
     #[serde(default, deserialize_with = "lenient::opt_list")]
@@ -109,7 +164,7 @@ pub struct CallbackQuery {
 
 /// `POST /v1/admin/resend`: the messages to resend, by the message log's filter (an
 /// empty filter is refused: it would resend every message ever sent).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[ts(export)]
 pub struct ResendFilter {
@@ -146,7 +201,7 @@ pub struct ResendFilter {
 
 /// `POST /v1/admin/recover`: queue again every message that failed at or after
 /// `since_ms` (unix ms), optionally in one class.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[ts(export)]
 pub struct RecoverRequest {
@@ -159,7 +214,7 @@ pub struct RecoverRequest {
 }
 
 /// `PUT /v1/admin/im/secret-key`: the IM secret key to use from now on. Never shown back.
-#[derive(Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[ts(export)]
 pub struct SecretKeyRequest {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// A class to create.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[ts(export)]
 pub struct CreateClass {
@@ -34,7 +34,7 @@ pub struct CreateClass {
 
 /// A created class, the teacher's report credential, and (legacy option only) the
 /// class-wide report token, shown this once (only its SHA-256 is stored).
-#[derive(Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct CreatedClass {
     #[serde(flatten)]
@@ -58,7 +58,7 @@ impl std::fmt::Debug for CreatedClass {
 }
 
 /// A timeline report from a classroom client.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct TimelineReport {
     pub uid: String,
@@ -71,7 +71,7 @@ pub struct TimelineReport {
 }
 
 /// A timeline report made durable: its 1003 follows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct TimelineAccepted {
     #[ts(type = "number")]
@@ -84,7 +84,7 @@ pub struct TimelineAccepted {
 }
 
 /// A class start or end from a classroom client.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ClassEventReport {
     pub uid: String,
@@ -93,7 +93,7 @@ pub struct ClassEventReport {
 }
 
 /// A class start or end made durable: its 1001 / 1002 follows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ClassEventAccepted {
     #[ts(type = "number")]
@@ -103,7 +103,7 @@ pub struct ClassEventAccepted {
 }
 
 /// Messages per delivery status.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct StatusCounts {
     #[ts(type = "number")]
@@ -152,7 +152,7 @@ impl StatusCounts {
 }
 
 /// A class as the console lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ClassSummary {
     #[serde(flatten)]
@@ -163,7 +163,7 @@ pub struct ClassSummary {
 }
 
 /// One message and every attempt at it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct MessageDetail {
     pub message: StoredMessage,
@@ -171,7 +171,7 @@ pub struct MessageDetail {
 }
 
 /// What a manual resend did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ResendOutcome {
     /// False when the message is being sent right now (nothing to do).

@@ -40,7 +40,7 @@ text_enum! {
 }
 
 /// A recording callback as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct RecordingCallbackRecord {
     #[ts(type = "number")]

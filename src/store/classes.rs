@@ -48,7 +48,7 @@ impl std::fmt::Debug for ClassAuth {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ClassRecord {
     pub class_id: String,

@@ -9,7 +9,7 @@ use sqlx::{QueryBuilder, Sqlite};
 use ts_rs::TS;
 
 /// Which messages: every field narrows; empty lists and `None` do not.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(default)]
 #[ts(export)]
 pub struct MessageFilter {
@@ -35,7 +35,7 @@ pub struct MessageFilter {
 }
 
 /// One page of a listing and the cursor for the next, if any.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Page<T: TS> {
     pub items: Vec<T>,

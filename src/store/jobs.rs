@@ -31,7 +31,7 @@ text_enum! {
 }
 
 /// A job and its progress.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Job {
     #[ts(type = "number")]

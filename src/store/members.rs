@@ -15,7 +15,7 @@ text_enum! {
 }
 
 /// One member of a class.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Member {
     pub class_id: String,

@@ -74,7 +74,7 @@ pub struct RefusedReport {
 }
 
 /// A timeline report as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct TimelineReportRecord {
     #[ts(type = "number")]

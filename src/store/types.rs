@@ -7,7 +7,7 @@ use ts_rs::TS;
 macro_rules! text_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
         #[ts(export)]
         pub enum $name { $($(#[$vm])* $variant),+ }
@@ -76,7 +76,7 @@ text_enum! {
 }
 
 /// A message as the console shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct StoredMessage {
     #[ts(type = "number")]
@@ -109,7 +109,7 @@ pub struct StoredMessage {
 }
 
 /// One delivery attempt.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Attempt {
     #[ts(type = "number")]
@@ -132,7 +132,7 @@ pub struct Attempt {
 }
 
 /// A condition the console shows until it is cleared.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Alert {
     #[ts(type = "number")]
