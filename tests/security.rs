@@ -621,3 +621,159 @@ async fn a_callback_reusing_another_class_file_is_listed_as_a_conflict() {
     assert_eq!(dups["items"].as_array().unwrap().len(), 1, "{dups}");
     assert_eq!(t.message_count().await, 1, "one 1004 only");
 }
+
+// ---- every admin route, and secrets that never leave ----
+
+/// Every route the OpenAPI document marks admin-only, with its path parameters filled in
+/// (`class_id` with `class_id`, ids with 1, uids with `u1`).
+async fn admin_routes(t: &TestServer, class_id: &str) -> Vec<(reqwest::Method, String)> {
+    let doc = t.get("/v1/openapi.json", None).await.1;
+    let mut out = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            if op["security"].to_string().contains("admin") {
+                let p = path
+                    .replace("{class_id}", class_id)
+                    .replace("{id}", "1")
+                    .replace("{uid}", "u1");
+                out.push((method.to_uppercase().parse().unwrap(), p));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_admin_route_refuses_no_token_a_wrong_one_and_a_report_credential() {
+    let t = TestServer::start(|_| {}).await;
+    let v = create_default_class(&t, "c1", "teacher_li").await;
+    let cred = v["teacher_credential"].as_str().unwrap().to_owned();
+    let legacy = t.create_class("c2", "g2", "teacher_zhao", false).await;
+    let mut routes = admin_routes(&t, "c1").await;
+    routes.extend(admin_routes(&t, "no_such_class").await);
+    assert!(routes.len() >= 40, "{} routes", routes.len());
+    let before = t.message_count().await;
+    for (method, path) in &routes {
+        for token in [
+            None,
+            Some("wrong"),
+            Some(&format!("{ADMIN}x")),
+            Some(cred.as_str()),
+            Some(legacy.as_str()),
+        ] {
+            let (s, e) = t.call(method.clone(), path, token, Some(&json!({}))).await;
+            assert_eq!(s, 401, "{method} {path} with {token:?}: {e}");
+            assert_eq!(e["error"], "unauthorized", "{method} {path}: {e}");
+        }
+    }
+    assert_eq!(t.message_count().await, before, "nothing changed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_and_markup_strings_are_stored_and_shown_verbatim() {
+    let t = TestServer::start(|_| {}).await;
+    let evil_uid = "'); DROP TABLE messages; -- <script>alert(1)</script> \" OR 1=1";
+    let v = t
+        .post(
+            "/v1/classes",
+            Some(ADMIN),
+            &json!({"class_id": "c1", "group_id": "g1'--<b>x</b>", "teacher_uid": evil_uid}),
+        )
+        .await;
+    assert_eq!(v.0, 201, "{}", v.1);
+    let cred = v.1["teacher_credential"].as_str().unwrap().to_owned();
+    let (s, e) = t.report("c1", &cred, &tl(evil_uid, 42)).await;
+    assert_eq!(s, 202, "{e}");
+    let members = t.admin_get("/v1/admin/classes/c1/members").await;
+    assert_eq!(members[0]["uid"], evil_uid);
+    let class = t.admin_get("/v1/admin/classes/c1").await;
+    assert_eq!(class["group_id"], "g1'--<b>x</b>");
+    let msgs = t.admin_get("/v1/admin/messages?uid=%27%29%3B%20DROP%20TABLE%20messages%3B%20--%20%3Cscript%3Ealert%281%29%3C%2Fscript%3E%20%22%20OR%201%3D1").await;
+    let items = msgs["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{msgs}");
+    assert_eq!(items[0]["uid"], evil_uid);
+    let reports = t.admin_get("/v1/admin/classes/c1/reports").await;
+    assert!(reports["items"][0]["body"]
+        .as_str()
+        .unwrap()
+        .contains("DROP TABLE"));
+    assert_eq!(
+        t.message_count().await,
+        1,
+        "the messages table is still there"
+    );
+    // Searching for SQL or LIKE syntax finds the text, nothing else.
+    let found = t
+        .admin_get("/v1/admin/messages?q=%25%27%20OR%201%3D1")
+        .await;
+    assert!(found["items"].as_array().unwrap().is_empty(), "{found}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_secret_never_reaches_the_database_or_an_answer() {
+    const ADMIN_SECRET: &str = "planted-admin-token-7f3a9c21e5";
+    const CB_SECRET: &str = "planted-callback-key-c41d88e0";
+    const IM_SECRET: &str = "plantedimsecretkey5b2e77d0aa";
+    let mut t = TestServer::start(|c| {
+        c.admin_token = Some(replaydesk::secret::Secret::new(ADMIN_SECRET));
+        c.callback_key = Some(replaydesk::secret::Secret::new(CB_SECRET));
+    })
+    .await;
+    let mut answers = String::new();
+    let (s, v) = t
+        .post(
+            "/v1/classes",
+            Some(ADMIN_SECRET),
+            &json!({"class_id": "c1", "group_id": "g1", "teacher_uid": "teacher_li", "legacy_class_token": true}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    // The creation answer shows the legacy token this once; nothing after it may.
+    assert!(!v.to_string().contains(ADMIN_SECRET));
+    let cred = v["teacher_credential"].as_str().unwrap().to_owned();
+    let legacy = v["report_token"].as_str().unwrap().to_owned();
+    t.report("c1", &cred, &tl("teacher_li", 1)).await;
+    let tt = now_s() + 600;
+    let mut cb = mp4_fixture();
+    cb["t"] = tt.into();
+    cb["sign"] = replaydesk::callback::expected_sign(
+        &replaydesk::secret::Secret::new(CB_SECRET),
+        &tt.to_string(),
+    )
+    .into();
+    let (s, v) = post_callback(&t, cb.to_string()).await;
+    answers.push_str(&format!("{s} {v}"));
+    let (_, v) = t
+        .call(
+            reqwest::Method::PUT,
+            "/v1/admin/im/secret-key",
+            Some(ADMIN_SECRET),
+            Some(&json!({"secret_key": IM_SECRET})),
+        )
+        .await;
+    answers.push_str(&v.to_string());
+    for (method, path) in admin_routes(&t, "c1").await {
+        if method == reqwest::Method::GET {
+            let (_, v) = t.get(&path, Some(ADMIN_SECRET)).await;
+            answers.push_str(&v.to_string());
+        }
+    }
+    for p in ["/metrics", "/healthz", "/v1/info", "/v1/openapi.json"] {
+        answers.push_str(&t.get(p, None).await.1.to_string());
+    }
+    // Legacy tokens are stored as hashes: the token itself is a secret too.
+    for secret in [ADMIN_SECRET, CB_SECRET, IM_SECRET, legacy.as_str()] {
+        assert!(!answers.contains(secret), "{secret} in an answer");
+    }
+    t.stop().await;
+    for entry in std::fs::read_dir(t.dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            let text = String::from_utf8_lossy(&bytes);
+            for secret in [ADMIN_SECRET, CB_SECRET, legacy.as_str()] {
+                assert!(!text.contains(secret), "{secret} in {}", path.display());
+            }
+        }
+    }
+}

@@ -864,6 +864,9 @@ async fn bad_input_gets_a_json_error_naming_the_problem_and_changes_nothing() {
         .as_array()
         .unwrap()
         .len();
+    // Every case runs, and every failing case is reported by name (one failed case does not
+    // hide the others).
+    let mut failures: Vec<String> = Vec::new();
     for c in &cases {
         let mut req = t
             .http
@@ -885,27 +888,36 @@ async fn bad_input_gets_a_json_error_naming_the_problem_and_changes_nothing() {
             .map(|v| v.to_str().unwrap().to_owned())
             .unwrap_or_default();
         let text = res.text().await.unwrap();
-        assert_eq!(status, c.status, "{}: {text}", c.name);
-        assert!(
-            ct.starts_with("application/json"),
-            "{}: content type {ct:?}",
-            c.name
-        );
-        let v: Value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {text}", c.name));
-        let obj = v
-            .as_object()
-            .unwrap_or_else(|| panic!("{}: {text}", c.name));
-        assert_eq!(obj.len(), 2, "{}: exactly error and detail: {text}", c.name);
-        assert_eq!(v["error"], c.error, "{}: {text}", c.name);
-        let detail = v["detail"].as_str().unwrap();
-        assert!(
-            detail.contains(c.detail_has),
-            "{}: detail {detail:?} lacks {:?}",
-            c.name,
-            c.detail_has
-        );
+        let mut fail = |why: String| failures.push(format!("{}: {why}", c.name));
+        if status != c.status {
+            fail(format!("status {status}, expected {}: {text}", c.status));
+            continue;
+        }
+        if !ct.starts_with("application/json") {
+            fail(format!("content type {ct:?}"));
+        }
+        let Ok(v) = serde_json::from_str::<Value>(&text) else {
+            fail(format!("not JSON: {text}"));
+            continue;
+        };
+        if v.as_object().map(|o| o.len()) != Some(2) {
+            fail(format!("not exactly error and detail: {text}"));
+        }
+        if v["error"] != c.error {
+            fail(format!("error {}, expected {}", v["error"], c.error));
+        }
+        let detail = v["detail"].as_str().unwrap_or_default();
+        if !detail.contains(c.detail_has) {
+            fail(format!("detail {detail:?} lacks {:?}", c.detail_has));
+        }
     }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
     assert_eq!(
         t.message_count().await,
         messages_before,
