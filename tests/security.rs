@@ -777,3 +777,37 @@ async fn a_planted_secret_never_reaches_the_database_or_an_answer() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mapping_a_callback_loads_only_the_classes_it_names() {
+    use replaydesk::callback::{candidate_keys, ClassDirectory, RecordingCallback};
+    let t = callback_server().await;
+    for i in 0..5 {
+        t.create_class(&format!("other{i}"), &format!("g_other{i}"), "t", false)
+            .await;
+    }
+    let now = now_s();
+    let cb =
+        RecordingCallback::parse(callback(now + 600, now + 600).to_string().as_bytes()).unwrap();
+    let keys = candidate_keys(&cb);
+    assert!(!keys.legacy);
+    assert_eq!(keys.groups, ["replay_room42"]);
+    assert!(keys.rooms.contains(&"room42".to_owned()), "{keys:?}");
+    let snap = t
+        .store()
+        .class_snapshot_for(&keys.groups, &keys.rooms)
+        .await
+        .unwrap();
+    assert!(snap.class_by_group("replay_room42").is_some());
+    assert_eq!(snap.members("room42"), ["teacher_li"]);
+    for i in 0..5 {
+        assert!(
+            snap.class_by_room(&format!("other{i}")).is_none(),
+            "other{i} loaded"
+        );
+    }
+    // And the callback still maps through it end to end.
+    let (s, v) = post_callback(&t, callback(now + 600, now + 600).to_string()).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(t.message_count().await, 1);
+}

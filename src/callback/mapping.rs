@@ -392,6 +392,49 @@ fn quoted(s: &str) -> String {
     }
 }
 
+/// The classes a callback's mapping can reach (see [`candidate_keys`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CandidateKeys {
+    /// The `groupid`s of its `stream_param`.
+    pub groups: Vec<String>,
+    /// Every room its `<sdkappid>_<room>_<user>_main|aux` stream id can name.
+    pub rooms: Vec<String>,
+    /// A legacy `<bizid>_<md5>` stream id: matched by hashing members, so any class may be
+    /// the one, unless a `groupid` names a known class (the mapping then stays within it).
+    pub legacy: bool,
+}
+
+/// The classes a callback's mapping can reach, so that only they are loaded (by index)
+/// rather than every class and member ever stored.
+pub fn candidate_keys(cb: &RecordingCallback) -> CandidateKeys {
+    let groups = cb
+        .stream_param
+        .as_deref()
+        .map(parse_query)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k.trim().eq_ignore_ascii_case("groupid"))
+        .map(|(_, v)| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect();
+    let rooms = cb
+        .stream()
+        .and_then(room_and_user)
+        .map(|rest| {
+            rest.match_indices('_')
+                .map(|(i, _)| rest[..i].to_owned())
+                .filter(|r| !r.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let legacy = cb.stream().is_some_and(|s| legacy_parts(s).is_some());
+    CandidateKeys {
+        groups,
+        rooms,
+        legacy,
+    }
+}
+
 /// `<sdkappid>_<rest>_main|aux` → `rest`.
 fn room_and_user(stream: &str) -> Option<&str> {
     let body = stream

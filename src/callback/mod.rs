@@ -18,6 +18,7 @@ mod parse;
 mod payload;
 mod verify;
 
+pub use mapping::{candidate_keys, CandidateKeys};
 pub use mapping::{
     decode_userid, legacy_hash, map_recording, ClassDirectory, ClassRef, ClassSnapshot, Mapping,
     MatchRule,

@@ -4,8 +4,8 @@
 
 use super::{validate, ReplayDesk, ServiceError, ServiceResult, MAX_PAGE};
 use crate::callback::{
-    classify, file_key, map_recording, missing_for_1004, recording_message, verify, CallbackError,
-    Classification, Mapping, RecordingCallback, Refusal,
+    candidate_keys, classify, file_key, map_recording, missing_for_1004, recording_message, verify,
+    CallbackError, ClassDirectory, Classification, Mapping, RecordingCallback, Refusal,
 };
 use crate::protocol::{check_size, Seq};
 use crate::secret::Secret;
@@ -112,7 +112,22 @@ impl ReplayDesk {
         }
 
         let key = file_key(&cb);
-        let snapshot = self.inner.store.class_snapshot().await?;
+        let keys = candidate_keys(&cb);
+        let mut snapshot = self
+            .inner
+            .store
+            .class_snapshot_for(&keys.groups, &keys.rooms)
+            .await?;
+        // A legacy stream id is matched by hashing members: any class's may be the one,
+        // unless its groupid names a known class (the mapping then stays within it).
+        if keys.legacy
+            && !keys
+                .groups
+                .iter()
+                .any(|g| snapshot.class_by_group(g).is_some())
+        {
+            snapshot = self.inner.store.class_snapshot().await?;
+        }
         let mapped = match map_recording(&cb, &snapshot) {
             Mapping::Matched { class_id, uid, via } => match validate::uid("uid", &uid) {
                 Ok(()) => Ok((class_id, uid, via)),

@@ -563,6 +563,57 @@ impl Store {
         Ok(out)
     }
 
+    /// The classes whose `group_id` is among `groups` or whose `class_id` is among `rooms`,
+    /// with their members: what mapping a callback needs, found by index (the unique
+    /// `group_id`, the primary keys) instead of loading every class and member.
+    pub async fn class_snapshot_for(
+        &self,
+        groups: &[String],
+        rooms: &[String],
+    ) -> StoreResult<ClassSnapshot> {
+        let mut snap = ClassSnapshot::new();
+        if groups.is_empty() && rooms.is_empty() {
+            return Ok(snap);
+        }
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT class_id, group_id FROM classes WHERE 0");
+        if !groups.is_empty() {
+            qb.push(" OR group_id IN (");
+            let mut sep = qb.separated(", ");
+            for g in groups {
+                sep.push_bind(g.as_str());
+            }
+            qb.push(")");
+        }
+        if !rooms.is_empty() {
+            qb.push(" OR class_id IN (");
+            let mut sep = qb.separated(", ");
+            for r in rooms {
+                sep.push_bind(r.as_str());
+            }
+            qb.push(")");
+        }
+        let classes = qb.build().fetch_all(self.reader()).await?;
+        let mut ids = Vec::with_capacity(classes.len());
+        for row in &classes {
+            let class_id: String = row.try_get("class_id")?;
+            let group_id: String = row.try_get("group_id")?;
+            snap.add_class(class_id.clone(), group_id);
+            ids.push(class_id);
+        }
+        if ids.is_empty() {
+            return Ok(snap);
+        }
+        let mut qb =
+            QueryBuilder::<Sqlite>::new("SELECT class_id, uid FROM class_members WHERE 1 = 1");
+        super::filter::push_any_of(&mut qb, "class_id", ids.iter().map(String::as_str));
+        for row in &qb.build().fetch_all(self.reader()).await? {
+            let class_id: String = row.try_get("class_id")?;
+            let uid: String = row.try_get("uid")?;
+            snap.add_member(&class_id, uid);
+        }
+        Ok(snap)
+    }
+
     /// Every class with its members (teacher included), for mapping a callback.
     pub async fn class_snapshot(&self) -> StoreResult<ClassSnapshot> {
         let mut snap = ClassSnapshot::new();
