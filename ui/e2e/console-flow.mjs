@@ -251,10 +251,26 @@ export async function consoleFlowTest({ log }) {
     await page.locator(`[data-testid="message-row"][data-id="${late.message_id}"][data-status="sent"]`).waitFor({ timeout: 15000 });
     log(`recovery: ${recovered}`);
 
+    // A refused report (round trip out of range) is kept and listed with its reason.
+    await api(srv.url, "POST", `/v1/classes/${CLASS}/timeline`, {
+      token: await memberCredential(srv.url, ADMIN_TOKEN, CLASS, STUDENT),
+      body: { uid: STUDENT, timestamp: 9_500_000, rtt_ms: 70000 },
+      expect: [400, 422],
+    });
+
     // Other views, for the screenshots (and that each renders without error).
     await page.getByRole("link", { name: "Timeline reports" }).click();
     await page.getByTestId("report-row").first().waitFor({ timeout: 10000 });
+    const reason = page.getByTestId("refusal-reason").first();
+    await reason.waitFor({ timeout: 10000 });
+    const reasonText = (await reason.textContent()) ?? "";
+    if (!reasonText.includes("rtt_ms")) throw new Error(`refused report's reason: ${JSON.stringify(reasonText)}`);
+    log(`refused report: ${reasonText}`);
     await shoot(page, "reports", log);
+    // A report's message number opens that message in the class's log.
+    await page.getByTestId("reports").getByRole("link", { name: String(late.message_id), exact: true }).click();
+    await page.getByTestId("message-detail").waitFor({ timeout: 10000 });
+    if (!page.url().includes(`msg=${late.message_id}`)) throw new Error(`report link led to ${page.url()}`);
     await page.getByRole("link", { name: "Jobs", exact: true }).click();
     await page.locator('[data-testid="job-row"][data-state="finished"]').first().waitFor({ timeout: 10000 });
     await shoot(page, "jobs", log);

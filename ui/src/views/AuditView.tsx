@@ -36,7 +36,7 @@ export function AuditView() {
                 <td>
                   <Time ms={e.at} />
                 </td>
-                <td className="mono">{e.actor}</td>
+                <td className="mono ident">{e.actor}</td>
                 <td>{e.action}</td>
                 <td className="mono">{e.target}</td>
                 <td className="mono wide">{detailText(e.detail)}</td>

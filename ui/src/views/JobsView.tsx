@@ -75,7 +75,7 @@ export function JobsView() {
                       </Link>
                     )}
                   </td>
-                  <td className="mono">{j.actor}</td>
+                  <td className="mono ident">{j.actor}</td>
                   <td>
                     <Time ms={j.created_at} />
                   </td>

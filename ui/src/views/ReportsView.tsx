@@ -1,7 +1,7 @@
 // A class's raw timeline reports: accepted and refused, with reason, round trip and
 // uncertainty.
 
-import { useParams } from "@tanstack/react-router";
+import { Link, useParams } from "@tanstack/react-router";
 import { transport } from "../api/transport";
 import { Empty, ErrorNote, Loading, StatusBadge, Time } from "../components/common";
 import { LoadMore, usePaged } from "../components/Paged";
@@ -37,10 +37,10 @@ export function ReportsView() {
                 <td>
                   <Time ms={r.received_at} />
                 </td>
-                <td className="mono">{r.uid ?? "—"}</td>
+                <td className="mono ident">{r.uid ?? "—"}</td>
                 <td>
                   <StatusBadge status={r.accepted ? "accepted" : "refused"} />
-                  {r.refusal_reason && <div className="hint">{r.refusal_reason}</div>}
+                  {r.refusal_reason && <div className="hint" style={{ maxWidth: 220 }} data-testid="refusal-reason">{r.refusal_reason}</div>}
                 </td>
                 <td className="num mono">{r.client_timestamp ?? "—"}</td>
                 <td className="num">{r.rtt_ms === null ? "—" : `${r.rtt_ms} ms`}</td>
@@ -48,8 +48,16 @@ export function ReportsView() {
                   <Time ms={r.time_line} />
                 </td>
                 <td className="num">{r.uncertainty_ms === null ? "—" : `± ${r.uncertainty_ms} ms`}</td>
-                <td className="num mono">{r.message_id ?? "—"}</td>
-                <td className="mono" style={{ maxWidth: 280, overflowWrap: "anywhere" }}>
+                <td className="num mono">
+                  {r.message_id === null ? (
+                    "—"
+                  ) : (
+                    <Link to="/classes/$classId" params={{ classId }} search={{ msg: String(r.message_id) }}>
+                      {r.message_id}
+                    </Link>
+                  )}
+                </td>
+                <td className="mono" style={{ minWidth: 240, maxWidth: 360, overflowWrap: "anywhere" }}>
                   {r.body}
                 </td>
               </tr>
