@@ -47,6 +47,9 @@ pub struct Settings {
     /// Messages per second per group (0 = no limit).
     pub group_rate: f64,
     pub listen: String,
+    /// Where the running backend listens now (a `REPLAYDESK_LISTEN` variable beats the
+    /// file); filled by the app, `None` when not known.
+    pub listening_on: Option<String>,
     /// Set when `listen` lets other machines reach this one.
     pub listen_warning: Option<String>,
     pub regional_hosts: Vec<RegionalHost>,
@@ -159,6 +162,7 @@ pub fn read(config_file: &Path, secrets: &SecretStore) -> Result<Settings, Setti
         group_rate: num_of(delivery, "group_rate").unwrap_or(d.group_rate),
         listen_warning: listen_warning(&listen),
         listen,
+        listening_on: None,
         regional_hosts: REGIONAL_HOSTS
             .iter()
             .map(|(region, endpoint)| RegionalHost {

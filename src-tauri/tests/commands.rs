@@ -181,6 +181,8 @@ fn a_secret_planted_through_settings_appears_in_no_answer_the_database_or_the_lo
     assert!(err["detail"].as_str().unwrap().starts_with("listen:"));
     let after = invoke(&f, "get_settings", json!({})).unwrap();
     assert_eq!(after["listen"], "127.0.0.1:8123");
+    // What runs now is said apart from what the file holds.
+    assert_eq!(after["listening_on"], "127.0.0.1:8080");
 
     // Every command's answer, the settings file, the database and the logs: no secret.
     let mut answers = vec![saved, after, err];

@@ -5,6 +5,7 @@
 use super::ApiError;
 use crate::backend::DesktopPaths;
 use replaydesk::settings::{self, Settings, SettingsError, SettingsUpdate};
+use replaydesk::ReplayDesk;
 
 fn api_error(e: SettingsError) -> ApiError {
     match e {
@@ -13,20 +14,31 @@ fn api_error(e: SettingsError) -> ApiError {
     }
 }
 
+/// The running backend's address, next to what the file says.
+fn with_listening(mut s: Settings, desk: &ReplayDesk) -> Settings {
+    s.listening_on = Some(desk.config().listen.to_string());
+    s
+}
+
 #[tauri::command]
-pub fn get_settings(paths: tauri::State<'_, DesktopPaths>) -> Result<Settings, ApiError> {
-    settings::read(&paths.config_file, &paths.secrets).map_err(api_error)
+pub fn get_settings(
+    paths: tauri::State<'_, DesktopPaths>,
+    desk: tauri::State<'_, ReplayDesk>,
+) -> Result<Settings, ApiError> {
+    let s = settings::read(&paths.config_file, &paths.secrets).map_err(api_error)?;
+    Ok(with_listening(s, &desk))
 }
 
 /// Checks the whole change, then keeps it; nothing is kept when a field is wrong.
 #[tauri::command]
 pub fn save_settings(
     paths: tauri::State<'_, DesktopPaths>,
+    desk: tauri::State<'_, ReplayDesk>,
     body: SettingsUpdate,
 ) -> Result<Settings, ApiError> {
     let saved = settings::save(&paths.config_file, &paths.secrets, &body).map_err(api_error)?;
     tracing::info!(file = %paths.config_file.display(), "settings saved (apply at the next start)");
-    Ok(saved)
+    Ok(with_listening(saved, &desk))
 }
 
 /// Restarts the app so saved settings take effect (the backend shuts down gracefully

@@ -18,6 +18,11 @@ app_rate: number,
  */
 group_rate: number, listen: string, 
 /**
+ * Where the running backend listens now (a `REPLAYDESK_LISTEN` variable beats the
+ * file); filled by the app, `None` when not known.
+ */
+listening_on: string | null, 
+/**
  * Set when `listen` lets other machines reach this one.
  */
 listen_warning: string | null, regional_hosts: Array<RegionalHost>, 

@@ -127,7 +127,10 @@ function HostedClass({ classId }: { classId: string }) {
     queryFn: () => desktop.hostStatus(classId),
     refetchInterval: 1000,
   });
-  const refresh = () => void qc.invalidateQueries({ queryKey: ["host-status", classId] });
+  const refresh = () => {
+    void qc.invalidateQueries({ queryKey: ["host-status", classId] });
+    void qc.invalidateQueries({ queryKey: ["host-classes"] });
+  };
   const start = useMutation({ mutationFn: () => desktop.hostStartClass(classId), onSettled: refresh });
   const end = useMutation({ mutationFn: () => desktop.hostEndClass(classId), onSettled: refresh });
   if (status.error) return <ErrorNote error={status.error} onRetry={() => void status.refetch()} />;

@@ -111,7 +111,7 @@ function SettingsForm({ current }: { current: Settings }) {
         </p>
       </div>
 
-      <h2>Recording callback</h2>
+      <h2 className="settings-section">Recording callback</h2>
       <div className="settings-grid">
         <label htmlFor="s-callback">Callback key</label>
         <input
@@ -125,7 +125,7 @@ function SettingsForm({ current }: { current: Settings }) {
         />
       </div>
 
-      <h2>Sending and listening</h2>
+      <h2 className="settings-section">Sending and listening</h2>
       <div className="settings-grid">
         <label htmlFor="s-app-rate">Requests per second (whole app; 0 = no limit)</label>
         <input id="s-app-rate" inputMode="decimal" value={appRate} onChange={(e) => setAppRate(e.target.value)} />
@@ -134,6 +134,11 @@ function SettingsForm({ current }: { current: Settings }) {
         <label htmlFor="s-listen">Listen address</label>
         <input id="s-listen" value={listen} onChange={(e) => setListen(e.target.value)} data-testid="s-listen" />
         <p className="hint">
+          {current.listening_on && current.listening_on !== current.listen && (
+            <strong data-testid="s-listening-on">
+              Listening now on {current.listening_on} (set by REPLAYDESK_LISTEN, which beats this setting).{" "}
+            </strong>
+          )}
           127.0.0.1:PORT keeps ReplayDesk on this computer. Students&apos; clients on other computers need this computer&apos;s
           network address (e.g. 0.0.0.0:PORT).
         </p>
