@@ -118,6 +118,8 @@ function FilterBar({ f, onChange, classId }: { f: Filters; onChange: (f: Filters
           </label>
         ))}
       </fieldset>
+      {/* The checkbox rows on one line, the fields on the next. */}
+      <div className="filters-break" aria-hidden="true" />
       {!classId && (
         <div className="field">
           <label htmlFor="f-class">Class</label>
