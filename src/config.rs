@@ -27,6 +27,8 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 pub const MAX_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// Seconds a recording callback's `t` may lie in the past (clock skew allowance).
 pub const DEFAULT_CALLBACK_SKEW_SECS: u64 = 60;
+/// Recording callbacks per second one source address may send (10 s worth at once).
+pub const DEFAULT_CALLBACK_RATE_PER_SOURCE: f64 = 20.0;
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 15;
 /// Shortest admin token accepted from configuration.
 pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
@@ -44,6 +46,10 @@ pub struct Config {
     pub callback_key: Option<Secret>,
     /// Seconds of clock skew allowed on a recording callback's expiry time `t`.
     pub callback_skew_secs: u64,
+    /// Recording callbacks per second accepted from one source address (an IPv6 /64 counts
+    /// as one), with a burst of ten seconds' worth; beyond it 429 before the body is read.
+    /// 0 = no limit.
+    pub callback_rate_per_source: f64,
     /// Largest request body accepted, in bytes (larger ones get 413).
     pub max_body_bytes: usize,
     /// The console's static files, served at `/` when the directory exists.
@@ -163,6 +169,7 @@ impl Default for Config {
             admin_token: None,
             callback_key: None,
             callback_skew_secs: DEFAULT_CALLBACK_SKEW_SECS,
+            callback_rate_per_source: DEFAULT_CALLBACK_RATE_PER_SOURCE,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             ui_dir: PathBuf::from(DEFAULT_UI_DIR),
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
@@ -221,6 +228,7 @@ struct Layer {
     admin_token: Option<Secret>,
     callback_key: Option<Secret>,
     callback_skew_secs: Option<u64>,
+    callback_rate_per_source: Option<f64>,
     max_body_bytes: Option<u64>,
     ui_dir: Option<PathBuf>,
     shutdown_grace_secs: Option<u64>,
@@ -263,6 +271,10 @@ impl Layer {
         over(&mut self.admin_token, top.admin_token);
         over(&mut self.callback_key, top.callback_key);
         over(&mut self.callback_skew_secs, top.callback_skew_secs);
+        over(
+            &mut self.callback_rate_per_source,
+            top.callback_rate_per_source,
+        );
         over(&mut self.max_body_bytes, top.max_body_bytes);
         over(&mut self.ui_dir, top.ui_dir);
         over(&mut self.shutdown_grace_secs, top.shutdown_grace_secs);
@@ -293,6 +305,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("REPLAYDESK_IM_ADMIN", "im.admin"),
     ("REPLAYDESK_IM_SECRET_KEY", "im.secret_key"),
     ("REPLAYDESK_CALLBACK_SKEW_SECS", "callback_skew_secs"),
+    (
+        "REPLAYDESK_CALLBACK_RATE_PER_SOURCE",
+        "callback_rate_per_source",
+    ),
     ("REPLAYDESK_MAX_BODY_BYTES", "max_body_bytes"),
     ("REPLAYDESK_UI_DIR", "ui_dir"),
     ("REPLAYDESK_SHUTDOWN_GRACE_SECS", "shutdown_grace_secs"),
@@ -345,6 +361,7 @@ fn env_layer(vars: impl IntoIterator<Item = (String, String)>) -> Result<Layer, 
             "im.admin" => l.im.admin = Some(value),
             "im.secret_key" => l.im.secret_key = Some(Secret::new(value)),
             "callback_skew_secs" => l.callback_skew_secs = Some(env_u64(&var, &value)?),
+            "callback_rate_per_source" => l.callback_rate_per_source = Some(env_f64(&var, &value)?),
             "max_body_bytes" => l.max_body_bytes = Some(env_u64(&var, &value)?),
             "ui_dir" => l.ui_dir = Some(PathBuf::from(value)),
             "shutdown_grace_secs" => l.shutdown_grace_secs = Some(env_u64(&var, &value)?),
@@ -594,6 +611,15 @@ impl Config {
                 format!("must be at most 86400, got {callback_skew_secs}"),
             ));
         }
+        let callback_rate_per_source = l
+            .callback_rate_per_source
+            .unwrap_or(d.callback_rate_per_source);
+        if !(0.0..=100_000.0).contains(&callback_rate_per_source) {
+            return Err(ConfigError::invalid(
+                "callback_rate_per_source",
+                format!("must be between 0 and 100000, got {callback_rate_per_source}"),
+            ));
+        }
         let shutdown_grace_secs = l.shutdown_grace_secs.unwrap_or(d.shutdown_grace_secs);
         if shutdown_grace_secs > 3600 {
             return Err(ConfigError::invalid(
@@ -671,6 +697,7 @@ impl Config {
             admin_token: l.admin_token,
             callback_key: l.callback_key,
             callback_skew_secs,
+            callback_rate_per_source,
             max_body_bytes,
             ui_dir: l.ui_dir.unwrap_or_else(|| default_ui_dir(d.ui_dir)),
             shutdown_grace_secs,

@@ -811,3 +811,57 @@ async fn mapping_a_callback_loads_only_the_classes_it_names() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(t.message_count().await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_over_its_callback_rate_gets_429_before_its_body_is_read_and_nothing_is_stored() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // 1 a second, 10 at once.
+    let t = TestServer::start(|c| {
+        c.callback_key = Some(replaydesk::secret::Secret::new(CB_KEY));
+        c.callback_rate_per_source = 1.0;
+    })
+    .await;
+    for i in 0..10 {
+        let (s, v) = post_callback(&t, format!("not json {i}")).await;
+        assert_eq!(s, 400, "within the burst, refused on its merits: {v}");
+    }
+    // The eleventh declares a body it never sends: answered at once, without it.
+    let mut s = tokio::net::TcpStream::connect(t.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    s.write_all(
+        format!("POST {CALLBACK} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut buf = vec![0u8; 1024];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), s.read(&mut buf))
+        .await
+        .expect("answered without the body")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 429"), "{answer}");
+    assert!(answer.contains("retry-after: 1"), "{answer}");
+    assert!(answer.contains("\"rate_limited\""), "{answer}");
+    // A genuine callback from the same source waits its turn too (the cloud retries).
+    let now = now_s();
+    let (s, v) = post_callback(&t, callback(now + 600, now + 600).to_string()).await;
+    assert_eq!(s, 429, "{v}");
+    assert_eq!(v["error"], "rate_limited");
+    // Nothing of the limited ones was stored; the 429s are counted.
+    let page = t.admin_get("/v1/admin/callbacks?limit=1000").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 10);
+    assert_eq!(t.message_count().await, 0);
+    let metrics = t.get("/metrics", None).await.1;
+    let metrics = metrics.as_str().unwrap();
+    assert!(
+        metrics.contains("replaydesk_recording_callbacks_rate_limited_total 2"),
+        "{metrics}"
+    );
+    // After a second the source has one again.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let now = now_s();
+    let (s, v) = post_callback(&t, callback(now + 600, now + 600).to_string()).await;
+    assert_eq!(s, 200, "{v}");
+}

@@ -6,23 +6,26 @@
 //! duplicate, ignored or unmatched); a refusal is JSON `{"error": <reason>, "detail"}`:
 //! 400 `not_json`; 422 `not_an_object`, `missing_field` (a missing or empty `sign` or
 //! `t` included), `invalid_field`; 401 `bad_sign`, `expired`, `no_callback_key`; 413 for a
-//! body over `max_body_bytes` (not stored); 500 when it could not be recorded and 503 while
+//! body over `max_body_bytes` (not stored); 429 `rate_limited` (with `Retry-After`) for a
+//! source over `callback_rate_per_source`, before its body is read (not stored); 500 when it could not be recorded and 503 while
 //! stopping (the cloud retries on anything but 200).
 
 use super::auth::Admin;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{BodyLimit, JsonOf, PathParam, QueryOf, ReceivedAt};
+use super::source_limit::SourceLimiter;
 use crate::callback::Refusal;
 use crate::service::requests::CallbackQuery;
 use crate::service::{AssignCallback, AssignedCallback, ReplayDesk};
 use crate::store::{Page, RecordingCallbackRecord};
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::http::header::RETRY_AFTER;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::json;
+use std::net::SocketAddr;
 
 /// The HTTP status a refusal is answered with.
 pub fn refusal_status(r: &Refusal) -> StatusCode {
@@ -40,10 +43,27 @@ pub async fn recording(
     State(desk): State<ReplayDesk>,
     ReceivedAt(received_at): ReceivedAt,
     Extension(BodyLimit(limit)): Extension<BodyLimit>,
-    body: Result<Bytes, BytesRejection>,
+    Extension(sources): Extension<SourceLimiter>,
+    // Absent when the router is called without the accept loop (then nothing to key on).
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    req: Request,
 ) -> Response {
+    // Before the body is read: a source over its rate costs us no more than this.
+    if let Some(Extension(ConnectInfo(peer))) = peer {
+        if let Err(wait) = sources.check(peer.ip()) {
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            let mut res = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many callbacks from this source; retry in {secs} s"),
+            )
+            .into_response();
+            res.headers_mut().insert(RETRY_AFTER, secs.into());
+            return res;
+        }
+    }
     // Any content type: the body is kept as received whatever it claims to be.
-    let body = match body {
+    let body = match Bytes::from_request(req, &()).await {
         Ok(b) => b,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             return ApiError::payload_too_large(limit).into_response()

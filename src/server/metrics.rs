@@ -1,13 +1,14 @@
 //! `GET /healthz`, `GET /v1/info` and Prometheus text at `GET /metrics`.
 
 use super::error::ApiResult;
+use super::source_limit::SourceLimiter;
 use crate::app::AppInfo;
 use crate::service::{MetricsSnapshot, ReplayDesk};
 use crate::store::MessageStatus;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::Json;
+use axum::{Extension, Json};
 use serde_json::json;
 use std::fmt::Write as _;
 
@@ -35,15 +36,46 @@ pub async fn info(State(desk): State<ReplayDesk>) -> Json<AppInfo> {
 
 /// `GET /metrics` → Prometheus text format 0.0.4.
 #[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain")))]
-pub async fn metrics(State(desk): State<ReplayDesk>) -> ApiResult<impl IntoResponse> {
+pub async fn metrics(
+    State(desk): State<ReplayDesk>,
+    Extension(sources): Extension<SourceLimiter>,
+) -> ApiResult<impl IntoResponse> {
     let snapshot = desk.metrics().await?;
+    let mut text = render(&desk.info(), &snapshot);
+    render_source_limit(&mut text, &sources);
     Ok((
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        render(&desk.info(), &snapshot),
+        text,
     ))
+}
+
+/// The per-source callback limit's figures (held by the HTTP door, not the service).
+fn render_source_limit(o: &mut String, sources: &SourceLimiter) {
+    family(
+        o,
+        "replaydesk_recording_callbacks_rate_limited_total",
+        "counter",
+        "Recording callbacks answered 429 (a source over callback_rate_per_source) since start; not stored.",
+    );
+    let _ = writeln!(
+        o,
+        "replaydesk_recording_callbacks_rate_limited_total {}",
+        sources.limited_total()
+    );
+    family(
+        o,
+        "replaydesk_recording_callback_sources",
+        "gauge",
+        "Callback sources holding a rate-limit bucket.",
+    );
+    let _ = writeln!(
+        o,
+        "replaydesk_recording_callback_sources {}",
+        sources.sources()
+    );
 }
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {

@@ -15,6 +15,7 @@ pub mod listen;
 pub mod metrics;
 pub mod openapi;
 pub mod reports;
+pub mod source_limit;
 
 use crate::service::ReplayDesk;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -47,6 +48,9 @@ pub fn router(desk: ReplayDesk) -> Router {
         ))
         .layer(axum::middleware::from_fn(extract::refuse_declared_oversize))
         .layer(Extension(BodyLimit(max_body)))
+        .layer(Extension(source_limit::SourceLimiter::new(
+            desk.config().callback_rate_per_source,
+        )))
         .layer(Extension(doc))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(extract::stamp_received_at))
