@@ -1396,6 +1396,7 @@ async fn info_time_health_openapi_and_the_console() {
         "/v1/admin/classes/{class_id}/reopen",
         "/v1/admin/classes/{class_id}/messages",
         "/v1/admin/classes/{class_id}/alignment",
+        "/v1/admin/classes/{class_id}/reconcile",
         "/v1/admin/messages",
         "/v1/admin/messages/{id}",
         "/v1/admin/messages/{id}/resend",

@@ -44,6 +44,8 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::settings::get_settings,
         commands::settings::save_settings,
         commands::settings::restart_app,
+        commands::align::reconcile_class,
+        commands::align::class_reconcile,
     ])
 }
 

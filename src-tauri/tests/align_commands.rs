@@ -115,6 +115,41 @@ fn class_alignment_command_answers_as_its_http_twin() {
         .collect();
     assert_eq!(codes, ["class_start_missing", "class_end_missing"]);
 
+    // Reconcile: start over IPC, read the run over both doors.
+    let run = rig
+        .invoke(
+            "reconcile_class",
+            json!({"classId": "c1", "body": {"pages_per_second": 0}}),
+        )
+        .expect("reconcile_class answers");
+    assert_eq!(run["class_id"], "c1");
+    let mut latest = Value::Null;
+    for _ in 0..100 {
+        latest = rig
+            .invoke("class_reconcile", json!({"classId": "c1"}))
+            .unwrap();
+        if latest["state"] == "finished" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(latest["state"], "finished", "{latest}");
+    let (_, by_http) = rig.http(reqwest::Method::GET, "/v1/admin/classes/c1/reconcile", None);
+    assert_eq!(latest, by_http);
+    let bad = rig
+        .invoke(
+            "reconcile_class",
+            json!({"classId": "c1", "body": {"pages_per_second": "x"}}),
+        )
+        .unwrap_err();
+    let (s, bad_http) = rig.http(
+        reqwest::Method::POST,
+        "/v1/admin/classes/c1/reconcile",
+        Some(json!({"pages_per_second": "x"})),
+    );
+    assert_eq!(s, 422);
+    assert_eq!(bad, bad_http);
+
     let err = rig
         .invoke("class_alignment", json!({"classId": "nope"}))
         .unwrap_err();

@@ -52,6 +52,7 @@ enum Command {
     History,
     Create,
     Destroy,
+    Recall,
     Unknown,
 }
 
@@ -62,6 +63,7 @@ impl Command {
             Some(wire::GROUP_MSG_GET_SIMPLE) => Command::History,
             Some(wire::CREATE_GROUP) => Command::Create,
             Some(wire::DESTROY_GROUP) => Command::Destroy,
+            Some(wire::GROUP_MSG_RECALL) => Command::Recall,
             _ => Command::Unknown,
         }
     }
@@ -72,6 +74,7 @@ impl Command {
             Command::History => "group_msg_get_simple",
             Command::Create => "create_group",
             Command::Destroy => "destroy_group",
+            Command::Recall => "group_msg_recall",
             Command::Unknown => "unknown",
         }
     }
@@ -216,6 +219,7 @@ fn process(
         Command::History => group_msg_get_simple(emu, json),
         Command::Create => create_group(emu, json),
         Command::Destroy => destroy_group(emu, json),
+        Command::Recall => group_msg_recall(emu, json),
         Command::Unknown => fail(UNKNOWN_COMMAND, "unknown service or command"),
     }
 }
@@ -402,6 +406,35 @@ fn group_msg_get_simple(emu: &Emulator, json: Value) -> Answer {
                 group_id: req.group_id,
                 is_finished: u8::from(page.finished),
                 rsp_msg_list: page.msgs,
+            },
+        ),
+        Err(r) => refused(r, &req.group_id),
+    }
+}
+
+/// Recalled messages stay as holes; an unknown `MsgSeq` answers `RetCode` 10030.
+fn group_msg_recall(emu: &Emulator, json: Value) -> Answer {
+    let req: wire::GroupMsgRecallRequest = match serde_json::from_value(json) {
+        Ok(r) => r,
+        Err(e) => return invalid("group_msg_recall", e),
+    };
+    if req.msg_seq_list.is_empty() {
+        return fail(INVALID_PARAMETER, "MsgSeqList is empty");
+    }
+    let seqs: Vec<u64> = req.msg_seq_list.iter().map(|m| m.msg_seq).collect();
+    let recalled = lock(&emu.shared.groups).recall(&req.group_id, &seqs);
+    match recalled {
+        Ok(list) => answer(
+            OK,
+            &wire::GroupMsgRecallResponse {
+                status: ApiStatus::ok(),
+                recall_ret_list: list
+                    .into_iter()
+                    .map(|(msg_seq, found)| wire::RecallResult {
+                        msg_seq,
+                        ret_code: if found { 0 } else { 10030 },
+                    })
+                    .collect(),
             },
         ),
         Err(r) => refused(r, &req.group_id),

@@ -310,6 +310,14 @@ impl Emulator {
         lock(&self.shared.groups).history(group_id)
     }
 
+    /// Recalls messages without a call (tests): they stay as holes. Unknown seqs are skipped.
+    pub fn recall_direct(&self, group_id: &str, seqs: &[u64]) -> usize {
+        lock(&self.shared.groups)
+            .recall(group_id, seqs)
+            .map(|l| l.iter().filter(|(_, found)| *found).count())
+            .unwrap_or(0)
+    }
+
     /// Creates a `Public` group without a call (for tests and sandbox setup).
     pub fn create_group_direct(&self, group_id: &str) -> Result<(), EmulatorError> {
         wire::validate_group_id(group_id).map_err(|reason| EmulatorError::InvalidGroupId {

@@ -261,6 +261,28 @@ impl Groups {
         })
     }
 
+    /// Recalls messages by `MsgSeq`: each stays in the history as a hole (`IsPlaceMsg`,
+    /// no body, no sender). Answers, per seq, whether it was found.
+    pub(crate) fn recall(&mut self, id: &str, seqs: &[u64]) -> Result<Vec<(u64, bool)>, Refused> {
+        let group = self.live(id)?;
+        Ok(seqs
+            .iter()
+            .map(|&seq| {
+                let found = match group.messages.binary_search_by_key(&seq, |m| m.msg_seq) {
+                    Ok(i) => {
+                        let m = &mut group.messages[i];
+                        m.is_place_msg = 1;
+                        m.msg_body = Vec::new();
+                        m.from_account = String::new();
+                        true
+                    }
+                    Err(_) => false,
+                };
+                (seq, found)
+            })
+            .collect())
+    }
+
     /// A group's whole stored history, oldest first; empty for unknown or dismissed groups.
     pub(crate) fn history(&self, id: &str) -> Vec<HistoryMsg> {
         self.groups
@@ -294,6 +316,23 @@ mod tests {
             priority: 1,
             online_only: false,
         }
+    }
+
+    #[test]
+    fn recall_leaves_a_hole_in_place_and_reports_unknown_seqs() {
+        let t = Instant::now();
+        let mut g = Groups::new(0, Duration::from_secs(300));
+        g.create(Some("g"), "Public", t).unwrap();
+        for r in 1..=3 {
+            g.send("g", msg(r), 100, t).unwrap();
+        }
+        assert_eq!(g.recall("g", &[2, 9]), Ok(vec![(2, true), (9, false)]));
+        let h = g.history("g");
+        assert_eq!(h.len(), 3, "a recalled message keeps its place");
+        assert_eq!((h[1].msg_seq, h[1].is_place_msg), (2, 1));
+        assert!(h[1].msg_body.is_empty() && h[1].from_account.is_empty());
+        assert_eq!(h[0].is_place_msg + h[2].is_place_msg, 0);
+        assert_eq!(g.recall("nope", &[1]), Err(Refused::NotFound));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub const SEND_GROUP_MSG: &str = "group_open_http_svc/send_group_msg";
 pub const GROUP_MSG_GET_SIMPLE: &str = "group_open_http_svc/group_msg_get_simple";
 pub const CREATE_GROUP: &str = "group_open_http_svc/create_group";
 pub const DESTROY_GROUP: &str = "group_open_http_svc/destroy_group";
+pub const GROUP_MSG_RECALL: &str = "group_open_http_svc/group_msg_recall";
 
 /// Most messages `group_msg_get_simple` returns per call.
 pub const HISTORY_PAGE_SIZE: u32 = 20;
@@ -116,6 +117,39 @@ pub struct GroupMsgGetSimpleResponse {
     pub is_finished: u8,
     #[serde(rename = "RspMsgList", default)]
     pub rsp_msg_list: Vec<HistoryMsg>,
+}
+
+/// One `MsgSeq` in a recall request or answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MsgSeqItem {
+    #[serde(rename = "MsgSeq")]
+    pub msg_seq: u64,
+}
+
+/// `group_msg_recall`: withdraws messages; they stay in the history as holes (`IsPlaceMsg`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMsgRecallRequest {
+    #[serde(rename = "GroupId")]
+    pub group_id: String,
+    #[serde(rename = "MsgSeqList")]
+    pub msg_seq_list: Vec<MsgSeqItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecallResult {
+    #[serde(rename = "MsgSeq")]
+    pub msg_seq: u64,
+    /// 0 when recalled; 10030 when no such message.
+    #[serde(rename = "RetCode")]
+    pub ret_code: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMsgRecallResponse {
+    #[serde(flatten)]
+    pub status: ApiStatus,
+    #[serde(rename = "RecallRetList", default)]
+    pub recall_ret_list: Vec<RecallResult>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -82,6 +82,7 @@ pub fn routes() -> OpenApiRouter<ReplayDesk> {
         .routes(routes!(classes::reopen_class))
         .routes(routes!(admin::class_messages))
         .routes(routes!(align::class_alignment))
+        .routes(routes!(align::class_reconcile, align::reconcile_class))
         .routes(routes!(admin::list_messages))
         .routes(routes!(admin::get_message))
         .routes(routes!(admin::resend_message))

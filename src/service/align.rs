@@ -31,18 +31,61 @@ pub fn log_entry(r: &AlignmentRow) -> Entry {
     }
 }
 
-/// Aligns a class from a store alone (the CLI uses it without starting the service).
+/// Aligns a class from a store alone (the CLI uses it without starting the service): from
+/// the group's history when reconcile has fetched it (with the log's round-trip facts for
+/// ReplayDesk's own pairs), else from the log.
 pub async fn align_class(store: &Store, class_id: &str) -> ServiceResult<Alignment> {
     let class = store.class(class_id).await?;
     let rows = store.alignment_rows(class_id).await?;
-    let entries: Vec<Entry> = rows.iter().map(log_entry).collect();
+    let history = store.group_history(class_id).await?;
+    let (source, entries) = if history.is_empty() {
+        (AlignSource::Log, rows.iter().map(log_entry).collect())
+    } else {
+        let mut h = super::reconcile::history_entries(&history).entries;
+        enrich_from_log(&mut h, &rows);
+        (AlignSource::History, h)
+    };
     Ok(align::align(
-        AlignSource::Log,
+        source,
         Some(class.group_id),
         Some(class.class_id),
         &entries,
         &AlignOptions::default(),
     ))
+}
+
+/// Gives history entries that ReplayDesk wrote their log id and their report's RTT facts.
+fn enrich_from_log(entries: &mut [Entry], rows: &[AlignmentRow]) {
+    let by_seq: std::collections::HashMap<u64, Entry> = rows
+        .iter()
+        .map(log_entry)
+        .filter_map(|e| match &e.body {
+            EntryBody::Protocol { msg, .. } => Some((msg.seq.get(), e)),
+            _ => None,
+        })
+        .collect();
+    for e in entries.iter_mut() {
+        if let EntryBody::Protocol {
+            msg,
+            uncertainty_ms,
+            rtt_source,
+            ..
+        } = &mut e.body
+        {
+            if let Some(l) = by_seq.get(&msg.seq.get()) {
+                e.log_id = l.log_id;
+                if let EntryBody::Protocol {
+                    uncertainty_ms: u,
+                    rtt_source: r,
+                    ..
+                } = &l.body
+                {
+                    *uncertainty_ms = *u;
+                    *rtt_source = *r;
+                }
+            }
+        }
+    }
 }
 
 impl ReplayDesk {

@@ -14,6 +14,7 @@ mod health;
 mod intake;
 mod messages;
 mod operations;
+pub mod reconcile;
 mod reports;
 pub mod requests;
 mod types;

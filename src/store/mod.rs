@@ -11,6 +11,7 @@ mod audit;
 mod callbacks;
 mod classes;
 mod filter;
+mod history;
 mod jobs;
 mod members;
 mod messages;
@@ -26,6 +27,7 @@ pub use callbacks::{
 };
 pub use classes::{ClassAuth, ClassRecord, ClassState, NewClass};
 pub use filter::{MessageFilter, Page};
+pub use history::{ReconcileRunRow, ReconcileState};
 pub use jobs::{Job, JobKind, JobState};
 pub use members::{Member, MemberRole};
 pub use messages::{

@@ -3,8 +3,14 @@
 
 use replaydesk::align::Alignment;
 use replaydesk::server::error::ApiError;
+use replaydesk::service::decode::{decode, Source};
+use replaydesk::service::reconcile::ReconcileRun;
 use replaydesk::service::ReplayDesk;
+use serde_json::Value;
 use tauri::State;
+
+/// Who the audit log names for what is done in the desktop app.
+const ACTOR: &str = "desktop";
 
 type Desk<'a> = State<'a, ReplayDesk>;
 type Answer<T> = Result<T, ApiError>;
@@ -13,4 +19,21 @@ type Answer<T> = Result<T, ApiError>;
 #[tauri::command]
 pub async fn class_alignment(state: Desk<'_>, class_id: String) -> Answer<Alignment> {
     Ok(state.class_alignment(&class_id).await?)
+}
+
+/// `POST /v1/admin/classes/{class_id}/reconcile`.
+#[tauri::command]
+pub async fn reconcile_class(
+    state: Desk<'_>,
+    class_id: String,
+    body: Option<Value>,
+) -> Answer<ReconcileRun> {
+    let req = decode(body.or(Some(Value::Null)), Source::Body)?;
+    Ok(state.reconcile_class(&class_id, req, ACTOR).await?)
+}
+
+/// `GET /v1/admin/classes/{class_id}/reconcile`.
+#[tauri::command]
+pub async fn class_reconcile(state: Desk<'_>, class_id: String) -> Answer<Option<ReconcileRun>> {
+    Ok(state.reconcile_status(&class_id).await?)
 }

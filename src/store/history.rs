@@ -1,0 +1,210 @@
+//! Reconcile's rows: the fetched group history (read-only beside the class) and the runs
+//! with their cursor, progress and report.
+
+use super::types::text_enum;
+use super::{now_ms, Store, StoreResult};
+
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+use ts_rs::TS;
+
+text_enum! {
+    /// Where a reconcile run stands.
+    ReconcileState {
+        /// Fetching pages (or interrupted: a new request resumes from its cursor).
+        Running => "running",
+        Finished => "finished",
+        /// Stopped by an error; a new request resumes from its cursor.
+        Failed => "failed",
+    }
+}
+
+/// A reconcile run as stored (the report is JSON, read by the service).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReconcileRunRow {
+    pub id: i64,
+    pub class_id: String,
+    pub state: ReconcileState,
+    pub cursor: Option<i64>,
+    pub pages: i64,
+    pub fetched: i64,
+    pub error: Option<String>,
+    pub actor: String,
+    pub started_at: i64,
+    pub updated_at: i64,
+    pub finished_at: Option<i64>,
+    pub report: Option<String>,
+}
+
+const RUN_COLUMNS: &str = "id, class_id, state, cursor, pages, fetched, error, actor, started_at, \
+     updated_at, finished_at, report";
+
+fn run_from_row(row: &SqliteRow) -> Result<ReconcileRunRow, sqlx::Error> {
+    let state: String = row.try_get("state")?;
+    Ok(ReconcileRunRow {
+        id: row.try_get("id")?,
+        class_id: row.try_get("class_id")?,
+        state: ReconcileState::parse(&state).ok_or_else(|| {
+            sqlx::Error::Decode(format!("unknown reconcile state {state:?}").into())
+        })?,
+        cursor: row.try_get("cursor")?,
+        pages: row.try_get("pages")?,
+        fetched: row.try_get("fetched")?,
+        error: row.try_get("error")?,
+        actor: row.try_get("actor")?,
+        started_at: row.try_get("started_at")?,
+        updated_at: row.try_get("updated_at")?,
+        finished_at: row.try_get("finished_at")?,
+        report: row.try_get("report")?,
+    })
+}
+
+impl Store {
+    /// The class's latest reconcile run.
+    pub async fn latest_reconcile(&self, class_id: &str) -> StoreResult<Option<ReconcileRunRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {RUN_COLUMNS} FROM reconcile_runs WHERE class_id = ? ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(class_id)
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(row.as_ref().map(run_from_row).transpose()?)
+    }
+
+    /// Starts a run from the newest message, dropping the previously fetched history.
+    pub async fn start_reconcile(
+        &self,
+        class_id: &str,
+        actor: &str,
+    ) -> StoreResult<ReconcileRunRow> {
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        sqlx::query("DELETE FROM group_history WHERE class_id = ?")
+            .bind(class_id)
+            .execute(&mut *tx)
+            .await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO reconcile_runs (class_id, state, actor, started_at, updated_at) \
+             VALUES (?, 'running', ?, ?, ?) RETURNING {RUN_COLUMNS}"
+        ))
+        .bind(class_id)
+        .bind(actor)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(run_from_row(&row)?)
+    }
+
+    /// Marks a run running again (resuming from its cursor).
+    pub async fn resume_reconcile(&self, run_id: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE reconcile_runs SET state = 'running', error = NULL, updated_at = ? WHERE id = ?")
+            .bind(now_ms())
+            .bind(run_id)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    /// Stores one fetched page and moves the run's cursor, in one transaction: a crash
+    /// between pages resumes after the last stored one.
+    pub async fn save_history_page(
+        &self,
+        run_id: i64,
+        class_id: &str,
+        items: &[(u64, String)],
+        cursor: Option<i64>,
+    ) -> StoreResult<()> {
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        for (seq, item) in items {
+            sqlx::query(
+                "INSERT OR REPLACE INTO group_history (class_id, im_msg_seq, item, fetched_at) \
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(class_id)
+            .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
+            .bind(item)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE reconcile_runs SET cursor = ?, pages = pages + 1, fetched = fetched + ?, \
+             updated_at = ? WHERE id = ?",
+        )
+        .bind(cursor)
+        .bind(items.len() as i64)
+        .bind(now)
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends a run: finished with its report, or failed with the error.
+    pub async fn end_reconcile(&self, run_id: i64, outcome: Result<&str, &str>) -> StoreResult<()> {
+        let now = now_ms();
+        let (state, report, error) = match outcome {
+            Ok(report) => ("finished", Some(report), None),
+            Err(e) => ("failed", None, Some(e)),
+        };
+        sqlx::query(
+            "UPDATE reconcile_runs SET state = ?, report = ?, error = ?, updated_at = ?, \
+             finished_at = CASE WHEN ? = 'finished' THEN ? ELSE finished_at END WHERE id = ?",
+        )
+        .bind(state)
+        .bind(report)
+        .bind(error)
+        .bind(now)
+        .bind(state)
+        .bind(now)
+        .bind(run_id)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// The fetched history of a class, oldest first: (MsgSeq, item JSON).
+    pub async fn group_history(&self, class_id: &str) -> StoreResult<Vec<(i64, String)>> {
+        let rows = sqlx::query(
+            "SELECT im_msg_seq, item FROM group_history WHERE class_id = ? ORDER BY im_msg_seq",
+        )
+        .bind(class_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("im_msg_seq")?, r.try_get("item")?)))
+            .collect()
+    }
+
+    /// Puts a whole history in place of the class's (import of a bundle).
+    pub async fn replace_group_history(
+        &self,
+        class_id: &str,
+        items: &[(u64, String)],
+    ) -> StoreResult<()> {
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        sqlx::query("DELETE FROM group_history WHERE class_id = ?")
+            .bind(class_id)
+            .execute(&mut *tx)
+            .await?;
+        for (seq, item) in items {
+            sqlx::query(
+                "INSERT OR REPLACE INTO group_history (class_id, im_msg_seq, item, fetched_at) VALUES (?, ?, ?, ?)",
+            )
+            .bind(class_id)
+            .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
+            .bind(item)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
