@@ -612,7 +612,7 @@ async fn bad_input_gets_a_json_error_naming_the_problem_and_changes_nothing() {
             "{}",
             422,
             "invalid_request",
-            "filter: empty",
+            "class_id: a bulk resend names its classes",
         ),
         case(
             "bulk resend: unknown field",
@@ -1140,7 +1140,7 @@ async fn admin_filters_paging_resend_bulk_recover_jobs_audit() {
         .post(
             "/v1/admin/resend",
             Some(ADMIN),
-            &json!({"class_id": "b", "statuses": ["failed"]}),
+            &json!({"class_id": "b", "statuses": ["failed"], "confirm_count": 2}),
         )
         .await;
     assert_eq!(s, 202, "{job}");
@@ -1401,6 +1401,7 @@ async fn info_time_health_openapi_and_the_console() {
         "/v1/admin/messages/{id}",
         "/v1/admin/messages/{id}/resend",
         "/v1/admin/resend",
+        "/v1/admin/resend/preview",
         "/v1/admin/recover",
         "/v1/admin/jobs",
         "/v1/admin/jobs/{id}",

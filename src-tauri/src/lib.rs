@@ -25,6 +25,7 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::admin::get_message,
         commands::admin::resend_message,
         commands::admin::bulk_resend,
+        commands::admin::preview_resend,
         commands::admin::recover,
         commands::admin::list_jobs,
         commands::admin::get_job,

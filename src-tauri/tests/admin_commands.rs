@@ -224,7 +224,7 @@ fn admin_commands_do_what_their_http_twins_do() {
     .unwrap();
     let job = rig.ok(
         "bulk_resend",
-        json!({"body": {"class_id": "c1", "types": ["class_end"]}}),
+        json!({"body": {"class_id": "c1", "types": ["class_end"], "include_sent": true, "confirm_count": 1}}),
     );
     let job_id = job["id"].as_i64().unwrap();
     rig.wait_for("the bulk job to finish", || {
@@ -362,7 +362,7 @@ fn admin_command_errors_read_like_the_http_error_body() {
             "bulk_resend",
             json!({"body": {}}),
             "invalid_request",
-            "filter: empty",
+            "class_id: a bulk resend names its classes",
         ),
         (
             "bulk_resend",

@@ -11,7 +11,7 @@ use super::extract::{JsonOf, PathParam, QueryOf};
 use crate::service::requests::{
     JobsQuery, MessageQuery, PageQuery, RecoverRequest, ResendFilter, SecretKeyRequest,
 };
-use crate::service::{MessageDetail, ReplayDesk, ResendOutcome};
+use crate::service::{MessageDetail, ReplayDesk, ResendOutcome, ResendPreview};
 use crate::store::{Alert, AuditEntry, Job, Page, StoredMessage};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -59,7 +59,18 @@ pub async fn resend_message(
     Ok((StatusCode::ACCEPTED, Json(out)))
 }
 
-/// `POST /v1/admin/resend` (a filter) → 202 with the job.
+/// `POST /v1/admin/resend/preview` (a filter) → 200 `{count, filter}`: what a bulk resend
+/// would take. Changes nothing.
+#[utoipa::path(post, path = "/v1/admin/resend/preview", tag = "admin", security(("admin" = [])), request_body = ResendFilter, responses((status = 200, body = ResendPreview), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
+pub async fn preview_resend(
+    State(desk): State<ReplayDesk>,
+    _: Admin,
+    JsonOf(body): JsonOf<ResendFilter>,
+) -> ApiResult<Json<ResendPreview>> {
+    Ok(Json(desk.console().preview_resend(body).await?))
+}
+
+/// `POST /v1/admin/resend` (a filter and `confirm_count`) → 202 with the job.
 #[utoipa::path(post, path = "/v1/admin/resend", tag = "admin", security(("admin" = [])), request_body = ResendFilter, responses((status = 202, body = Job), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn bulk_resend(
     State(desk): State<ReplayDesk>,

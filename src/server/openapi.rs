@@ -87,6 +87,7 @@ pub fn routes() -> OpenApiRouter<ReplayDesk> {
         .routes(routes!(admin::get_message))
         .routes(routes!(admin::resend_message))
         .routes(routes!(admin::bulk_resend))
+        .routes(routes!(admin::preview_resend))
         .routes(routes!(admin::recover))
         .routes(routes!(admin::list_jobs))
         .routes(routes!(admin::get_job))

@@ -9,7 +9,8 @@ use super::requests::{
 };
 use super::{
     AssignCallback, AssignedCallback, ClassSummary, CreateClass, CreatedClass, MemberCredential,
-    MessageDetail, ReplayDesk, ResendOutcome, ServiceError, ServiceResult, DEFAULT_PAGE,
+    MessageDetail, ReplayDesk, ResendOutcome, ResendPreview, ServiceError, ServiceResult,
+    DEFAULT_PAGE,
 };
 use crate::protocol::MessageType;
 use crate::secret::Secret;
@@ -94,6 +95,7 @@ impl MessageQuery {
         };
         let filter = MessageFilter {
             class_id,
+            class_ids: Vec::new(),
             statuses: statuses("status", self.status, bad)?,
             types: types("type", self.types, bad)?,
             uid: self.uid,
@@ -107,24 +109,79 @@ impl MessageQuery {
     }
 }
 
+/// Unix ms bounds for filter times: a negative or beyond-2^53 value is a mistake (e.g.
+/// `created_from: i64::MIN`, which once passed the empty-filter guard).
+fn filter_time(key: &str, v: Option<i64>) -> ServiceResult<Option<i64>> {
+    match v {
+        Some(t) if !(0..=(1i64 << 53)).contains(&t) => Err(ServiceError::Invalid(format!(
+            "{key}: must be a unix time in ms between 0 and 2^53, got {t}"
+        ))),
+        v => Ok(v),
+    }
+}
+
 impl ResendFilter {
-    /// The store's filter; an empty one is refused.
+    /// The store's filter, by the bulk-resend rules: only messages not `sent` unless
+    /// `include_sent: true`; named classes (`class_id` / `class_ids`) or `all_classes:
+    /// true`; sane times; something to narrow by.
     pub fn into_filter(self) -> ServiceResult<MessageFilter> {
         let bad = ServiceError::Invalid;
+        let include_sent = self.include_sent.unwrap_or(false);
+        let all_classes = self.all_classes.unwrap_or(false);
+        let mut class_ids: Vec<String> = Vec::new();
+        for c in self.class_ids.unwrap_or_default() {
+            if !class_ids.contains(&c) {
+                class_ids.push(c);
+            }
+        }
+        let mut statuses = statuses("statuses", self.statuses, bad)?;
+        if !include_sent {
+            if statuses.contains(&MessageStatus::Sent) {
+                return Err(bad(
+                    "statuses: \"sent\" is resent only with \"include_sent\": true (each gets a new Random: a visible duplicate in its group)"
+                        .into(),
+                ));
+            }
+            if statuses.is_empty() {
+                statuses = MessageStatus::ALL
+                    .iter()
+                    .copied()
+                    .filter(|s| *s != MessageStatus::Sent)
+                    .collect();
+            }
+        }
         let f = MessageFilter {
             class_id: self.class_id,
-            statuses: statuses("statuses", self.statuses, bad)?,
+            class_ids,
+            statuses,
             types: types("types", self.types, bad)?,
             uid: self.uid,
-            created_from: self.created_from,
-            created_to: self.created_to,
-            updated_from: self.updated_from,
+            created_from: filter_time("created_from", self.created_from)?,
+            created_to: filter_time("created_to", self.created_to)?,
+            updated_from: filter_time("updated_from", self.updated_from)?,
             retried: self.retried,
             text: self.text.filter(|t| !t.is_empty()),
         };
-        if f == MessageFilter::default() {
+        let names_classes = f.class_id.is_some() || !f.class_ids.is_empty();
+        if !names_classes && !all_classes {
             return Err(bad(
-                "filter: empty; it would resend every message. Narrow it (e.g. \"statuses\": [\"failed\"])"
+                "class_id: a bulk resend names its classes (\"class_id\" or \"class_ids\"), or says \"all_classes\": true"
+                    .into(),
+            ));
+        }
+        if names_classes && all_classes {
+            return Err(bad(
+                "all_classes: true cannot be combined with \"class_id\" / \"class_ids\"".into(),
+            ));
+        }
+        let narrowed = MessageFilter {
+            class_id: None,
+            class_ids: Vec::new(),
+            ..f.clone()
+        } != MessageFilter::default();
+        if all_classes && include_sent && !narrowed {
+            return Err(bad(
+                "filter: empty; it would resend every message of every class. Narrow it (e.g. \"statuses\": [\"failed\"])"
                     .into(),
             ));
         }
@@ -250,9 +307,29 @@ impl Console<'_> {
         self.desk.resend(id, actor).await
     }
 
-    /// `POST /v1/admin/resend`: every message matching the filter, as a job.
+    /// `POST /v1/admin/resend/preview`: how many messages a bulk resend with this body
+    /// would take, and the filter as applied. Changes nothing.
+    pub async fn preview_resend(&self, body: ResendFilter) -> ServiceResult<ResendPreview> {
+        let filter = body.into_filter()?;
+        let count = self.desk.count_resend(&filter).await?;
+        Ok(ResendPreview { count, filter })
+    }
+
+    /// `POST /v1/admin/resend`: every message matching the filter, as a job — once the
+    /// count is confirmed: `confirm_count` must be what the preview stated and still match.
     pub async fn bulk_resend(&self, body: ResendFilter, actor: &str) -> ServiceResult<Job> {
-        self.desk.bulk_resend(body.into_filter()?, actor).await
+        let confirm = body.confirm_count;
+        let filter = body.into_filter()?;
+        let count = self.desk.count_resend(&filter).await?;
+        match confirm {
+            Some(n) if n == count => self.desk.bulk_resend(filter, actor).await,
+            Some(n) => Err(ServiceError::Conflict(format!(
+                "confirm_count: {n} confirmed, but {count} messages match now; preview again (POST /v1/admin/resend/preview)"
+            ))),
+            None => Err(ServiceError::Invalid(format!(
+                "confirm_count: required: state the count first (POST /v1/admin/resend/preview; {count} messages match now) and confirm it"
+            ))),
+        }
     }
 
     /// `POST /v1/admin/recover`: every message failed since, as a job.

@@ -46,6 +46,15 @@ impl ReplayDesk {
         Ok(ResendOutcome { queued, message })
     }
 
+    /// How many messages a bulk resend with `filter` would take now.
+    pub async fn count_resend(&self, filter: &MessageFilter) -> ServiceResult<i64> {
+        validate::text_query(filter.text.as_deref()).map_err(ServiceError::Invalid)?;
+        for c in filter.class_id.iter().chain(&filter.class_ids) {
+            self.class(c).await?;
+        }
+        Ok(self.inner.store.count_messages(filter).await?)
+    }
+
     /// Resends every message matching `filter` as a background job. Audited.
     pub async fn bulk_resend(&self, filter: MessageFilter, actor: &str) -> ServiceResult<Job> {
         validate::actor(actor).map_err(ServiceError::Invalid)?;

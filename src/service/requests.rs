@@ -197,6 +197,26 @@ pub struct ResendFilter {
     #[serde(default, deserialize_with = "lenient::opt_string")]
     #[ts(optional)]
     pub text: Option<String>,
+    /// Any of these classes. A bulk resend names its classes (`class_id` / `class_ids`)
+    /// or says `all_classes: true`.
+    #[serde(default, deserialize_with = "lenient::opt_list")]
+    #[ts(optional)]
+    pub class_ids: Option<Vec<String>>,
+    /// Resend across every class, on purpose.
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    #[ts(optional)]
+    pub all_classes: Option<bool>,
+    /// Resend messages already `sent` too (each gets a new Random: a visible duplicate
+    /// in its group). Without it only messages not `sent` are taken.
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    #[ts(optional)]
+    pub include_sent: Option<bool>,
+    /// The count `POST /v1/admin/resend/preview` stated for this filter: the resend goes
+    /// ahead only if that many messages match now (required by `POST /v1/admin/resend`,
+    /// ignored by the preview).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[ts(optional, type = "number")]
+    pub confirm_count: Option<i64>,
 }
 
 /// `POST /v1/admin/recover`: queue again every message that failed at or after

@@ -170,6 +170,19 @@ pub struct MessageDetail {
     pub attempts: Vec<Attempt>,
 }
 
+/// What a bulk resend would take: `POST /v1/admin/resend/preview`'s answer. Confirm it
+/// with `confirm_count: count` in `POST /v1/admin/resend`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct ResendPreview {
+    /// Messages matching now.
+    #[ts(type = "number")]
+    pub count: i64,
+    /// The filter as it will be applied (statuses narrowed to those not `sent` unless
+    /// `include_sent`).
+    pub filter: crate::store::MessageFilter,
+}
+
 /// What a manual resend did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]

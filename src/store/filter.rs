@@ -14,6 +14,8 @@ use ts_rs::TS;
 #[ts(export)]
 pub struct MessageFilter {
     pub class_id: Option<String>,
+    /// Any of these classes.
+    pub class_ids: Vec<String>,
     /// Any of these statuses.
     pub statuses: Vec<MessageStatus>,
     /// Any of these types.
@@ -98,6 +100,7 @@ impl MessageFilter {
         if let Some(c) = &self.class_id {
             qb.push(" AND class_id = ").push_bind(c);
         }
+        push_any_of(qb, "class_id", self.class_ids.iter().map(String::as_str));
         push_any_of(qb, "status", self.statuses.iter().map(|s| s.as_str()));
         push_any_of(
             qb,

@@ -11,7 +11,7 @@ use replaydesk::server::error::ApiError;
 use replaydesk::service::decode::{decode, Source};
 use replaydesk::service::{
     AssignedCallback, ClassSummary, CreatedClass, MemberCredential, MessageDetail, ReplayDesk,
-    ResendOutcome,
+    ResendOutcome, ResendPreview,
 };
 use replaydesk::store::{
     Alert, AuditEntry, Job, Member, Page, RecordingCallbackRecord, StoredMessage,
@@ -114,6 +114,13 @@ pub async fn get_message(state: Desk<'_>, id: i64) -> Answer<MessageDetail> {
 #[tauri::command]
 pub async fn resend_message(state: Desk<'_>, id: i64) -> Answer<ResendOutcome> {
     Ok(state.console().resend_message(id, ACTOR).await?)
+}
+
+/// `POST /v1/admin/resend/preview`.
+#[tauri::command]
+pub async fn preview_resend(state: Desk<'_>, body: Option<Value>) -> Answer<ResendPreview> {
+    let req = self::body(body)?;
+    Ok(state.console().preview_resend(req).await?)
 }
 
 /// `POST /v1/admin/resend`.

@@ -29,6 +29,7 @@ import type { PageQuery } from "../bindings/PageQuery";
 import type { RecordingCallbackRecord } from "../bindings/RecordingCallbackRecord";
 import type { RecoverRequest } from "../bindings/RecoverRequest";
 import type { ResendFilter } from "../bindings/ResendFilter";
+import type { ResendPreview } from "../bindings/ResendPreview";
 import type { ResendOutcome } from "../bindings/ResendOutcome";
 import type { SecretKeyRequest } from "../bindings/SecretKeyRequest";
 import type { StoredMessage } from "../bindings/StoredMessage";
@@ -63,6 +64,7 @@ export interface Transport {
   getMessage(id: number): Promise<MessageDetail>;
   resendMessage(id: number): Promise<ResendOutcome>;
   bulkResend(body: ResendFilter): Promise<Job>;
+  previewResend(body: ResendFilter): Promise<ResendPreview>;
   recover(body: RecoverRequest): Promise<Job>;
   listJobs(query?: JobsQuery): Promise<Job[]>;
   getJob(id: number): Promise<Job>;
@@ -98,6 +100,7 @@ export const OPERATIONS = {
   get_message: { method: "GET", path: "/v1/admin/messages/{id}" },
   resend_message: { method: "POST", path: "/v1/admin/messages/{id}/resend" },
   bulk_resend: { method: "POST", path: "/v1/admin/resend" },
+  preview_resend: { method: "POST", path: "/v1/admin/resend/preview" },
   recover: { method: "POST", path: "/v1/admin/recover" },
   list_jobs: { method: "GET", path: "/v1/admin/jobs" },
   get_job: { method: "GET", path: "/v1/admin/jobs/{id}" },
@@ -250,6 +253,7 @@ function typed(kind: "tauri" | "http", appInfo: () => Promise<AppInfo>, call: <T
     getMessage: (id) => call("get_message", { id }),
     resendMessage: (id) => call("resend_message", { id }),
     bulkResend: (body) => call("bulk_resend", { body }),
+    previewResend: (body) => call("preview_resend", { body }),
     recover: (body) => call("recover", { body }),
     listJobs: (query) => call("list_jobs", { query }),
     getJob: (id) => call("get_job", { id }),

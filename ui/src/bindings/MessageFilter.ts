@@ -7,6 +7,10 @@ import type { MessageType } from "./MessageType";
  */
 export type MessageFilter = { class_id: string | null, 
 /**
+ * Any of these classes.
+ */
+class_ids: Array<string>, 
+/**
  * Any of these statuses.
  */
 statuses: Array<MessageStatus>, 

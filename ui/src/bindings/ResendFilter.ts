@@ -12,4 +12,24 @@ types?: Array<string | number>, uid?: string, created_from?: number, created_to?
 /**
  * Text in the message's `Data`.
  */
-text?: string, };
+text?: string, 
+/**
+ * Any of these classes. A bulk resend names its classes (`class_id` / `class_ids`)
+ * or says `all_classes: true`.
+ */
+class_ids?: Array<string>, 
+/**
+ * Resend across every class, on purpose.
+ */
+all_classes?: boolean, 
+/**
+ * Resend messages already `sent` too (each gets a new Random: a visible duplicate
+ * in its group). Without it only messages not `sent` are taken.
+ */
+include_sent?: boolean, 
+/**
+ * The count `POST /v1/admin/resend/preview` stated for this filter: the resend goes
+ * ahead only if that many messages match now (required by `POST /v1/admin/resend`,
+ * ignored by the preview).
+ */
+confirm_count?: number, };

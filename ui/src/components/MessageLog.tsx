@@ -59,17 +59,11 @@ const baseColumns = [
 ];
 
 /** Counts the messages matching a filter by paging through them (no count route). */
-async function countMatching(f: Filters, classId: string | null, onProgress: (n: number) => void): Promise<number> {
-  let n = 0;
-  let cursor: number | undefined;
-  for (;;) {
-    const q = filtersToQuery(f, classId, cursor, 1000);
-    const page = classId ? await transport().classMessages(classId, q) : await transport().listMessages(q);
-    n += page.items.length;
-    onProgress(n);
-    if (page.next_cursor === null) return n;
-    cursor = page.next_cursor;
-  }
+/** The server states the count a bulk resend would take (and refuses one not confirmed
+ * with that count). */
+async function countMatching(f: Filters, classId: string | null): Promise<number> {
+  const preview = await transport().previewResend(filtersToResend(f, classId));
+  return preview.count;
 }
 
 function FilterBar({ f, onChange, classId }: { f: Filters; onChange: (f: Filters) => void; classId: string | null }) {
@@ -175,7 +169,7 @@ function BulkActions({ f, classId, onJob }: { f: Filters; classId: string | null
   const [confirm, setConfirm] = useState<Confirm | null>(null);
   const [since, setSince] = useState("");
   const bulk = useMutation({
-    mutationFn: () => transport().bulkResend(filtersToResend(f, classId)),
+    mutationFn: (n: number) => transport().bulkResend({ ...filtersToResend(f, classId), confirm_count: n }),
     onSuccess: (job) => {
       setConfirm(null);
       onJob(job);
@@ -192,7 +186,7 @@ function BulkActions({ f, classId, onJob }: { f: Filters; classId: string | null
   async function ask() {
     setConfirm({ phase: "counting", n: 0 });
     try {
-      const n = await countMatching(f, classId, (k) => setConfirm({ phase: "counting", n: k }));
+      const n = await countMatching(f, classId);
       setConfirm({ phase: "ready", n });
     } catch (error) {
       setConfirm({ phase: "error", error });
@@ -253,7 +247,7 @@ function BulkActions({ f, classId, onJob }: { f: Filters; classId: string | null
                 className="primary"
                 ref={confirmButton}
                 disabled={confirm.phase !== "ready" || confirm.n === 0 || bulk.isPending}
-                onClick={() => bulk.mutate()}
+                onClick={() => confirm.phase === "ready" && bulk.mutate(confirm.n)}
                 data-testid="confirm-resend"
               >
                 {confirm.phase === "ready" ? `Resend ${count(confirm.n)}` : "Resend"}

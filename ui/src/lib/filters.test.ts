@@ -53,6 +53,7 @@ describe("filters to the API", () => {
   test("the bulk resend body selects what the listing shows", () => {
     expect(filtersToResend(f, "c1")).toEqual({ class_id: "c1", statuses: ["failed"], uid: "u1", created_from: 5, text: "hello" });
     expect(filtersToResend(f, null).class_id).toBe("other");
+    expect(filtersToResend({ ...f, class: "" }, null).all_classes).toBe(true);
   });
 
   test("the confirmation says the filter in words", () => {

@@ -117,6 +117,9 @@ export function filtersToResend(f: Filters, classId: string | null): ResendFilte
   const r: ResendFilter = {};
   const cls = classId ?? (f.class || null);
   if (cls) r.class_id = cls;
+  // Across classes only on purpose: the server refuses a bulk resend that names no class
+  // unless it says so (the confirmation says "every class").
+  else r.all_classes = true;
   if (f.statuses.length) r.statuses = [...f.statuses];
   if (f.types.length) r.types = [...f.types];
   if (f.uid) r.uid = f.uid;
