@@ -373,6 +373,31 @@ export async function desktopTest({ version, log }) {
     const settings = await app.invoke("get_settings");
     if (settings.ok?.secret_key_set !== true) throw new Error(`after relaunch: ${JSON.stringify(settings)}`);
     log("relaunched: class c-e2e ended with 1001, 1003, 1002 sent; the secret key is still set");
+
+    // The console's own pages over Tauri IPC, as in the browser: the class list with its
+    // counts, then the class's log and one message's detail with its attempts.
+    await app.go("#/");
+    const classRow = await waitFor("c-e2e in the class list", 15000, async () => {
+      const rows = await app.exec(
+        "return Array.from(document.querySelectorAll('[data-testid=\"classes\"] tbody tr')).map((r) => r.textContent);",
+      );
+      return rows.find((r) => r.includes("c-e2e"));
+    });
+    if (!classRow.includes("teacher_li") || !classRow.includes("ended") || !classRow.includes("sent 3")) {
+      throw new Error(`the class list's row reads ${JSON.stringify(classRow)}`);
+    }
+    log(`class list: ${classRow}; screenshot: ${await app.screenshot("desktop-classes.png")}`);
+    await app.click('[data-testid="classes"] a[href*="c-e2e"]');
+    await waitFor("the class's message rows", 15000, () => app.present('[data-testid="message-row"]'));
+    const rowCount = await app.exec("return document.querySelectorAll('[data-testid=\"message-row\"]').length;");
+    if (rowCount !== 3) throw new Error(`the class's log shows ${rowCount} rows, expected 3`);
+    await app.click('[data-testid="message-row"]');
+    const attempts = await waitFor("the message's attempts", 15000, () => app.present('[data-testid="attempts"]'));
+    const attemptsText = await app.text(attempts);
+    if (!attemptsText.includes("sent")) throw new Error(`the attempts read ${JSON.stringify(attemptsText)}`);
+    const data = await app.text(await app.find('[data-testid="message-detail"]'));
+    if (!data.includes("c-e2e") || !data.includes('"type"')) throw new Error(`the message detail reads:\n${data}`);
+    log(`message detail: attempts ${JSON.stringify(attemptsText.split("\n")[0])}; screenshot: ${await app.screenshot("desktop-message.png")}`);
     await app.close();
   } finally {
     for (const fn of cleanup.reverse()) await fn();

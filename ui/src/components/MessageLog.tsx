@@ -58,6 +58,9 @@ const baseColumns = [
   col.accessor("im_msg_seq", { header: "IM seq", size: 64, cell: (c) => c.getValue() ?? "—" }),
 ];
 
+/** Columns that may narrow to this many pixels (their content still fits, or nearly). */
+const SHRINKS_TO: Record<string, number> = { msg_type: 108, seq: 84, status: 76, class_id: 90 };
+
 /** Counts the messages matching a filter by paging through them (no count route). */
 /** The server states the count a bulk resend would take (and refuses one not confirmed
  * with that count). */
@@ -327,8 +330,15 @@ export function MessageLog({ classId, highlight }: { classId: string | null; hig
   const columns = useMemo(() => (classId ? baseColumns : [baseColumns[0]!, classColumn, ...baseColumns.slice(1)]), [classId]);
   const table = useReactTable({ data: rows, columns, getCoreRowModel: getCoreRowModel(), getRowId: (m) => String(m.id) });
   const tableRows = table.getRowModel().rows;
-  // Fixed widths where the content is known; the uid (size 0) takes the rest.
-  const cols = columns.map((c) => (c.size ? `${c.size}px` : "minmax(80px, 1fr)")).join(" ");
+  // Fixed widths where the content is known; the uid (size 0) takes the rest. A few give
+  // way down to their minimum when the detail panel narrows the table (a 1200 px window).
+  const cols = columns
+    .map((c) => {
+      if (!c.size) return "minmax(80px, 1fr)";
+      const min = SHRINKS_TO[(c as { accessorKey?: string }).accessorKey ?? ""];
+      return min ? `minmax(${min}px, ${c.size}px)` : `${c.size}px`;
+    })
+    .join(" ");
 
   return (
     <section aria-label="Message log">
