@@ -28,6 +28,8 @@ import type { Page } from "../bindings/Page";
 import type { PageQuery } from "../bindings/PageQuery";
 import type { RecordingCallbackRecord } from "../bindings/RecordingCallbackRecord";
 import type { RecoverRequest } from "../bindings/RecoverRequest";
+import type { ReconcileRequest } from "../bindings/ReconcileRequest";
+import type { ReconcileRun } from "../bindings/ReconcileRun";
 import type { ResendFilter } from "../bindings/ResendFilter";
 import type { ResendPreview } from "../bindings/ResendPreview";
 import type { ResendOutcome } from "../bindings/ResendOutcome";
@@ -59,6 +61,10 @@ export interface Transport {
   memberCredential(classId: string, uid: string): Promise<MemberCredential>;
   reopenClass(classId: string): Promise<ClassSummary>;
   classReports(classId: string, query?: PageQuery): Promise<Page<TimelineReportRecord>>;
+  /** Starts (or resumes) comparing the class's IM group history with the log. */
+  reconcileClass(classId: string, body?: ReconcileRequest): Promise<ReconcileRun>;
+  /** The class's latest reconcile run with its report, `null` before the first. */
+  classReconcile(classId: string): Promise<ReconcileRun | null>;
   classMessages(classId: string, query?: MessageQuery): Promise<Page<StoredMessage>>;
   listMessages(query?: MessageQuery): Promise<Page<StoredMessage>>;
   getMessage(id: number): Promise<MessageDetail>;
@@ -96,6 +102,8 @@ export const OPERATIONS = {
   class_reports: { method: "GET", path: "/v1/admin/classes/{class_id}/reports" },
   class_messages: { method: "GET", path: "/v1/admin/classes/{class_id}/messages" },
   class_alignment: { method: "GET", path: "/v1/admin/classes/{class_id}/alignment" },
+  reconcile_class: { method: "POST", path: "/v1/admin/classes/{class_id}/reconcile" },
+  class_reconcile: { method: "GET", path: "/v1/admin/classes/{class_id}/reconcile" },
   list_messages: { method: "GET", path: "/v1/admin/messages" },
   get_message: { method: "GET", path: "/v1/admin/messages/{id}" },
   resend_message: { method: "POST", path: "/v1/admin/messages/{id}/resend" },
@@ -248,6 +256,8 @@ function typed(kind: "tauri" | "http", appInfo: () => Promise<AppInfo>, call: <T
     memberCredential: (classId, uid) => call("member_credential", { classId, uid }),
     reopenClass: (classId) => call("reopen_class", { classId }),
     classReports: (classId, query) => call("class_reports", { classId, query }),
+    reconcileClass: (classId, body) => call("reconcile_class", { classId, body: body ?? {} }),
+    classReconcile: (classId) => call("class_reconcile", { classId }),
     classMessages: (classId, query) => call("class_messages", { classId, query }),
     listMessages: (query) => call("list_messages", { query }),
     getMessage: (id) => call("get_message", { id }),
