@@ -25,7 +25,7 @@ impl AppInfo {
         let im_endpoint = im_endpoint
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(without_userinfo);
+            .map(crate::secret::without_userinfo);
         Self {
             version: VERSION.to_owned(),
             sandbox: im_endpoint.is_none(),
@@ -36,20 +36,6 @@ impl AppInfo {
     /// Reads the IM endpoint from `REPLAYDESK_IM_ENDPOINT`, the variable DESIGN.md names.
     pub fn from_env() -> Self {
         Self::new(std::env::var("REPLAYDESK_IM_ENDPOINT").ok().as_deref())
-    }
-}
-
-/// Drops `user:password@` from a URL, so an endpoint configured with credentials in it is
-/// never shown.
-fn without_userinfo(url: &str) -> String {
-    let (scheme, rest) = match url.find("://") {
-        Some(i) => url.split_at(i + 3),
-        None => ("", url),
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}{}", &rest[at + 1..]),
-        None => url.to_owned(),
     }
 }
 

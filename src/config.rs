@@ -7,7 +7,7 @@
 //! or error shows them.
 
 use crate::delivery::{DeliveryConfig, RetrySchedule};
-use crate::secret::Secret;
+use crate::secret::{without_userinfo, Secret};
 use crate::secret_store::{SecretName, SecretStore, SecretStoreError};
 use serde::Deserialize;
 use std::fmt;
@@ -94,13 +94,24 @@ impl Default for HttpLimits {
 }
 
 /// Where messages go. With no `endpoint` ReplayDesk runs in sandbox mode (the built-in
-/// IM emulator, in process).
-#[derive(Debug, Clone, PartialEq)]
+/// IM emulator, in process). `Debug` shows the endpoint without any `user:pass@`.
+#[derive(Clone, PartialEq)]
 pub struct ImSettings {
     pub endpoint: Option<String>,
     pub sdkappid: Option<u64>,
     pub admin: String,
     pub secret_key: Option<Secret>,
+}
+
+impl std::fmt::Debug for ImSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImSettings")
+            .field("endpoint", &self.endpoint.as_deref().map(without_userinfo))
+            .field("sdkappid", &self.sdkappid)
+            .field("admin", &self.admin)
+            .field("secret_key", &self.secret_key)
+            .finish()
+    }
 }
 
 /// Tunables of the delivery worker.
@@ -238,13 +249,25 @@ struct Layer {
     delivery: DeliveryLayer,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ImLayer {
     endpoint: Option<String>,
     sdkappid: Option<u64>,
     admin: Option<String>,
     secret_key: Option<Secret>,
+}
+
+/// Without the endpoint's `user:pass@`, like [`ImSettings`].
+impl std::fmt::Debug for ImLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImLayer")
+            .field("endpoint", &self.endpoint.as_deref().map(without_userinfo))
+            .field("sdkappid", &self.sdkappid)
+            .field("admin", &self.admin)
+            .field("secret_key", &self.secret_key)
+            .finish()
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -979,5 +1002,40 @@ mod tests {
             !shown.contains("hunter2") && !shown.contains(t.expose()),
             "{shown}"
         );
+    }
+
+    /// Hole 11: an endpoint holding `user:pass@` is shown without it by `Debug`, from the
+    /// file or the environment.
+    #[test]
+    fn debug_output_hides_the_endpoint_userinfo() {
+        let endpoint = "https://ops:hunter2-pw@console.tim.qq.com";
+        let from_file = Config::from_sources(
+            file(&format!(
+                "[im]\nendpoint = \"{endpoint}\"\nsdkappid = 1\nsecret_key = \"k\"\n"
+            )),
+            env(&[]),
+            &Flags::default(),
+        )
+        .unwrap();
+        let from_env = Config::from_sources(
+            None,
+            env(&[
+                ("REPLAYDESK_IM_ENDPOINT", endpoint),
+                ("REPLAYDESK_IM_SDKAPPID", "1"),
+                ("REPLAYDESK_IM_SECRET_KEY", "k"),
+            ]),
+            &Flags::default(),
+        )
+        .unwrap();
+        for c in [from_file, from_env] {
+            assert_eq!(c.im.endpoint.as_deref(), Some(endpoint), "kept for use");
+            for shown in [format!("{c:?}"), format!("{:?}", c.im)] {
+                assert!(
+                    !shown.contains("hunter2") && !shown.contains("ops:"),
+                    "{shown}"
+                );
+                assert!(shown.contains("https://console.tim.qq.com"), "{shown}");
+            }
+        }
     }
 }

@@ -52,6 +52,21 @@ impl From<String> for Secret {
     }
 }
 
+/// Drops `user:password@` from a URL, so an endpoint configured with credentials in it is
+/// never shown
+/// (`/v1/info`, and the `Debug` output of every type holding an endpoint).
+pub fn without_userinfo(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => url.split_at(i + 3),
+        None => ("", url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

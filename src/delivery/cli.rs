@@ -10,20 +10,21 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[derive(Debug, clap::Args)]
+#[derive(clap::Args)]
 pub struct DeliverArgs {
     /// SQLite database file.
     #[arg(long, env = "REPLAYDESK_DB")]
     pub db: PathBuf,
     /// IM REST base URL (e.g. https://console.tim.qq.com, or an `im-emulator`).
-    #[arg(long, env = "REPLAYDESK_IM_ENDPOINT")]
+    /// (The environment's value is not shown in `--help`: an endpoint may hold `user:pass@`.)
+    #[arg(long, env = "REPLAYDESK_IM_ENDPOINT", hide_env_values = true)]
     pub im_endpoint: String,
     #[arg(long, env = "REPLAYDESK_IM_SDKAPPID")]
     pub sdkappid: u64,
     #[arg(long, env = "REPLAYDESK_IM_ADMIN", default_value = "administrator")]
     pub admin: String,
     #[arg(long, env = "REPLAYDESK_IM_SECRET_KEY", hide_env_values = true)]
-    pub secret_key: String,
+    pub secret_key: Secret,
     /// Retry delays, e.g. "1s,5s,15s,1m,5m" (units ms, s, m, h).
     #[arg(long)]
     pub schedule: Option<String>,
@@ -40,6 +41,27 @@ pub struct DeliverArgs {
     /// mid-attempt leaves its messages to be taken back after this.
     #[arg(long, default_value = "30s", value_parser = super::parse_duration)]
     pub lease: Duration,
+}
+
+/// By hand: the endpoint without `user:pass@`, the key as `***`.
+impl std::fmt::Debug for DeliverArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliverArgs")
+            .field("db", &self.db)
+            .field(
+                "im_endpoint",
+                &crate::secret::without_userinfo(&self.im_endpoint),
+            )
+            .field("sdkappid", &self.sdkappid)
+            .field("admin", &self.admin)
+            .field("secret_key", &self.secret_key)
+            .field("schedule", &self.schedule)
+            .field("app_rate", &self.app_rate)
+            .field("group_rate", &self.group_rate)
+            .field("concurrency", &self.concurrency)
+            .field("lease", &self.lease)
+            .finish()
+    }
 }
 
 pub fn run(args: DeliverArgs) -> ExitCode {
@@ -76,7 +98,7 @@ async fn deliver(args: DeliverArgs) -> Result<(), String> {
         args.im_endpoint,
         args.sdkappid,
         args.admin,
-        Secret::new(args.secret_key),
+        args.secret_key,
     ))
     .map_err(|e| e.to_string())?;
     let delivery = Delivery::new(store.clone(), Arc::new(im), config);
@@ -87,4 +109,40 @@ async fn deliver(args: DeliverArgs) -> Result<(), String> {
     delivery.shutdown(worker, Duration::from_secs(15)).await;
     store.close().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: DeliverArgs,
+    }
+
+    /// Hole 11: the `deliver` arguments print neither the endpoint's `user:pass@` nor the key.
+    #[test]
+    fn debug_output_hides_the_endpoint_userinfo_and_key() {
+        let cli = Cli::try_parse_from([
+            "deliver",
+            "--db",
+            "x.db",
+            "--im-endpoint",
+            "https://ops:hunter2-pw@console.tim.qq.com",
+            "--sdkappid",
+            "1",
+            "--secret-key",
+            "hunter2-key",
+        ])
+        .unwrap();
+        assert_eq!(cli.args.secret_key.expose(), "hunter2-key");
+        let shown = format!("{:?}", cli.args);
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("ops:"),
+            "{shown}"
+        );
+        assert!(shown.contains("https://console.tim.qq.com"), "{shown}");
+    }
 }

@@ -17,8 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// How to reach and sign for the IM service.
-#[derive(Debug, Clone)]
+/// How to reach and sign for the IM service. `Debug` shows the endpoint without any
+/// `user:pass@` it holds (and the key as `***`).
+#[derive(Clone)]
 pub struct ImConfig {
     /// Base URL, e.g. `https://console.tim.qq.com` or a regional host.
     pub endpoint: String,
@@ -33,6 +34,21 @@ pub struct ImConfig {
     /// Whole-request timeout.
     pub timeout: Duration,
     pub connect_timeout: Duration,
+}
+
+impl std::fmt::Debug for ImConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImConfig")
+            .field("endpoint", &crate::secret::without_userinfo(&self.endpoint))
+            .field("sdkappid", &self.sdkappid)
+            .field("admin", &self.admin)
+            .field("secret_key", &self.secret_key)
+            .field("usersig_ttl", &self.usersig_ttl)
+            .field("renew_before", &self.renew_before)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish()
+    }
 }
 
 impl ImConfig {
@@ -386,4 +402,34 @@ fn carries_seq(m: &HistoryMsg, seq: u64) -> bool {
         .filter_map(|e| e.custom_elem())
         .filter_map(|c| ReplayMessage::parse(&c.data).ok())
         .any(|p| p.seq.get() == seq)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hole 11: `Debug` of the IM configuration and client shows the endpoint without the
+    /// `user:pass@` it may hold, and never the key.
+    #[test]
+    fn debug_output_hides_the_endpoint_userinfo_and_key() {
+        let config = ImConfig::new(
+            "https://ops:hunter2-pw@console.tim.qq.com",
+            1400000000,
+            "administrator",
+            Secret::new("hunter2-key"),
+        );
+        let client = ImClient::new(config.clone()).unwrap();
+        for shown in [format!("{config:?}"), format!("{client:?}")] {
+            assert!(
+                !shown.contains("hunter2") && !shown.contains("ops:"),
+                "{shown}"
+            );
+            assert!(shown.contains("https://console.tim.qq.com"), "{shown}");
+        }
+        assert_eq!(
+            client.config().endpoint,
+            "https://ops:hunter2-pw@console.tim.qq.com",
+            "kept for use"
+        );
+    }
 }
