@@ -325,6 +325,15 @@ export async function consoleFlowTest({ log }) {
     if (!/diag=\d+/.test(page.url())) throw new Error(`the picked diagnostic is not in the URL: ${page.url()}`);
     await shoot(page, "alignment", log);
 
+    // Reconcile: the group's history (the emulator's) against the log, run from the page.
+    await page.getByRole("link", { name: "Reconcile with IM" }).click();
+    await page.getByTestId("reconcile-start").click();
+    await page.locator('[data-testid="reconcile-run"][data-state="finished"]').waitFor({ timeout: 30000 });
+    const compared = (await page.getByTestId("reconcile-summary").textContent()) ?? "";
+    if (!/\d+ in the group, \d+ in the log, \d+ matched/.test(compared)) throw new Error(`reconcile summary: ${JSON.stringify(compared)}`);
+    log(`reconcile: ${compared}`);
+    await shoot(page, "reconcile", log);
+
     await page.getByRole("link", { name: "Audit log", exact: true }).click();
     await page.getByTestId("audit-row").first().waitFor({ timeout: 10000 });
     await shoot(page, "audit", log);

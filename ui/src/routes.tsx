@@ -9,6 +9,7 @@ import { ClassesView } from "./views/ClassesView";
 import { ClassView } from "./views/ClassView";
 import { JobsView } from "./views/JobsView";
 import { MessagesView } from "./views/MessagesView";
+import { ReconcileView } from "./views/ReconcileView";
 import { ReportsView } from "./views/ReportsView";
 import { HostView } from "./views/host/HostView";
 import { SettingsView } from "./views/settings/SettingsView";
@@ -32,6 +33,7 @@ export const ROUTES: RouteEntry[] = [
     path: "/classes/$classId/alignment",
     component: lazyRouteComponent(() => import("./views/AlignmentView"), "AlignmentView"),
   },
+  { path: "/classes/$classId/reconcile", component: ReconcileView },
   { path: "/messages", label: "Messages", component: MessagesView },
   { path: "/jobs", label: "Jobs", component: JobsView },
   { path: "/callbacks", label: "Callbacks", component: CallbacksView },

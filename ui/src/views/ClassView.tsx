@@ -6,7 +6,7 @@ import { MessageLog } from "../components/MessageLog";
 import { count } from "../lib/format";
 
 /** The head of a class's pages: its facts and the tabs between them. */
-export function ClassHeader({ classId, tab }: { classId: string; tab: "messages" | "reports" | "alignment" }) {
+export function ClassHeader({ classId, tab }: { classId: string; tab: "messages" | "reports" | "alignment" | "reconcile" }) {
   const c = useQuery({ queryKey: ["class", classId], queryFn: () => transport().getClass(classId), refetchInterval: 5000 });
   return (
     <>
@@ -32,6 +32,9 @@ export function ClassHeader({ classId, tab }: { classId: string; tab: "messages"
         </Link>
         <Link to="/classes/$classId/alignment" params={{ classId }} activeProps={{}} className={`tab${tab === "alignment" ? " active" : ""}`}>
           Alignment
+        </Link>
+        <Link to="/classes/$classId/reconcile" params={{ classId }} activeProps={{}} className={`tab${tab === "reconcile" ? " active" : ""}`}>
+          Reconcile with IM
         </Link>
       </nav>
     </>
