@@ -251,6 +251,27 @@ export async function consoleFlowTest({ log }) {
     await page.locator(`[data-testid="message-row"][data-id="${late.message_id}"][data-status="sent"]`).waitFor({ timeout: 15000 });
     log(`recovery: ${recovered}`);
 
+    // Credentials refused (70003 from the emulator): sending pauses and the classes page
+    // says so at the top with a form for the key; saving the key there resumes sending and
+    // clears the alert.
+    await setFaults(emulatorBase, { fail_rate: 1.0, fail_codes: [70003] });
+    const held = await reportTimeline(srv.url, await memberCredential(srv.url, ADMIN_TOKEN, CLASS, STUDENT), CLASS, STUDENT, 9_800_000);
+    await page.getByRole("link", { name: "Classes", exact: true }).click();
+    const paused = page.getByRole("alert").filter({ hasText: "Sending paused: IM credentials refused" });
+    await paused.waitFor({ timeout: 20000 });
+    await shoot(page, "alert-credentials", log);
+    await setFaults(emulatorBase, {});
+    await paused.getByLabel("New IM secret key").fill(secret);
+    await paused.getByRole("button", { name: "Save and resume sending" }).click();
+    await paused.waitFor({ state: "detached", timeout: 20000 });
+    await waitFor("the held message sent once the key is saved", 20000, async () => {
+      const m = await api(srv.url, "GET", `/v1/admin/messages/${held.message_id}`, { token: ADMIN_TOKEN });
+      return m.message.status === "sent" ? true : undefined;
+    });
+    log("credentials: alert shown, key saved from it, sending resumed");
+    await page.goto(`${srv.url}/#/classes/${CLASS}`, { waitUntil: "load" });
+    await page.getByTestId("message-row").first().waitFor({ timeout: 10000 });
+
     // A refused report (round trip out of range) is kept and listed with its reason.
     await api(srv.url, "POST", `/v1/classes/${CLASS}/timeline`, {
       token: await memberCredential(srv.url, ADMIN_TOKEN, CLASS, STUDENT),

@@ -9,6 +9,9 @@ import { transport } from "../api/transport";
 import { ErrorNote, Time } from "../components/common";
 import { count } from "../lib/format";
 
+/** The backend's alert kind for refused credentials (`delivery::CREDENTIALS_ALERT`). */
+const CREDENTIALS_ALERT = "im_credentials";
+
 function SecretKeyForm() {
   const qc = useQueryClient();
   const [key, setKey] = useState("");
@@ -50,9 +53,9 @@ export function AlertsBanner({ failed }: { failed: number }) {
       {alerts.data?.map((a) => (
         <div key={a.id} className="alert bad" role="alert">
           <div className="grow">
-            <strong>{a.kind === "credentials" ? "Sending paused: IM credentials refused" : a.kind}</strong>{" "}
+            <strong>{a.kind === CREDENTIALS_ALERT ? "Sending paused: IM credentials refused" : a.kind}</strong>{" "}
             <span>{a.detail}</span> <Time ms={a.raised_at} />
-            {a.kind === "credentials" && <SecretKeyForm />}
+            {a.kind === CREDENTIALS_ALERT && <SecretKeyForm />}
           </div>
         </div>
       ))}
