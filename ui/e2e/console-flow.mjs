@@ -329,6 +329,11 @@ export async function consoleFlowTest({ log }) {
     await page.getByRole("link", { name: "assigned", exact: true }).click();
     await page.locator('[data-testid="callback-row"][data-status="assigned"]').waitFor({ timeout: 10000 });
     await shoot(page, "callbacks-assigned", log);
+    // Its 1004 opens from the row, in the class's log.
+    const oneOhFour = assigned.items[0].message_id;
+    await page.locator('[data-testid="callback-row"][data-status="assigned"]').getByRole("link", { name: `message ${oneOhFour}` }).click();
+    await page.getByTestId("message-detail").filter({ hasText: "1004 recording" }).waitFor({ timeout: 10000 });
+    if (!page.url().includes(`/classes/${CLASS}`) || !page.url().includes(`msg=${oneOhFour}`)) throw new Error(`the 1004 link led to ${page.url()}`);
 
     // Alignment: lanes drawn; a diagnostic, clicked, lists and highlights its messages.
     await page.goto(`${srv.url}/#/classes/${CLASS}/alignment`, { waitUntil: "load" });

@@ -3,7 +3,7 @@
 // displayed, never run.
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Link, useNavigate, useSearch } from "@tanstack/react-router";
+import { Link, useSearch } from "@tanstack/react-router";
 import { useState, type FormEvent } from "react";
 import type { CallbackStatus } from "../bindings/CallbackStatus";
 import type { RecordingCallbackRecord } from "../bindings/RecordingCallbackRecord";
@@ -85,7 +85,6 @@ function AssignForm({ cb }: { cb: RecordingCallbackRecord }) {
 
 export function CallbacksView() {
   const search = useSearch({ strict: false }) as Record<string, string>;
-  const navigate = useNavigate();
   const status = STATUSES.includes(search.status as CallbackStatus) ? (search.status as CallbackStatus) : null;
   const { q, items } = usePaged(["callbacks", status ?? "all"], (cursor) =>
     transport().listCallbacks({ status: status ? [status] : undefined, cursor, limit: 200 }),
@@ -138,20 +137,17 @@ export function CallbacksView() {
                   {cb.reason && (
                     <div>
                       {cb.status === "refused" && REFUSALS[cb.reason] ? `Refused: ${REFUSALS[cb.reason]} ` : ""}
+                      {cb.status === "assigned" ? "Matched no class at first (assigned by hand since): " : ""}
                       <span className={cb.status === "refused" ? "mono hint" : undefined}>{cb.reason}</span>
                     </div>
                   )}
-                  {cb.message_id !== null && (
-                    <button
-                      type="button"
-                      className="ghost"
-                      onClick={() =>
-                        void navigate({ to: "/classes/$classId", params: { classId: cb.class_id ?? "" }, search: { msg: String(cb.message_id) } })
-                      }
-                      disabled={!cb.class_id}
-                    >
-                      message {cb.message_id}
-                    </button>
+                  {cb.message_id !== null && cb.class_id !== null && (
+                    <div>
+                      Its 1004:{" "}
+                      <Link to="/classes/$classId" params={{ classId: cb.class_id }} search={{ msg: String(cb.message_id) }}>
+                        message {cb.message_id}
+                      </Link>
+                    </div>
                   )}
                   {cb.status === "unmatched" && <AssignForm cb={cb} />}
                   <details>
