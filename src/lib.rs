@@ -8,6 +8,7 @@ pub mod app;
 pub mod callback;
 pub mod config;
 pub mod delivery;
+pub mod demo;
 pub mod emulator;
 pub mod host;
 pub mod im;

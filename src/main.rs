@@ -54,6 +54,8 @@ enum Command {
     ImEmulator(replaydesk::emulator::cli::ImEmulatorArgs),
     /// Run only the delivery worker over a database (drain an outbox; a separate worker).
     Deliver(replaydesk::delivery::cli::DeliverArgs),
+    /// Fill a running `serve` with a demo class (timelines, callbacks, failures) over HTTP.
+    Demo(replaydesk::demo::DemoArgs),
     /// Align a class (from a database) or a saved group history: users' clocks, videos,
     /// events on the server axis, and what is wrong.
     Align(replaydesk::align::cli::AlignArgs),
@@ -111,6 +113,7 @@ fn main() -> ExitCode {
             }
         },
         Command::ImEmulator(args) => replaydesk::emulator::cli::run(args),
+        Command::Demo(args) => replaydesk::demo::run(args),
         Command::Deliver(args) => replaydesk::delivery::cli::run(args),
         Command::Align(args) => replaydesk::align::cli::run(args),
     }

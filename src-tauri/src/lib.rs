@@ -35,6 +35,7 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::admin::get_callback,
         commands::admin::assign_callback,
         commands::admin::set_secret_key,
+        commands::admin::set_sandbox_faults,
         commands::align::class_alignment,
         commands::host::host_create_class,
         commands::host::host_list_classes,

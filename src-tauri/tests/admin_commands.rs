@@ -214,14 +214,25 @@ fn admin_commands_do_what_their_http_twins_do() {
         d["attempts"].as_array().unwrap().len() == 2 && d["message"]["status"] == "sent"
     });
 
-    // IM refuses everything: the end message is resent in bulk and fails for good.
+    // IM refuses everything (the sandbox's fault knobs, set by their command): the end
+    // message is resent in bulk and fails for good.
     let emu = rig.desk.sandbox_emulator().expect("sandbox mode").clone();
-    emu.set_faults(FaultConfig {
-        fail_rate: 1.0,
-        fail_codes: vec![10004],
-        ..FaultConfig::none()
-    })
-    .unwrap();
+    let knobs = rig.ok(
+        "set_sandbox_faults",
+        json!({"body": {"fail_rate": 1.0, "fail_codes": [10004]}}),
+    );
+    assert_eq!(
+        (knobs["fail_rate"].as_f64(), knobs["latency_ms"].as_u64()),
+        (Some(1.0), Some(0))
+    );
+    assert_eq!(
+        emu.faults(),
+        FaultConfig {
+            fail_rate: 1.0,
+            fail_codes: vec![10004],
+            ..FaultConfig::none()
+        }
+    );
     let job = rig.ok(
         "bulk_resend",
         json!({"body": {"class_id": "c1", "types": ["class_end"], "include_sent": true, "confirm_count": 1}}),
@@ -242,7 +253,8 @@ fn admin_commands_do_what_their_http_twins_do() {
     assert_eq!(jobs, rig.http_get("/v1/admin/jobs?limit=10").1);
 
     // IM healthy again: recover everything failed since the start of time.
-    emu.set_faults(FaultConfig::none()).unwrap();
+    rig.ok("set_sandbox_faults", json!({"body": {}}));
+    assert_eq!(emu.faults().fail_rate, 0.0);
     let rec = rig.ok(
         "recover",
         json!({"body": {"since_ms": 0, "class_id": "c1"}}),

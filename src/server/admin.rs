@@ -9,7 +9,8 @@ use super::auth::Admin;
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{JsonOf, PathParam, QueryOf};
 use crate::service::requests::{
-    JobsQuery, MessageQuery, PageQuery, RecoverRequest, ResendFilter, SecretKeyRequest,
+    JobsQuery, MessageQuery, PageQuery, RecoverRequest, ResendFilter, SandboxFaults,
+    SecretKeyRequest,
 };
 use crate::service::{MessageDetail, ReplayDesk, ResendOutcome, ResendPreview};
 use crate::store::{Alert, AuditEntry, Job, Page, StoredMessage};
@@ -137,4 +138,18 @@ pub async fn set_secret_key(
 ) -> ApiResult<StatusCode> {
     desk.console().set_secret_key(body, &admin.actor).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /v1/admin/sandbox/faults` → the sandbox emulator's fault knobs now in force.
+#[utoipa::path(put, path = "/v1/admin/sandbox/faults", tag = "admin", security(("admin" = [])), request_body = SandboxFaults, responses((status = 200, body = SandboxFaults), (status = "4XX", description = "refused: `{error, detail}` (409: not in sandbox mode)", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
+pub async fn set_sandbox_faults(
+    State(desk): State<ReplayDesk>,
+    admin: Admin,
+    JsonOf(body): JsonOf<SandboxFaults>,
+) -> ApiResult<Json<SandboxFaults>> {
+    Ok(Json(
+        desk.console()
+            .set_sandbox_faults(body, &admin.actor)
+            .await?,
+    ))
 }

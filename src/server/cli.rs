@@ -60,6 +60,9 @@ pub fn run(args: ServeArgs) -> ExitCode {
 
 async fn serve(config: Config) -> Result<(), String> {
     let handle = super::launch(config).await.map_err(|e| e.to_string())?;
+    // On stdout, for people and for scripts/run.sh (which waits for this line to know the
+    // server is up and where).
+    println!("console: {}", console_url(handle.addr()));
     crate::signals::shutdown_signal().await;
     tracing::info!("stopping: no new connections; finishing requests in flight");
     handle.shutdown().await;
@@ -67,9 +70,46 @@ async fn serve(config: Config) -> Result<(), String> {
     Ok(())
 }
 
+/// The address to open the console at: a wildcard listen address is reached as loopback.
+pub fn console_url(addr: std::net::SocketAddr) -> String {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{addr}/")
+}
+
 /// `replaydesk.db` → `replaydesk.db.secrets.toml`, readable only by its owner.
 pub fn secrets_file_beside(db: &Path) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push(".secrets.toml");
     PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::console_url;
+
+    #[test]
+    fn console_url_opens_wildcard_listeners_on_loopback() {
+        assert_eq!(
+            console_url("127.0.0.1:8080".parse().unwrap()),
+            "http://127.0.0.1:8080/"
+        );
+        assert_eq!(
+            console_url("0.0.0.0:9000".parse().unwrap()),
+            "http://127.0.0.1:9000/"
+        );
+        assert_eq!(
+            console_url("[::]:9000".parse().unwrap()),
+            "http://[::1]:9000/"
+        );
+        assert_eq!(
+            console_url("192.168.1.5:80".parse().unwrap()),
+            "http://192.168.1.5:80/"
+        );
+    }
 }

@@ -97,6 +97,7 @@ pub fn routes() -> OpenApiRouter<ReplayDesk> {
         .routes(routes!(callbacks::one))
         .routes(routes!(callbacks::assign))
         .routes(routes!(admin::set_secret_key))
+        .routes(routes!(admin::set_sandbox_faults))
 }
 
 /// The OpenAPI document of [`routes`].

@@ -5,7 +5,7 @@
 
 use super::requests::{
     CallbackQuery, ClassQuery, JobsQuery, MessageQuery, PageQuery, RecoverRequest, ResendFilter,
-    SecretKeyRequest,
+    SandboxFaults, SecretKeyRequest,
 };
 use super::{
     AssignCallback, AssignedCallback, ClassSummary, CreateClass, CreatedClass, MemberCredential,
@@ -385,6 +385,43 @@ impl Console<'_> {
         actor: &str,
     ) -> ServiceResult<AssignedCallback> {
         self.desk.assign_callback(id, body, actor).await
+    }
+
+    /// `PUT /v1/admin/sandbox/faults`: sets the sandbox emulator's fault knobs and answers
+    /// those in force; a conflict when the IM service is real (nothing to set). Audited.
+    pub async fn set_sandbox_faults(
+        &self,
+        body: SandboxFaults,
+        actor: &str,
+    ) -> ServiceResult<SandboxFaults> {
+        let Some(emu) = self.desk.sandbox_emulator() else {
+            return Err(ServiceError::Conflict(
+                "not in sandbox mode: the IM service is real, there are no fault knobs".into(),
+            ));
+        };
+        let knobs = crate::emulator::FaultConfig {
+            fail_rate: body.fail_rate,
+            fail_codes: body.fail_codes.clone(),
+            http500_rate: body.http500_rate,
+            lost_response_rate: body.lost_response_rate,
+            latency_ms: body.latency_ms.into(),
+            latency_jitter_ms: body.latency_jitter_ms.into(),
+            all_commands: false,
+        };
+        // The emulator's own check names the field at fault; nothing changes then.
+        emu.set_faults(knobs)
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        self.desk
+            .store()
+            .audit(
+                actor,
+                "set_sandbox_faults",
+                "sandbox",
+                &serde_json::to_value(&body).unwrap_or_default(),
+            )
+            .await?;
+        tracing::info!(faults = ?body, "sandbox fault knobs set");
+        Ok(body)
     }
 
     /// `PUT /v1/admin/im/secret-key`: sending resumes.

@@ -249,3 +249,25 @@ impl std::fmt::Debug for SecretKeyRequest {
             .finish()
     }
 }
+
+/// `PUT /v1/admin/sandbox/faults`: the built-in IM emulator's fault knobs (sandbox mode
+/// only), to try the console's failure handling without a real outage. A `PUT` replaces
+/// the whole set; absent fields mean no fault (the answer has them all). The knobs apply to `send_group_msg`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct SandboxFaults {
+    /// Share of sends (0 to 1) answered with an IM error code from `fail_codes`.
+    pub fail_rate: f64,
+    /// The IM error codes `fail_rate` draws from (e.g. 10007: a permanent refusal,
+    /// 10002: a transient one); at least one when `fail_rate` is above 0.
+    #[ts(type = "number[]")]
+    pub fail_codes: Vec<i64>,
+    /// Share of sends answered with HTTP 500, unprocessed.
+    pub http500_rate: f64,
+    /// Share of sends processed whose answer is then lost.
+    pub lost_response_rate: f64,
+    /// Delay added to each send, ms, plus up to `latency_jitter_ms` more.
+    pub latency_ms: u32,
+    pub latency_jitter_ms: u32,
+}

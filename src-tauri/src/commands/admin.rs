@@ -193,3 +193,13 @@ pub async fn set_secret_key(state: Desk<'_>, body: Option<Value>) -> Answer<()> 
     let req = self::body(body)?;
     Ok(state.console().set_secret_key(req, ACTOR).await?)
 }
+
+/// `PUT /v1/admin/sandbox/faults`.
+#[tauri::command]
+pub async fn set_sandbox_faults(
+    state: Desk<'_>,
+    body: Option<Value>,
+) -> Answer<replaydesk::service::requests::SandboxFaults> {
+    let req = self::body(body)?;
+    Ok(state.console().set_sandbox_faults(req, ACTOR).await?)
+}

@@ -33,6 +33,7 @@ import type { ReconcileRun } from "../bindings/ReconcileRun";
 import type { ResendFilter } from "../bindings/ResendFilter";
 import type { ResendPreview } from "../bindings/ResendPreview";
 import type { ResendOutcome } from "../bindings/ResendOutcome";
+import type { SandboxFaults } from "../bindings/SandboxFaults";
 import type { SecretKeyRequest } from "../bindings/SecretKeyRequest";
 import type { StoredMessage } from "../bindings/StoredMessage";
 import type { TimelineReportRecord } from "../bindings/TimelineReportRecord";
@@ -80,6 +81,8 @@ export interface Transport {
   getCallback(id: number): Promise<RecordingCallbackRecord>;
   assignCallback(id: number, body: AssignCallback): Promise<AssignedCallback>;
   setSecretKey(body: SecretKeyRequest): Promise<void>;
+  /** Sandbox mode only: the built-in IM emulator's fault knobs (used by `replaydesk demo`). */
+  setSandboxFaults(body: SandboxFaults): Promise<SandboxFaults>;
   createClass(body: CreateClass): Promise<CreatedClass>;
 }
 
@@ -118,6 +121,7 @@ export const OPERATIONS = {
   get_callback: { method: "GET", path: "/v1/admin/callbacks/{id}" },
   assign_callback: { method: "POST", path: "/v1/admin/callbacks/{id}/assign" },
   set_secret_key: { method: "PUT", path: "/v1/admin/im/secret-key" },
+  set_sandbox_faults: { method: "PUT", path: "/v1/admin/sandbox/faults" },
 } as const satisfies Record<string, Operation>;
 
 export type OpName = keyof typeof OPERATIONS;
@@ -273,6 +277,7 @@ function typed(kind: "tauri" | "http", appInfo: () => Promise<AppInfo>, call: <T
     getCallback: (id) => call("get_callback", { id }),
     assignCallback: (id, body) => call("assign_callback", { id, body }),
     setSecretKey: (body) => call("set_secret_key", { body }),
+    setSandboxFaults: (body) => call("set_sandbox_faults", { body }),
     createClass: (body) => call("create_class", { body }),
   };
 }
