@@ -126,11 +126,14 @@ export function CallbacksView() {
                 <td>
                   <StatusBadge status={cb.status} />
                 </td>
-                <td className="mono">
-                  {cb.class_id ?? "—"} · {cb.uid ?? "—"}
+                <td className="mono ident">
+                  <div>{cb.class_id ?? "—"}</div>
+                  <div>{cb.uid ?? "—"}</div>
                 </td>
-                <td className="mono">{cb.file_key ?? "—"}</td>
-                <td className="mono" data-testid="video-url" style={{ maxWidth: 260, overflowWrap: "anywhere" }}>
+                <td className="mono" style={{ minWidth: 140 }}>
+                  {cb.file_key ?? "—"}
+                </td>
+                <td className="mono" data-testid="video-url" style={{ minWidth: 180, maxWidth: 300, overflowWrap: "anywhere" }}>
                   {videoUrl(cb.body) ?? "—"}
                 </td>
                 <td>

@@ -164,8 +164,8 @@ export function ClassesView() {
                     {c.class_id}
                   </Link>
                 </td>
-                <td className="mono">{c.teacher_uid}</td>
-                <td className="mono">{c.group_id}</td>
+                <td className="mono ident">{c.teacher_uid}</td>
+                <td className="mono ident">{c.group_id}</td>
                 <td>
                   <StatusBadge status={c.state} />
                 </td>

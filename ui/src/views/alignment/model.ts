@@ -142,6 +142,7 @@ export function focusRange(l: Lanes): [number, number] | null {
   if (xs.length === 0) return null;
   const lo = Math.min(...xs);
   const hi = Math.max(...xs);
-  const pad = Math.max((hi - lo) * 0.1, 5000);
+  // A tenth of the span each side, at least a second: a short class fills the chart.
+  const pad = Math.max((hi - lo) * 0.1, 1000);
   return [lo - pad, hi + pad];
 }
