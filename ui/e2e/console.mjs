@@ -1,6 +1,7 @@
 // The console in a real browser (Debian's Chromium through playwright-core) against a
 // real `replaydesk serve` on loopback with a scratch SQLite file.
 
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -105,10 +106,21 @@ export async function consoleTest({ version, log }) {
     await page.getByText("Browser (HTTP API)", { exact: true }).waitFor({ timeout: 5000 });
     if ((await page.title()) !== "ReplayDesk") throw new Error(`page title is ${JSON.stringify(await page.title())}`);
 
+    // A new user's empty sandbox says how to fill it with demo data, with this server's URL.
+    const hint = (await page.getByTestId("demo-hint").textContent({ timeout: 10000 })) ?? "";
+    if (!hint.includes(`replaydesk demo --url ${srv.url} --token <admin token>`)) throw new Error(`demo hint reads ${JSON.stringify(hint)}`);
+
     const file = shotPath("console.png");
     await page.screenshot({ path: file, fullPage: true });
     if (pageErrors.length) throw new Error(`errors in the page: ${pageErrors.join("; ")}`);
     log(`header: ${shown} · ${badge.trim()}; screenshot: ${file}`);
+
+    // Doing what it says fills the page: the demo's classes appear, the hint goes.
+    execFileSync(SERVER_BIN, ["demo", "--url", srv.url, "--token", ADMIN_TOKEN], { env: cleanEnv(), timeout: 90000, stdio: "pipe" });
+    await page.locator('[data-testid="classes"] tbody tr').nth(1).waitFor({ timeout: 15000 });
+    if (await page.getByTestId("demo-hint").count()) throw new Error("the demo hint is still shown beside classes");
+    log(`after replaydesk demo: ${await page.locator('[data-testid="classes"] tbody tr').count()} classes; screenshot: ${shotPath("console-demo.png")}`);
+    await page.screenshot({ path: shotPath("console-demo.png") });
 
     await browser.close();
     await srv.stopCleanly();

@@ -7,6 +7,7 @@ import { useState, type FormEvent } from "react";
 import type { CreatedClass } from "../bindings/CreatedClass";
 import type { StatusCounts } from "../bindings/StatusCounts";
 import { transport } from "../api/transport";
+import { useAppInfo } from "../api/useAppInfo";
 import { Empty, ErrorNote, Loading, StatusBadge, Time } from "../components/common";
 import { count } from "../lib/format";
 import { STATUSES } from "../lib/filters";
@@ -100,6 +101,22 @@ function CreateClassForm({ onClose }: { onClose: () => void }) {
   );
 }
 
+/**
+ * In a browser against a sandbox server, how to fill it with demo data to look around
+ * (`replaydesk demo` talks to the server over HTTP; the token is not repeated here).
+ */
+function DemoHint() {
+  const { state } = useAppInfo();
+  if (transport().kind !== "http" || state.status !== "ready" || !state.info.sandbox) return null;
+  return (
+    <p className="hint" data-testid="demo-hint">
+      To look around first, fill this sandbox with demo data (two classes, timeline reports from three clients,
+      recording callbacks, some failures):{" "}
+      <code className="mono">replaydesk demo --url {window.location.origin} --token &lt;admin token&gt;</code>
+    </p>
+  );
+}
+
 export function ClassesView() {
   const search = useSearch({ strict: false }) as Record<string, string>;
   const navigate = useNavigate();
@@ -141,6 +158,7 @@ export function ClassesView() {
             : "No classes yet. Create one above; classroom clients then report to it with its members' credentials."}
         </Empty>
       )}
+      {classes.data && classes.data.length === 0 && !q && <DemoHint />}
       {classes.data && classes.data.length > 0 && (
         <table className="plain" data-testid="classes">
           <thead>
