@@ -956,28 +956,19 @@ async fn bad_input_gets_a_json_error_naming_the_problem_and_changes_nothing() {
     t.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admin_filters_paging_resend_bulk_recover_jobs_audit() {
-    let emu = own_emulator().await;
-    let mut t = TestServer::start(|c| point_at(c, &emu)).await;
-    assert_eq!(t.admin_get("/v1/info").await["sandbox"], false);
+/// A server on its own emulator with class `a` (group `ga` made through IM; 5 reports,
+/// sent) and class `b` (group `gb` does not exist: 3 reports, failed for good with 10010
+/// until the group is made).
+struct TwoClasses {
+    emu: EmulatorHandle,
+    t: TestServer,
+}
 
-    // Group "ga" is created through IM; "gb" and "gc" do not exist, so their messages fail
-    // for good (10010) until the groups are made.
+async fn two_classes() -> TwoClasses {
+    let emu = own_emulator().await;
+    let t = TestServer::start(|c| point_at(c, &emu)).await;
+    assert_eq!(t.admin_get("/v1/info").await["sandbox"], false);
     let ta = t.create_class("a", "ga", "teacher_li", true).await;
-    emu.create_group_direct("gd").unwrap();
-    let (s, v) = t
-        .post(
-            "/v1/classes",
-            Some(ADMIN),
-            &json!({"class_id":"d","group_id":"gd","teacher_uid":"t","create_group":true}),
-        )
-        .await;
-    assert_eq!(
-        (s, &v["group_created"]),
-        (201, &json!(false)),
-        "an existing group is fine: {v}"
-    );
     let tb = t.create_class("b", "gb", "teacher_zhao", false).await;
     for i in 0..5 {
         let (s, v) = t
@@ -990,14 +981,14 @@ async fn admin_filters_paging_resend_bulk_recover_jobs_audit() {
         assert_eq!(s, 202, "{v}");
     }
     for i in 0..3 {
-        let (s, _) = t
+        let (s, v) = t
             .report(
                 "b",
                 &tb,
                 &json!({"uid": format!("s{i}"), "timestamp": 200 + i}),
             )
             .await;
-        assert_eq!(s, 202);
+        assert_eq!(s, 202, "{v}");
     }
     let store = t.store().clone();
     wait_until(Duration::from_secs(10), "a sent, b failed", || {
@@ -1009,8 +1000,39 @@ async fn admin_filters_paging_resend_bulk_recover_jobs_audit() {
         }
     })
     .await;
+    TwoClasses { emu, t }
+}
 
-    // Paging: 5 messages, 2 a page, newest first.
+fn items(v: &Value) -> usize {
+    v["items"].as_array().unwrap().len()
+}
+
+async fn finished_job(t: &TestServer, id: i64) -> Value {
+    wait_until(Duration::from_secs(15), "job finished", || async move {
+        t.admin_get(&format!("/v1/admin/jobs/{id}")).await["state"] == "finished"
+    })
+    .await;
+    t.admin_get(&format!("/v1/admin/jobs/{id}")).await
+}
+
+async fn audit_entries(t: &TestServer) -> Vec<(String, String, String)> {
+    t.admin_get("/v1/admin/audit?limit=100").await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().into(),
+                e["action"].as_str().unwrap().into(),
+                e["target"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_listings_page_newest_first_without_repeats() {
+    let TwoClasses { mut t, .. } = two_classes().await;
     let mut ids = Vec::new();
     let mut cursor: Option<i64> = None;
     let mut pages = 0;
@@ -1039,72 +1061,86 @@ async fn admin_filters_paging_resend_bulk_recover_jobs_audit() {
         ids.windows(2).all(|w| w[0] > w[1]),
         "newest first, no repeats: {ids:?}"
     );
+    t.stop().await;
+}
 
-    let n = |v: &Value| v["items"].as_array().unwrap().len();
-    assert_eq!(
-        n(&t.admin_get("/v1/admin/classes/b/messages?status=failed")
-            .await),
-        3
-    );
-    assert_eq!(
-        n(
-            &t.admin_get("/v1/admin/classes/b/messages?status=sent,pending&status=retrying")
-                .await
-        ),
-        0
-    );
-    assert_eq!(
-        n(
-            &t.admin_get("/v1/admin/classes/a/messages?type=1003&type=class_end")
-                .await
-        ),
-        5
-    );
-    assert_eq!(
-        n(&t.admin_get("/v1/admin/classes/a/messages?type=1001").await),
-        0
-    );
-    assert_eq!(
-        n(&t.admin_get("/v1/admin/classes/a/messages?uid=u1").await),
-        1
-    );
-    assert_eq!(
-        n(&t.admin_get("/v1/admin/classes/a/messages?q=%22u3%22").await),
-        1
-    );
-    assert_eq!(
-        n(&t.admin_get("/v1/admin/classes/a/messages?retried=false")
-            .await),
-        5
-    );
-    assert_eq!(
-        n(&t.admin_get("/v1/admin/classes/a/messages?retried=true")
-            .await),
-        0
-    );
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_filters_by_status_type_uid_text_retried_time_and_class_each_select_what_they_name()
+{
+    let TwoClasses { mut t, .. } = two_classes().await;
     let future = now_ms() + 60_000;
-    assert_eq!(
-        n(
-            &t.admin_get(&format!("/v1/admin/classes/a/messages?from={future}"))
-                .await
+    let cases = [
+        (
+            "failed in b",
+            "/v1/admin/classes/b/messages?status=failed".to_owned(),
+            3,
         ),
-        0
-    );
-    assert_eq!(
-        n(
-            &t.admin_get(&format!("/v1/admin/classes/a/messages?to={future}"))
-                .await
+        (
+            "statuses listed, repeated or comma-separated",
+            "/v1/admin/classes/b/messages?status=sent,pending&status=retrying".into(),
+            0,
         ),
-        5
-    );
-    assert_eq!(n(&t.admin_get("/v1/admin/messages?status=failed").await), 3);
-    assert_eq!(
-        n(&t.admin_get("/v1/admin/messages?status=failed&class=a")
-            .await),
-        0
-    );
+        (
+            "types by number or name",
+            "/v1/admin/classes/a/messages?type=1003&type=class_end".into(),
+            5,
+        ),
+        (
+            "a type with none",
+            "/v1/admin/classes/a/messages?type=1001".into(),
+            0,
+        ),
+        ("one uid", "/v1/admin/classes/a/messages?uid=u1".into(), 1),
+        (
+            "text in the data",
+            "/v1/admin/classes/a/messages?q=%22u3%22".into(),
+            1,
+        ),
+        (
+            "never retried",
+            "/v1/admin/classes/a/messages?retried=false".into(),
+            5,
+        ),
+        (
+            "retried",
+            "/v1/admin/classes/a/messages?retried=true".into(),
+            0,
+        ),
+        (
+            "from the future",
+            format!("/v1/admin/classes/a/messages?from={future}"),
+            0,
+        ),
+        (
+            "up to the future",
+            format!("/v1/admin/classes/a/messages?to={future}"),
+            5,
+        ),
+        (
+            "across classes",
+            "/v1/admin/messages?status=failed".into(),
+            3,
+        ),
+        (
+            "across classes, one class",
+            "/v1/admin/messages?status=failed&class=a".into(),
+            0,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, path, want) in &cases {
+        let got = items(&t.admin_get(path).await);
+        if got != *want {
+            failures.push(format!("{name}: {path} listed {got}, expected {want}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    t.stop().await;
+}
 
-    // One failed message, with its attempts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_message_shows_its_im_code_and_a_resend_by_a_named_actor_sends_it_once_audited() {
+    let TwoClasses { emu, mut t, .. } = two_classes().await;
     let failed = t
         .admin_get("/v1/admin/classes/b/messages?status=failed")
         .await;
@@ -1116,7 +1152,6 @@ async fn admin_filters_paging_resend_bulk_recover_jobs_audit() {
     assert_eq!(attempts[0]["outcome"], "permanent");
     assert_eq!(attempts[0]["im_error_code"], 10010);
 
-    // The group is made; one message resent by hand, by "alice".
     emu.create_group_direct("gb").unwrap();
     let res = t
         .http
@@ -1129,33 +1164,43 @@ async fn admin_filters_paging_resend_bulk_recover_jobs_audit() {
     assert_eq!(res.status(), 202);
     let v: Value = res.json().await.unwrap();
     assert_eq!(v["queued"], true);
+    let store = t.store().clone();
     wait_until(Duration::from_secs(10), "resent message sent", || {
         let store = store.clone();
         async move { store.message(fid).await.unwrap().status == replaydesk::store::MessageStatus::Sent }
     })
     .await;
+    let seq = store.message(fid).await.unwrap().seq;
+    let in_group = history_data(&emu.history("gb"));
+    assert_eq!(in_group.len(), 1, "only the one resent: {in_group:?}");
+    assert!(in_group[0].contains(&format!("\"seq\":{seq},")));
+    let entries = audit_entries(&t).await;
+    assert!(
+        entries.contains(&("alice".into(), "resend".into(), format!("message:{fid}"))),
+        "{entries:?}"
+    );
+    t.stop().await;
+}
 
-    // The other two by a bulk resend job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_resend_of_failed_messages_is_one_counted_job_that_sends_each_once() {
+    let TwoClasses { emu, mut t, .. } = two_classes().await;
+    emu.create_group_direct("gb").unwrap();
     let (s, job) = t
         .post(
             "/v1/admin/resend",
             Some(ADMIN),
-            &json!({"class_id": "b", "statuses": ["failed"], "confirm_count": 2}),
+            &json!({"class_id": "b", "statuses": ["failed"], "confirm_count": 3}),
         )
         .await;
     assert_eq!(s, 202, "{job}");
     assert_eq!(job["kind"], "bulk_resend");
-    assert_eq!(job["total"], 2);
+    assert_eq!(job["total"], 3);
     let job_id = job["id"].as_i64().unwrap();
-    wait_until(Duration::from_secs(15), "bulk job finished", || {
-        let t = &t;
-        async move { t.admin_get(&format!("/v1/admin/jobs/{job_id}")).await["state"] == "finished" }
-    })
-    .await;
-    let job = t.admin_get(&format!("/v1/admin/jobs/{job_id}")).await;
+    let job = finished_job(&t, job_id).await;
     assert_eq!(
         (job["done"].as_i64(), job["failed"].as_i64()),
-        (Some(2), Some(0)),
+        (Some(3), Some(0)),
         "{job}"
     );
     let seqs: Vec<u64> = t.admin_get("/v1/admin/classes/b/messages").await["items"]
@@ -1172,17 +1217,41 @@ async fn admin_filters_paging_resend_bulk_recover_jobs_audit() {
                 .iter()
                 .filter(|d| d.contains(&format!("\"seq\":{s},")))
                 .count(),
-            1
+            1,
+            "seq {s} once"
         );
     }
+    assert_eq!(
+        t.admin_get("/v1/admin/jobs")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let entries = audit_entries(&t).await;
+    assert!(
+        entries.contains(&(
+            "admin".into(),
+            "bulk_resend".into(),
+            format!("job:{job_id}")
+        )),
+        "{entries:?}"
+    );
+    t.stop().await;
+}
 
-    // Recovery: class c fails, its group is made, everything failed since t0 is recovered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_failed_since_a_time_resends_only_what_failed_after_it() {
+    let TwoClasses { emu, mut t, .. } = two_classes().await;
+    // b's three failed before t0; c's two after.
     let t0 = now_ms();
     let tc = t.create_class("c", "gc", "teacher_c", false).await;
     for i in 0..2 {
         t.report("c", &tc, &json!({"uid": "teacher_c", "timestamp": 300 + i}))
             .await;
     }
+    let store = t.store().clone();
     wait_until(Duration::from_secs(10), "c failed", || {
         let store = store.clone();
         async move {
@@ -1194,6 +1263,7 @@ async fn admin_filters_paging_resend_bulk_recover_jobs_audit() {
         }
     })
     .await;
+    emu.create_group_direct("gb").unwrap();
     emu.create_group_direct("gc").unwrap();
     let (s, job) = t
         .post(
@@ -1205,16 +1275,24 @@ async fn admin_filters_paging_resend_bulk_recover_jobs_audit() {
     assert_eq!(s, 202, "{job}");
     assert_eq!(job["kind"], "recover_failed");
     let rid = job["id"].as_i64().unwrap();
-    wait_until(Duration::from_secs(15), "recovery finished", || {
-        let t = &t;
-        async move { t.admin_get(&format!("/v1/admin/jobs/{rid}")).await["state"] == "finished" }
-    })
-    .await;
+    finished_job(&t, rid).await;
     assert_eq!(history_data(&emu.history("gc")).len(), 2);
-    let jobs = t.admin_get("/v1/admin/jobs").await;
-    assert_eq!(jobs.as_array().unwrap().len(), 2);
+    assert_eq!(history_data(&emu.history("gb")).len(), 0, "b is not c");
+    let entries = audit_entries(&t).await;
+    assert!(
+        entries.contains(&(
+            "admin".into(),
+            "recover_failed".into(),
+            format!("job:{rid}")
+        )),
+        "{entries:?}"
+    );
+    t.stop().await;
+}
 
-    // The IM key, fixed by an admin (here: set to the same one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setting_the_im_key_is_audited_without_the_key_and_the_audit_log_pages() {
+    let TwoClasses { mut t, .. } = two_classes().await;
     let res = t
         .http
         .put(format!("{}/v1/admin/im/secret-key", t.base))
@@ -1225,55 +1303,56 @@ async fn admin_filters_paging_resend_bulk_recover_jobs_audit() {
         .unwrap();
     assert_eq!(res.status(), 204);
     assert_eq!(t.admin_get("/v1/admin/alerts").await, json!([]));
-
-    // The audit log has every action with its actor, and pages.
-    let audit = t.admin_get("/v1/admin/audit?limit=100").await;
-    let entries: Vec<(String, String, String)> = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["actor"].as_str().unwrap().into(),
-                e["action"].as_str().unwrap().into(),
-                e["target"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
+    let entries = audit_entries(&t).await;
     for want in [
         (
             "admin".to_string(),
             "create_class".to_string(),
             "class:a".to_string(),
         ),
-        ("alice".into(), "resend".into(), format!("message:{fid}")),
-        (
-            "admin".into(),
-            "bulk_resend".into(),
-            format!("job:{job_id}"),
-        ),
-        (
-            "admin".into(),
-            "recover_failed".into(),
-            format!("job:{rid}"),
-        ),
+        ("admin".into(), "create_class".into(), "class:b".into()),
         ("admin".into(), "update_im_secret_key".into(), "im".into()),
     ] {
         assert!(entries.contains(&want), "audit lacks {want:?}: {entries:?}");
     }
+    let audit = t.admin_get("/v1/admin/audit?limit=100").await;
     assert!(
         !audit.to_string().contains(KEY),
         "the key is not in the audit log"
     );
     let first = t.admin_get("/v1/admin/audit?limit=2").await;
-    assert_eq!(n(&first), 2);
+    assert_eq!(items(&first), 2);
     let next = first["next_cursor"].as_i64().expect("more pages");
     let second = t
         .admin_get(&format!("/v1/admin/audit?limit=2&cursor={next}"))
         .await;
     assert!(second["items"][0]["id"].as_i64().unwrap() < next);
+    t.stop().await;
+}
 
-    // Class list with per-status counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_class_on_an_existing_group_is_created_without_making_it() {
+    let emu = own_emulator().await;
+    let mut t = TestServer::start(|c| point_at(c, &emu)).await;
+    emu.create_group_direct("gd").unwrap();
+    let (s, v) = t
+        .post(
+            "/v1/classes",
+            Some(ADMIN),
+            &json!({"class_id":"d","group_id":"gd","teacher_uid":"t","create_group":true}),
+        )
+        .await;
+    assert_eq!(
+        (s, &v["group_created"]),
+        (201, &json!(false)),
+        "an existing group is fine: {v}"
+    );
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_class_list_and_metrics_count_messages_by_delivery_status() {
+    let TwoClasses { mut t, .. } = two_classes().await;
     let classes = t.admin_get("/v1/admin/classes").await;
     let by_id = |id: &str| {
         classes
@@ -1286,10 +1365,8 @@ async fn admin_filters_paging_resend_bulk_recover_jobs_audit() {
     };
     assert_eq!(by_id("a")["counts"]["sent"], 5);
     assert_eq!(by_id("a")["members"], 6);
-    assert_eq!(by_id("b")["counts"]["sent"], 3);
-    assert_eq!(by_id("b")["counts"]["failed"], 0);
-
-    // Metrics.
+    assert_eq!(by_id("b")["counts"]["failed"], 3);
+    assert_eq!(by_id("b")["counts"]["sent"], 0);
     let metrics = t
         .http
         .get(format!("{}/metrics", t.base))
@@ -1299,22 +1376,15 @@ async fn admin_filters_paging_resend_bulk_recover_jobs_audit() {
         .text()
         .await
         .unwrap();
-    assert!(
-        metrics.contains("replaydesk_messages{status=\"sent\"} 10"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("replaydesk_messages_accepted_total 10"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("replaydesk_delivery_attempts_total{outcome=\"permanent\"} 5"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("replaydesk_delivery_attempt_duration_ms_bucket{le=\"+Inf\"}"),
-        "{metrics}"
-    );
+    for want in [
+        "replaydesk_messages{status=\"sent\"} 5",
+        "replaydesk_messages{status=\"failed\"} 3",
+        "replaydesk_messages_accepted_total 8",
+        "replaydesk_delivery_attempts_total{outcome=\"permanent\"} 3",
+        "replaydesk_delivery_attempt_duration_ms_bucket{le=\"+Inf\"}",
+    ] {
+        assert!(metrics.contains(want), "lacks {want}:\n{metrics}");
+    }
     t.stop().await;
 }
 
@@ -1408,6 +1478,7 @@ async fn info_time_health_openapi_and_the_console() {
         "/v1/admin/audit",
         "/v1/admin/alerts",
         "/v1/admin/im/secret-key",
+        "/v1/admin/sandbox/faults",
         "/v1/admin/callbacks",
         "/v1/admin/callbacks/{id}",
         "/v1/admin/callbacks/{id}/assign",
