@@ -209,10 +209,11 @@ export function killAll() {
 
 /**
  * A private X server for the desktop window: Xvfb picks a free display itself
- * (`-displayfd`), so this never collides with another Xvfb on the machine.
+ * (`-displayfd`), so this never collides with another Xvfb on the machine. `extraArgs`
+ * go to Xvfb as they are (e.g. `-fbdir DIR`: the screen as an XWD file anyone can read).
  */
-export async function startXvfb() {
-  const xvfb = start("Xvfb", "Xvfb", ["-displayfd", "3", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"], {
+export async function startXvfb(extraArgs = []) {
+  const xvfb = start("Xvfb", "Xvfb", ["-displayfd", "3", "-screen", "0", "1280x1024x24", "-nolisten", "tcp", ...extraArgs], {
     stdio: ["ignore", "ignore", "pipe", "pipe"],
   });
   let buf = "";

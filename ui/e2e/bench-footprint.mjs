@@ -1,0 +1,226 @@
+#!/usr/bin/env node
+// The desktop app's footprint: the release build in a real window under a private Xvfb,
+// started straight from the binary (no WebDriver in between), each run with a fresh data
+// and config dir (so the embedded backend creates and migrates its SQLite file) and
+// REPLAYDESK_LISTEN on a free loopback port:
+//   - cold start → first paint: from spawning the process to the first screen capture on
+//     which the window shows content (not one uniform colour). Captures are taken back to
+//     back; the figure is the end of the first capture that shows content, so it is an
+//     upper bound, late by at most one capture (the capture time is printed too).
+//   - /healthz: from spawning to the first 200 of GET /healthz on REPLAYDESK_LISTEN.
+//   - idle memory 60 s after the spawn, the backend running and the window open: resident
+//     memory of the app process alone, and of the app with the WebKit processes it
+//     started (WebKitWebProcess, WebKitNetworkProcess), both as RSS (shared pages counted
+//     in every process) and PSS (shared pages divided between the processes sharing them).
+// Page cache is warm after the first run (nothing here drops it): "cold" means a new
+// process and a new data dir, not a cold disk.
+//
+//   node ui/e2e/bench-footprint.mjs [runs]      (default 3)
+//   BENCH_DESKTOP_BIN=path  another binary (default $CARGO_TARGET_DIR/release/replaydesk-desktop)
+//   BENCH_IDLE_SECS=60      how long to wait before reading memory
+//
+// Needs the release app (`npx --prefix ui tauri build --bundles deb`, or `cargo build
+// --release -p replaydesk-desktop` after `npm --prefix ui run build`), Xvfb and
+// ImageMagick's `import` (for the screenshots: target/e2e/footprint-*.png).
+
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { TARGET_DIR, cleanEnv, freePort, killAll, requireFile, shotPath, sleep, start, startXvfb } from "./lib.mjs";
+
+const RUNS = Number(process.argv[2] ?? 3);
+const IDLE_SECS = Number(process.env.BENCH_IDLE_SECS ?? 60);
+const BIN = process.env.BENCH_DESKTOP_BIN ?? path.join(TARGET_DIR, "release", "replaydesk-desktop");
+const SCREEN = { w: 1280, h: 1024 };
+
+function run(cmd, args, opts = {}) {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { encoding: "buffer", maxBuffer: 64 << 20, ...opts }, (err, stdout) =>
+      err ? reject(err) : resolve(stdout),
+    );
+  });
+}
+
+/**
+ * True when the screen shows painted content: more than 16 distinct colours. The bare
+ * screen has one (the root window), a mapped window not yet painted adds its background
+ * (two), while the console's first paint brings text, badges and buttons (hundreds, with
+ * anti-aliasing). Xvfb keeps the screen in an XWD file (`-fbdir`), so a look costs one
+ * file read, not an X round trip.
+ */
+function screenHasContent(fbFile) {
+  const xwd = readFileSync(fbFile);
+  // XWD header: header_size (word 0), bits_per_pixel (word 11), ncolors (word 19), all
+  // big-endian; the colour map (12 bytes an entry) follows the header, then the pixels.
+  const headerSize = xwd.readUInt32BE(0);
+  if (xwd.readUInt32BE(44) !== 32) throw new Error("expected a 32-bit Xvfb screen (-screen 0 WxHx24)");
+  const start = headerSize + xwd.readUInt32BE(76) * 12;
+  const offset = xwd.byteOffset + start;
+  const count = Math.floor((xwd.length - start) / 4);
+  // A typed view needs 4-byte alignment; copy only when the header leaves the pixels unaligned.
+  const pixels =
+    offset % 4 === 0 ? new Uint32Array(xwd.buffer, offset, count) : new Uint32Array(xwd.buffer.slice(offset, offset + count * 4));
+  const colours = new Set();
+  let previous = -1;
+  for (let i = 0; i < pixels.length; i++) {
+    const colour = pixels[i] & 0xffffff;
+    if (colour === previous) continue; // most pixels repeat their left neighbour
+    previous = colour;
+    colours.add(colour);
+    if (colours.size > 16) return true;
+  }
+  return false;
+}
+
+function healthz(port) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: "127.0.0.1", port, path: "/healthz", agent: false, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on("error", () => resolve(null));
+    req.on("timeout", () => req.destroy());
+  });
+}
+
+/** kB figures of one process from /proc: VmRSS and Pss (0 for a process already gone). */
+function memoryOf(pid) {
+  try {
+    const rss = Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB/m)?.[1] ?? 0);
+    const pss = Number(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8").match(/^Pss:\s+(\d+) kB/m)?.[1] ?? 0);
+    return { rss, pss };
+  } catch {
+    return { rss: 0, pss: 0 };
+  }
+}
+
+/** The process and all its descendants, as [pid, command name]. */
+function processTree(root) {
+  const parent = new Map();
+  const name = new Map();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // comm is in parentheses and may contain spaces; ppid is the 2nd field after it.
+      const close = stat.lastIndexOf(")");
+      name.set(Number(entry), stat.slice(stat.indexOf("(") + 1, close));
+      parent.set(Number(entry), Number(stat.slice(close + 2).split(" ")[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [pid, ppid] of parent) if (ppid === tree[i]) tree.push(pid);
+  }
+  return tree.map((pid) => [pid, name.get(pid) ?? "?"]);
+}
+
+const mb = (kb) => kb / 1024;
+
+async function oneRun(n) {
+  const home = mkdtempSync(path.join(os.tmpdir(), "replaydesk-footprint-"));
+  const xvfb = await startXvfb(["-fbdir", home]);
+  const fb = path.join(home, "Xvfb_screen0");
+  const port = await freePort();
+  const env = cleanEnv({
+    DISPLAY: xvfb.display,
+    XDG_DATA_HOME: path.join(home, "data"),
+    XDG_CONFIG_HOME: path.join(home, "config"),
+    REPLAYDESK_LISTEN: `127.0.0.1:${port}`,
+    RUST_LOG: "warn",
+  });
+  // Nothing painted yet: the bare Xvfb screen must read as blank, or the figure means nothing.
+  if (screenHasContent(fb)) throw new Error("the empty Xvfb screen already shows content");
+  const t0 = performance.now();
+  const app = start("replaydesk-desktop", BIN, [], { env });
+  let paintMs = null;
+  let healthMs = null;
+  let captureMs = 0;
+  let captures = 0;
+  const health = (async () => {
+    while (healthMs === null && performance.now() - t0 < 30000) {
+      if ((await healthz(port)) === 200) healthMs = performance.now() - t0;
+      else await sleep(20);
+    }
+  })();
+  while (paintMs === null && performance.now() - t0 < 30000) {
+    app.assertAlive();
+    const before = performance.now();
+    const content = screenHasContent(fb);
+    const after = performance.now();
+    captureMs += after - before;
+    captures++;
+    if (content) paintMs = after - t0;
+    // Let the app, the health poll and the timers run between looks.
+    else await sleep(5);
+  }
+  await health;
+  if (paintMs === null) throw new Error(`run ${n}: no content on the screen after 30 s`);
+  if (healthMs === null) throw new Error(`run ${n}: /healthz on 127.0.0.1:${port} did not answer 200 within 30 s`);
+  const shot = shotPath(`footprint-run${n}.png`);
+  await run("import", ["-window", "root", shot], { env: { ...process.env, DISPLAY: xvfb.display } });
+
+  const idleLeft = IDLE_SECS * 1000 - (performance.now() - t0);
+  if (idleLeft > 0) await sleep(idleLeft);
+  app.assertAlive();
+  if ((await healthz(port)) !== 200) throw new Error(`run ${n}: /healthz stopped answering while idle`);
+  const tree = processTree(app.child.pid);
+  const main = memoryOf(app.child.pid);
+  let rss = 0;
+  let pss = 0;
+  const parts = [];
+  for (const [pid, comm] of tree) {
+    const m = memoryOf(pid);
+    rss += m.rss;
+    pss += m.pss;
+    parts.push(`${comm} ${mb(m.rss).toFixed(0)}/${mb(m.pss).toFixed(0)}`);
+  }
+  await app.stop(10000);
+  await xvfb.stop();
+  rmSync(home, { recursive: true, force: true });
+  return { paintMs, healthMs, captureMs: captureMs / captures, main, rss, pss, parts, shot };
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function main() {
+  requireFile(BIN, "build the release app: npx --prefix ui tauri build --bundles deb");
+  const [load1] = os.loadavg();
+  console.log(`footprint of ${BIN}`);
+  console.log(`${os.cpus().length} cores, load average ${load1.toFixed(1)} at the start; idle wait ${IDLE_SECS} s`);
+  const results = [];
+  for (let n = 1; n <= RUNS; n++) {
+    const r = await oneRun(n);
+    results.push(r);
+    console.log(
+      `run ${n}: first paint ${r.paintMs.toFixed(0)} ms (screen read ${r.captureMs.toFixed(1)} ms), /healthz ${r.healthMs.toFixed(0)} ms; ` +
+        `idle after ${IDLE_SECS} s: app ${mb(r.main.rss).toFixed(1)} MB RSS / ${mb(r.main.pss).toFixed(1)} MB PSS, ` +
+        `with WebKit ${mb(r.rss).toFixed(1)} MB RSS / ${mb(r.pss).toFixed(1)} MB PSS [${r.parts.join(", ")}]; ${r.shot}`,
+    );
+  }
+  const row = (what, xs, unit, goal) =>
+    console.log(`${what.padEnd(44)} median ${median(xs).toFixed(unit === "ms" ? 0 : 1)} ${unit}, min ${Math.min(...xs).toFixed(unit === "ms" ? 0 : 1)}, max ${Math.max(...xs).toFixed(unit === "ms" ? 0 : 1)}${goal ? ` (goal ${goal})` : ""}`);
+  console.log(`--- ${RUNS} runs, load average ${os.loadavg()[0].toFixed(1)} at the end`);
+  row("cold start → first paint", results.map((r) => r.paintMs), "ms", "< 1000 ms");
+  row("cold start → /healthz 200", results.map((r) => r.healthMs), "ms");
+  row("idle RSS, app process", results.map((r) => mb(r.main.rss)), "MB");
+  row("idle PSS, app process", results.map((r) => mb(r.main.pss)), "MB");
+  row("idle RSS, app + WebKit processes", results.map((r) => mb(r.rss)), "MB");
+  row("idle PSS, app + WebKit processes", results.map((r) => mb(r.pss)), "MB", "< 120 MB");
+}
+
+main()
+  .then(() => process.exit(0))
+  .catch((err) => {
+    console.error(`bench-footprint: ${err.stack ?? err}`);
+    killAll();
+    process.exit(1);
+  });
