@@ -53,14 +53,17 @@ pub fn start<R: Runtime>(app: &tauri::App<R>) -> Result<(), Box<dyn std::error::
         desk.clone(),
         Arc::new(NativeClock),
         server_url_for(handle.addr()),
-    );
+    )
+    .remembering_in(data_dir.join("hosting"));
     tracing::info!(config = %paths.config_file.display(), data = %data_dir.display(), "desktop backend started");
     app.manage(desk);
     app.manage(host.clone());
     app.manage(paths);
     app.manage(Running(Mutex::new(Some(handle))));
-    // The clock watch: a sleep, reboot or clock jump re-reports the teacher's 1003.
+    // A class still running from before the last quit (or reboot) is hosted again, with a
+    // fresh 1003; then the clock watch: a sleep, reboot or clock jump re-reports it.
     tauri::async_runtime::spawn(async move {
+        host.resume().await;
         loop {
             tokio::time::sleep(CLOCK_CHECK_INTERVAL).await;
             host.check_clock().await;

@@ -15,7 +15,8 @@ use crate::service::{
     ClassEventReport, CreateClass, CreatedClass, ReplayDesk, ReportMeta, ServiceError,
     ServiceResult, StatusCounts, TimelineReport,
 };
-use crate::store::{ClassEvent, MessageFilter, MessageStatus};
+use crate::store::{ClassEvent, ClassState, MessageFilter, MessageStatus};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 /// How often the app's clock watch looks at the clock. A sleep is seen at the first check
@@ -37,6 +38,8 @@ pub struct Host {
     desk: ReplayDesk,
     server_url: String,
     state: Arc<Mutex<State>>,
+    /// Names the hosted class while there is one, so a relaunch carries on hosting it.
+    hosting_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Host {
@@ -62,7 +65,85 @@ impl Host {
                 hosting: None,
                 events: Vec::new(),
             })),
+            hosting_file: None,
         }
+    }
+
+    /// Keeps the hosted class's id in `file` (in the app's data dir) from Start to End, so
+    /// that the app started again — after a quit, a crash or a restart of the computer —
+    /// carries on hosting it: see [`Host::resume`].
+    pub fn remembering_in(mut self, file: PathBuf) -> Self {
+        self.hosting_file = Some(file);
+        self
+    }
+
+    fn remembered(&self) -> Option<String> {
+        let file = self.hosting_file.as_ref()?;
+        let text = std::fs::read_to_string(file).ok()?;
+        Some(text.trim().to_owned()).filter(|id| !id.is_empty())
+    }
+
+    /// Best effort: a file that cannot be written costs only the resume after a relaunch.
+    fn remember(&self, class_id: &str) {
+        if let Some(file) = &self.hosting_file {
+            if let Err(e) = std::fs::write(file, class_id) {
+                tracing::warn!(file = %file.display(), error = %e, "cannot note the hosted class");
+            }
+        }
+    }
+
+    fn forget(&self, class_id: &str) {
+        if let Some(file) = &self.hosting_file {
+            if self.remembered().as_deref() == Some(class_id) {
+                if let Err(e) = std::fs::remove_file(file) {
+                    tracing::warn!(file = %file.display(), error = %e, "cannot clear the hosted class");
+                }
+            }
+        }
+    }
+
+    /// At launch: when the class noted by [`Host::remembering_in`] is still started (no
+    /// 1002 yet), hosts it again and re-reports the teacher's 1003 at once. The clock
+    /// counters may have started over (a restart of the computer) and the old pairs say
+    /// nothing about the new base, so a new pair is due whatever happened meanwhile. A
+    /// class ended or gone meanwhile is forgotten.
+    pub async fn resume(&self) -> Option<ClockEvent> {
+        let class_id = self.remembered()?;
+        let class = match self.desk.class(&class_id).await {
+            Ok(c) if c.state == ClassState::Started => c,
+            _ => {
+                self.forget(&class_id);
+                return None;
+            }
+        };
+        let reading = {
+            let mut st = self.lock();
+            st.hosting = Some(class_id.clone());
+            st.watch.rebase()
+        };
+        let mut event = ClockEvent {
+            at_ms: reading.wall_ms,
+            what: "ReplayDesk started again while the class was running".to_owned(),
+            class_id: Some(class_id.clone()),
+            timeline_message_id: None,
+            error: None,
+        };
+        match self
+            .report_teacher_1003(&class_id, &class.teacher_uid, &reading)
+            .await
+        {
+            Ok(id) => event.timeline_message_id = Some(id),
+            Err(e) => event.error = Some(e.to_string()),
+        }
+        tracing::info!(
+            class_id,
+            re_reported = event.timeline_message_id.is_some(),
+            "hosting again after a relaunch"
+        );
+        let mut st = self.lock();
+        st.events.insert(0, event.clone());
+        st.events.truncate(EVENTS_KEPT);
+        Some(event)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -115,6 +196,7 @@ impl Host {
             .report_teacher_1003(class_id, &class.teacher_uid, &reading)
             .await?;
         self.lock().hosting = Some(class_id.to_owned());
+        self.remember(class_id);
         tracing::info!(
             class_id,
             monotonic_ms = reading.monotonic_ms,
@@ -142,10 +224,13 @@ impl Host {
                 },
             )
             .await?;
-        let mut st = self.lock();
-        if st.hosting.as_deref() == Some(class_id) {
-            st.hosting = None;
+        {
+            let mut st = self.lock();
+            if st.hosting.as_deref() == Some(class_id) {
+                st.hosting = None;
+            }
         }
+        self.forget(class_id);
         Ok(end.message_id)
     }
 

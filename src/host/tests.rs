@@ -12,6 +12,7 @@ struct Fixture {
     _dir: tempfile::TempDir,
     clock: ManualClock,
     host: Host,
+    hosting_file: std::path::PathBuf,
 }
 
 async fn fixture() -> Fixture {
@@ -26,11 +27,13 @@ async fn fixture() -> Fixture {
         continuous_ms: 5_100_000,
         wall_ms: 1_795_339_200_000,
     });
+    let hosting_file = dir.path().join("hosting");
     let host = Host::new(
         desk,
         Arc::new(clock.clone()),
         "http://127.0.0.1:8080".into(),
-    );
+    )
+    .remembering_in(hosting_file.clone());
     let req: CreateClass = serde_json::from_value(serde_json::json!({
         "class_id": "c-host", "group_id": "g-host", "teacher_uid": "teacher_li"
     }))
@@ -40,6 +43,7 @@ async fn fixture() -> Fixture {
         _dir: dir,
         clock,
         host,
+        hosting_file,
     }
 }
 
@@ -176,6 +180,79 @@ async fn a_wall_clock_jump_or_reboot_re_reports_too_but_nothing_is_sent_when_not
             .count(),
         3
     );
+}
+
+/// The app started again on the same data dir: a new `Host` over the same backend.
+fn relaunched(f: &Fixture) -> Host {
+    Host::new(
+        f.host.desk().clone(),
+        Arc::new(f.clock.clone()),
+        "http://127.0.0.1:8080".into(),
+    )
+    .remembering_in(f.hosting_file.clone())
+}
+
+#[tokio::test]
+async fn a_relaunch_while_hosting_carries_on_hosting_and_re_reports_the_teachers_1003() {
+    let f = fixture().await;
+    f.host.start("c-host").await.unwrap();
+    // The computer restarts mid-class: its clock counters start over.
+    f.clock.reboot(30_000, 31_000);
+    let host = relaunched(&f);
+    let event = host
+        .resume()
+        .await
+        .expect("the started class is hosted again");
+    assert_eq!(event.class_id.as_deref(), Some("c-host"));
+    assert_eq!(event.error, None);
+    let ms = messages(&host).await;
+    let last = ms.last().unwrap();
+    assert_eq!(Some(last.id), event.timeline_message_id);
+    assert_eq!(last.msg_type, MessageType::Timeline);
+    assert_eq!(
+        timestamp_of(last),
+        31_000,
+        "the new pair carries the new clock base"
+    );
+    assert_eq!(host.status("c-host").await.unwrap().clock_events[0], event);
+
+    // Hosted again: the clock watch re-reports after a sleep, as before the relaunch.
+    f.clock.advance(1_000);
+    f.clock.sleep(600_000);
+    let slept = host.check_clock().await.unwrap();
+    assert!(slept.timeline_message_id.is_some());
+
+    // Ended: nothing to resume at the next launch.
+    host.end("c-host").await.unwrap();
+    assert!(!f.hosting_file.exists());
+    let before = messages(&host).await.len();
+    assert_eq!(relaunched(&f).resume().await, None);
+    assert_eq!(messages(&host).await.len(), before);
+}
+
+#[tokio::test]
+async fn a_relaunch_resumes_nothing_when_the_noted_class_ended_elsewhere_or_none_was_hosted() {
+    let f = fixture().await;
+    assert_eq!(relaunched(&f).resume().await, None, "nothing was hosted");
+
+    f.host.start("c-host").await.unwrap();
+    // Ended by another door (a client over HTTP, another machine) while the app was away:
+    // the note still names the class.
+    let elsewhere = Host::new(
+        f.host.desk().clone(),
+        Arc::new(f.clock.clone()),
+        "http://127.0.0.1:8080".into(),
+    );
+    elsewhere.end("c-host").await.unwrap();
+    assert!(f.hosting_file.exists());
+    let before = messages(&f.host).await.len();
+    assert_eq!(relaunched(&f).resume().await, None);
+    assert_eq!(
+        messages(&f.host).await.len(),
+        before,
+        "no 1003 for an ended class"
+    );
+    assert!(!f.hosting_file.exists(), "the ended class is forgotten");
 }
 
 #[test]
