@@ -865,3 +865,46 @@ async fn a_source_over_its_callback_rate_gets_429_before_its_body_is_read_and_no
     let (s, v) = post_callback(&t, callback(now + 600, now + 600).to_string()).await;
     assert_eq!(s, 200, "{v}");
 }
+
+/// The sum of `replaydesk_messages{status=...}` and `replaydesk_messages_accepted_total`.
+fn scraped(metrics: &str) -> (i64, i64) {
+    let value = |line: &str| line.rsplit(' ').next().unwrap().parse::<i64>().unwrap();
+    let stored = metrics
+        .lines()
+        .filter(|l| l.starts_with("replaydesk_messages{status="))
+        .map(value)
+        .sum();
+    let accepted = metrics
+        .lines()
+        .find(|l| l.starts_with("replaydesk_messages_accepted_total "))
+        .map(value)
+        .unwrap();
+    (stored, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_scrapes_read_the_database_figures_at_most_every_few_seconds() {
+    let t = TestServer::start(|_| {}).await;
+    let cred = t.create_class("c1", "g1", "teacher_li", false).await;
+    let metrics = || async { t.get("/metrics", None).await.1.as_str().unwrap().to_owned() };
+    // Inconclusive if more than the cache's lifetime passes between the scrapes (a stalled
+    // machine): then tried again.
+    for attempt in 0..3 {
+        let before = metrics().await;
+        let scraped_at = std::time::Instant::now();
+        let (stored, accepted) = scraped(&before);
+        let (s, v) = t
+            .report("c1", &cred, &tl("teacher_li", 1000 + attempt))
+            .await;
+        assert_eq!(s, 202, "{v}");
+        let after = metrics().await;
+        if scraped_at.elapsed() >= replaydesk::service::CACHE_FOR {
+            continue;
+        }
+        // The in-memory counter moves at once; the database's figures come from the last
+        // reading, not a COUNT per scrape.
+        assert_eq!(scraped(&after), (stored, accepted + 1), "{after}");
+        return;
+    }
+    panic!("three attempts, each slower than the metrics cache's lifetime");
+}
