@@ -1464,6 +1464,7 @@ async fn info_time_health_openapi_and_the_console() {
         "/v1/admin/classes/{class_id}/members/{uid}/credential",
         "/v1/admin/classes/{class_id}/reports",
         "/v1/admin/classes/{class_id}/reopen",
+        "/v1/admin/classes/{class_id}/create-group",
         "/v1/admin/classes/{class_id}/messages",
         "/v1/admin/classes/{class_id}/alignment",
         "/v1/admin/classes/{class_id}/reconcile",

@@ -19,6 +19,7 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::admin::class_members,
         commands::admin::member_credential,
         commands::admin::reopen_class,
+        commands::admin::create_group,
         commands::admin::class_reports,
         commands::admin::class_messages,
         commands::admin::list_messages,

@@ -1,5 +1,12 @@
 //! Token buckets that pace requests below the IM service's limits, so that a burst is
 //! smoothed instead of bounced off the service's frequency errors.
+//!
+//! Hand-written rather than `governor` (used for the per-source callback limit): here a
+//! sender *reserves* a slot and is told how long to wait, so the attempts queued on one
+//! busy group go out in order at exactly the group's rate with one timer each, and a group
+//! slot is taken before the app-wide one. `governor`'s `until_ready` makes every waiter
+//! poll and race for the next slot (no order, a herd of wake-ups per slot) on its own
+//! timer rather than tokio's, which the pacing tests run paused.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -26,6 +26,9 @@ use tokio::task::JoinHandle;
 
 /// The alert kind raised when the IM service refuses the credentials.
 pub const CREDENTIALS_ALERT: &str = "im_credentials";
+/// The alert kind raised, per class, when IM answers that the class's group does not exist
+/// (10010) or was dismissed (10015): the console offers to create the group.
+pub const GROUP_MISSING_ALERT: &str = "group_missing";
 
 #[derive(Debug, Clone)]
 pub struct DeliveryConfig {
@@ -90,6 +93,9 @@ pub(crate) struct Inner {
     pub(crate) owner: String,
     /// Messages this worker has claimed and not yet finished: the leases it renews.
     pub(crate) in_flight: std::sync::Mutex<std::collections::HashSet<i64>>,
+    /// Groups this worker raised a `group_missing` alert for: a message sent to one of
+    /// them (the group was made some other way) clears the alert.
+    pub(crate) missing_groups: std::sync::Mutex<std::collections::HashSet<String>>,
     pub(crate) im: Arc<ImClient>,
     pub(crate) config: DeliveryConfig,
     pub(crate) limiters: Limiters,
@@ -136,6 +142,7 @@ impl Delivery {
                     rand::random::<u32>()
                 ),
                 in_flight: Default::default(),
+                missing_groups: Default::default(),
                 limiters: Limiters::new(config.app_rate, config.group_rate),
                 store,
                 im,

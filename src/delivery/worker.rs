@@ -3,6 +3,7 @@
 use super::{Inner, CREDENTIALS_ALERT};
 use crate::clock::unix_ms_now;
 use crate::im::client::ImError;
+use crate::im::errors::is_group_missing;
 use crate::im::wire::SendGroupMsgRequest;
 use crate::im::ErrorClass;
 use crate::protocol::MsgBodyElem;
@@ -273,6 +274,7 @@ async fn attempt(
                 im_msg_time: answer.body.msg_time,
             };
             record(&inner, &rec, &t).await;
+            clear_group_missing(&inner, &msg.group_id).await;
             if inner.paused.swap(false, Ordering::SeqCst) {
                 tracing::info!("IM accepted a message again; sending resumes");
                 if let Err(e) = inner.store.clear_alerts(CREDENTIALS_ALERT).await {
@@ -282,6 +284,67 @@ async fn attempt(
             }
         }
         Err(e) => finish_with_error(&inner, rec, &msg, e, clock, "send").await,
+    }
+}
+
+/// Alerts that a class's group is missing, offering to create it (once per class while
+/// open). A group that no class owns (a class deleted meanwhile) is only logged.
+async fn raise_group_missing(inner: &Inner, group_id: &str, code: i64) {
+    let class = match inner.store.class_by_group(group_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            tracing::warn!(group_id, code, "IM group missing, and no class owns it");
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, group_id, "cannot look up the class of a missing group");
+            return;
+        }
+    };
+    let detail = format!(
+        "The IM group {group_id:?} of class {:?} does not exist (IM {code}); its messages fail. \
+         Create the group (POST /v1/admin/classes/{}/create-group), and the messages that \
+         failed meanwhile are sent again.",
+        class.class_id, class.class_id
+    );
+    tracing::warn!(group_id, class_id = %class.class_id, code, "IM group missing; alert raised");
+    inner
+        .missing_groups
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(group_id.to_owned());
+    if let Err(e) = inner
+        .store
+        .raise_class_alert(super::GROUP_MISSING_ALERT, &class.class_id, &detail)
+        .await
+    {
+        tracing::error!(error = %e, "cannot raise group-missing alert");
+    }
+}
+
+/// A message went through to a group alerted as missing (it was created some other way
+/// than the admin route): the alert is cleared. A set look-up for every other send.
+async fn clear_group_missing(inner: &Inner, group_id: &str) {
+    let was_missing = inner
+        .missing_groups
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(group_id);
+    if !was_missing {
+        return;
+    }
+    match inner.store.class_by_group(group_id).await {
+        Ok(Some(class)) => {
+            if let Err(e) = inner
+                .store
+                .clear_class_alerts(super::GROUP_MISSING_ALERT, &class.class_id)
+                .await
+            {
+                tracing::error!(error = %e, "cannot clear group-missing alert");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, group_id, "cannot look up the class of a group"),
     }
 }
 
@@ -342,6 +405,13 @@ async fn finish_with_error(
         }
         ErrorClass::Permanent => {
             rec.outcome = AttemptOutcome::Permanent;
+            if let ImError::Api { code, .. } = &err {
+                if is_group_missing(*code) {
+                    // Raised before the message is recorded failed, so "failed since the
+                    // alert" takes this message too when the group is created.
+                    raise_group_missing(inner, &msg.group_id, *code).await;
+                }
+            }
             Transition::Failed { error }
         }
         ErrorClass::Credentials => {

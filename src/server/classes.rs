@@ -5,7 +5,9 @@ use super::auth::Admin;
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{JsonOf, PathParam, QueryOf};
 use crate::service::requests::{ClassQuery, PageQuery};
-use crate::service::{ClassSummary, CreateClass, CreatedClass, MemberCredential, ReplayDesk};
+use crate::service::{
+    ClassSummary, CreateClass, CreatedClass, GroupCreated, MemberCredential, ReplayDesk,
+};
 use crate::store::{Member, Page, TimelineReportRecord};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -75,6 +77,21 @@ pub async fn reopen_class(
 ) -> ApiResult<Json<ClassSummary>> {
     Ok(Json(
         desk.console().reopen_class(&class_id, &admin.actor).await?,
+    ))
+}
+
+/// `POST /v1/admin/classes/{class_id}/create-group` → `{class_id, group_id, group_created,
+/// alert_cleared, job}`: creates the class's IM group (the fix a `group_missing` alert
+/// offers; one that exists is fine), clears the alert and queues again the messages that
+/// failed since it. Audited.
+#[utoipa::path(post, path = "/v1/admin/classes/{class_id}/create-group", tag = "admin", security(("admin" = [])), params(("class_id" = String, Path, description = "the class")), responses((status = 200, body = GroupCreated), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
+pub async fn create_group(
+    State(desk): State<ReplayDesk>,
+    admin: Admin,
+    PathParam(class_id): PathParam<String>,
+) -> ApiResult<Json<GroupCreated>> {
+    Ok(Json(
+        desk.console().create_group(&class_id, &admin.actor).await?,
     ))
 }
 

@@ -80,6 +80,7 @@ pub fn routes() -> OpenApiRouter<ReplayDesk> {
         .routes(routes!(classes::member_credential))
         .routes(routes!(classes::class_reports))
         .routes(routes!(classes::reopen_class))
+        .routes(routes!(classes::create_group))
         .routes(routes!(admin::class_messages))
         .routes(routes!(align::class_alignment))
         .routes(routes!(align::class_reconcile, align::reconcile_class))

@@ -3,10 +3,11 @@
 
 use super::auth::derive_credential;
 use super::{
-    token_sha256, validate, ClassSummary, CreateClass, CreatedClass, ReplayDesk, ServiceError,
-    ServiceResult, StatusCounts,
+    token_sha256, validate, ClassSummary, CreateClass, CreatedClass, GroupCreated, ReplayDesk,
+    ServiceError, ServiceResult, StatusCounts,
 };
 use crate::config::random_token;
+use crate::delivery::GROUP_MISSING_ALERT;
 use crate::im::client::ImError;
 use crate::store::{ClassRecord, Member, NewClass, StoreError};
 
@@ -42,25 +43,12 @@ impl ReplayDesk {
                 req.group_id, other.class_id
             )));
         }
-        let mut group_created = false;
-        if let Some(emu) = &self.inner.emulator {
-            // Sandbox: the group must exist for messages to land, asked or not.
-            group_created = emu.create_group_direct(&req.group_id).is_ok();
-        } else if req.create_group {
-            let mut name = req.class_id.clone();
-            name.truncate(GROUP_NAME_BYTES); // ASCII: any byte is a char boundary
-            match self
-                .inner
-                .delivery
-                .im()
-                .create_group(&req.group_id, &name, GROUP_TYPE)
-                .await
-            {
-                Ok(_) => group_created = true,
-                Err(ImError::Api { code, .. }) if code == GROUP_ID_TAKEN => {}
-                Err(e) => return Err(ServiceError::Im(e)),
-            }
-        }
+        // Sandbox: the group must exist for messages to land, asked or not.
+        let group_created = if req.create_group || self.inner.emulator.is_some() {
+            self.make_group(&req.group_id, &req.class_id).await?
+        } else {
+            false
+        };
         // Without the legacy option the class-wide token is still a random one's hash, so
         // the column keeps its meaning, but the token is shown to nobody.
         let token = random_token();
@@ -99,6 +87,70 @@ impl ReplayDesk {
             teacher_credential,
             report_token: req.legacy_class_token.then_some(token),
             group_created,
+        })
+    }
+
+    /// Creates `group_id` in IM (the sandbox's emulator directly), named after the class.
+    /// True if this call created it; false if it existed.
+    async fn make_group(&self, group_id: &str, class_id: &str) -> ServiceResult<bool> {
+        if let Some(emu) = &self.inner.emulator {
+            return Ok(emu.create_group_direct(group_id).is_ok());
+        }
+        let mut name = class_id.to_owned();
+        name.truncate(GROUP_NAME_BYTES); // ASCII: any byte is a char boundary
+        match self
+            .inner
+            .delivery
+            .im()
+            .create_group(group_id, &name, GROUP_TYPE)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(ImError::Api { code, .. }) if code == GROUP_ID_TAKEN => Ok(false),
+            Err(e) => Err(ServiceError::Im(e)),
+        }
+    }
+
+    /// The fix a `group_missing` alert offers: creates the class's IM group (one that
+    /// exists is fine), clears the class's `group_missing` alerts, and queues again the
+    /// class's messages that failed since the first of them was raised. Audited.
+    pub async fn create_group(&self, class_id: &str, actor: &str) -> ServiceResult<GroupCreated> {
+        validate::actor(actor).map_err(ServiceError::Invalid)?;
+        let class = self.class(class_id).await?;
+        let group_created = self.make_group(&class.group_id, class_id).await?;
+        let store = &self.inner.store;
+        let alert_raised_at = store
+            .clear_class_alerts(GROUP_MISSING_ALERT, class_id)
+            .await?;
+        let job = match alert_raised_at {
+            Some(since) => Some(
+                self.inner
+                    .delivery
+                    .recover_failed_since(since, Some(class_id.to_owned()), actor)
+                    .await?,
+            ),
+            None => None,
+        };
+        store
+            .audit(
+                actor,
+                "create_group",
+                &format!("class:{class_id}"),
+                &serde_json::json!({
+                    "group_id": class.group_id,
+                    "group_created": group_created,
+                    "alert_raised_at": alert_raised_at,
+                    "job_id": job.as_ref().map(|j| j.id),
+                }),
+            )
+            .await?;
+        tracing::info!(class_id, group_id = %class.group_id, group_created, "group created for a class");
+        Ok(GroupCreated {
+            class_id: class_id.to_owned(),
+            group_id: class.group_id,
+            group_created,
+            alert_cleared: alert_raised_at.is_some(),
+            job,
         })
     }
 

@@ -8,9 +8,9 @@ use super::requests::{
     SandboxFaults, SecretKeyRequest,
 };
 use super::{
-    AssignCallback, AssignedCallback, ClassSummary, CreateClass, CreatedClass, MemberCredential,
-    MessageDetail, ReplayDesk, ResendOutcome, ResendPreview, ServiceError, ServiceResult,
-    DEFAULT_PAGE,
+    AssignCallback, AssignedCallback, ClassSummary, CreateClass, CreatedClass, GroupCreated,
+    MemberCredential, MessageDetail, ReplayDesk, ResendOutcome, ResendPreview, ServiceError,
+    ServiceResult, DEFAULT_PAGE,
 };
 use crate::protocol::MessageType;
 use crate::secret::Secret;
@@ -253,6 +253,12 @@ impl Console<'_> {
     /// more; audited.
     pub async fn reopen_class(&self, class_id: &str, actor: &str) -> ServiceResult<ClassSummary> {
         self.desk.reopen_class(class_id, actor).await
+    }
+
+    /// `POST /v1/admin/classes/{class_id}/create-group`: the fix a `group_missing` alert
+    /// offers; audited.
+    pub async fn create_group(&self, class_id: &str, actor: &str) -> ServiceResult<GroupCreated> {
+        self.desk.create_group(class_id, actor).await
     }
 
     /// `GET /v1/admin/classes/{class_id}/members`.

@@ -57,6 +57,20 @@ impl std::fmt::Debug for CreatedClass {
     }
 }
 
+/// What `POST /v1/admin/classes/{class_id}/create-group` did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct GroupCreated {
+    pub class_id: String,
+    pub group_id: String,
+    /// True when this call created the group; false: it existed already.
+    pub group_created: bool,
+    /// True when a `group_missing` alert of the class was open and is now cleared.
+    pub alert_cleared: bool,
+    /// The job queuing again the class's messages that failed since the alert.
+    pub job: Option<crate::store::Job>,
+}
+
 /// A timeline report from a classroom client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]

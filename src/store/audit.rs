@@ -103,9 +103,54 @@ impl Store {
         Ok(r.rows_affected())
     }
 
+    /// Raises an alert of `kind` about one class unless one is open for that class.
+    pub async fn raise_class_alert(
+        &self,
+        kind: &str,
+        class_id: &str,
+        detail: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO alerts (kind, class_id, detail, raised_at) SELECT ?, ?, ?, ? \
+             WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE kind = ? AND class_id = ? AND cleared_at IS NULL)",
+        )
+        .bind(kind)
+        .bind(class_id)
+        .bind(detail)
+        .bind(now_ms())
+        .bind(kind)
+        .bind(class_id)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// Clears the open alerts of `kind` about one class; returns the time the earliest
+    /// was raised (None if none was open).
+    pub async fn clear_class_alerts(&self, kind: &str, class_id: &str) -> StoreResult<Option<i64>> {
+        let mut tx = self.writer().begin().await?;
+        let raised: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(raised_at) FROM alerts WHERE kind = ? AND class_id = ? AND cleared_at IS NULL",
+        )
+        .bind(kind)
+        .bind(class_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE alerts SET cleared_at = ? WHERE kind = ? AND class_id = ? AND cleared_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(kind)
+        .bind(class_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(raised)
+    }
+
     pub async fn open_alerts(&self) -> StoreResult<Vec<Alert>> {
         let rows = sqlx::query(
-            "SELECT id, kind, detail, raised_at, cleared_at FROM alerts WHERE cleared_at IS NULL ORDER BY id",
+            "SELECT id, kind, class_id, detail, raised_at, cleared_at FROM alerts WHERE cleared_at IS NULL ORDER BY id",
         )
         .fetch_all(self.reader())
         .await?;
@@ -114,6 +159,7 @@ impl Store {
             out.push(Alert {
                 id: row.try_get("id")?,
                 kind: row.try_get("kind")?,
+                class_id: row.try_get("class_id")?,
                 detail: row.try_get("detail")?,
                 raised_at: row.try_get("raised_at")?,
                 cleared_at: row.try_get("cleared_at")?,

@@ -137,7 +137,11 @@ pub struct Attempt {
 pub struct Alert {
     #[ts(type = "number")]
     pub id: i64,
+    /// `im_credentials` (sending paused), `group_missing` (a class's IM group does not
+    /// exist; fixed by `POST /v1/admin/classes/{class_id}/create-group`), ...
     pub kind: String,
+    /// The class the alert is about, if it is about one.
+    pub class_id: Option<String>,
     pub detail: String,
     #[ts(type = "number")]
     pub raised_at: i64,

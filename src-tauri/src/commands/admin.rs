@@ -10,8 +10,8 @@
 use replaydesk::server::error::ApiError;
 use replaydesk::service::decode::{decode, Source};
 use replaydesk::service::{
-    AssignedCallback, ClassSummary, CreatedClass, MemberCredential, MessageDetail, ReplayDesk,
-    ResendOutcome, ResendPreview,
+    AssignedCallback, ClassSummary, CreatedClass, GroupCreated, MemberCredential, MessageDetail,
+    ReplayDesk, ResendOutcome, ResendPreview,
 };
 use replaydesk::store::{
     Alert, AuditEntry, Job, Member, Page, RecordingCallbackRecord, StoredMessage,
@@ -52,6 +52,12 @@ pub async fn list_classes(state: Desk<'_>, query: Option<Value>) -> Answer<Vec<C
 #[tauri::command]
 pub async fn get_class(state: Desk<'_>, class_id: String) -> Answer<ClassSummary> {
     Ok(state.console().get_class(&class_id).await?)
+}
+
+/// `POST /v1/admin/classes/{class_id}/create-group`.
+#[tauri::command]
+pub async fn create_group(state: Desk<'_>, class_id: String) -> Answer<GroupCreated> {
+    Ok(state.console().create_group(&class_id, ACTOR).await?)
 }
 
 /// `POST /v1/admin/classes/{class_id}/reopen`.

@@ -18,6 +18,7 @@ import type { ClassQuery } from "../bindings/ClassQuery";
 import type { ClassSummary } from "../bindings/ClassSummary";
 import type { CreateClass } from "../bindings/CreateClass";
 import type { CreatedClass } from "../bindings/CreatedClass";
+import type { GroupCreated } from "../bindings/GroupCreated";
 import type { Job } from "../bindings/Job";
 import type { JobsQuery } from "../bindings/JobsQuery";
 import type { Member } from "../bindings/Member";
@@ -61,6 +62,8 @@ export interface Transport {
   classMembers(classId: string): Promise<Member[]>;
   memberCredential(classId: string, uid: string): Promise<MemberCredential>;
   reopenClass(classId: string): Promise<ClassSummary>;
+  /** The fix a `group_missing` alert offers: creates the class's IM group. */
+  createGroup(classId: string): Promise<GroupCreated>;
   classReports(classId: string, query?: PageQuery): Promise<Page<TimelineReportRecord>>;
   /** Starts (or resumes) comparing the class's IM group history with the log. */
   reconcileClass(classId: string, body?: ReconcileRequest): Promise<ReconcileRun>;
@@ -102,6 +105,7 @@ export const OPERATIONS = {
   class_members: { method: "GET", path: "/v1/admin/classes/{class_id}/members" },
   member_credential: { method: "POST", path: "/v1/admin/classes/{class_id}/members/{uid}/credential" },
   reopen_class: { method: "POST", path: "/v1/admin/classes/{class_id}/reopen" },
+  create_group: { method: "POST", path: "/v1/admin/classes/{class_id}/create-group" },
   class_reports: { method: "GET", path: "/v1/admin/classes/{class_id}/reports" },
   class_messages: { method: "GET", path: "/v1/admin/classes/{class_id}/messages" },
   class_alignment: { method: "GET", path: "/v1/admin/classes/{class_id}/alignment" },
@@ -259,6 +263,7 @@ function typed(kind: "tauri" | "http", appInfo: () => Promise<AppInfo>, call: <T
     classMembers: (classId) => call("class_members", { classId }),
     memberCredential: (classId, uid) => call("member_credential", { classId, uid }),
     reopenClass: (classId) => call("reopen_class", { classId }),
+    createGroup: (classId) => call("create_group", { classId }),
     classReports: (classId, query) => call("class_reports", { classId, query }),
     reconcileClass: (classId, body) => call("reconcile_class", { classId, body: body ?? {} }),
     classReconcile: (classId) => call("class_reconcile", { classId }),

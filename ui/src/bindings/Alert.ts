@@ -3,4 +3,13 @@
 /**
  * A condition the console shows until it is cleared.
  */
-export type Alert = { id: number, kind: string, detail: string, raised_at: number, cleared_at: number | null, };
+export type Alert = { id: number, 
+/**
+ * `im_credentials` (sending paused), `group_missing` (a class's IM group does not
+ * exist; fixed by `POST /v1/admin/classes/{class_id}/create-group`), ...
+ */
+kind: string, 
+/**
+ * The class the alert is about, if it is about one.
+ */
+class_id: string | null, detail: string, raised_at: number, cleared_at: number | null, };

@@ -1,6 +1,6 @@
 // What needs a person, at the top of the classes page, each linking to where it is fixed:
-// the backend's open alerts (credentials refused: sending paused), callbacks that matched
-// no class, and failed messages.
+// the backend's open alerts (credentials refused: sending paused; a class's IM group
+// missing, with "Create the group"), callbacks that matched no class, and failed messages.
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
@@ -11,6 +11,8 @@ import { count } from "../lib/format";
 
 /** The backend's alert kind for refused credentials (`delivery::CREDENTIALS_ALERT`). */
 const CREDENTIALS_ALERT = "im_credentials";
+/** A class's IM group is missing (`delivery::GROUP_MISSING_ALERT`); fixed by create_group. */
+const GROUP_MISSING_ALERT = "group_missing";
 
 function SecretKeyForm() {
   const qc = useQueryClient();
@@ -39,6 +41,34 @@ function SecretKeyForm() {
   );
 }
 
+function CreateGroupButton({ classId }: { classId: string }) {
+  const qc = useQueryClient();
+  const m = useMutation({
+    mutationFn: () => transport().createGroup(classId),
+    onSuccess: () => void qc.invalidateQueries(),
+  });
+  return (
+    <span className="row">
+      <button type="button" onClick={() => m.mutate()} disabled={m.isPending} data-testid="create-group">
+        Create the group
+      </button>
+      {m.data && (
+        <span>
+          Group {m.data.group_id} {m.data.group_created ? "created" : "exists"}
+          {m.data.job ? "; the messages that failed are being sent again." : "."}
+        </span>
+      )}
+      {m.error && <ErrorNote error={m.error} />}
+    </span>
+  );
+}
+
+function alertTitle(kind: string, classId: string | null): string {
+  if (kind === CREDENTIALS_ALERT) return "Sending paused: IM credentials refused";
+  if (kind === GROUP_MISSING_ALERT) return `Class ${classId ?? "?"}: its IM group does not exist`;
+  return kind;
+}
+
 export function AlertsBanner({ failed }: { failed: number }) {
   const alerts = useQuery({ queryKey: ["alerts"], queryFn: () => transport().listAlerts(), refetchInterval: 5000 });
   const unmatched = useQuery({
@@ -53,9 +83,9 @@ export function AlertsBanner({ failed }: { failed: number }) {
       {alerts.data?.map((a) => (
         <div key={a.id} className="alert bad" role="alert">
           <div className="grow">
-            <strong>{a.kind === CREDENTIALS_ALERT ? "Sending paused: IM credentials refused" : a.kind}</strong>{" "}
-            <span>{a.detail}</span> <Time ms={a.raised_at} />
+            <strong>{alertTitle(a.kind, a.class_id)}</strong> <span>{a.detail}</span> <Time ms={a.raised_at} />
             {a.kind === CREDENTIALS_ALERT && <SecretKeyForm />}
+            {a.kind === GROUP_MISSING_ALERT && a.class_id && <CreateGroupButton classId={a.class_id} />}
           </div>
         </div>
       ))}
