@@ -50,6 +50,11 @@ pub struct Config {
     /// as one), with a burst of ten seconds' worth; beyond it 429 before the body is read.
     /// 0 = no limit.
     pub callback_rate_per_source: f64,
+    /// True when clients reach ReplayDesk through a proxy or load balancer: the kernel's
+    /// round-trip estimate of a connection then measures the proxy, not the client, so a
+    /// timeline report without `rtt_ms` keeps its receipt time as `time_line`. False (the
+    /// default): such a report is corrected by half the connection's `TCP_INFO` RTT.
+    pub behind_proxy: bool,
     /// Largest request body accepted, in bytes (larger ones get 413).
     pub max_body_bytes: usize,
     /// The console's static files, served at `/` when the directory exists.
@@ -181,6 +186,7 @@ impl Default for Config {
             callback_key: None,
             callback_skew_secs: DEFAULT_CALLBACK_SKEW_SECS,
             callback_rate_per_source: DEFAULT_CALLBACK_RATE_PER_SOURCE,
+            behind_proxy: false,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             ui_dir: PathBuf::from(DEFAULT_UI_DIR),
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
@@ -240,6 +246,7 @@ struct Layer {
     callback_key: Option<Secret>,
     callback_skew_secs: Option<u64>,
     callback_rate_per_source: Option<f64>,
+    behind_proxy: Option<bool>,
     max_body_bytes: Option<u64>,
     ui_dir: Option<PathBuf>,
     shutdown_grace_secs: Option<u64>,
@@ -298,6 +305,7 @@ impl Layer {
             &mut self.callback_rate_per_source,
             top.callback_rate_per_source,
         );
+        over(&mut self.behind_proxy, top.behind_proxy);
         over(&mut self.max_body_bytes, top.max_body_bytes);
         over(&mut self.ui_dir, top.ui_dir);
         over(&mut self.shutdown_grace_secs, top.shutdown_grace_secs);
@@ -332,6 +340,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "REPLAYDESK_CALLBACK_RATE_PER_SOURCE",
         "callback_rate_per_source",
     ),
+    ("REPLAYDESK_BEHIND_PROXY", "behind_proxy"),
     ("REPLAYDESK_MAX_BODY_BYTES", "max_body_bytes"),
     ("REPLAYDESK_UI_DIR", "ui_dir"),
     ("REPLAYDESK_SHUTDOWN_GRACE_SECS", "shutdown_grace_secs"),
@@ -351,6 +360,17 @@ fn env_u64(var: &str, v: &str) -> Result<u64, ConfigError> {
         var: var.to_owned(),
         message: "expected a non-negative integer".into(),
     })
+}
+
+fn env_bool(var: &str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(ConfigError::Env {
+            var: var.to_owned(),
+            message: "expected true or false".into(),
+        }),
+    }
 }
 
 fn env_f64(var: &str, v: &str) -> Result<f64, ConfigError> {
@@ -385,6 +405,7 @@ fn env_layer(vars: impl IntoIterator<Item = (String, String)>) -> Result<Layer, 
             "im.secret_key" => l.im.secret_key = Some(Secret::new(value)),
             "callback_skew_secs" => l.callback_skew_secs = Some(env_u64(&var, &value)?),
             "callback_rate_per_source" => l.callback_rate_per_source = Some(env_f64(&var, &value)?),
+            "behind_proxy" => l.behind_proxy = Some(env_bool(&var, &value)?),
             "max_body_bytes" => l.max_body_bytes = Some(env_u64(&var, &value)?),
             "ui_dir" => l.ui_dir = Some(PathBuf::from(value)),
             "shutdown_grace_secs" => l.shutdown_grace_secs = Some(env_u64(&var, &value)?),
@@ -721,6 +742,7 @@ impl Config {
             callback_key: l.callback_key,
             callback_skew_secs,
             callback_rate_per_source,
+            behind_proxy: l.behind_proxy.unwrap_or(d.behind_proxy),
             max_body_bytes,
             ui_dir: l.ui_dir.unwrap_or_else(|| default_ui_dir(d.ui_dir)),
             shutdown_grace_secs,

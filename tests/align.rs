@@ -70,6 +70,46 @@ async fn class_alignment_from_the_log_names_pairs_rtt_source_and_event_times() {
     t.stop().await;
 }
 
+/// A report without `rtt_ms` over a direct connection is corrected by the kernel's RTT of
+/// that connection (source `kernel`); behind a proxy it keeps its receipt time (`none`).
+#[tokio::test]
+async fn reports_without_rtt_take_the_kernels_unless_behind_a_proxy() {
+    for (behind_proxy, source, precision) in
+        [(false, "kernel", "measured"), (true, "none", "time_line")]
+    {
+        let mut t = TestServer::start(|c| c.behind_proxy = behind_proxy).await;
+        let token = t
+            .create_class("room8", "replay_room8", "teacher_li", true)
+            .await;
+        let (s, v) = t
+            .report(
+                "room8",
+                &token,
+                &json!({"uid": "teacher_li", "timestamp": 9_000_000u64}),
+            )
+            .await;
+        assert_eq!(s, 202, "{v}");
+        let a = t.admin_get("/v1/admin/classes/room8/alignment").await;
+        let seg = &a["users"][0]["segments"][0];
+        assert_eq!(
+            seg["rtt_source"], source,
+            "behind_proxy={behind_proxy}: {seg}"
+        );
+        assert_eq!(
+            seg["precision"], precision,
+            "behind_proxy={behind_proxy}: {seg}"
+        );
+        if behind_proxy {
+            assert_eq!(seg["uncertainty_ms"], json!(null));
+        } else {
+            // Loopback: well under a ms, rounded up.
+            let u = seg["uncertainty_ms"].as_i64().unwrap();
+            assert!((0..=5).contains(&u), "{seg}");
+        }
+        t.stop().await;
+    }
+}
+
 mod reconcile {
     use super::*;
     use replaydesk::emulator::{Emulator, EmulatorConfig, EmulatorHandle};

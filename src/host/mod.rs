@@ -248,6 +248,8 @@ impl Host {
         let meta = ReportMeta {
             received_at: reading.wall_ms,
             body: serde_json::to_string(&report).unwrap_or_default(),
+            // The teacher's clock is read on this machine: no network between.
+            kernel_rtt_ms: None,
         };
         Ok(self
             .desk

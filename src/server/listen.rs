@@ -55,10 +55,12 @@ pub async fn serve(
                 }
             },
         };
+        let socket = super::kernel_rtt::ConnSocket::of(&stream);
         let svc = app
             .clone()
             .map_request(move |mut req: axum::http::Request<Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
+                req.extensions_mut().insert(socket);
                 req
             });
         let conn = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc));

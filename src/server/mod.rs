@@ -10,6 +10,7 @@ pub mod classes;
 pub mod cli;
 pub mod error;
 pub mod extract;
+pub mod kernel_rtt;
 pub mod launch;
 pub mod listen;
 pub mod metrics;

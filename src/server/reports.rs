@@ -3,12 +3,14 @@
 
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{bearer, Body, Fields, PathParam, ReceivedAt};
+use super::kernel_rtt::ConnSocket;
 use crate::service::{
     ClassEventAccepted, ClassEventReport, ReplayDesk, ReportMeta, TimelineAccepted, TimelineReport,
 };
 use crate::store::ClassEvent;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::Extension;
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -32,6 +34,7 @@ fn parse_timeline(bytes: &[u8]) -> ApiResult<TimelineReport> {
 pub async fn timeline(
     State(desk): State<ReplayDesk>,
     ReceivedAt(received_at): ReceivedAt,
+    socket: Option<Extension<ConnSocket>>,
     PathParam(class_id): PathParam<String>,
     headers: HeaderMap,
     Body(body): Body,
@@ -40,6 +43,7 @@ pub async fn timeline(
     let meta = ReportMeta {
         received_at,
         body: String::from_utf8_lossy(&body).into_owned(),
+        kernel_rtt_ms: socket.and_then(|Extension(s)| s.rtt_ms()),
     };
     let report = match parse_timeline(&body) {
         Ok(r) => r,

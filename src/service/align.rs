@@ -12,11 +12,17 @@ pub fn log_entry(r: &AlignmentRow) -> Entry {
             msg,
             time_line_missing,
             uncertainty_ms: r.uncertainty_ms,
-            rtt_source: Some(if r.rtt_ms.is_some() {
-                RttSource::Client
-            } else {
-                RttSource::None
-            }),
+            rtt_source: Some(
+                r.rtt_source
+                    .as_deref()
+                    .and_then(RttSource::parse)
+                    // Reports stored before the source was kept: only clients measured.
+                    .unwrap_or(if r.rtt_ms.is_some() {
+                        RttSource::Client
+                    } else {
+                        RttSource::None
+                    }),
+            ),
         },
         Err(reason) => EntryBody::Unreadable { reason },
     };

@@ -6,6 +6,7 @@ use super::{
     validate, ClassEventAccepted, ClassEventReport, ReplayDesk, ServiceError, ServiceResult,
     TimelineAccepted, TimelineReport, MAX_PAGE,
 };
+use crate::align::RttSource;
 use crate::protocol::{Payload, ReplayMessage};
 use crate::store::{
     ClassEvent, ClassEventIntake, ClassRecord, IntakeItem, MemberRole, Page, RefusedReport,
@@ -20,6 +21,25 @@ pub struct ReportMeta {
     pub received_at: i64,
     /// The request body as received, kept with the report.
     pub body: String,
+    /// The kernel's round-trip estimate of the reporting connection (`TCP_INFO`), ms.
+    pub kernel_rtt_ms: Option<f64>,
+}
+
+/// Which round trip corrects a report's `time_line`: the client's own measurement first;
+/// else, unless ReplayDesk sits behind a proxy (whose connection the kernel would be
+/// timing), the kernel's; else none (the receipt time stands).
+pub fn pick_rtt(
+    client_rtt_ms: Option<f64>,
+    kernel_rtt_ms: Option<f64>,
+    behind_proxy: bool,
+) -> (Option<f64>, RttSource) {
+    match (client_rtt_ms, kernel_rtt_ms) {
+        (Some(r), _) => (Some(r), RttSource::Client),
+        (None, Some(k)) if !behind_proxy && (0.0..=60_000.0).contains(&k) => {
+            (Some(k), RttSource::Kernel)
+        }
+        _ => (None, RttSource::None),
+    }
 }
 
 /// The server time paired with a report that arrived at `received_at` after a measured
@@ -140,6 +160,7 @@ impl ReplayDesk {
                 return Err(ServiceError::Invalid(reason));
             }
         };
+        let (rtt, rtt_source) = pick_rtt(rtt, meta.kernel_rtt_ms, self.config().behind_proxy);
         let (time_line, uncertainty_ms) = time_line_for(meta.received_at, rtt);
         let item = IntakeItem::Timeline(TimelineIntake {
             role: Self::role_of(&class, &report.uid),
@@ -149,6 +170,7 @@ impl ReplayDesk {
             timestamp,
             time_line,
             rtt_ms: rtt.map(|r| r.round() as i64),
+            rtt_source: rtt_source.as_str(),
             uncertainty_ms,
             received_at: meta.received_at,
             body: meta.body,
@@ -204,5 +226,28 @@ mod tests {
         assert_eq!(time_line_for(1000, Some(100.0)), (950, Some(50)));
         assert_eq!(time_line_for(1000, Some(5.0)), (997, Some(3)));
         assert_eq!(time_line_for(1000, Some(60_000.0)), (-29_000, Some(30_000)));
+    }
+
+    #[test]
+    fn the_clients_rtt_wins_then_the_kernels_unless_behind_a_proxy() {
+        assert_eq!(
+            pick_rtt(Some(80.0), Some(30.0), false),
+            (Some(80.0), RttSource::Client)
+        );
+        assert_eq!(
+            pick_rtt(Some(80.0), Some(30.0), true),
+            (Some(80.0), RttSource::Client)
+        );
+        assert_eq!(
+            pick_rtt(None, Some(30.0), false),
+            (Some(30.0), RttSource::Kernel)
+        );
+        assert_eq!(pick_rtt(None, Some(30.0), true), (None, RttSource::None));
+        assert_eq!(pick_rtt(None, None, false), (None, RttSource::None));
+        // A nonsense kernel figure is not used.
+        assert_eq!(
+            pick_rtt(None, Some(90_000.0), false),
+            (None, RttSource::None)
+        );
     }
 }

@@ -14,6 +14,8 @@ pub struct AlignmentRow {
     pub created_at: i64,
     /// From the timeline report (1003 only).
     pub rtt_ms: Option<i64>,
+    /// `client`, `kernel` or `none`; None for reports older than the column.
+    pub rtt_source: Option<String>,
     pub uncertainty_ms: Option<i64>,
 }
 
@@ -21,7 +23,7 @@ impl Store {
     /// Every message of `class_id`, oldest first, with its report's RTT facts.
     pub async fn alignment_rows(&self, class_id: &str) -> StoreResult<Vec<AlignmentRow>> {
         let rows = sqlx::query(
-            "SELECT m.id, m.data, m.status, m.im_msg_seq, m.created_at, r.rtt_ms, r.uncertainty_ms \
+            "SELECT m.id, m.data, m.status, m.im_msg_seq, m.created_at, r.rtt_ms, r.rtt_source, r.uncertainty_ms \
              FROM messages m LEFT JOIN timeline_reports r ON r.message_id = m.id AND r.accepted = 1 \
              WHERE m.class_id = ? ORDER BY m.id",
         )
@@ -42,6 +44,7 @@ impl Store {
                 im_msg_seq: row.try_get("im_msg_seq")?,
                 created_at: row.try_get("created_at")?,
                 rtt_ms: row.try_get("rtt_ms")?,
+                rtt_source: row.try_get("rtt_source")?,
                 uncertainty_ms: row.try_get("uncertainty_ms")?,
             });
         }

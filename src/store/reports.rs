@@ -28,6 +28,8 @@ pub struct TimelineIntake {
     /// Server unix ms paired with `timestamp`.
     pub time_line: i64,
     pub rtt_ms: Option<i64>,
+    /// Which round trip `rtt_ms` is: `client`, `kernel` or `none` (see `align::RttSource`).
+    pub rtt_source: &'static str,
     /// How far `time_line` may be off (half the round trip), when known.
     pub uncertainty_ms: Option<i64>,
     /// When the report arrived, unix ms.
@@ -157,14 +159,15 @@ async fn intake_one(
             )
             .await?;
             sqlx::query(
-                "INSERT INTO timeline_reports (class_id, uid, client_timestamp, rtt_ms, received_at, \
-                 time_line, uncertainty_ms, message_id, accepted, body) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+                "INSERT INTO timeline_reports (class_id, uid, client_timestamp, rtt_ms, rtt_source, \
+                 received_at, time_line, uncertainty_ms, message_id, accepted, body) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
             )
             .bind(&t.class_id)
             .bind(&t.uid)
             .bind(to_i64(t.timestamp, "timestamp")?)
             .bind(t.rtt_ms)
+            .bind(t.rtt_source)
             .bind(t.received_at)
             .bind(t.time_line)
             .bind(t.uncertainty_ms)
