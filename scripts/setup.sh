@@ -56,6 +56,18 @@ if ! cargo install --list 2>/dev/null | grep -qxF "tauri-driver v$TAURI_DRIVER_V
   cargo install tauri-driver --locked --version "$TAURI_DRIVER_VERSION" --quiet
 fi
 
+# The fuzz targets (fuzz/, scripts/fuzz.sh) need a nightly toolchain (libFuzzer's coverage
+# instrumentation) and cargo-fuzz. Pinned; about three minutes to build once.
+if ! rustup toolchain list | grep -q '^nightly'; then
+  echo "setup: Rust nightly toolchain (rustup)"
+  rustup toolchain install nightly --profile minimal
+fi
+CARGO_FUZZ_VERSION=0.13.1
+if ! cargo install --list 2>/dev/null | grep -qxF "cargo-fuzz v$CARGO_FUZZ_VERSION:"; then
+  echo "setup: cargo-fuzz $CARGO_FUZZ_VERSION (cargo install)"
+  cargo install cargo-fuzz --locked --version "$CARGO_FUZZ_VERSION" --quiet
+fi
+
 echo "setup: npm packages (ui/)"
 (cd ui && npm ci --no-audit --no-fund --loglevel=error)
 

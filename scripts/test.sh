@@ -41,6 +41,9 @@ step clock-targets bash -c 'cargo check -p replaydesk-clock --locked --target aa
 if git rev-parse --git-dir >/dev/null 2>&1; then
   step bindings-current bash -c 'changed=$(git status --porcelain -- ui/src/bindings); if [ -n "$changed" ]; then echo "ts-rs bindings differ from the committed ones (run cargo test and commit ui/src/bindings):"; echo "$changed"; exit 1; fi'
 fi
+# Every fuzz target for a few seconds from its seeds (the long run and its figures: README
+# "Fuzzing"). The fuzz crate is outside the workspace, built by nightly into fuzz/target.
+step fuzz bash scripts/fuzz.sh smoke 15
 # End-to-end tests over the binaries cargo-test built (its integration tests build both
 # target/debug/replaydesk and target/debug/replaydesk-desktop, the latter embedding the
 # ui/dist of ui-build). Built here only if cargo-test did not get that far.
@@ -59,20 +62,25 @@ done < <(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) faile
 read -r e2e_passed e2e_failed < <(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log_dir/e2e.log" 2>/dev/null | tail -n 1)
 e2e_passed=${e2e_passed:-0}
 e2e_failed=${e2e_failed:-0}
+# scripts/fuzz.sh ends with "fuzz: N passed, N failed" (targets).
+read -r fuzz_passed fuzz_failed < <(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$log_dir/fuzz.log" 2>/dev/null | tail -n 1)
+fuzz_passed=${fuzz_passed:-0}
+fuzz_failed=${fuzz_failed:-0}
 
 echo
 if [ ${#steps_failed[@]} -gt 0 ]; then
   echo "failed steps: ${steps_failed[*]}"
 fi
-echo "checks: $((steps_run - ${#steps_failed[@]})) of $steps_run steps ok; cargo tests: $tests_passed passed, $tests_failed failed; e2e tests: $e2e_passed passed, $e2e_failed failed"
+echo "checks: $((steps_run - ${#steps_failed[@]})) of $steps_run steps ok; cargo tests: $tests_passed passed, $tests_failed failed; e2e tests: $e2e_passed passed, $e2e_failed failed; fuzz targets: $fuzz_passed passed, $fuzz_failed failed"
 # A failed step that is not a test (fmt, clippy, build) counts as one failure; so does an
 # e2e step that failed before any e2e test could (a build or setup error).
-total_passed=$((tests_passed + e2e_passed))
-total_failed=$((tests_failed + e2e_failed))
+total_passed=$((tests_passed + e2e_passed + fuzz_passed))
+total_failed=$((tests_failed + e2e_failed + fuzz_failed))
 for s in "${steps_failed[@]}"; do
   case $s in
     cargo-test) ;;
     e2e) [ "$e2e_failed" -gt 0 ] || total_failed=$((total_failed + 1)) ;;
+    fuzz) [ "$fuzz_failed" -gt 0 ] || total_failed=$((total_failed + 1)) ;;
     *) total_failed=$((total_failed + 1)) ;;
   esac
 done

@@ -1,0 +1,140 @@
+//! The configuration loader: a TOML file's text plus environment variables, as
+//! `replaydesk serve` reads them (`Config::from_sources`).
+//!
+//! Input: the TOML text, then a NUL byte, then environment lines; a line's first byte picks
+//! the variable (from `ENV_VARS`), the rest is its value.
+//!
+//! Properties beyond "does not panic": a loaded configuration's `Debug` (what a log line
+//! would show) never contains the admin token, callback key or IM secret key; a refusal
+//! never quotes a secret given in the environment, and a TOML refusal says where and what
+//! kind of mistake without quoting the text.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use replaydesk::config::{Config, ConfigError, Flags, ENV_VARS};
+use std::path::Path;
+
+const SECRET_KEYS: [&str; 3] = ["admin_token", "callback_key", "im.secret_key"];
+
+/// A secret short enough to occur by chance in other text proves nothing.
+const MIN_CHECKED: usize = 6;
+
+fuzz_target!(|data: &[u8]| {
+    let (toml, env) = match data.iter().position(|&b| b == 0) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &[][..]),
+    };
+    let Ok(toml) = std::str::from_utf8(toml) else {
+        return;
+    };
+    let env: Vec<(String, String)> = env
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (var, _) = ENV_VARS[usize::from(l[0]) % ENV_VARS.len()];
+            (
+                var.to_owned(),
+                String::from_utf8_lossy(&l[1..]).into_owned(),
+            )
+        })
+        .collect();
+    let file = (!toml.is_empty()).then_some((Path::new("replaydesk.toml"), toml));
+    let result = Config::from_sources(file, env.clone(), &Flags::default());
+
+    // Secrets given in the environment that appear nowhere else in the input.
+    let is_secret_var = |var: &str| {
+        ENV_VARS
+            .iter()
+            .any(|(v, k)| *v == var && SECRET_KEYS.contains(k))
+    };
+    let others: Vec<&str> = env
+        .iter()
+        .filter(|(var, _)| !is_secret_var(var))
+        .map(|(_, v)| v.as_str())
+        .chain([toml])
+        .collect();
+    let env_secrets: Vec<&str> = env
+        .iter()
+        .filter(|(var, v)| is_secret_var(var) && v.chars().count() >= MIN_CHECKED)
+        .map(|(_, v)| v.as_str())
+        .filter(|s| !others.iter().any(|o| o.contains(s)))
+        .collect();
+
+    match result {
+        Ok(config) => {
+            let shown = format!("{config:?}");
+            let mut without = config.clone();
+            without.admin_token = None;
+            without.callback_key = None;
+            without.im.secret_key = None;
+            let shown_without = format!("{without:?}");
+            for secret in [
+                &config.admin_token,
+                &config.callback_key,
+                &config.im.secret_key,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let s = secret.expose();
+                if s.chars().count() >= MIN_CHECKED && !shown_without.contains(s) {
+                    assert!(
+                        !shown.contains(s),
+                        "a secret is in the configuration's Debug"
+                    );
+                }
+            }
+        }
+        Err(e) => {
+            let shown = e.to_string();
+            for s in &env_secrets {
+                assert!(!shown.contains(s), "a secret is in the refusal: {shown}");
+            }
+            if let ConfigError::File { message, .. } = &e {
+                assert_file_message_quotes_nothing(message);
+            }
+        }
+    }
+});
+
+/// `line N, column M[ (key K)]: <kind>`, K a key, the kind one of the loader's words.
+fn assert_file_message_quotes_nothing(message: &str) {
+    // Without a position the message is the kind alone.
+    let kind = match message.strip_prefix("line ") {
+        None => message,
+        Some(rest) => {
+            let (place, kind) = rest
+                .split_once(": ")
+                .unwrap_or_else(|| panic!("no kind in {message:?}"));
+            let place = match place.split_once(" (key ") {
+                Some((at, key)) => {
+                    let key = key.strip_suffix(')').expect("key closed");
+                    assert!(
+                        key.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')),
+                        "not a key: {key:?}"
+                    );
+                    at
+                }
+                None => place,
+            };
+            let (l, c) = place
+                .split_once(", column ")
+                .unwrap_or_else(|| panic!("not a place: {place:?}"));
+            assert!(
+                l.parse::<usize>().is_ok() && c.parse::<usize>().is_ok(),
+                "{place:?}"
+            );
+            kind
+        }
+    };
+    assert!(
+        kind == "unknown key"
+            || kind == "invalid TOML syntax"
+            || kind == "wrong type"
+            || kind.starts_with("wrong type, expected ")
+            || kind.starts_with("missing field `"),
+        "unexpected kind: {kind:?}"
+    );
+    assert!(!kind.contains('"'), "quotes input: {kind:?}");
+}
