@@ -40,7 +40,7 @@ const col = createColumnHelper<StoredMessage>();
 const classColumn = col.accessor("class_id", { header: "class", size: 110 });
 const baseColumns = [
   col.accessor("id", { header: "id", size: 56 }),
-  col.accessor("msg_type", { header: "type", size: 124, cell: (c) => typeLabel(c.getValue()) }),
+  col.accessor("msg_type", { header: "type", size: 148, cell: (c) => typeLabel(c.getValue()) }),
   col.accessor("uid", { header: "uid", size: 0 }),
   col.accessor("seq", { header: "seq", size: 100 }),
   col.accessor("status", { header: "status", size: 84, cell: (c) => <StatusBadge status={c.getValue()} /> }),
@@ -58,8 +58,11 @@ const baseColumns = [
   col.accessor("im_msg_seq", { header: "IM seq", size: 64, cell: (c) => c.getValue() ?? "—" }),
 ];
 
-/** Columns that may narrow to this many pixels (their content still fits, or nearly). */
-const SHRINKS_TO: Record<string, number> = { msg_type: 108, seq: 84, status: 76, class_id: 90 };
+/**
+ * Columns that may narrow to this many pixels: their content still fits, or nearly (a time
+ * from today is `20:37:31`; an older one may lose its seconds, kept in the hover).
+ */
+const SHRINKS_TO: Record<string, number> = { msg_type: 120, seq: 84, status: 76, class_id: 90, created_at: 92, sent_at: 92 };
 
 /** Counts the messages matching a filter by paging through them (no count route). */
 /** The server states the count a bulk resend would take (and refuses one not confirmed
@@ -334,7 +337,7 @@ export function MessageLog({ classId, highlight }: { classId: string | null; hig
   // way down to their minimum when the detail panel narrows the table (a 1200 px window).
   const cols = columns
     .map((c) => {
-      if (!c.size) return "minmax(80px, 1fr)";
+      if (!c.size) return "minmax(110px, 1fr)";
       const min = SHRINKS_TO[(c as { accessorKey?: string }).accessorKey ?? ""];
       return min ? `minmax(${min}px, ${c.size}px)` : `${c.size}px`;
     })

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { count, duration, localTime, percent, prettyJson, rawTime, typeLabel } from "./format";
+import { count, duration, localTime, percent, prettyJson, rawTime, shortTime, typeLabel } from "./format";
 import { imErrorWords } from "./imcodes";
 
 describe("formatting", () => {
@@ -12,6 +12,14 @@ describe("formatting", () => {
     expect(rawTime(ms)).toBe(`${ms} (unix ms) = 2026-11-24T18:03:07.120Z`);
     expect(localTime(null)).toBe("—");
     expect(rawTime(null)).toBe("not set");
+  });
+
+  test("table cells show today's times without the date, other days' with it", () => {
+    const at = new Date(2026, 10, 24, 18, 3, 7, 120).getTime();
+    expect(shortTime(at, new Date(2026, 10, 24, 23, 59).getTime())).toBe("18:03:07");
+    expect(shortTime(at, new Date(2026, 10, 25, 0, 1).getTime())).toBe("11-24 18:03:07");
+    expect(shortTime(at, new Date(2027, 10, 24, 12, 0).getTime())).toBe("11-24 18:03:07");
+    expect(shortTime(null)).toBe("—");
   });
 
   test("durations pick a readable unit", () => {

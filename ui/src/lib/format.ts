@@ -29,11 +29,17 @@ export function localTime(ms: number | null | undefined): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
-/** Unix ms as a short local time for table cells, `11-24 18:03:07`; "—" for none. */
-export function shortTime(ms: number | null | undefined): string {
+/**
+ * Unix ms as a short local time for table cells: `18:03:07` today (a live class's rows
+ * fit a narrow column), `11-24 18:03:07` on other days; "—" for none.
+ */
+export function shortTime(ms: number | null | undefined, now: number = Date.now()): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return "—";
   const d = new Date(ms);
-  return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  const today = new Date(now);
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  const sameDay = d.getFullYear() === today.getFullYear() && d.getMonth() === today.getMonth() && d.getDate() === today.getDate();
+  return sameDay ? time : `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
 }
 
 /** The hover text of a time: the raw stored value and its UTC form. */
