@@ -506,7 +506,7 @@ fn key_on_line(text: &str, line_no: usize) -> Option<String> {
 /// 32 random bytes as lower-case hex: admin and report tokens.
 pub fn random_token() -> String {
     let bytes: [u8; 32] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 impl Config {

@@ -51,7 +51,6 @@ pub use stats::EmulatorStats;
 use crate::im::usersig;
 use crate::im::wire::{self, HistoryMsg};
 use limits::TokenBucket;
-use rand::Rng as _;
 use state::Groups;
 use std::fmt;
 use std::net::SocketAddr;
@@ -114,11 +113,8 @@ impl EmulatorConfig {
     /// A configuration for sandbox mode: [`SANDBOX_SDKAPPID`] and a fresh random secret
     /// key (the caller reads it from the config to sign its calls).
     pub fn sandbox() -> Self {
-        let mut rng = rand::rng();
-        let key: String = (0..32)
-            .map(|_| format!("{:02x}", rng.random::<u8>()))
-            .collect();
-        Self::new(SANDBOX_SDKAPPID, key)
+        let key: [u8; 32] = rand::random();
+        Self::new(SANDBOX_SDKAPPID, hex::encode(key))
     }
 
     fn validate(&self) -> Result<(), EmulatorError> {

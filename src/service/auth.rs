@@ -19,10 +19,7 @@ use ts_rs::TS;
 
 /// SHA-256 of a token, lower-case hex (what the store keeps).
 pub fn token_sha256(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// What every member credential starts with (and what tells it from a legacy token).
