@@ -18,6 +18,7 @@ bench-other: 20,000 more, so the cross-class listing has two classes to page thr
 import http.client
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -51,7 +52,9 @@ class Serve:
             RUST_LOG="warn",
         )
         self.port = port
-        self.proc = subprocess.Popen([BIN, "serve"], env=env, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [BIN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
         # serve prints "console: <url>" once it listens.
         for line in self.proc.stdout:
             if line.startswith("console: "):
@@ -115,6 +118,15 @@ def main():
     seed(db, "bench-other", "replay_bench-other", 20_000, 5_000_000)
     print(f"seeded 120,000 messages in {time.monotonic() - t0:.1f} s")
     srv = Serve(db, port)
+    try:
+        measure(srv)
+    finally:
+        srv.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"load average: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
+
+
+def measure(srv):
     c = "/v1/admin/classes/bench-100k/messages"
     mid = srv.call("GET", f"{c}?limit=1")["items"][0]["id"] - 50_000
     cases = [
@@ -124,7 +136,7 @@ def main():
         ("class: status=failed", f"{c}?limit=200&status=failed"),
         ("class: status=failed,retrying,pending", f"{c}?limit=200&status=failed,retrying,pending"),
         ("class: uid=stu7", f"{c}?limit=200&uid=stu7"),
-        ("class: types=timeline", f"{c}?limit=200&types=timeline"),
+        ("class: type=timeline", f"{c}?limit=200&type=timeline"),
         ("class: retried=true", f"{c}?limit=200&retried=true"),
         ("class: time range (10 min)", f"{c}?limit=200&from={int(time.time() * 1000) - 6_000_000}&to={int(time.time() * 1000) - 5_400_000}"),
         ("class: q= common text", f"{c}?limit=200&q=" + urllib.parse.quote('"uid":"stu7"')),
@@ -149,9 +161,7 @@ def main():
                 times.append(dt)
         times.sort()
         p90 = times[min(len(times) - 1, int(len(times) * 0.9))]
-        print(f"| {name} | {rows} | {statistics.median(times):.1f} ms | {p90:.1f} ms | {times[-1]:.1f} ms |")
-    srv.stop()
-    print(f"load average: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
+        print(f"| {name} | {rows} | {statistics.median(times):.1f} ms | {p90:.1f} ms | {times[-1]:.1f} ms |", flush=True)
 
 
 if __name__ == "__main__":

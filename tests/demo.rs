@@ -98,6 +98,11 @@ async fn demo_fills_classes_reports_callbacks_alignment_and_failures() {
     let good = class_counts(&classes, &d.class_id);
     assert_eq!(good["total"], 1 + 12 + 2 + 1, "{classes}");
     assert_eq!(class_counts(&classes, &d.broken_class_id)["total"], 3);
+    // One class's own page counts only its messages (the same as the list's).
+    for id in [&d.class_id, &d.broken_class_id] {
+        let one = t.admin_get(&format!("/v1/admin/classes/{id}")).await;
+        assert_eq!(one["counts"], class_counts(&classes, id), "{one}");
+    }
     // The outage is over: the sandbox IM is healthy again, and the demo's switch is audited.
     let emu = t.desk.sandbox_emulator().expect("sandbox");
     let knobs = emu.faults();
