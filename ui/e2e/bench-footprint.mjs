@@ -86,14 +86,20 @@ function healthz(port) {
   });
 }
 
-/** kB figures of one process from /proc: VmRSS and Pss (0 for a process already gone). */
+/**
+ * kB figures of one process from /proc: VmRSS, Pss, and Pss of anonymous memory (heap,
+ * stacks: what the process itself allocated, as opposed to mapped libraries); zeros for a
+ * process already gone.
+ */
 function memoryOf(pid) {
   try {
     const rss = Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB/m)?.[1] ?? 0);
-    const pss = Number(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8").match(/^Pss:\s+(\d+) kB/m)?.[1] ?? 0);
-    return { rss, pss };
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+    const pss = Number(rollup.match(/^Pss:\s+(\d+) kB/m)?.[1] ?? 0);
+    const anon = Number(rollup.match(/^Pss_Anon:\s+(\d+) kB/m)?.[1] ?? 0);
+    return { rss, pss, anon };
   } catch {
-    return { rss: 0, pss: 0 };
+    return { rss: 0, pss: 0, anon: 0 };
   }
 }
 
@@ -178,7 +184,7 @@ async function oneRun(n) {
     const m = memoryOf(pid);
     rss += m.rss;
     pss += m.pss;
-    parts.push(`${comm} ${mb(m.rss).toFixed(0)}/${mb(m.pss).toFixed(0)}`);
+    parts.push(`${comm} RSS ${mb(m.rss).toFixed(0)} PSS ${mb(m.pss).toFixed(0)} (anonymous ${mb(m.anon).toFixed(0)})`);
   }
   await app.stop(10000);
   await xvfb.stop();
