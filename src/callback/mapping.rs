@@ -39,7 +39,6 @@
 //! rule found; the server keeps it for an admin to assign.
 
 use super::parse::RecordingCallback;
-use super::verify::hex_lower;
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
@@ -468,20 +467,18 @@ pub fn legacy_hash(room_id: &str, uid: &str, suffix: &str) -> String {
     h.update(uid.as_bytes());
     h.update(b"_");
     h.update(suffix.as_bytes());
-    hex_lower(&h.finalize())
+    hex::encode(h.finalize())
 }
 
 /// A form-encoded query string (`a=1&b=x%3D`) as decoded pairs, in order. A leading `?` is
-/// skipped; a pair without `=` has an empty value.
+/// skipped; a pair without `=` has an empty value. Decoding is `form_urlencoded`'s
+/// (`application/x-www-form-urlencoded`: `+` is a space, `%XX` a byte, a `%` not followed by
+/// two hex digits stays as it is, invalid UTF-8 becomes U+FFFD).
 pub(crate) fn parse_query(q: &str) -> Vec<(String, String)> {
     let q = q.trim();
     let q = q.strip_prefix('?').unwrap_or(q);
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (form_decode(k), form_decode(v))
-        })
+    form_urlencoded::parse(q.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
@@ -492,49 +489,6 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
         .map(|(_, v)| v.trim())
         .filter(|v| !v.is_empty())
-}
-
-/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte; a `%` not
-/// followed by two hex digits stays as it is. Invalid UTF-8 becomes U+FFFD.
-fn form_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' => match (
-                b.get(i + 1).and_then(hex_val),
-                b.get(i + 2).and_then(hex_val),
-            ) {
-                (Some(h), Some(l)) => {
-                    out.push((h << 4) | l);
-                    i += 3;
-                }
-                _ => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex_val(c: &u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
 }
 
 const LENIENT: GeneralPurposeConfig =
@@ -598,6 +552,11 @@ mod tests {
             uid: uid.into(),
             via,
         }
+    }
+
+    /// One value decoded as `parse_query` decodes it (the inputs below hold no `&` or `=`).
+    fn form_decode(s: &str) -> String {
+        parse_query(&format!("v={s}")).remove(0).1
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! What a verified recording callback becomes: ignored, or one 1004 message.
 
 use super::parse::{RecordingCallback, EVENT_RECORDING_READY};
-use super::verify::hex_lower;
 use crate::protocol::{Payload, RecordingValue, ReplayMessage, Seq};
 use md5::{Digest, Md5};
 
@@ -134,7 +133,7 @@ pub fn file_key(cb: &RecordingCallback) -> String {
     body.shift_remove("t");
     body.shift_remove("sign");
     let text = serde_json::Value::Object(body).to_string();
-    format!("body:{}", hex_lower(&Md5::digest(text.as_bytes())))
+    format!("body:{}", hex::encode(Md5::digest(text.as_bytes())))
 }
 
 #[cfg(test)]

@@ -71,17 +71,7 @@ pub fn expected_sign(callback_key: &Secret, t_text: &str) -> String {
     let mut h = Md5::new();
     h.update(callback_key.expose().as_bytes());
     h.update(t_text.as_bytes());
-    hex_lower(&h.finalize())
-}
-
-pub(crate) fn hex_lower(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0x0f)]));
-    }
-    s
+    hex::encode(h.finalize())
 }
 
 /// Checks a callback's `sign` and expiry.
