@@ -59,6 +59,9 @@ enum Command {
     /// Align a class (from a database) or a saved group history: users' clocks, videos,
     /// events on the server axis, and what is wrong.
     Align(replaydesk::align::cli::AlignArgs),
+    /// Export a class (class, members, messages, attempts, group history, alignment) as one
+    /// JSON bundle without secrets.
+    Export(replaydesk::align::cli::ExportArgs),
 }
 
 fn unix_now() -> i64 {
@@ -116,5 +119,6 @@ fn main() -> ExitCode {
         Command::Demo(args) => replaydesk::demo::run(args),
         Command::Deliver(args) => replaydesk::delivery::cli::run(args),
         Command::Align(args) => replaydesk::align::cli::run(args),
+        Command::Export(args) => replaydesk::align::cli::run_export(args),
     }
 }

@@ -110,6 +110,68 @@ async fn reports_without_rtt_take_the_kernels_unless_behind_a_proxy() {
     }
 }
 
+/// The export bundle holds the class, its messages with attempts and the alignment, and
+/// none of the secrets: admin token, report credential, its derivation key.
+#[tokio::test]
+async fn export_bundle_holds_the_class_and_no_secrets() {
+    let mut t = TestServer::start(|_| {}).await;
+    let token = t
+        .create_class("room9", "replay_room9", "teacher_li", true)
+        .await;
+    let (s, v) = t
+        .report(
+            "room9",
+            &token,
+            &json!({"uid": "teacher_li", "timestamp": 1_000u64, "rtt_ms": 10}),
+        )
+        .await;
+    assert_eq!(s, 202, "{v}");
+    let store = t.store().clone();
+    wait_until(Duration::from_secs(10), "the 1003 sent", || {
+        let store = store.clone();
+        async move {
+            let f = replaydesk::store::MessageFilter {
+                statuses: vec![replaydesk::store::MessageStatus::Sent],
+                ..Default::default()
+            };
+            store.count_messages(&f).await.unwrap() == 1
+        }
+    })
+    .await;
+    let res = t
+        .http
+        .get(format!("{}/v1/admin/classes/room9/export", t.base))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let text = res.text().await.unwrap();
+    let b: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(b["format"], "replaydesk-class-bundle/1");
+    assert_eq!(b["class"]["class_id"], "room9");
+    assert_eq!(b["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(b["messages"][0]["status"], "sent");
+    assert_eq!(b["attempts"].as_array().unwrap().len(), 1);
+    assert_eq!(b["attempts"][0]["outcome"], "sent");
+    assert_eq!(b["members"][0]["uid"], "teacher_li");
+    assert_eq!(b["alignment"]["users"][0]["uid"], "teacher_li");
+    assert_eq!(b["history"], json!([]));
+    let auth = t.store().class_auth("room9").await.unwrap().unwrap();
+    for (what, secret) in [
+        ("admin token", ADMIN.to_owned()),
+        ("teacher credential", token.clone()),
+        ("credential key", auth.credential_key.clone()),
+    ] {
+        assert!(!secret.is_empty());
+        assert!(!text.contains(&secret), "the {what} is in the bundle");
+    }
+    assert!(!text.contains("credential_key") && !text.contains("report_token"));
+    let (s, e) = t.get("/v1/admin/classes/nope/export", Some(ADMIN)).await;
+    assert_eq!((s, e["error"].as_str()), (404, Some("not_found")));
+    t.stop().await;
+}
+
 mod reconcile {
     use super::*;
     use replaydesk::emulator::{Emulator, EmulatorConfig, EmulatorHandle};

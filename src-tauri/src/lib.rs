@@ -49,6 +49,7 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::settings::restart_app,
         commands::align::reconcile_class,
         commands::align::class_reconcile,
+        commands::align::export_class,
     ])
 }
 

@@ -160,4 +160,15 @@ fn class_alignment_command_answers_as_its_http_twin() {
     );
     assert_eq!(s, 404);
     assert_eq!(err, http_err);
+
+    // Export: the same bundle through both doors (but for when it was made).
+    let mut by_ipc = rig
+        .invoke("export_class", json!({"classId": "c1"}))
+        .expect("export_class answers");
+    let (s, mut by_http) = rig.http(reqwest::Method::GET, "/v1/admin/classes/c1/export", None);
+    assert_eq!(s, 200);
+    assert_eq!(by_ipc["format"], "replaydesk-class-bundle/1");
+    by_ipc["exported_at"] = Value::Null;
+    by_http["exported_at"] = Value::Null;
+    assert_eq!(by_ipc, by_http);
 }

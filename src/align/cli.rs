@@ -72,3 +72,56 @@ fn alignment(args: &AlignArgs) -> Result<Alignment, String> {
         a
     })
 }
+
+/// `replaydesk export`: a class of a database as one JSON bundle without secrets.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// The class to export.
+    #[arg(long)]
+    pub class: String,
+    /// SQLite database file.
+    #[arg(long, env = "REPLAYDESK_DB", default_value = crate::config::DEFAULT_DB)]
+    pub db: PathBuf,
+    /// Write the bundle here instead of to standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run_export(args: ExportArgs) -> ExitCode {
+    match export(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("replaydesk export: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn export(args: &ExportArgs) -> Result<(), String> {
+    // Opening would create a missing file: refuse instead, and change nothing.
+    if !args.db.is_file() {
+        return Err(format!("no database at {}", args.db.display()));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let bundle = rt.block_on(async {
+        let store = Store::open(&args.db).await.map_err(|e| e.to_string())?;
+        let b = crate::service::export_class(&store, &args.class, crate::clock::unix_ms_now())
+            .await
+            .map_err(|e| e.to_string());
+        store.close().await;
+        b
+    })?;
+    let text = serde_json::to_string_pretty(&bundle).map_err(|e| e.to_string())?;
+    match &args.out {
+        Some(p) => {
+            std::fs::write(p, text + "\n").map_err(|e| format!("cannot write {}: {e}", p.display()))
+        }
+        None => {
+            println!("{text}");
+            Ok(())
+        }
+    }
+}

@@ -5,7 +5,7 @@ use super::error::{ApiResult, ErrorBody};
 use super::extract::{JsonOf, PathParam};
 use crate::align::Alignment;
 use crate::service::reconcile::{ReconcileRequest, ReconcileRun};
-use crate::service::ReplayDesk;
+use crate::service::{ClassBundle, ReplayDesk};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -18,6 +18,16 @@ pub async fn class_alignment(
     PathParam(class_id): PathParam<String>,
 ) -> ApiResult<Json<Alignment>> {
     Ok(Json(desk.class_alignment(&class_id).await?))
+}
+
+/// `GET /v1/admin/classes/{class_id}/export` → the class as one JSON bundle without secrets.
+#[utoipa::path(get, path = "/v1/admin/classes/{class_id}/export", tag = "admin", security(("admin" = [])), params(("class_id" = String, Path, description = "the class")), responses((status = 200, description = "the class, members, messages, attempts, group history and alignment, without secrets (type `ClassBundle` in ui/src/bindings)", content_type = "application/json"), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody)))]
+pub async fn export_class(
+    State(desk): State<ReplayDesk>,
+    _: Admin,
+    PathParam(class_id): PathParam<String>,
+) -> ApiResult<Json<ClassBundle>> {
+    Ok(Json(desk.export_class(&class_id).await?))
 }
 
 /// `POST /v1/admin/classes/{class_id}/reconcile` `{"restart"?, "pages_per_second"?}` →

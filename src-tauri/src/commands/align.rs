@@ -5,7 +5,7 @@ use replaydesk::align::Alignment;
 use replaydesk::server::error::ApiError;
 use replaydesk::service::decode::{decode, Source};
 use replaydesk::service::reconcile::ReconcileRun;
-use replaydesk::service::ReplayDesk;
+use replaydesk::service::{ClassBundle, ReplayDesk};
 use serde_json::Value;
 use tauri::State;
 
@@ -19,6 +19,12 @@ type Answer<T> = Result<T, ApiError>;
 #[tauri::command]
 pub async fn class_alignment(state: Desk<'_>, class_id: String) -> Answer<Alignment> {
     Ok(state.class_alignment(&class_id).await?)
+}
+
+/// `GET /v1/admin/classes/{class_id}/export`.
+#[tauri::command]
+pub async fn export_class(state: Desk<'_>, class_id: String) -> Answer<ClassBundle> {
+    Ok(state.export_class(&class_id).await?)
 }
 
 /// `POST /v1/admin/classes/{class_id}/reconcile`.

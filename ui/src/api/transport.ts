@@ -111,6 +111,7 @@ export const OPERATIONS = {
   class_alignment: { method: "GET", path: "/v1/admin/classes/{class_id}/alignment" },
   reconcile_class: { method: "POST", path: "/v1/admin/classes/{class_id}/reconcile" },
   class_reconcile: { method: "GET", path: "/v1/admin/classes/{class_id}/reconcile" },
+  export_class: { method: "GET", path: "/v1/admin/classes/{class_id}/export" },
   list_messages: { method: "GET", path: "/v1/admin/messages" },
   get_message: { method: "GET", path: "/v1/admin/messages/{id}" },
   resend_message: { method: "POST", path: "/v1/admin/messages/{id}/resend" },

@@ -1,0 +1,90 @@
+//! A class as one JSON bundle for inspection elsewhere: the class, its members, every
+//! message with its delivery attempts, the group history reconcile fetched, and the
+//! alignment. Nothing secret is in it: no report token hash, no credential key, no
+//! credentials (they are derived, never stored), no IM key or admin token.
+
+use super::{align_class, ReplayDesk, ServiceResult};
+use crate::align::Alignment;
+use crate::store::{Attempt, ClassRecord, Member, MessageFilter, Store, StoredMessage};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// What a bundle says it is (a reader refuses other formats).
+pub const BUNDLE_FORMAT: &str = "replaydesk-class-bundle/1";
+
+/// One class, exported (`GET /v1/admin/classes/{class_id}/export`, `replaydesk export`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ClassBundle {
+    /// Always [`BUNDLE_FORMAT`].
+    pub format: String,
+    pub replaydesk_version: String,
+    #[ts(type = "number")]
+    pub exported_at: i64,
+    pub class: ClassRecord,
+    pub members: Vec<Member>,
+    /// Oldest first.
+    pub messages: Vec<StoredMessage>,
+    /// Every message's attempts, oldest first.
+    pub attempts: Vec<Attempt>,
+    /// The group's history as reconcile fetched it: `RspMsgList` items exactly as received,
+    /// oldest first (empty when the class was never reconciled).
+    #[ts(type = "unknown[]")]
+    pub history: Vec<serde_json::Value>,
+    pub alignment: Alignment,
+}
+
+/// Builds a class's bundle from a store alone (the CLI uses it without starting a server).
+pub async fn export_class(
+    store: &Store,
+    class_id: &str,
+    now_ms: i64,
+) -> ServiceResult<ClassBundle> {
+    let class = store.class(class_id).await?;
+    let members = store.members(class_id).await?;
+    let filter = MessageFilter {
+        class_id: Some(class_id.to_owned()),
+        ..Default::default()
+    };
+    let mut messages = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.list_messages(&filter, cursor, 1000).await?;
+        messages.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    messages.reverse();
+    let mut attempts = Vec::new();
+    for m in &messages {
+        attempts.extend(store.attempts(m.id).await?);
+    }
+    let history = store
+        .group_history(class_id)
+        .await?
+        .into_iter()
+        // Stored as received; an item that no longer parses is kept as its text.
+        .map(|(_, item)| serde_json::from_str(&item).unwrap_or(serde_json::Value::String(item)))
+        .collect();
+    let alignment = align_class(store, class_id).await?;
+    Ok(ClassBundle {
+        format: BUNDLE_FORMAT.to_owned(),
+        replaydesk_version: env!("CARGO_PKG_VERSION").to_owned(),
+        exported_at: now_ms,
+        class,
+        members,
+        messages,
+        attempts,
+        history,
+        alignment,
+    })
+}
+
+impl ReplayDesk {
+    /// The class as one bundle (see the module).
+    pub async fn export_class(&self, class_id: &str) -> ServiceResult<ClassBundle> {
+        export_class(&self.inner.store, class_id, self.server_ms()).await
+    }
+}
