@@ -56,7 +56,14 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
 /// Starts the backend and the window; blocks until the app quits, then stops the backend.
 pub fn run() {
     let app = build_app(Builder::default())
-        .setup(|app| backend::start(app))
+        .setup(|app| {
+            // Tauri panics on a setup error; a taken listen address deserves one plain line.
+            if let Err(e) = backend::start(app) {
+                eprintln!("ReplayDesk could not start: {e}");
+                std::process::exit(1);
+            }
+            Ok(())
+        })
         .build(tauri::generate_context!())
         .unwrap_or_else(|e| {
             eprintln!("ReplayDesk could not start: {e}");
