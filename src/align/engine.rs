@@ -382,8 +382,6 @@ pub fn align(
                 .filter(|(_, r)| r.start_ms <= t && t <= r.end_ms)
                 .map(|(k, r)| VideoPosition {
                     recording: k as u32,
-                    uid: r.uid.clone(),
-                    video_id: r.video_id.clone(),
                     position_ms: t - r.start_ms,
                 })
                 .collect(),

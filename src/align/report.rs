@@ -92,7 +92,13 @@ pub fn render_text(a: &Alignment) -> String {
         let pos: Vec<String> = e
             .positions
             .iter()
-            .map(|p| format!("{} in {:?}", p.position_ms, p.video_id))
+            .map(|p| {
+                let video = a
+                    .recordings
+                    .get(p.recording as usize)
+                    .map_or("?", |r| r.video_id.as_str());
+                format!("{} in {video:?}", p.position_ms)
+            })
             .collect();
         let _ = writeln!(
             s,

@@ -205,10 +205,9 @@ pub struct RecordingPlacement {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct VideoPosition {
-    /// Index into `recordings`.
+    /// Index into `recordings` (which names the video and its uid: an event of a big
+    /// class lies in dozens of videos, so the names are not repeated here).
     pub recording: u32,
-    pub uid: String,
-    pub video_id: String,
     /// Replay position: `server_ms` − the video's `start_ms`.
     #[ts(type = "number")]
     pub position_ms: i64,

@@ -5,9 +5,10 @@
  */
 export type VideoPosition = { 
 /**
- * Index into `recordings`.
+ * Index into `recordings` (which names the video and its uid: an event of a big
+ * class lies in dozens of videos, so the names are not repeated here).
  */
-recording: number, uid: string, video_id: string, 
+recording: number, 
 /**
  * Replay position: `server_ms` − the video's `start_ms`.
  */
