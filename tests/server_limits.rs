@@ -65,17 +65,26 @@ async fn idle_and_trickling_connections_are_closed_after_the_header_timeout() {
 async fn a_half_sent_body_is_cut_off_after_the_body_timeout() {
     let t = TestServer::start(|c| c.http.body_read_timeout = Duration::from_millis(300)).await;
     let mut s = connect(&t).await;
-    s.write_all(
-        b"POST /v1/classes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"class_id\":",
-    )
-    .await
-    .unwrap();
+    // Authorised, so the handler reads the body: without a token the answer would be a 401
+    // before any of the body is read, and the body timeout would never be reached.
+    let head = format!(
+        "POST /v1/classes HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"class_id\":"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
     let answer = read_until_closed(&mut s, Duration::from_secs(10))
         .await
         .expect("the server gives up on the body");
     assert!(!answer.starts_with("HTTP/1.1 2"), "{answer}");
-    let (st, _) = t.get("/v1/admin/classes", Some(ADMIN)).await;
+    assert!(
+        !answer.starts_with("HTTP/1.1 401"),
+        "the request was authorised, so the body was waited for: {answer}"
+    );
+    let (st, classes) = t.get("/v1/admin/classes", Some(ADMIN)).await;
     assert_eq!(st, 200, "the server still serves");
+    assert!(
+        !classes.to_string().contains("class_id\":\""),
+        "nothing was created from half a body: {classes}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
