@@ -168,7 +168,10 @@ async function openSession(port, log) {
         },
         { retry: true, timeoutMs: 30000 },
       ),
-    go: async (hash) => wd(port, "POST", `${s}/execute/sync`, { script: "window.location.hash = arguments[0];", args: [hash] }),
+    // Setting the hash twice lands on the same page, so a dropped connection is retried
+    // (it was the one unretried call in the 'socket hang up' failures of CI runs).
+    go: async (hash) =>
+      wd(port, "POST", `${s}/execute/sync`, { script: "window.location.hash = arguments[0];", args: [hash] }, { retry: true }),
     title: async () => wd(port, "GET", `${s}/title`, undefined, { retry: true }),
     async screenshot(name) {
       await sleep(1000); // let the last paint land
