@@ -257,6 +257,9 @@ export async function desktopTest({ version, log }) {
     const h1 = await healthz(appPort);
     if (h1.status !== 200) throw new Error(`/healthz on ${appPort}: HTTP ${h1.status} ${h1.body}`);
 
+    // The app opens on Host, the teacher's page, without being sent there.
+    await waitFor("the app opening on Host", 15000, () => app.present('[data-testid="host-new"]'));
+
     // Host: create a class, Start, both messages reach `sent`, join info shown.
     await app.go("#/host");
     await waitFor("the host view", 15000, () => app.present('[data-testid="host-new"]'));
