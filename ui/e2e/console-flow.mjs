@@ -9,8 +9,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ADMIN_TOKEN, CHROMIUM, launch, startServer } from "./console.mjs";
-import { SERVER_BIN, cleanEnv, freePort, requireFile, shotPath, start, waitFor, waitForPort } from "./lib.mjs";
+import { ADMIN_TOKEN, checkPrerequisites, launch, startEmulator, startServer } from "./console.mjs";
+import { shotPath, waitFor } from "./lib.mjs";
 import {
   api,
   createClass,
@@ -82,23 +82,11 @@ async function shoot(page, name, log) {
 }
 
 export async function consoleFlowTest({ log }) {
-  requireFile(SERVER_BIN, "build it with: cargo build -p replaydesk");
-  requireFile(CHROMIUM, "install Debian's chromium: bash scripts/setup.sh");
+  checkPrerequisites();
   const dir = mkdtempSync(path.join(os.tmpdir(), "replaydesk-e2e-"));
   const stops = [];
   try {
-    const secret = `e2e-${process.pid}-${Date.now()}`;
-    const sdkappid = "1400000000";
-    const emuPort = await freePort();
-    const emulator = start(
-      "replaydesk im-emulator",
-      SERVER_BIN,
-      ["im-emulator", "--listen", `127.0.0.1:${emuPort}`, "--sdkappid", sdkappid],
-      { cwd: dir, env: cleanEnv({ REPLAYDESK_IM_SECRET_KEY: secret, RUST_LOG: "warn" }) },
-    );
-    stops.push(() => emulator.stop());
-    await waitForPort(emuPort, 15000, emulator);
-    const emulatorBase = `http://127.0.0.1:${emuPort}`;
+    const { base: emulatorBase, secret, sdkappid } = await startEmulator(dir, stops);
     const srv = await startServer(dir, {
       REPLAYDESK_IM_ENDPOINT: emulatorBase,
       REPLAYDESK_IM_SDKAPPID: sdkappid,

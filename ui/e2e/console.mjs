@@ -30,10 +30,29 @@ const CHROMIUM_ARGS = [
   "--no-first-run",
 ];
 
-function checkPrerequisites() {
+export function checkPrerequisites() {
   requireFile(SERVER_BIN, "build it with: cargo build -p replaydesk");
   requireFile(path.join(UI_DIST, "index.html"), "build the console with: npm --prefix ui run build");
   requireFile(CHROMIUM, "install Debian's chromium: bash scripts/setup.sh");
+}
+
+/**
+ * A `replaydesk im-emulator` on a free port with a fresh secret key; its stop is pushed onto
+ * `stops`. Resolves once it accepts connections.
+ */
+export async function startEmulator(dir, stops) {
+  const secret = `e2e-${process.pid}-${Date.now()}`;
+  const sdkappid = "1400000000";
+  const port = await freePort();
+  const emulator = start(
+    "replaydesk im-emulator",
+    SERVER_BIN,
+    ["im-emulator", "--listen", `127.0.0.1:${port}`, "--sdkappid", sdkappid],
+    { cwd: dir, env: cleanEnv({ REPLAYDESK_IM_SECRET_KEY: secret, RUST_LOG: "warn" }) },
+  );
+  stops.push(() => emulator.stop());
+  await waitForPort(port, 15000, emulator);
+  return { port, base: `http://127.0.0.1:${port}`, secret, sdkappid };
 }
 
 /** `replaydesk serve` on a free port with a fresh database; resolves once /healthz answers. */
@@ -139,17 +158,7 @@ export async function consoleMarkupTest({ log }) {
   const dir = mkdtempSync(path.join(os.tmpdir(), "replaydesk-e2e-"));
   const stops = [];
   try {
-    const secret = `e2e-${process.pid}-${Date.now()}`;
-    const sdkappid = "1400000000";
-    const emuPort = await freePort();
-    const emulator = start(
-      "replaydesk im-emulator",
-      SERVER_BIN,
-      ["im-emulator", "--listen", `127.0.0.1:${emuPort}`, "--sdkappid", sdkappid],
-      { cwd: dir, env: cleanEnv({ REPLAYDESK_IM_SECRET_KEY: secret, RUST_LOG: "warn" }) },
-    );
-    stops.push(() => emulator.stop());
-    await waitForPort(emuPort, 15000, emulator);
+    const { port: emuPort, secret, sdkappid } = await startEmulator(dir, stops);
 
     const endpoint = `http://127.0.0.1:${emuPort}/${MARKUP}`;
     const srv = await startServer(dir, {
