@@ -3,109 +3,15 @@
 //! same desk also serves HTTP on loopback, so each answer is compared with its HTTP twin.
 
 use replaydesk::emulator::FaultConfig;
-use replaydesk::service::ReplayDesk;
 use replaydesk::store::{ClassEvent, MessageStatus};
-use replaydesk_desktop_lib::build_app;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{
-    get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
-};
-use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
 
-const ADMIN: &str = "test-admin-token-0123456789";
+mod common;
+use common::Rig;
 
-struct Rig {
-    _dir: tempfile::TempDir,
-    desk: ReplayDesk,
-    server: Option<replaydesk::server::ServerHandle>,
-    _app: App<MockRuntime>,
-    webview: WebviewWindow<MockRuntime>,
-    http: reqwest::Client,
-}
-
-impl Rig {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = replaydesk::config::Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            db: dir.path().join("replaydesk.db"),
-            admin_token: Some(replaydesk::secret::Secret::new(ADMIN)),
-            ui_dir: dir.path().join("no-ui"),
-            shutdown_grace_secs: 2,
-            ..Default::default()
-        };
-        config.delivery.retry_schedule = Some("30ms,60ms".into());
-        // Tauri runs async commands on its own tokio runtime: start the desk there.
-        let (desk, server) = tauri::async_runtime::block_on(async {
-            let desk = ReplayDesk::start(config).await.expect("the desk starts");
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let server = replaydesk::server::spawn(desk.clone(), listener).unwrap();
-            (desk, server)
-        });
-        let app = build_app(mock_builder())
-            .manage(desk.clone())
-            .build(mock_context(noop_assets()))
-            .expect("the app builds");
-        let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
-            .build()
-            .expect("the main window builds");
-        Rig {
-            _dir: dir,
-            desk,
-            server: Some(server),
-            _app: app,
-            webview,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let request = InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        };
-        get_ipc_response(&self.webview, request)
-            .map(|body| body.deserialize::<Value>().expect("the response is JSON"))
-    }
-
-    fn ok(&self, cmd: &str, args: Value) -> Value {
-        self.invoke(cmd, args)
-            .unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
-    }
-
-    /// `GET path` on the HTTP door with the admin token: (status, body).
-    fn http_get(&self, path: &str) -> (u16, Value) {
-        let url = format!("{}{path}", self.server.as_ref().unwrap().base_url());
-        tauri::async_runtime::block_on(async {
-            let res = self.http.get(url).bearer_auth(ADMIN).send().await.unwrap();
-            let status = res.status().as_u16();
-            (status, res.json::<Value>().await.unwrap())
-        })
-    }
-
-    fn wait_for(&self, what: &str, mut ok: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while !ok() {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Rig {
-    fn drop(&mut self) {
-        if let Some(s) = self.server.take() {
-            tauri::async_runtime::block_on(s.shutdown());
-        }
-    }
+/// A rig whose failed sends retry within milliseconds, so the tests need not wait.
+fn rig() -> Rig {
+    Rig::start_with(|config| config.delivery.retry_schedule = Some("30ms,60ms".into()))
 }
 
 fn statuses(page: &Value) -> Vec<String> {
@@ -119,7 +25,7 @@ fn statuses(page: &Value) -> Vec<String> {
 
 #[test]
 fn admin_commands_do_what_their_http_twins_do() {
-    let rig = Rig::start();
+    let rig = rig();
 
     // Create a class (with its IM group) through the command.
     let created = rig.ok(
@@ -299,7 +205,7 @@ fn admin_commands_do_what_their_http_twins_do() {
 
 #[test]
 fn admin_command_errors_read_like_the_http_error_body() {
-    let rig = Rig::start();
+    let rig = rig();
     // (command, args, HTTP twin's (path, status)) for refusals of every kind.
     let cases = [
         (

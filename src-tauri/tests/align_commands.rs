@@ -1,94 +1,10 @@
 //! The alignment commands over Tauri IPC (mock runtime, no window) on a real ReplayDesk
 //! (SQLite file, sandbox IM emulator), each compared with its HTTP twin on loopback.
 
-use replaydesk::service::ReplayDesk;
-use replaydesk_desktop_lib::build_app;
 use serde_json::{json, Value};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{
-    get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
-};
-use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
 
-const ADMIN: &str = "test-admin-token-0123456789";
-
-struct Rig {
-    _dir: tempfile::TempDir,
-    server: Option<replaydesk::server::ServerHandle>,
-    _app: App<MockRuntime>,
-    webview: WebviewWindow<MockRuntime>,
-}
-
-impl Rig {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let config = replaydesk::config::Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            db: dir.path().join("replaydesk.db"),
-            admin_token: Some(replaydesk::secret::Secret::new(ADMIN)),
-            ui_dir: dir.path().join("no-ui"),
-            shutdown_grace_secs: 2,
-            ..Default::default()
-        };
-        let (desk, server) = tauri::async_runtime::block_on(async {
-            let desk = ReplayDesk::start(config).await.expect("the desk starts");
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let server = replaydesk::server::spawn(desk.clone(), listener).unwrap();
-            (desk, server)
-        });
-        let app = build_app(mock_builder())
-            .manage(desk)
-            .build(mock_context(noop_assets()))
-            .expect("the app builds");
-        let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
-            .build()
-            .expect("the main window builds");
-        Rig {
-            _dir: dir,
-            server: Some(server),
-            _app: app,
-            webview,
-        }
-    }
-
-    fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let request = InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        };
-        get_ipc_response(&self.webview, request)
-            .map(|body| body.deserialize::<Value>().expect("the response is JSON"))
-    }
-
-    fn http(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let url = format!("{}{path}", self.server.as_ref().unwrap().base_url());
-        tauri::async_runtime::block_on(async {
-            let mut req = reqwest::Client::new()
-                .request(method, url)
-                .bearer_auth(ADMIN);
-            if let Some(b) = body {
-                req = req.json(&b);
-            }
-            let res = req.send().await.unwrap();
-            let status = res.status().as_u16();
-            (status, res.json::<Value>().await.unwrap())
-        })
-    }
-}
-
-impl Drop for Rig {
-    fn drop(&mut self) {
-        if let Some(s) = self.server.take() {
-            tauri::async_runtime::block_on(s.shutdown());
-        }
-    }
-}
+mod common;
+use common::Rig;
 
 #[test]
 fn class_alignment_command_answers_as_its_http_twin() {

@@ -11,11 +11,9 @@ use replaydesk_desktop_lib::backend::DesktopPaths;
 use replaydesk_desktop_lib::build_app;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{
-    get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
-};
-use tauri::webview::InvokeRequest;
+use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime};
+
+mod common;
 use tauri::{App, Manager, WebviewWindow, WebviewWindowBuilder};
 
 struct Fixture {
@@ -61,17 +59,7 @@ fn fixture() -> Fixture {
 }
 
 fn invoke(f: &Fixture, cmd: &str, args: Value) -> Result<Value, Value> {
-    let request = InvokeRequest {
-        cmd: cmd.into(),
-        callback: CallbackFn(0),
-        error: CallbackFn(1),
-        url: "tauri://localhost".parse().unwrap(),
-        body: InvokeBody::Json(args),
-        headers: Default::default(),
-        invoke_key: INVOKE_KEY.to_string(),
-    };
-    get_ipc_response(&f.webview, request)
-        .map(|body| body.deserialize::<Value>().expect("the response is JSON"))
+    common::invoke(&f.webview, cmd, args)
 }
 
 #[test]
