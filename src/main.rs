@@ -62,6 +62,9 @@ enum Command {
     /// Export a class (class, members, messages, attempts, group history, alignment) as one
     /// JSON bundle without secrets.
     Export(replaydesk::align::cli::ExportArgs),
+    /// Import a class bundle (from `replaydesk export` or the export route) into a database
+    /// for inspection: the class becomes a read-only record, never delivered or resent.
+    Import(replaydesk::align::cli::ImportArgs),
 }
 
 fn unix_now() -> i64 {
@@ -120,5 +123,6 @@ fn main() -> ExitCode {
         Command::Deliver(args) => replaydesk::delivery::cli::run(args),
         Command::Align(args) => replaydesk::align::cli::run(args),
         Command::Export(args) => replaydesk::align::cli::run_export(args),
+        Command::Import(args) => replaydesk::align::cli::run_import(args),
     }
 }

@@ -50,6 +50,7 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::align::reconcile_class,
         commands::align::class_reconcile,
         commands::align::export_class,
+        commands::align::import_class,
     ])
 }
 

@@ -125,3 +125,51 @@ fn export(args: &ExportArgs) -> Result<(), String> {
         }
     }
 }
+
+/// `replaydesk import`: a class bundle into a database, for inspection.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The bundle file (`replaydesk export --out FILE`, or the export route's answer).
+    pub file: PathBuf,
+    /// SQLite database file (created and migrated if missing).
+    #[arg(long, env = "REPLAYDESK_DB", default_value = crate::config::DEFAULT_DB)]
+    pub db: PathBuf,
+}
+
+pub fn run_import(args: ImportArgs) -> ExitCode {
+    match import(&args) {
+        Ok(class) => {
+            println!(
+                "imported class {} (group {}) into {}: a read-only record, never delivered from here",
+                class.class_id,
+                class.group_id,
+                args.db.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("replaydesk import: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn import(args: &ImportArgs) -> Result<crate::store::ClassRecord, String> {
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    // Read and checked before the database is opened: a bad bundle changes nothing.
+    let checked = crate::service::parse_bundle(&bytes)
+        .map_err(|e| format!("{}: {e}", args.file.display()))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    rt.block_on(async {
+        let store = Store::open(&args.db).await.map_err(|e| e.to_string())?;
+        let c = crate::service::import_bundle(&store, &checked, "cli")
+            .await
+            .map_err(|e| e.to_string());
+        store.close().await;
+        c
+    })
+}

@@ -54,6 +54,10 @@ pub struct ImEmulatorArgs {
     /// Apply the fault knobs to every command, not only send_group_msg.
     #[arg(long)]
     pub faults_all_commands: bool,
+    /// Keep the groups in this SQLite file (created if missing), so that they outlive a
+    /// restart; without it they live in memory only. Writes are batched (every 100 ms).
+    #[arg(long)]
+    pub db: Option<std::path::PathBuf>,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -119,7 +123,11 @@ async fn serve(args: ImEmulatorArgs) -> ExitCode {
         }
     };
     let config = args.config();
-    let emulator = match Emulator::new(config) {
+    let made = match &args.db {
+        Some(path) => Emulator::new_persistent(config, path).await,
+        None => Emulator::new(config),
+    };
+    let emulator = match made {
         Ok(e) => e,
         Err(e) => {
             eprintln!("im-emulator: {e}");

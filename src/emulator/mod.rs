@@ -42,10 +42,12 @@ pub mod codes;
 mod faults;
 mod handlers;
 mod limits;
+mod persist;
 mod state;
 mod stats;
 
 pub use faults::{FaultConfig, FaultConfigError, MAX_LATENCY_MS};
+pub use persist::{PersistError, FLUSH_EVERY};
 pub use stats::EmulatorStats;
 
 use crate::im::usersig;
@@ -163,6 +165,8 @@ pub enum EmulatorError {
     InvalidGroupId { id: String, reason: &'static str },
     #[error("group {0:?} already exists")]
     GroupExists(String),
+    #[error(transparent)]
+    Persist(#[from] PersistError),
 }
 
 /// The emulator's state, shared by every request.
@@ -174,6 +178,8 @@ struct Shared {
     app_bucket: Mutex<Option<TokenBucket>>,
     faults: Mutex<FaultConfig>,
     stats: Mutex<EmulatorStats>,
+    /// The file the groups are kept in, if any (see `persist`).
+    persisted: std::sync::OnceLock<persist::Persisted>,
 }
 
 /// Locks a mutex; a poisoned one is used as is (no code under these locks panics, and
@@ -214,12 +220,43 @@ impl Emulator {
                 app_bucket: Mutex::new(TokenBucket::new(config.app_rate, now)),
                 faults: Mutex::new(config.faults),
                 stats: Mutex::new(EmulatorStats::default()),
+                persisted: std::sync::OnceLock::new(),
             }),
         })
     }
 
     /// Binds `addr` (port 0 picks a free port) and serves the emulator on it in a
     /// background task.
+    /// An emulator whose groups are kept in the SQLite file at `path` (created if
+    /// missing): the groups saved there come back, and every change is saved in batches.
+    pub async fn new_persistent(
+        config: EmulatorConfig,
+        path: &std::path::Path,
+    ) -> Result<Self, EmulatorError> {
+        let emu = Self::new(config)?;
+        let (pool, saved) = persist::open(path).await?;
+        let groups = saved.len();
+        lock(&emu.shared.groups).restore(saved, now_unix_s(), Instant::now());
+        let p = persist::Persisted::start(pool, path, Arc::downgrade(&emu.shared));
+        let _ = emu.shared.persisted.set(p);
+        tracing::info!(path = %path.display(), groups, "IM emulator: groups kept in a file");
+        Ok(emu)
+    }
+
+    /// Saves the journaled changes now (they are saved every [`FLUSH_EVERY`] anyway).
+    pub fn save_soon(&self) {
+        if let Some(p) = self.shared.persisted.get() {
+            p.wake();
+        }
+    }
+
+    /// Saves the last changes and closes the file, if the groups are kept in one.
+    pub async fn close(&self) {
+        if let Some(p) = self.shared.persisted.get() {
+            p.close().await;
+        }
+    }
+
     pub async fn start(
         config: EmulatorConfig,
         addr: SocketAddr,
@@ -398,9 +435,13 @@ impl EmulatorHandle {
             let _ = tx.send(());
         }
         let Some(mut task) = self.task.take() else {
+            self.emulator.close().await;
             return Ok(());
         };
-        match tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await {
+        let stopped = tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await;
+        // After the last request: its changes are in the final batch.
+        self.emulator.close().await;
+        match stopped {
             Ok(Ok(result)) => result.map_err(EmulatorError::Io),
             // The task was cancelled or panicked: nothing is left to stop.
             Ok(Err(_)) => Ok(()),

@@ -2,6 +2,7 @@
 //! per-group frequency limit and history paging. Pure logic under one lock, no I/O.
 
 use super::limits::{self, TokenBucket};
+use super::persist::{Change, SavedGroup};
 use crate::im::wire::HistoryMsg;
 use crate::protocol::MsgBodyElem;
 use rand::Rng as _;
@@ -121,6 +122,8 @@ pub(crate) struct Groups {
     groups: HashMap<String, Group>,
     group_rate: u32,
     dup_window: Duration,
+    /// Changes not yet saved, when the groups are kept in a file (see `persist`).
+    journal: Option<Vec<Change>>,
 }
 
 impl Groups {
@@ -129,6 +132,59 @@ impl Groups {
             groups: HashMap::new(),
             group_rate,
             dup_window,
+            journal: None,
+        }
+    }
+
+    /// Puts saved groups back and journals every change from now on. Each group's
+    /// duplicate filter is rebuilt from its messages still inside the window (by their
+    /// `MsgTimeStamp`), so a retry after a restart is still recognised.
+    pub(crate) fn restore(&mut self, saved: Vec<SavedGroup>, now_unix_s: i64, now: Instant) {
+        let window = self.dup_window;
+        for s in saved {
+            let mut dup = DupFilter::default();
+            if !s.dismissed {
+                for m in &s.messages {
+                    let age = Duration::from_secs(
+                        u64::try_from(now_unix_s - m.msg_time_stamp).unwrap_or(0),
+                    );
+                    if age < window {
+                        let at = now.checked_sub(age).unwrap_or(now);
+                        dup.insert(m.msg_random as u32, m.msg_seq, m.msg_time_stamp, window, at);
+                    }
+                }
+            }
+            let bucket = if s.dismissed {
+                None
+            } else {
+                TokenBucket::new(self.group_rate, now)
+            };
+            self.groups.insert(
+                s.id,
+                Group {
+                    group_type: s.group_type,
+                    dismissed: s.dismissed,
+                    last_seq: s.last_seq,
+                    messages: s.messages,
+                    dup,
+                    bucket,
+                },
+            );
+        }
+        self.journal = Some(Vec::new());
+    }
+
+    /// The changes journaled since the last call (none when not journaling).
+    pub(crate) fn take_changes(&mut self) -> Vec<Change> {
+        self.journal
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    fn record(&mut self, change: impl FnOnce() -> Change) {
+        if let Some(j) = &mut self.journal {
+            j.push(change());
         }
     }
 
@@ -172,6 +228,10 @@ impl Groups {
             bucket: TokenBucket::new(self.group_rate, now),
         };
         self.groups.insert(id.clone(), group);
+        self.record(|| Change::Created {
+            id: id.clone(),
+            group_type: group_type.to_owned(),
+        });
         Ok(id)
     }
 
@@ -182,6 +242,7 @@ impl Groups {
         group.messages = Vec::new();
         group.dup = DupFilter::default();
         group.bucket = None;
+        self.record(|| Change::Destroyed { id: id.to_owned() });
         Ok(())
     }
 
@@ -195,6 +256,7 @@ impl Groups {
         now: Instant,
     ) -> Result<Sent, Refused> {
         let window = self.dup_window;
+        let journaling = self.journal.is_some();
         let group = self.live(id)?;
         if !limits::take(&mut group.bucket, now) {
             return Err(Refused::RateLimited);
@@ -212,12 +274,16 @@ impl Groups {
         let seq = group.last_seq;
         group.dup.insert(msg.random, seq, now_unix_s, window, now);
         if !group.keeps_history() {
+            self.record(|| Change::SeqTaken {
+                id: id.to_owned(),
+                seq,
+            });
             return Ok(Sent::NotStored {
                 seq: Some(seq),
                 time: now_unix_s,
             });
         }
-        group.messages.push(HistoryMsg {
+        let stored = HistoryMsg {
             from_account: msg.from_account,
             is_place_msg: 0,
             msg_body: msg.body,
@@ -225,7 +291,15 @@ impl Groups {
             msg_random: u64::from(msg.random),
             msg_seq: seq,
             msg_time_stamp: now_unix_s,
-        });
+        };
+        let journaled = journaling.then(|| stored.clone());
+        group.messages.push(stored);
+        if let Some(msg) = journaled {
+            self.record(|| Change::Stored {
+                id: id.to_owned(),
+                msg,
+            });
+        }
         Ok(Sent::Stored {
             seq,
             time: now_unix_s,
@@ -265,7 +339,7 @@ impl Groups {
     /// no body, no sender). Answers, per seq, whether it was found.
     pub(crate) fn recall(&mut self, id: &str, seqs: &[u64]) -> Result<Vec<(u64, bool)>, Refused> {
         let group = self.live(id)?;
-        Ok(seqs
+        let found: Vec<(u64, bool)> = seqs
             .iter()
             .map(|&seq| {
                 let found = match group.messages.binary_search_by_key(&seq, |m| m.msg_seq) {
@@ -280,7 +354,12 @@ impl Groups {
                 };
                 (seq, found)
             })
-            .collect())
+            .collect();
+        self.record(|| Change::Recalled {
+            id: id.to_owned(),
+            seqs: found.iter().filter(|(_, f)| *f).map(|(s, _)| *s).collect(),
+        });
+        Ok(found)
     }
 
     /// A group's whole stored history, oldest first; empty for unknown or dismissed groups.

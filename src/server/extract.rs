@@ -44,7 +44,12 @@ pub async fn refuse_declared_oversize(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse as _;
-    let limit = req.extensions().get::<BodyLimit>().map(|l| l.0);
+    let limit = if req.uri().path() == super::align::IMPORT_PATH {
+        // A class bundle: its own, larger cap (the handler enforces it).
+        Some(super::align::MAX_BUNDLE_BYTES)
+    } else {
+        req.extensions().get::<BodyLimit>().map(|l| l.0)
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

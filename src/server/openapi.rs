@@ -84,6 +84,7 @@ pub fn routes() -> OpenApiRouter<ReplayDesk> {
         .routes(routes!(admin::class_messages))
         .routes(routes!(align::class_alignment))
         .routes(routes!(align::export_class))
+        .routes(routes!(align::import_class))
         .routes(routes!(align::class_reconcile, align::reconcile_class))
         .routes(routes!(admin::list_messages))
         .routes(routes!(admin::get_message))

@@ -135,7 +135,10 @@ impl ReplayDesk {
         uid: &str,
     ) -> ServiceResult<MemberCredential> {
         validate::uid("uid", uid).map_err(ServiceError::Invalid)?;
-        self.class(class_id).await?;
+        super::import::refuse_if_imported(
+            &self.class(class_id).await?,
+            "giving out report credentials",
+        )?;
         let auth = self
             .inner
             .store

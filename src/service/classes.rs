@@ -117,6 +117,7 @@ impl ReplayDesk {
     pub async fn create_group(&self, class_id: &str, actor: &str) -> ServiceResult<GroupCreated> {
         validate::actor(actor).map_err(ServiceError::Invalid)?;
         let class = self.class(class_id).await?;
+        super::import::refuse_if_imported(&class, "creating its IM group")?;
         let group_created = self.make_group(&class.group_id, class_id).await?;
         let store = &self.inner.store;
         let alert_raised_at = store
@@ -203,6 +204,7 @@ impl ReplayDesk {
     /// more 1001 and 1002). Audited with what it was before. 409 unless the class ended.
     pub async fn reopen_class(&self, class_id: &str, actor: &str) -> ServiceResult<ClassSummary> {
         let store = &self.inner.store;
+        super::import::refuse_if_imported(&self.class(class_id).await?, "reopening")?;
         let (start_message_id, end_message_id) = store.class_lifecycle_messages(class_id).await?;
         let (before, after) = store.reopen_class(class_id).await?;
         store

@@ -1,11 +1,13 @@
 //! A class as one JSON bundle for inspection elsewhere: the class, its members, every
-//! message with its delivery attempts, the group history reconcile fetched, and the
-//! alignment. Nothing secret is in it: no report token hash, no credential key, no
+//! message with its delivery attempts, its timeline reports' round-trip facts, the group
+//! history reconcile fetched, and the alignment (imported by [`super::import`]). Nothing secret is in it: no report token hash, no credential key, no
 //! credentials (they are derived, never stored), no IM key or admin token.
 
 use super::{align_class, ReplayDesk, ServiceResult};
 use crate::align::Alignment;
-use crate::store::{Attempt, ClassRecord, Member, MessageFilter, Store, StoredMessage};
+use crate::store::{
+    Attempt, ClassRecord, Member, MessageFilter, ReportFacts, Store, StoredMessage,
+};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -27,6 +29,11 @@ pub struct ClassBundle {
     pub messages: Vec<StoredMessage>,
     /// Every message's attempts, oldest first.
     pub attempts: Vec<Attempt>,
+    /// The class's timeline reports without their bodies, oldest first: the round-trip
+    /// facts (`rtt_ms`, `rtt_source`, `uncertainty_ms`) alignment shows. Absent in bundles
+    /// from before it was added (read as none).
+    #[serde(default)]
+    pub reports: Vec<ReportFacts>,
     /// The group's history as reconcile fetched it: `RspMsgList` items exactly as received,
     /// oldest first (empty when the class was never reconciled).
     #[ts(type = "unknown[]")]
@@ -61,6 +68,7 @@ pub async fn export_class(
     for m in &messages {
         attempts.extend(store.attempts(m.id).await?);
     }
+    let reports = store.report_facts(class_id).await?;
     let history = store
         .group_history(class_id)
         .await?
@@ -77,6 +85,7 @@ pub async fn export_class(
         members,
         messages,
         attempts,
+        reports,
         history,
         alignment,
     })

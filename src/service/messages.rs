@@ -41,6 +41,8 @@ impl ReplayDesk {
     /// Resends one message (same `seq`; a new `Random` if it had been sent). Audited.
     pub async fn resend(&self, id: i64, actor: &str) -> ServiceResult<ResendOutcome> {
         validate::actor(actor).map_err(ServiceError::Invalid)?;
+        let m = self.inner.store.message(id).await?;
+        super::import::refuse_if_imported(&self.class(&m.class_id).await?, "resending")?;
         let queued = self.inner.delivery.resend(id, actor).await?;
         let message = self.inner.store.message(id).await?;
         Ok(ResendOutcome { queued, message })
@@ -52,7 +54,8 @@ impl ReplayDesk {
         for c in filter.class_id.iter().chain(&filter.class_ids) {
             self.class(c).await?;
         }
-        Ok(self.inner.store.count_messages(filter).await?)
+        // Messages of imported classes are never resent, so never counted here.
+        Ok(self.inner.store.count_resendable(filter).await?)
     }
 
     /// Resends every message matching `filter` as a background job. Audited.
@@ -60,7 +63,7 @@ impl ReplayDesk {
         validate::actor(actor).map_err(ServiceError::Invalid)?;
         validate::text_query(filter.text.as_deref()).map_err(ServiceError::Invalid)?;
         if let Some(c) = &filter.class_id {
-            self.class(c).await?;
+            super::import::refuse_if_imported(&self.class(c).await?, "resending")?;
         }
         Ok(self.inner.delivery.bulk_resend(filter, actor).await?)
     }
@@ -80,7 +83,7 @@ impl ReplayDesk {
             )));
         }
         if let Some(c) = &class_id {
-            self.class(c).await?;
+            super::import::refuse_if_imported(&self.class(c).await?, "recovering")?;
         }
         Ok(self
             .inner

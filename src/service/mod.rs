@@ -12,6 +12,7 @@ pub mod decode;
 mod error;
 pub mod export;
 mod health;
+pub mod import;
 mod intake;
 mod messages;
 mod operations;
@@ -28,6 +29,7 @@ pub use console::Console;
 pub use error::{ServiceError, ServiceResult, StartError};
 pub use export::{export_class, ClassBundle, BUNDLE_FORMAT};
 pub use health::{Health, CACHE_FOR};
+pub use import::{import_bundle, parse_bundle, read_bundle, BundleError, CheckedBundle};
 pub use intake::MAX_BATCH;
 pub use reports::{time_line_for, ReportMeta};
 pub use types::*;
@@ -167,9 +169,15 @@ impl ReplayDesk {
                     emu_config.admin.clone(),
                     Secret::new(emu_config.secret_key.clone()),
                 );
-                let handle =
-                    Emulator::start(emu_config, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
-                        .await?;
+                // Its groups are kept beside the database, so that what was sent is still
+                // in them after a restart (reconcile compares the two).
+                let emu =
+                    Emulator::new_persistent(emu_config, &sandbox_groups_file(&config.db)).await?;
+                let listener =
+                    tokio::net::TcpListener::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+                        .await
+                        .map_err(crate::emulator::EmulatorError::Io)?;
+                let handle = emu.serve(listener)?;
                 (
                     ImConfig::new(handle.base_url(), sdkappid, admin, key),
                     Some(handle),
@@ -179,12 +187,14 @@ impl ReplayDesk {
         let store = Store::open(&config.db).await?;
         let emulator = emulator_handle.as_ref().map(|h| h.emulator().clone());
         if let Some(emu) = &emulator {
-            // The sandbox's groups live in memory: bring back those of the known classes.
+            // Groups saved beside the database are back; a class whose group is not (a
+            // database from before, or the file removed) gets an empty one.
             for class in store.classes().await? {
                 let _ = emu.create_group_direct(&class.group_id);
             }
             tracing::warn!(
-                "SANDBOX MODE: no IM endpoint configured; messages go to the built-in IM emulator (in memory)"
+                "SANDBOX MODE: no IM endpoint configured; messages go to the built-in IM emulator (its groups kept in {})",
+                sandbox_groups_file(&config.db).display()
             );
             if config.im.sdkappid.is_some() || config.im.secret_key.is_some() {
                 tracing::warn!("im.sdkappid / im.secret_key are ignored: im.endpoint is not set");
@@ -268,4 +278,11 @@ impl ReplayDesk {
     pub fn server_ms(&self) -> i64 {
         unix_ms_now()
     }
+}
+
+/// Where sandbox mode keeps the built-in IM emulator's groups: `<db>.im-emulator.db`.
+pub fn sandbox_groups_file(db: &std::path::Path) -> std::path::PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".im-emulator.db");
+    std::path::PathBuf::from(name)
 }

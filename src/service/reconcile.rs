@@ -359,6 +359,7 @@ impl ReplayDesk {
             }
         };
         let class = self.class(class_id).await?;
+        super::import::refuse_if_imported(&class, "reconciling with the IM group")?;
         let store = self.store().clone();
         let key = (self.config().db.clone(), class.class_id.clone());
         // Claimed before any await, so two requests cannot both start a run.

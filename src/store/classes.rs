@@ -68,10 +68,16 @@ pub struct ClassRecord {
     /// How often an admin reopened the class after it ended (each allows one more
     /// 1001/1002 pair).
     pub reopen_count: u32,
+    /// When the class was imported from another ReplayDesk's bundle (unix ms): then it is
+    /// a read-only record, never delivered, resent or reconciled. `None` for a class of
+    /// this ReplayDesk.
+    #[ts(type = "number | null")]
+    #[serde(default)]
+    pub imported_at: Option<i64>,
 }
 
 const CLASS_COLUMNS: &str = "class_id, group_id, teacher_uid, state, created_at, started_at, \
-     ended_at, legacy_class_token, open_enrolment, reopen_count";
+     ended_at, legacy_class_token, open_enrolment, reopen_count, imported_at";
 
 fn class_from_row(row: &SqliteRow) -> Result<ClassRecord, sqlx::Error> {
     let state: String = row.try_get("state")?;
@@ -87,6 +93,7 @@ fn class_from_row(row: &SqliteRow) -> Result<ClassRecord, sqlx::Error> {
         legacy_class_token: row.try_get::<i64, _>("legacy_class_token")? != 0,
         open_enrolment: row.try_get::<i64, _>("open_enrolment")? != 0,
         reopen_count: u32::try_from(row.try_get::<i64, _>("reopen_count")?).unwrap_or(u32::MAX),
+        imported_at: row.try_get("imported_at")?,
     })
 }
 
@@ -157,11 +164,12 @@ impl Store {
         Ok(rows.iter().map(class_from_row).collect::<Result<_, _>>()?)
     }
 
-    /// What a class's report credentials are checked against; `None` for an unknown class.
+    /// What a class's report credentials are checked against; `None` for an unknown class
+    /// and for an imported one (a record: it takes no reports).
     pub async fn class_auth(&self, class_id: &str) -> StoreResult<Option<ClassAuth>> {
         let row = sqlx::query(
             "SELECT credential_key, report_token_sha256, legacy_class_token FROM classes \
-             WHERE class_id = ?",
+             WHERE class_id = ? AND imported_at IS NULL",
         )
         .bind(class_id)
         .fetch_optional(self.reader())

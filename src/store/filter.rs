@@ -80,6 +80,11 @@ pub(crate) fn push_any_of<'a, T>(
     qb.push(")");
 }
 
+/// ` AND ...`: the message's class was not imported (imported classes are records,
+/// never resent).
+pub(crate) const NOT_IMPORTED: &str =
+    " AND class_id NOT IN (SELECT class_id FROM classes WHERE imported_at IS NOT NULL)";
+
 /// Escapes LIKE's wildcards so a search for `50%` finds that text.
 fn like_pattern(text: &str) -> String {
     let mut p = String::with_capacity(text.len() + 2);
@@ -161,6 +166,15 @@ impl Store {
             .map(message_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(items, limit, |m| m.id))
+    }
+
+    /// How many messages matching `filter` a bulk resend or recovery would take: those of
+    /// imported classes never are.
+    pub async fn count_resendable(&self, filter: &MessageFilter) -> StoreResult<i64> {
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM messages WHERE 1 = 1");
+        filter.push_conditions(&mut qb);
+        qb.push(NOT_IMPORTED);
+        Ok(qb.build_query_scalar().fetch_one(self.reader()).await?)
     }
 
     /// How many messages match `filter`.

@@ -3,7 +3,7 @@
 //! is read from the statuses of its messages.
 
 use super::audit::audit_tx;
-use super::filter::MessageFilter;
+use super::filter::{MessageFilter, NOT_IMPORTED};
 use super::messages::requeue_tx;
 use super::types::{text_enum, Trigger};
 use super::{now_ms, Store, StoreError, StoreResult};
@@ -178,6 +178,8 @@ impl Store {
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT id FROM messages WHERE id > ");
         qb.push_bind(cursor);
         filter.push_conditions(&mut qb);
+        // Imported classes are records, never resent (see `Store::import_class`).
+        qb.push(NOT_IMPORTED);
         qb.push(" ORDER BY id LIMIT ").push_bind(i64::from(batch));
         let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
         let now = now_ms();

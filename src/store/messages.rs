@@ -440,11 +440,19 @@ pub(crate) async fn requeue_tx(
     message_id: i64,
     trigger: Trigger,
 ) -> StoreResult<bool> {
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM messages WHERE id = ?")
-        .bind(message_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let status = status.ok_or_else(|| StoreError::NotFound(format!("message {message_id}")))?;
+    let row: Option<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT m.status, c.imported_at FROM messages m JOIN classes c ON c.class_id = m.class_id \
+         WHERE m.id = ?",
+    )
+    .bind(message_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let (status, imported_at) =
+        row.ok_or_else(|| StoreError::NotFound(format!("message {message_id}")))?;
+    // An imported class is a record of another ReplayDesk's work: never sent from here.
+    if imported_at.is_some() {
+        return Ok(false);
+    }
     let status = MessageStatus::parse(&status)
         .ok_or_else(|| StoreError::Invalid(format!("status {status}")))?;
     let now = now_ms();

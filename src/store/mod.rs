@@ -12,6 +12,7 @@ mod callbacks;
 mod classes;
 mod filter;
 mod history;
+mod import;
 mod jobs;
 mod members;
 mod messages;
@@ -28,6 +29,7 @@ pub use callbacks::{
 pub use classes::{ClassAuth, ClassRecord, ClassState, NewClass};
 pub use filter::{MessageFilter, Page};
 pub use history::{ReconcileRunRow, ReconcileState};
+pub use import::{ImportedClass, ReportFacts, IMPORTED_IN_FLIGHT_NOTE};
 pub use jobs::{Job, JobKind, JobState};
 pub use members::{Member, MemberRole};
 pub use messages::{

@@ -11,6 +11,7 @@
 
 import { consoleMarkupTest, consoleTest } from "./console.mjs";
 import { consoleFlowTest } from "./console-flow.mjs";
+import { consoleImportTest } from "./import.mjs";
 import { desktopTest } from "./desktop.mjs";
 import { cargoVersion, killAll, withTimeout } from "./lib.mjs";
 
@@ -23,6 +24,7 @@ const TESTS = [
     fn: consoleFlowTest,
     timeoutMs: 150000,
   },
+  { name: "console in Chromium: import a class bundle, imported badge, a second import refused", fn: consoleImportTest, timeoutMs: 90000 },
 ];
 // Whatever happens inside, the whole run ends within this.
 const OVERALL_MS = 600000;

@@ -5,7 +5,7 @@ use replaydesk::align::Alignment;
 use replaydesk::server::error::ApiError;
 use replaydesk::service::decode::{decode, Source};
 use replaydesk::service::reconcile::ReconcileRun;
-use replaydesk::service::{ClassBundle, ReplayDesk};
+use replaydesk::service::{ClassBundle, ClassSummary, ReplayDesk};
 use serde_json::Value;
 use tauri::State;
 
@@ -42,4 +42,12 @@ pub async fn reconcile_class(
 #[tauri::command]
 pub async fn class_reconcile(state: Desk<'_>, class_id: String) -> Answer<Option<ReconcileRun>> {
     Ok(state.reconcile_status(&class_id).await?)
+}
+
+/// `POST /v1/admin/import` (body: the class bundle).
+#[tauri::command]
+pub async fn import_class(state: Desk<'_>, body: Option<Value>) -> Answer<ClassSummary> {
+    Ok(state
+        .import_class(body.unwrap_or(Value::Null), ACTOR)
+        .await?)
 }

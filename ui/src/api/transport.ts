@@ -87,6 +87,8 @@ export interface Transport {
   /** Sandbox mode only: the built-in IM emulator's fault knobs (used by `replaydesk demo`). */
   setSandboxFaults(body: SandboxFaults): Promise<SandboxFaults>;
   createClass(body: CreateClass): Promise<CreatedClass>;
+  /** Imports a class bundle (from another ReplayDesk's export) as a read-only record. */
+  importClass(bundle: unknown): Promise<ClassSummary>;
 }
 
 type Method = "GET" | "POST" | "PUT";
@@ -112,6 +114,7 @@ export const OPERATIONS = {
   reconcile_class: { method: "POST", path: "/v1/admin/classes/{class_id}/reconcile" },
   class_reconcile: { method: "GET", path: "/v1/admin/classes/{class_id}/reconcile" },
   export_class: { method: "GET", path: "/v1/admin/classes/{class_id}/export" },
+  import_class: { method: "POST", path: "/v1/admin/import" },
   list_messages: { method: "GET", path: "/v1/admin/messages" },
   get_message: { method: "GET", path: "/v1/admin/messages/{id}" },
   resend_message: { method: "POST", path: "/v1/admin/messages/{id}/resend" },
@@ -285,6 +288,7 @@ function typed(kind: "tauri" | "http", appInfo: () => Promise<AppInfo>, call: <T
     setSecretKey: (body) => call("set_secret_key", { body }),
     setSandboxFaults: (body) => call("set_sandbox_faults", { body }),
     createClass: (body) => call("create_class", { body }),
+    importClass: (bundle) => call("import_class", { body: bundle }),
   };
 }
 

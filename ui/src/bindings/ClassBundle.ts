@@ -3,6 +3,7 @@ import type { Alignment } from "./Alignment";
 import type { Attempt } from "./Attempt";
 import type { ClassRecord } from "./ClassRecord";
 import type { Member } from "./Member";
+import type { ReportFacts } from "./ReportFacts";
 import type { StoredMessage } from "./StoredMessage";
 
 /**
@@ -21,6 +22,12 @@ messages: Array<StoredMessage>,
  * Every message's attempts, oldest first.
  */
 attempts: Array<Attempt>, 
+/**
+ * The class's timeline reports without their bodies, oldest first: the round-trip
+ * facts (`rtt_ms`, `rtt_source`, `uncertainty_ms`) alignment shows. Absent in bundles
+ * from before it was added (read as none).
+ */
+reports: Array<ReportFacts>, 
 /**
  * The group's history as reconcile fetched it: `RspMsgList` items exactly as received,
  * oldest first (empty when the class was never reconciled).

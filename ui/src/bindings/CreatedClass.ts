@@ -31,4 +31,10 @@ open_enrolment: boolean,
  * How often an admin reopened the class after it ended (each allows one more
  * 1001/1002 pair).
  */
-reopen_count: number, };
+reopen_count: number, 
+/**
+ * When the class was imported from another ReplayDesk's bundle (unix ms): then it is
+ * a read-only record, never delivered, resent or reconciled. `None` for a class of
+ * this ReplayDesk.
+ */
+imported_at: number | null, };

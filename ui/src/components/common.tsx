@@ -19,6 +19,20 @@ export function StatusBadge({ status }: { status: string }) {
   return <span className={`status status-${status}`}>{status}</span>;
 }
 
+/** Marks a class imported from a bundle: a read-only record of another ReplayDesk's work. */
+export function ImportedBadge({ importedAt }: { importedAt: number | null | undefined }) {
+  if (importedAt === null || importedAt === undefined) return null;
+  return (
+    <span
+      className="status status-imported"
+      data-testid="imported-badge"
+      title={`Imported from a bundle on ${new Date(importedAt).toLocaleString()}: a read-only record, never delivered, resent or reconciled here`}
+    >
+      imported
+    </span>
+  );
+}
+
 export function statusClass(s: MessageStatus): string {
   return `status status-${s}`;
 }

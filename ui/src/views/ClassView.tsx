@@ -1,7 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { Link, useParams } from "@tanstack/react-router";
 import { transport } from "../api/transport";
-import { ErrorNote, StatusBadge, Time } from "../components/common";
+import { ErrorNote, ImportedBadge, StatusBadge, Time } from "../components/common";
 import { MessageLog } from "../components/MessageLog";
 import { count } from "../lib/format";
 
@@ -12,7 +12,8 @@ export function ClassHeader({ classId, tab }: { classId: string; tab: "messages"
     <>
       <div className="row spread">
         <h1>
-          Class <span className="mono">{classId}</span> {c.data && <StatusBadge status={c.data.state} />}
+          Class <span className="mono">{classId}</span> {c.data && <StatusBadge status={c.data.state} />}{" "}
+          {c.data && <ImportedBadge importedAt={c.data.imported_at} />}
         </h1>
         {c.data && (
           <span className="hint">
@@ -23,6 +24,12 @@ export function ClassHeader({ classId, tab }: { classId: string; tab: "messages"
         )}
       </div>
       {c.error && <ErrorNote title="Could not load the class" error={c.error} />}
+      {c.data?.imported_at != null && (
+        <p className="hint" data-testid="imported-note">
+          Imported from another ReplayDesk&apos;s bundle: a read-only record for inspection. Its messages are never
+          delivered, resent or reconciled from here, and it takes no reports.
+        </p>
+      )}
       <nav className="tabs" aria-label="Class views">
         <Link to="/classes/$classId" params={{ classId }} activeProps={{}} className={`tab${tab === "messages" ? " active" : ""}`}>
           Messages

@@ -8,7 +8,7 @@ import type { CreatedClass } from "../bindings/CreatedClass";
 import type { StatusCounts } from "../bindings/StatusCounts";
 import { transport } from "../api/transport";
 import { useAppInfo } from "../api/useAppInfo";
-import { Empty, ErrorNote, Loading, StatusBadge, Time } from "../components/common";
+import { Empty, ErrorNote, ImportedBadge, Loading, StatusBadge, Time } from "../components/common";
 import { count } from "../lib/format";
 import { STATUSES } from "../lib/filters";
 import { AlertsBanner } from "./AlertsBanner";
@@ -102,6 +102,59 @@ function CreateClassForm({ onClose }: { onClose: () => void }) {
 }
 
 /**
+ * "Import bundle": a class bundle file (from `replaydesk export` or another console's
+ * export) is read here and posted; the imported class then opens.
+ */
+function ImportBundle() {
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const [readError, setReadError] = useState<string | null>(null);
+  const m = useMutation({
+    mutationFn: (bundle: unknown) => transport().importClass(bundle),
+    onSuccess: (c) => {
+      void qc.invalidateQueries({ queryKey: ["classes"] });
+      void navigate({ to: "/classes/$classId", params: { classId: c.class_id } });
+    },
+  });
+  async function picked(file: File | undefined) {
+    setReadError(null);
+    m.reset();
+    if (!file) return;
+    let bundle: unknown;
+    try {
+      bundle = JSON.parse(await file.text());
+    } catch (err) {
+      setReadError(`${file.name} is not a class bundle: it is not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+      return;
+    }
+    m.mutate(bundle);
+  }
+  return (
+    <>
+      <label className={`button${m.isPending ? " disabled" : ""}`} title="Import a class bundle (replaydesk export) as a read-only record">
+        {m.isPending ? "Importing…" : "Import bundle"}
+        <input
+          type="file"
+          accept="application/json,.json"
+          data-testid="import-bundle"
+          className="visually-hidden"
+          disabled={m.isPending}
+          onChange={(e) => {
+            void picked(e.target.files?.[0]);
+            e.target.value = "";
+          }}
+        />
+      </label>
+      {(readError || m.error) && (
+        <div className="import-error" data-testid="import-error">
+          {readError ? <ErrorNote title="Could not import" error={readError} /> : <ErrorNote title="Could not import" error={m.error} />}
+        </div>
+      )}
+    </>
+  );
+}
+
+/**
  * In a browser against a sandbox server, how to fill it with demo data to look around
  * (`replaydesk demo` talks to the server over HTTP; the token is not repeated here).
  */
@@ -146,6 +199,7 @@ export function ClassesView() {
           <button type="button" className="primary" onClick={() => setCreating(true)} disabled={creating}>
             Create class
           </button>
+          <ImportBundle />
         </div>
       </div>
       {creating && <CreateClassForm onClose={() => setCreating(false)} />}
@@ -180,7 +234,8 @@ export function ClassesView() {
                 <td>
                   <Link to="/classes/$classId" params={{ classId: c.class_id }} className="mono">
                     {c.class_id}
-                  </Link>
+                  </Link>{" "}
+                  <ImportedBadge importedAt={c.imported_at} />
                 </td>
                 <td className="mono ident">{c.teacher_uid}</td>
                 <td className="mono ident">{c.group_id}</td>

@@ -1,0 +1,429 @@
+//! Import of a class bundle (see [`super::export`]) into this ReplayDesk, for inspection.
+//!
+//! The bundle is read strictly (its format first, then every field, errors naming the
+//! field) and checked for consistency before anything is written; the write is one
+//! transaction. The class becomes a read-only record: marked imported, never delivered,
+//! resent, reconciled or reopened, and it takes no reports.
+
+use super::export::{ClassBundle, BUNDLE_FORMAT};
+use super::{validate, ReplayDesk, ServiceError, ServiceResult};
+use crate::align::read_history_item;
+use crate::store::{ClassRecord, ImportedClass, Store};
+use serde_json::Value;
+use std::collections::HashSet;
+
+/// Why a bundle cannot be imported (nothing was changed).
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum BundleError {
+    #[error("the bundle is not valid JSON: {0}")]
+    NotJson(String),
+    #[error("the bundle must be a JSON object (a class bundle from `replaydesk export`), got {0}")]
+    NotObject(&'static str),
+    #[error("format: {0}")]
+    Format(String),
+    #[error("{path}: {reason}")]
+    Field { path: String, reason: String },
+    #[error("{0}")]
+    Inconsistent(String),
+}
+
+impl From<BundleError> for ServiceError {
+    fn from(e: BundleError) -> Self {
+        match e {
+            BundleError::NotJson(_) => ServiceError::Malformed(e.to_string()),
+            _ => ServiceError::Invalid(e.to_string()),
+        }
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Reads a bundle's text (see [`read_bundle`]).
+pub fn parse_bundle(bytes: &[u8]) -> Result<CheckedBundle, BundleError> {
+    let v: Value =
+        serde_json::from_slice(bytes).map_err(|e| BundleError::NotJson(e.to_string()))?;
+    read_bundle(v)
+}
+
+/// A bundle that read and checked: its history as (MsgSeq, item text) rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedBundle {
+    pub bundle: ClassBundle,
+    pub history: Vec<(u64, String)>,
+}
+
+/// Reads a bundle: its `format` first (another format or version is refused by name), then
+/// every field (errors name the field's path), then that its parts agree: every message,
+/// member and report belongs to the class, message ids and group `seq`s are unique,
+/// attempts and reports point at messages of the bundle, history items have a `MsgSeq`
+/// each, once.
+pub fn read_bundle(v: Value) -> Result<CheckedBundle, BundleError> {
+    let Value::Object(obj) = &v else {
+        return Err(BundleError::NotObject(kind(&v)));
+    };
+    match obj.get("format") {
+        Some(Value::String(f)) if f == BUNDLE_FORMAT => {}
+        Some(Value::String(f)) => {
+            return Err(BundleError::Format(format!(
+                "this bundle is {f:?}; this ReplayDesk reads {BUNDLE_FORMAT:?} only"
+            )))
+        }
+        Some(other) => {
+            return Err(BundleError::Format(format!(
+                "must be the string {BUNDLE_FORMAT:?}, got {}",
+                kind(other)
+            )))
+        }
+        None => {
+            return Err(BundleError::Format(format!(
+                "missing: not a class bundle (expected \"format\": {BUNDLE_FORMAT:?})"
+            )))
+        }
+    }
+    let bundle: ClassBundle =
+        serde_path_to_error::deserialize(v).map_err(|e| BundleError::Field {
+            path: e.path().to_string(),
+            reason: e.inner().to_string(),
+        })?;
+    let history = check(&bundle)?;
+    Ok(CheckedBundle { bundle, history })
+}
+
+fn bad(msg: String) -> BundleError {
+    BundleError::Inconsistent(msg)
+}
+
+fn check(b: &ClassBundle) -> Result<Vec<(u64, String)>, BundleError> {
+    let c = &b.class;
+    validate::class_id(&c.class_id).map_err(|e| bad(format!("class.class_id: {e}")))?;
+    if c.group_id.trim().is_empty() {
+        return Err(bad("class.group_id: must not be empty".into()));
+    }
+    let mut uids = HashSet::new();
+    for (i, m) in b.members.iter().enumerate() {
+        if m.class_id != c.class_id {
+            return Err(bad(format!(
+                "members[{i}].class_id: {:?} is not the bundle's class {:?}",
+                m.class_id, c.class_id
+            )));
+        }
+        if !uids.insert(m.uid.as_str()) {
+            return Err(bad(format!("members[{i}].uid: {:?} appears twice", m.uid)));
+        }
+    }
+    let mut ids = HashSet::new();
+    let mut seqs = HashSet::new();
+    for (i, m) in b.messages.iter().enumerate() {
+        if m.class_id != c.class_id || m.group_id != c.group_id {
+            return Err(bad(format!(
+                "messages[{i}]: belongs to class {:?} / group {:?}, not the bundle's {:?} / {:?}",
+                m.class_id, m.group_id, c.class_id, c.group_id
+            )));
+        }
+        if !ids.insert(m.id) {
+            return Err(bad(format!("messages[{i}].id: {} appears twice", m.id)));
+        }
+        if !seqs.insert(m.seq) {
+            return Err(bad(format!(
+                "messages[{i}].seq: {} appears twice in the group",
+                m.seq
+            )));
+        }
+    }
+    let mut attempt_ids = HashSet::new();
+    for (i, a) in b.attempts.iter().enumerate() {
+        if !ids.contains(&a.message_id) {
+            return Err(bad(format!(
+                "attempts[{i}].message_id: {} is not a message of the bundle",
+                a.message_id
+            )));
+        }
+        if !attempt_ids.insert(a.id) {
+            return Err(bad(format!("attempts[{i}].id: {} appears twice", a.id)));
+        }
+    }
+    for (i, r) in b.reports.iter().enumerate() {
+        if let Some(m) = r.message_id {
+            if !ids.contains(&m) {
+                return Err(bad(format!(
+                    "reports[{i}].message_id: {m} is not a message of the bundle"
+                )));
+            }
+        }
+    }
+    let mut history = Vec::with_capacity(b.history.len());
+    let mut msg_seqs = HashSet::new();
+    for (i, item) in b.history.iter().enumerate() {
+        let e = read_history_item(item).map_err(|e| bad(format!("history[{i}]: {e}")))?;
+        let seq = e
+            .im_msg_seq
+            .ok_or_else(|| bad(format!("history[{i}]: MsgSeq: missing")))?;
+        if !msg_seqs.insert(seq) {
+            return Err(bad(format!("history[{i}].MsgSeq: {seq} appears twice")));
+        }
+        history.push((seq, item.to_string()));
+    }
+    Ok(history)
+}
+
+/// Imports a checked bundle into `store` (the CLI uses it without starting a server):
+/// the class, marked imported, and everything it carries. Audited.
+pub async fn import_bundle(
+    store: &Store,
+    checked: &CheckedBundle,
+    actor: &str,
+) -> ServiceResult<ClassRecord> {
+    validate::actor(actor).map_err(ServiceError::Invalid)?;
+    let b = &checked.bundle;
+    let class = store
+        .import_class(&ImportedClass {
+            class: &b.class,
+            members: &b.members,
+            messages: &b.messages,
+            attempts: &b.attempts,
+            reports: &b.reports,
+            history: &checked.history,
+        })
+        .await?;
+    store
+        .audit(
+            actor,
+            "import_class",
+            &format!("class:{}", class.class_id),
+            &serde_json::json!({
+                "group_id": class.group_id,
+                "replaydesk_version": b.replaydesk_version,
+                "exported_at": b.exported_at,
+                "messages": b.messages.len(),
+                "attempts": b.attempts.len(),
+                "reports": b.reports.len(),
+                "history": checked.history.len(),
+            }),
+        )
+        .await?;
+    tracing::info!(
+        class_id = class.class_id,
+        messages = b.messages.len(),
+        "class imported from a bundle"
+    );
+    Ok(class)
+}
+
+/// Refuses `what` on an imported class (a read-only record).
+pub fn refuse_if_imported(class: &ClassRecord, what: &str) -> ServiceResult<()> {
+    match class.imported_at {
+        Some(_) => Err(ServiceError::Conflict(format!(
+            "class {:?} was imported from a bundle and is a read-only record: {what} is not possible",
+            class.class_id
+        ))),
+        None => Ok(()),
+    }
+}
+
+impl ReplayDesk {
+    /// Imports a class bundle (`POST /v1/admin/import`): the class with its counts.
+    pub async fn import_class(
+        &self,
+        bundle: Value,
+        actor: &str,
+    ) -> ServiceResult<super::ClassSummary> {
+        self.import_checked(read_bundle(bundle)?, actor).await
+    }
+
+    /// Imports a bundle already read (the HTTP route reads it from its bytes).
+    pub async fn import_checked(
+        &self,
+        checked: CheckedBundle,
+        actor: &str,
+    ) -> ServiceResult<super::ClassSummary> {
+        let class = import_bundle(&self.inner.store, &checked, actor).await?;
+        self.class_summary(&class.class_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::align::{align, AlignOptions, AlignSource};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// A small, consistent bundle: two messages, an attempt, a report, a history item.
+    fn sample() -> Value {
+        let alignment = align(
+            AlignSource::Log,
+            Some("g1".into()),
+            Some("c1".into()),
+            &[],
+            &AlignOptions::default(),
+        );
+        let msg = |id: i64, seq: u64, t: &str| {
+            json!({"id": id, "class_id": "c1", "group_id": "g1", "msg_type": t, "uid": "u1",
+                   "seq": seq, "random": 7, "data": "{}", "status": "sent", "attempt_count": 1,
+                   "next_attempt_at": null, "last_error": null, "im_msg_seq": id,
+                   "im_msg_time": 1_700_000_000, "created_at": 1_700_000_000_000i64,
+                   "updated_at": 1_700_000_000_000i64, "sent_at": 1_700_000_000_000i64})
+        };
+        json!({
+            "format": BUNDLE_FORMAT,
+            "replaydesk_version": "0.1.0",
+            "exported_at": 1_700_000_001_000i64,
+            "class": {"class_id": "c1", "group_id": "g1", "teacher_uid": "u1",
+                      "state": "ended", "created_at": 1, "started_at": 2, "ended_at": 3,
+                      "legacy_class_token": false, "open_enrolment": false,
+                      "reopen_count": 0, "imported_at": null},
+            "members": [{"class_id": "c1", "uid": "u1", "role": "teacher",
+                         "first_seen_at": 1, "last_seen_at": 2}],
+            "messages": [msg(1, 11, "timeline"), msg(2, 12, "class_start")],
+            "attempts": [{"id": 5, "message_id": 1, "trigger": "scheduled", "random": 7,
+                          "started_at": 1, "duration_ms": 3, "http_status": 200,
+                          "im_error_code": 0, "im_error_info": "OK",
+                          "transport_error": null, "outcome": "sent"}],
+            "reports": [{"uid": "u1", "client_timestamp": 5, "rtt_ms": 20,
+                         "rtt_source": "client", "received_at": 9, "time_line": 8,
+                         "uncertainty_ms": 10, "message_id": 1, "accepted": true,
+                         "refusal_reason": null}],
+            "history": [{"MsgSeq": 1, "MsgTimeStamp": 1_700_000_000, "From_Account": "admin",
+                         "IsPlaceMsg": 0, "MsgBody": []}],
+            "alignment": alignment,
+        })
+    }
+
+    #[test]
+    fn the_sample_bundle_reads() {
+        let c = read_bundle(sample()).unwrap();
+        assert_eq!(c.bundle.messages.len(), 2);
+        assert_eq!(c.history.len(), 1);
+        assert_eq!(c.history[0].0, 1);
+    }
+
+    #[test]
+    fn each_inconsistency_is_named() {
+        type Spoil = fn(&mut Value);
+        let cases: Vec<(Spoil, &str)> = vec![
+            (
+                |b| b["format"] = json!("replaydesk-class-bundle/0"),
+                "format: this bundle is",
+            ),
+            (|b| b["format"] = json!(1), "format: must be the string"),
+            (
+                |b| {
+                    b.as_object_mut().unwrap().remove("format");
+                },
+                "format: missing",
+            ),
+            (
+                |b| b["messages"][1]["id"] = json!(1),
+                "messages[1].id: 1 appears twice",
+            ),
+            (
+                |b| b["messages"][1]["seq"] = json!(11),
+                "messages[1].seq: 11 appears twice",
+            ),
+            (
+                |b| b["messages"][0]["class_id"] = json!("c2"),
+                "messages[0]: belongs to class",
+            ),
+            (
+                |b| b["members"][0]["class_id"] = json!("c2"),
+                "members[0].class_id",
+            ),
+            (
+                |b| b["reports"][0]["message_id"] = json!(3),
+                "reports[0].message_id: 3",
+            ),
+            (
+                |b| b["history"][0] = json!({"MsgBody": []}),
+                "history[0]: MsgSeq: missing",
+            ),
+            (|b| b["class"]["class_id"] = json!(""), "class.class_id"),
+            (
+                |b| b["messages"][0]["random"] = json!(-1),
+                "messages[0].random",
+            ),
+            (|b| b["class"]["state"] = json!("paused"), "class.state"),
+        ];
+        for (spoil, says) in cases {
+            let mut b = sample();
+            spoil(&mut b);
+            let e = read_bundle(b).unwrap_err().to_string();
+            assert!(e.contains(says), "{e:?} should say {says:?}");
+        }
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[a-z/0-9.-]{0,12}".prop_map(Value::String),
+            Just(json!(BUNDLE_FORMAT)),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec(
+                    (
+                        prop_oneof![
+                            Just("format".to_owned()),
+                            Just("class".to_owned()),
+                            Just("messages".to_owned()),
+                            "[a-z_]{1,8}"
+                        ],
+                        inner
+                    ),
+                    0..6
+                )
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any strict prefix of a bundle's text is refused, never half read.
+        #[test]
+        fn a_truncated_bundle_is_refused(cut in 0.0f64..1.0) {
+            let text = serde_json::to_string_pretty(&sample()).unwrap();
+            let at = ((text.len() as f64) * cut) as usize;
+            let at = (0..=at).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+            prop_assume!(!text[at..].trim().is_empty());
+            prop_assert!(parse_bundle(&text.as_bytes()[..at]).is_err());
+        }
+
+        /// Any one byte changed: never a panic; what is accepted is still consistent.
+        #[test]
+        fn a_damaged_bundle_is_refused_or_consistent(pos in 0.0f64..1.0, byte in any::<u8>()) {
+            let mut bytes = serde_json::to_vec(&sample()).unwrap();
+            let i = ((bytes.len() as f64) * pos) as usize % bytes.len();
+            bytes[i] = byte;
+            if let Ok(c) = parse_bundle(&bytes) {
+                let ids: HashSet<i64> = c.bundle.messages.iter().map(|m| m.id).collect();
+                prop_assert_eq!(ids.len(), c.bundle.messages.len());
+                for a in &c.bundle.attempts {
+                    prop_assert!(ids.contains(&a.message_id));
+                }
+                for m in &c.bundle.messages {
+                    prop_assert_eq!(&m.class_id, &c.bundle.class.class_id);
+                }
+                prop_assert_eq!(c.bundle.format.as_str(), BUNDLE_FORMAT);
+            }
+        }
+
+        /// Arbitrary JSON is refused with an error, never a panic.
+        #[test]
+        fn arbitrary_json_is_refused(v in json_value()) {
+            prop_assert!(read_bundle(v).is_err());
+        }
+    }
+}
