@@ -34,9 +34,10 @@ step ui-unit bash -c 'cd ui && npm run --silent test'
 step fmt cargo fmt --all -- --check
 step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 step cargo-test cargo test --workspace --locked
-# The native clock code (mach_absolute_time, QueryPerformanceCounter) compiles only for its
-# platform: check it for macOS and Windows here (its crate has no C build dependencies).
-step clock-targets bash -c 'cargo check -p replaydesk-clock --locked --target aarch64-apple-darwin && cargo check -p replaydesk-clock --locked --target x86_64-pc-windows-gnu'
+# The native clock code (mach_absolute_time, QueryPerformanceCounter) and the kernel RTT
+# reading (TCP_CONNECTION_INFO) compile only for their platform: check them for macOS and
+# Windows here (their crates have no C build dependencies).
+step clock-targets bash -c 'cargo check -p replaydesk-clock -p replaydesk-sockrtt --locked --target aarch64-apple-darwin && cargo check -p replaydesk-clock -p replaydesk-sockrtt --locked --target x86_64-pc-windows-gnu'
 # ts-rs regenerated the console's types during the tests: they must match what is committed.
 if git rev-parse --git-dir >/dev/null 2>&1; then
   step bindings-current bash -c 'changed=$(git status --porcelain -- ui/src/bindings); if [ -n "$changed" ]; then echo "ts-rs bindings differ from the committed ones (run cargo test and commit ui/src/bindings):"; echo "$changed"; exit 1; fi'

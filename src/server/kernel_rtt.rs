@@ -1,12 +1,13 @@
 //! The kernel's round-trip estimate of a client's connection (Linux `TCP_INFO`
-//! `tcpi_rtt`, the smoothed RTT in µs), read when a timeline report arrives: most
-//! classroom clients send no `rtt_ms`, and half the connection's RTT still moves their
-//! pair's `time_line` closer to when the client read its clock than the receipt time is.
+//! `tcpi_rtt`, macOS `TCP_CONNECTION_INFO` `tcpi_srtt`; see the `replaydesk-sockrtt`
+//! crate), read when a timeline report arrives: most classroom clients send no `rtt_ms`,
+//! and half the connection's RTT still moves their pair's `time_line` closer to when the
+//! client read its clock than the receipt time is.
 
 /// A request's connection, as the accept loop saw it (a request extension).
 #[derive(Debug, Clone, Copy)]
 pub struct ConnSocket {
-    #[cfg(target_os = "linux")]
+    #[cfg(unix)]
     fd: std::os::fd::RawFd,
 }
 
@@ -14,14 +15,14 @@ impl ConnSocket {
     /// Remembers `stream`'s socket. The connection's task owns the stream and runs the
     /// request's handler, so the descriptor stays open while a handler can read it.
     pub fn of(stream: &tokio::net::TcpStream) -> Self {
-        #[cfg(target_os = "linux")]
+        #[cfg(unix)]
         {
             use std::os::fd::AsRawFd;
             ConnSocket {
                 fd: stream.as_raw_fd(),
             }
         }
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(not(unix))]
         {
             let _ = stream;
             ConnSocket {}
@@ -29,38 +30,17 @@ impl ConnSocket {
     }
 
     /// The kernel's smoothed round trip of this connection in ms, if the platform tells
-    /// (Linux only for now) and it has measured one.
+    /// (Linux, macOS) and it has measured one.
     pub fn rtt_ms(&self) -> Option<f64> {
-        #[cfg(target_os = "linux")]
+        #[cfg(unix)]
         {
-            linux_rtt_ms(self.fd)
+            replaydesk_sockrtt::kernel_rtt_ms(self.fd)
         }
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(not(unix))]
         {
             None
         }
     }
-}
-
-#[cfg(target_os = "linux")]
-fn linux_rtt_ms(fd: std::os::fd::RawFd) -> Option<f64> {
-    // SAFETY: `tcp_info` is plain old data (zeroed is a valid value); getsockopt writes at
-    // most `len` bytes into it and reports how many; `fd` is the connection's open socket
-    // (see `ConnSocket::of`), and a closed or reused descriptor only makes the call fail.
-    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_INFO,
-            (&mut info as *mut libc::tcp_info).cast(),
-            &mut len,
-        )
-    };
-    let has_rtt = std::mem::offset_of!(libc::tcp_info, tcpi_rtt) + 4 <= len as usize;
-    // 0 means no sample yet.
-    (rc == 0 && has_rtt && info.tcpi_rtt > 0).then(|| f64::from(info.tcpi_rtt) / 1000.0)
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -165,9 +145,11 @@ mod tests {
                 "kernel RTT {rtt} ms with 50 ms each way"
             ),
             // Root but no netem (a container without sch_netem): not this code's failure.
-            Err(why) if why.contains("tc qdisc") || why.contains("unshare") => {
-                eprintln!("skipped kernel_rtt_follows_a_delay_added_with_netem: {why}")
-            }
+            Err(why) if why.contains("tc qdisc") || why.contains("unshare") => eprintln!(
+                "skipped kernel_rtt_follows_a_delay_added_with_netem: this machine cannot add \
+                 delay with netem in a network namespace of its own (no sch_netem in the kernel, \
+                 or no namespaces): {why}"
+            ),
             Err(why) => panic!("{why}"),
         }
     }
