@@ -3,34 +3,24 @@
 
 mod common;
 
+use common::process::{sigkill_and_wait, DeliverCommand};
 use common::*;
 use replaydesk::emulator::FaultConfig;
 use replaydesk::store::{AttemptOutcome, MessageStatus, Store};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 fn spawn_worker(db: &Path, endpoint: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_replaydesk"))
-        .args(["deliver", "--db"])
-        .arg(db)
-        .args([
-            "--im-endpoint",
-            endpoint,
-            "--sdkappid",
-            &SDKAPPID.to_string(),
+    DeliverCommand::new(db, endpoint, SDKAPPID, KEY)
+        .args(&[
             "--schedule",
             "20ms,50ms,100ms,200ms,300ms,500ms,500ms,500ms,500ms,500ms",
             // The killed worker's messages in flight are taken back when its lease ends.
             "--lease",
             "2s",
         ])
-        .env("REPLAYDESK_IM_SECRET_KEY", KEY)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
         .spawn()
-        .expect("worker starts")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -75,8 +65,7 @@ async fn sigkill_mid_run_then_restart_delivers_everything_once() {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    worker.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix.
-    let status = worker.wait().unwrap();
+    let status = sigkill_and_wait(&mut worker);
     assert!(!status.success(), "killed, not exited: {status:?}");
     let sent_at_kill = count_status(&store, MessageStatus::Sent).await;
     let sending_at_kill = count_status(&store, MessageStatus::Sending).await;

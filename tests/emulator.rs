@@ -2,6 +2,9 @@
 //! sequence numbers and history paging, the frequency limits, each fault knob, the control
 //! endpoints, the `replaydesk im-emulator` binary, and a fuzz test of arbitrary requests.
 
+#[path = "common/process.rs"]
+mod process;
+
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 use replaydesk::emulator::{codes, Emulator, EmulatorConfig, EmulatorHandle, FaultConfig};
@@ -972,6 +975,62 @@ async fn control_endpoints() {
     assert_eq!(resp.status(), 404);
 }
 
+/// `PUT /control/secret-key`: the old key's UserSigs are refused from then on, the new
+/// key's accepted; a malformed body or an empty key changes nothing.
+#[tokio::test]
+async fn secret_key_rotation_refuses_the_old_key_and_accepts_the_new() {
+    const NEW_KEY: &str = "emulator-rotated-key-1a2b3c4d5e6f7a8b9c0d1e2f3a4b";
+    let emu = start(|_| {}).await;
+    let im = Im::new(&emu);
+    emu.create_group_direct("g").unwrap();
+    assert_eq!(code(&im.send("g", 1, "x").await), 0);
+
+    for bad in [r#"{"secret_key":""}"#, r#"{"key":"k"}"#, "not json"] {
+        let resp = im
+            .http
+            .put(format!("{}/control/secret-key", im.base))
+            .body(bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400, "{bad}");
+        let text = resp.text().await.unwrap();
+        assert!(text.contains("invalid secret key"), "{text}");
+    }
+    assert_eq!(
+        code(&im.send("g", 2, "x").await),
+        0,
+        "refused PUTs change nothing"
+    );
+
+    let resp = im
+        .http
+        .put(format!("{}/control/secret-key", im.base))
+        .body(format!(r#"{{"secret_key":"{NEW_KEY}"}}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert!(
+        !resp.text().await.unwrap().contains(NEW_KEY),
+        "the key is not echoed"
+    );
+    assert_eq!(
+        code(&im.send("g", 3, "x").await),
+        codes::USERSIG_BAD_SIGNATURE,
+        "the old key's UserSig is refused"
+    );
+    let rotated = Im {
+        sig: usersig::generate(APP, ADMIN, NEW_KEY, now(), 86_400),
+        ..im.clone()
+    };
+    assert_eq!(code(&rotated.send("g", 4, "x").await), 0);
+    assert!(
+        usersig::verify(&emu.admin_usersig(60), APP, ADMIN, NEW_KEY, now()).is_ok(),
+        "the emulator's own admin UserSig is made with the new key"
+    );
+}
+
 #[tokio::test]
 async fn shutdown_stops_serving() {
     let emu = start(|_| {}).await;
@@ -993,54 +1052,23 @@ fn debug_output_hides_the_secret_key() {
     assert!(!format!("{config:?}").contains(KEY));
 }
 
+#[cfg(unix)]
 #[test]
 fn the_binary_serves_until_sigterm() {
-    use std::io::{BufRead as _, BufReader, Read as _};
-    use std::process::{Command, Stdio};
+    use std::io::Read as _;
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_replaydesk"))
-        .args([
-            "im-emulator",
-            "--listen",
-            "127.0.0.1:0",
-            "--sdkappid",
-            &APP.to_string(),
-            "--group-rate",
-            "10",
-            "--fail-codes",
-            "10002,10006",
-        ])
-        .env("REPLAYDESK_IM_SECRET_KEY", KEY)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn replaydesk im-emulator");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        if let Some(Ok(first)) = lines.next() {
-            let _ = tx.send(first);
-        }
-        lines.map_while(Result::ok).collect::<Vec<_>>()
-    });
-    let Ok(first) = rx.recv_timeout(Duration::from_secs(60)) else {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("the emulator printed no address");
-    };
-    assert!(!first.contains(KEY));
-    let base = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_owned();
+    let mut emu = process::spawn_emulator(
+        APP,
+        KEY,
+        &["--group-rate", "10", "--fail-codes", "10002,10006"],
+    );
+    assert!(!emu.first_line.contains(KEY));
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let im = Im {
             http: reqwest::Client::new(),
-            base,
+            base: emu.base.clone(),
             sig: admin_sig(),
         };
         assert_eq!(code(&im.create("replay_class_1").await), 0);
@@ -1051,30 +1079,11 @@ fn the_binary_serves_until_sigterm() {
         assert_eq!(seq(&v), 1);
     });
 
-    #[cfg(unix)]
-    {
-        // SAFETY: signalling our own child process by its id.
-        let pid = i32::try_from(child.id()).unwrap();
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    }
-    #[cfg(not(unix))]
-    child.kill().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the emulator did not stop on SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    #[cfg(unix)]
+    let status = process::sigterm_and_wait(&mut emu.child, Duration::from_secs(20));
     assert!(status.success(), "{status:?}");
-    let rest = reader.join().unwrap().join("\n");
+    let rest = emu.rest.take().unwrap().join().unwrap().join("\n");
     let mut stderr = String::new();
-    child
+    emu.child
         .stderr
         .take()
         .unwrap()

@@ -6,12 +6,14 @@
 //! each secret, and for the bearer credentials handed out.
 #![cfg(unix)]
 
+#[path = "common/process.rs"]
+mod process;
+
+use process::{sigterm_and_wait, ServeCommand, Served, BIN};
 use replaydesk::emulator::{Emulator, EmulatorConfig};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SDKAPPID: u64 = 1_400_000_009;
@@ -20,86 +22,23 @@ const CB_SECRET: &str = "planted-callback-key-5d7e22f1";
 const IM_SECRET: &str = "plantedimkey0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4";
 const IM_SECRET_NEW: &str = "plantednewimkey1f2e3d4c5b6a79880a1b2c3d4e5f6a7b8";
 
-struct Served {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
+/// Every secret set, logging at debug (trace for ReplayDesk), every line kept.
 fn serve(dir: &Path, im: &str) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_replaydesk"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(dir.join("replaydesk.db"))
-        .current_dir(dir)
+    let db = dir.join("replaydesk.db");
+    ServeCommand::new(dir, &db)
         .env("REPLAYDESK_ADMIN_TOKEN", ADMIN_SECRET)
         .env("REPLAYDESK_CALLBACK_KEY", CB_SECRET)
         .env("REPLAYDESK_IM_ENDPOINT", im)
         .env("REPLAYDESK_IM_SDKAPPID", SDKAPPID.to_string())
         .env("REPLAYDESK_IM_SECRET_KEY", IM_SECRET)
-        .env("REPLAYDESK_LOG_FORMAT", "json")
         .env("RUST_LOG", "debug,replaydesk=trace")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .keep_log()
         .spawn()
-        .expect("replaydesk serve starts");
-    let log = Arc::new(Mutex::new(String::new()));
-    let (tx, rx) = mpsc::channel();
-    for stream in [
-        Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stdout.take().unwrap()),
-    ] {
-        let (log, tx) = (log.clone(), tx.clone());
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines() {
-                let Ok(line) = line else { break };
-                if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    if v["fields"]["message"] == "replaydesk serving" {
-                        let _ =
-                            tx.send(v["fields"]["addr"].as_str().unwrap_or_default().to_owned());
-                    }
-                }
-                let mut log = log.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-    }
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("serve logs its address");
-    Served {
-        child,
-        base: format!("http://{addr}"),
-        log,
-    }
-}
-
-fn sigterm_and_wait(s: &mut Served) {
-    let pid = libc::pid_t::try_from(s.child.id()).unwrap();
-    // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let start = Instant::now();
-    while s.child.try_wait().unwrap().is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "serve did not stop"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// `replaydesk serve` that must fail at configuration: its whole output.
 fn config_error(dir: &Path, file: Option<&str>, env: &[(&str, &str)]) -> String {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_replaydesk"));
+    let mut cmd = Command::new(BIN);
     // No --listen: it would override REPLAYDESK_LISTEN.
     cmd.args(["serve", "--db"])
         .arg(dir.join("config-error.db"))
@@ -241,9 +180,9 @@ async fn a_planted_secret_never_reaches_the_log_or_a_config_error() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::task::block_in_place(|| sigterm_and_wait(&mut served));
+    tokio::task::block_in_place(|| sigterm_and_wait(&mut served.child, Duration::from_secs(60)));
     std::thread::sleep(Duration::from_millis(200));
-    let log = served.log.lock().unwrap().clone();
+    let log = served.log_text();
     assert!(
         log.lines().count() > 20,
         "the log says something at this level:\n{log}"

@@ -3,15 +3,17 @@
 //! ends up in the group exactly once.
 #![cfg(unix)]
 
+#[path = "common/process.rs"]
+mod process;
+
+use process::{sigterm_and_wait, ServeCommand, Served};
 use replaydesk::emulator::{Emulator, EmulatorConfig, EmulatorHandle, FaultConfig};
 use replaydesk::protocol::{classify, HistoryItem};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const SDKAPPID: u64 = 1_400_000_003;
@@ -22,26 +24,9 @@ const PER_CLIENT: usize = 100;
 /// SIGTERM goes out once this many reports have been answered.
 const TERM_AFTER: usize = 300;
 
-/// A `replaydesk serve` child, killed if the test ends early.
-struct Served {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 fn serve(dir: &Path, emu: &EmulatorHandle) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_replaydesk"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(dir.join("replaydesk.db"))
-        .current_dir(dir)
+    let db = dir.join("replaydesk.db");
+    ServeCommand::new(dir, &db)
         .env("REPLAYDESK_ADMIN_TOKEN", ADMIN)
         .env("REPLAYDESK_IM_ENDPOINT", emu.base_url())
         .env("REPLAYDESK_IM_SDKAPPID", SDKAPPID.to_string())
@@ -54,53 +39,7 @@ fn serve(dir: &Path, emu: &EmulatorHandle) -> Served {
             "REPLAYDESK_DELIVERY_RETRY_SCHEDULE",
             "100ms,200ms,400ms,800ms,1s,1s,1s,1s",
         )
-        .env("REPLAYDESK_LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
         .spawn()
-        .expect("replaydesk serve starts");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    // Reads the log for the address, then keeps draining it so the child never blocks.
-    std::thread::spawn(move || {
-        let mut tx = Some(tx);
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            let Ok(v) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            if v["fields"]["message"] == "replaydesk serving" {
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send(v["fields"]["addr"].as_str().unwrap_or_default().to_owned());
-                }
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("serve logs its address");
-    Served {
-        child,
-        base: format!("http://{addr}"),
-    }
-}
-
-fn sigterm_and_wait(s: &mut Served) -> std::process::ExitStatus {
-    let pid = libc::pid_t::try_from(s.child.id()).unwrap();
-    // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let start = Instant::now();
-    loop {
-        if let Some(status) = s.child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "serve did not stop after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn seq_occurrences(emu: &EmulatorHandle, group: &str) -> HashMap<u64, usize> {
@@ -188,7 +127,8 @@ async fn sigterm_mid_stream_loses_nothing_answered_and_duplicates_nothing() {
         );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    let status = tokio::task::block_in_place(|| sigterm_and_wait(&mut first));
+    let status =
+        tokio::task::block_in_place(|| sigterm_and_wait(&mut first.child, Duration::from_secs(60)));
     assert!(
         status.success(),
         "serve exits cleanly on SIGTERM: {status:?}"
@@ -248,6 +188,8 @@ async fn sigterm_mid_stream_loses_nothing_answered_and_duplicates_nothing() {
         .await
         .unwrap();
     assert_eq!(res.status(), 202);
-    let status = tokio::task::block_in_place(|| sigterm_and_wait(&mut second));
+    let status = tokio::task::block_in_place(|| {
+        sigterm_and_wait(&mut second.child, Duration::from_secs(60))
+    });
     assert!(status.success(), "{status:?}");
 }

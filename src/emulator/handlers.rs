@@ -16,7 +16,7 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, post, put};
 use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -41,6 +41,7 @@ pub(crate) fn router(emulator: Emulator) -> Router {
         .route("/control/faults", get(get_faults).put(put_faults))
         .route("/control/stats", get(get_stats))
         .route("/control/reset-stats", post(reset_stats))
+        .route("/control/secret-key", put(put_secret_key))
         .fallback(unknown_path)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(emulator)
@@ -244,7 +245,8 @@ fn authenticate(emu: &Emulator, params: &[(String, String)]) -> Result<(), Answe
         return Err(fail(USERSIG_MALFORMED, "usersig is missing"));
     }
     let shared = &emu.shared;
-    let verified = usersig::verify(sig, sdkappid, identifier, &shared.secret_key, now_unix_s())
+    let key = lock(&shared.secret_key).clone();
+    let verified = usersig::verify(sig, sdkappid, identifier, &key, now_unix_s())
         .map_err(|e| fail(i64::from(e.im_error_code()), e.to_string()))?;
     if sdkappid != shared.sdkappid {
         return Err(fail(
@@ -528,6 +530,31 @@ async fn put_faults(State(emu): State<Emulator>, body: Bytes) -> Response {
 
 async fn get_stats(State(emu): State<Emulator>) -> Json<EmulatorStats> {
     Json(emu.stats())
+}
+
+/// `PUT /control/secret-key` `{"secret_key": "..."}` → 204: rotates the app's key (never
+/// echoed back). A body that is not that shape, or an empty key, is refused with 400 and
+/// changes nothing.
+async fn put_secret_key(State(emu): State<Emulator>, body: Bytes) -> Response {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct KeyBody {
+        secret_key: String,
+    }
+    let key = match serde_json::from_slice::<KeyBody>(&body) {
+        Ok(k) => k.secret_key,
+        Err(_) => {
+            return control_error(
+                StatusCode::BAD_REQUEST,
+                "invalid secret key",
+                "expected {\"secret_key\": \"...\"}",
+            )
+        }
+    };
+    match emu.set_secret_key(&key) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => control_error(StatusCode::BAD_REQUEST, "invalid secret key", e.to_string()),
+    }
 }
 
 /// Zeroes the counters; answers their values before.

@@ -15,7 +15,10 @@
 //!
 //! Plus what the service cannot do: fault knobs ([`FaultConfig`]) and counters
 //! ([`EmulatorStats`]), set and read in process or through `GET/PUT /control/faults`,
-//! `GET /control/stats` and `POST /control/reset-stats` (no UserSig; they exist only here).
+//! `GET /control/stats` and `POST /control/reset-stats` (no UserSig; they exist only here),
+//! and a key rotation: `PUT /control/secret-key` replaces the app's secret key, as an
+//! operator rotating it in the service's console would (UserSigs made with the old key are
+//! refused from then on).
 //!
 //! The error codes and the exact case each answers are listed in [`codes`]. In the order
 //! they are checked: HTTP method and query (60002), `sdkappid` (60012), UserSig (70001,
@@ -172,7 +175,8 @@ pub enum EmulatorError {
 /// The emulator's state, shared by every request.
 struct Shared {
     sdkappid: u64,
-    secret_key: String,
+    /// Behind a lock: a rotation (`PUT /control/secret-key`) replaces it while serving.
+    secret_key: Mutex<String>,
     admin: String,
     groups: Mutex<Groups>,
     app_bucket: Mutex<Option<TokenBucket>>,
@@ -214,7 +218,7 @@ impl Emulator {
         Ok(Self {
             shared: Arc::new(Shared {
                 sdkappid: config.sdkappid,
-                secret_key: config.secret_key,
+                secret_key: Mutex::new(config.secret_key),
                 admin: config.admin,
                 groups: Mutex::new(Groups::new(config.group_rate, config.dup_window)),
                 app_bucket: Mutex::new(TokenBucket::new(config.app_rate, now)),
@@ -310,7 +314,7 @@ impl Emulator {
         usersig::generate(
             self.shared.sdkappid,
             &self.shared.admin,
-            &self.shared.secret_key,
+            &lock(&self.shared.secret_key),
             now_unix_s(),
             expire_secs,
         )
@@ -331,6 +335,17 @@ impl Emulator {
     /// The counters since start or the last reset.
     pub fn stats(&self) -> EmulatorStats {
         lock(&self.shared.stats).clone()
+    }
+
+    /// Rotates the app's secret key: from now on only UserSigs made with `key` are
+    /// accepted (a call made with the old key is refused with 70009, as the service does
+    /// once a key is replaced). Refuses an empty key and keeps the old one.
+    pub fn set_secret_key(&self, key: &str) -> Result<(), EmulatorError> {
+        if key.is_empty() {
+            return Err(EmulatorError::InvalidConfig("secret key is empty".into()));
+        }
+        *lock(&self.shared.secret_key) = key.to_owned();
+        Ok(())
     }
 
     /// Zeroes the counters and returns their values before.
@@ -412,6 +427,11 @@ impl EmulatorHandle {
     /// See [`Emulator::reset_stats`].
     pub fn reset_stats(&self) -> EmulatorStats {
         self.emulator.reset_stats()
+    }
+
+    /// See [`Emulator::set_secret_key`].
+    pub fn set_secret_key(&self, key: &str) -> Result<(), EmulatorError> {
+        self.emulator.set_secret_key(key)
     }
 
     /// See [`Emulator::history`].

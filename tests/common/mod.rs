@@ -13,6 +13,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(unix)]
+pub mod process;
 mod wait;
 #[allow(unused_imports)] // not every test crate that includes `common` polls
 pub use wait::wait_until;
