@@ -33,7 +33,19 @@ step ui-build bash -c 'cd ui && npm run --silent build'
 step ui-unit bash -c 'cd ui && npm run --silent test'
 step fmt cargo fmt --all -- --check
 step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
+# The store's tests and the multi-node tests run against PostgreSQL too: a throwaway
+# cluster (scripts/pg_cluster.sh) for the length of the cargo tests. Under CI=true a test
+# that needs it fails when it is missing instead of skipping.
+pg_dir=$(mktemp -d /tmp/replaydesk-pg.XXXXXX)
+if pg_env=$(bash scripts/pg_cluster.sh start "$pg_dir" 55432); then
+  eval "$pg_env"
+  echo "PostgreSQL for the tests: $REPLAYDESK_TEST_PG"
+else
+  echo "PostgreSQL could not be started: the tests that need it skip (or fail under CI=true)"
+fi
 step cargo-test cargo test --workspace --locked
+bash scripts/pg_cluster.sh stop "$pg_dir" || true
+unset REPLAYDESK_TEST_PG
 # The native clock code (mach_absolute_time, QueryPerformanceCounter) and the kernel RTT
 # reading (TCP_CONNECTION_INFO) compile only for their platform: check them for macOS and
 # Windows here (their crates have no C build dependencies).

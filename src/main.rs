@@ -59,6 +59,8 @@ enum Command {
     /// Align a class (from a database) or a saved group history: users' clocks, videos,
     /// events on the server axis, and what is wrong.
     Align(replaydesk::align::cli::AlignArgs),
+    /// Apply the store's migrations to a database (SQLite file or `postgres://` URL).
+    Migrate(replaydesk::store::cli::MigrateArgs),
     /// Export a class (class, members, messages, attempts, group history, alignment) as one
     /// JSON bundle without secrets.
     Export(replaydesk::align::cli::ExportArgs),
@@ -121,6 +123,7 @@ fn main() -> ExitCode {
         Command::ImEmulator(args) => replaydesk::emulator::cli::run(args),
         Command::Demo(args) => replaydesk::demo::run(args),
         Command::Deliver(args) => replaydesk::delivery::cli::run(args),
+        Command::Migrate(args) => replaydesk::store::cli::run(args),
         Command::Align(args) => replaydesk::align::cli::run(args),
         Command::Export(args) => replaydesk::align::cli::run_export(args),
         Command::Import(args) => replaydesk::align::cli::run_import(args),

@@ -1,13 +1,16 @@
-//! The store's accept path on a real SQLite file: logical duplicates, seq collisions,
-//! size limits, and recovery of interrupted attempts.
+//! The store's accept path on each engine (a real SQLite file, a real PostgreSQL
+//! database): logical duplicates, seq collisions, size limits, and recovery of interrupted
+//! attempts. Every test runs once per engine (`on_both_engines!`).
 
 mod common;
 
 use common::create_class;
-use replaydesk::protocol::{Payload, ReplayMessage, Seq, UserValue};
+use replaydesk::protocol::{MessageType, Payload, ReplayMessage, Seq, UserValue};
 use replaydesk::store::{
-    AttemptOutcome, AttemptRecord, MessageStatus, NewMessage, Store, StoreError, Transition,
-    Trigger,
+    AttemptOutcome, AttemptRecord, CallbackStatus, ClassEvent, ClassEventIntake, ClassState,
+    IntakeItem, JobKind, JobState, MemberRole, MessageFilter, MessageStatus, NewCallbackRow,
+    NewClass, NewMessage, RecordingIntake, RecordingTarget, Store, StoreError, TimelineIntake,
+    Transition, Trigger,
 };
 
 type Build = dyn Fn(Seq) -> ReplayMessage + Send + Sync;
@@ -32,83 +35,83 @@ fn fixed_seq(seq: u64, uid: &'static str) -> impl Fn(Seq) -> ReplayMessage + Sen
     }
 }
 
-#[tokio::test]
-async fn duplicates_collisions_and_oversize_messages() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("s.db")).await.unwrap();
-    create_class(&store, "c1", "g1").await;
-    create_class(&store, "c2", "g2").await;
-    let b = fixed_seq(12_345, "a");
-    let first = store
-        .insert_message(&new("k1", "c1", "g1", &b))
-        .await
-        .unwrap();
-    assert!(first.created);
-    // The same logical message: the stored one comes back, nothing new.
-    let again = store
-        .insert_message(&new("k1", "c1", "g1", &b))
-        .await
-        .unwrap();
-    assert!(!again.created);
-    assert_eq!(again.message.id, first.message.id);
-    // Another message that can only draw a seq already taken in the group: refused.
-    let err = store
-        .insert_message(&new("k2", "c1", "g1", &b))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
-    // The same seq in another group is fine: seqs are unique per group.
-    assert!(
-        store
-            .insert_message(&new("k2", "c2", "g2", &b))
+on_both_engines! {
+    async fn duplicates_collisions_and_oversize_messages(db) {
+        let store = Store::open(&db).await.unwrap();
+        create_class(&store, "c1", "g1").await;
+        create_class(&store, "c2", "g2").await;
+        let b = fixed_seq(12_345, "a");
+        let first = store
+            .insert_message(&new("k1", "c1", "g1", &b))
             .await
-            .unwrap()
-            .created
-    );
-    // Over the IM size limit: refused before anything is stored.
-    let big = |seq| {
-        ReplayMessage::new(
-            seq,
-            1,
-            Payload::ClassStart(UserValue::new("x".repeat(13_000))),
-        )
-    };
-    let err = store
-        .insert_message(&new("k3", "c1", "g1", &big))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
-    assert_eq!(store.count_messages(&Default::default()).await.unwrap(), 2);
+            .unwrap();
+        assert!(first.created);
+        // The same logical message: the stored one comes back, nothing new.
+        let again = store
+            .insert_message(&new("k1", "c1", "g1", &b))
+            .await
+            .unwrap();
+        assert!(!again.created);
+        assert_eq!(again.message.id, first.message.id);
+        // Another message that can only draw a seq already taken in the group: refused.
+        let err = store
+            .insert_message(&new("k2", "c1", "g1", &b))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        // The same seq in another group is fine: seqs are unique per group.
+        assert!(
+            store
+                .insert_message(&new("k2", "c2", "g2", &b))
+                .await
+                .unwrap()
+                .created
+        );
+        // Over the IM size limit: refused before anything is stored.
+        let big = |seq| {
+            ReplayMessage::new(
+                seq,
+                1,
+                Payload::ClassStart(UserValue::new("x".repeat(13_000))),
+            )
+        };
+        let err = store
+            .insert_message(&new("k3", "c1", "g1", &big))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+        assert_eq!(store.count_messages(&Default::default()).await.unwrap(), 2);
+    }
 }
 
-#[tokio::test]
-async fn expired_leases_are_recovered_as_unknown_outcomes() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("s.db")).await.unwrap();
-    create_class(&store, "c1", "g1").await;
-    for i in 0..3 {
-        common::enqueue_timeline(&store, "c1", "g1", "a", i).await;
+on_both_engines! {
+    async fn expired_leases_are_recovered_as_unknown_outcomes(db) {
+        let store = Store::open(&db).await.unwrap();
+        create_class(&store, "c1", "g1").await;
+        for i in 0..3 {
+            common::enqueue_timeline(&store, "c1", "g1", "a", i).await;
+        }
+        // A lease of 0 ms: the worker died at once and its lease is already over.
+        let claimed = store.claim_due("node-a", 2, 0).await.unwrap();
+        assert_eq!(claimed.len(), 2);
+        // The next look at expired leases takes the two in flight back.
+        assert_eq!(store.reclaim_expired_leases().await.unwrap(), 2);
+        for c in &claimed {
+            let m = store.message(c.id).await.unwrap();
+            assert_eq!(m.status, MessageStatus::Retrying);
+            let attempts = store.attempts(c.id).await.unwrap();
+            assert_eq!(attempts.len(), 1);
+            assert_eq!(attempts[0].outcome, AttemptOutcome::Interrupted);
+            assert_eq!(attempts[0].random, c.random, "same Random kept");
+        }
+        // Recovered messages carry the unknown-outcome mark: claimed again, they say so.
+        let again = store.claim_due("node-b", 10, 60_000).await.unwrap();
+        assert_eq!(again.len(), 3);
+        assert_eq!(
+            again.iter().filter(|m| m.ambiguous_since.is_some()).count(),
+            2
+        );
     }
-    // A lease of 0 ms: the worker died at once and its lease is already over.
-    let claimed = store.claim_due("node-a", 2, 0).await.unwrap();
-    assert_eq!(claimed.len(), 2);
-    // The next look at expired leases takes the two in flight back.
-    assert_eq!(store.reclaim_expired_leases().await.unwrap(), 2);
-    for c in &claimed {
-        let m = store.message(c.id).await.unwrap();
-        assert_eq!(m.status, MessageStatus::Retrying);
-        let attempts = store.attempts(c.id).await.unwrap();
-        assert_eq!(attempts.len(), 1);
-        assert_eq!(attempts[0].outcome, AttemptOutcome::Interrupted);
-        assert_eq!(attempts[0].random, c.random, "same Random kept");
-    }
-    // Recovered messages carry the unknown-outcome mark: claimed again, they say so.
-    let again = store.claim_due("node-b", 10, 60_000).await.unwrap();
-    assert_eq!(again.len(), 3);
-    assert_eq!(
-        again.iter().filter(|m| m.ambiguous_since.is_some()).count(),
-        2
-    );
 }
 
 fn attempt_of(message_id: i64, random: u32, outcome: AttemptOutcome) -> AttemptRecord {
@@ -126,122 +129,421 @@ fn attempt_of(message_id: i64, random: u32, outcome: AttemptOutcome) -> AttemptR
     }
 }
 
-#[tokio::test]
-async fn a_live_lease_is_not_taken_back_by_another_worker_starting() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.db");
-    let a = Store::open(&db).await.unwrap();
-    create_class(&a, "c1", "g1").await;
-    for i in 0..3 {
-        common::enqueue_timeline(&a, "c1", "g1", "a", i).await;
+on_both_engines! {
+    async fn a_live_lease_is_not_taken_back_by_another_worker_starting(db) {
+        let a = Store::open(&db).await.unwrap();
+        create_class(&a, "c1", "g1").await;
+        for i in 0..3 {
+            common::enqueue_timeline(&a, "c1", "g1", "a", i).await;
+        }
+        let held = a.claim_due("worker-a", 3, 60_000).await.unwrap();
+        assert_eq!(held.len(), 3);
+        // A second worker opens the same file and starts: worker A is alive and mid-attempt.
+        let b = Store::open(&db).await.unwrap();
+        assert_eq!(b.reclaim_expired_leases().await.unwrap(), 0);
+        assert!(b
+            .claim_due("worker-b", 10, 60_000)
+            .await
+            .unwrap()
+            .is_empty());
+        for m in &held {
+            assert_eq!(
+                b.message(m.id).await.unwrap().status,
+                MessageStatus::Sending
+            );
+            assert!(b.attempts(m.id).await.unwrap().is_empty());
+        }
+        // Worker A's answers are recorded as usual.
+        for m in &held {
+            let t = Transition::Sent {
+                im_msg_seq: Some(1),
+                im_msg_time: Some(1),
+            };
+            let rec = attempt_of(m.id, m.random, AttemptOutcome::Sent);
+            assert!(a.finish_attempt("worker-a", &rec, &t).await.unwrap());
+        }
     }
-    let held = a.claim_due("worker-a", 3, 60_000).await.unwrap();
-    assert_eq!(held.len(), 3);
-    // A second worker opens the same file and starts: worker A is alive and mid-attempt.
-    let b = Store::open(&db).await.unwrap();
-    assert_eq!(b.reclaim_expired_leases().await.unwrap(), 0);
-    assert!(b
-        .claim_due("worker-b", 10, 60_000)
-        .await
-        .unwrap()
-        .is_empty());
-    for m in &held {
-        assert_eq!(
-            b.message(m.id).await.unwrap().status,
-            MessageStatus::Sending
-        );
-        assert!(b.attempts(m.id).await.unwrap().is_empty());
-    }
-    // Worker A's answers are recorded as usual.
-    for m in &held {
-        let t = Transition::Sent {
-            im_msg_seq: Some(1),
-            im_msg_time: Some(1),
+}
+
+on_both_engines! {
+    async fn a_late_answer_after_the_lease_was_taken_back_does_not_overwrite_sent(db) {
+        let a = Store::open(&db).await.unwrap();
+        let b = Store::open(&db).await.unwrap();
+        create_class(&a, "c1", "g1").await;
+        let msg = common::enqueue_timeline(&a, "c1", "g1", "a", 1).await;
+        // Worker A claims it and stalls past its lease (0 ms here).
+        let claimed_a = a.claim_due("worker-a", 1, 0).await.unwrap();
+        assert_eq!(claimed_a.len(), 1);
+        // Worker B takes it back, claims it and sends it.
+        assert_eq!(b.reclaim_expired_leases().await.unwrap(), 1);
+        let claimed_b = b.claim_due("worker-b", 1, 60_000).await.unwrap();
+        assert_eq!(claimed_b.len(), 1);
+        let sent = Transition::Sent {
+            im_msg_seq: Some(7),
+            im_msg_time: Some(1_700_000_000),
         };
-        let rec = attempt_of(m.id, m.random, AttemptOutcome::Sent);
-        assert!(a.finish_attempt("worker-a", &rec, &t).await.unwrap());
+        let rec_b = attempt_of(msg.id, claimed_b[0].random, AttemptOutcome::Sent);
+        assert!(b.finish_attempt("worker-b", &rec_b, &sent).await.unwrap());
+
+        // A's late answer says "retry": it is kept in the history, but the message stays sent.
+        let retry = Transition::Retry {
+            next_attempt_at: 0,
+            advance_step: true,
+            ambiguous_at: Some(1),
+            error: "timeout".into(),
+        };
+        let rec_a = attempt_of(msg.id, claimed_a[0].random, AttemptOutcome::Ambiguous);
+        assert!(!a.finish_attempt("worker-a", &rec_a, &retry).await.unwrap());
+        let failed = Transition::Failed {
+            error: "late".into(),
+        };
+        assert!(!a.finish_attempt("worker-a", &rec_a, &failed).await.unwrap());
+        let m = a.message(msg.id).await.unwrap();
+        assert_eq!(m.status, MessageStatus::Sent);
+        assert_eq!(m.im_msg_seq, Some(7));
+        assert!(a
+            .claim_due("worker-a", 10, 60_000)
+            .await
+            .unwrap()
+            .is_empty());
+        let outcomes: Vec<_> = a
+            .attempts(msg.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|x| x.outcome)
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                AttemptOutcome::Interrupted,
+                AttemptOutcome::Sent,
+                AttemptOutcome::Ambiguous,
+                AttemptOutcome::Ambiguous
+            ]
+        );
+        // A release by the worker that lost the lease changes nothing either.
+        a.release("worker-a", msg.id, 0).await.unwrap();
+        assert_eq!(a.message(msg.id).await.unwrap().status, MessageStatus::Sent);
     }
 }
 
-#[tokio::test]
-async fn a_late_answer_after_the_lease_was_taken_back_does_not_overwrite_sent() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.db");
-    let a = Store::open(&db).await.unwrap();
-    let b = Store::open(&db).await.unwrap();
-    create_class(&a, "c1", "g1").await;
-    let msg = common::enqueue_timeline(&a, "c1", "g1", "a", 1).await;
-    // Worker A claims it and stalls past its lease (0 ms here).
-    let claimed_a = a.claim_due("worker-a", 1, 0).await.unwrap();
-    assert_eq!(claimed_a.len(), 1);
-    // Worker B takes it back, claims it and sends it.
-    assert_eq!(b.reclaim_expired_leases().await.unwrap(), 1);
-    let claimed_b = b.claim_due("worker-b", 1, 60_000).await.unwrap();
-    assert_eq!(claimed_b.len(), 1);
-    let sent = Transition::Sent {
-        im_msg_seq: Some(7),
-        im_msg_time: Some(1_700_000_000),
-    };
-    let rec_b = attempt_of(msg.id, claimed_b[0].random, AttemptOutcome::Sent);
-    assert!(b.finish_attempt("worker-b", &rec_b, &sent).await.unwrap());
-
-    // A's late answer says "retry": it is kept in the history, but the message stays sent.
-    let retry = Transition::Retry {
-        next_attempt_at: 0,
-        advance_step: true,
-        ambiguous_at: Some(1),
-        error: "timeout".into(),
-    };
-    let rec_a = attempt_of(msg.id, claimed_a[0].random, AttemptOutcome::Ambiguous);
-    assert!(!a.finish_attempt("worker-a", &rec_a, &retry).await.unwrap());
-    let failed = Transition::Failed {
-        error: "late".into(),
-    };
-    assert!(!a.finish_attempt("worker-a", &rec_a, &failed).await.unwrap());
-    let m = a.message(msg.id).await.unwrap();
-    assert_eq!(m.status, MessageStatus::Sent);
-    assert_eq!(m.im_msg_seq, Some(7));
-    assert!(a
-        .claim_due("worker-a", 10, 60_000)
-        .await
-        .unwrap()
-        .is_empty());
-    let outcomes: Vec<_> = a
-        .attempts(msg.id)
-        .await
-        .unwrap()
-        .iter()
-        .map(|x| x.outcome)
-        .collect();
-    assert_eq!(
-        outcomes,
-        [
-            AttemptOutcome::Interrupted,
-            AttemptOutcome::Sent,
-            AttemptOutcome::Ambiguous,
-            AttemptOutcome::Ambiguous
-        ]
-    );
-    // A release by the worker that lost the lease changes nothing either.
-    a.release("worker-a", msg.id, 0).await.unwrap();
-    assert_eq!(a.message(msg.id).await.unwrap().status, MessageStatus::Sent);
+on_both_engines! {
+    async fn renewing_keeps_a_lease_and_only_the_owner_can_renew(db) {
+        let store = Store::open(&db).await.unwrap();
+        create_class(&store, "c1", "g1").await;
+        common::enqueue_timeline(&store, "c1", "g1", "a", 1).await;
+        let held = store.claim_due("worker-a", 1, 0).await.unwrap();
+        let ids: Vec<i64> = held.iter().map(|m| m.id).collect();
+        assert_eq!(
+            store.renew_leases("worker-b", &ids, 60_000).await.unwrap(),
+            0
+        );
+        assert_eq!(
+            store.renew_leases("worker-a", &ids, 60_000).await.unwrap(),
+            1
+        );
+        assert_eq!(store.reclaim_expired_leases().await.unwrap(), 0);
+    }
 }
 
-#[tokio::test]
-async fn renewing_keeps_a_lease_and_only_the_owner_can_renew() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("s.db")).await.unwrap();
-    create_class(&store, "c1", "g1").await;
-    common::enqueue_timeline(&store, "c1", "g1", "a", 1).await;
-    let held = store.claim_due("worker-a", 1, 0).await.unwrap();
-    let ids: Vec<i64> = held.iter().map(|m| m.id).collect();
-    assert_eq!(
-        store.renew_leases("worker-b", &ids, 60_000).await.unwrap(),
-        0
-    );
-    assert_eq!(
-        store.renew_leases("worker-a", &ids, 60_000).await.unwrap(),
-        1
-    );
-    assert_eq!(store.reclaim_expired_leases().await.unwrap(), 0);
+fn timeline(class: &str, group: &str, uid: &str, ts: u64, received_at: i64) -> IntakeItem {
+    IntakeItem::Timeline(TimelineIntake {
+        class_id: class.into(),
+        group_id: group.into(),
+        uid: uid.into(),
+        role: MemberRole::Student,
+        timestamp: ts,
+        time_line: 1_795_339_200_000 + ts as i64,
+        rtt_ms: Some(40),
+        rtt_source: "client",
+        uncertainty_ms: Some(20),
+        received_at,
+        body: format!("{{\"uid\":\"{uid}\",\"timestamp\":{ts}}}"),
+    })
+}
+
+on_both_engines! {
+    /// Every part of the store whose SQL differs between the engines, or that the engines
+    /// type differently (bytes, NULL parameters, upserts, IN lists, text search), written
+    /// and read back through the public API.
+    async fn every_table_reads_back_what_was_written(db) {
+        let store = Store::open(&db).await.unwrap();
+        create_class(&store, "c1", "g1").await;
+        create_class(&store, "c2", "g2").await;
+        assert!(matches!(
+            store
+                .create_class(&NewClass {
+                    class_id: "c1",
+                    group_id: "g9",
+                    teacher_uid: "t",
+                    report_token_sha256: "00",
+                    credential_key: "",
+                    legacy_class_token: true,
+                    open_enrolment: true,
+                })
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+
+        // Intake: timelines and a class start in one batch; members learnt (the upsert
+        // keeps the later of the two last_seen times).
+        let results = store
+            .record_intake(&[
+                timeline("c1", "g1", "Student_Wang", 1, 5_000),
+                timeline("c1", "g1", "Student_Wang", 2, 3_000),
+                IntakeItem::ClassEvent(ClassEventIntake {
+                    class_id: "c1".into(),
+                    group_id: "g1".into(),
+                    uid: "teacher_li".into(),
+                    role: MemberRole::Teacher,
+                    timestamp: 3,
+                    event: ClassEvent::Start,
+                }),
+            ])
+            .await;
+        assert!(results.iter().all(|r| r.as_ref().unwrap().created));
+        let again = store
+            .record_intake(&[timeline("c1", "g1", "Student_Wang", 1, 6_000)])
+            .await;
+        assert!(!again[0].as_ref().unwrap().created, "a repeated report is the same message");
+        let members = store.members("c1").await.unwrap();
+        assert_eq!(members[0].role, MemberRole::Teacher);
+        let wang = members.iter().find(|m| m.uid == "Student_Wang").unwrap();
+        assert!(wang.last_seen_at >= wang.first_seen_at);
+        assert!(store.is_member("c1", "Student_Wang").await.unwrap());
+        assert!(!store.is_member("c2", "Student_Wang").await.unwrap());
+        store.enrol_member("c2", "late").await.unwrap();
+        store.enrol_member("c2", "late").await.unwrap();
+        assert_eq!(store.members("c2").await.unwrap().len(), 2);
+        assert_eq!(store.class("c1").await.unwrap().state, ClassState::Started);
+        let reports = store.timeline_reports("c1", None, 10).await.unwrap();
+        assert_eq!(reports.items.len(), 3);
+        assert!(reports.items.iter().all(|r| r.accepted));
+
+        // Listing and counting with every kind of condition; text search ignores case on
+        // both engines.
+        let all = MessageFilter::default();
+        assert_eq!(store.count_messages(&all).await.unwrap(), 3);
+        let search = MessageFilter {
+            text: Some("STUDENT_wang".into()),
+            ..Default::default()
+        };
+        assert_eq!(store.count_messages(&search).await.unwrap(), 2);
+        let narrow = MessageFilter {
+            class_ids: vec!["c1".into(), "c2".into()],
+            statuses: vec![MessageStatus::Pending],
+            types: vec![MessageType::ClassStart],
+            created_from: Some(0),
+            retried: Some(false),
+            ..Default::default()
+        };
+        assert_eq!(store.count_messages(&narrow).await.unwrap(), 1);
+        let page = store.list_messages(&all, None, 2).await.unwrap();
+        assert_eq!(page.items.len(), 2);
+        let rest = store.list_messages(&all, page.next_cursor, 2).await.unwrap();
+        assert_eq!(rest.items.len(), 1);
+        assert_eq!(rest.next_cursor, None);
+        let counts = store.status_counts(Some("c1")).await.unwrap();
+        assert_eq!(counts, vec![(MessageStatus::Pending, 3)]);
+
+        // Callbacks: bytes that are not UTF-8 survive, previews are cut, counts cover all.
+        let body: Vec<u8> = [b"{\"x\":\"".as_slice(), &[0xff, 0xfe], &[b'a'; 5000], b"\"}"].concat();
+        let refused = store
+            .record_callback(&NewCallbackRow {
+                received_at: 1,
+                body: &body,
+                body_bytes: body.len(),
+                status: CallbackStatus::Refused,
+                reason: Some("bad_sign"),
+                file_key: None,
+            })
+            .await
+            .unwrap();
+        let whole = store.recording_callback(refused.id).await.unwrap();
+        assert_eq!(whole.body_bytes, body.len() as i64);
+        assert!(!whole.body_truncated);
+        assert!(whole.body.starts_with("{\"x\":\"\u{fffd}\u{fffd}aaa"));
+        let listed = store
+            .recording_callbacks(&[CallbackStatus::Refused], None, 10)
+            .await
+            .unwrap();
+        assert_eq!(listed.items.len(), 1);
+        assert!(listed.items[0].body_truncated, "a listing carries a preview");
+        let build = |seq| {
+            ReplayMessage::new(
+                seq,
+                9,
+                Payload::ClassStart(UserValue::new("teacher_li")),
+            )
+        };
+        let intake = |key: &'static str| RecordingIntake {
+            received_at: 2,
+            body: b"{\"file\":1}",
+            file_key: key,
+            target: RecordingTarget::Matched {
+                class_id: "c1",
+                uid: "teacher_li",
+                note: None,
+                build: &build,
+            },
+        };
+        let first = store.record_recording(&intake("file-1")).await.unwrap();
+        assert!(first.created);
+        let repeat = store.record_recording(&intake("file-1")).await.unwrap();
+        assert!(!repeat.created);
+        assert_eq!(repeat.record.status, CallbackStatus::Duplicate);
+        let counts = store.callback_status_counts().await.unwrap();
+        let count = |s| counts.iter().find(|(k, _)| *k == s).unwrap().1;
+        assert_eq!(
+            (count(CallbackStatus::Refused), count(CallbackStatus::Accepted), count(CallbackStatus::Duplicate)),
+            (1, 1, 1)
+        );
+        let snap = store
+            .class_snapshot_for(&["g1".into()], &["c2".into()])
+            .await
+            .unwrap();
+        assert_eq!(snap, store.class_snapshot().await.unwrap());
+
+        // A bulk job takes on its filter's messages in batches from its cursor.
+        let job = store
+            .create_job(JobKind::BulkResend, &MessageFilter { class_id: Some("c1".into()), ..Default::default() }, "admin")
+            .await
+            .unwrap();
+        assert_eq!(store.unfinished_jobs().await.unwrap(), vec![job.id]);
+        assert_eq!(store.job_enqueue_batch(job.id, 2).await.unwrap(), 2);
+        assert_eq!(store.job_enqueue_batch(job.id, 2).await.unwrap(), 2);
+        assert_eq!(store.job_enqueue_batch(job.id, 2).await.unwrap(), 0);
+        assert_eq!(store.job(job.id).await.unwrap().state, JobState::Running);
+        assert_eq!(store.jobs(10).await.unwrap().len(), 1);
+        assert!(!store.job_check_finished(job.id).await.unwrap());
+
+        // Reconcile: a page saved twice keeps one row per message (an upsert).
+        let run = store.start_reconcile("c1", "admin").await.unwrap();
+        store
+            .save_history_page(run.id, "c1", &[(1, "a".into()), (2, "b".into())], Some(2))
+            .await
+            .unwrap();
+        store
+            .save_history_page(run.id, "c1", &[(2, "b2".into())], None)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.group_history("c1").await.unwrap(),
+            vec![(1, "a".to_string()), (2, "b2".to_string())]
+        );
+        store.end_reconcile(run.id, Ok("{}")).await.unwrap();
+        let latest = store.latest_reconcile("c1").await.unwrap().unwrap();
+        assert_eq!((latest.pages, latest.fetched), (2, 3));
+        assert!(latest.finished_at.is_some());
+
+        // Alerts: one open per kind (and class); cleared together.
+        store.raise_alert("k", "one").await.unwrap();
+        store.raise_alert("k", "two").await.unwrap();
+        store.raise_class_alert("m", "c1", "x").await.unwrap();
+        store.raise_class_alert("m", "c1", "y").await.unwrap();
+        assert_eq!(store.open_alerts().await.unwrap().len(), 2);
+        assert_eq!(store.clear_alerts("k").await.unwrap(), 1);
+        store.clear_class_alerts("m", "c1").await.unwrap();
+        assert!(store.open_alerts().await.unwrap().is_empty());
+
+        // The audit log pages back from a cursor.
+        for i in 0..3 {
+            store.audit("admin", "act", &format!("t{i}"), &serde_json::json!({"i": i})).await.unwrap();
+        }
+        let newest = store.audit_log(None, 2).await.unwrap();
+        assert!(newest.len() == 2 && newest[0].target == "t2");
+        let older = store.audit_log(Some(newest[1].id), 10).await.unwrap();
+        assert!(older.iter().any(|e| e.target == "t0"));
+
+        store.probe_write().await.unwrap();
+        store.probe_write().await.unwrap();
+        assert!(store.class_for_report_token("00").await.unwrap().is_some());
+        store.close().await;
+    }
+}
+
+on_both_engines! {
+    /// Three stores (three connection pools, as three nodes would have) claim from one
+    /// outbox at once: every message is claimed by exactly one of them.
+    async fn concurrent_claims_take_each_message_once(db) {
+        let first = Store::open(&db).await.unwrap();
+        create_class(&first, "c1", "g1").await;
+        for i in 0..300 {
+            common::enqueue_timeline(&first, "c1", "g1", "a", i).await;
+        }
+        let mut nodes = vec![first];
+        for _ in 0..2 {
+            nodes.push(Store::open(&db).await.unwrap());
+        }
+        let mut tasks = Vec::new();
+        for (n, store) in nodes.iter().enumerate() {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let got = store.claim_due(&format!("node-{n}"), 7, 60_000).await.unwrap();
+                    if got.is_empty() {
+                        break;
+                    }
+                    mine.extend(got.into_iter().map(|m| m.id));
+                }
+                mine
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        let total = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(total, 300, "claimed once each");
+        assert_eq!(all.len(), 300, "no message claimed twice");
+    }
+}
+
+/// The shared rate budget (PostgreSQL): reservations from three nodes at once are spaced
+/// at the budget's rate, as if one node had taken them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_budget_paces_three_nodes_together() {
+    let Some(test_db) =
+        common::engines::postgres("a_shared_budget_paces_three_nodes_together").await
+    else {
+        return;
+    };
+    let db = test_db.db();
+    let interval = std::time::Duration::from_millis(2); // 500 a second
+    let burst = std::time::Duration::from_millis(20); // 10 saved up
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let store = Store::open(&db).await.unwrap();
+        tasks.push(tokio::spawn(async move {
+            let mut slots = Vec::new();
+            for _ in 0..100 {
+                let slot = store
+                    .reserve_shared_slot("app", interval, burst)
+                    .await
+                    .unwrap();
+                slots.push(slot.at_us);
+            }
+            slots
+        }));
+    }
+    let mut slots = Vec::new();
+    for t in tasks {
+        slots.extend(t.await.unwrap());
+    }
+    slots.sort();
+    // Each reservation lands at least one interval after the one before it, whichever node
+    // took it: 300 requests at 500/s span 598 ms of slots on the database's clock. (The
+    // burst only lets a slot lie in the past — sent at once — when the budget was idle.)
+    for pair in slots.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= 2_000,
+            "slots {} us apart",
+            pair[1] - pair[0]
+        );
+    }
+    assert_eq!(slots.len(), 300);
 }

@@ -56,7 +56,9 @@ fn alignment(args: &AlignArgs) -> Result<Alignment, String> {
     }
     let class = args.class.as_deref().unwrap_or_default();
     // Opening would create a missing file: refuse instead, and change nothing.
-    if !args.db.is_file() {
+    if crate::store::Engine::of(&args.db.to_string_lossy()) == crate::store::Engine::Sqlite
+        && !args.db.is_file()
+    {
         return Err(format!("no database at {}", args.db.display()));
     }
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -99,7 +101,9 @@ pub fn run_export(args: ExportArgs) -> ExitCode {
 
 fn export(args: &ExportArgs) -> Result<(), String> {
     // Opening would create a missing file: refuse instead, and change nothing.
-    if !args.db.is_file() {
+    if crate::store::Engine::of(&args.db.to_string_lossy()) == crate::store::Engine::Sqlite
+        && !args.db.is_file()
+    {
         return Err(format!("no database at {}", args.db.display()));
     }
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct DeliverArgs {
-    /// SQLite database file.
+    /// SQLite database file, or a `postgres://` URL.
     #[arg(long, env = "REPLAYDESK_DB")]
     pub db: PathBuf,
     /// IM REST base URL (e.g. https://console.tim.qq.com, or an `im-emulator`).
@@ -47,7 +47,7 @@ pub struct DeliverArgs {
 impl std::fmt::Debug for DeliverArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeliverArgs")
-            .field("db", &self.db)
+            .field("db", &crate::store::db_for_display(&self.db))
             .field(
                 "im_endpoint",
                 &crate::secret::without_userinfo(&self.im_endpoint),
@@ -103,7 +103,7 @@ async fn deliver(args: DeliverArgs) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let delivery = Delivery::new(store.clone(), Arc::new(im), config);
     let worker = delivery.start().await.map_err(|e| e.to_string())?;
-    tracing::info!(db = %args.db.display(), "delivery worker running");
+    tracing::info!(db = %crate::store::db_for_display(&args.db), "delivery worker running");
     crate::signals::shutdown_signal().await;
     tracing::info!("stopping: letting attempts in flight finish");
     delivery.shutdown(worker, Duration::from_secs(15)).await;

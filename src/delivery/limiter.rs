@@ -8,6 +8,7 @@
 //! poll and race for the next slot (no order, a herd of wake-ups per slot) on its own
 //! timer rather than tokio's, which the pacing tests run paused.
 
+use crate::store::{Engine, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -67,6 +68,10 @@ pub struct Limiters {
     group_rate: f64,
     group_burst: f64,
     groups: Mutex<HashMap<String, Arc<TokenBucket>>>,
+    /// On PostgreSQL, where several nodes send for one app: the budgets every node shares
+    /// (see `store::rate`), taken after this process's own buckets.
+    shared: Option<Store>,
+    app_rate: f64,
 }
 
 /// Saved-up tokens as a share of a second's rate. Small, so that the service's own bucket
@@ -81,6 +86,36 @@ impl Limiters {
             group_rate,
             group_burst: group_rate * BURST_SHARE,
             groups: Mutex::new(HashMap::new()),
+            shared: None,
+            app_rate,
+        }
+    }
+
+    /// The same limits, held across every node on `store`'s database when it is shared
+    /// (PostgreSQL); on SQLite, this process's buckets alone.
+    pub fn for_store(app_rate: f64, group_rate: f64, store: &Store) -> Self {
+        let mut l = Self::new(app_rate, group_rate);
+        if store.engine() == Engine::Postgres {
+            l.shared = Some(store.clone());
+        }
+        l
+    }
+
+    /// Waits for a slot of the shared budget `key` (nothing to wait for without one, or
+    /// with the limit off). A database error is logged and the slot taken: this process's
+    /// own bucket has already paced the request, and a database that cannot answer this
+    /// cannot record the send either.
+    async fn shared_slot(&self, key: &str, rate: f64) {
+        let Some(store) = &self.shared else { return };
+        if rate <= 0.0 {
+            return;
+        }
+        let interval = Duration::from_secs_f64(1.0 / rate);
+        let burst = Duration::from_secs_f64(BURST_SHARE);
+        match store.reserve_shared_slot(key, interval, burst).await {
+            Ok(slot) if !slot.wait.is_zero() => tokio::time::sleep(slot.wait).await,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, key, "shared rate budget unavailable"),
         }
     }
 
@@ -95,12 +130,18 @@ impl Limiters {
     /// first, so that waiting on a busy group does not hold app-wide tokens.
     pub async fn acquire_send(&self, group_id: &str) {
         self.group(group_id).acquire().await;
+        if self.shared.is_some() {
+            self.shared_slot(&format!("group:{group_id}"), self.group_rate)
+                .await;
+        }
         self.app.acquire().await;
+        self.shared_slot("app", self.app_rate).await;
     }
 
     /// Waits for an app-wide request slot (history look-ups and other calls).
     pub async fn acquire_call(&self) {
         self.app.acquire().await;
+        self.shared_slot("app", self.app_rate).await;
     }
 }
 

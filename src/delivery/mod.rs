@@ -143,7 +143,7 @@ impl Delivery {
                 ),
                 in_flight: Default::default(),
                 missing_groups: Default::default(),
-                limiters: Limiters::new(config.app_rate, config.group_rate),
+                limiters: Limiters::for_store(config.app_rate, config.group_rate, &store),
                 store,
                 im,
                 config,

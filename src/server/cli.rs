@@ -13,7 +13,7 @@ pub struct ServeArgs {
     /// Address to serve on (beats REPLAYDESK_LISTEN and the file).
     #[arg(long)]
     pub listen: Option<String>,
-    /// SQLite database file (beats REPLAYDESK_DB and the file).
+    /// SQLite database file, or a `postgres://` URL (beats REPLAYDESK_DB and the file).
     #[arg(long)]
     pub db: Option<PathBuf>,
 }
@@ -82,8 +82,13 @@ pub fn console_url(addr: std::net::SocketAddr) -> String {
     format!("http://{addr}/")
 }
 
-/// `replaydesk.db` → `replaydesk.db.secrets.toml`, readable only by its owner.
+/// `replaydesk.db` → `replaydesk.db.secrets.toml`, readable only by its owner. A
+/// PostgreSQL database has no file to sit beside: `replaydesk.secrets.toml` in the working
+/// directory (each node keeps its own; configure the IM key on every node instead).
 pub fn secrets_file_beside(db: &Path) -> PathBuf {
+    if crate::store::Engine::of(&db.to_string_lossy()) == crate::store::Engine::Postgres {
+        return PathBuf::from("replaydesk.secrets.toml");
+    }
     let mut name = db.as_os_str().to_owned();
     name.push(".secrets.toml");
     PathBuf::from(name)

@@ -81,7 +81,7 @@ impl std::fmt::Debug for ReplayDesk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReplayDesk")
             .field("info", &self.inner.info)
-            .field("db", &self.inner.config.db)
+            .field("db", &crate::store::db_for_display(&self.inner.config.db))
             .finish_non_exhaustive()
     }
 }
@@ -280,8 +280,13 @@ impl ReplayDesk {
     }
 }
 
-/// Where sandbox mode keeps the built-in IM emulator's groups: `<db>.im-emulator.db`.
+/// Where sandbox mode keeps the built-in IM emulator's groups: `<db>.im-emulator.db`. A
+/// PostgreSQL database has no file to sit beside: `replaydesk.im-emulator.db` in the
+/// working directory.
 pub fn sandbox_groups_file(db: &std::path::Path) -> std::path::PathBuf {
+    if crate::store::Engine::of(&db.to_string_lossy()) == crate::store::Engine::Postgres {
+        return std::path::PathBuf::from("replaydesk.im-emulator.db");
+    }
     let mut name = db.as_os_str().to_owned();
     name.push(".im-emulator.db");
     std::path::PathBuf::from(name)

@@ -25,7 +25,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT m.id, m.data, m.status, m.im_msg_seq, m.created_at, r.rtt_ms, r.rtt_source, r.uncertainty_ms \
              FROM messages m LEFT JOIN timeline_reports r ON r.message_id = m.id AND r.accepted = 1 \
-             WHERE m.class_id = ? ORDER BY m.id",
+             WHERE m.class_id = $1 ORDER BY m.id",
         )
         .bind(class_id)
         .fetch_all(self.reader())

@@ -1,9 +1,10 @@
 //! The audit log of administrative actions, and alerts.
 
 use super::types::Alert;
+use super::Db;
 use super::{now_ms, Store, StoreResult};
 use serde::{Deserialize, Serialize};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Row, Transaction};
 use ts_rs::TS;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
@@ -21,20 +22,22 @@ pub struct AuditEntry {
 }
 
 pub(crate) async fn audit_tx(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Db>,
     actor: &str,
     action: &str,
     target: &str,
     detail: &serde_json::Value,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)")
-        .bind(now_ms())
-        .bind(actor)
-        .bind(action)
-        .bind(target)
-        .bind(detail.to_string())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(now_ms())
+    .bind(actor)
+    .bind(action)
+    .bind(target)
+    .bind(detail.to_string())
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -56,7 +59,7 @@ impl Store {
     pub async fn audit_log(&self, before: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT id, at, actor, action, target, detail FROM audit_log \
-             WHERE (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+             WHERE ($1 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
         )
         .bind(before)
         .bind(before)
@@ -81,8 +84,8 @@ impl Store {
     /// Raises an alert of `kind` unless one is already open.
     pub async fn raise_alert(&self, kind: &str, detail: &str) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO alerts (kind, detail, raised_at) SELECT ?, ?, ? \
-             WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE kind = ? AND cleared_at IS NULL)",
+            "INSERT INTO alerts (kind, detail, raised_at) SELECT $1, $2, $3 \
+             WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE kind = $4 AND cleared_at IS NULL)",
         )
         .bind(kind)
         .bind(detail)
@@ -95,7 +98,7 @@ impl Store {
 
     pub async fn clear_alerts(&self, kind: &str) -> StoreResult<u64> {
         let r =
-            sqlx::query("UPDATE alerts SET cleared_at = ? WHERE kind = ? AND cleared_at IS NULL")
+            sqlx::query("UPDATE alerts SET cleared_at = $1 WHERE kind = $2 AND cleared_at IS NULL")
                 .bind(now_ms())
                 .bind(kind)
                 .execute(self.writer())
@@ -111,8 +114,8 @@ impl Store {
         detail: &str,
     ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO alerts (kind, class_id, detail, raised_at) SELECT ?, ?, ?, ? \
-             WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE kind = ? AND class_id = ? AND cleared_at IS NULL)",
+            "INSERT INTO alerts (kind, class_id, detail, raised_at) SELECT $1, $2, $3, $4 \
+             WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE kind = $5 AND class_id = $6 AND cleared_at IS NULL)",
         )
         .bind(kind)
         .bind(class_id)
@@ -130,14 +133,14 @@ impl Store {
     pub async fn clear_class_alerts(&self, kind: &str, class_id: &str) -> StoreResult<Option<i64>> {
         let mut tx = self.writer().begin().await?;
         let raised: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(raised_at) FROM alerts WHERE kind = ? AND class_id = ? AND cleared_at IS NULL",
+            "SELECT MIN(raised_at) FROM alerts WHERE kind = $1 AND class_id = $2 AND cleared_at IS NULL",
         )
         .bind(kind)
         .bind(class_id)
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query(
-            "UPDATE alerts SET cleared_at = ? WHERE kind = ? AND class_id = ? AND cleared_at IS NULL",
+            "UPDATE alerts SET cleared_at = $1 WHERE kind = $2 AND class_id = $3 AND cleared_at IS NULL",
         )
         .bind(now_ms())
         .bind(kind)

@@ -11,11 +11,11 @@ use super::filter::Page;
 use super::messages::{insert_message_tx, message_columns, message_from_row, NewMessage};
 use super::types::{text_enum, StoredMessage};
 use super::{now_ms, Store, StoreError, StoreResult};
+use super::{Db, DbRow, Engine, SqlBuilder};
 use crate::callback::ClassSnapshot;
 use crate::protocol::{ReplayMessage, Seq};
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::{Row, Transaction};
 use ts_rs::TS;
 
 text_enum! {
@@ -180,15 +180,35 @@ pub fn recording_dedup_key(file_key: &str) -> String {
     format!("1004:{file_key}")
 }
 
-// The body is read as bytes (older rows hold it as text) with its size as received.
-const CALLBACK_COLUMNS: &str = "id, received_at, CAST(body AS BLOB) AS body, body_bytes, \
+// The body is read as bytes (older SQLite rows hold it as text) with its size as received.
+// PostgreSQL stores it as `bytea` from the start, so it needs no cast (and has no BLOB).
+const SQLITE_CALLBACK_COLUMNS: &str = "id, received_at, CAST(body AS BLOB) AS body, body_bytes, \
+     status, reason, file_key, class_id, uid, message_id";
+const PG_CALLBACK_COLUMNS: &str = "id, received_at, body, body_bytes, \
      status, reason, file_key, class_id, uid, message_id";
 /// The same, with only the first [`LIST_BODY_PREVIEW_BYTES`] of the body (for listings).
-const CALLBACK_LIST_COLUMNS: &str = "id, received_at, \
+const SQLITE_CALLBACK_LIST_COLUMNS: &str = "id, received_at, \
      substr(CAST(body AS BLOB), 1, 4096) AS body, body_bytes, status, reason, file_key, \
      class_id, uid, message_id";
+const PG_CALLBACK_LIST_COLUMNS: &str = "id, received_at, \
+     substr(body, 1, 4096) AS body, body_bytes, status, reason, file_key, \
+     class_id, uid, message_id";
 
-fn callback_from_row(row: &SqliteRow) -> Result<RecordingCallbackRecord, sqlx::Error> {
+fn callback_columns(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => SQLITE_CALLBACK_COLUMNS,
+        Engine::Postgres => PG_CALLBACK_COLUMNS,
+    }
+}
+
+fn callback_list_columns(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => SQLITE_CALLBACK_LIST_COLUMNS,
+        Engine::Postgres => PG_CALLBACK_LIST_COLUMNS,
+    }
+}
+
+fn callback_from_row(row: &DbRow) -> Result<RecordingCallbackRecord, sqlx::Error> {
     let status: String = row.try_get("status")?;
     let body: Vec<u8> = row.try_get("body")?;
     // Rows from before body_bytes existed: their stored body is the whole body.
@@ -225,13 +245,15 @@ struct CallbackRow<'a> {
 }
 
 async fn insert_callback_tx(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Db>,
+    engine: Engine,
     r: &CallbackRow<'_>,
 ) -> StoreResult<RecordingCallbackRecord> {
+    let columns = callback_columns(engine);
     let sql = format!(
         "INSERT INTO recording_callbacks (received_at, body, body_bytes, status, reason, \
-         file_key, class_id, uid, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         RETURNING {CALLBACK_COLUMNS}"
+         file_key, class_id, uid, message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         RETURNING {columns}"
     );
     let row = sqlx::query(&sql)
         .bind(r.received_at)
@@ -250,12 +272,12 @@ async fn insert_callback_tx(
 
 /// The 1004 already recorded for `file_key`, in whichever class.
 async fn recorded_file_tx(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Db>,
     file_key: &str,
 ) -> StoreResult<Option<StoredMessage>> {
     let sql = format!(
         "SELECT {} FROM messages WHERE id = (SELECT message_id FROM recording_callbacks \
-         WHERE file_key = ? AND message_id IS NOT NULL ORDER BY id LIMIT 1)",
+         WHERE file_key = $1 AND message_id IS NOT NULL ORDER BY id LIMIT 1)",
         message_columns()
     );
     let row = sqlx::query(&sql)
@@ -265,9 +287,9 @@ async fn recorded_file_tx(
     Ok(row.as_ref().map(message_from_row).transpose()?)
 }
 
-async fn group_of_tx(tx: &mut Transaction<'_, Sqlite>, class_id: &str) -> StoreResult<String> {
+async fn group_of_tx(tx: &mut Transaction<'_, Db>, class_id: &str) -> StoreResult<String> {
     let group: Option<String> =
-        sqlx::query_scalar("SELECT group_id FROM classes WHERE class_id = ?")
+        sqlx::query_scalar("SELECT group_id FROM classes WHERE class_id = $1")
             .bind(class_id)
             .fetch_optional(&mut **tx)
             .await?;
@@ -283,6 +305,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let record = insert_callback_tx(
             &mut tx,
+            self.engine(),
             &CallbackRow {
                 received_at: r.received_at,
                 body: r.body,
@@ -302,7 +325,7 @@ impl Store {
             sqlx::query(
                 "DELETE FROM recording_callbacks WHERE status = 'refused' AND id <= \
                  (SELECT id FROM recording_callbacks WHERE status = 'refused' \
-                 ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                 ORDER BY id DESC LIMIT 1 OFFSET $1)",
             )
             .bind(REFUSED_SAMPLE_ROWS)
             .execute(&mut *tx)
@@ -389,6 +412,7 @@ impl Store {
         };
         let record = insert_callback_tx(
             &mut tx,
+            self.engine(),
             &CallbackRow {
                 received_at: r.received_at,
                 body: r.body,
@@ -425,7 +449,10 @@ impl Store {
         build: &(dyn Fn(Seq) -> ReplayMessage + Send + Sync),
     ) -> StoreResult<RecordedCallback> {
         let mut tx = self.begin_write().await?;
-        let sql = format!("SELECT {CALLBACK_COLUMNS} FROM recording_callbacks WHERE id = ?");
+        let sql = format!(
+            "SELECT {} FROM recording_callbacks WHERE id = $1",
+            callback_columns(self.engine())
+        );
         let row = sqlx::query(&sql)
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -475,8 +502,9 @@ impl Store {
             }
         };
         let sql = format!(
-            "UPDATE recording_callbacks SET status = 'assigned', class_id = ?, uid = ?, \
-             message_id = ? WHERE id = ? AND status = 'unmatched' RETURNING {CALLBACK_COLUMNS}"
+            "UPDATE recording_callbacks SET status = 'assigned', class_id = $1, uid = $2, \
+             message_id = $3 WHERE id = $4 AND status = 'unmatched' RETURNING {}",
+            callback_columns(self.engine())
         );
         let row = sqlx::query(&sql)
             .bind(class_id)
@@ -510,7 +538,10 @@ impl Store {
     }
 
     pub async fn recording_callback(&self, id: i64) -> StoreResult<RecordingCallbackRecord> {
-        let sql = format!("SELECT {CALLBACK_COLUMNS} FROM recording_callbacks WHERE id = ?");
+        let sql = format!(
+            "SELECT {} FROM recording_callbacks WHERE id = $1",
+            callback_columns(self.engine())
+        );
         let row = sqlx::query(&sql)
             .bind(id)
             .fetch_optional(self.reader())
@@ -528,8 +559,8 @@ impl Store {
         limit: u32,
     ) -> StoreResult<Page<RecordingCallbackRecord>> {
         let limit = limit.clamp(1, 1000);
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT ");
-        qb.push(CALLBACK_LIST_COLUMNS)
+        let mut qb = SqlBuilder::new("SELECT ");
+        qb.push(callback_list_columns(self.engine()))
             .push(" FROM recording_callbacks WHERE 1 = 1");
         super::filter::push_any_of(&mut qb, "status", statuses.iter().map(|s| s.as_str()));
         if let Some(b) = before {
@@ -575,22 +606,14 @@ impl Store {
         if groups.is_empty() && rooms.is_empty() {
             return Ok(snap);
         }
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT class_id, group_id FROM classes WHERE 0");
+        let mut qb = SqlBuilder::new("SELECT class_id, group_id FROM classes WHERE 1 = 0");
         if !groups.is_empty() {
-            qb.push(" OR group_id IN (");
-            let mut sep = qb.separated(", ");
-            for g in groups {
-                sep.push_bind(g.as_str());
-            }
-            qb.push(")");
+            qb.push(" OR group_id IN ")
+                .push_list(groups.iter().map(String::as_str));
         }
         if !rooms.is_empty() {
-            qb.push(" OR class_id IN (");
-            let mut sep = qb.separated(", ");
-            for r in rooms {
-                sep.push_bind(r.as_str());
-            }
-            qb.push(")");
+            qb.push(" OR class_id IN ")
+                .push_list(rooms.iter().map(String::as_str));
         }
         let classes = qb.build().fetch_all(self.reader()).await?;
         let mut ids = Vec::with_capacity(classes.len());
@@ -603,8 +626,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(snap);
         }
-        let mut qb =
-            QueryBuilder::<Sqlite>::new("SELECT class_id, uid FROM class_members WHERE 1 = 1");
+        let mut qb = SqlBuilder::new("SELECT class_id, uid FROM class_members WHERE 1 = 1");
         super::filter::push_any_of(&mut qb, "class_id", ids.iter().map(String::as_str));
         for row in &qb.build().fetch_all(self.reader()).await? {
             let class_id: String = row.try_get("class_id")?;

@@ -1,9 +1,9 @@
 //! Classes, their ReplayGroup, and the members learnt from reports.
 
 use super::types::text_enum;
+use super::DbRow;
 use super::{now_ms, Store, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use ts_rs::TS;
 
@@ -79,7 +79,7 @@ pub struct ClassRecord {
 const CLASS_COLUMNS: &str = "class_id, group_id, teacher_uid, state, created_at, started_at, \
      ended_at, legacy_class_token, open_enrolment, reopen_count, imported_at";
 
-fn class_from_row(row: &SqliteRow) -> Result<ClassRecord, sqlx::Error> {
+fn class_from_row(row: &DbRow) -> Result<ClassRecord, sqlx::Error> {
     let state: String = row.try_get("state")?;
     Ok(ClassRecord {
         class_id: row.try_get("class_id")?,
@@ -106,7 +106,7 @@ impl Store {
         let sql = format!(
             "INSERT INTO classes (class_id, group_id, teacher_uid, report_token_sha256, \
              credential_key, legacy_class_token, open_enrolment, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING {CLASS_COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING {CLASS_COLUMNS}"
         );
         let row = sqlx::query(&sql)
             .bind(new.class_id)
@@ -127,7 +127,7 @@ impl Store {
             })?;
         sqlx::query(
             "INSERT INTO class_members (class_id, uid, role, first_seen_at, last_seen_at) \
-             VALUES (?, ?, 'teacher', ?, ?)",
+             VALUES ($1, $2, 'teacher', $3, $4)",
         )
         .bind(new.class_id)
         .bind(new.teacher_uid)
@@ -140,7 +140,7 @@ impl Store {
     }
 
     pub async fn class(&self, class_id: &str) -> StoreResult<ClassRecord> {
-        let sql = format!("SELECT {CLASS_COLUMNS} FROM classes WHERE class_id = ?");
+        let sql = format!("SELECT {CLASS_COLUMNS} FROM classes WHERE class_id = $1");
         let row = sqlx::query(&sql)
             .bind(class_id)
             .fetch_optional(self.reader())
@@ -150,7 +150,7 @@ impl Store {
     }
 
     pub async fn class_by_group(&self, group_id: &str) -> StoreResult<Option<ClassRecord>> {
-        let sql = format!("SELECT {CLASS_COLUMNS} FROM classes WHERE group_id = ?");
+        let sql = format!("SELECT {CLASS_COLUMNS} FROM classes WHERE group_id = $1");
         let row = sqlx::query(&sql)
             .bind(group_id)
             .fetch_optional(self.reader())
@@ -169,7 +169,7 @@ impl Store {
     pub async fn class_auth(&self, class_id: &str) -> StoreResult<Option<ClassAuth>> {
         let row = sqlx::query(
             "SELECT credential_key, report_token_sha256, legacy_class_token FROM classes \
-             WHERE class_id = ? AND imported_at IS NULL",
+             WHERE class_id = $1 AND imported_at IS NULL",
         )
         .bind(class_id)
         .fetch_optional(self.reader())
@@ -189,7 +189,7 @@ impl Store {
     /// conflict, and nothing changes.
     pub async fn reopen_class(&self, class_id: &str) -> StoreResult<(ClassRecord, ClassRecord)> {
         let mut tx = self.begin_write().await?;
-        let sql = format!("SELECT {CLASS_COLUMNS} FROM classes WHERE class_id = ?");
+        let sql = format!("SELECT {CLASS_COLUMNS} FROM classes WHERE class_id = $1");
         let before = sqlx::query(&sql)
             .bind(class_id)
             .fetch_optional(&mut *tx)
@@ -205,7 +205,7 @@ impl Store {
         let sql = format!(
             "UPDATE classes SET state = 'created', started_at = NULL, ended_at = NULL, \
              start_message_id = NULL, end_message_id = NULL, reopen_count = reopen_count + 1 \
-             WHERE class_id = ? RETURNING {CLASS_COLUMNS}"
+             WHERE class_id = $1 RETURNING {CLASS_COLUMNS}"
         );
         let after = sqlx::query(&sql).bind(class_id).fetch_one(&mut *tx).await?;
         tx.commit().await?;
@@ -219,7 +219,7 @@ impl Store {
         class_id: &str,
     ) -> StoreResult<(Option<i64>, Option<i64>)> {
         let row =
-            sqlx::query("SELECT start_message_id, end_message_id FROM classes WHERE class_id = ?")
+            sqlx::query("SELECT start_message_id, end_message_id FROM classes WHERE class_id = $1")
                 .bind(class_id)
                 .fetch_optional(self.reader())
                 .await?
@@ -233,7 +233,7 @@ impl Store {
     /// The stored hash of a class's report token.
     pub async fn report_token_sha256(&self, class_id: &str) -> StoreResult<Option<String>> {
         Ok(
-            sqlx::query_scalar("SELECT report_token_sha256 FROM classes WHERE class_id = ?")
+            sqlx::query_scalar("SELECT report_token_sha256 FROM classes WHERE class_id = $1")
                 .bind(class_id)
                 .fetch_optional(self.reader())
                 .await?,

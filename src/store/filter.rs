@@ -2,10 +2,10 @@
 
 use super::messages::{message_columns, message_from_row};
 use super::types::{MessageStatus, StoredMessage};
+use super::{Db, SqlBuilder};
 use super::{Store, StoreResult};
 use crate::protocol::MessageType;
 use serde::{Deserialize, Serialize};
-use sqlx::{QueryBuilder, Sqlite};
 use ts_rs::TS;
 
 /// Which messages: every field narrows; empty lists and `None` do not.
@@ -62,22 +62,17 @@ impl<T: TS> Page<T> {
 /// Appends ` AND <column> IN (?, ?, ...)` for `values`; nothing when there are none (no
 /// restriction).
 pub(crate) fn push_any_of<'a, T>(
-    qb: &mut QueryBuilder<'a, Sqlite>,
+    qb: &mut SqlBuilder<'a>,
     column: &str,
     values: impl IntoIterator<Item = T>,
 ) where
-    T: 'a + sqlx::Encode<'a, Sqlite> + sqlx::Type<Sqlite> + Send,
+    T: 'a + sqlx::Encode<'a, Db> + sqlx::Type<Db>,
 {
     let mut values = values.into_iter().peekable();
     if values.peek().is_none() {
         return;
     }
-    qb.push(" AND ").push(column).push(" IN (");
-    let mut sep = qb.separated(", ");
-    for v in values {
-        sep.push_bind(v);
-    }
-    qb.push(")");
+    qb.push(" AND ").push(column).push(" IN ").push_list(values);
 }
 
 /// ` AND ...`: the message's class was not imported (imported classes are records,
@@ -101,7 +96,7 @@ fn like_pattern(text: &str) -> String {
 
 impl MessageFilter {
     /// Appends ` AND ...` conditions for this filter.
-    pub(crate) fn push_conditions<'a>(&'a self, qb: &mut QueryBuilder<'a, Sqlite>) {
+    pub(crate) fn push_conditions<'a>(&'a self, qb: &mut SqlBuilder<'a>) {
         if let Some(c) = &self.class_id {
             qb.push(" AND class_id = ").push_bind(c);
         }
@@ -134,9 +129,10 @@ impl MessageFilter {
             None => {}
         }
         if let Some(text) = self.text.as_deref().filter(|t| !t.is_empty()) {
-            qb.push(" AND data LIKE ")
+            // lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+            qb.push(" AND lower(data) LIKE lower(")
                 .push_bind(like_pattern(text))
-                .push(" ESCAPE '\\'");
+                .push(") ESCAPE '\\'");
         }
     }
 }
@@ -151,7 +147,7 @@ impl Store {
         limit: u32,
     ) -> StoreResult<Page<StoredMessage>> {
         let limit = limit.clamp(1, 1000);
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT ");
+        let mut qb = SqlBuilder::new("SELECT ");
         qb.push(message_columns())
             .push(" FROM messages WHERE 1 = 1");
         filter.push_conditions(&mut qb);
@@ -179,7 +175,7 @@ impl Store {
 
     /// How many messages match `filter`.
     pub async fn count_messages(&self, filter: &MessageFilter) -> StoreResult<i64> {
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM messages WHERE 1 = 1");
+        let mut qb = SqlBuilder::new("SELECT COUNT(*) FROM messages WHERE 1 = 1");
         filter.push_conditions(&mut qb);
         Ok(qb.build_query_scalar().fetch_one(self.reader()).await?)
     }

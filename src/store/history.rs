@@ -2,10 +2,10 @@
 //! with their cursor, progress and report.
 
 use super::types::text_enum;
+use super::DbRow;
 use super::{now_ms, Store, StoreResult};
 
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use ts_rs::TS;
 
@@ -40,7 +40,7 @@ pub struct ReconcileRunRow {
 const RUN_COLUMNS: &str = "id, class_id, state, cursor, pages, fetched, error, actor, started_at, \
      updated_at, finished_at, report";
 
-fn run_from_row(row: &SqliteRow) -> Result<ReconcileRunRow, sqlx::Error> {
+fn run_from_row(row: &DbRow) -> Result<ReconcileRunRow, sqlx::Error> {
     let state: String = row.try_get("state")?;
     Ok(ReconcileRunRow {
         id: row.try_get("id")?,
@@ -60,11 +60,16 @@ fn run_from_row(row: &SqliteRow) -> Result<ReconcileRunRow, sqlx::Error> {
     })
 }
 
+/// Stores one fetched group message, replacing an earlier fetch of the same one.
+const HISTORY_UPSERT: &str = "INSERT INTO group_history (class_id, im_msg_seq, item, fetched_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (class_id, im_msg_seq) \
+     DO UPDATE SET item = excluded.item, fetched_at = excluded.fetched_at";
+
 impl Store {
     /// The class's latest reconcile run.
     pub async fn latest_reconcile(&self, class_id: &str) -> StoreResult<Option<ReconcileRunRow>> {
         let row = sqlx::query(&format!(
-            "SELECT {RUN_COLUMNS} FROM reconcile_runs WHERE class_id = ? ORDER BY id DESC LIMIT 1"
+            "SELECT {RUN_COLUMNS} FROM reconcile_runs WHERE class_id = $1 ORDER BY id DESC LIMIT 1"
         ))
         .bind(class_id)
         .fetch_optional(self.reader())
@@ -80,13 +85,13 @@ impl Store {
     ) -> StoreResult<ReconcileRunRow> {
         let now = now_ms();
         let mut tx = self.writer().begin().await?;
-        sqlx::query("DELETE FROM group_history WHERE class_id = ?")
+        sqlx::query("DELETE FROM group_history WHERE class_id = $1")
             .bind(class_id)
             .execute(&mut *tx)
             .await?;
         let row = sqlx::query(&format!(
             "INSERT INTO reconcile_runs (class_id, state, actor, started_at, updated_at) \
-             VALUES (?, 'running', ?, ?, ?) RETURNING {RUN_COLUMNS}"
+             VALUES ($1, 'running', $2, $3, $4) RETURNING {RUN_COLUMNS}"
         ))
         .bind(class_id)
         .bind(actor)
@@ -100,7 +105,7 @@ impl Store {
 
     /// Marks a run running again (resuming from its cursor).
     pub async fn resume_reconcile(&self, run_id: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE reconcile_runs SET state = 'running', error = NULL, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE reconcile_runs SET state = 'running', error = NULL, updated_at = $1 WHERE id = $2")
             .bind(now_ms())
             .bind(run_id)
             .execute(self.writer())
@@ -120,20 +125,17 @@ impl Store {
         let now = now_ms();
         let mut tx = self.writer().begin().await?;
         for (seq, item) in items {
-            sqlx::query(
-                "INSERT OR REPLACE INTO group_history (class_id, im_msg_seq, item, fetched_at) \
-                 VALUES (?, ?, ?, ?)",
-            )
-            .bind(class_id)
-            .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
-            .bind(item)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(HISTORY_UPSERT)
+                .bind(class_id)
+                .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
+                .bind(item)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
         }
         sqlx::query(
-            "UPDATE reconcile_runs SET cursor = ?, pages = pages + 1, fetched = fetched + ?, \
-             updated_at = ? WHERE id = ?",
+            "UPDATE reconcile_runs SET cursor = $1, pages = pages + 1, fetched = fetched + $2, \
+             updated_at = $3 WHERE id = $4",
         )
         .bind(cursor)
         .bind(items.len() as i64)
@@ -153,8 +155,8 @@ impl Store {
             Err(e) => ("failed", None, Some(e)),
         };
         sqlx::query(
-            "UPDATE reconcile_runs SET state = ?, report = ?, error = ?, updated_at = ?, \
-             finished_at = CASE WHEN ? = 'finished' THEN ? ELSE finished_at END WHERE id = ?",
+            "UPDATE reconcile_runs SET state = $1, report = $2, error = $3, updated_at = $4, \
+             finished_at = CASE WHEN $5 = 'finished' THEN $6 ELSE finished_at END WHERE id = $7",
         )
         .bind(state)
         .bind(report)
@@ -171,7 +173,7 @@ impl Store {
     /// The fetched history of a class, oldest first: (MsgSeq, item JSON).
     pub async fn group_history(&self, class_id: &str) -> StoreResult<Vec<(i64, String)>> {
         let rows = sqlx::query(
-            "SELECT im_msg_seq, item FROM group_history WHERE class_id = ? ORDER BY im_msg_seq",
+            "SELECT im_msg_seq, item FROM group_history WHERE class_id = $1 ORDER BY im_msg_seq",
         )
         .bind(class_id)
         .fetch_all(self.reader())
@@ -189,20 +191,18 @@ impl Store {
     ) -> StoreResult<()> {
         let now = now_ms();
         let mut tx = self.writer().begin().await?;
-        sqlx::query("DELETE FROM group_history WHERE class_id = ?")
+        sqlx::query("DELETE FROM group_history WHERE class_id = $1")
             .bind(class_id)
             .execute(&mut *tx)
             .await?;
         for (seq, item) in items {
-            sqlx::query(
-                "INSERT OR REPLACE INTO group_history (class_id, im_msg_seq, item, fetched_at) VALUES (?, ?, ?, ?)",
-            )
-            .bind(class_id)
-            .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
-            .bind(item)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(HISTORY_UPSERT)
+                .bind(class_id)
+                .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
+                .bind(item)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

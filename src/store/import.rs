@@ -10,7 +10,7 @@
 use super::classes::ClassRecord;
 use super::members::Member;
 use super::types::{Attempt, MessageStatus, StoredMessage};
-use super::{now_ms, Store, StoreError, StoreResult};
+use super::{now_ms, Db, Engine, SqlBuilder, Store, StoreError, StoreResult};
 use std::collections::HashMap;
 
 /// A timeline report without its body (the raw request is not exported): what a bundle
@@ -61,7 +61,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT uid, client_timestamp, rtt_ms, rtt_source, received_at, time_line, \
              uncertainty_ms, message_id, accepted, refusal_reason FROM timeline_reports \
-             WHERE class_id = ? ORDER BY id",
+             WHERE class_id = $1 ORDER BY id",
         )
         .bind(class_id)
         .fetch_all(self.reader())
@@ -93,7 +93,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let c = imp.class;
         let taken: Option<String> = sqlx::query_scalar(
-            "SELECT class_id FROM classes WHERE class_id = ? OR group_id = ? LIMIT 1",
+            "SELECT class_id FROM classes WHERE class_id = $1 OR group_id = $2 LIMIT 1",
         )
         .bind(&c.class_id)
         .bind(&c.group_id)
@@ -118,7 +118,7 @@ impl Store {
             "INSERT INTO classes (class_id, group_id, teacher_uid, report_token_sha256, state, \
              created_at, started_at, ended_at, credential_key, legacy_class_token, \
              open_enrolment, reopen_count, imported_at) \
-             VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, 0, 0, ?, ?)",
+             VALUES ($1, $2, $3, '', $4, $5, $6, $7, $8, 0, 0, $9, $10)",
         )
         .bind(&c.class_id)
         .bind(&c.group_id)
@@ -135,7 +135,7 @@ impl Store {
         for m in imp.members {
             sqlx::query(
                 "INSERT INTO class_members (class_id, uid, role, first_seen_at, last_seen_at) \
-                 VALUES (?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(&c.class_id)
             .bind(&m.uid)
@@ -161,12 +161,13 @@ impl Store {
                     )),
                 ),
             };
-            let id: i64 = sqlx::query_scalar(
+            let id: i64 = sqlx::query_scalar(&format!(
                 "INSERT INTO messages (id, class_id, group_id, msg_type, uid, seq, random, data, \
                  dedup_key, status, attempt_count, next_attempt_at, last_error, im_msg_seq, \
                  im_msg_time, created_at, updated_at, sent_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?) RETURNING id",
-            )
+                 VALUES ({}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, $14, $15, $16, $17) RETURNING id",
+                id_or_next(self.engine(), "messages")
+            ))
             .bind(keep_ids.then_some(m.id))
             .bind(&c.class_id)
             .bind(&c.group_id)
@@ -194,11 +195,12 @@ impl Store {
             })
         };
         for a in imp.attempts {
-            sqlx::query(
+            sqlx::query(&format!(
                 "INSERT INTO attempts (id, message_id, trigger_kind, random, started_at, \
                  duration_ms, http_status, im_error_code, im_error_info, transport_error, outcome) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
+                 VALUES ({}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                id_or_next(self.engine(), "attempts")
+            ))
             .bind(keep_ids.then_some(a.id))
             .bind(local(a.message_id)?)
             .bind(a.trigger.as_str())
@@ -217,7 +219,7 @@ impl Store {
             sqlx::query(
                 "INSERT INTO timeline_reports (class_id, uid, client_timestamp, rtt_ms, rtt_source, \
                  received_at, time_line, uncertainty_ms, message_id, accepted, refusal_reason, body) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(&c.class_id)
             .bind(&r.uid)
@@ -238,7 +240,7 @@ impl Store {
         for (seq, item) in imp.history {
             sqlx::query(
                 "INSERT INTO group_history (class_id, im_msg_seq, item, fetched_at) \
-                 VALUES (?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4)",
             )
             .bind(&c.class_id)
             .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
@@ -247,27 +249,46 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        if keep_ids && self.engine() == Engine::Postgres {
+            // Ids written by hand do not move PostgreSQL's identity sequences: move them
+            // past the imported rows, or the next new message would collide with one.
+            for table in ["messages", "attempts"] {
+                sqlx::query(&format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+                     (SELECT COALESCE(MAX(id), 1) FROM {table}))"
+                ))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
         tx.commit().await?;
         self.class(&c.class_id).await
     }
 }
 
+/// The id to insert: the bound `$1`, or when it is NULL a new one. SQLite draws a new
+/// rowid for a NULL id itself; PostgreSQL refuses NULL in an identity column.
+fn id_or_next(engine: Engine, table: &str) -> String {
+    match engine {
+        Engine::Sqlite => "$1".to_owned(),
+        Engine::Postgres => format!("COALESCE($1, nextval(pg_get_serial_sequence('{table}', 'id')))"),
+    }
+}
+
 /// Whether any of `ids` is a row of `table` already.
 async fn any_id_taken(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, Db>,
     table: &str,
     ids: impl Iterator<Item = i64>,
 ) -> StoreResult<bool> {
     let ids: Vec<i64> = ids.collect();
     // In chunks: SQLite allows a bounded number of bound parameters per statement.
     for chunk in ids.chunks(500) {
-        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT 1 FROM ");
-        qb.push(table).push(" WHERE id IN (");
-        let mut sep = qb.separated(", ");
-        for id in chunk {
-            sep.push_bind(*id);
-        }
-        qb.push(") LIMIT 1");
+        let mut qb = SqlBuilder::new("SELECT 1 FROM ");
+        qb.push(table)
+            .push(" WHERE id IN ")
+            .push_list(chunk.iter().copied())
+            .push(" LIMIT 1");
         if qb.build().fetch_optional(&mut **tx).await?.is_some() {
             return Ok(true);
         }

@@ -6,10 +6,10 @@ use super::audit::audit_tx;
 use super::filter::{MessageFilter, NOT_IMPORTED};
 use super::messages::requeue_tx;
 use super::types::{text_enum, Trigger};
-use super::{now_ms, Store, StoreError, StoreResult};
+use super::{now_ms, Engine, Store, StoreError, StoreResult};
+use super::{DbRow, SqlBuilder};
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
 use ts_rs::TS;
 
 text_enum! {
@@ -66,7 +66,7 @@ const JOB_QUERY: &str = "SELECT j.id, j.kind, j.filter, j.actor, j.state, j.tota
        WHERE jm.job_id = j.id AND m.status = 'failed') AS failed \
      FROM jobs j";
 
-fn job_from_row(row: &SqliteRow) -> StoreResult<Job> {
+fn job_from_row(row: &DbRow) -> StoreResult<Job> {
     let kind: String = row.try_get("kind")?;
     let state: String = row.try_get("state")?;
     let filter: String = row.try_get("filter")?;
@@ -105,7 +105,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO jobs (kind, filter, actor, state, total_expected, created_at, updated_at) \
-             VALUES (?, ?, ?, 'enqueuing', ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, 'enqueuing', $4, $5, $6) RETURNING id",
         )
         .bind(kind.as_str())
         .bind(&filter_json)
@@ -128,7 +128,7 @@ impl Store {
     }
 
     pub async fn job(&self, id: i64) -> StoreResult<Job> {
-        let sql = format!("{JOB_QUERY} WHERE j.id = ?");
+        let sql = format!("{JOB_QUERY} WHERE j.id = $1");
         let row = sqlx::query(&sql)
             .bind(id)
             .fetch_optional(self.reader())
@@ -138,7 +138,7 @@ impl Store {
     }
 
     pub async fn jobs(&self, limit: u32) -> StoreResult<Vec<Job>> {
-        let sql = format!("{JOB_QUERY} ORDER BY j.id DESC LIMIT ?");
+        let sql = format!("{JOB_QUERY} ORDER BY j.id DESC LIMIT $1");
         let rows = sqlx::query(&sql)
             .bind(i64::from(limit))
             .fetch_all(self.reader())
@@ -160,12 +160,22 @@ impl Store {
     /// means the job has chosen all its messages and is now `running`.
     pub async fn job_enqueue_batch(&self, job_id: i64, batch: u32) -> StoreResult<usize> {
         // Only what choosing needs; the progress counts of `job()` would cost a scan of
-        // the job's messages on every batch.
-        let row = sqlx::query("SELECT filter, state, cursor FROM jobs WHERE id = ?")
-            .bind(job_id)
-            .fetch_optional(self.reader())
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("job {job_id}")))?;
+        // the job's messages on every batch. Read inside the write transaction, and on
+        // PostgreSQL with the job's row locked: every node resumes unfinished jobs at
+        // start, and two nodes taking the same batch from the same cursor would queue a
+        // message that was meanwhile sent for a second, unintended resend.
+        let mut tx = self.begin_write().await?;
+        let lock = match self.engine() {
+            Engine::Sqlite => "",
+            Engine::Postgres => " FOR UPDATE",
+        };
+        let row = sqlx::query(&format!(
+            "SELECT filter, state, cursor FROM jobs WHERE id = $1{lock}"
+        ))
+        .bind(job_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("job {job_id}")))?;
         let state: String = row.try_get("state")?;
         if state != JobState::Enqueuing.as_str() {
             return Ok(0);
@@ -174,8 +184,7 @@ impl Store {
         let filter_json: String = row.try_get("filter")?;
         let filter: MessageFilter = serde_json::from_str(&filter_json)
             .map_err(|e| StoreError::Invalid(format!("job filter: {e}")))?;
-        let mut tx = self.begin_write().await?;
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT id FROM messages WHERE id > ");
+        let mut qb = SqlBuilder::new("SELECT id FROM messages WHERE id > ");
         qb.push_bind(cursor);
         filter.push_conditions(&mut qb);
         // Imported classes are records, never resent (see `Store::import_class`).
@@ -184,7 +193,7 @@ impl Store {
         let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
         let now = now_ms();
         for id in &ids {
-            sqlx::query("INSERT INTO job_messages (job_id, message_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            sqlx::query("INSERT INTO job_messages (job_id, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(job_id)
                 .bind(id)
                 .execute(&mut *tx)
@@ -194,7 +203,7 @@ impl Store {
         }
         match ids.last() {
             Some(last) => {
-                sqlx::query("UPDATE jobs SET cursor = ?, updated_at = ? WHERE id = ?")
+                sqlx::query("UPDATE jobs SET cursor = $1, updated_at = $2 WHERE id = $3")
                     .bind(last)
                     .bind(now)
                     .bind(job_id)
@@ -202,7 +211,7 @@ impl Store {
                     .await?;
             }
             None => {
-                sqlx::query("UPDATE jobs SET state = 'running', updated_at = ? WHERE id = ?")
+                sqlx::query("UPDATE jobs SET state = 'running', updated_at = $1 WHERE id = $2")
                     .bind(now)
                     .bind(job_id)
                     .execute(&mut *tx)
@@ -218,8 +227,8 @@ impl Store {
     pub async fn job_check_finished(&self, job_id: i64) -> StoreResult<bool> {
         let now = now_ms();
         let r = sqlx::query(
-            "UPDATE jobs SET state = 'finished', finished_at = ?, updated_at = ? \
-             WHERE id = ? AND state = 'running' AND NOT EXISTS ( \
+            "UPDATE jobs SET state = 'finished', finished_at = $1, updated_at = $2 \
+             WHERE id = $3 AND state = 'running' AND NOT EXISTS ( \
                SELECT 1 FROM job_messages jm JOIN messages m ON m.id = jm.message_id \
                WHERE jm.job_id = jobs.id AND m.status IN ('pending', 'sending', 'retrying'))",
         )
@@ -231,7 +240,7 @@ impl Store {
         if r.rows_affected() == 1 {
             return Ok(true);
         }
-        let state: Option<String> = sqlx::query_scalar("SELECT state FROM jobs WHERE id = ?")
+        let state: Option<String> = sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
             .bind(job_id)
             .fetch_optional(self.reader())
             .await?;

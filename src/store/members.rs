@@ -1,9 +1,10 @@
 //! The members of a class, learnt from its reports (and the teacher at creation).
 
 use super::types::text_enum;
+use super::{Db, DbRow};
 use super::{Store, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Row, Transaction};
 use ts_rs::TS;
 
 text_enum! {
@@ -32,7 +33,7 @@ pub struct Member {
 /// Records that `uid` reported in `class_id` at `now`: a new member gets `role`, a known
 /// one keeps its role and moves its `last_seen_at`.
 pub(crate) async fn touch_member_tx(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Db>,
     class_id: &str,
     uid: &str,
     role: MemberRole,
@@ -40,9 +41,10 @@ pub(crate) async fn touch_member_tx(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO class_members (class_id, uid, role, first_seen_at, last_seen_at) \
-         VALUES (?, ?, ?, ?, ?) \
+         VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (class_id, uid) DO UPDATE SET \
-         last_seen_at = MAX(class_members.last_seen_at, excluded.last_seen_at)",
+         last_seen_at = CASE WHEN excluded.last_seen_at > class_members.last_seen_at \
+         THEN excluded.last_seen_at ELSE class_members.last_seen_at END",
     )
     .bind(class_id)
     .bind(uid)
@@ -54,7 +56,7 @@ pub(crate) async fn touch_member_tx(
     Ok(())
 }
 
-fn member_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Member> {
+fn member_from_row(row: &DbRow) -> StoreResult<Member> {
     let role: String = row.try_get("role")?;
     Ok(Member {
         class_id: row.try_get("class_id")?,
@@ -71,7 +73,7 @@ impl Store {
     pub async fn members(&self, class_id: &str) -> StoreResult<Vec<Member>> {
         let rows = sqlx::query(
             "SELECT class_id, uid, role, first_seen_at, last_seen_at FROM class_members \
-             WHERE class_id = ? ORDER BY role = 'teacher' DESC, first_seen_at, uid",
+             WHERE class_id = $1 ORDER BY role = 'teacher' DESC, first_seen_at, uid",
         )
         .bind(class_id)
         .fetch_all(self.reader())
@@ -82,7 +84,7 @@ impl Store {
     /// Whether `uid` is a member of `class_id` (one primary-key lookup).
     pub async fn is_member(&self, class_id: &str, uid: &str) -> StoreResult<bool> {
         Ok(sqlx::query_scalar::<_, i64>(
-            "SELECT 1 FROM class_members WHERE class_id = ? AND uid = ?",
+            "SELECT 1 FROM class_members WHERE class_id = $1 AND uid = $2",
         )
         .bind(class_id)
         .bind(uid)
@@ -97,7 +99,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO class_members (class_id, uid, role, first_seen_at, last_seen_at) \
-             VALUES (?, ?, 'student', ?, ?) ON CONFLICT (class_id, uid) DO NOTHING",
+             VALUES ($1, $2, 'student', $3, $4) ON CONFLICT (class_id, uid) DO NOTHING",
         )
         .bind(class_id)
         .bind(uid)
@@ -108,7 +110,7 @@ impl Store {
         tx.commit().await?;
         let row = sqlx::query(
             "SELECT class_id, uid, role, first_seen_at, last_seen_at FROM class_members \
-             WHERE class_id = ? AND uid = ?",
+             WHERE class_id = $1 AND uid = $2",
         )
         .bind(class_id)
         .bind(uid)

@@ -1,10 +1,10 @@
 //! Messages and their attempts: accept, claim, record outcomes, recover, resend.
 
 use super::types::{Attempt, AttemptOutcome, MessageStatus, StoredMessage, Trigger};
-use super::{now_ms, Store, StoreError, StoreResult};
+use super::{now_ms, Engine, Store, StoreError, StoreResult};
+use super::{Db, DbRow};
 use crate::protocol::{check_size, MessageType, ReplayMessage, Seq};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Row, Transaction};
 
 /// The note written on the attempt row of a message whose lease expired while `sending`
 /// (its worker stopped, was killed, or could not record the outcome).
@@ -92,7 +92,7 @@ fn bad_row(what: &str, value: impl std::fmt::Display) -> sqlx::Error {
     sqlx::Error::Decode(format!("unexpected {what} in database: {value}").into())
 }
 
-pub(crate) fn message_from_row(row: &SqliteRow) -> Result<StoredMessage, sqlx::Error> {
+pub(crate) fn message_from_row(row: &DbRow) -> Result<StoredMessage, sqlx::Error> {
     let code: i64 = row.try_get("msg_type")?;
     let status: String = row.try_get("status")?;
     let seq: i64 = row.try_get("seq")?;
@@ -118,7 +118,7 @@ pub(crate) fn message_from_row(row: &SqliteRow) -> Result<StoredMessage, sqlx::E
     })
 }
 
-fn attempt_from_row(row: &SqliteRow) -> Result<Attempt, sqlx::Error> {
+fn attempt_from_row(row: &DbRow) -> Result<Attempt, sqlx::Error> {
     let trigger: String = row.try_get("trigger_kind")?;
     let outcome: String = row.try_get("outcome")?;
     let random: i64 = row.try_get("random")?;
@@ -137,6 +137,22 @@ fn attempt_from_row(row: &SqliteRow) -> Result<Attempt, sqlx::Error> {
         outcome: AttemptOutcome::parse(&outcome).ok_or_else(|| bad_row("outcome", &outcome))?,
     })
 }
+
+/// The advisory lock key reclaiming holds on PostgreSQL (any constant the app owns).
+const RECLAIM_LOCK: i64 = 0x5245_504c_4159_0001;
+
+const CLAIM_SQLITE: &str =
+    "UPDATE messages SET status = 'sending', lease_owner = $1, lease_until = $2, \
+     updated_at = $3 WHERE id IN (SELECT id FROM messages \
+     WHERE status IN ('pending', 'retrying') AND next_attempt_at <= $4 \
+     ORDER BY next_attempt_at, id LIMIT $5) \
+     RETURNING id, group_id, seq, random, data, retry_step, next_trigger, ambiguous_since";
+const CLAIM_POSTGRES: &str =
+    "UPDATE messages SET status = 'sending', lease_owner = $1, lease_until = $2, \
+     updated_at = $3 WHERE id IN (SELECT id FROM messages \
+     WHERE status IN ('pending', 'retrying') AND next_attempt_at <= $4 \
+     ORDER BY next_attempt_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) \
+     RETURNING id, group_id, seq, random, data, retry_step, next_trigger, ambiguous_since";
 
 /// How many times a colliding `seq` is drawn again before giving up (a collision needs
 /// thousands of messages in one group; ten in a row means something else is wrong).
@@ -165,7 +181,7 @@ impl Store {
     }
 
     pub async fn message(&self, id: i64) -> StoreResult<StoredMessage> {
-        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?");
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
         let row = sqlx::query(&sql)
             .bind(id)
             .fetch_optional(self.reader())
@@ -178,7 +194,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT id, message_id, trigger_kind, random, started_at, duration_ms, http_status, \
              im_error_code, im_error_info, transport_error, outcome \
-             FROM attempts WHERE message_id = ? ORDER BY id",
+             FROM attempts WHERE message_id = $1 ORDER BY id",
         )
         .bind(message_id)
         .fetch_all(self.reader())
@@ -197,20 +213,22 @@ impl Store {
         lease_ms: i64,
     ) -> StoreResult<Vec<ClaimedMessage>> {
         let now = now_ms();
-        let rows = sqlx::query(
-            "UPDATE messages SET status = 'sending', lease_owner = ?, lease_until = ?, updated_at = ? \
-             WHERE id IN (SELECT id FROM messages \
-                          WHERE status IN ('pending', 'retrying') AND next_attempt_at <= ? \
-                          ORDER BY next_attempt_at, id LIMIT ?) \
-             RETURNING id, group_id, seq, random, data, retry_step, next_trigger, ambiguous_since",
-        )
-        .bind(owner)
-        .bind(now.saturating_add(lease_ms))
-        .bind(now)
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(self.writer())
-        .await?;
+        // SQLite has one writer: the sub-select and the update cannot interleave with
+        // another claim. PostgreSQL runs claims from several nodes at once: `FOR UPDATE
+        // SKIP LOCKED` has each take rows no other claim holds, instead of waiting for them
+        // (and then finding them `sending`) or taking them twice.
+        let sql = match self.engine() {
+            Engine::Sqlite => CLAIM_SQLITE,
+            Engine::Postgres => CLAIM_POSTGRES,
+        };
+        let rows = sqlx::query(sql)
+            .bind(owner)
+            .bind(now.saturating_add(lease_ms))
+            .bind(now)
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(self.writer())
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let seq: i64 = row.try_get("seq")?;
@@ -262,9 +280,9 @@ impl Store {
                 im_msg_time,
             } => sqlx::query(
                 "UPDATE messages SET status = 'sent', attempt_count = attempt_count + 1, \
-                 im_msg_seq = ?, im_msg_time = ?, sent_at = ?, updated_at = ?, next_attempt_at = NULL, \
+                 im_msg_seq = $1, im_msg_time = $2, sent_at = $3, updated_at = $4, next_attempt_at = NULL, \
                  ambiguous_since = NULL, last_error = NULL, lease_owner = NULL, lease_until = NULL, \
-                 next_trigger = 'scheduled' WHERE id = ? AND status = 'sending' AND lease_owner = ?",
+                 next_trigger = 'scheduled' WHERE id = $5 AND status = 'sending' AND lease_owner = $6",
             )
             .bind(im_msg_seq)
             .bind(im_msg_time)
@@ -278,10 +296,10 @@ impl Store {
                 error,
             } => sqlx::query(
                 "UPDATE messages SET status = 'retrying', attempt_count = attempt_count + 1, \
-                 retry_step = retry_step + ?, next_attempt_at = ?, \
-                 ambiguous_since = COALESCE(ambiguous_since, ?), last_error = ?, updated_at = ?, \
+                 retry_step = retry_step + $1, next_attempt_at = $2, \
+                 ambiguous_since = COALESCE(ambiguous_since, $3), last_error = $4, updated_at = $5, \
                  lease_owner = NULL, lease_until = NULL, next_trigger = 'scheduled' \
-                 WHERE id = ? AND status = 'sending' AND lease_owner = ?",
+                 WHERE id = $6 AND status = 'sending' AND lease_owner = $7",
             )
             .bind(i64::from(*advance_step))
             .bind(next_attempt_at)
@@ -291,9 +309,9 @@ impl Store {
             .bind(attempt.message_id),
             Transition::Failed { error } => sqlx::query(
                 "UPDATE messages SET status = 'failed', attempt_count = attempt_count + 1, \
-                 next_attempt_at = NULL, last_error = ?, updated_at = ?, lease_owner = NULL, \
+                 next_attempt_at = NULL, last_error = $1, updated_at = $2, lease_owner = NULL, \
                  lease_until = NULL, next_trigger = 'scheduled' \
-                 WHERE id = ? AND status = 'sending' AND lease_owner = ?",
+                 WHERE id = $3 AND status = 'sending' AND lease_owner = $4",
             )
             .bind(error)
             .bind(now)
@@ -314,10 +332,13 @@ impl Store {
         let until = now_ms().saturating_add(lease_ms);
         // Bounded IN lists: SQLite caps bound parameters per statement.
         for chunk in ids.chunks(500) {
-            let marks = vec!["?"; chunk.len()].join(", ");
+            let marks = (3..3 + chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
             let sql = format!(
-                "UPDATE messages SET lease_until = ? \
-                 WHERE status = 'sending' AND lease_owner = ? AND id IN ({marks})"
+                "UPDATE messages SET lease_until = $1 \
+                 WHERE status = 'sending' AND lease_owner = $2 AND id IN ({marks})"
             );
             let mut q = sqlx::query(&sql).bind(until).bind(owner);
             for id in chunk {
@@ -338,8 +359,8 @@ impl Store {
     ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE messages SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'retrying' END, \
-             next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? \
-             WHERE id = ? AND status = 'sending' AND lease_owner = ?",
+             next_attempt_at = $1, lease_owner = NULL, lease_until = NULL, updated_at = $2 \
+             WHERE id = $3 AND status = 'sending' AND lease_owner = $4",
         )
         .bind(next_attempt_at)
         .bind(now_ms())
@@ -360,28 +381,44 @@ impl Store {
     pub async fn reclaim_expired_leases(&self) -> StoreResult<u64> {
         let mut tx = self.begin_write().await?;
         let now = now_ms();
+        if self.engine() == Engine::Postgres {
+            // Nodes reclaim concurrently on PostgreSQL: one at a time (a transaction-scoped
+            // advisory lock; the next one finds nothing left), and the expired rows locked
+            // first, so that a late `finish_attempt` either lands before (and the row is no
+            // longer expired) or waits until they are taken back (and then moves nothing).
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(RECLAIM_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "SELECT id FROM messages WHERE status = 'sending' \
+                 AND (lease_until IS NULL OR lease_until <= $1) ORDER BY id FOR UPDATE",
+            )
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         // A row written before leases were read has none: it counts as expired.
-        const EXPIRED: &str = "status = 'sending' AND (lease_until IS NULL OR lease_until <= ?)";
+        // `$1` is now in both statements.
+        const EXPIRED: &str = "status = 'sending' AND (lease_until IS NULL OR lease_until <= $1)";
         sqlx::query(&format!(
             "INSERT INTO attempts (message_id, trigger_kind, random, started_at, duration_ms, \
              transport_error, outcome) \
-             SELECT id, 'recovery', random, updated_at, ? - updated_at, ?, 'interrupted' \
+             SELECT id, 'recovery', random, updated_at, $1 - updated_at, $2, 'interrupted' \
              FROM messages WHERE {EXPIRED}"
         ))
         .bind(now)
         .bind(RECOVERY_NOTE)
-        .bind(now)
         .execute(&mut *tx)
         .await?;
         let done = sqlx::query(&format!(
             "UPDATE messages SET status = 'retrying', attempt_count = attempt_count + 1, \
-             ambiguous_since = COALESCE(ambiguous_since, updated_at), next_attempt_at = ?, \
-             last_error = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? \
+             ambiguous_since = COALESCE(ambiguous_since, updated_at), next_attempt_at = $1, \
+             last_error = $2, lease_owner = NULL, lease_until = NULL, updated_at = $3 \
              WHERE {EXPIRED}"
         ))
         .bind(now)
         .bind(RECOVERY_NOTE)
-        .bind(now)
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -408,20 +445,19 @@ impl Store {
         // Two statements, not `(? IS NULL OR class_id = ?)`: that form cannot use an index,
         // so one class's counts scanned the whole table (0.5 s at 120,000 messages); this
         // one reads only the class's entries of messages_class_status.
-        let rows =
-            match class_id {
-                Some(c) => sqlx::query(
-                    "SELECT status, COUNT(*) AS n FROM messages WHERE class_id = ? GROUP BY status",
-                )
-                .bind(c)
-                .fetch_all(self.reader())
-                .await?,
-                None => {
-                    sqlx::query("SELECT status, COUNT(*) AS n FROM messages GROUP BY status")
-                        .fetch_all(self.reader())
-                        .await?
-                }
-            };
+        let rows = match class_id {
+            Some(c) => sqlx::query(
+                "SELECT status, COUNT(*) AS n FROM messages WHERE class_id = $1 GROUP BY status",
+            )
+            .bind(c)
+            .fetch_all(self.reader())
+            .await?,
+            None => {
+                sqlx::query("SELECT status, COUNT(*) AS n FROM messages GROUP BY status")
+                    .fetch_all(self.reader())
+                    .await?
+            }
+        };
         let mut out = Vec::new();
         for row in &rows {
             let s: String = row.try_get("status")?;
@@ -436,13 +472,13 @@ impl Store {
 }
 
 pub(crate) async fn requeue_tx(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Db>,
     message_id: i64,
     trigger: Trigger,
 ) -> StoreResult<bool> {
     let row: Option<(String, Option<i64>)> = sqlx::query_as(
         "SELECT m.status, c.imported_at FROM messages m JOIN classes c ON c.class_id = m.class_id \
-         WHERE m.id = ?",
+         WHERE m.id = $1",
     )
     .bind(message_id)
     .fetch_optional(&mut **tx)
@@ -464,9 +500,9 @@ pub(crate) async fn requeue_tx(
         MessageStatus::Sending => return Ok(false),
         MessageStatus::Sent => {
             sqlx::query(
-                "UPDATE messages SET status = 'pending', random = ?, retry_step = 0, \
-                 next_attempt_at = ?, next_trigger = ?, ambiguous_since = NULL, updated_at = ? \
-                 WHERE id = ? AND status = 'sent'",
+                "UPDATE messages SET status = 'pending', random = $1, retry_step = 0, \
+                 next_attempt_at = $2, next_trigger = $3, ambiguous_since = NULL, updated_at = $4 \
+                 WHERE id = $5 AND status = 'sent'",
             )
             .bind(i64::from(rand::random::<u32>()))
             .bind(now)
@@ -479,8 +515,8 @@ pub(crate) async fn requeue_tx(
         MessageStatus::Failed | MessageStatus::Retrying | MessageStatus::Pending => {
             sqlx::query(
                 "UPDATE messages SET status = CASE WHEN status = 'pending' THEN 'pending' ELSE 'retrying' END, \
-                 retry_step = 0, next_attempt_at = ?, next_trigger = ?, updated_at = ? \
-                 WHERE id = ? AND status IN ('failed', 'retrying', 'pending')",
+                 retry_step = 0, next_attempt_at = $1, next_trigger = $2, updated_at = $3 \
+                 WHERE id = $4 AND status IN ('failed', 'retrying', 'pending')",
             )
             .bind(now)
             .bind(next_trigger)
@@ -494,13 +530,13 @@ pub(crate) async fn requeue_tx(
 }
 
 async fn insert_attempt(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Db>,
     a: &AttemptRecord,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO attempts (message_id, trigger_kind, random, started_at, duration_ms, \
          http_status, im_error_code, im_error_info, transport_error, outcome) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(a.message_id)
     .bind(a.trigger.as_str())
@@ -518,7 +554,7 @@ async fn insert_attempt(
 }
 
 pub(crate) async fn insert_message_tx(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Db>,
     new: &NewMessage<'_>,
     now: i64,
 ) -> StoreResult<Inserted> {
@@ -526,11 +562,11 @@ pub(crate) async fn insert_message_tx(
     // conflict means either the same logical message exists (dedup key) or the drawn seq
     // is taken in the group; the look-up below tells which.
     let existing_sql =
-        format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE class_id = ? AND dedup_key = ?");
+        format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE class_id = $1 AND dedup_key = $2");
     let insert_sql = format!(
         "INSERT INTO messages (class_id, group_id, msg_type, uid, seq, random, data, dedup_key, \
          status, next_attempt_at, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11) \
          ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
     );
     for _ in 0..SEQ_DRAWS {

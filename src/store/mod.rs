@@ -1,21 +1,19 @@
-//! The durable log in SQLite: classes, messages, the append-only attempts log, raw
-//! inputs, jobs, alerts and the audit log.
-//!
-//! SQLite is opened in WAL mode with `synchronous=FULL` (a "sent" row lost to a power cut
-//! would mean a duplicate in the group), a busy timeout and foreign keys. Writes go through
-//! one connection — SQLite has one writer anyway, and one connection makes that explicit
-//! instead of contended — while reads use a small pool of their own.
+//! The durable log: classes, messages, the append-only attempts log, raw inputs, jobs,
+//! alerts and the audit log — in SQLite (one file, the default) or PostgreSQL (several
+//! nodes on one database). See [`Store`] for how one code path serves both.
 
 mod align;
 mod audit;
 mod callbacks;
 mod classes;
+pub mod cli;
 mod filter;
 mod history;
 mod import;
 mod jobs;
 mod members;
 mod messages;
+mod rate;
 mod reports;
 mod types;
 
@@ -35,15 +33,22 @@ pub use members::{Member, MemberRole};
 pub use messages::{
     AttemptRecord, ClaimedMessage, Inserted, NewMessage, Transition, RECOVERY_NOTE,
 };
+pub use rate::SharedSlot;
 pub use reports::{
     report_dedup_key, ClassEvent, ClassEventIntake, IntakeItem, RefusedReport, TimelineIntake,
     TimelineReportRecord,
 };
 pub use types::{Alert, Attempt, AttemptOutcome, MessageStatus, StoredMessage, Trigger};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+mod sql;
+
+pub(crate) use sql::{Db, DbRow, SqlBuilder, Tx};
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyPool, ConnectOptions, Executor};
 use std::path::Path;
+use std::str::FromStr;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -62,62 +67,182 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Which database engine a [`Store`] talks to. Only the store looks at it, and only
+/// where the two engines' SQL differs; everything above the store sees one `Store`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// One file, one writer: the embedded default (desktop app, small installs, tests).
+    Sqlite,
+    /// A shared server: several `serve`/`deliver` processes on one database.
+    Postgres,
+}
+
+impl Engine {
+    /// The engine a `db` setting names: a `postgres://` or `postgresql://` URL is
+    /// PostgreSQL; anything else (a file path, or `sqlite:...`) is SQLite.
+    pub fn of(db: &str) -> Engine {
+        if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+            Engine::Postgres
+        } else {
+            Engine::Sqlite
+        }
+    }
+}
+
+/// The `db` setting as it may be shown or logged: a PostgreSQL URL without its
+/// `user:password@`.
+pub fn db_for_display(db: &Path) -> String {
+    crate::secret::without_userinfo(&db.to_string_lossy())
+}
+
+/// How many connections one process keeps to PostgreSQL (`REPLAYDESK_DB_POOL` overrides):
+/// intake commits in groups and delivery claims in batches, so a few connections carry a
+/// node; the server's `max_connections` (100 by default) must exceed nodes x this.
+pub const DEFAULT_PG_POOL: u32 = 10;
+
 /// Handle to the database; cheap to clone.
+///
+/// The engine abstraction is sqlx's `Any` driver rather than an enum of typed pools: the
+/// ~90 queries are written once, with numbered `$1` placeholders (which SQLite accepts as
+/// well as PostgreSQL), and only the few statements whose SQL differs ask
+/// [`Store::engine`]. The price is `Any`'s narrow type set (integers, floats, text, bytes,
+/// bools): the schema stores times as integer milliseconds and flags as 0/1 integers, so
+/// nothing here needs more, and PostgreSQL's schema (`migrations_pg/`) uses `BIGINT`
+/// for every integer so both engines decode the same Rust types.
 #[derive(Clone, Debug)]
 pub struct Store {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    engine: Engine,
+    writer: AnyPool,
+    reader: AnyPool,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database file at `path` and applies migrations.
-    pub async fn open(path: &Path) -> StoreResult<Self> {
-        let base = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(60))
-            .connect_with(base.clone())
-            .await?;
-        sqlx::migrate!("./migrations").run(&writer).await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(60))
-            .connect_with(base.read_only(true))
-            .await?;
-        Ok(Self { writer, reader })
+    /// Opens the database `db` names and applies migrations: a `postgres://` URL opens
+    /// PostgreSQL; anything else is an SQLite file (created if needed).
+    pub async fn open(db: &Path) -> StoreResult<Self> {
+        let store = Self::connect(db).await?;
+        store.migrate().await?;
+        Ok(store)
     }
 
-    pub(crate) fn writer(&self) -> &SqlitePool {
+    /// Opens the database without applying migrations (`replaydesk migrate` applies them).
+    pub async fn connect(db: &Path) -> StoreResult<Self> {
+        sqlx::any::install_default_drivers();
+        let text = db.to_string_lossy();
+        match Engine::of(&text) {
+            Engine::Postgres => Self::connect_postgres(&text).await,
+            Engine::Sqlite => Self::connect_sqlite(db).await,
+        }
+    }
+
+    async fn connect_sqlite(db: &Path) -> StoreResult<Self> {
+        let text = db.to_string_lossy();
+        let base = match text.strip_prefix("sqlite:") {
+            Some(_) => SqliteConnectOptions::from_str(&text)?,
+            None => SqliteConnectOptions::new().filename(db),
+        };
+        let rw = AnyConnectOptions::from_url(&base.clone().create_if_missing(true).to_url_lossy())?;
+        let ro = AnyConnectOptions::from_url(&base.read_only(true).to_url_lossy())?;
+        // WAL with `synchronous=FULL` (a "sent" row lost to a power cut would mean a
+        // duplicate in the group), a busy timeout, foreign keys. Writes go through one
+        // connection — SQLite has one writer anyway, and one connection makes that explicit
+        // instead of contended — while reads use a small pool of their own.
+        let writer = AnyPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                         PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect_with(rw)
+            .await?;
+        // The writer made the file (and switched it to WAL) before the readers open it.
+        let reader = AnyPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(60))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+                        .await?;
+                    Ok(())
+                })
+            })
+            .connect_with(ro)
+            .await?;
+        Ok(Self {
+            engine: Engine::Sqlite,
+            writer,
+            reader,
+        })
+    }
+
+    async fn connect_postgres(url: &str) -> StoreResult<Self> {
+        let size = std::env::var("REPLAYDESK_DB_POOL")
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(DEFAULT_PG_POOL);
+        // PostgreSQL takes concurrent writers itself (row locks): one pool serves both.
+        let pool = AnyPoolOptions::new()
+            .max_connections(size)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(AnyConnectOptions::from_str(url)?)
+            .await?;
+        Ok(Self {
+            engine: Engine::Postgres,
+            writer: pool.clone(),
+            reader: pool,
+        })
+    }
+
+    /// Applies the engine's pending migrations (`migrations/` for SQLite,
+    /// `migrations_pg/` for PostgreSQL). Safe to run from several processes at once on
+    /// PostgreSQL: sqlx takes an advisory lock around it.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match self.engine {
+            Engine::Sqlite => sqlx::migrate!("./migrations").run(&self.writer).await?,
+            Engine::Postgres => sqlx::migrate!("./migrations_pg").run(&self.writer).await?,
+        }
+        Ok(())
+    }
+
+    /// Which engine this store talks to.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    pub(crate) fn writer(&self) -> &AnyPool {
         &self.writer
     }
 
-    /// Starts a write transaction with `BEGIN IMMEDIATE`: it takes the write lock up front
-    /// (waiting out the busy timeout), instead of failing at once with "database is locked"
-    /// when a transaction that began by reading tries to write after another connection —
-    /// or another process, such as a separate `replaydesk deliver` — wrote.
-    pub(crate) async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await
+    /// Starts a write transaction. On SQLite with `BEGIN IMMEDIATE`: it takes the write
+    /// lock up front (waiting out the busy timeout), instead of failing at once with
+    /// "database is locked" when a transaction that began by reading tries to write after
+    /// another connection — or another process, such as a separate `replaydesk deliver` —
+    /// wrote. PostgreSQL locks rows, not the database: a plain `BEGIN`.
+    pub(crate) async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
+        match self.engine {
+            Engine::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Engine::Postgres => self.writer.begin().await,
+        }
     }
 
-    pub(crate) fn reader(&self) -> &SqlitePool {
+    pub(crate) fn reader(&self) -> &AnyPool {
         &self.reader
     }
 
-    /// Closes both pools, waiting for their connections to finish.
     /// A one-row write (the `health_probe` table): fails when the database or its disk
     /// cannot take writes.
     pub async fn probe_write(&self) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO health_probe (id, checked_at) VALUES (1, ?) \
+            "INSERT INTO health_probe (id, checked_at) VALUES (1, $1) \
              ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
         )
         .bind(now_ms())
@@ -127,6 +252,7 @@ impl Store {
         Ok(())
     }
 
+    /// Closes both pools, waiting for their connections to finish.
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;

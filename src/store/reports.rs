@@ -9,10 +9,10 @@ use super::members::{touch_member_tx, MemberRole};
 use super::messages::{insert_message_tx, message_columns, message_from_row, Inserted, NewMessage};
 use super::types::MessageStatus;
 use super::{now_ms, Store, StoreError, StoreResult};
+use super::{Db, DbRow};
 use crate::protocol::{Payload, ReplayMessage, UserValue};
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Row, Transaction};
 use ts_rs::TS;
 
 /// An accepted timeline report: becomes (or, repeated, finds) its 1003.
@@ -106,7 +106,7 @@ pub fn report_dedup_key(type_code: u16, uid: &str, timestamp: u64) -> String {
     format!("{type_code}:{uid}:{timestamp}")
 }
 
-fn report_from_row(row: &SqliteRow) -> Result<TimelineReportRecord, sqlx::Error> {
+fn report_from_row(row: &DbRow) -> Result<TimelineReportRecord, sqlx::Error> {
     let accepted: i64 = row.try_get("accepted")?;
     Ok(TimelineReportRecord {
         id: row.try_get("id")?,
@@ -129,7 +129,7 @@ fn to_i64(v: u64, what: &str) -> StoreResult<i64> {
 }
 
 async fn intake_one(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Db>,
     item: &IntakeItem,
     now: i64,
 ) -> StoreResult<Inserted> {
@@ -161,7 +161,7 @@ async fn intake_one(
             sqlx::query(
                 "INSERT INTO timeline_reports (class_id, uid, client_timestamp, rtt_ms, rtt_source, \
                  received_at, time_line, uncertainty_ms, message_id, accepted, body) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10)",
             )
             .bind(&t.class_id)
             .bind(&t.uid)
@@ -185,7 +185,7 @@ async fn intake_one(
             // refused; only an admin's reopen (audited) allows another pair.
             let row = sqlx::query(
                 "SELECT state, start_message_id, end_message_id, reopen_count FROM classes \
-                 WHERE class_id = ?",
+                 WHERE class_id = $1",
             )
             .bind(&e.class_id)
             .fetch_optional(&mut **tx)
@@ -204,7 +204,7 @@ async fn intake_one(
                 )));
             }
             if let Some(id) = recorded {
-                let sql = format!("SELECT {} FROM messages WHERE id = ?", message_columns());
+                let sql = format!("SELECT {} FROM messages WHERE id = $1", message_columns());
                 let row = sqlx::query(&sql).bind(id).fetch_one(&mut **tx).await?;
                 touch_member_tx(tx, &e.class_id, &e.uid, e.role, now).await?;
                 return Ok(Inserted {
@@ -241,11 +241,11 @@ async fn intake_one(
                 ClassEvent::Start => {
                     "UPDATE classes SET \
                      state = CASE WHEN state = 'created' THEN 'started' ELSE state END, \
-                     started_at = COALESCE(started_at, ?), start_message_id = ? WHERE class_id = ?"
+                     started_at = COALESCE(started_at, $1), start_message_id = $2 WHERE class_id = $3"
                 }
                 ClassEvent::End => {
-                    "UPDATE classes SET state = 'ended', ended_at = COALESCE(ended_at, ?), \
-                     end_message_id = ? WHERE class_id = ?"
+                    "UPDATE classes SET state = 'ended', ended_at = COALESCE(ended_at, $1), \
+                     end_message_id = $2 WHERE class_id = $3"
                 }
             };
             sqlx::query(sql)
@@ -302,7 +302,7 @@ impl Store {
     pub async fn record_refused_report(&self, r: &RefusedReport) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(
             "INSERT INTO timeline_reports (class_id, uid, client_timestamp, rtt_ms, received_at, \
-             accepted, refusal_reason, body) VALUES (?, ?, ?, ?, ?, 0, ?, ?) RETURNING id",
+             accepted, refusal_reason, body) VALUES ($1, $2, $3, $4, $5, 0, $6, $7) RETURNING id",
         )
         .bind(&r.class_id)
         .bind(&r.uid)
@@ -326,7 +326,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT id, class_id, uid, client_timestamp, rtt_ms, received_at, time_line, \
              uncertainty_ms, message_id, accepted, refusal_reason, body FROM timeline_reports \
-             WHERE class_id = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+             WHERE class_id = $1 AND ($2 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4",
         )
         .bind(class_id)
         .bind(before)
@@ -364,7 +364,7 @@ impl Store {
     /// The class whose report token hashes to `sha256_hex`, if any.
     pub async fn class_for_report_token(&self, sha256_hex: &str) -> StoreResult<Option<String>> {
         Ok(
-            sqlx::query_scalar("SELECT class_id FROM classes WHERE report_token_sha256 = ?")
+            sqlx::query_scalar("SELECT class_id FROM classes WHERE report_token_sha256 = $1")
                 .bind(sha256_hex)
                 .fetch_optional(self.reader())
                 .await?,

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod engines;
 #[cfg(unix)]
 pub mod process;
 mod wait;
