@@ -37,7 +37,8 @@ step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 # cluster (scripts/pg_cluster.sh) for the length of the cargo tests. Under CI=true a test
 # that needs it fails when it is missing instead of skipping.
 pg_dir=$(mktemp -d /tmp/replaydesk-pg.XXXXXX)
-if pg_env=$(bash scripts/pg_cluster.sh start "$pg_dir" 55432); then
+pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 55432)
+if pg_env=$(bash scripts/pg_cluster.sh start "$pg_dir" "$pg_port"); then
   eval "$pg_env"
   echo "PostgreSQL for the tests: $REPLAYDESK_TEST_PG"
 else

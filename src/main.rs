@@ -61,6 +61,8 @@ enum Command {
     Align(replaydesk::align::cli::AlignArgs),
     /// Apply the store's migrations to a database (SQLite file or `postgres://` URL).
     Migrate(replaydesk::store::cli::MigrateArgs),
+    /// Copy a whole store into another, empty one (move an SQLite install to PostgreSQL).
+    MigrateStore(replaydesk::store::cli::MigrateStoreArgs),
     /// Export a class (class, members, messages, attempts, group history, alignment) as one
     /// JSON bundle without secrets.
     Export(replaydesk::align::cli::ExportArgs),
@@ -124,6 +126,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => replaydesk::demo::run(args),
         Command::Deliver(args) => replaydesk::delivery::cli::run(args),
         Command::Migrate(args) => replaydesk::store::cli::run(args),
+        Command::MigrateStore(args) => replaydesk::store::cli::run_migrate_store(args),
         Command::Align(args) => replaydesk::align::cli::run(args),
         Command::Export(args) => replaydesk::align::cli::run_export(args),
         Command::Import(args) => replaydesk::align::cli::run_import(args),

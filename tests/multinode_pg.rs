@@ -306,3 +306,108 @@ async fn three_nodes_one_killed_every_answered_report_once_and_no_frequency_erro
         assert!(seen.values().all(|n| *n == 1), "room{class}: no seq twice");
     }
 }
+
+/// The README's one-node / three-node figures (not a check: `cargo test -p replaydesk
+/// --test multinode_pg -- --ignored --nocapture`). Thirty clients send 3,000 timeline
+/// reports to ten classes, spread over the nodes; the IM emulator answers in 20–40 ms at
+/// its default limits (200/s per app, 40/s per group). Prints the intake rate (reports
+/// answered 202 a second) and the delivery rate (messages in their groups a second, from
+/// the first report to the last message) for one node and for three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run by hand, figures in README"]
+async fn throughput_one_node_vs_three() {
+    const BENCH_CLASSES: usize = 10;
+    const BENCH_CLIENTS: usize = 30;
+    const BENCH_PER_CLIENT: usize = 100;
+    for nodes_n in [1usize, 3] {
+        let Some(test_db) = common::engines::postgres("throughput_nodes").await else {
+            return;
+        };
+        let db = test_db.db();
+        let mut cfg = EmulatorConfig::new(SDKAPPID, KEY);
+        cfg.faults = FaultConfig {
+            latency_ms: 20,
+            latency_jitter_ms: 20,
+            ..FaultConfig::none()
+        };
+        let emu = Emulator::start(cfg, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let nodes: Vec<Node> = (0..nodes_n)
+            .map(|n| start_node(dir.path(), &db, &emu, n))
+            .collect();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let mut tokens = Vec::new();
+        for c in 0..BENCH_CLASSES {
+            let res = http
+                .post(format!("{}/v1/classes", nodes[c % nodes_n].base))
+                .bearer_auth(ADMIN)
+                .json(&json!({"class_id": format!("b{c}"), "group_id": format!("replay_b{c}"), "teacher_uid": "teacher_li", "create_group": true, "legacy_class_token": true, "open_enrolment": true}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201);
+            tokens.push(
+                res.json::<Value>().await.unwrap()["report_token"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        let start = Instant::now();
+        let mut clients = Vec::new();
+        for c in 0..BENCH_CLIENTS {
+            let (http, base, token) = (
+                http.clone(),
+                nodes[c % nodes_n].base.clone(),
+                tokens[c % BENCH_CLASSES].clone(),
+            );
+            let class = c % BENCH_CLASSES;
+            clients.push(tokio::spawn(async move {
+                let mut ok = 0usize;
+                for i in 0..BENCH_PER_CLIENT {
+                    let res = http
+                        .post(format!("{base}/v1/classes/b{class}/timeline"))
+                        .bearer_auth(&token)
+                        .json(&json!({"uid": format!("s{c}"), "timestamp": 1_000_000 + i, "rtt_ms": 4}))
+                        .send()
+                        .await
+                        .unwrap();
+                    ok += usize::from(res.status() == 202);
+                }
+                ok
+            }));
+        }
+        let mut answered = 0;
+        for c in clients {
+            answered += c.await.unwrap();
+        }
+        let intake = start.elapsed();
+        loop {
+            let stored: usize = (0..BENCH_CLASSES)
+                .map(|c| emu.history(&format!("replay_b{c}")).len())
+                .sum();
+            if stored >= answered {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(600),
+                "delivery too slow"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let delivered = start.elapsed();
+        let stats = emu.stats();
+        eprintln!(
+            "| {nodes_n} | {answered} | {:.0} | {:.0} | {} |",
+            answered as f64 / intake.as_secs_f64(),
+            answered as f64 / delivered.as_secs_f64(),
+            stats.app_rate_limited + stats.group_rate_limited
+        );
+        drop(nodes);
+    }
+}

@@ -1,6 +1,7 @@
 //! `replaydesk migrate`: applies the store's migrations to a database explicitly (every
 //! `serve`/`deliver` also applies them at start; with several nodes, run this once before
-//! rolling a new version out).
+//! rolling a new version out). `replaydesk migrate-store --from --to`: copies a whole store
+//! into another, empty one (an SQLite install moving to PostgreSQL).
 
 use super::{db_for_display, Store};
 use std::path::PathBuf;
@@ -35,6 +36,54 @@ pub fn run(args: MigrateArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("replaydesk migrate: {shown}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct MigrateStoreArgs {
+    /// The store to copy: an SQLite file or a `postgres://` URL. Only read.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// The store to fill: a `postgres://` URL or an SQLite file, empty (it is migrated
+    /// first). Nothing is written unless everything is.
+    #[arg(long)]
+    pub to: PathBuf,
+}
+
+pub fn run_migrate_store(args: MigrateStoreArgs) -> ExitCode {
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("replaydesk migrate-store: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (from, to) = (db_for_display(&args.from), db_for_display(&args.to));
+    let result = rt.block_on(async {
+        if super::Engine::of(&args.from.to_string_lossy()) == super::Engine::Sqlite
+            && !args.from.is_file()
+        {
+            return Err(super::StoreError::NotFound(format!("database {from}")));
+        }
+        let source = Store::open(&args.from).await?;
+        let dest = Store::open(&args.to).await?;
+        let result = source.copy_into(&dest).await;
+        source.close().await;
+        dest.close().await;
+        result
+    });
+    match result {
+        Ok(counts) => {
+            for (table, n) in counts {
+                println!("{table}: {n} rows");
+            }
+            println!("copied {from} into {to}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("replaydesk migrate-store: {e}");
             ExitCode::FAILURE
         }
     }

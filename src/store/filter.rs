@@ -167,7 +167,7 @@ impl Store {
     /// How many messages matching `filter` a bulk resend or recovery would take: those of
     /// imported classes never are.
     pub async fn count_resendable(&self, filter: &MessageFilter) -> StoreResult<i64> {
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM messages WHERE 1 = 1");
+        let mut qb = SqlBuilder::new("SELECT COUNT(*) FROM messages WHERE 1 = 1");
         filter.push_conditions(&mut qb);
         qb.push(NOT_IMPORTED);
         Ok(qb.build_query_scalar().fetch_one(self.reader()).await?)

@@ -271,7 +271,9 @@ impl Store {
 fn id_or_next(engine: Engine, table: &str) -> String {
     match engine {
         Engine::Sqlite => "$1".to_owned(),
-        Engine::Postgres => format!("COALESCE($1, nextval(pg_get_serial_sequence('{table}', 'id')))"),
+        Engine::Postgres => {
+            format!("COALESCE($1, nextval(pg_get_serial_sequence('{table}', 'id')))")
+        }
     }
 }
 

@@ -7,6 +7,7 @@ mod audit;
 mod callbacks;
 mod classes;
 pub mod cli;
+mod copy;
 mod filter;
 mod history;
 mod import;
@@ -25,6 +26,7 @@ pub use callbacks::{
     REFUSED_BODY_SAMPLE_BYTES, REFUSED_SAMPLE_ROWS,
 };
 pub use classes::{ClassAuth, ClassRecord, ClassState, NewClass};
+pub use copy::{copied_columns, COPIED_SEPARATELY};
 pub use filter::{MessageFilter, Page};
 pub use history::{ReconcileRunRow, ReconcileState};
 pub use import::{ImportedClass, ReportFacts, IMPORTED_IN_FLIGHT_NOTE};
