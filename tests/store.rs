@@ -748,3 +748,19 @@ async fn schema_columns(db: &std::path::Path, sql: &str) -> Vec<(String, String)
     assert!(!rows.is_empty(), "the schema query found no columns");
     rows
 }
+
+/// A PostgreSQL URL nothing answers at: `open` fails at once with the reason (not after the
+/// pool's minute-long acquire timeout), and the error does not carry the password.
+#[tokio::test]
+async fn an_unreachable_postgres_url_fails_at_once_with_the_reason() {
+    let started = std::time::Instant::now();
+    let err = Store::open(std::path::Path::new(
+        "postgres://replaydesk:hunter2-secret@127.0.0.1:1/replaydesk",
+    ))
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("refused"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}

@@ -48,7 +48,7 @@ pub(crate) use sql::{Db, DbRow, SqlBuilder, Tx};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -190,11 +190,19 @@ impl Store {
             .and_then(|v| v.parse::<u32>().ok())
             .filter(|n| *n > 0)
             .unwrap_or(DEFAULT_PG_POOL);
+        let options = AnyConnectOptions::from_str(url)?;
+        // One connection first, for a clear error at once (refused, wrong password, no
+        // such database): the pool would retry until its acquire timeout and then only
+        // say that it timed out.
+        sqlx::AnyConnection::connect_with(&options)
+            .await?
+            .close()
+            .await?;
         // PostgreSQL takes concurrent writers itself (row locks): one pool serves both.
         let pool = AnyPoolOptions::new()
             .max_connections(size)
             .acquire_timeout(Duration::from_secs(60))
-            .connect_with(AnyConnectOptions::from_str(url)?)
+            .connect_with(options)
             .await?;
         Ok(Self {
             engine: Engine::Postgres,
