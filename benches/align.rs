@@ -3,15 +3,17 @@
 //! `cargo bench --bench align` prints two tables (README "Alignment" benchmarks):
 //!
 //! 1. **Accuracy study.** Simulated classes over a network with asymmetric, jittery delays
-//!    and a known true offset per client. For every timeline report, the error of the
-//!    offset (server − client) each method derives from it: the seed's (`time_line` = receipt
-//!    time), ReplayDesk's with the client's own round trip (`rtt_ms`: receipt − rtt/2) and
-//!    with the kernel's smoothed round trip of the reporting connection (`TCP_INFO`
-//!    `tcpi_rtt`: receipt − srtt/2); plus, for reference only, the best of eight
-//!    `GET /v1/time` exchanges (the NTP way), which ReplayDesk does not do.
+//!    and a known true offset per client. Every method's pairs are made as intake makes them
+//!    and aligned by `align()` itself; the error is where the alignment puts a report's
+//!    client reading minus where it truly was: the seed's pairs (`time_line` = receipt
+//!    time), ReplayDesk's each alone (receipt − the client's `rtt_ms`/2, or − the kernel's
+//!    smoothed RTT/2) and with its clock filter (the default: the fastest of a user's
+//!    reports within two minutes, less half the smallest round trip); plus, for reference
+//!    only, the best of eight `GET /v1/time` exchanges (the NTP way).
 //! 2. **Speed.** `align()` over a class of 100,000 messages and 50 users.
 //!
-//! Deterministic (fixed seeds); set `BENCH_CLIENTS` / `BENCH_REPORTS` to change the study's size.
+//! Deterministic (fixed seeds); set `BENCH_CLIENTS` / `BENCH_REPORTS` / `BENCH_INTERVAL_S`
+//! to change the study's size and how often a client reports.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -79,53 +81,153 @@ impl Model {
     }
 }
 
+/// What each method made of the reports: for every report, the error (ms, signed: the
+/// server time the alignment gives the client's reading − the true one).
 #[derive(Default)]
 struct Errors {
     seed: Vec<f64>,
     client_rtt: Vec<f64>,
     kernel_rtt: Vec<f64>,
+    filtered_client_rtt: Vec<f64>,
+    filtered_kernel_rtt: Vec<f64>,
     best_of_8: Vec<f64>,
 }
 
-/// Errors (ms, signed: estimated − true offset) for every report of every client. Each
-/// method sees only what it would see in production; the true offset cancels out, so the
-/// error is what the delays leave over.
-fn study(model: Model, clients: usize, reports: usize, seed: u64) -> Errors {
+/// Users per simulated class (each class is aligned as a whole, as the product does).
+const CLASS_USERS: usize = 50;
+
+/// One timeline report as ReplayDesk would log it: the pair `intake` makes
+/// (`time_line_for`: receipt − rtt/2, uncertainty rtt/2) or the seed's (receipt).
+fn report_entry(
+    uid: &str,
+    seq: u64,
+    client_ms: u64,
+    receipt: i64,
+    rtt: Option<(f64, RttSource)>,
+) -> Entry {
+    let (time_line, unc) = replaydesk::service::time_line_for(receipt, rtt.map(|r| r.0));
+    Entry {
+        im_msg_seq: None,
+        received_ms: Some(receipt),
+        received_exact: true,
+        from: "administrator".into(),
+        log_id: None,
+        sent: true,
+        body: EntryBody::Protocol {
+            msg: ReplayMessage::new(
+                Seq::from_raw(seq),
+                client_ms,
+                Payload::Timeline {
+                    time_line,
+                    value: UserValue::new(uid),
+                },
+            ),
+            time_line_missing: false,
+            uncertainty_ms: unc,
+            rtt_source: Some(rtt.map_or(RttSource::None, |r| r.1)),
+        },
+    }
+}
+
+/// Aligns one class's entries with ReplayDesk's own code and collects, for every pair,
+/// where its client reading landed (`aligned_server_ms`) − where it truly was.
+fn errors_of(
+    entries: &[Entry],
+    truth: &std::collections::HashMap<String, i64>,
+    filter: bool,
+    out: &mut Vec<f64>,
+) {
+    let mut entries = entries.to_vec();
+    entries.sort_by_key(|e| e.received_ms);
+    for (i, e) in entries.iter_mut().enumerate() {
+        e.im_msg_seq = Some(i as u64 + 1);
+    }
+    let opts = AlignOptions {
+        pair_filter_window_ms: if filter {
+            AlignOptions::default().pair_filter_window_ms
+        } else {
+            0
+        },
+        ..AlignOptions::default()
+    };
+    let a = align(AlignSource::Log, None, None, &entries, &opts);
+    for u in &a.users {
+        let offset = truth[&u.uid];
+        for s in &u.segments {
+            out.push((s.aligned_server_ms - (s.client_ms as i64 + offset)) as f64);
+        }
+    }
+}
+
+/// Simulates `clients` clients, each reporting `reports` times `interval_ms` apart, in
+/// classes of [`CLASS_USERS`]; every method's pairs are aligned by `align()` itself, so
+/// the figures are the product's (the best-of-8 row excepted: a reference).
+fn study(model: Model, clients: usize, reports: usize, interval_ms: i64, seed: u64) -> Errors {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut e = Errors::default();
-    for _ in 0..clients {
-        let path = model.path(&mut rng);
-        // The kernel's srtt (RFC 6298: first sample, then 7/8 old + 1/8 new) over the
-        // keep-alive connection's earlier round trips (a few segments per report).
-        let mut srtt: Option<f64> = None;
-        let sample_srtt = |rng: &mut StdRng, srtt: &mut Option<f64>| {
-            let r = path.up(rng) + path.down(rng);
-            *srtt = Some(srtt.map_or(r, |s| s * 7.0 / 8.0 + r / 8.0));
-        };
-        for _ in 0..4 {
-            sample_srtt(&mut rng, &mut srtt);
-        }
-        for _ in 0..reports {
-            // The report's own one-way trip: the server pairs the client's reading with
-            // (a correction of) the receipt time, so the seed's error is this delay.
-            let up = path.up(&mut rng);
-            e.seed.push(up);
-            // The client timed a GET /v1/time just before and sends rtt_ms with the report.
-            let rtt = path.up(&mut rng) + path.down(&mut rng);
-            e.client_rtt.push(up - rtt / 2.0);
-            // The kernel's estimate as it stands when the report arrives.
-            e.kernel_rtt.push(up - srtt.unwrap_or(0.0) / 2.0);
-            for _ in 0..3 {
+    let mut next_seq = 1u64;
+    for class in 0..clients.div_ceil(CLASS_USERS) {
+        let mut truth = std::collections::HashMap::new();
+        let (mut seed_l, mut client_l, mut kernel_l) = (Vec::new(), Vec::new(), Vec::new());
+        for c in 0..CLASS_USERS.min(clients - class * CLASS_USERS) {
+            let uid = format!("u{c}");
+            let path = model.path(&mut rng);
+            // The client's clock: server − client offset, a 32-bit reading.
+            let offset = T0 - rng.random_range(0..u32::MAX as i64);
+            truth.insert(uid.clone(), offset);
+            // The kernel's srtt (RFC 6298: first sample, then 7/8 old + 1/8 new) over the
+            // keep-alive connection's earlier round trips (a few segments per report).
+            let mut srtt: Option<f64> = None;
+            let sample_srtt = |rng: &mut StdRng, srtt: &mut Option<f64>| {
+                let r = path.up(rng) + path.down(rng);
+                *srtt = Some(srtt.map_or(r, |s| s * 7.0 / 8.0 + r / 8.0));
+            };
+            for _ in 0..4 {
                 sample_srtt(&mut rng, &mut srtt);
             }
-            // Reference: eight exchanges, the one with the smallest round trip; its offset
-            // is server_ms − midpoint, off by half the difference of its two legs.
-            let best = (0..8)
-                .map(|_| (path.up(&mut rng), path.down(&mut rng)))
-                .min_by(|a, b| (a.0 + a.1).total_cmp(&(b.0 + b.1)))
-                .expect("eight exchanges");
-            e.best_of_8.push((best.0 - best.1) / 2.0);
+            let start = T0 + rng.random_range(0..interval_ms);
+            for k in 0..reports {
+                // The client reads its clock at true server time `t` and sends the report;
+                // it arrives one uplink later.
+                let t = start + k as i64 * interval_ms;
+                let client_ms = (t - offset) as u64;
+                let receipt = t + path.up(&mut rng).round() as i64;
+                // The client timed a GET /v1/time just before and sends rtt_ms with it.
+                let rtt = path.up(&mut rng) + path.down(&mut rng);
+                let kernel = srtt.unwrap_or(0.0);
+                next_seq += 1;
+                seed_l.push(report_entry(&uid, next_seq, client_ms, receipt, None));
+                client_l.push(report_entry(
+                    &uid,
+                    next_seq,
+                    client_ms,
+                    receipt,
+                    Some((rtt, RttSource::Client)),
+                ));
+                kernel_l.push(report_entry(
+                    &uid,
+                    next_seq,
+                    client_ms,
+                    receipt,
+                    Some((kernel, RttSource::Kernel)),
+                ));
+                for _ in 0..3 {
+                    sample_srtt(&mut rng, &mut srtt);
+                }
+                // Reference: eight exchanges, the one with the smallest round trip; its
+                // offset is server_ms − midpoint, off by half the difference of its legs.
+                let best = (0..8)
+                    .map(|_| (path.up(&mut rng), path.down(&mut rng)))
+                    .min_by(|a, b| (a.0 + a.1).total_cmp(&(b.0 + b.1)))
+                    .expect("eight exchanges");
+                e.best_of_8.push((best.0 - best.1) / 2.0);
+            }
         }
+        errors_of(&seed_l, &truth, false, &mut e.seed);
+        errors_of(&client_l, &truth, false, &mut e.client_rtt);
+        errors_of(&kernel_l, &truth, false, &mut e.kernel_rtt);
+        errors_of(&client_l, &truth, true, &mut e.filtered_client_rtt);
+        errors_of(&kernel_l, &truth, true, &mut e.filtered_kernel_rtt);
     }
     e
 }
@@ -145,10 +247,10 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn accuracy(clients: usize, reports: usize) {
+fn accuracy(clients: usize, reports: usize, interval_s: i64) {
     println!(
-        "accuracy study: {clients} clients × {reports} timeline reports per model; \
-         |error| of the offset in ms"
+        "accuracy study: {clients} clients × {reports} timeline reports {interval_s} s apart, \
+         per model; |error| in ms of where align() puts a report's client reading"
     );
     println!(
         "| network | method | p50 ms | p99 ms | max ms | p99 vs seed |\n|---|---|---:|---:|---:|---:|"
@@ -157,13 +259,27 @@ fn accuracy(clients: usize, reports: usize) {
         .into_iter()
         .enumerate()
     {
-        let e = study(model, clients, reports, 42 + i as u64);
+        let e = study(model, clients, reports, interval_s * 1000, 42 + i as u64);
         let (_, seed_p99, _) = quantiles(&e.seed);
         for (name, v) in [
             ("seed: time_line = receipt", &e.seed),
-            ("ReplayDesk: receipt − client rtt/2", &e.client_rtt),
-            ("ReplayDesk: receipt − kernel srtt/2", &e.kernel_rtt),
-            ("reference only: best of 8 exchanges", &e.best_of_8),
+            (
+                "ReplayDesk, each report alone: receipt − client rtt/2",
+                &e.client_rtt,
+            ),
+            (
+                "ReplayDesk, each report alone: receipt − kernel srtt/2",
+                &e.kernel_rtt,
+            ),
+            (
+                "ReplayDesk clock filter (default), client rtt",
+                &e.filtered_client_rtt,
+            ),
+            (
+                "ReplayDesk clock filter (default), kernel srtt",
+                &e.filtered_kernel_rtt,
+            ),
+            ("reference only: best of 8 /v1/time exchanges", &e.best_of_8),
         ] {
             let (p50, p99, max) = quantiles(v);
             println!(
@@ -340,9 +456,10 @@ fn main() {
         accuracy(
             env_usize("BENCH_CLIENTS", 2_000),
             env_usize("BENCH_REPORTS", 50),
+            env_usize("BENCH_INTERVAL_S", 30) as i64,
         );
         speed();
     } else {
-        accuracy(20, 5);
+        accuracy(20, 5, 30);
     }
 }

@@ -18,6 +18,8 @@ struct Pair {
     entry: usize,
     client_ms: u64,
     server_ms: i64,
+    /// Where the clock filter puts `client_ms` (see `filter_pairs`); `server_ms` until then.
+    aligned_ms: i64,
     uncertainty_ms: Option<i64>,
     precision: PairPrecision,
     rtt_source: Option<RttSource>,
@@ -110,7 +112,7 @@ struct UserState {
 impl UserState {
     fn map(&self, seg: usize, client_ms: u64) -> i64 {
         let p = &self.pairs[seg];
-        p.server_ms
+        p.aligned_ms
             .saturating_add(client_delta_ms_with(self.width, p.client_ms, client_ms))
     }
 
@@ -127,6 +129,86 @@ impl UserState {
             .partition_point(|p| p.server_ms <= t)
             .saturating_sub(1)
     }
+}
+
+/// The clock filter (NTP's idea, on timeline reports): for each pair, among the user's
+/// pairs within `window_ms` of it in server time and in the same clock run (no jump
+/// between), the fastest arrival, i.e. the smallest receipt − client reading (receipt =
+/// `time_line` + the half round trip it was corrected by), tells the offset up to its
+/// uplink delay; half the smallest round trip measured among them estimates that delay.
+/// A client's reports share its path, so the least delayed of several is much closer to
+/// the base delay than any one report is. Lower-precision pairs (`MsgTimeStamp`) stand
+/// alone. Answers, per pair: where its client reading lands, how sure that is, and which
+/// pairs decided it (none when it stood alone).
+fn filter_pairs(
+    u: &UserState,
+    jumps: &[Option<i64>],
+    window_ms: i64,
+) -> Vec<(i64, Option<i64>, Option<PairFilter>)> {
+    let n = u.pairs.len();
+    // Clock runs: a new run starts at each jump.
+    let mut run = Vec::with_capacity(n);
+    let mut r = 0usize;
+    for (k, j) in jumps.iter().enumerate() {
+        if j.is_some() {
+            r += 1;
+        }
+        run.push(if k == 0 { 0 } else { r });
+    }
+    let usable = |p: &Pair| p.precision != PairPrecision::ImTimestamp;
+    let mut out = Vec::with_capacity(n);
+    for (k, p) in u.pairs.iter().enumerate() {
+        let alone = (p.server_ms, p.uncertainty_ms, None);
+        if window_ms <= 0 || !usable(p) {
+            out.push(alone);
+            continue;
+        }
+        // Pairs are in server-time order: the window is a contiguous range around k.
+        let lo = u.pairs[..k].partition_point(|q| q.server_ms < p.server_ms - window_ms);
+        let hi =
+            k + 1 + u.pairs[k + 1..].partition_point(|q| q.server_ms <= p.server_ms + window_ms);
+        let mut fastest: Option<(i64, usize)> = None;
+        let mut smallest: Option<(i64, usize)> = None;
+        let mut count = 0u32;
+        for j in lo..hi {
+            let q = &u.pairs[j];
+            if run[j] != run[k] || !usable(q) {
+                continue;
+            }
+            count += 1;
+            let half = q.uncertainty_ms.unwrap_or(0);
+            // Its receipt, carried to k's client reading along the client's clock.
+            let at_k = (q.server_ms + half).saturating_sub(client_delta_ms_with(
+                u.width,
+                p.client_ms,
+                q.client_ms,
+            ));
+            if fastest.is_none_or(|(t, _)| at_k < t) {
+                fastest = Some((at_k, j));
+            }
+            if let Some(h) = q.uncertainty_ms {
+                if smallest.is_none_or(|(s, _)| h < s) {
+                    smallest = Some((h, j));
+                }
+            }
+        }
+        match fastest {
+            Some((t, j)) if count > 1 => {
+                let half = smallest.map(|(h, _)| h);
+                out.push((
+                    t - half.unwrap_or(0),
+                    half,
+                    Some(PairFilter {
+                        fastest: j as u32,
+                        smallest_rtt: smallest.map(|(_, s)| s as u32),
+                        pairs: count,
+                    }),
+                ));
+            }
+            _ => out.push(alone),
+        }
+    }
+    out
 }
 
 /// Aligns `entries` (oldest first). `group_id`/`class_id` are carried into the answer.
@@ -165,6 +247,7 @@ pub fn align(
                         entry: i,
                         client_ms: msg.timestamp,
                         server_ms: *time_line,
+                        aligned_ms: *time_line,
                         uncertainty_ms: *uncertainty_ms,
                         precision: match (uncertainty_ms, rtt_source) {
                             (Some(_), Some(RttSource::Client | RttSource::Kernel))
@@ -208,21 +291,29 @@ pub fn align(
         u.pairs.sort_by_key(|p| (p.server_ms, p.entry));
     }
 
-    // ---- segments ----
+    // ---- jumps, the clock filter, segments ----
     let mut clocks = Vec::with_capacity(users.len());
-    for (uid, u) in &users {
-        let mut segments = Vec::with_capacity(u.pairs.len());
-        for (k, p) in u.pairs.iter().enumerate() {
-            let jump_ms = (k > 0).then(|| {
-                let q = &u.pairs[k - 1];
+    for (uid, u) in users.iter_mut() {
+        let jumps: Vec<Option<i64>> = (0..u.pairs.len())
+            .map(|k| {
+                let p = &u.pairs[k];
+                let q = u.pairs.get(k.checked_sub(1)?)?;
                 let drift = (p.server_ms - q.server_ms)
                     - client_delta_ms_with(u.width, q.client_ms, p.client_ms);
                 let tol = opts.jump_tolerance_ms
                     + p.uncertainty_ms.unwrap_or(0)
                     + q.uncertainty_ms.unwrap_or(0);
                 (drift.abs() > tol).then_some(drift)
-            });
-            let jump_ms = jump_ms.flatten();
+            })
+            .collect();
+        let filtered = filter_pairs(u, &jumps, opts.pair_filter_window_ms);
+        for (p, fp) in u.pairs.iter_mut().zip(&filtered) {
+            p.aligned_ms = fp.0;
+        }
+        let u = &*u;
+        let mut segments = Vec::with_capacity(u.pairs.len());
+        for (k, p) in u.pairs.iter().enumerate() {
+            let jump_ms = jumps[k];
             let pair_ref = msg_ref(&entries[p.entry]);
             if let Some(j) = jump_ms {
                 f.add(
@@ -261,19 +352,23 @@ pub fn align(
                     }
                 }
             }
+            let client = i64::try_from(p.client_ms).unwrap_or(i64::MAX);
+            let (aligned_ms, aligned_unc, filter) = filtered[k].clone();
             segments.push(ClockSegment {
                 pair: pair_ref,
                 client_ms: p.client_ms,
                 server_ms: p.server_ms,
-                offset_ms: p
-                    .server_ms
-                    .saturating_sub(i64::try_from(p.client_ms).unwrap_or(i64::MAX)),
+                offset_ms: p.server_ms.saturating_sub(client),
                 uncertainty_ms: p.uncertainty_ms,
                 precision: p.precision,
                 rtt_source: p.rtt_source,
                 from_server_ms: p.server_ms,
                 until_server_ms: u.pairs.get(k + 1).map(|n| n.server_ms),
                 jump_ms,
+                aligned_server_ms: aligned_ms,
+                aligned_offset_ms: aligned_ms.saturating_sub(client),
+                aligned_uncertainty_ms: aligned_unc,
+                filter,
             });
         }
         clocks.push(UserClock {
@@ -460,6 +555,7 @@ fn im_pair(entry: usize, e: &Entry, client_ms: u64) -> Option<Pair> {
         entry,
         client_ms,
         server_ms: if e.received_exact { r } else { r + 500 },
+        aligned_ms: if e.received_exact { r } else { r + 500 },
         uncertainty_ms: Some(IM_TIMESTAMP_UNCERTAINTY_MS),
         precision: PairPrecision::ImTimestamp,
         rtt_source: None,

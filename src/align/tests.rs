@@ -477,3 +477,101 @@ fn text_report_names_users_recordings_and_findings() {
     assert!(t.contains("StreamOffset"), "{t}");
     assert!(t.contains("history_hole"), "{t}");
 }
+
+// ---- the clock filter ----
+
+/// A report of `uid` whose client read `c` at true server time `true_ms`, arriving after
+/// `up_ms`, corrected by half of a round trip `rtt_ms` measured just before (as intake
+/// does: `time_line` = receipt − rtt/2, uncertainty = rtt/2).
+fn report(c: &mut Class, seq: u64, uid: &str, cl: u64, true_ms: i64, up_ms: i64, rtt_ms: i64) {
+    let receipt = true_ms + up_ms;
+    c.proto(
+        seq,
+        cl,
+        Payload::Timeline {
+            time_line: receipt - rtt_ms / 2,
+            value: UserValue::new(uid),
+        },
+        receipt,
+        Some(rtt_ms / 2),
+    );
+}
+
+#[test]
+fn the_clock_filter_takes_the_fastest_report_less_half_the_smallest_round_trip() {
+    // True offset: server = client + T0 − 1_000_000. Path ≈ 100 ms each way plus jitter.
+    let off = T0 - 1_000_000;
+    let mut c = Class::new();
+    // (client ms, uplink ms, rtt ms): the second report arrived fastest, the third
+    // measured the smallest round trip.
+    let reports = [
+        (1_000_000u64, 160, 260),
+        (1_030_000, 104, 300),
+        (1_060_000, 180, 202),
+    ];
+    for (k, (cl, up, rtt)) in reports.into_iter().enumerate() {
+        report(&mut c, 10 + k as u64, "s", cl, cl as i64 + off, up, rtt);
+    }
+    c.whiteboard("s", 1_045_000, 1_045_000 + off + 150);
+    let a = c.align();
+    let segs = &a.users[0].segments;
+    for (k, s) in segs.iter().enumerate() {
+        let f = s.filter.as_ref().expect("three pairs compared");
+        assert_eq!(
+            (f.fastest, f.smallest_rtt, f.pairs),
+            (1, Some(2), 3),
+            "pair {k}"
+        );
+        // Fastest receipt (uplink 104) less half the smallest round trip (101): +3 ms.
+        assert_eq!(s.aligned_offset_ms, off + 3, "pair {k}");
+        assert_eq!(s.aligned_uncertainty_ms, Some(101));
+    }
+    // Each pair alone would be off by its uplink − rtt/2: +30, −46, +79 ms.
+    let alone: Vec<i64> = segs.iter().map(|s| s.offset_ms - off).collect();
+    assert_eq!(alone, [30, -46, 79]);
+    // Events are placed from the filtered offset.
+    let wb = a
+        .events
+        .iter()
+        .find(|e| e.event.kind == EntryKind::Whiteboard)
+        .unwrap();
+    assert_eq!(wb.server_ms, Some(1_045_000 + off + 3));
+}
+
+#[test]
+fn the_clock_filter_never_mixes_pairs_across_a_jump_or_outside_its_window() {
+    let off = T0 - 1_000_000;
+    let mut c = Class::new();
+    report(&mut c, 10, "s", 1_000_000, 1_000_000 + off, 150, 200);
+    report(&mut c, 11, "s", 1_030_000, 1_030_000 + off, 101, 200);
+    // The student rebooted: its clock restarts at 5 000; the next pair is on a new run.
+    report(&mut c, 12, "s", 5_000, 1_060_000 + off, 300, 200);
+    // Far later (outside the 2-minute window), same run as the reboot's pair.
+    report(&mut c, 13, "s", 5_000 + 600_000, 1_660_000 + off, 120, 200);
+    let a = c.align();
+    let segs = &a.users[0].segments;
+    assert!(segs[2].jump_ms.is_some());
+    assert_eq!(segs[0].filter.as_ref().unwrap().fastest, 1);
+    assert_eq!(segs[0].aligned_offset_ms, off + 1);
+    assert_eq!(segs[1].aligned_offset_ms, off + 1);
+    // Alone in its run within the window: its own pair, no filter.
+    for k in [2, 3] {
+        assert_eq!(segs[k].filter, None, "pair {k}");
+        assert_eq!(segs[k].aligned_server_ms, segs[k].server_ms);
+        assert_eq!(segs[k].aligned_uncertainty_ms, segs[k].uncertainty_ms);
+    }
+    // A window of 0 turns the filter off.
+    let a = align(
+        AlignSource::History,
+        None,
+        None,
+        &c.entries,
+        &AlignOptions {
+            pair_filter_window_ms: 0,
+            ..AlignOptions::default()
+        },
+    );
+    for s in &a.users[0].segments {
+        assert_eq!((s.aligned_server_ms, s.filter.clone()), (s.server_ms, None));
+    }
+}

@@ -140,6 +140,39 @@ pub struct ClockSegment {
     /// when more than the jump tolerance: the clock slept, rebooted or jumped between them.
     #[ts(type = "number | null")]
     pub jump_ms: Option<i64>,
+    /// Where this pair's client reading lands after the clock filter: the server time
+    /// events in this segment are placed from (see [`PairFilter`]).
+    #[ts(type = "number")]
+    #[serde(default)]
+    pub aligned_server_ms: i64,
+    /// `aligned_server_ms` − client reading, ms.
+    #[ts(type = "number")]
+    #[serde(default)]
+    pub aligned_offset_ms: i64,
+    /// How far `aligned_server_ms` may be off: half the smallest round trip the filter saw
+    /// (the paths' asymmetry is not observable), when one was measured.
+    #[ts(type = "number | null")]
+    #[serde(default)]
+    pub aligned_uncertainty_ms: Option<i64>,
+    /// Which pairs the clock filter used, or null when it had only this one.
+    #[serde(default)]
+    pub filter: Option<PairFilter>,
+}
+
+/// The clock filter's choice for one pair (the NTP clock-filter idea, on timeline reports):
+/// among the pairs of the same user within `pair_filter_window_ms` of it and with no clock
+/// jump between them, the one that arrived fastest (the smallest receipt − client reading:
+/// the least uplink delay) gives the offset, less half the smallest round trip measured
+/// among them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PairFilter {
+    /// Index (in this user's `segments`) of the pair that arrived fastest.
+    pub fastest: u32,
+    /// Index of the pair with the smallest measured round trip, if any was measured.
+    pub smallest_rtt: Option<u32>,
+    /// How many pairs the filter compared.
+    pub pairs: u32,
 }
 
 /// One user's clock: its width and its pairs in server-time order.
@@ -278,6 +311,12 @@ pub struct AlignOptions {
     /// close to the callback's `start_time`.
     #[ts(type = "number")]
     pub client_clock_window_ms: i64,
+    /// The clock filter compares a pair with the same user's pairs this close in server
+    /// time (and with no clock jump between): wide enough for several reports, narrow
+    /// enough that a client clock's drift (tens of ppm) stays under a few ms. 0 turns the
+    /// filter off (each pair stands alone).
+    #[ts(type = "number")]
+    pub pair_filter_window_ms: i64,
 }
 
 impl Default for AlignOptions {
@@ -291,6 +330,7 @@ impl Default for AlignOptions {
             gap_tolerance_ms: 5_000,
             overlap_tolerance_ms: 1_000,
             client_clock_window_ms: 600_000,
+            pair_filter_window_ms: 120_000,
         }
     }
 }

@@ -37,4 +37,11 @@ overlap_tolerance_ms: number,
  * The client-clock reading of `media_start_time` is chosen only when it lands this
  * close to the callback's `start_time`.
  */
-client_clock_window_ms: number, };
+client_clock_window_ms: number, 
+/**
+ * The clock filter compares a pair with the same user's pairs this close in server
+ * time (and with no clock jump between): wide enough for several reports, narrow
+ * enough that a client clock's drift (tens of ppm) stays under a few ms. 0 turns the
+ * filter off (each pair stands alone).
+ */
+pair_filter_window_ms: number, };

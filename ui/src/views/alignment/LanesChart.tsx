@@ -157,7 +157,11 @@ export function LanesChart({ lanes, highlight }: { lanes: Lanes; highlight: Read
             formatter: (p: { data: number[] }) => {
               const q = lanes.pairs[p.data[4] ?? 0];
               if (!q) return "";
-              return `<b>1003 pair</b> (seq ${escapeHtml(String(q.ref.seq ?? "?"))})<br/>uid ${escapeHtml(q.uid)}<br/>server ${t(q.server_ms)}<br/>client ${escapeHtml(String(q.client_ms))} ms<br/>offset ${escapeHtml(String(q.offset_ms))} ms${q.uncertainty_ms !== null ? ` ± ${escapeHtml(String(q.uncertainty_ms))} ms` : " (uncertainty unknown)"}`;
+              return `<b>1003 pair</b> (seq ${escapeHtml(String(q.ref.seq ?? "?"))})<br/>uid ${escapeHtml(q.uid)}<br/>server ${t(q.server_ms)}<br/>client ${escapeHtml(String(q.client_ms))} ms<br/>offset ${escapeHtml(String(q.offset_ms))} ms${q.uncertainty_ms !== null ? ` ± ${escapeHtml(String(q.uncertainty_ms))} ms` : " (uncertainty unknown)"}${
+                q.filter_pairs !== null
+                  ? `<br/>clock filter: offset ${escapeHtml(String(q.aligned_offset_ms))} ms${q.aligned_uncertainty_ms !== null ? ` ± ${escapeHtml(String(q.aligned_uncertainty_ms))} ms` : ""}, from the fastest of ${escapeHtml(String(q.filter_pairs))} reports (seq ${escapeHtml(String(q.fastest_seq ?? "?"))})`
+                  : ""
+              }`;
             },
           },
           z: 3,

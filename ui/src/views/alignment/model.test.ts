@@ -16,6 +16,10 @@ function seg(over: Partial<ClockSegment>): ClockSegment {
     from_server_ms: 0,
     until_server_ms: null,
     jump_ms: null,
+    aligned_server_ms: 0,
+    aligned_offset_ms: 0,
+    aligned_uncertainty_ms: null,
+    filter: null,
     ...over,
   };
 }
@@ -81,6 +85,7 @@ function answer(): AlignmentAnswer {
       gap_tolerance_ms: 0,
       overlap_tolerance_ms: 0,
       client_clock_window_ms: 0,
+      pair_filter_window_ms: 0,
     },
   };
 }

@@ -12,6 +12,12 @@ export interface PairPoint {
   uncertainty_ms: number | null;
   offset_ms: number;
   client_ms: number;
+  /** After the clock filter: the offset events are placed with, and how sure it is. */
+  aligned_offset_ms: number;
+  aligned_uncertainty_ms: number | null;
+  /** How many of the user's reports the filter compared, and the fastest one's seq (null: this pair stood alone). */
+  filter_pairs: number | null;
+  fastest_seq: number | null;
   key: string;
   ref: MsgRef;
 }
@@ -80,6 +86,10 @@ export function buildLanes(a: AlignmentAnswer): Lanes {
         uncertainty_ms: s.uncertainty_ms,
         offset_ms: s.offset_ms,
         client_ms: s.client_ms,
+        aligned_offset_ms: s.aligned_offset_ms,
+        aligned_uncertainty_ms: s.aligned_uncertainty_ms,
+        filter_pairs: s.filter ? s.filter.pairs : null,
+        fastest_seq: s.filter ? (u.segments[s.filter.fastest]?.pair.seq ?? null) : null,
         key,
         ref: s.pair,
       });
