@@ -67,6 +67,8 @@ struct Plan {
     /// A key rotation this often (the first half-way through a short run).
     rotate_every_secs: u64,
     drain_timeout_secs: u64,
+    /// A latency spike (1.5-3 s answers for 3 s) this often, the first half-way to it.
+    spike_every_secs: u64,
     /// The emulator's per-group limit (messages a second): below what the two workers may
     /// send together, so backlogs after a kill or a key switch meet real frequency errors.
     im_group_rate: u64,
@@ -98,6 +100,7 @@ impl Plan {
             ),
             rotate_every_secs: env_u64("CHAOS_ROTATE_EVERY_SECS", load_secs / 2 + 1),
             drain_timeout_secs: env_u64("CHAOS_DRAIN_TIMEOUT_SECS", 240),
+            spike_every_secs: env_u64("CHAOS_SPIKE_EVERY_SECS", load_secs / 2 + 1),
             im_group_rate: env_u64("CHAOS_IM_GROUP_RATE", 30),
             seed: env_u64("CHAOS_SEED", rand::random::<u32>() as u64),
         }
@@ -324,6 +327,14 @@ impl Fleet {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(fixed, "serve took the new key");
+        if rng.random_bool(0.5) {
+            // Killed right after answering: the key it just took must be the one it uses
+            // when started again (with the first key still in its environment).
+            tokio::task::block_in_place(|| {
+                self.kill_serve();
+                self.start_serve();
+            });
+        }
         // 3. And restarts the separate worker with it.
         self.key_index += 1;
         self.rotations += 1;
@@ -659,6 +670,8 @@ struct Verdict {
     present_once: usize,
     lost: Vec<Key>,
     duplicated: Vec<Key>,
+    /// A protocol `seq` carried by two messages of one group (players would merge them).
+    seq_reused: Vec<String>,
     invented: Vec<String>,
     wrong_data: Vec<String>,
     conflicting_answers: u64,
@@ -698,8 +711,7 @@ fn judge(
             };
             if let Some(s) = d["seq"].as_u64() {
                 if !protocol_seqs.insert(s) {
-                    v.duplicated
-                        .push(Key::Timeline(group.clone(), format!("seq {s}"), 0));
+                    v.seq_reused.push(format!("{group}: seq {s}: {data}"));
                 }
             }
             let uid = d["value"]["uid"].as_str().unwrap_or_default().to_owned();
@@ -738,7 +750,8 @@ fn judge(
         }
         if s.acked == 0 {
             v.delivered_unacknowledged += 1;
-            // Still what was sent: the 1001/1002 carry the class's one start/end body.
+            // Sent but never answered (a kill, a client that gave up): nobody was told
+            // its seq, and it may be there, once.
             continue;
         }
         let expected = match key {
@@ -802,6 +815,16 @@ async fn admin(
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     ))
+}
+
+async fn put_faults(http: &reqwest::Client, emu_base: &str, faults: &Value) {
+    let res = http
+        .put(format!("{emu_base}/control/faults"))
+        .json(faults)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "faults taken");
 }
 
 /// Messages not yet `sent` (pending, sending, retrying) and `failed`, over every class.
@@ -934,6 +957,16 @@ async fn chaos_run_loses_nothing_acknowledged_and_duplicates_nothing() {
         Duration::from_millis(rng.random_range(plan.kill_every_ms.0..=plan.kill_every_ms.1));
     let mut next_rotation = Duration::from_secs(plan.rotate_every_secs);
     let mut kill_serve_next = rng.random_bool(0.5);
+    let baseline_faults: Value = http
+        .get(format!("{emu_base}/control/faults"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut next_spike = Duration::from_secs(plan.spike_every_secs / 2);
+    let mut spikes = 0u64;
     while started.elapsed() < load {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let now = started.elapsed();
@@ -946,7 +979,16 @@ async fn chaos_run_loses_nothing_acknowledged_and_duplicates_nothing() {
                     rng.random_range(plan.kill_every_ms.0..=plan.kill_every_ms.1),
                 );
             let down = Duration::from_millis(rng.random_range(0..800));
-            if kill_serve_next {
+            if rng.random_bool(0.15) {
+                // Both at the same moment.
+                tokio::task::block_in_place(|| {
+                    fleet.kill_serve();
+                    fleet.kill_deliver();
+                    std::thread::sleep(down);
+                    fleet.start_serve();
+                    fleet.start_deliver();
+                });
+            } else if kill_serve_next {
                 tokio::task::block_in_place(|| {
                     fleet.kill_serve();
                     std::thread::sleep(down);
@@ -965,6 +1007,18 @@ async fn chaos_run_loses_nothing_acknowledged_and_duplicates_nothing() {
             } else {
                 kill_serve_next
             };
+        }
+        if now >= next_spike {
+            next_spike = now + Duration::from_secs(plan.spike_every_secs);
+            // A few seconds of answers slower than the workers' 2 s lease: leases must be
+            // renewed while attempts hang, or another worker takes the message over.
+            let mut slow = baseline_faults.clone();
+            slow["latency_ms"] = 1500.into();
+            slow["latency_jitter_ms"] = 1500.into();
+            put_faults(&http, &emu_base, &slow).await;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            put_faults(&http, &emu_base, &baseline_faults).await;
+            spikes += 1;
         }
         if now >= next_rotation && fleet.key_index + 1 < KEYS.len() {
             next_rotation = now + Duration::from_secs(plan.rotate_every_secs);
@@ -1077,6 +1131,7 @@ async fn chaos_run_loses_nothing_acknowledged_and_duplicates_nothing() {
         "serve_kills": fleet.serve_kills,
         "deliver_kills": fleet.deliver_kills,
         "key_rotations": fleet.rotations,
+        "latency_spikes": spikes,
         "faults": {
             "injected_error_codes": stats["injected_failures"],
             "http500s": stats["http500s"],
@@ -1089,6 +1144,7 @@ async fn chaos_run_loses_nothing_acknowledged_and_duplicates_nothing() {
         },
         "lost": verdict.lost.len(),
         "duplicated": verdict.duplicated.len(),
+        "seq_reused": verdict.seq_reused.len(),
         "invented": verdict.invented.len(),
         "wrong_data": verdict.wrong_data.len(),
         "conflicting_answers": verdict.conflicting_answers,
@@ -1120,6 +1176,7 @@ async fn chaos_run_loses_nothing_acknowledged_and_duplicates_nothing() {
                 .map(|k| format!("{k:?}"))
                 .collect(),
         ),
+        ("seq reused", verdict.seq_reused.clone()),
         ("invented", verdict.invented.clone()),
         ("wrong data", verdict.wrong_data.clone()),
     ] {
@@ -1140,6 +1197,7 @@ async fn chaos_run_loses_nothing_acknowledged_and_duplicates_nothing() {
     assert!(drained.is_some(), "the outbox drained in time");
     assert_eq!(verdict.lost.len(), 0, "acknowledged and lost");
     assert_eq!(verdict.duplicated.len(), 0, "in a group twice");
+    assert_eq!(verdict.seq_reused.len(), 0, "one seq on two messages");
     assert_eq!(verdict.invented.len(), 0, "in a group, never sent");
     assert_eq!(
         verdict.wrong_data.len(),
@@ -1186,7 +1244,7 @@ async fn chaos_run_loses_nothing_acknowledged_and_duplicates_nothing() {
 /// The checker itself: each kind of wrong history is counted as what it is (so a clean
 /// verdict above means something).
 #[test]
-fn the_checker_counts_lost_duplicated_invented_and_wrong_data() {
+fn the_checker_counts_lost_duplicated_reused_seq_invented_and_wrong_data() {
     let g = "replay_g".to_owned();
     let msg = |seq: u64, data: &str| json!({"MsgSeq": seq, "MsgBody": [{"MsgType": "TIMCustomElem", "MsgContent": {"Data": data}}]});
     let d = |seq: u64, ts: i64| {
@@ -1209,6 +1267,7 @@ fn the_checker_counts_lost_duplicated_invented_and_wrong_data() {
         );
     }
     sent.insert(Key::Timeline(g.clone(), "u".into(), 5), Sent::default());
+    sent.insert(Key::Timeline(g.clone(), "u".into(), 7), Sent::default());
     let mut history = BTreeMap::new();
     history.insert(1, msg(1, &d(101, 1)));
     history.insert(2, msg(2, &d(103, 3)));
@@ -1217,6 +1276,8 @@ fn the_checker_counts_lost_duplicated_invented_and_wrong_data() {
     history.insert(5, msg(5, &d(105, 5)));
     // Never sent by anyone.
     history.insert(6, msg(6, &d(106, 6)));
+    // Sent, but carrying the seq of ts 1's message.
+    history.insert(7, msg(7, &d(101, 7)));
     let seen = HashMap::from([(g.clone(), history)]);
     let v = judge(&seen, &sent, &HashMap::new());
     assert_eq!(v.lost, [Key::Timeline(g.clone(), "u".into(), 2)]);
@@ -1225,6 +1286,8 @@ fn the_checker_counts_lost_duplicated_invented_and_wrong_data() {
     assert!(v.invented[0].contains("106"));
     assert_eq!(v.wrong_data.len(), 1, "{:?}", v.wrong_data);
     assert!(v.wrong_data[0].contains("\"seq\":104"));
-    assert_eq!(v.delivered_unacknowledged, 1);
+    assert_eq!(v.seq_reused.len(), 1, "{:?}", v.seq_reused);
+    assert!(v.seq_reused[0].contains("seq 101"));
+    assert_eq!(v.delivered_unacknowledged, 2);
     assert_eq!((v.acknowledged, v.present_once), (4, 2));
 }
