@@ -96,6 +96,9 @@ pub(crate) struct Inner {
     /// Groups this worker raised a `group_missing` alert for: a message sent to one of
     /// them (the group was made some other way) clears the alert.
     pub(crate) missing_groups: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Jobs this worker is driving. Another worker's unfinished job (it stopped, or was
+    /// killed, mid-job) is adopted when it is not among them.
+    pub(crate) driving: std::sync::Mutex<std::collections::HashSet<i64>>,
     pub(crate) im: Arc<ImClient>,
     pub(crate) config: DeliveryConfig,
     pub(crate) limiters: Limiters,
@@ -143,6 +146,7 @@ impl Delivery {
                 ),
                 in_flight: Default::default(),
                 missing_groups: Default::default(),
+                driving: Default::default(),
                 limiters: Limiters::for_store(config.app_rate, config.group_rate, &store),
                 store,
                 im,
@@ -304,12 +308,45 @@ impl Delivery {
     }
 
     fn spawn_job(&self, job_id: i64) {
+        let newly = self
+            .inner
+            .driving
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(job_id);
+        if !newly {
+            return;
+        }
         let me = self.clone();
         tokio::spawn(async move {
             if let Err(e) = me.run_job(job_id).await {
                 tracing::error!(job_id, error = %e, "job stopped; it resumes at the next start");
             }
+            me.inner
+                .driving
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&job_id);
         });
+    }
+
+    /// Takes on unfinished jobs this worker is not driving: another worker on the same
+    /// database stopped or was killed mid-job. Two workers driving one job is safe (each
+    /// batch is taken under the job's row lock, from its cursor), only redundant.
+    pub(crate) async fn adopt_jobs(&self) -> Result<(), DeliveryError> {
+        for job in self.inner.store.unfinished_jobs().await? {
+            let driving = self
+                .inner
+                .driving
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&job);
+            if !driving {
+                tracing::info!(job, "adopting an unfinished job");
+                self.spawn_job(job);
+            }
+        }
+        Ok(())
     }
 
     async fn run_job(&self, job_id: i64) -> Result<(), DeliveryError> {

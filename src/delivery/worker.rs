@@ -128,6 +128,14 @@ pub(crate) async fn keep_leases(inner: Arc<Inner>) {
             }
             Err(e) => tracing::error!(error = %e, "cannot take back expired leases"),
         }
+        // Jobs left unfinished by a worker that stopped (on every engine several workers
+        // can share a database; on PostgreSQL, several nodes).
+        let me = super::Delivery {
+            inner: inner.clone(),
+        };
+        if let Err(e) = me.adopt_jobs().await {
+            tracing::error!(error = %e, "cannot look for unfinished jobs");
+        }
     }
 }
 
