@@ -8,6 +8,13 @@
 //! `BENCH_CONCURRENCY` clients, default 64; `BENCH_TIMEOUT_SECS` bounds each burst,
 //! default 300). Under `cargo test --benches` it does a tiny run.
 //!
+//! `BENCH_STORED` messages already stored (seeded straight in SQL before the server starts):
+//! the growth figures (`scripts/bench-growth.sh`); `BENCH_DIR` is where the database goes.
+//!
+//! When `wrk` is installed (Debian `wrk`), both servers are then also driven by it for
+//! `BENCH_WRK_SECS` seconds each (default 10; 0 skips), `-t2 -c64`, with a Lua script
+//! that makes every report unique: a load generator that is not the bottleneck.
+//!
 //! Process layout: this binary re-executes itself (`REPLAYDESK_BENCH_ROLE=server` or
 //! `noop`) so that each server runs in its own process, with its own tokio runtime, apart
 //! from the load generator. A child prints `port N` on stdout once it listens, and stops
@@ -35,6 +42,9 @@ const ROLE_ENV: &str = "REPLAYDESK_BENCH_ROLE";
 const DB_ENV: &str = "REPLAYDESK_BENCH_DB";
 const ADMIN: &str = "bench-admin-token-0123456789";
 const CLASS: &str = "bench-class";
+
+#[path = "common/seed.rs"]
+mod seed;
 
 // ---------------------------------------------------------------- the server processes
 
@@ -196,6 +206,105 @@ fn cpu_secs(pid: u32) -> Option<f64> {
 #[cfg(not(target_os = "linux"))]
 fn cpu_secs(_pid: u32) -> Option<f64> {
     None
+}
+
+/// Peak resident memory of a process so far (`VmHWM`), MB (Linux only).
+fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+// ---------------------------------------------------------------- wrk
+
+/// wrk's Lua script: each thread numbers its requests, so every report is a new message.
+const WRK_LUA: &str = r#"
+local counter = 0
+local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+function init(args)
+  tid = tonumber(tid) or 0
+end
+function request()
+  counter = counter + 1
+  local body = string.format('{"uid":"student_%03d","timestamp":%d,"rtt_ms":4.5}',
+    counter % 64, 2000000000000 + tid * 100000000 + counter)
+  return wrk.format("POST", nil, nil, body)
+end
+"#;
+
+struct WrkResult {
+    rate: f64,
+    p50: f64,
+    p99: f64,
+    max: f64,
+    non_2xx: u64,
+}
+
+fn wrk_ms(v: &str) -> Option<f64> {
+    let v = v.trim();
+    let (num, mult) = if let Some(n) = v.strip_suffix("us") {
+        (n, 0.001)
+    } else if let Some(n) = v.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1000.0)
+    } else if let Some(n) = v.strip_suffix('m') {
+        (n, 60_000.0)
+    } else {
+        return None;
+    };
+    num.parse::<f64>().ok().map(|x| x * mult)
+}
+
+/// Runs `wrk -t2 -c64 --latency` for `secs` against the timeline route of `base`.
+fn run_wrk(dir: &std::path::Path, base: &str, token: &str, secs: u64) -> Option<WrkResult> {
+    let script = dir.join("report.lua");
+    std::fs::write(&script, WRK_LUA).ok()?;
+    let out = Command::new("wrk")
+        .args(["-t2", "-c64", "--latency", "-d"])
+        .arg(format!("{secs}s"))
+        .arg("-s")
+        .arg(&script)
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .args(["-H", "Content-Type: application/json"])
+        .arg(format!("{base}/v1/classes/{CLASS}/timeline"))
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut r = WrkResult {
+        rate: 0.0,
+        p50: f64::NAN,
+        p99: f64::NAN,
+        max: f64::NAN,
+        non_2xx: 0,
+    };
+    for line in text.lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        match w.as_slice() {
+            ["Requests/sec:", v] => r.rate = v.parse().unwrap_or(0.0),
+            ["Latency", _avg, _sd, max, ..] => r.max = wrk_ms(max).unwrap_or(f64::NAN),
+            ["50%", v] => r.p50 = wrk_ms(v).unwrap_or(f64::NAN),
+            ["99%", v] => r.p99 = wrk_ms(v).unwrap_or(f64::NAN),
+            ["Non-2xx", "or", "3xx", "responses:", n] => r.non_2xx = n.parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    if r.rate == 0.0 {
+        eprintln!("wrk said:\n{text}{}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    Some(r)
 }
 
 // ---------------------------------------------------------------- the load generator
@@ -470,7 +579,13 @@ fn main() {
         .unwrap();
     rt.block_on(async move {
         let dir = tempfile::tempdir().unwrap();
+        let dir = match std::env::var_os("BENCH_DIR") {
+            Some(d) => tempfile::tempdir_in(d).unwrap(),
+            None => dir,
+        };
         let db = dir.path().join("replaydesk.db");
+        let already = seed::stored_from_env();
+        seed::seed(&db, already).await;
         let http = http_client(concurrency);
 
         // ReplayDesk.
@@ -486,6 +601,7 @@ fn main() {
         let commits = metric(&m, "replaydesk_intake_commits_total");
         let accepted_metric = metric(&m, "replaydesk_messages_accepted_total");
         let delivered = metric(&m, "replaydesk_delivery_attempts_total");
+        let rss = peak_rss_mb(server.child.id());
         // Kill -9, then read the file: what was acknowledged must be there.
         server.kill();
         let stored = stored_ids(&db).await;
@@ -504,7 +620,8 @@ fn main() {
 
         println!(
             "\nserve load: {n} timeline reports, {concurrency} concurrent clients (one keep-alive \
-             pool), loopback, {cores} cores; each server in its own process{}\n",
+             pool), loopback, {cores} cores; each server in its own process; {already} messages \
+             already stored{}\n",
             if quick { " (quick run)" } else { "" }
         );
         println!("| server | accepted/s | p50 ms | p99 ms | max ms | errors | vs no-op |");
@@ -529,6 +646,9 @@ fn main() {
             rd.accepted,
             stored.len()
         );
+        if let Some(rss) = rss {
+            println!("peak resident memory of the replaydesk server during the burst: {rss:.1} MB");
+        }
         if let (Some(c), Some(a)) = (commits, accepted_metric) {
             println!(
                 "group commit: {a:.0} reports in {c:.0} intake commits ({:.1} per commit)",
@@ -558,6 +678,54 @@ fn main() {
             fmt_cpu(nb_cpu, &nb),
             fmt_cpu(nb_gen, &nb),
         );
+        let wrk_secs = std::env::var("BENCH_WRK_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(if quick { 0 } else { 10 });
+        let have_wrk = Command::new("wrk")
+            .arg("-v")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok();
+        if wrk_secs > 0 && have_wrk {
+            let noop = ServerProcess::spawn("noop", None);
+            let nw = run_wrk(dir.path(), &noop.base(), "noop-token", wrk_secs);
+            noop.stop();
+            let db2 = dir.path().join("replaydesk-wrk.db");
+            seed::seed(&db2, already).await;
+            let server = ServerProcess::spawn("server", Some(&db2));
+            let token = create_class(&http, &server.base()).await;
+            let rw = run_wrk(dir.path(), &server.base(), &token, wrk_secs);
+            let rss = peak_rss_mb(server.child.id());
+            server.stop();
+            if let (Some(nw), Some(rw)) = (nw, rw) {
+                println!(
+                    "\nwrk -t2 -c64 --latency -d{wrk_secs}s (each report unique), same run:\n"
+                );
+                println!("| server | requests/s | p50 ms | p99 ms | max ms | non-2xx | vs no-op |");
+                println!("|---|---:|---:|---:|---:|---:|---:|");
+                for (name, w) in [
+                    ("replaydesk serve (durable 1003 accept)", &rw),
+                    ("no-op axum handler", &nw),
+                ] {
+                    println!(
+                        "| {name} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.3} |",
+                        w.rate,
+                        w.p50,
+                        w.p99,
+                        w.max,
+                        w.non_2xx,
+                        w.rate / nw.rate
+                    );
+                }
+                if let Some(rss) = rss {
+                    println!("\npeak resident memory of the replaydesk server under wrk: {rss:.1} MB");
+                }
+            }
+        } else if wrk_secs > 0 {
+            println!("\n(wrk not installed: `apt-get install wrk` for the wrk figures)");
+        }
         assert_eq!(
             found, rd.accepted,
             "every accepted report must be in the database"

@@ -7,6 +7,7 @@
 
 pub mod cli;
 mod limiter;
+mod recorder;
 mod schedule;
 mod stats;
 mod worker;
@@ -109,6 +110,8 @@ pub(crate) struct Inner {
     pub(crate) next_probe_at: AtomicI64,
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) stats: DeliveryStats,
+    /// Group commit of attempt outcomes.
+    pub(crate) recorder: recorder::Recorder,
 }
 
 /// The delivery service: a handle to the running worker and the operations the console
@@ -157,6 +160,7 @@ impl Delivery {
                 next_probe_at: AtomicI64::new(0),
                 shutdown,
                 stats: DeliveryStats::default(),
+                recorder: Default::default(),
             }),
         }
     }
@@ -217,6 +221,20 @@ impl Delivery {
         let _ = tokio::time::timeout(grace, handle.dispatcher).await;
         let all = u32::try_from(self.inner.config.concurrency.max(1)).unwrap_or(u32::MAX);
         let _ = tokio::time::timeout(grace, self.inner.permits.acquire_many(all)).await;
+        // An attempt gives its slot back once its call to IM is over, before its outcome is
+        // committed: wait for those commits too (each forgets its message once recorded).
+        let _ = tokio::time::timeout(grace, async {
+            while !self
+                .inner
+                .in_flight
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
         handle.leases.abort();
     }
 

@@ -38,15 +38,19 @@ pub(crate) async fn dispatch(inner: Arc<Inner>) {
             .await;
             continue;
         }
-        // Wait for a free slot before claiming, so claimed messages do not sit waiting.
+        // Wait for a free slot before claiming: nothing is claimed while every slot is busy.
         let first = tokio::select! {
             p = inner.permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
             _ = shutdown.changed() => return,
         };
+        // A full batch even when few slots are free: the claim is a write transaction (an
+        // fsync), and claiming only the free slots meant one claim per message or two
+        // under load. The messages beyond the free slots wait below for theirs, their
+        // leases renewed like any in flight.
         let limit = if paused {
             1
         } else {
-            (inner.permits.available_permits() + 1).min(CLAIM_BATCH)
+            inner.config.concurrency.clamp(1, CLAIM_BATCH)
         };
         let claimed = match inner
             .store
@@ -159,11 +163,25 @@ async fn idle(inner: &Inner, shutdown: &mut tokio::sync::watch::Receiver<bool>, 
 /// Past that the worker gives up and stops renewing the lease, so the message is taken
 /// back (as an unknown outcome) by the next look at expired leases, while running — not
 /// left `sending` until a restart.
-async fn record(inner: &Inner, rec: &AttemptRecord, t: &Transition) {
+///
+/// The attempt's slot (`permit`) is given back first: it bounds the calls to IM in flight,
+/// and the call is over; holding it through the commit made the commit's latency (an
+/// fsync) cap the sending rate at `concurrency` per commit.
+async fn record(
+    inner: &Inner,
+    rec: &AttemptRecord,
+    t: &Transition,
+    permit: &mut Option<OwnedSemaphorePermit>,
+) {
+    drop(permit.take());
     let give_up_at = Instant::now() + inner.config.lease;
     let mut delay = Duration::from_millis(50);
     loop {
-        match inner.store.finish_attempt(&inner.owner, rec, t).await {
+        match inner
+            .recorder
+            .finish(&inner.store, &inner.owner, rec.clone(), t.clone())
+            .await
+        {
             Ok(true) => break,
             Ok(false) => {
                 tracing::warn!(
@@ -194,9 +212,10 @@ async fn record(inner: &Inner, rec: &AttemptRecord, t: &Transition) {
 async fn attempt(
     inner: Arc<Inner>,
     msg: ClaimedMessage,
-    _permit: OwnedSemaphorePermit,
+    permit: OwnedSemaphorePermit,
     probe: bool,
 ) {
+    let mut permit = Some(permit);
     inner.limiters.acquire_send(&msg.group_id).await;
     let paused_now = inner.paused.load(Ordering::SeqCst);
     if *inner.shutdown.borrow() || (paused_now && !probe) {
@@ -248,7 +267,7 @@ async fn attempt(
                     im_msg_seq: i64::try_from(found.msg_seq).ok(),
                     im_msg_time: Some(found.msg_time_stamp),
                 };
-                record(&inner, &rec, &t).await;
+                record(&inner, &rec, &t, &mut permit).await;
                 return;
             }
             Ok(None) => {
@@ -258,7 +277,8 @@ async fn attempt(
                 );
             }
             Err(e) => {
-                finish_with_error(&inner, rec, &msg, e, clock, "history look-up").await;
+                finish_with_error(&inner, rec, &msg, e, clock, "history look-up", &mut permit)
+                    .await;
                 return;
             }
         }
@@ -281,7 +301,7 @@ async fn attempt(
                 im_msg_seq: answer.body.msg_seq.and_then(|s| i64::try_from(s).ok()),
                 im_msg_time: answer.body.msg_time,
             };
-            record(&inner, &rec, &t).await;
+            record(&inner, &rec, &t, &mut permit).await;
             clear_group_missing(&inner, &msg.group_id).await;
             if inner.paused.swap(false, Ordering::SeqCst) {
                 tracing::info!("IM accepted a message again; sending resumes");
@@ -291,7 +311,7 @@ async fn attempt(
                 inner.wake.notify_one();
             }
         }
-        Err(e) => finish_with_error(&inner, rec, &msg, e, clock, "send").await,
+        Err(e) => finish_with_error(&inner, rec, &msg, e, clock, "send", &mut permit).await,
     }
 }
 
@@ -363,6 +383,7 @@ async fn finish_with_error(
     err: ImError,
     clock: Instant,
     what: &str,
+    permit: &mut Option<OwnedSemaphorePermit>,
 ) {
     rec.duration_ms = ms(clock.elapsed());
     rec.http_status = err.http_status();
@@ -450,5 +471,5 @@ async fn finish_with_error(
         }
     };
     inner.stats.record(rec.outcome, rec.duration_ms as u64);
-    record(inner, &rec, &transition).await;
+    record(inner, &rec, &transition, permit).await;
 }

@@ -170,25 +170,28 @@ impl ReplayDesk {
         };
         let store = &self.inner.store;
         if let Some(cred) = parse_credential(p) {
-            let auth = store.class_auth(&cred.class_id).await?;
-            let genuine = auth.as_ref().is_some_and(|a| verifies(a, &cred));
-            if !genuine {
+            // The class and its key come from the in-process cache (see `store::cache`).
+            let genuine = store
+                .class_entry(&cred.class_id)
+                .await?
+                .filter(|e| verifies(&e.auth, &cred));
+            let Some(entry) = genuine else {
                 return Err(ServiceError::Unauthorized("wrong report credential".into()));
-            }
+            };
             if cred.class_id != class_id {
                 return Err(ServiceError::Forbidden(format!(
                     "this report credential belongs to another class, not {class_id:?}"
                 )));
             }
-            let class = self.class(class_id).await?;
             return Ok(ReportGrant {
-                class,
+                class: entry.record.clone(),
                 uid: Some(cred.uid),
             });
         }
         // A legacy class-wide token.
         let presented_hash = token_sha256(p);
-        if let Some(auth) = store.class_auth(class_id).await? {
+        if let Some(entry) = store.class_entry(class_id).await? {
+            let auth = &entry.auth;
             if bool::from(
                 presented_hash
                     .as_bytes()
@@ -199,8 +202,10 @@ impl ReplayDesk {
                         "class {class_id:?} takes per-member credentials only, not a class-wide token"
                     )));
                 }
-                let class = self.class(class_id).await?;
-                return Ok(ReportGrant { class, uid: None });
+                return Ok(ReportGrant {
+                    class: entry.record.clone(),
+                    uid: None,
+                });
             }
         }
         match store.class_for_report_token(&presented_hash).await? {

@@ -75,6 +75,17 @@ impl ReplayDesk {
 
     // ---- reports ----
 
+    /// The class a report names, from the in-process cache (see `store::cache`): reports
+    /// need only its group, teacher and enrolment rule.
+    async fn report_class(&self, class_id: &str) -> ServiceResult<ClassRecord> {
+        match self.inner.store.class_entry(class_id).await? {
+            Some(entry) => Ok(entry.record.clone()),
+            None => Err(ServiceError::NotFound(format!(
+                "class {class_id:?} not found"
+            ))),
+        }
+    }
+
     fn role_of(class: &ClassRecord, uid: &str) -> MemberRole {
         if class.teacher_uid == uid {
             MemberRole::Teacher
@@ -135,7 +146,7 @@ impl ReplayDesk {
         report: TimelineReport,
         meta: ReportMeta,
     ) -> ServiceResult<TimelineAccepted> {
-        let class = self.class(class_id).await?;
+        let class = self.report_class(class_id).await?;
         let checked = validate::uid("uid", &report.uid)
             .and_then(|()| validate::timestamp(report.timestamp))
             .and_then(|ts| {
@@ -176,10 +187,15 @@ impl ReplayDesk {
             body: meta.body,
         });
         let ins = self.submit(item).await?;
-        // A repeat answers with the time_line of the message already stored.
-        let time_line = match ReplayMessage::parse(&ins.message.data).map(|m| m.payload) {
-            Ok(Payload::Timeline { time_line, .. }) => time_line,
-            _ => time_line,
+        // A repeat answers with the time_line of the message already stored (a new
+        // message holds the one just computed: no need to parse it back).
+        let time_line = if ins.created {
+            time_line
+        } else {
+            match ReplayMessage::parse(&ins.message.data).map(|m| m.payload) {
+                Ok(Payload::Timeline { time_line, .. }) => time_line,
+                _ => time_line,
+            }
         };
         Ok(TimelineAccepted {
             message_id: ins.message.id,
@@ -196,7 +212,7 @@ impl ReplayDesk {
         event: ClassEvent,
         report: ClassEventReport,
     ) -> ServiceResult<ClassEventAccepted> {
-        let class = self.class(class_id).await?;
+        let class = self.report_class(class_id).await?;
         validate::uid("uid", &report.uid).map_err(ServiceError::Invalid)?;
         let timestamp = validate::timestamp(report.timestamp).map_err(ServiceError::Invalid)?;
         let item = IntakeItem::ClassEvent(ClassEventIntake {

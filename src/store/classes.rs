@@ -1,10 +1,12 @@
 //! Classes, their ReplayGroup, and the members learnt from reports.
 
+use super::cache::ClassEntry;
 use super::types::text_enum;
 use super::DbRow;
 use super::{now_ms, Store, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
+use std::sync::Arc;
 use ts_rs::TS;
 
 text_enum! {
@@ -136,6 +138,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.cache().invalidate();
         Ok(class_from_row(&row)?)
     }
 
@@ -147,6 +150,37 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("class {class_id:?}")))?;
         Ok(class_from_row(&row)?)
+    }
+
+    /// A class with its credentials, for the reporting path: from the in-process cache
+    /// when fresh (see `cache`), else one read. `None` when there is no such class.
+    pub async fn class_entry(&self, class_id: &str) -> StoreResult<Option<Arc<ClassEntry>>> {
+        if let Some(hit) = self.cache().get(class_id) {
+            return Ok(Some(hit));
+        }
+        let generation = self.cache().generation();
+        let sql = format!(
+            "SELECT {CLASS_COLUMNS}, credential_key, report_token_sha256 FROM classes \
+             WHERE class_id = $1"
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(class_id)
+            .fetch_optional(self.reader())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let record = class_from_row(&row)?;
+        let entry = Arc::new(ClassEntry {
+            auth: ClassAuth {
+                credential_key: row.try_get("credential_key")?,
+                report_token_sha256: row.try_get("report_token_sha256")?,
+                legacy_class_token: record.legacy_class_token,
+            },
+            record,
+        });
+        self.cache().put(generation, entry.clone());
+        Ok(Some(entry))
     }
 
     pub async fn class_by_group(&self, group_id: &str) -> StoreResult<Option<ClassRecord>> {
@@ -209,6 +243,7 @@ impl Store {
         );
         let after = sqlx::query(&sql).bind(class_id).fetch_one(&mut *tx).await?;
         tx.commit().await?;
+        self.cache().invalidate();
         Ok((before, class_from_row(&after)?))
     }
 

@@ -81,16 +81,24 @@ impl Store {
         rows.iter().map(member_from_row).collect()
     }
 
-    /// Whether `uid` is a member of `class_id` (one primary-key lookup).
+    /// Whether `uid` is a member of `class_id`: from the in-process set of known members
+    /// (members are never removed), else one primary-key lookup.
     pub async fn is_member(&self, class_id: &str, uid: &str) -> StoreResult<bool> {
-        Ok(sqlx::query_scalar::<_, i64>(
+        if self.cache().is_known_member(class_id, uid) {
+            return Ok(true);
+        }
+        let found = sqlx::query_scalar::<_, i64>(
             "SELECT 1 FROM class_members WHERE class_id = $1 AND uid = $2",
         )
         .bind(class_id)
         .bind(uid)
         .fetch_optional(self.reader())
         .await?
-        .is_some())
+        .is_some();
+        if found {
+            self.cache().remember_members([(class_id, uid)]);
+        }
+        Ok(found)
     }
 
     /// Enrols `uid` in `class_id` as a student (a known member keeps its role); returns

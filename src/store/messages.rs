@@ -272,54 +272,40 @@ impl Store {
         transition: &Transition,
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
-        insert_attempt(&mut tx, attempt).await?;
-        let now = now_ms();
-        let q = match transition {
-            Transition::Sent {
-                im_msg_seq,
-                im_msg_time,
-            } => sqlx::query(
-                "UPDATE messages SET status = 'sent', attempt_count = attempt_count + 1, \
-                 im_msg_seq = $1, im_msg_time = $2, sent_at = $3, updated_at = $4, next_attempt_at = NULL, \
-                 ambiguous_since = NULL, last_error = NULL, lease_owner = NULL, lease_until = NULL, \
-                 next_trigger = 'scheduled' WHERE id = $5 AND status = 'sending' AND lease_owner = $6",
-            )
-            .bind(im_msg_seq)
-            .bind(im_msg_time)
-            .bind(now)
-            .bind(now)
-            .bind(attempt.message_id),
-            Transition::Retry {
-                next_attempt_at,
-                advance_step,
-                ambiguous_at,
-                error,
-            } => sqlx::query(
-                "UPDATE messages SET status = 'retrying', attempt_count = attempt_count + 1, \
-                 retry_step = retry_step + $1, next_attempt_at = $2, \
-                 ambiguous_since = COALESCE(ambiguous_since, $3), last_error = $4, updated_at = $5, \
-                 lease_owner = NULL, lease_until = NULL, next_trigger = 'scheduled' \
-                 WHERE id = $6 AND status = 'sending' AND lease_owner = $7",
-            )
-            .bind(i64::from(*advance_step))
-            .bind(next_attempt_at)
-            .bind(ambiguous_at)
-            .bind(error)
-            .bind(now)
-            .bind(attempt.message_id),
-            Transition::Failed { error } => sqlx::query(
-                "UPDATE messages SET status = 'failed', attempt_count = attempt_count + 1, \
-                 next_attempt_at = NULL, last_error = $1, updated_at = $2, lease_owner = NULL, \
-                 lease_until = NULL, next_trigger = 'scheduled' \
-                 WHERE id = $3 AND status = 'sending' AND lease_owner = $4",
-            )
-            .bind(error)
-            .bind(now)
-            .bind(attempt.message_id),
-        };
-        let moved = q.bind(owner).execute(&mut *tx).await?.rows_affected() == 1;
+        let moved = finish_attempt_tx(&mut tx, owner, attempt, transition).await?;
         tx.commit().await?;
         Ok(moved)
+    }
+
+    /// [`Store::finish_attempt`] for many attempts in one transaction (one fsync): each
+    /// result is whether that attempt's message moved. Should the batch fail as a whole,
+    /// each is tried again on its own, so that one bad row does not fail the others.
+    pub async fn finish_attempts(
+        &self,
+        owner: &str,
+        batch: &[(&AttemptRecord, &Transition)],
+    ) -> Vec<StoreResult<bool>> {
+        let all = async {
+            let mut tx = self.begin_write().await?;
+            let mut moved = Vec::with_capacity(batch.len());
+            for (a, t) in batch {
+                moved.push(finish_attempt_tx(&mut tx, owner, a, t).await?);
+            }
+            tx.commit().await?;
+            StoreResult::Ok(moved)
+        };
+        match all.await {
+            Ok(v) => v.into_iter().map(Ok).collect(),
+            Err(e) if batch.len() <= 1 => vec![Err(e)],
+            Err(e) => {
+                tracing::warn!(error = %e, size = batch.len(), "attempt batch failed; recording one by one");
+                let mut out = Vec::with_capacity(batch.len());
+                for (a, t) in batch {
+                    out.push(self.finish_attempt(owner, a, t).await);
+                }
+                out
+            }
+        }
     }
 
     /// Extends `owner`'s lease on the given messages it is still working on. Returns how
@@ -609,4 +595,60 @@ pub(crate) async fn insert_message_tx(
         "no free seq found for group {} after {SEQ_DRAWS} draws",
         new.group_id
     )))
+}
+
+/// Writes `attempt` and moves its message (only while `owner` holds its lease): see
+/// [`Store::finish_attempt`].
+async fn finish_attempt_tx(
+    tx: &mut Transaction<'_, Db>,
+    owner: &str,
+    attempt: &AttemptRecord,
+    transition: &Transition,
+) -> StoreResult<bool> {
+    insert_attempt(tx, attempt).await?;
+    let now = now_ms();
+    let q = match transition {
+        Transition::Sent {
+            im_msg_seq,
+            im_msg_time,
+        } => sqlx::query(
+            "UPDATE messages SET status = 'sent', attempt_count = attempt_count + 1, \
+             im_msg_seq = $1, im_msg_time = $2, sent_at = $3, updated_at = $4, next_attempt_at = NULL, \
+             ambiguous_since = NULL, last_error = NULL, lease_owner = NULL, lease_until = NULL, \
+             next_trigger = 'scheduled' WHERE id = $5 AND status = 'sending' AND lease_owner = $6",
+        )
+        .bind(im_msg_seq)
+        .bind(im_msg_time)
+        .bind(now)
+        .bind(now)
+        .bind(attempt.message_id),
+        Transition::Retry {
+            next_attempt_at,
+            advance_step,
+            ambiguous_at,
+            error,
+        } => sqlx::query(
+            "UPDATE messages SET status = 'retrying', attempt_count = attempt_count + 1, \
+             retry_step = retry_step + $1, next_attempt_at = $2, \
+             ambiguous_since = COALESCE(ambiguous_since, $3), last_error = $4, updated_at = $5, \
+             lease_owner = NULL, lease_until = NULL, next_trigger = 'scheduled' \
+             WHERE id = $6 AND status = 'sending' AND lease_owner = $7",
+        )
+        .bind(i64::from(*advance_step))
+        .bind(next_attempt_at)
+        .bind(ambiguous_at)
+        .bind(error)
+        .bind(now)
+        .bind(attempt.message_id),
+        Transition::Failed { error } => sqlx::query(
+            "UPDATE messages SET status = 'failed', attempt_count = attempt_count + 1, \
+             next_attempt_at = NULL, last_error = $1, updated_at = $2, lease_owner = NULL, \
+             lease_until = NULL, next_trigger = 'scheduled' \
+             WHERE id = $3 AND status = 'sending' AND lease_owner = $4",
+        )
+        .bind(error)
+        .bind(now)
+        .bind(attempt.message_id),
+    };
+    Ok(q.bind(owner).execute(&mut **tx).await?.rows_affected() == 1)
 }

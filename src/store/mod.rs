@@ -4,6 +4,7 @@
 
 mod align;
 mod audit;
+mod cache;
 mod callbacks;
 mod classes;
 pub mod cli;
@@ -20,6 +21,7 @@ mod types;
 
 pub use align::AlignmentRow;
 pub use audit::AuditEntry;
+pub use cache::{ClassEntry, CLASS_TTL};
 pub use callbacks::{
     hide_sign, recording_dedup_key, CallbackStatus, NewCallbackRow, RecordedCallback,
     RecordingCallbackRecord, RecordingIntake, RecordingTarget, LIST_BODY_PREVIEW_BYTES,
@@ -116,6 +118,8 @@ pub struct Store {
     engine: Engine,
     writer: AnyPool,
     reader: AnyPool,
+    /// Classes and members for the reporting path (see `cache`).
+    cache: std::sync::Arc<cache::ClassCache>,
 }
 
 impl Store {
@@ -149,8 +153,12 @@ impl Store {
         // duplicate in the group), a busy timeout, foreign keys. Writes go through one
         // connection — SQLite has one writer anyway, and one connection makes that explicit
         // instead of contended — while reads use a small pool of their own.
+        // No test before acquire: a ping is a round trip to the connection's thread for a
+        // local file that cannot have gone away (6 % of the server's CPU in the intake
+        // profile, README "Benchmarks").
         let writer = AnyPoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(60))
             .after_connect(|conn, _| {
                 Box::pin(async move {
@@ -167,6 +175,7 @@ impl Store {
         // The writer made the file (and switched it to WAL) before the readers open it.
         let reader = AnyPoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(60))
             .after_connect(|conn, _| {
                 Box::pin(async move {
@@ -181,6 +190,7 @@ impl Store {
             engine: Engine::Sqlite,
             writer,
             reader,
+            cache: Default::default(),
         })
     }
 
@@ -208,6 +218,7 @@ impl Store {
             engine: Engine::Postgres,
             writer: pool.clone(),
             reader: pool,
+            cache: Default::default(),
         })
     }
 
@@ -245,6 +256,10 @@ impl Store {
 
     pub(crate) fn reader(&self) -> &AnyPool {
         &self.reader
+    }
+
+    pub(crate) fn cache(&self) -> &cache::ClassCache {
+        &self.cache
     }
 
     /// A one-row write (the `health_probe` table): fails when the database or its disk

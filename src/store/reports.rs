@@ -8,11 +8,14 @@ use super::filter::Page;
 use super::members::{touch_member_tx, MemberRole};
 use super::messages::{insert_message_tx, message_columns, message_from_row, Inserted, NewMessage};
 use super::types::MessageStatus;
+use super::types::StoredMessage;
+use super::SqlBuilder;
 use super::{now_ms, Store, StoreError, StoreResult};
 use super::{Db, DbRow};
-use crate::protocol::{Payload, ReplayMessage, UserValue};
+use crate::protocol::{check_size, Payload, ReplayMessage, Seq, UserValue};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, Transaction};
+use std::collections::{HashMap, HashSet};
 use ts_rs::TS;
 
 /// An accepted timeline report: becomes (or, repeated, finds) its 1003.
@@ -128,148 +131,351 @@ fn to_i64(v: u64, what: &str) -> StoreResult<i64> {
     i64::try_from(v).map_err(|_| StoreError::Invalid(format!("{what} {v} is out of range")))
 }
 
-async fn intake_one(
+/// Sizes to split `n` rows into: powers of two, largest first. A multi-row statement's
+/// text depends on its row count, and each text is prepared once per connection; powers of
+/// two keep that to a handful of statements whatever the batch sizes.
+fn pow2_chunks(mut n: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    while n > 0 {
+        let c = 1usize << (usize::BITS - 1 - n.leading_zeros());
+        out.push(c);
+        n -= c;
+    }
+    out
+}
+
+/// Appends `(v1, v2, ...)` rows, comma-separated, to an `INSERT ... VALUES `.
+fn push_rows<'a, T>(
+    qb: &mut SqlBuilder<'a>,
+    rows: &'a [T],
+    mut row: impl FnMut(&mut SqlBuilder<'a>, &'a T),
+) {
+    for (i, r) in rows.iter().enumerate() {
+        qb.push(if i == 0 { "(" } else { ", (" });
+        row(qb, r);
+        qb.push(")");
+    }
+}
+
+/// A timeline report's message, built once (its `seq` drawn, its `Data` serialised).
+struct Drafted<'a> {
+    t: &'a TimelineIntake,
+    key: String,
+    msg_type: i64,
+    seq: i64,
+    random: i64,
+    data: String,
+}
+
+/// The timeline reports of a batch with a few multi-row statements: every new message in
+/// one `INSERT` (per power-of-two chunk), every raw report in one, every reporting member
+/// in one upsert. A report whose message could not be inserted that way (a repeat, or a
+/// `seq` already taken in the group) goes through [`insert_message_tx`] on its own.
+async fn timelines_tx(
     tx: &mut Transaction<'_, Db>,
-    item: &IntakeItem,
+    items: &[(usize, &TimelineIntake)],
     now: i64,
-) -> StoreResult<Inserted> {
-    match item {
-        IntakeItem::Timeline(t) => {
-            let key = report_dedup_key(1003, &t.uid, t.timestamp);
-            let build = |seq| {
-                ReplayMessage::new(
-                    seq,
-                    t.timestamp,
-                    Payload::Timeline {
-                        time_line: t.time_line,
-                        value: UserValue::new(t.uid.clone()),
-                    },
-                )
-            };
-            let inserted = insert_message_tx(
-                tx,
-                &NewMessage {
-                    class_id: &t.class_id,
-                    group_id: &t.group_id,
-                    uid: &t.uid,
-                    dedup_key: &key,
-                    build: &build,
-                },
-                now,
-            )
-            .await?;
-            sqlx::query(
-                "INSERT INTO timeline_reports (class_id, uid, client_timestamp, rtt_ms, rtt_source, \
-                 received_at, time_line, uncertainty_ms, message_id, accepted, body) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10)",
-            )
-            .bind(&t.class_id)
-            .bind(&t.uid)
-            .bind(to_i64(t.timestamp, "timestamp")?)
-            .bind(t.rtt_ms)
-            .bind(t.rtt_source)
-            .bind(t.received_at)
-            .bind(t.time_line)
-            .bind(t.uncertainty_ms)
-            .bind(inserted.message.id)
-            .bind(&t.body)
-            .execute(&mut **tx)
-            .await?;
-            touch_member_tx(tx, &t.class_id, &t.uid, t.role, now).await?;
-            Ok(inserted)
-        }
-        IntakeItem::ClassEvent(e) => {
-            // One 1001 and one 1002 per class: the class points at the message that
-            // started (ended) it, and a report of the same event — a client retry, with
-            // whatever timestamp — answers with that message. A start after the end is
-            // refused; only an admin's reopen (audited) allows another pair.
-            let row = sqlx::query(
-                "SELECT state, start_message_id, end_message_id, reopen_count FROM classes \
-                 WHERE class_id = $1",
-            )
-            .bind(&e.class_id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("class {:?}", e.class_id)))?;
-            let state: String = row.try_get("state")?;
-            let (recorded, code): (Option<i64>, u16) = match e.event {
-                ClassEvent::Start => (row.try_get("start_message_id")?, 1001),
-                ClassEvent::End => (row.try_get("end_message_id")?, 1002),
-            };
-            let reopened: i64 = row.try_get("reopen_count")?;
-            if e.event == ClassEvent::Start && state == "ended" {
-                return Err(StoreError::Conflict(format!(
-                    "class {:?} has ended: a class starts once (an admin may reopen it on purpose)",
-                    e.class_id
-                )));
-            }
-            if let Some(id) = recorded {
-                let sql = format!("SELECT {} FROM messages WHERE id = $1", message_columns());
-                let row = sqlx::query(&sql).bind(id).fetch_one(&mut **tx).await?;
-                touch_member_tx(tx, &e.class_id, &e.uid, e.role, now).await?;
-                return Ok(Inserted {
-                    message: message_from_row(&row)?,
-                    created: false,
-                });
-            }
-            let mut key = report_dedup_key(code, &e.uid, e.timestamp);
-            if reopened > 0 {
-                // After a reopen the same uid and timestamp is a new event.
-                key.push_str(&format!(":reopen{reopened}"));
-            }
-            let build = |seq| {
-                let value = UserValue::new(e.uid.clone());
-                let payload = match e.event {
-                    ClassEvent::Start => Payload::ClassStart(value),
-                    ClassEvent::End => Payload::ClassEnd(value),
-                };
-                ReplayMessage::new(seq, e.timestamp, payload)
-            };
-            let inserted = insert_message_tx(
-                tx,
-                &NewMessage {
-                    class_id: &e.class_id,
-                    group_id: &e.group_id,
-                    uid: &e.uid,
-                    dedup_key: &key,
-                    build: &build,
-                },
-                now,
-            )
-            .await?;
-            let sql = match e.event {
-                ClassEvent::Start => {
-                    "UPDATE classes SET \
-                     state = CASE WHEN state = 'created' THEN 'started' ELSE state END, \
-                     started_at = COALESCE(started_at, $1), start_message_id = $2 WHERE class_id = $3"
-                }
-                ClassEvent::End => {
-                    "UPDATE classes SET state = 'ended', ended_at = COALESCE(ended_at, $1), \
-                     end_message_id = $2 WHERE class_id = $3"
-                }
-            };
-            sqlx::query(sql)
-                .bind(now)
-                .bind(inserted.message.id)
-                .bind(&e.class_id)
-                .execute(&mut **tx)
-                .await?;
-            touch_member_tx(tx, &e.class_id, &e.uid, e.role, now).await?;
-            Ok(inserted)
+    out: &mut [Option<Inserted>],
+) -> StoreResult<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let mut drafts = Vec::with_capacity(items.len());
+    for (_, t) in items {
+        let msg = ReplayMessage::new(
+            Seq::random(),
+            t.timestamp,
+            Payload::Timeline {
+                time_line: t.time_line,
+                value: UserValue::new(t.uid.clone()),
+            },
+        );
+        let data = msg.to_data();
+        check_size(&data).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        drafts.push(Drafted {
+            t,
+            key: report_dedup_key(1003, &t.uid, t.timestamp),
+            msg_type: i64::from(msg.message_type().code()),
+            seq: msg.seq.get() as i64,
+            random: i64::from(rand::random::<u32>()),
+            data,
+        });
+    }
+    // 1. The messages. Rows skipped by ON CONFLICT are not returned; the rest are matched
+    // back to their report by (class, dedup key), which is unique.
+    let mut created: HashMap<(String, String), StoredMessage> =
+        HashMap::with_capacity(drafts.len());
+    let mut at = 0;
+    for size in pow2_chunks(drafts.len()) {
+        let chunk = &drafts[at..at + size];
+        at += size;
+        let mut qb = SqlBuilder::new(
+            "INSERT INTO messages (class_id, group_id, msg_type, uid, seq, random, data, \
+             dedup_key, status, next_attempt_at, created_at, updated_at) VALUES ",
+        );
+        push_rows(&mut qb, chunk, |b, d| {
+            b.push_bind(d.t.class_id.as_str())
+                .push(", ")
+                .push_bind(d.t.group_id.as_str())
+                .push(", ")
+                .push_bind(d.msg_type)
+                .push(", ")
+                .push_bind(d.t.uid.as_str())
+                .push(", ")
+                .push_bind(d.seq)
+                .push(", ")
+                .push_bind(d.random)
+                .push(", ")
+                .push_bind(d.data.as_str())
+                .push(", ")
+                .push_bind(d.key.as_str())
+                .push(", 'pending', ")
+                .push_bind(now)
+                .push(", ")
+                .push_bind(now)
+                .push(", ")
+                .push_bind(now);
+        });
+        qb.push(" ON CONFLICT DO NOTHING RETURNING ");
+        qb.push(message_columns()).push(", dedup_key");
+        for row in qb.build().fetch_all(&mut **tx).await? {
+            let m = message_from_row(&row)?;
+            let key: String = row.try_get("dedup_key")?;
+            created.insert((m.class_id.clone(), key), m);
         }
     }
+    let mut message_ids = Vec::with_capacity(drafts.len());
+    for ((slot, t), d) in items.iter().zip(&drafts) {
+        let inserted = match created.remove(&(t.class_id.clone(), d.key.clone())) {
+            Some(message) => Inserted {
+                message,
+                created: true,
+            },
+            None => {
+                // A repeat (of an earlier report, or of one earlier in this batch) or a
+                // seq collision: the one-by-one path tells which.
+                let build = |seq| {
+                    ReplayMessage::new(
+                        seq,
+                        t.timestamp,
+                        Payload::Timeline {
+                            time_line: t.time_line,
+                            value: UserValue::new(t.uid.clone()),
+                        },
+                    )
+                };
+                insert_message_tx(
+                    tx,
+                    &NewMessage {
+                        class_id: &t.class_id,
+                        group_id: &t.group_id,
+                        uid: &t.uid,
+                        dedup_key: &d.key,
+                        build: &build,
+                    },
+                    now,
+                )
+                .await?
+            }
+        };
+        message_ids.push(inserted.message.id);
+        out[*slot] = Some(inserted);
+    }
+    // 2. The raw reports.
+    let mut rows = Vec::with_capacity(items.len());
+    for ((_, t), id) in items.iter().zip(&message_ids) {
+        rows.push((*t, to_i64(t.timestamp, "timestamp")?, *id));
+    }
+    let mut at = 0;
+    for size in pow2_chunks(rows.len()) {
+        let chunk = &rows[at..at + size];
+        at += size;
+        let mut qb = SqlBuilder::new(
+            "INSERT INTO timeline_reports (class_id, uid, client_timestamp, rtt_ms, rtt_source, \
+             received_at, time_line, uncertainty_ms, message_id, accepted, body) VALUES ",
+        );
+        push_rows(&mut qb, chunk, |b, (t, ts, id)| {
+            b.push_bind(t.class_id.as_str())
+                .push(", ")
+                .push_bind(t.uid.as_str())
+                .push(", ")
+                .push_bind(*ts)
+                .push(", ")
+                .push_bind(t.rtt_ms)
+                .push(", ")
+                .push_bind(t.rtt_source)
+                .push(", ")
+                .push_bind(t.received_at)
+                .push(", ")
+                .push_bind(t.time_line)
+                .push(", ")
+                .push_bind(t.uncertainty_ms)
+                .push(", ")
+                .push_bind(*id)
+                .push(", 1, ")
+                .push_bind(t.body.as_str());
+        });
+        qb.build().execute(&mut **tx).await?;
+    }
+    // 3. The members: each (class, uid) once per batch (PostgreSQL refuses an upsert that
+    // touches a row twice).
+    let mut seen = HashSet::with_capacity(items.len());
+    let members: Vec<&TimelineIntake> = items
+        .iter()
+        .map(|(_, t)| *t)
+        .filter(|t| seen.insert((t.class_id.as_str(), t.uid.as_str())))
+        .collect();
+    let mut at = 0;
+    for size in pow2_chunks(members.len()) {
+        let chunk = &members[at..at + size];
+        at += size;
+        let mut qb = SqlBuilder::new(
+            "INSERT INTO class_members (class_id, uid, role, first_seen_at, last_seen_at) VALUES ",
+        );
+        push_rows(&mut qb, chunk, |b, t| {
+            b.push_bind(t.class_id.as_str())
+                .push(", ")
+                .push_bind(t.uid.as_str())
+                .push(", ")
+                .push_bind(t.role.as_str())
+                .push(", ")
+                .push_bind(now)
+                .push(", ")
+                .push_bind(now);
+        });
+        // As `touch_member_tx`: a known member keeps its role and moves `last_seen_at`.
+        qb.push(
+            " ON CONFLICT (class_id, uid) DO UPDATE SET \
+             last_seen_at = CASE WHEN excluded.last_seen_at > class_members.last_seen_at \
+             THEN excluded.last_seen_at ELSE class_members.last_seen_at END",
+        );
+        qb.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// A class start or end: becomes (or, repeated, finds) its 1001 / 1002.
+async fn class_event_tx(
+    tx: &mut Transaction<'_, Db>,
+    e: &ClassEventIntake,
+    now: i64,
+) -> StoreResult<Inserted> {
+    // One 1001 and one 1002 per class: the class points at the message that
+    // started (ended) it, and a report of the same event — a client retry, with
+    // whatever timestamp — answers with that message. A start after the end is
+    // refused; only an admin's reopen (audited) allows another pair.
+    let row = sqlx::query(
+        "SELECT state, start_message_id, end_message_id, reopen_count FROM classes \
+         WHERE class_id = $1",
+    )
+    .bind(&e.class_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("class {:?}", e.class_id)))?;
+    let state: String = row.try_get("state")?;
+    let (recorded, code): (Option<i64>, u16) = match e.event {
+        ClassEvent::Start => (row.try_get("start_message_id")?, 1001),
+        ClassEvent::End => (row.try_get("end_message_id")?, 1002),
+    };
+    let reopened: i64 = row.try_get("reopen_count")?;
+    if e.event == ClassEvent::Start && state == "ended" {
+        return Err(StoreError::Conflict(format!(
+            "class {:?} has ended: a class starts once (an admin may reopen it on purpose)",
+            e.class_id
+        )));
+    }
+    if let Some(id) = recorded {
+        let sql = format!("SELECT {} FROM messages WHERE id = $1", message_columns());
+        let row = sqlx::query(&sql).bind(id).fetch_one(&mut **tx).await?;
+        touch_member_tx(tx, &e.class_id, &e.uid, e.role, now).await?;
+        return Ok(Inserted {
+            message: message_from_row(&row)?,
+            created: false,
+        });
+    }
+    let mut key = report_dedup_key(code, &e.uid, e.timestamp);
+    if reopened > 0 {
+        // After a reopen the same uid and timestamp is a new event.
+        key.push_str(&format!(":reopen{reopened}"));
+    }
+    let build = |seq| {
+        let value = UserValue::new(e.uid.clone());
+        let payload = match e.event {
+            ClassEvent::Start => Payload::ClassStart(value),
+            ClassEvent::End => Payload::ClassEnd(value),
+        };
+        ReplayMessage::new(seq, e.timestamp, payload)
+    };
+    let inserted = insert_message_tx(
+        tx,
+        &NewMessage {
+            class_id: &e.class_id,
+            group_id: &e.group_id,
+            uid: &e.uid,
+            dedup_key: &key,
+            build: &build,
+        },
+        now,
+    )
+    .await?;
+    let sql = match e.event {
+        ClassEvent::Start => {
+            "UPDATE classes SET \
+             state = CASE WHEN state = 'created' THEN 'started' ELSE state END, \
+             started_at = COALESCE(started_at, $1), start_message_id = $2 WHERE class_id = $3"
+        }
+        ClassEvent::End => {
+            "UPDATE classes SET state = 'ended', ended_at = COALESCE(ended_at, $1), \
+             end_message_id = $2 WHERE class_id = $3"
+        }
+    };
+    sqlx::query(sql)
+        .bind(now)
+        .bind(inserted.message.id)
+        .bind(&e.class_id)
+        .execute(&mut **tx)
+        .await?;
+    touch_member_tx(tx, &e.class_id, &e.uid, e.role, now).await?;
+    Ok(inserted)
 }
 
 impl Store {
     async fn intake_tx(&self, batch: &[IntakeItem]) -> StoreResult<Vec<Inserted>> {
         let mut tx = self.begin_write().await?;
         let now = now_ms();
-        let mut out = Vec::with_capacity(batch.len());
-        for item in batch {
-            out.push(intake_one(&mut tx, item, now).await?);
+        let mut out: Vec<Option<Inserted>> = vec![None; batch.len()];
+        let timelines: Vec<(usize, &TimelineIntake)> = batch
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| match item {
+                IntakeItem::Timeline(t) => Some((i, t)),
+                IntakeItem::ClassEvent(_) => None,
+            })
+            .collect();
+        timelines_tx(&mut tx, &timelines, now, &mut out).await?;
+        let mut class_changed = false;
+        for (i, item) in batch.iter().enumerate() {
+            if let IntakeItem::ClassEvent(e) = item {
+                out[i] = Some(class_event_tx(&mut tx, e, now).await?);
+                class_changed = true;
+            }
         }
         tx.commit().await?;
-        Ok(out)
+        if class_changed {
+            self.cache().invalidate();
+        }
+        self.cache().remember_members(
+            timelines
+                .iter()
+                .map(|(_, t)| (t.class_id.as_str(), t.uid.as_str())),
+        );
+        out.into_iter()
+            .map(|o| {
+                o.ok_or_else(|| {
+                    StoreError::Invalid("a report of the batch was not recorded".into())
+                })
+            })
+            .collect()
     }
 
     /// Records client reports and their messages, all in one transaction: each is durable
