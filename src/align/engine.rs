@@ -131,6 +131,49 @@ impl UserState {
     }
 }
 
+/// Which recordings cover each stretch of the server axis: the recordings' starts and ends
+/// cut it into stretches, each with the (ascending) indices of the recordings covering all
+/// of it. An event then finds its videos with one binary search instead of a scan of every
+/// recording (a class has hundreds of recordings and ~100,000 events).
+struct Coverage {
+    /// Stretch `k` is `[bounds[k], bounds[k + 1])` (the last one: to the end of the axis);
+    /// the bounds are every start and every end + 1 (a recording includes its end).
+    bounds: Vec<i64>,
+    covering: Vec<Vec<u32>>,
+}
+
+impl Coverage {
+    fn new(recordings: &[RecordingPlacement]) -> Self {
+        let mut bounds: Vec<i64> = recordings
+            .iter()
+            .flat_map(|r| [r.start_ms, r.end_ms.saturating_add(1)])
+            .collect();
+        bounds.sort_unstable();
+        bounds.dedup();
+        let covering = bounds
+            .iter()
+            .map(|&b| {
+                recordings
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.start_ms <= b && b <= r.end_ms)
+                    .map(|(k, _)| k as u32)
+                    .collect()
+            })
+            .collect();
+        Coverage { bounds, covering }
+    }
+
+    /// The recordings with `start_ms <= t <= end_ms`, ascending.
+    fn at(&self, t: i64) -> &[u32] {
+        // The stretch that starts at or before `t`; none before the first bound.
+        match self.bounds.partition_point(|&b| b <= t).checked_sub(1) {
+            Some(k) => &self.covering[k],
+            None => &[],
+        }
+    }
+}
+
 /// The clock filter (NTP's idea, on timeline reports): for each pair, among the user's
 /// pairs within `window_ms` of it in server time and in the same clock run (no jump
 /// between), the fastest arrival, i.e. the smallest receipt − client reading (receipt =
@@ -232,7 +275,9 @@ pub fn align(
 
     // ---- pairs and clock readings per user ----
     let mut users: BTreeMap<String, UserState> = BTreeMap::new();
-    let mut readings: HashMap<String, Vec<u64>> = HashMap::new();
+    // Per uid: whether any of its clock readings needs more than 32 bits (all a clock's
+    // width depends on; `ClockWidth::infer`), keyed by the entries' own strings.
+    let mut wide: HashMap<&str, bool> = HashMap::new();
     for (i, e) in entries.iter().enumerate() {
         match &e.body {
             EntryBody::Protocol {
@@ -274,20 +319,21 @@ pub fn align(
                     msg.payload,
                     Payload::ClassStart(_) | Payload::ClassEnd(_) | Payload::Timeline { .. }
                 ) {
-                    readings
-                        .entry(uid.to_owned())
-                        .or_default()
-                        .push(msg.timestamp);
+                    *wide.entry(uid).or_default() |= msg.timestamp > u64::from(u32::MAX);
                 }
             }
             EntryBody::Whiteboard {
                 client_ms: Some(t), ..
-            } => readings.entry(e.from.clone()).or_default().push(*t),
+            } => *wide.entry(e.from.as_str()).or_default() |= *t > u64::from(u32::MAX),
             _ => {}
         }
     }
     for (uid, u) in users.iter_mut() {
-        u.width = ClockWidth::infer(readings.get(uid).into_iter().flatten().copied());
+        u.width = if wide.get(uid.as_str()).copied().unwrap_or(false) {
+            ClockWidth::Bits64
+        } else {
+            ClockWidth::Bits32
+        };
         u.pairs.sort_by_key(|p| (p.server_ms, p.entry));
     }
 
@@ -415,7 +461,8 @@ pub fn align(
     recordings_overlaps_and_gaps(&recordings, opts, &mut f);
 
     // ---- events ----
-    let mut events = Vec::new();
+    let coverage = Coverage::new(&recordings);
+    let mut events = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
         let (uid, client_ms) = match &e.body {
             EntryBody::Protocol { msg, .. } => match &msg.payload {
@@ -471,13 +518,12 @@ pub fn align(
             }
         };
         let positions: Vec<VideoPosition> = match server_ms {
-            Some(t) => recordings
+            Some(t) => coverage
+                .at(t)
                 .iter()
-                .enumerate()
-                .filter(|(_, r)| r.start_ms <= t && t <= r.end_ms)
-                .map(|(k, r)| VideoPosition {
-                    recording: k as u32,
-                    position_ms: t - r.start_ms,
+                .map(|&k| VideoPosition {
+                    recording: k,
+                    position_ms: t - recordings[k as usize].start_ms,
                 })
                 .collect(),
             None => Vec::new(),
@@ -746,4 +792,58 @@ fn holes(source: AlignSource, entries: &[Entry], f: &mut Findings) -> Vec<u64> {
         k = j + 1;
     }
     seqs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rec(start_ms: i64, end_ms: i64) -> RecordingPlacement {
+        RecordingPlacement {
+            recording: MsgRef {
+                kind: EntryKind::Recording,
+                im_msg_seq: None,
+                seq: None,
+                log_id: None,
+            },
+            uid: String::new(),
+            video_id: String::new(),
+            video_url: String::new(),
+            start_time: 0,
+            end_time: 0,
+            media_start_time: 0,
+            duration: 0,
+            by_client_clock_ms: None,
+            by_stream_offset_ms: 0,
+            chosen: PlacementReading::StreamOffset,
+            start_ms,
+            end_ms,
+            readings_disagree_ms: None,
+            client_clock_vs_start_time_ms: None,
+            segment: None,
+        }
+    }
+
+    proptest! {
+        /// The index answers exactly what a scan of every recording answers.
+        #[test]
+        fn coverage_finds_exactly_the_covering_recordings(
+            spans in prop::collection::vec((0i64..1000, -5i64..400), 0..12),
+            ts in prop::collection::vec(-10i64..1500, 1..40),
+        ) {
+            let recs: Vec<RecordingPlacement> =
+                spans.iter().map(|&(s, len)| rec(s, s + len)).collect();
+            let c = Coverage::new(&recs);
+            for t in ts {
+                let scan: Vec<u32> = recs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.start_ms <= t && t <= r.end_ms)
+                    .map(|(k, _)| k as u32)
+                    .collect();
+                prop_assert_eq!(c.at(t), scan.as_slice(), "t = {}", t);
+            }
+        }
+    }
 }
