@@ -8,8 +8,8 @@
 //! while they sleep (an advisory-lock scheme would have to, or poll); the budget needs no
 //! knowledge of how many nodes run (a split would waste a dead node's share and need a
 //! membership protocol); and it is exact across nodes, on the database's clock. The cost
-//! is one round trip per budget per message (two per send: its group and the app), about
-//! 0.2 ms on a local server — measured in README "Several nodes on PostgreSQL".
+//! is one round trip per budget per message (two per send: its group and the app); its
+//! time was not measured separately (the README's node figures include it).
 
 use super::{Store, StoreResult};
 use sqlx::Row;
