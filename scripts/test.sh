@@ -34,15 +34,17 @@ step ui-unit bash -c 'cd ui && npm run --silent test'
 step fmt cargo fmt --all -- --check
 step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 # The store's tests and the multi-node tests run against PostgreSQL too: a throwaway
-# cluster (scripts/pg_cluster.sh) for the length of the cargo tests. Under CI=true a test
-# that needs it fails when it is missing instead of skipping.
+# cluster (scripts/pg_cluster.sh) for the length of the cargo tests. A cluster that cannot
+# start fails this run (its tests would only skip); under CI=true they fail themselves too.
 pg_dir=$(mktemp -d /tmp/replaydesk-pg.XXXXXX)
 pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 55432)
+steps_run=$((steps_run + 1))
 if pg_env=$(bash scripts/pg_cluster.sh start "$pg_dir" "$pg_port"); then
   eval "$pg_env"
-  echo "PostgreSQL for the tests: $REPLAYDESK_TEST_PG"
+  echo "==> postgres-cluster: ok ($REPLAYDESK_TEST_PG)"
 else
-  echo "PostgreSQL could not be started: the tests that need it skip (or fail under CI=true)"
+  echo "==> postgres-cluster: FAILED (PostgreSQL could not be started; its tests skip, or fail under CI=true)"
+  steps_failed+=("postgres-cluster")
 fi
 step cargo-test cargo test --workspace --locked
 bash scripts/pg_cluster.sh stop "$pg_dir" || true
