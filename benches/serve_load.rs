@@ -658,7 +658,7 @@ fn main() {
         if let Some(d) = delivered {
             println!(
                 "delivery worker meanwhile (sandbox emulator, default rate limits): {d:.0} attempts \
-                 recorded, each its own write transaction on the same writer connection"
+                 recorded (group-committed) on the same writer connection"
             );
         }
         let fmt_cpu = |c: Option<f64>, b: &Burst| match c {
