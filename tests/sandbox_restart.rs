@@ -4,84 +4,21 @@
 #![cfg(unix)]
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+#[path = "common/process.rs"]
+mod process;
+use process::{sigterm_and_wait, ServeCommand, Served};
 
 const ADMIN: &str = "sandbox-restart-admin-token-0123";
 const REPORTS: u64 = 40;
 
-/// A `replaydesk serve` child, killed if the test ends early.
-struct Served {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
+/// `replaydesk serve` in sandbox mode over `dir/replaydesk.db`.
 fn serve(dir: &Path) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_replaydesk"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(dir.join("replaydesk.db"))
-        .current_dir(dir)
+    ServeCommand::new(dir, &dir.join("replaydesk.db"))
         .env("REPLAYDESK_ADMIN_TOKEN", ADMIN)
-        .env_remove("REPLAYDESK_IM_ENDPOINT")
-        .env("REPLAYDESK_LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
         .spawn()
-        .expect("replaydesk serve starts");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    // Reads the log for the address, then keeps draining it so the child never blocks.
-    std::thread::spawn(move || {
-        let mut tx = Some(tx);
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            let Ok(v) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            if v["fields"]["message"] == "replaydesk serving" {
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send(v["fields"]["addr"].as_str().unwrap_or_default().to_owned());
-                }
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("serve logs its address");
-    Served {
-        child,
-        base: format!("http://{addr}"),
-    }
-}
-
-fn sigterm_and_wait(s: &mut Served) -> std::process::ExitStatus {
-    let pid = libc::pid_t::try_from(s.child.id()).unwrap();
-    // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let start = Instant::now();
-    loop {
-        if let Some(status) = s.child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "serve did not stop after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 async fn get(http: &reqwest::Client, url: String) -> Value {
@@ -135,7 +72,7 @@ async fn after_a_restart_the_sandbox_group_still_holds_what_was_sent() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(sigterm_and_wait(&mut first).success());
+    assert!(sigterm_and_wait(&mut first.child, Duration::from_secs(60)).success());
     assert!(
         dir.path().join("replaydesk.db.im-emulator.db").is_file(),
         "the sandbox's groups are kept beside the database"

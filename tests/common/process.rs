@@ -1,7 +1,7 @@
 //! The built `replaydesk` binary as real OS processes: `serve`, `deliver` and `im-emulator`,
 //! each started the way an operator would, and stopped by a signal. One place for the
 //! spawning code of every test that runs them (`server_sigterm`, `secrets_in_logs`,
-//! `delivery_crash`, `emulator`, `chaos`); included with `#[path = "common/process.rs"]`
+//! `delivery_crash`, `emulator`, `chaos`, `sandbox_restart`); included with `#[path = "common/process.rs"]`
 //! by test crates that do not use the rest of `common`.
 #![allow(dead_code)]
 #![cfg(unix)]

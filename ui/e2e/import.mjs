@@ -51,6 +51,9 @@ export async function consoleImportTest({ log }) {
     const note = (await page.getByTestId("imported-note").textContent()) ?? "";
     if (!note.includes("never delivered")) throw new Error(`imported note reads ${JSON.stringify(note)}`);
     await page.getByTestId("message-row").nth(1).waitFor({ timeout: 10000 });
+    // A read-only record offers no bulk resend or recover.
+    await page.getByTestId("read-only-log").waitFor({ timeout: 10000 });
+    if ((await page.getByTestId("bulk-resend").count()) !== 0) throw new Error("an imported class's log offers a bulk resend");
     await page.screenshot({ path: shotPath("console-imported-class.png") });
 
     const c = await api(target.url, "GET", `/v1/admin/classes/${CLASS}`, { token: ADMIN_TOKEN });

@@ -269,7 +269,19 @@ function BulkActions({ f, classId, onJob }: { f: Filters; classId: string | null
   );
 }
 
-export function MessageLog({ classId, highlight }: { classId: string | null; highlight?: ReadonlySet<number> }) {
+/**
+ * A message log, the whole store's or one class's. `readOnly` (an imported class) leaves out
+ * the bulk actions: the backend refuses them for such a class anyway.
+ */
+export function MessageLog({
+  classId,
+  highlight,
+  readOnly = false,
+}: {
+  classId: string | null;
+  highlight?: ReadonlySet<number>;
+  readOnly?: boolean;
+}) {
   const search = useSearch({ strict: false }) as Record<string, string>;
   const navigate = useNavigate();
   const f = useMemo(() => filtersFromSearch(search), [search]);
@@ -353,7 +365,13 @@ export function MessageLog({ classId, highlight }: { classId: string | null; hig
             : `${count(rows.length)}${q.hasNextPage ? "+" : ""} message${rows.length === 1 ? "" : "s"}${q.hasNextPage ? " (more load as you scroll)" : ""}`}
           {q.isFetching && !q.isPending ? " · refreshing" : ""}
         </span>
-        <BulkActions f={f} classId={classId} onJob={jobStarted} />
+        {readOnly ? (
+          <span className="hint" data-testid="read-only-log">
+            Read-only record: nothing here is resent or recovered.
+          </span>
+        ) : (
+          <BulkActions f={f} classId={classId} onJob={jobStarted} />
+        )}
       </div>
       {jobs.map((j) => (
         <JobProgress key={j.id} id={j.id} initial={j} onFinished={jobFinished} />

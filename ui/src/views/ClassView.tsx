@@ -50,10 +50,12 @@ export function ClassHeader({ classId, tab }: { classId: string; tab: "messages"
 
 export function ClassView() {
   const { classId } = useParams({ strict: false }) as { classId: string };
+  // The same query as the header's (shared cache): an imported class's log has no bulk actions.
+  const c = useQuery({ queryKey: ["class", classId], queryFn: () => transport().getClass(classId), refetchInterval: 5000 });
   return (
     <>
       <ClassHeader classId={classId} tab="messages" />
-      <MessageLog classId={classId} />
+      <MessageLog classId={classId} readOnly={c.data?.imported_at != null} />
     </>
   );
 }
