@@ -15,8 +15,11 @@
 //! figures (`scripts/bench-growth.sh`). `BENCH_DIR` is where the database goes (default a
 //! temporary directory). Under `cargo test --benches` it does a tiny run.
 
+#[path = "common/cpu.rs"]
+mod cpu;
 #[path = "common/seed.rs"]
 mod seed;
+use cpu::cpu_secs;
 
 use replaydesk::delivery::{Delivery, DeliveryConfig};
 use replaydesk::im::client::{ImClient, ImConfig};
@@ -86,22 +89,6 @@ impl Drop for EmulatorProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-#[cfg(target_os = "linux")]
-fn cpu_secs(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    (hz > 0).then(|| ticks / hz as f64)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn cpu_secs(_pid: u32) -> Option<f64> {
-    None
 }
 
 struct Run {

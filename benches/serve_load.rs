@@ -43,8 +43,11 @@ const DB_ENV: &str = "REPLAYDESK_BENCH_DB";
 const ADMIN: &str = "bench-admin-token-0123456789";
 const CLASS: &str = "bench-class";
 
+#[path = "common/cpu.rs"]
+mod cpu;
 #[path = "common/seed.rs"]
 mod seed;
+use cpu::cpu_secs;
 
 // ---------------------------------------------------------------- the server processes
 
@@ -189,23 +192,6 @@ impl Drop for ServerProcess {
             let _ = self.child.wait();
         }
     }
-}
-
-#[cfg(target_os = "linux")]
-fn cpu_secs(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may hold spaces) start at field 3.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    (hz > 0).then(|| ticks / hz as f64)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn cpu_secs(_pid: u32) -> Option<f64> {
-    None
 }
 
 /// Peak resident memory of a process so far (`VmHWM`), MB (Linux only).

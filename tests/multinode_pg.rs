@@ -156,23 +156,7 @@ async fn three_nodes_one_killed_every_answered_report_once_and_no_frequency_erro
         .unwrap();
 
     // Each class is made on a different node; every node serves all of them.
-    let mut tokens = Vec::new();
-    for c in 0..CLASSES {
-        let res = http
-            .post(format!("{}/v1/classes", nodes[c % NODES].base))
-            .bearer_auth(ADMIN)
-            .json(&json!({"class_id": format!("room{c}"), "group_id": format!("replay_room{c}"), "teacher_uid": "teacher_li", "create_group": true, "legacy_class_token": true, "open_enrolment": true}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 201);
-        tokens.push(
-            res.json::<Value>().await.unwrap()["report_token"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
-    }
+    let tokens = create_classes(&http, &nodes, "room", CLASSES).await;
 
     // Client c reports to class c / 3 through node c % 3: each class hears from every node.
     let answered = Arc::new(AtomicUsize::new(0));
@@ -341,23 +325,7 @@ async fn throughput_one_node_vs_three() {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap();
-        let mut tokens = Vec::new();
-        for c in 0..BENCH_CLASSES {
-            let res = http
-                .post(format!("{}/v1/classes", nodes[c % nodes_n].base))
-                .bearer_auth(ADMIN)
-                .json(&json!({"class_id": format!("b{c}"), "group_id": format!("replay_b{c}"), "teacher_uid": "teacher_li", "create_group": true, "legacy_class_token": true, "open_enrolment": true}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(res.status(), 201);
-            tokens.push(
-                res.json::<Value>().await.unwrap()["report_token"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-            );
-        }
+        let tokens = create_classes(&http, &nodes, "b", BENCH_CLASSES).await;
         let start = Instant::now();
         let mut clients = Vec::new();
         for c in 0..BENCH_CLIENTS {
@@ -410,4 +378,32 @@ async fn throughput_one_node_vs_three() {
         );
         drop(nodes);
     }
+}
+
+/// Creates classes `{prefix}0..` (group `replay_{prefix}N`) round-robin over the nodes, each
+/// made on a different node; answers their report tokens in order.
+async fn create_classes(
+    http: &reqwest::Client,
+    nodes: &[Node],
+    prefix: &str,
+    count: usize,
+) -> Vec<String> {
+    let mut tokens = Vec::new();
+    for c in 0..count {
+        let res = http
+            .post(format!("{}/v1/classes", nodes[c % nodes.len()].base))
+            .bearer_auth(ADMIN)
+            .json(&json!({"class_id": format!("{prefix}{c}"), "group_id": format!("replay_{prefix}{c}"), "teacher_uid": "teacher_li", "create_group": true, "legacy_class_token": true, "open_enrolment": true}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        tokens.push(
+            res.json::<Value>().await.unwrap()["report_token"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    tokens
 }
