@@ -54,6 +54,10 @@ export async function consoleImportTest({ log }) {
     // A read-only record offers no bulk resend or recover.
     await page.getByTestId("read-only-log").waitFor({ timeout: 10000 });
     if ((await page.getByTestId("bulk-resend").count()) !== 0) throw new Error("an imported class's log offers a bulk resend");
+    // Nor does one of its messages: the detail says read-only where the resend button was.
+    await page.getByTestId("message-row").first().click();
+    await page.getByTestId("message-detail").getByTestId("read-only-message").waitFor({ timeout: 10000 });
+    if ((await page.getByTestId("resend-one").count()) !== 0) throw new Error("an imported class's message offers a resend");
     await page.screenshot({ path: shotPath("console-imported-class.png") });
 
     const c = await api(target.url, "GET", `/v1/admin/classes/${CLASS}`, { token: ADMIN_TOKEN });

@@ -86,7 +86,11 @@ function Source({ m }: { m: StoredMessage }) {
   );
 }
 
-export function MessageDetailPanel({ id, onClose }: { id: number; onClose: () => void }) {
+/**
+ * `readOnly` (a message of an imported class) leaves out the resend button: the backend
+ * refuses to resend a read-only record, so offering it would only lead to an error.
+ */
+export function MessageDetailPanel({ id, onClose, readOnly = false }: { id: number; onClose: () => void; readOnly?: boolean }) {
   const qc = useQueryClient();
   const q = useQuery({
     queryKey: ["message", id],
@@ -119,9 +123,15 @@ export function MessageDetailPanel({ id, onClose }: { id: number; onClose: () =>
             <dt>Status</dt>
             <dd>
               <StatusBadge status={q.data.message.status} />{" "}
-              <button type="button" onClick={() => resend.mutate()} disabled={resend.isPending} data-testid="resend-one">
-                Resend this message
-              </button>
+              {readOnly ? (
+                <span className="hint" data-testid="read-only-message">
+                  read-only record
+                </span>
+              ) : (
+                <button type="button" onClick={() => resend.mutate()} disabled={resend.isPending} data-testid="resend-one">
+                  Resend this message
+                </button>
+              )}
             </dd>
             <dt>Type</dt>
             <dd>{typeLabel(q.data.message.msg_type)}</dd>

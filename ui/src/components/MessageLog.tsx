@@ -398,7 +398,7 @@ export function MessageLog({
             fetchMore={q.fetchNextPage}
           />
         </div>
-        {selected !== null && <MessageDetailPanel id={selected} onClose={() => select(null)} />}
+        {selected !== null && <MessageDetailPanel id={selected} onClose={() => select(null)} readOnly={readOnly} />}
       </div>
     </section>
   );
