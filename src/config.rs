@@ -33,8 +33,9 @@ pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 15;
 /// Shortest admin token accepted from configuration.
 pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
 
-/// The effective configuration.
-#[derive(Debug, Clone)]
+/// The effective configuration. `Debug` shows `db` as [`crate::store::db_for_display`]
+/// does (a PostgreSQL URL may carry a password) and secrets as `***`.
+#[derive(Clone)]
 pub struct Config {
     /// Address to serve on.
     pub listen: SocketAddr,
@@ -69,6 +70,27 @@ pub struct Config {
     pub secret_store: Option<SecretStore>,
     /// How long connections may take and how many there may be.
     pub http: HttpLimits,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("db", &crate::store::db_for_display(&self.db))
+            .field("admin_token", &self.admin_token)
+            .field("callback_key", &self.callback_key)
+            .field("callback_skew_secs", &self.callback_skew_secs)
+            .field("callback_rate_per_source", &self.callback_rate_per_source)
+            .field("behind_proxy", &self.behind_proxy)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("ui_dir", &self.ui_dir)
+            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
+            .field("im", &self.im)
+            .field("delivery", &self.delivery)
+            .field("secret_store", &self.secret_store)
+            .field("http", &self.http)
+            .finish()
+    }
 }
 
 /// Bounds on what a client's connection may hold: slow or idle clients are cut off, so
@@ -228,16 +250,28 @@ impl ConfigError {
     }
 }
 
-/// The command-line flags that take part in configuration.
-#[derive(Debug, Clone, Default)]
+/// The command-line flags that take part in configuration. `Debug` hides a password in
+/// `db`, like [`Config`]'s.
+#[derive(Clone, Default)]
 pub struct Flags {
     pub config: Option<PathBuf>,
     pub listen: Option<String>,
     pub db: Option<PathBuf>,
 }
 
-/// One source's values: every key optional, so sources merge key by key.
-#[derive(Debug, Default, Deserialize)]
+impl std::fmt::Debug for Flags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Flags")
+            .field("config", &self.config)
+            .field("listen", &self.listen)
+            .field("db", &self.db.as_deref().map(crate::store::db_for_display))
+            .finish()
+    }
+}
+
+/// One source's values: every key optional, so sources merge key by key. `Debug` hides a
+/// password in `db`.
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Layer {
     listen: Option<String>,
@@ -254,6 +288,25 @@ struct Layer {
     im: ImLayer,
     #[serde(default)]
     delivery: DeliveryLayer,
+}
+
+impl std::fmt::Debug for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Layer")
+            .field("listen", &self.listen)
+            .field("db", &self.db.as_deref().map(crate::store::db_for_display))
+            .field("admin_token", &self.admin_token)
+            .field("callback_key", &self.callback_key)
+            .field("callback_skew_secs", &self.callback_skew_secs)
+            .field("callback_rate_per_source", &self.callback_rate_per_source)
+            .field("behind_proxy", &self.behind_proxy)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("ui_dir", &self.ui_dir)
+            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
+            .field("im", &self.im)
+            .field("delivery", &self.delivery)
+            .finish()
+    }
 }
 
 #[derive(Default, Deserialize)]
@@ -811,6 +864,65 @@ mod tests {
 
     fn file(text: &str) -> Option<(&'static Path, &str)> {
         Some((Path::new("test.toml"), text))
+    }
+
+    /// A PostgreSQL URL carries its password in the userinfo or in a query parameter;
+    /// neither may show when a configuration, or a source of one, is debug-printed.
+    #[test]
+    fn debug_printing_hides_a_database_password_wherever_it_came_from() {
+        for url in [
+            "postgres://desk:pw-in-userinfo@db.example/replay",
+            "postgres://desk@db.example/replay?sslmode=require&password=pw-in-query",
+            "postgres://db.example/replay?SSLPassword=pw-in-query&user=desk#frag",
+        ] {
+            let from_file = Config::from_sources(
+                file(&format!("db = \"{url}\"\n")),
+                env(&[]),
+                &Flags::default(),
+            )
+            .unwrap();
+            let from_env =
+                Config::from_sources(None, env(&[("REPLAYDESK_DB", url)]), &Flags::default())
+                    .unwrap();
+            let flags = Flags {
+                db: Some(PathBuf::from(url)),
+                ..Flags::default()
+            };
+            let from_flag = Config::from_sources(None, env(&[]), &flags).unwrap();
+            let layer = Layer {
+                db: Some(PathBuf::from(url)),
+                ..Layer::default()
+            };
+            for shown in [
+                format!("{from_file:?}"),
+                format!("{from_env:?}"),
+                format!("{from_flag:?}"),
+                format!("{flags:?}"),
+                format!("{layer:?}"),
+            ] {
+                assert!(!shown.contains("pw-in-"), "{shown}");
+                assert!(
+                    shown.contains("db.example/replay"),
+                    "the rest of the URL stays: {shown}"
+                );
+            }
+            assert_eq!(
+                from_file.db,
+                PathBuf::from(url),
+                "only the display hides it"
+            );
+        }
+        let shown = crate::store::db_for_display(Path::new(
+            "postgres://h/d?sslmode=require&password=x&application_name=rd",
+        ));
+        assert_eq!(
+            shown,
+            "postgres://h/d?sslmode=require&password=***&application_name=rd"
+        );
+        assert_eq!(
+            crate::store::db_for_display(Path::new("/var/lib/replaydesk.db")),
+            "/var/lib/replaydesk.db"
+        );
     }
 
     #[test]

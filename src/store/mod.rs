@@ -94,9 +94,35 @@ impl Engine {
 }
 
 /// The `db` setting as it may be shown or logged: a PostgreSQL URL without its
-/// `user:password@`.
+/// `user:password@` and without the value of a `password` or `sslpassword` query parameter
+/// (libpq and sqlx both read a password from either place).
 pub fn db_for_display(db: &Path) -> String {
-    crate::secret::without_userinfo(&db.to_string_lossy())
+    let shown = crate::secret::without_userinfo(&db.to_string_lossy());
+    let Some((base, query)) = shown.split_once('?') else {
+        return shown;
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (query, None),
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _))
+                if key.eq_ignore_ascii_case("password")
+                    || key.eq_ignore_ascii_case("sslpassword") =>
+            {
+                format!("{key}=***")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect();
+    let mut out = format!("{base}?{}", query.join("&"));
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
 }
 
 /// How many connections one process keeps to PostgreSQL (`REPLAYDESK_DB_POOL` overrides):
