@@ -1,8 +1,10 @@
 //! Import of a class bundle into another ReplayDesk: real servers (sandbox IM emulator,
 //! SQLite files) over loopback, and the `replaydesk import` command.
 
-#[allow(unused_imports)]
-mod common;
+// Only the engines part of `common`: `util` already includes `common/wait.rs`.
+mod common {
+    pub mod engines;
+}
 #[path = "server/util.rs"]
 mod util;
 
