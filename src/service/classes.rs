@@ -9,7 +9,8 @@ use super::{
 use crate::config::random_token;
 use crate::delivery::GROUP_MISSING_ALERT;
 use crate::im::client::ImError;
-use crate::store::{ClassRecord, Member, NewClass, StoreError};
+use crate::store::{ClassRecord, Member, MessageStatus, NewClass, StoreError};
+use std::collections::HashMap;
 
 /// The group type ReplayGroups are created with (keeps history).
 const GROUP_TYPE: &str = "Public";
@@ -163,21 +164,19 @@ impl ReplayDesk {
     pub async fn list_classes(&self) -> ServiceResult<Vec<ClassSummary>> {
         let store = &self.inner.store;
         let classes = store.classes().await?;
-        let counts = store.class_status_counts().await?;
-        let members = store.member_counts().await?;
+        // Looked up by class, not searched per class: with thousands of classes a scan
+        // per class was quadratic.
+        let mut counts: HashMap<String, Vec<(MessageStatus, i64)>> = HashMap::new();
+        for (id, s, n) in store.class_status_counts().await? {
+            counts.entry(id).or_default().push((s, n));
+        }
+        let members: HashMap<String, i64> = store.member_counts().await?.into_iter().collect();
         Ok(classes
             .into_iter()
             .map(|class| {
-                let c = StatusCounts::from_pairs(
-                    counts
-                        .iter()
-                        .filter(|(id, _, _)| *id == class.class_id)
-                        .map(|(_, s, n)| (*s, *n)),
-                );
-                let m = members
-                    .iter()
-                    .find(|(id, _)| *id == class.class_id)
-                    .map_or(0, |(_, n)| *n);
+                let c =
+                    StatusCounts::from_pairs(counts.remove(&class.class_id).unwrap_or_default());
+                let m = members.get(&class.class_id).copied().unwrap_or(0);
                 ClassSummary {
                     class,
                     counts: c,

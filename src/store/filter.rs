@@ -95,6 +95,27 @@ fn like_pattern(text: &str) -> String {
 }
 
 impl MessageFilter {
+    /// This filter split by status, one filter per distinct status asked for (in the
+    /// order asked); just this filter when it names fewer than two.
+    pub(crate) fn per_status(&self) -> Vec<MessageFilter> {
+        let mut distinct: Vec<MessageStatus> = Vec::new();
+        for s in &self.statuses {
+            if !distinct.contains(s) {
+                distinct.push(*s);
+            }
+        }
+        if distinct.len() < 2 {
+            return vec![self.clone()];
+        }
+        distinct
+            .into_iter()
+            .map(|s| MessageFilter {
+                statuses: vec![s],
+                ..self.clone()
+            })
+            .collect()
+    }
+
     /// Appends ` AND ...` conditions for this filter.
     pub(crate) fn push_conditions<'a>(&'a self, qb: &mut SqlBuilder<'a>) {
         if let Some(c) = &self.class_id {
@@ -147,15 +168,41 @@ impl Store {
         limit: u32,
     ) -> StoreResult<Page<StoredMessage>> {
         let limit = limit.clamp(1, 1000);
+        let fetch = i64::from(limit) + 1;
+        let branches = filter.per_status();
         let mut qb = SqlBuilder::new("SELECT ");
-        qb.push(message_columns())
-            .push(" FROM messages WHERE 1 = 1");
-        filter.push_conditions(&mut qb);
-        if let Some(b) = before {
-            qb.push(" AND id < ").push_bind(b);
+        qb.push(message_columns());
+        if branches.len() > 1 {
+            // Several statuses: `status IN (...) ORDER BY id DESC` cannot read one index in
+            // id order, so the database walked the whole class (messages_class_id) looking
+            // for matches — 161 ms on a class of 100,000 at 5,000,000 stored. One branch
+            // per status instead, each the newest `fetch` rows of messages_class_status
+            // (class_id, status, id), merged and cut to `fetch`: the same rows, bounded.
+            qb.push(" FROM (");
+            for (i, branch) in branches.iter().enumerate() {
+                if i > 0 {
+                    qb.push(" UNION ALL ");
+                }
+                qb.push("SELECT * FROM (SELECT ")
+                    .push(message_columns())
+                    .push(" FROM messages WHERE 1 = 1");
+                branch.push_conditions(&mut qb);
+                if let Some(b) = before {
+                    qb.push(" AND id < ").push_bind(b);
+                }
+                qb.push(" ORDER BY id DESC LIMIT ")
+                    .push_bind(fetch)
+                    .push(&format!(") AS s{i}"));
+            }
+            qb.push(") AS u");
+        } else {
+            qb.push(" FROM messages WHERE 1 = 1");
+            filter.push_conditions(&mut qb);
+            if let Some(b) = before {
+                qb.push(" AND id < ").push_bind(b);
+            }
         }
-        qb.push(" ORDER BY id DESC LIMIT ")
-            .push_bind(i64::from(limit) + 1);
+        qb.push(" ORDER BY id DESC LIMIT ").push_bind(fetch);
         let rows = qb.build().fetch_all(self.reader()).await?;
         let items = rows
             .iter()

@@ -422,39 +422,6 @@ impl Store {
         tx.commit().await?;
         Ok(ok)
     }
-
-    /// Counts of messages per status, optionally for one class.
-    pub async fn status_counts(
-        &self,
-        class_id: Option<&str>,
-    ) -> StoreResult<Vec<(MessageStatus, i64)>> {
-        // Two statements, not `(? IS NULL OR class_id = ?)`: that form cannot use an index,
-        // so one class's counts scanned the whole table (0.5 s at 120,000 messages); this
-        // one reads only the class's entries of messages_class_status.
-        let rows = match class_id {
-            Some(c) => sqlx::query(
-                "SELECT status, COUNT(*) AS n FROM messages WHERE class_id = $1 GROUP BY status",
-            )
-            .bind(c)
-            .fetch_all(self.reader())
-            .await?,
-            None => {
-                sqlx::query("SELECT status, COUNT(*) AS n FROM messages GROUP BY status")
-                    .fetch_all(self.reader())
-                    .await?
-            }
-        };
-        let mut out = Vec::new();
-        for row in &rows {
-            let s: String = row.try_get("status")?;
-            let n: i64 = row.try_get("n")?;
-            out.push((
-                MessageStatus::parse(&s).ok_or_else(|| bad_row("status", &s))?,
-                n,
-            ));
-        }
-        Ok(out)
-    }
 }
 
 pub(crate) async fn requeue_tx(

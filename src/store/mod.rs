@@ -9,6 +9,7 @@ mod callbacks;
 mod classes;
 pub mod cli;
 mod copy;
+mod counts;
 mod filter;
 mod history;
 mod import;

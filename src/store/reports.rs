@@ -7,7 +7,6 @@
 use super::filter::Page;
 use super::members::{touch_member_tx, MemberRole};
 use super::messages::{insert_message_tx, message_columns, message_from_row, Inserted, NewMessage};
-use super::types::MessageStatus;
 use super::types::StoredMessage;
 use super::SqlBuilder;
 use super::{now_ms, Store, StoreError, StoreResult};
@@ -545,26 +544,6 @@ impl Store {
             .map(report_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(items, limit, |r| r.id))
-    }
-
-    /// Messages per class and status.
-    pub async fn class_status_counts(&self) -> StoreResult<Vec<(String, MessageStatus, i64)>> {
-        let rows = sqlx::query(
-            "SELECT class_id, status, COUNT(*) AS n FROM messages GROUP BY class_id, status",
-        )
-        .fetch_all(self.reader())
-        .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let s: String = row.try_get("status")?;
-            out.push((
-                row.try_get("class_id")?,
-                MessageStatus::parse(&s)
-                    .ok_or_else(|| StoreError::Invalid(format!("status {s}")))?,
-                row.try_get("n")?,
-            ));
-        }
-        Ok(out)
     }
 
     /// The class whose report token hashes to `sha256_hex`, if any.
