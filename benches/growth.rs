@@ -29,16 +29,42 @@ async fn time<T, F: Future<Output = T>>(repeat: usize, mut f: impl FnMut() -> F)
     (ms(took[took.len() / 2]), ms(*took.last().unwrap()))
 }
 
-/// SQLite's plan for `sql` (the store's statement text, with literal values).
-async fn plan(db: &std::path::Path, sql: &str) -> String {
+/// A read-only pool on the database, for the plans and for the statements the store used
+/// before (timed in the same run, for comparison).
+async fn raw_pool(db: &std::path::Path) -> sqlx::SqlitePool {
     let opts = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(db)
         .read_only(true);
-    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+    sqlx::sqlite::SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(opts)
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// The text of the store's page statement for several statuses (see `list_messages`): one
+/// branch per status, each with its conditions as the store writes them for the index it
+/// chose (`Store::index_hints`), merged.
+fn per_status_page(cols: &str, branches: &[String]) -> String {
+    let branches: Vec<String> = branches
+        .iter()
+        .enumerate()
+        .map(|(i, cond)| {
+            format!(
+                "SELECT * FROM (SELECT {cols} FROM messages WHERE 1 = 1{cond} \
+                 ORDER BY id DESC LIMIT 51) AS s{i}"
+            )
+        })
+        .collect();
+    format!(
+        "SELECT {cols} FROM ({}) AS u ORDER BY id DESC LIMIT 51",
+        branches.join(" UNION ALL ")
+    )
+}
+
+/// SQLite's plan for `sql` (the store's statement text, with literal values).
+async fn plan(db: &std::path::Path, sql: &str) -> String {
+    let pool = raw_pool(db).await;
     let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
         .fetch_all(&pool)
         .await
@@ -88,6 +114,31 @@ fn main() {
             uid: Some("student_7".into()),
             ..class.clone()
         };
+        let failed_uid = MessageFilter {
+            statuses: failed.statuses.clone(),
+            ..by_uid.clone()
+        };
+        let failed_1003 = MessageFilter {
+            types: vec![replaydesk::protocol::MessageType::Timeline],
+            ..failed.clone()
+        };
+        let failed_all = MessageFilter {
+            statuses: failed.statuses.clone(),
+            ..MessageFilter::default()
+        };
+        let sent_or_failed_all = MessageFilter {
+            statuses: vec![MessageStatus::Sent, MessageStatus::Failed],
+            ..MessageFilter::default()
+        };
+        let raw = raw_pool(&db).await;
+        let old = |sql: String| {
+            let raw = raw.clone();
+            move || {
+                let raw = raw.clone();
+                let sql = sql.clone();
+                async move { sqlx::query(&sql).fetch_all(&raw).await.unwrap().len() }
+            }
+        };
         let one = store.list_messages(&class, None, 1).await.unwrap().items[0].id - 50_000;
         println!(
             "\nconsole queries, class `{big}` of 100,000 messages, {stored} messages stored; \
@@ -96,6 +147,11 @@ fn main() {
         println!("| query | median ms | slowest ms | plan |");
         println!("|---|---:|---:|---|");
         let cols = "id, class_id, group_id, msg_type, uid, seq, random, data, status, attempt_count";
+        let old_failed_sql = format!("SELECT {cols} FROM messages WHERE 1 = 1 AND class_id = '{big}' AND status IN ('failed', 'retrying') ORDER BY id DESC LIMIT 51");
+        let old_1003_sql = format!("SELECT {cols} FROM messages WHERE 1 = 1 AND class_id = '{big}' AND status IN ('failed', 'retrying') AND msg_type IN (1003) ORDER BY id DESC LIMIT 51");
+        let old_sent_sql = format!("SELECT {cols} FROM messages WHERE 1 = 1 AND status IN ('sent', 'failed') ORDER BY id DESC LIMIT 51");
+        let old_dashboard_sql = "SELECT status, COUNT(*) AS n FROM messages GROUP BY status".to_owned();
+        let old_classes_sql = "SELECT class_id, status, COUNT(*) AS n FROM messages GROUP BY class_id, status".to_owned();
         let rows: Vec<(&str, (f64, f64), String)> = vec![
             (
                 "first page (50, newest first)",
@@ -110,7 +166,42 @@ fn main() {
             (
                 "filtered page: failed or retrying (none match)",
                 time(repeat, || store.list_messages(&failed, None, 50)).await,
-                format!("SELECT {cols} FROM messages WHERE 1 = 1 AND class_id = '{big}' AND status IN ('failed', 'retrying') ORDER BY id DESC LIMIT 51"),
+                per_status_page(cols, &["failed", "retrying"].map(|st| format!(" AND class_id = '{big}' AND status IN ('{st}')"))),
+            ),
+            (
+                "the same, the statement used before (status IN, for comparison)",
+                time(repeat, old(old_failed_sql.clone())).await,
+                old_failed_sql.clone(),
+            ),
+            (
+                "filtered page: one uid, failed or retrying",
+                time(repeat, || store.list_messages(&failed_uid, None, 50)).await,
+                per_status_page(cols, &["failed", "retrying"].map(|st| format!(" AND class_id = '{big}' AND status IN ('{st}') AND (uid || '') = 'student_7'"))),
+            ),
+            (
+                "filtered page: 1003s, failed or retrying",
+                time(repeat, || store.list_messages(&failed_1003, None, 50)).await,
+                per_status_page(cols, &["failed", "retrying"].map(|st| format!(" AND class_id = '{big}' AND status IN ('{st}') AND (msg_type + 0) IN (1003)"))),
+            ),
+            (
+                "the same, the statement used before (status IN, for comparison)",
+                time(repeat, old(old_1003_sql.clone())).await,
+                old_1003_sql.clone(),
+            ),
+            (
+                "filtered page, whole store: failed or retrying",
+                time(repeat, || store.list_messages(&failed_all, None, 50)).await,
+                per_status_page(cols, &["failed", "retrying"].map(|st| format!(" AND status IN ('{st}')"))),
+            ),
+            (
+                "filtered page, whole store: sent or failed",
+                time(repeat, || store.list_messages(&sent_or_failed_all, None, 50)).await,
+                per_status_page(cols, &[" AND (status || '') IN ('sent')".into(), " AND status IN ('failed')".into()]),
+            ),
+            (
+                "the same, the statement used before (status IN, for comparison)",
+                time(repeat, old(old_sent_sql.clone())).await,
+                old_sent_sql.clone(),
             ),
             (
                 "filtered page: one uid",
@@ -125,17 +216,27 @@ fn main() {
             (
                 "counts per status, the class",
                 time(repeat, || store.status_counts(Some(big))).await,
-                format!("SELECT status, COUNT(*) AS n FROM messages WHERE class_id = '{big}' GROUP BY status"),
+                format!("SELECT status, CAST(SUM(n) AS BIGINT) AS n FROM message_counts WHERE class_id = '{big}' GROUP BY status HAVING SUM(n) <> 0"),
             ),
             (
                 "counts per status, all (dashboard)",
                 time(repeat, || store.status_counts(None)).await,
-                "SELECT status, COUNT(*) AS n FROM messages GROUP BY status".into(),
+                "SELECT status, CAST(SUM(n) AS BIGINT) AS n FROM message_counts GROUP BY status HAVING SUM(n) <> 0".into(),
+            ),
+            (
+                "the same, counted from the messages as before (for comparison)",
+                time(repeat, old(old_dashboard_sql.clone())).await,
+                old_dashboard_sql.clone(),
             ),
             (
                 "counts per class and status (class list)",
                 time(repeat, || store.class_status_counts()).await,
-                "SELECT class_id, status, COUNT(*) AS n FROM messages GROUP BY class_id, status".into(),
+                "SELECT class_id, status, CAST(SUM(n) AS BIGINT) AS n FROM message_counts GROUP BY class_id, status HAVING SUM(n) <> 0".into(),
+            ),
+            (
+                "the same, counted from the messages as before (for comparison)",
+                time(repeat, old(old_classes_sql.clone())).await,
+                old_classes_sql.clone(),
             ),
             (
                 "one message",
@@ -159,6 +260,7 @@ fn main() {
                 plan(&db, &sql).await
             );
         }
+        raw.close().await;
         store.close().await;
     });
 }

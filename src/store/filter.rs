@@ -3,7 +3,7 @@
 use super::messages::{message_columns, message_from_row};
 use super::types::{MessageStatus, StoredMessage};
 use super::{Db, SqlBuilder};
-use super::{Store, StoreResult};
+use super::{Engine, Store, StoreResult};
 use crate::protocol::MessageType;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -80,6 +80,22 @@ pub(crate) fn push_any_of<'a, T>(
 pub(crate) const NOT_IMPORTED: &str =
     " AND class_id NOT IN (SELECT class_id FROM classes WHERE imported_at IS NOT NULL)";
 
+/// Which index a page's statement leaves SQLite to read (see `Store::index_hints`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IndexHint {
+    /// The planner's choice.
+    Free,
+    /// messages_class_status (class_id, status, id): the type and uid conditions are
+    /// written so that their indexes cannot be used.
+    ClassStatus,
+    /// The table newest first by id: the status condition cannot use an index.
+    ById,
+}
+
+/// Up to how many messages of one status in a class a page walks in
+/// messages_class_status rather than let SQLite pick the type's or the uid's index.
+const CLASS_STATUS_WALK: i64 = 20_000;
+
 /// Escapes LIKE's wildcards so a search for `50%` finds that text.
 fn like_pattern(text: &str) -> String {
     let mut p = String::with_capacity(text.len() + 2);
@@ -96,7 +112,8 @@ fn like_pattern(text: &str) -> String {
 
 impl MessageFilter {
     /// This filter split by status, one filter per distinct status asked for (in the
-    /// order asked); just this filter when it names fewer than two.
+    /// order asked); just this filter (its statuses without repeats) when it names fewer
+    /// than two.
     pub(crate) fn per_status(&self) -> Vec<MessageFilter> {
         let mut distinct: Vec<MessageStatus> = Vec::new();
         for s in &self.statuses {
@@ -105,7 +122,10 @@ impl MessageFilter {
             }
         }
         if distinct.len() < 2 {
-            return vec![self.clone()];
+            return vec![MessageFilter {
+                statuses: distinct,
+                ..self.clone()
+            }];
         }
         distinct
             .into_iter()
@@ -118,18 +138,26 @@ impl MessageFilter {
 
     /// Appends ` AND ...` conditions for this filter.
     pub(crate) fn push_conditions<'a>(&'a self, qb: &mut SqlBuilder<'a>) {
+        self.push_conditions_for(qb, IndexHint::Free);
+    }
+
+    /// The same conditions, written so that SQLite can only use the index `hint` leaves
+    /// it (a column inside an expression, `msg_type + 0`, is not looked up in an index;
+    /// the rows matched are the same).
+    fn push_conditions_for<'a>(&'a self, qb: &mut SqlBuilder<'a>, hint: IndexHint) {
         if let Some(c) = &self.class_id {
             qb.push(" AND class_id = ").push_bind(c);
         }
         push_any_of(qb, "class_id", self.class_ids.iter().map(String::as_str));
-        push_any_of(qb, "status", self.statuses.iter().map(|s| s.as_str()));
-        push_any_of(
-            qb,
-            "msg_type",
-            self.types.iter().map(|t| i64::from(t.code())),
-        );
+        let (status, msg_type, uid) = match hint {
+            IndexHint::Free => ("status", "msg_type", "uid"),
+            IndexHint::ClassStatus => ("status", "(msg_type + 0)", "(uid || '')"),
+            IndexHint::ById => ("(status || '')", "msg_type", "uid"),
+        };
+        push_any_of(qb, status, self.statuses.iter().map(|s| s.as_str()));
+        push_any_of(qb, msg_type, self.types.iter().map(|t| i64::from(t.code())));
         if let Some(u) = &self.uid {
-            qb.push(" AND uid = ").push_bind(u);
+            qb.push(" AND ").push(uid).push(" = ").push_bind(u);
         }
         if let Some(t) = self.created_from {
             qb.push(" AND created_at >= ").push_bind(t);
@@ -170,6 +198,7 @@ impl Store {
         let limit = limit.clamp(1, 1000);
         let fetch = i64::from(limit) + 1;
         let branches = filter.per_status();
+        let hints = self.index_hints(&branches, fetch).await?;
         let mut qb = SqlBuilder::new("SELECT ");
         qb.push(message_columns());
         if branches.len() > 1 {
@@ -179,14 +208,14 @@ impl Store {
             // per status instead, each the newest `fetch` rows of messages_class_status
             // (class_id, status, id), merged and cut to `fetch`: the same rows, bounded.
             qb.push(" FROM (");
-            for (i, branch) in branches.iter().enumerate() {
+            for (i, (branch, hint)) in branches.iter().zip(&hints).enumerate() {
                 if i > 0 {
                     qb.push(" UNION ALL ");
                 }
                 qb.push("SELECT * FROM (SELECT ")
                     .push(message_columns())
                     .push(" FROM messages WHERE 1 = 1");
-                branch.push_conditions(&mut qb);
+                branch.push_conditions_for(&mut qb, *hint);
                 if let Some(b) = before {
                     qb.push(" AND id < ").push_bind(b);
                 }
@@ -197,7 +226,7 @@ impl Store {
             qb.push(") AS u");
         } else {
             qb.push(" FROM messages WHERE 1 = 1");
-            filter.push_conditions(&mut qb);
+            filter.push_conditions_for(&mut qb, hints[0]);
             if let Some(b) = before {
                 qb.push(" AND id < ").push_bind(b);
             }
@@ -209,6 +238,57 @@ impl Store {
             .map(message_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(items, limit, |m| m.id))
+    }
+
+    /// Which index each branch of a page (one status each, see `per_status`) should read,
+    /// on SQLite, from the exact counts `message_counts` holds. SQLite's planner has no
+    /// statistics (nobody runs `ANALYZE`), so it guesses, and two guesses read the whole
+    /// store (`benches/growth.rs`): a class's 1003s (or one uid's messages) walked in
+    /// messages_class_type looking for the few that failed (111 ms at 1,000,000 stored),
+    /// and every `sent` message of the store sorted by id for a status filter without a
+    /// class (0.9 s). The counts tell which walk is short:
+    /// - one class, and a type or uid filter as well: messages_class_status when the
+    ///   class holds at most `CLASS_STATUS_WALK` messages of the status (it reads no more
+    ///   than those); otherwise the planner's choice (the status is common there, so an
+    ///   id-ordered walk of the type or uid finds a page soon);
+    /// - no class: newest first by id, skipping other statuses, when that reads fewer rows
+    ///   (`fetch` × all / those of the status) than sorting every message of the status.
+    ///
+    /// PostgreSQL keeps statistics of its own: its planner decides.
+    async fn index_hints(
+        &self,
+        branches: &[MessageFilter],
+        fetch: i64,
+    ) -> StoreResult<Vec<IndexHint>> {
+        let free = vec![IndexHint::Free; branches.len()];
+        let first = &branches[0];
+        if self.engine() != Engine::Sqlite
+            || first.statuses.is_empty()
+            || !first.class_ids.is_empty()
+        {
+            return Ok(free);
+        }
+        let narrower = first.uid.is_some() || !first.types.is_empty();
+        if first.class_id.is_some() && !narrower {
+            // `class_id = ? AND status = ?` is messages_class_status already.
+            return Ok(free);
+        }
+        let counts = self.status_counts(first.class_id.as_deref()).await?;
+        let of = |s: MessageStatus| counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n);
+        let all: i64 = counts.iter().map(|(_, n)| n).sum();
+        Ok(branches
+            .iter()
+            .map(|b| {
+                // One status per branch, or several on the same side of the choice.
+                let n: i64 = b.statuses.iter().map(|s| of(*s)).sum();
+                match &b.class_id {
+                    Some(_) if n <= CLASS_STATUS_WALK => IndexHint::ClassStatus,
+                    Some(_) => IndexHint::Free,
+                    None if n > 0 && fetch.saturating_mul(all) / n < n => IndexHint::ById,
+                    None => IndexHint::Free,
+                }
+            })
+            .collect())
     }
 
     /// How many messages matching `filter` a bulk resend or recovery would take: those of
