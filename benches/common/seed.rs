@@ -2,10 +2,17 @@
 //! growth figures, not measured): `n` sent 1003s, each with its attempt and its raw timeline
 //! report, over 1,000 classes; when `n` ≥ 200,000 the first 100,000 go to one class,
 //! `seed-big` (the console's queries are timed on it).
+//!
+//! `BENCH_SEED_CACHE=<file>`: the first seed of a size is copied to that file, and every
+//! later seed of the same size copies it back instead of seeding again (5,000,000 messages
+//! take about 5 minutes to seed, and each bench wants a fresh copy). The caller owns the
+//! file: `scripts/bench-growth.sh` makes one per size and deletes it when the size is done.
+//! A copy made before a migration was added is still usable: the bench's `Store::open`
+//! applies the new migration to its copy.
 
 use replaydesk::store::{NewClass, Store};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// The class holding 100,000 of the seeded messages (when there are enough).
@@ -32,6 +39,18 @@ pub async fn seed(db: &Path, n: usize) {
         return;
     }
     let started = Instant::now();
+    let cache = std::env::var_os("BENCH_SEED_CACHE").map(PathBuf::from);
+    if let Some(cache) = &cache {
+        if cached_size(cache) == Some(n) {
+            std::fs::copy(cache, db).expect("copy the cached seed");
+            eprintln!(
+                "copied {n} stored messages from the seed cache {} in {:.1} s",
+                cache.display(),
+                started.elapsed().as_secs_f64()
+            );
+            return;
+        }
+    }
     let store = Store::open(db).await.expect("open the database");
     let big = n >= 2 * BIG;
     let mut classes: Vec<String> = (0..CLASSES).map(|c| format!("seed-{c:04}")).collect();
@@ -126,4 +145,32 @@ pub async fn seed(db: &Path, n: usize) {
         started.elapsed().as_secs_f64(),
         size as f64 / 1e6
     );
+    if let Some(cache) = &cache {
+        // The pool is closed, so the WAL is checkpointed into the file: the file alone is
+        // the database. Copied under another name and renamed, so that a run killed
+        // half-way never leaves a partial copy that looks complete.
+        let partial = cache.with_extension("partial");
+        std::fs::copy(db, &partial).expect("copy the seed to the cache");
+        std::fs::write(size_file(cache), n.to_string()).expect("write the seed cache's size");
+        std::fs::rename(&partial, cache).expect("rename the seed cache");
+    }
+}
+
+/// The file beside the cache that says how many messages it holds.
+fn size_file(cache: &Path) -> PathBuf {
+    let mut name = cache.as_os_str().to_owned();
+    name.push(".stored");
+    PathBuf::from(name)
+}
+
+/// How many stored messages the cache holds, if it is complete.
+fn cached_size(cache: &Path) -> Option<usize> {
+    if !cache.exists() {
+        return None;
+    }
+    std::fs::read_to_string(size_file(cache))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }

@@ -6,6 +6,7 @@ mod align;
 mod audit;
 mod cache;
 mod callbacks;
+mod checkpoint;
 mod classes;
 pub mod cli;
 mod copy;
@@ -147,6 +148,8 @@ pub struct Store {
     reader: AnyPool,
     /// Classes and members for the reporting path (see `cache`).
     cache: std::sync::Arc<cache::ClassCache>,
+    /// SQLite's WAL checkpoints (see `checkpoint`); stops with the last clone.
+    checkpointer: Option<std::sync::Arc<checkpoint::Checkpointer>>,
 }
 
 impl Store {
@@ -174,7 +177,8 @@ impl Store {
             Some(_) => SqliteConnectOptions::from_str(&text)?,
             None => SqliteConnectOptions::new().filename(db),
         };
-        let rw = AnyConnectOptions::from_url(&base.clone().create_if_missing(true).to_url_lossy())?;
+        let rw_base = base.clone().create_if_missing(true);
+        let rw = AnyConnectOptions::from_url(&rw_base.to_url_lossy())?;
         let ro = AnyConnectOptions::from_url(&base.read_only(true).to_url_lossy())?;
         // WAL with `synchronous=FULL` (a "sent" row lost to a power cut would mean a
         // duplicate in the group), a busy timeout, foreign keys. Writes go through one
@@ -183,22 +187,47 @@ impl Store {
         // No test before acquire: a ping is a round trip to the connection's thread for a
         // local file that cannot have gone away (6 % of the server's CPU in the intake
         // profile, README "Benchmarks").
+        // WAL checkpoints run on a connection of their own, off the commit path (see
+        // `checkpoint`), whenever there is a tokio runtime to run that task on; without one
+        // the writer keeps SQLite's automatic checkpoint.
+        let own_checkpoints = tokio::runtime::Handle::try_current().is_ok();
+        // A 32 MiB page cache on the writer (SQLite's default is 2 MiB): the B-trees'
+        // upper levels and the pages intake and delivery touch stay in it as the store
+        // grows. The writer's cache stays valid between its own transactions (no other
+        // connection writes), unlike a reader's, which SQLite drops after every commit.
+        let writer_pragmas = if own_checkpoints {
+            format!(
+                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                 PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 0; \
+                 PRAGMA journal_size_limit = {};",
+                checkpoint::WAL_SIZE_LIMIT
+            )
+        } else {
+            "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+             PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;"
+                .to_owned()
+        };
         let writer = AnyPoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(60))
-            .after_connect(|conn, _| {
+            .after_connect(move |conn, _| {
+                let pragmas = writer_pragmas.clone();
                 Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                         PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-                    )
-                    .await?;
+                    conn.execute(pragmas.as_str()).await?;
                     Ok(())
                 })
             })
             .connect_with(rw)
             .await?;
+        let checkpointer = if own_checkpoints {
+            Some(std::sync::Arc::new(
+                checkpoint::Checkpointer::start(rw_base, writer.clone()).await?,
+            ))
+        } else {
+            None
+        };
         // The writer made the file (and switched it to WAL) before the readers open it.
         let reader = AnyPoolOptions::new()
             .max_connections(4)
@@ -218,6 +247,7 @@ impl Store {
             writer,
             reader,
             cache: Default::default(),
+            checkpointer,
         })
     }
 
@@ -246,6 +276,7 @@ impl Store {
             writer: pool.clone(),
             reader: pool,
             cache: Default::default(),
+            checkpointer: None,
         })
     }
 
@@ -306,6 +337,11 @@ impl Store {
 
     /// Closes both pools, waiting for their connections to finish.
     pub async fn close(&self) {
+        // The checkpoint connection first: the last connection to close checkpoints the
+        // WAL into the file and deletes it.
+        if let Some(c) = &self.checkpointer {
+            c.stop().await;
+        }
         self.writer.close().await;
         self.reader.close().await;
     }
