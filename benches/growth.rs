@@ -150,6 +150,7 @@ fn main() {
         let old_failed_sql = format!("SELECT {cols} FROM messages WHERE 1 = 1 AND class_id = '{big}' AND status IN ('failed', 'retrying') ORDER BY id DESC LIMIT 51");
         let old_1003_sql = format!("SELECT {cols} FROM messages WHERE 1 = 1 AND class_id = '{big}' AND status IN ('failed', 'retrying') AND msg_type IN (1003) ORDER BY id DESC LIMIT 51");
         let old_sent_sql = format!("SELECT {cols} FROM messages WHERE 1 = 1 AND status IN ('sent', 'failed') ORDER BY id DESC LIMIT 51");
+        let old_count_sql = format!("SELECT COUNT(*) FROM messages WHERE 1 = 1 AND class_id = '{big}'");
         let old_dashboard_sql = "SELECT status, COUNT(*) AS n FROM messages GROUP BY status".to_owned();
         let old_classes_sql = "SELECT class_id, status, COUNT(*) AS n FROM messages GROUP BY class_id, status".to_owned();
         let rows: Vec<(&str, (f64, f64), String)> = vec![
@@ -211,7 +212,17 @@ fn main() {
             (
                 "count, the class",
                 time(repeat, || store.count_messages(&class)).await,
-                format!("SELECT COUNT(*) FROM messages WHERE 1 = 1 AND class_id = '{big}'"),
+                format!("SELECT status, CAST(SUM(n) AS BIGINT) AS n FROM message_counts WHERE class_id = '{big}' GROUP BY status HAVING SUM(n) <> 0"),
+            ),
+            (
+                "the same, counted from the messages as before (for comparison)",
+                time(repeat, old(old_count_sql.clone())).await,
+                old_count_sql.clone(),
+            ),
+            (
+                "count, one uid of the class",
+                time(repeat, || store.count_messages(&by_uid)).await,
+                format!("SELECT COUNT(*) FROM messages WHERE 1 = 1 AND class_id = '{big}' AND uid = 'student_7'"),
             ),
             (
                 "counts per status, the class",

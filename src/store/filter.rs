@@ -111,6 +111,32 @@ fn like_pattern(text: &str) -> String {
 }
 
 impl MessageFilter {
+    /// Whether this filter narrows by nothing but one class and statuses, which
+    /// `message_counts` answers. (Every field named, so that a new one must be decided
+    /// here.)
+    fn counted_by_status(&self) -> bool {
+        let MessageFilter {
+            class_id: _,
+            class_ids,
+            statuses: _,
+            types,
+            uid,
+            created_from,
+            created_to,
+            updated_from,
+            retried,
+            text,
+        } = self;
+        class_ids.is_empty()
+            && types.is_empty()
+            && uid.is_none()
+            && created_from.is_none()
+            && created_to.is_none()
+            && updated_from.is_none()
+            && retried.is_none()
+            && text.as_deref().is_none_or(str::is_empty)
+    }
+
     /// This filter split by status, one filter per distinct status asked for (in the
     /// order asked); just this filter (its statuses without repeats) when it names fewer
     /// than two.
@@ -300,8 +326,17 @@ impl Store {
         Ok(qb.build_query_scalar().fetch_one(self.reader()).await?)
     }
 
-    /// How many messages match `filter`.
+    /// How many messages match `filter`. A filter of a class and statuses only (the
+    /// console's usual header) is answered from the counters, without reading the class.
     pub async fn count_messages(&self, filter: &MessageFilter) -> StoreResult<i64> {
+        if filter.counted_by_status() {
+            let counts = self.status_counts(filter.class_id.as_deref()).await?;
+            return Ok(counts
+                .iter()
+                .filter(|(s, _)| filter.statuses.is_empty() || filter.statuses.contains(s))
+                .map(|(_, n)| n)
+                .sum());
+        }
         let mut qb = SqlBuilder::new("SELECT COUNT(*) FROM messages WHERE 1 = 1");
         filter.push_conditions(&mut qb);
         Ok(qb.build_query_scalar().fetch_one(self.reader()).await?)
