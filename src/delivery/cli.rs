@@ -35,7 +35,7 @@ pub struct DeliverArgs {
     #[arg(long, default_value_t = 40.0)]
     pub group_rate: f64,
     /// Attempts in flight at once.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
     /// How long a claimed message is held without renewal (e.g. "30s"); a worker killed
     /// mid-attempt leaves its messages to be taken back after this.
