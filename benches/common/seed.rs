@@ -43,8 +43,9 @@ pub async fn seed(db: &Path, n: usize) {
     if let Some(cache) = &cache {
         if cached_size(cache) == Some(n) {
             std::fs::copy(cache, db).expect("copy the cached seed");
+            settle();
             eprintln!(
-                "copied {n} stored messages from the seed cache {} in {:.1} s",
+                "copied {n} stored messages from the seed cache {} in {:.1} s (written out)",
                 cache.display(),
                 started.elapsed().as_secs_f64()
             );
@@ -154,6 +155,16 @@ pub async fn seed(db: &Path, n: usize) {
         std::fs::write(size_file(cache), n.to_string()).expect("write the seed cache's size");
         std::fs::rename(&partial, cache).expect("rename the seed cache");
     }
+    settle();
+}
+
+/// Writes every dirty page out before anything is measured. Seeding runs with
+/// `synchronous = OFF` and a copy is not synced, so gigabytes of the seeded file would
+/// otherwise still be in the page cache waiting to be written, and the kernel's writeback
+/// (and an fsync that waits behind it) would land in the measurement as a latency tail
+/// that has nothing to do with the server.
+fn settle() {
+    let _ = std::process::Command::new("sync").status();
 }
 
 /// The file beside the cache that says how many messages it holds.
