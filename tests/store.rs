@@ -807,3 +807,104 @@ async fn the_wal_stays_bounded_under_sustained_writes() {
     );
     store.close().await;
 }
+
+on_both_engines! {
+    /// A batch of outcomes (the recorder's group commit, written with multi-row statements)
+    /// leaves every message, attempt and counter exactly as recording them one by one does:
+    /// sent, retried and failed messages move; one whose lease another worker holds, one
+    /// already sent, and a second outcome for a message in the same batch do not, and
+    /// every attempt is kept.
+    async fn a_batch_of_outcomes_ends_as_the_same_outcomes_one_by_one(db) {
+        let store = Store::open(&db).await.unwrap();
+        create_class(&store, "c1", "g1").await;
+        let mut ids = Vec::new();
+        for i in 0..8 {
+            ids.push(common::enqueue_timeline(&store, "c1", "g1", "a", i).await.id);
+        }
+        // Worker A holds six, worker B two (ids[6], ids[7]).
+        let a = store.claim_due("worker-a", 6, 60_000).await.unwrap();
+        let b = store.claim_due("worker-b", 2, 60_000).await.unwrap();
+        assert_eq!((a.len(), b.len()), (6, 2));
+        let random = |id: i64| a.iter().chain(&b).find(|m| m.id == id).unwrap().random;
+        let sent = |seq: i64| Transition::Sent {
+            im_msg_seq: Some(seq),
+            im_msg_time: Some(1_700_000_000 + seq),
+        };
+        let retry = Transition::Retry {
+            next_attempt_at: 5,
+            advance_step: true,
+            ambiguous_at: None,
+            error: "busy".into(),
+        };
+        let failed = Transition::Failed {
+            error: "refused".into(),
+        };
+        let held_by_a: Vec<i64> = a.iter().map(|m| m.id).collect();
+        // Already sent before the batch: a late second outcome must not move it.
+        let first = held_by_a[5];
+        assert!(store
+            .finish_attempt("worker-a", &attempt_of(first, random(first), AttemptOutcome::Sent), &sent(50))
+            .await
+            .unwrap());
+        let items: Vec<(AttemptRecord, Transition, bool)> = vec![
+            (attempt_of(held_by_a[0], random(held_by_a[0]), AttemptOutcome::Sent), sent(10), true),
+            (attempt_of(held_by_a[1], random(held_by_a[1]), AttemptOutcome::Sent), Transition::Sent { im_msg_seq: None, im_msg_time: None }, true),
+            (attempt_of(held_by_a[2], random(held_by_a[2]), AttemptOutcome::Retry), retry.clone(), true),
+            (attempt_of(held_by_a[3], random(held_by_a[3]), AttemptOutcome::Permanent), failed.clone(), true),
+            // The same message twice in one batch: the first outcome moves it, the second not.
+            (attempt_of(held_by_a[4], random(held_by_a[4]), AttemptOutcome::Sent), sent(14), true),
+            (attempt_of(held_by_a[4], random(held_by_a[4]), AttemptOutcome::Sent), sent(99), false),
+            (attempt_of(first, random(first), AttemptOutcome::Sent), sent(51), false),
+            // Held by worker B: A's outcome is recorded as an attempt but moves nothing.
+            (attempt_of(ids[6], random(ids[6]), AttemptOutcome::Sent), sent(16), false),
+            (attempt_of(ids[7], random(ids[7]), AttemptOutcome::Permanent), failed.clone(), false),
+        ];
+        let refs: Vec<(&AttemptRecord, &Transition)> = items.iter().map(|(r, t, _)| (r, t)).collect();
+        let moved: Vec<bool> = store
+            .finish_attempts("worker-a", &refs)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let expected: Vec<bool> = items.iter().map(|(_, _, m)| *m).collect();
+        assert_eq!(moved, expected);
+
+        let m = |id: i64| {
+            let store = store.clone();
+            async move { store.message(id).await.unwrap() }
+        };
+        let s0 = m(held_by_a[0]).await;
+        assert_eq!((s0.status, s0.im_msg_seq, s0.im_msg_time, s0.attempt_count), (MessageStatus::Sent, Some(10), Some(1_700_000_010), 1));
+        assert!(s0.sent_at.is_some());
+        let s1 = m(held_by_a[1]).await;
+        assert_eq!((s1.status, s1.im_msg_seq, s1.im_msg_time), (MessageStatus::Sent, None, None));
+        let r = m(held_by_a[2]).await;
+        assert_eq!((r.status, r.next_attempt_at, r.last_error.as_deref()), (MessageStatus::Retrying, Some(5), Some("busy")));
+        let f = m(held_by_a[3]).await;
+        assert_eq!((f.status, f.last_error.as_deref()), (MessageStatus::Failed, Some("refused")));
+        let twice = m(held_by_a[4]).await;
+        assert_eq!((twice.status, twice.im_msg_seq, twice.attempt_count), (MessageStatus::Sent, Some(14), 1));
+        let early = m(first).await;
+        assert_eq!((early.status, early.im_msg_seq, early.attempt_count), (MessageStatus::Sent, Some(50), 1));
+        for id in [ids[6], ids[7]] {
+            let other = m(id).await;
+            assert_eq!((other.status, other.attempt_count), (MessageStatus::Sending, 0));
+        }
+        // Every outcome is in the history, moved or not.
+        assert_eq!(store.attempts(held_by_a[4]).await.unwrap().len(), 2);
+        assert_eq!(store.attempts(first).await.unwrap().len(), 2);
+        assert_eq!(store.attempts(ids[6]).await.unwrap().len(), 1);
+        // The counters followed: 4 sent, 1 retrying, 1 failed, 2 sending.
+        let mut counts = store.status_counts(Some("c1")).await.unwrap();
+        counts.sort_by_key(|(s, _)| s.as_str());
+        assert_eq!(
+            counts,
+            vec![
+                (MessageStatus::Failed, 1),
+                (MessageStatus::Retrying, 1),
+                (MessageStatus::Sending, 2),
+                (MessageStatus::Sent, 4),
+            ]
+        );
+    }
+}

@@ -133,7 +133,7 @@ fn to_i64(v: u64, what: &str) -> StoreResult<i64> {
 /// Sizes to split `n` rows into: powers of two, largest first. A multi-row statement's
 /// text depends on its row count, and each text is prepared once per connection; powers of
 /// two keep that to a handful of statements whatever the batch sizes.
-fn pow2_chunks(mut n: usize) -> Vec<usize> {
+pub(super) fn pow2_chunks(mut n: usize) -> Vec<usize> {
     let mut out = Vec::new();
     while n > 0 {
         let c = 1usize << (usize::BITS - 1 - n.leading_zeros());
@@ -144,7 +144,7 @@ fn pow2_chunks(mut n: usize) -> Vec<usize> {
 }
 
 /// Appends `(v1, v2, ...)` rows, comma-separated, to an `INSERT ... VALUES `.
-fn push_rows<'a, T>(
+pub(super) fn push_rows<'a, T>(
     qb: &mut SqlBuilder<'a>,
     rows: &'a [T],
     mut row: impl FnMut(&mut SqlBuilder<'a>, &'a T),
