@@ -496,27 +496,44 @@ pub(crate) async fn requeue_tx(
     Ok(done.rows_affected() == 1)
 }
 
-async fn insert_attempt(
+/// Appends attempt rows: one multi-row `INSERT` per power-of-two chunk (see
+/// [`finish_attempts_tx`] for why few statements matter).
+async fn insert_attempts(
     tx: &mut Transaction<'_, Db>,
-    a: &AttemptRecord,
+    attempts: &[&AttemptRecord],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO attempts (message_id, trigger_kind, random, started_at, duration_ms, \
-         http_status, im_error_code, im_error_info, transport_error, outcome) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(a.message_id)
-    .bind(a.trigger.as_str())
-    .bind(i64::from(a.random))
-    .bind(a.started_at)
-    .bind(a.duration_ms)
-    .bind(a.http_status.map(i64::from))
-    .bind(a.im_error_code)
-    .bind(&a.im_error_info)
-    .bind(&a.transport_error)
-    .bind(a.outcome.as_str())
-    .execute(&mut **tx)
-    .await?;
+    use super::reports::{pow2_chunks, push_rows};
+    let mut at = 0;
+    for size in pow2_chunks(attempts.len()) {
+        let chunk = &attempts[at..at + size];
+        at += size;
+        let mut qb = SqlBuilder::new(
+            "INSERT INTO attempts (message_id, trigger_kind, random, started_at, duration_ms, \
+             http_status, im_error_code, im_error_info, transport_error, outcome) VALUES ",
+        );
+        push_rows(&mut qb, chunk, |b, a| {
+            b.push_bind(a.message_id)
+                .push(", ")
+                .push_bind(a.trigger.as_str())
+                .push(", ")
+                .push_bind(i64::from(a.random))
+                .push(", ")
+                .push_bind(a.started_at)
+                .push(", ")
+                .push_bind(a.duration_ms)
+                .push(", ")
+                .push_bind(a.http_status.map(i64::from))
+                .push(", ")
+                .push_bind(a.im_error_code)
+                .push(", ")
+                .push_bind(a.im_error_info.as_deref())
+                .push(", ")
+                .push_bind(a.transport_error.as_deref())
+                .push(", ")
+                .push_bind(a.outcome.as_str());
+        });
+        qb.build().execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
@@ -594,37 +611,8 @@ async fn finish_attempts_tx(
     batch: &[(&AttemptRecord, &Transition)],
 ) -> StoreResult<Vec<bool>> {
     use super::reports::{pow2_chunks, push_rows};
-    let mut at = 0;
-    for size in pow2_chunks(batch.len()) {
-        let chunk = &batch[at..at + size];
-        at += size;
-        let mut qb = SqlBuilder::new(
-            "INSERT INTO attempts (message_id, trigger_kind, random, started_at, duration_ms, \
-             http_status, im_error_code, im_error_info, transport_error, outcome) VALUES ",
-        );
-        push_rows(&mut qb, chunk, |b, (a, _)| {
-            b.push_bind(a.message_id)
-                .push(", ")
-                .push_bind(a.trigger.as_str())
-                .push(", ")
-                .push_bind(i64::from(a.random))
-                .push(", ")
-                .push_bind(a.started_at)
-                .push(", ")
-                .push_bind(a.duration_ms)
-                .push(", ")
-                .push_bind(a.http_status.map(i64::from))
-                .push(", ")
-                .push_bind(a.im_error_code)
-                .push(", ")
-                .push_bind(a.im_error_info.as_deref())
-                .push(", ")
-                .push_bind(a.transport_error.as_deref())
-                .push(", ")
-                .push_bind(a.outcome.as_str());
-        });
-        qb.build().execute(&mut **tx).await?;
-    }
+    let attempts: Vec<&AttemptRecord> = batch.iter().map(|(a, _)| *a).collect();
+    insert_attempts(tx, &attempts).await?;
     let mut moved = vec![false; batch.len()];
     // (index in the batch, message id, MsgSeq, MsgTime) of the sent messages, each id once.
     let mut sent: Vec<(usize, i64, Option<i64>, Option<i64>)> = Vec::new();
@@ -692,7 +680,7 @@ async fn finish_attempt_tx(
     attempt: &AttemptRecord,
     transition: &Transition,
 ) -> StoreResult<bool> {
-    insert_attempt(tx, attempt).await?;
+    insert_attempts(tx, &[attempt]).await?;
     move_after_attempt_tx(tx, owner, attempt, transition).await
 }
 
