@@ -6,11 +6,11 @@
 
 mod common;
 
-use common::{create_class, enqueue_timeline};
+use common::{attempt_of, create_class, enqueue_timeline};
 use replaydesk::protocol::{MessageType, Payload, ReplayMessage, UserValue};
 use replaydesk::store::{
-    AttemptOutcome, AttemptRecord, ImportedClass, JobKind, MessageFilter, MessageStatus,
-    NewMessage, Store, StoredMessage, Transition, Trigger,
+    AttemptOutcome, ImportedClass, JobKind, MessageFilter, MessageStatus, NewMessage, Store,
+    StoredMessage, Transition, Trigger,
 };
 use sqlx::Row;
 
@@ -19,27 +19,22 @@ use sqlx::Row;
 async fn counted_from_messages(db: &std::path::Path) -> Vec<(String, String, i64)> {
     let text = db.to_string_lossy();
     let sql = "SELECT class_id, status, COUNT(*) AS n FROM messages GROUP BY class_id, status";
-    let rows: Vec<(String, String, i64)> = if text.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(&text).await.unwrap();
-        let rows = sqlx::query(sql).fetch_all(&pool).await.unwrap();
-        let out = rows
-            .iter()
-            .map(|r| (r.get("class_id"), r.get("status"), r.get("n")))
-            .collect();
-        pool.close().await;
-        out
+    // The Any driver reads both engines' URLs; a pool of its own, not the store's.
+    sqlx::any::install_default_drivers();
+    let url = if text.starts_with("postgres") {
+        text.into_owned()
     } else {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{text}"))
-            .await
-            .unwrap();
-        let rows = sqlx::query(sql).fetch_all(&pool).await.unwrap();
-        let out = rows
-            .iter()
-            .map(|r| (r.get("class_id"), r.get("status"), r.get("n")))
-            .collect();
-        pool.close().await;
-        out
+        format!("sqlite://{text}")
     };
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let rows: Vec<(String, String, i64)> = sqlx::query(sql)
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get("class_id"), r.get("status"), r.get("n")))
+        .collect();
+    pool.close().await;
     let mut rows = rows;
     rows.sort();
     rows
@@ -83,21 +78,6 @@ async fn assert_counts_exact(store: &Store, db: &std::path::Path, after: &str) {
             .map(|(_, s, n)| (s.clone(), *n))
             .collect();
         assert_eq!(got, want, "counts of class {c} after {after}");
-    }
-}
-
-fn attempt(message_id: i64, random: u32, outcome: AttemptOutcome) -> AttemptRecord {
-    AttemptRecord {
-        message_id,
-        trigger: Trigger::Scheduled,
-        random,
-        started_at: 1,
-        duration_ms: 1,
-        http_status: Some(200),
-        im_error_code: Some(0),
-        im_error_info: None,
-        transport_error: None,
-        outcome,
     }
 }
 
@@ -159,7 +139,7 @@ on_both_engines! {
                 1 => (AttemptOutcome::Retry, &retrying),
                 _ => (AttemptOutcome::Permanent, &failed),
             };
-            assert!(store.finish_attempt("w", &attempt(c.id, c.random, outcome), t).await.unwrap());
+            assert!(store.finish_attempt("w", &attempt_of(c.id, c.random, outcome), t).await.unwrap());
             assert_counts_exact(&store, &db, &format!("outcome {i}")).await;
         }
         // Two still in flight: one handed back, one whose lease runs out and is reclaimed.
@@ -179,7 +159,7 @@ on_both_engines! {
         let c = store.claim_due("w", 100, 60_000).await.unwrap();
         for m in &c {
             let f = Transition::Failed { error: "refused".into() };
-            store.finish_attempt("w", &attempt(m.id, m.random, AttemptOutcome::Permanent), &f).await.unwrap();
+            store.finish_attempt("w", &attempt_of(m.id, m.random, AttemptOutcome::Permanent), &f).await.unwrap();
         }
         assert_counts_exact(&store, &db, "everything failed").await;
         let job = store
@@ -254,7 +234,7 @@ on_both_engines! {
         }
         let c = store.claim_due("w", 3, 60_000).await.unwrap();
         let failed = Transition::Failed { error: "refused".into() };
-        store.finish_attempt("w", &attempt(c[0].id, c[0].random, AttemptOutcome::Permanent), &failed).await.unwrap();
+        store.finish_attempt("w", &attempt_of(c[0].id, c[0].random, AttemptOutcome::Permanent), &failed).await.unwrap();
         store.migrate().await.unwrap();
         assert_counts_exact(&store, &db, "the migration").await;
         // And kept from then on.
@@ -306,7 +286,7 @@ on_both_engines! {
                     continue;
                 }
             };
-            store.finish_attempt("w", &attempt(m.id, m.random, outcome), &t).await.unwrap();
+            store.finish_attempt("w", &attempt_of(m.id, m.random, outcome), &t).await.unwrap();
         }
         let all = walk(&store, &MessageFilter::default(), 1000).await.concat();
         assert_eq!(all.len(), 52);

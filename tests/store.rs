@@ -4,13 +4,13 @@
 
 mod common;
 
-use common::create_class;
+use common::{attempt_of, create_class};
 use replaydesk::protocol::{MessageType, Payload, ReplayMessage, Seq, UserValue};
 use replaydesk::store::{
     AttemptOutcome, AttemptRecord, CallbackStatus, ClassEvent, ClassEventIntake, ClassState,
     IntakeItem, JobKind, JobState, MemberRole, MessageFilter, MessageStatus, NewCallbackRow,
     NewClass, NewMessage, RecordingIntake, RecordingTarget, Store, StoreError, TimelineIntake,
-    Transition, Trigger,
+    Transition,
 };
 
 type Build = dyn Fn(Seq) -> ReplayMessage + Send + Sync;
@@ -111,21 +111,6 @@ on_both_engines! {
             again.iter().filter(|m| m.ambiguous_since.is_some()).count(),
             2
         );
-    }
-}
-
-fn attempt_of(message_id: i64, random: u32, outcome: AttemptOutcome) -> AttemptRecord {
-    AttemptRecord {
-        message_id,
-        trigger: Trigger::Scheduled,
-        random,
-        started_at: 1,
-        duration_ms: 1,
-        http_status: Some(200),
-        im_error_code: Some(0),
-        im_error_info: None,
-        transport_error: None,
-        outcome,
     }
 }
 

@@ -7,7 +7,10 @@ use replaydesk::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use replaydesk::im::client::{ImClient, ImConfig};
 use replaydesk::protocol::{classify, HistoryItem, Payload, ReplayMessage, UserValue};
 use replaydesk::secret::Secret;
-use replaydesk::store::{MessageStatus, NewClass, NewMessage, Store, StoredMessage};
+use replaydesk::store::{
+    AttemptOutcome, AttemptRecord, MessageStatus, NewClass, NewMessage, Store, StoredMessage,
+    Trigger,
+};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -146,6 +149,22 @@ pub async fn enqueue_timeline(
         .await
         .expect("message accepted")
         .message
+}
+
+/// A scheduled attempt's record that answered HTTP 200 with `outcome`.
+pub fn attempt_of(message_id: i64, random: u32, outcome: AttemptOutcome) -> AttemptRecord {
+    AttemptRecord {
+        message_id,
+        trigger: Trigger::Scheduled,
+        random,
+        started_at: 1,
+        duration_ms: 1,
+        http_status: Some(200),
+        im_error_code: Some(0),
+        im_error_info: None,
+        transport_error: None,
+        outcome,
+    }
 }
 
 pub async fn count_status(store: &Store, status: MessageStatus) -> i64 {
