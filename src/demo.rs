@@ -90,7 +90,7 @@ impl std::fmt::Display for DemoOutcome {
         };
         write!(
             f,
-            "demo data added to {}:\n  class {}: teacher_li + 2 students, {} timeline reports (the teacher's 32-bit clock wraps, one refused report), start and end\n  {cb}\n  class {}: reported during a simulated IM outage (error 10007), so its messages failed; the IM is healthy again: try Recover or a bulk resend",
+            "demo data added to {}:\n  class {}: teacher_li + 2 students, {} timeline reports (the teacher's 32-bit clock wraps, one refused report), start and end\n  {cb}\n  class {}: reported during a simulated IM outage (the sandbox emulator refused every send with 10007, no permission; such refusals are not retried by themselves), so its messages failed; it accepts sends again: try Recover or a bulk resend",
             d.base, d.class_id, d.timelines, d.broken_class_id
         )
     }
@@ -420,9 +420,10 @@ pub async fn demo(args: &DemoArgs) -> Result<DemoOutcome, String> {
     // Everything so far is delivered before the outage below starts.
     api.wait_for_class(&class_id, "sent").await?;
 
-    // An IM outage: the sandbox emulator refuses every send with 10007 (a permanent
-    // refusal), so the second class's messages fail; then the IM is healthy again, and
-    // "Recover failed since ..." or a bulk resend sends them.
+    // An IM outage: the sandbox emulator refuses every send with 10007 (no permission: a
+    // refusal ReplayDesk does not retry by itself, whatever its cause), so the second
+    // class's messages fail; then the IM is healthy again, and "Recover failed since ..."
+    // or a bulk resend sends them.
     let broken_id = format!("demo-{stamp}-outage");
     api.set_faults(json!({"fail_rate": 1.0, "fail_codes": [10007]}))
         .await?;

@@ -15,12 +15,21 @@ pub fn init_with_default(level: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour_on_stderr())
         .with_writer(std::io::stderr);
     let _ = if std::env::var("REPLAYDESK_LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().try_init()
     } else {
         builder.try_init()
     };
+}
+
+/// Colour codes only for a person at a terminal: a log redirected to a file, a pipe or a
+/// service manager's journal would otherwise hold raw escape sequences. `NO_COLOR`
+/// (<https://no-color.org>) turns them off at a terminal too.
+pub fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
 /// As [`init`], writing every line to `file` (appended) as well as to stderr: the desktop

@@ -18,6 +18,11 @@ pub enum LaunchError {
     Start(#[from] StartError),
 }
 
+/// Logged at start when no recording-callback key is configured: a callback cannot be
+/// verified without one, so each is refused (`no_callback_key`) and its recording never
+/// reaches the class.
+pub const NO_CALLBACK_KEY_WARNING: &str = "no recording-callback key is set (callback_key / REPLAYDESK_CALLBACK_KEY): every recording callback will be refused and no recording will reach its class until one is set";
+
 /// True when `addr` is reachable from other machines (anything but loopback).
 pub fn listens_beyond_this_machine(addr: &SocketAddr) -> bool {
     !addr.ip().is_loopback()
@@ -46,6 +51,9 @@ pub async fn launch(config: Config) -> Result<ServerHandle, LaunchError> {
         console = %if ui.is_dir() { ui.display().to_string() } else { format!("{} (missing: not served)", ui.display()) },
         "replaydesk serving"
     );
+    if desk.config().callback_key.is_none() {
+        tracing::warn!("{NO_CALLBACK_KEY_WARNING}");
+    }
     if listens_beyond_this_machine(&handle.addr()) {
         tracing::warn!(
             addr = %handle.addr(),

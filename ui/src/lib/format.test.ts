@@ -49,6 +49,20 @@ describe("IM error codes in words", () => {
     expect(imErrorWords(10023).cls).toBe("slow_down");
   });
 
+  test("a refusal's advice agrees with what the code means", () => {
+    // 10007 is a refusal (the demo's simulated outage uses it), not a malformed request.
+    const noPermission = imErrorWords(10007);
+    expect(noPermission.cls).toBe("permanent");
+    expect(noPermission.words).toContain("No permission");
+    expect(noPermission.handling).not.toContain("request itself is wrong");
+    expect(noPermission.handling).toContain("Recover");
+    // Only the invalid-parameter code blames the request.
+    for (const code of [10007, 10010, 10015, 10016, 10017, 80002]) {
+      expect(imErrorWords(code).handling).not.toContain("request itself");
+    }
+    expect(imErrorWords(10004).handling).toContain("request itself is wrong");
+  });
+
   test("an unknown code is named and retried, as the backend does", () => {
     expect(imErrorWords(99999)).toMatchObject({ words: "Unknown IM error code 99999", cls: "retry" });
   });
