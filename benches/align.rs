@@ -10,7 +10,12 @@
 //!    smoothed RTT/2) and with its clock filter (the default: the fastest of a user's
 //!    reports within two minutes, less half the smallest round trip); plus, for reference
 //!    only, the best of eight `GET /v1/time` exchanges (the NTP way).
-//! 2. **Speed.** `align()` over a class of 100,000 messages and 50 users.
+//! 2. **Placement of recordings.** Simulated classes whose users' recordings give
+//!    `media_start_time` as a client-clock pts or as an offset into the stream, from
+//!    clients up for days or rebooted minutes before the class (then both readings are
+//!    small): where `align()` puts each video's start against its true first frame, and
+//!    where the rule before the evidence (any value up to 600 s is an offset) put it.
+//! 3. **Speed.** `align()` over a class of 100,000 messages and 50 users.
 //!
 //! Deterministic (fixed seeds); set `BENCH_CLIENTS` / `BENCH_REPORTS` / `BENCH_INTERVAL_S`
 //! to change the study's size and how often a client reports.
@@ -291,6 +296,204 @@ fn accuracy(clients: usize, reports: usize, interval_s: i64) {
     }
 }
 
+// ---- placement of recordings: which reading of media_start_time ----
+
+/// How a simulated user's recording reports `media_start_time`, and how long its client
+/// had been up (its clock's reading) when the class began.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RecordingCase {
+    /// A pts on the client's clock (as the demo's clients send it), clock up for days.
+    ClockLongUptime,
+    /// The same, but the client rebooted a few minutes before the class: its clock reads
+    /// as little as a stream offset does (the demo's `student_zhao`).
+    ClockRebooted,
+    /// An offset into the stream (a few seconds at most), clock up for days.
+    OffsetLongUptime,
+    /// An offset into the stream from a client that rebooted a few minutes before: both
+    /// readings are small, so only the evidence tells them apart.
+    OffsetRebooted,
+}
+
+impl RecordingCase {
+    const ALL: [RecordingCase; 4] = [
+        RecordingCase::ClockLongUptime,
+        RecordingCase::ClockRebooted,
+        RecordingCase::OffsetLongUptime,
+        RecordingCase::OffsetRebooted,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            RecordingCase::ClockLongUptime => "client-clock pts, clock up for days",
+            RecordingCase::ClockRebooted => "client-clock pts, client rebooted 20 s–10 min before",
+            RecordingCase::OffsetLongUptime => "stream offset, clock up for days",
+            RecordingCase::OffsetRebooted => "stream offset, client rebooted 20 s–10 min before",
+        }
+    }
+}
+
+/// Per case: |placed start − true start| in ms, with today's rule and with the rule
+/// before the evidence (any value up to `client_clock_window_ms` read as a stream offset).
+#[derive(Default)]
+struct Placements {
+    now: Vec<f64>,
+    before: Vec<f64>,
+}
+
+/// Simulated 45-minute classes of `users` users, each user in one [`RecordingCase`] (in
+/// turn), joining within the first minute, reporting its clock on joining and every five
+/// minutes over an asymmetric path (so a clock reading is placed tens of ms off, as in the
+/// accuracy study), and recorded from its first frame to the class's end; aligned by
+/// `align()`.
+fn placement_study(classes: usize, users: usize, seed: u64) -> Vec<(RecordingCase, Placements)> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut out: Vec<(RecordingCase, Placements)> = RecordingCase::ALL
+        .iter()
+        .map(|&c| (c, Placements::default()))
+        .collect();
+    let opts = AlignOptions::default();
+    let class_ms: i64 = 45 * 60 * 1000;
+    let mut seq = 1u64;
+    for k in 0..classes {
+        let start = T0 + k as i64 * 3_600_000;
+        let end = start + class_ms;
+        let mut entries: Vec<(i64, Entry)> = Vec::new();
+        let mut truth = Vec::new();
+        let mut proto = |at: i64, payload: Payload, ts: u64| {
+            seq += 1;
+            Entry {
+                im_msg_seq: None,
+                received_ms: Some(at),
+                received_exact: true,
+                from: "administrator".into(),
+                log_id: None,
+                sent: true,
+                body: EntryBody::Protocol {
+                    msg: ReplayMessage::new(Seq::from_raw(seq), ts, payload),
+                    time_line_missing: false,
+                    uncertainty_ms: None,
+                    rtt_source: None,
+                },
+            }
+        };
+        for u in 0..users {
+            let case = RecordingCase::ALL[u % RecordingCase::ALL.len()];
+            let uid = format!("u{u}");
+            let join = start + rng.random_range(0..60_000);
+            // The client's clock reading at the class's start.
+            let at_start: i64 = match case {
+                RecordingCase::ClockRebooted | RecordingCase::OffsetRebooted => {
+                    rng.random_range(20_000..600_000)
+                }
+                _ => rng.random_range(700_000..u32::MAX as i64 - 10_000_000),
+            };
+            let client = |server: i64| (at_start + (server - start)) as u64;
+            if u == 0 {
+                entries.push((
+                    start,
+                    proto(
+                        start,
+                        Payload::ClassStart(UserValue::new(&uid)),
+                        client(start),
+                    ),
+                ));
+                entries.push((
+                    end,
+                    proto(end, Payload::ClassEnd(UserValue::new(&uid)), client(end)),
+                ));
+            }
+            // Reports over a path of 20–150 ms each way (the asymmetric model's jitter).
+            let path = Model::Asymmetric.path(&mut rng);
+            let mut r = join;
+            while r < end {
+                let receipt = r + path.up(&mut rng).round() as i64;
+                let rtt = path.up(&mut rng) + path.down(&mut rng);
+                let e = report_entry(&uid, 0, client(r), receipt, Some((rtt, RttSource::Client)));
+                entries.push((receipt, e));
+                r += 300_000;
+            }
+            // The first frame arrives a little after joining; the recorder started up to
+            // 2 s before it (start_time is whole seconds).
+            let first_frame = join + rng.random_range(500..3_000);
+            let (start_time, media_start_time) = match case {
+                RecordingCase::ClockLongUptime | RecordingCase::ClockRebooted => {
+                    let recorder = first_frame - rng.random_range(0..2_000);
+                    (recorder.div_euclid(1000), client(first_frame) as i64)
+                }
+                RecordingCase::OffsetLongUptime | RecordingCase::OffsetRebooted => {
+                    let recorder_s = (first_frame - rng.random_range(200..3_000)).div_euclid(1000);
+                    (recorder_s, first_frame - recorder_s * 1000)
+                }
+            };
+            let v = RecordingValue {
+                uid: uid.clone(),
+                start_time,
+                end_time: end / 1000,
+                media_start_time,
+                file_size: 1,
+                duration: end / 1000 - start_time,
+                video_id: format!("v{k}-{u}"),
+                video_url: "https://v.invalid/f.mp4".into(),
+                ..RecordingValue::default()
+            };
+            entries.push((
+                end + 5_000,
+                proto(end + 5_000, Payload::Recording(v), (end / 1000) as u64),
+            ));
+            truth.push((uid, case, first_frame));
+        }
+        entries.sort_by_key(|(t, _)| *t);
+        let entries: Vec<Entry> = entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, (_, mut e))| {
+                e.im_msg_seq = Some(i as u64 + 1);
+                e
+            })
+            .collect();
+        let a = align(AlignSource::Log, None, None, &entries, &opts);
+        for (uid, case, first_frame) in truth {
+            let r = a.recordings.iter().find(|r| r.uid == uid).expect("placed");
+            // Before: any value within the window was an offset into the stream.
+            let before = if r.media_start_time <= opts.client_clock_window_ms {
+                r.by_stream_offset_ms
+            } else {
+                match r.by_client_clock_ms {
+                    Some(c) if (c - r.start_time * 1000).abs() <= opts.client_clock_window_ms => c,
+                    _ => r.by_stream_offset_ms,
+                }
+            };
+            let slot = &mut out.iter_mut().find(|(c, _)| *c == case).expect("case").1;
+            slot.now.push((r.start_ms - first_frame) as f64);
+            slot.before.push((before - first_frame) as f64);
+        }
+    }
+    out
+}
+
+fn placements(classes: usize) {
+    println!(
+        "\nplacement study: {classes} classes × 12 users, 3 per case; |placed start − true first frame| in ms, and how many were placed more than 1 s off"
+    );
+    println!(
+        "| media_start_time | rule | p50 ms | p99 ms | max ms | > 1 s off |\n|---|---|---:|---:|---:|---:|"
+    );
+    for (case, p) in placement_study(classes, 12, 11) {
+        for (rule, v) in [
+            ("before: any value ≤ 600 s is an offset", &p.before),
+            ("now: the reading the evidence supports", &p.now),
+        ] {
+            let (p50, p99, max) = quantiles(v);
+            let off = v.iter().filter(|e| e.abs() > 1_000.0).count();
+            println!(
+                "| {} | {rule} | {p50:.0} | {p99:.0} | {max:.0} | {off} of {} |",
+                case.name(),
+                v.len()
+            );
+        }
+    }
+}
+
 // ---- speed ----
 
 const T0: i64 = 1_795_339_200_000;
@@ -458,8 +661,10 @@ fn main() {
             env_usize("BENCH_REPORTS", 50),
             env_usize("BENCH_INTERVAL_S", 30) as i64,
         );
+        placements(env_usize("BENCH_CLASSES", 500));
         speed();
     } else {
         accuracy(20, 5, 30);
+        placements(8);
     }
 }

@@ -133,6 +133,36 @@ async fn demo_fills_classes_reports_callbacks_alignment_and_failures() {
     ] {
         assert!(text.contains(needle), "{needle} in alignment: {align}");
     }
+    // The rebooted student's clock reads about 35 s: as small as a stream offset, but the
+    // evidence places its video by that clock, inside the class, and says why.
+    let zhao = align["recordings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["uid"] == "student_zhao")
+        .expect("student_zhao's video");
+    let (start, end) = (
+        align["class_start_ms"].as_i64().unwrap(),
+        align["class_end_ms"].as_i64().unwrap(),
+    );
+    let at = zhao["start_ms"].as_i64().unwrap();
+    assert_eq!(zhao["chosen"], "client_clock", "{zhao}");
+    assert_eq!(zhao["reason"], "evidence", "{zhao}");
+    assert!(
+        start - 5_000 <= at && at <= end,
+        "{at} not in {start}..{end}: {zhao}"
+    );
+    assert!(
+        zhao["reason_text"]
+            .as_str()
+            .unwrap()
+            .contains("after the class ended"),
+        "{zhao}"
+    );
+    assert!(
+        !text.contains("recording_outside_class"),
+        "no video outside the class: {align}"
+    );
     t.stop().await;
 }
 

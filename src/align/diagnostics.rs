@@ -38,10 +38,12 @@ pub enum DiagnosticCode {
     PairLowPrecision,
     UnreadableMessage,
     MessageNotSent,
+    ReadingsDisagree,
+    RecordingOutsideClass,
 }
 
 impl DiagnosticCode {
-    pub const ALL: [DiagnosticCode; 16] = [
+    pub const ALL: [DiagnosticCode; 18] = [
         DiagnosticCode::RecordingWithoutPair,
         DiagnosticCode::EventBeforeFirstPair,
         DiagnosticCode::ClockJumpWithoutPair,
@@ -58,6 +60,8 @@ impl DiagnosticCode {
         DiagnosticCode::PairLowPrecision,
         DiagnosticCode::UnreadableMessage,
         DiagnosticCode::MessageNotSent,
+        DiagnosticCode::ReadingsDisagree,
+        DiagnosticCode::RecordingOutsideClass,
     ];
 
     /// The code as written in JSON.
@@ -79,6 +83,8 @@ impl DiagnosticCode {
             DiagnosticCode::PairLowPrecision => "pair_low_precision",
             DiagnosticCode::UnreadableMessage => "unreadable_message",
             DiagnosticCode::MessageNotSent => "message_not_sent",
+            DiagnosticCode::ReadingsDisagree => "readings_disagree",
+            DiagnosticCode::RecordingOutsideClass => "recording_outside_class",
         }
     }
 
@@ -97,10 +103,11 @@ impl DiagnosticCode {
             | DiagnosticCode::ClassEndMissing
             | DiagnosticCode::OffsetUncertain
             | DiagnosticCode::UnreadableMessage
-            | DiagnosticCode::MessageNotSent => Severity::Warning,
-            DiagnosticCode::ClockJumpBetweenPairs | DiagnosticCode::PairLowPrecision => {
-                Severity::Info
-            }
+            | DiagnosticCode::MessageNotSent
+            | DiagnosticCode::RecordingOutsideClass => Severity::Warning,
+            DiagnosticCode::ClockJumpBetweenPairs
+            | DiagnosticCode::PairLowPrecision
+            | DiagnosticCode::ReadingsDisagree => Severity::Info,
         }
     }
 
@@ -174,6 +181,19 @@ impl DiagnosticCode {
             DiagnosticCode::MessageNotSent => {
                 "ReplayDesk has not (yet) delivered this message to the group, so the replay \
                  does not have it."
+            }
+            DiagnosticCode::ReadingsDisagree => {
+                "The recording's media_start_time can be read two ways (a reading of the \
+                 user's own clock, or an offset from the stream's start) and the two place \
+                 the video far apart. The reading with more evidence (agreement with the \
+                 callback's start_time, with the class's start and end, with the user's \
+                 timeline reports) was chosen, and the recording says why; if that choice is \
+                 wrong, this user's video is off by the difference shown."
+            }
+            DiagnosticCode::RecordingOutsideClass => {
+                "This video, as placed, does not overlap the class at all: either it belongs \
+                 to another class, or its placement is wrong (a client clock that restarted, \
+                 a wrong start_time), and a player will not show it during the class."
             }
         }
     }

@@ -424,6 +424,30 @@ pub fn align(
         });
     }
 
+    // ---- the class's span: evidence for placing the recordings ----
+    let mut class_start_ms: Option<i64> = None;
+    let mut class_end_ms: Option<i64> = None;
+    for (i, e) in entries.iter().enumerate() {
+        let EntryBody::Protocol { msg, .. } = &e.body else {
+            continue;
+        };
+        let (v, is_start) = match &msg.payload {
+            Payload::ClassStart(v) => (v, true),
+            Payload::ClassEnd(v) => (v, false),
+            _ => continue,
+        };
+        let Some(u) = users.get(&v.uid).filter(|u| !u.pairs.is_empty()) else {
+            continue;
+        };
+        let t = u.map(u.segment_for_entry(i), msg.timestamp);
+        if is_start {
+            class_start_ms = Some(class_start_ms.map_or(t, |c| c.min(t)));
+        } else {
+            class_end_ms = Some(class_end_ms.map_or(t, |c| c.max(t)));
+        }
+    }
+    let class_span = (class_start_ms, class_end_ms);
+
     // ---- recordings ----
     let mut recordings = Vec::new();
     let mut has_start = false;
@@ -449,9 +473,14 @@ pub fn align(
                 match &msg.payload {
                     Payload::ClassStart(_) => has_start = true,
                     Payload::ClassEnd(_) => has_end = true,
-                    Payload::Recording(r) => {
-                        recordings.push(place_recording(e, r, users.get(&r.uid), opts, &mut f))
-                    }
+                    Payload::Recording(r) => recordings.push(place_recording(
+                        e,
+                        r,
+                        users.get(&r.uid),
+                        class_span,
+                        opts,
+                        &mut f,
+                    )),
                     Payload::Timeline { .. } => {}
                 }
             }
@@ -586,6 +615,8 @@ pub fn align(
         message_count: entries.len() as u32,
         reference_shaped,
         users: clocks,
+        class_start_ms,
+        class_end_ms,
         recordings,
         events,
         holes,
@@ -608,10 +639,99 @@ fn im_pair(entry: usize, e: &Entry, client_ms: u64) -> Option<Pair> {
     })
 }
 
+/// What speaks for or against placing a video's time zero at `start_ms`.
+struct Weighing<'a> {
+    start_time_ms: i64,
+    length_ms: i64,
+    /// The server times of the user's timeline reports, ascending.
+    user_pairs: Vec<i64>,
+    class_span: (Option<i64>, Option<i64>),
+    uid: &'a str,
+    tol: i64,
+}
+
+impl Weighing<'_> {
+    fn weigh(&self, reading: PlacementReading, start_ms: i64) -> ReadingEvidence {
+        let tol = self.tol;
+        let vs_start_time_ms = start_ms.saturating_sub(self.start_time_ms).saturating_abs();
+        let agrees_with_start_time = vs_start_time_ms <= tol;
+        // The nearest report on either side of `start_ms`.
+        let k = self.user_pairs.partition_point(|&p| p < start_ms);
+        let near_user_pairs = [k.checked_sub(1), Some(k)]
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.user_pairs.get(i))
+            .any(|&p| (p - start_ms).abs() <= tol);
+        let outside_class = self.outside(start_ms).map(|o| o.is_some());
+        let score = i32::from(agrees_with_start_time) + i32::from(near_user_pairs)
+            - i32::from(outside_class == Some(true));
+        ReadingEvidence {
+            reading,
+            start_ms,
+            vs_start_time_ms,
+            agrees_with_start_time,
+            near_user_pairs,
+            outside_class,
+            score,
+        }
+    }
+
+    /// None when the class's span is unknown; else how far a video starting at `start_ms`
+    /// lies outside it (ms after the end, or, negative, before the start), if it does.
+    fn outside(&self, start_ms: i64) -> Option<Option<i64>> {
+        let tol = self.tol;
+        match self.class_span {
+            (None, None) => None,
+            (s, e) => Some(
+                e.filter(|&e| start_ms > e + tol)
+                    .map(|e| start_ms - e)
+                    .or_else(|| {
+                        let end = start_ms.saturating_add(self.length_ms);
+                        s.filter(|&s| end < s - tol).map(|s| end - s)
+                    }),
+            ),
+        }
+    }
+
+    /// The evidence in words: "12 ms from start_time, near x's timeline reports, inside
+    /// the class".
+    fn words(&self, ev: &ReadingEvidence) -> String {
+        let mut w = vec![format!(
+            "{} ms from start_time{}",
+            ev.vs_start_time_ms,
+            if ev.agrees_with_start_time {
+                String::new()
+            } else {
+                format!(" (more than {} ms)", self.tol)
+            }
+        )];
+        w.push(if ev.near_user_pairs {
+            format!("near {}'s timeline reports", self.uid)
+        } else {
+            format!("away from {}'s timeline reports", self.uid)
+        });
+        match self.outside(ev.start_ms) {
+            Some(Some(d)) if d > 0 => w.push(format!("{d} ms after the class ended")),
+            Some(Some(d)) => w.push(format!("ending {} ms before the class started", -d)),
+            Some(None) => w.push("inside the class".into()),
+            None => {}
+        }
+        w.join(", ")
+    }
+}
+
+fn reading_name(r: PlacementReading) -> &'static str {
+    match r {
+        PlacementReading::ClientClock => "client-clock",
+        PlacementReading::StreamOffset => "stream-offset",
+    }
+}
+
 fn place_recording(
     e: &Entry,
     r: &crate::protocol::RecordingValue,
     user: Option<&UserState>,
+    class_span: (Option<i64>, Option<i64>),
     opts: &AlignOptions,
     f: &mut Findings,
 ) -> RecordingPlacement {
@@ -623,19 +743,23 @@ fn place_recording(
         .and_then(|v| i64::try_from(v).ok())
         .unwrap_or(0);
     let start_time_ms = r.start_time.saturating_mul(1000) + usec / 1000;
+    let span = r.end_time - r.start_time;
+    let length_s = if r.duration > 0 {
+        r.duration
+    } else {
+        span.max(0)
+    };
+    let mst = r.media_start_time;
     // The stream-offset reading: the file's time zero is its first frame, which arrived
     // `media_start_time` ms into the stream the recorder started at `start_time`. A value
     // larger than the window cannot be such an offset (it is a client clock reading).
-    let offset = if (0..=opts.client_clock_window_ms).contains(&r.media_start_time) {
-        r.media_start_time
-    } else {
-        0
-    };
-    let by_stream_offset_ms = start_time_ms + offset;
-    let (by_client_clock_ms, segment) = match user.filter(|u| !u.pairs.is_empty()) {
+    let could_be_offset = (0..=opts.client_clock_window_ms).contains(&mst);
+    let by_stream_offset_ms = start_time_ms + if could_be_offset { mst } else { 0 };
+    let user = user.filter(|u| !u.pairs.is_empty());
+    let (by_client_clock_ms, segment) = match user {
         Some(u) => {
             let seg = u.segment_at(start_time_ms + opts.ahead_tolerance_ms);
-            let m = u64::try_from(r.media_start_time).unwrap_or(0);
+            let m = u64::try_from(mst).unwrap_or(0);
             (Some(u.map(seg, m)), Some(seg as u32))
         }
         None => {
@@ -652,20 +776,130 @@ fn place_recording(
         }
     };
     let client_vs_start = by_client_clock_ms.map(|c| (c - start_time_ms).abs());
-    // Small values (observed: a few thousand) are stream offsets; a value beyond the window
-    // is a client clock reading, trusted when it lands near the callback's `start_time`.
-    let looks_like_offset = offset == r.media_start_time;
-    let chosen = match client_vs_start {
-        Some(d) if !looks_like_offset && d <= opts.client_clock_window_ms => {
-            PlacementReading::ClientClock
+    let w = Weighing {
+        start_time_ms,
+        length_ms: length_s.saturating_mul(1000),
+        user_pairs: user.map_or_else(Vec::new, |u| u.pairs.iter().map(|p| p.server_ms).collect()),
+        class_span,
+        uid: &r.uid,
+        tol: opts.reading_tolerance_ms,
+    };
+    let window = opts.client_clock_window_ms;
+    let mut evidence = Vec::new();
+    // A small value is either an offset into the stream (observed: a few thousand ms) or
+    // the reading of a client clock that restarted recently (a reboot): both readings are
+    // then weighed by the evidence. A value beyond the window can only be a clock reading,
+    // trusted when it lands near the callback's `start_time`.
+    let (chosen, reason, reason_text) = match (by_client_clock_ms, client_vs_start) {
+        (Some(c), Some(_)) if could_be_offset => {
+            let ec = w.weigh(PlacementReading::ClientClock, c);
+            let es = w.weigh(PlacementReading::StreamOffset, by_stream_offset_ms);
+            let (win, lose, reason) = if ec.score > es.score {
+                (&ec, &es, PlacementReason::Evidence)
+            } else if es.score > ec.score {
+                (&es, &ec, PlacementReason::Evidence)
+            } else {
+                (&es, &ec, PlacementReason::EvenEvidence)
+            };
+            let text = format!(
+                "media_start_time {mst} could be an offset into the stream or {}'s clock; {} the {} reading ({}), not the {} reading ({})",
+                r.uid,
+                if reason == PlacementReason::Evidence {
+                    format!("the evidence ({} to {}) chose", win.score, lose.score)
+                } else {
+                    format!("the evidence is even ({} each), so", win.score)
+                },
+                reading_name(win.reading),
+                w.words(win),
+                reading_name(lose.reading),
+                w.words(lose),
+            );
+            let chosen = win.reading;
+            evidence = vec![ec, es];
+            (chosen, reason, text)
         }
-        _ => PlacementReading::StreamOffset,
+        (Some(_), Some(d)) if d <= window => (
+            PlacementReading::ClientClock,
+            PlacementReason::TooLargeForOffset,
+            format!(
+                "media_start_time {mst} is too large to be an offset into the stream (over {window} ms), so it is {}'s clock, which puts the video {d} ms from start_time",
+                r.uid
+            ),
+        ),
+        (Some(_), Some(d)) => (
+            PlacementReading::StreamOffset,
+            PlacementReason::ClientClockTooFar,
+            format!(
+                "media_start_time {mst} is too large to be an offset into the stream, but as {}'s clock it puts the video {d} ms from start_time (over {window} ms): placed by start_time alone",
+                r.uid
+            ),
+        ),
+        _ => (
+            PlacementReading::StreamOffset,
+            PlacementReason::NoPair,
+            if could_be_offset {
+                format!(
+                    "{} has no timeline report, so the video is placed by start_time + media_start_time ({mst} ms)",
+                    r.uid
+                )
+            } else {
+                format!(
+                    "{} has no timeline report and media_start_time {mst} is too large to be an offset into the stream: placed by start_time alone",
+                    r.uid
+                )
+            },
+        ),
     };
     let start_ms = match chosen {
         PlacementReading::ClientClock => by_client_clock_ms.unwrap_or(by_stream_offset_ms),
         PlacementReading::StreamOffset => by_stream_offset_ms,
     };
-    let span = r.end_time - r.start_time;
+    let readings_disagree_ms = by_client_clock_ms.map(|c| (c - by_stream_offset_ms).abs());
+    // Worth a word when the readings are far apart and the choice was a judgement: the
+    // losing reading had evidence for it too, or a small value was read as a clock.
+    if let (Some(apart), [ec, es]) = (readings_disagree_ms, evidence.as_slice()) {
+        let loser = if chosen == PlacementReading::ClientClock {
+            es
+        } else {
+            ec
+        };
+        if apart > opts.reading_tolerance_ms
+            && (loser.score > 0 || chosen == PlacementReading::ClientClock)
+        {
+            f.add(
+                DiagnosticCode::ReadingsDisagree,
+                Some(&r.uid),
+                vec![me.clone()],
+                format!(
+                    "video {:?} of {}: the two readings are {apart} ms apart; {reason_text}",
+                    r.video_id, r.uid
+                ),
+            );
+        }
+    }
+    if let Some(Some(d)) = w.outside(start_ms) {
+        f.add(
+            DiagnosticCode::RecordingOutsideClass,
+            Some(&r.uid),
+            vec![me.clone()],
+            if d > 0 {
+                format!(
+                    "video {:?} of {} starts {d} ms after the class ended (placed by the {} reading)",
+                    r.video_id,
+                    r.uid,
+                    reading_name(chosen)
+                )
+            } else {
+                format!(
+                    "video {:?} of {} ends {} ms before the class started (placed by the {} reading)",
+                    r.video_id,
+                    r.uid,
+                    -d,
+                    reading_name(chosen)
+                )
+            },
+        );
+    }
     if r.duration > 0 && (r.duration - span).abs() > opts.duration_tolerance_s {
         f.add(
             DiagnosticCode::DurationMismatch,
@@ -677,11 +911,6 @@ fn place_recording(
             ),
         );
     }
-    let length_s = if r.duration > 0 {
-        r.duration
-    } else {
-        span.max(0)
-    };
     RecordingPlacement {
         recording: me,
         uid: r.uid.clone(),
@@ -690,15 +919,19 @@ fn place_recording(
         start_time: r.start_time,
         end_time: r.end_time,
         duration: r.duration,
-        media_start_time: r.media_start_time,
+        media_start_time: mst,
         by_client_clock_ms,
         by_stream_offset_ms,
         chosen,
         start_ms,
         end_ms: start_ms + length_s * 1000,
-        readings_disagree_ms: by_client_clock_ms.map(|c| (c - by_stream_offset_ms).abs()),
+        readings_disagree_ms,
         client_clock_vs_start_time_ms: client_vs_start,
         segment,
+        reason,
+        reason_text,
+        evidence,
+        class_start_position_ms: class_span.0.map(|c| c - start_ms),
     }
 }
 
@@ -822,6 +1055,10 @@ mod tests {
             readings_disagree_ms: None,
             client_clock_vs_start_time_ms: None,
             segment: None,
+            reason: PlacementReason::NoPair,
+            reason_text: String::new(),
+            evidence: Vec::new(),
+            class_start_position_ms: None,
         }
     }
 

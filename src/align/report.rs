@@ -85,6 +85,9 @@ pub fn render_text(a: &Alignment) -> String {
             r.start_time * 1000,
             (r.end_ms - r.start_ms) / 1000,
         );
+        if !r.reason_text.is_empty() {
+            let _ = writeln!(s, "    why: {}", r.reason_text);
+        }
     }
     let placed = a.events.iter().filter(|e| e.server_ms.is_some()).count();
     let _ = writeln!(s, "\nEvents: {} ({} placed)", a.events.len(), placed);

@@ -348,8 +348,15 @@ fn recordings_overlap_and_gap() {
     c.recording(400, "t", T0 / 1000 + 500, T0 / 1000 + 700, 200, 0);
     only(&c.align(), DiagnosticCode::RecordingsOverlap);
     let mut c = clean();
+    // The class ends with t's first video: one after a gap is after the class too.
     c.recording(401, "t", T0 / 1000 + 700, T0 / 1000 + 800, 100, 0);
-    only(&c.align(), DiagnosticCode::RecordingsGap);
+    assert_eq!(
+        codes(&c.align()),
+        [
+            DiagnosticCode::RecordingsGap,
+            DiagnosticCode::RecordingOutsideClass
+        ]
+    );
 }
 
 #[test]
@@ -456,10 +463,132 @@ fn unreadable_message_and_message_not_sent() {
     only(&a, DiagnosticCode::MessageNotSent);
 }
 
+/// The demo's rebooted student: its clock restarted half a minute before the class, so
+/// the `media_start_time` of its video (a reading of that clock) is as small as a stream
+/// offset. Read as an offset, the video would start half a minute late, after the class
+/// ended; the evidence (start_time, the class, the user's reports) says it is the clock.
+#[test]
+fn a_rebooted_clients_small_clock_reading_is_placed_by_its_clock_with_the_reason() {
+    let mut c = Class::new();
+    let tc = 3_000_000_000u64;
+    c.pair(101, "t", tc, T0);
+    c.start(102, "t", tc + 100, T0 + 130);
+    c.pair(103, "z", 35_000, T0 + 200);
+    c.pair(104, "z", 37_000, T0 + 2_200);
+    c.end(105, "t", tc + 3_000, T0 + 3_040);
+    c.recording(106, "t", T0 / 1000, T0 / 1000 + 3, 3, tc as i64);
+    c.recording(107, "z", T0 / 1000, T0 / 1000 + 3, 3, 35_060);
+    let a = c.align();
+    assert_eq!(
+        (a.class_start_ms, a.class_end_ms),
+        (Some(T0 + 100), Some(T0 + 3_000))
+    );
+    let t = &a.recordings[0];
+    assert_eq!(t.chosen, PlacementReading::ClientClock);
+    assert_eq!(t.reason, PlacementReason::TooLargeForOffset);
+    let z = &a.recordings[1];
+    assert_eq!(z.chosen, PlacementReading::ClientClock, "{}", z.reason_text);
+    assert_eq!(z.reason, PlacementReason::Evidence);
+    assert_eq!(z.start_ms, T0 + 260);
+    assert_eq!(z.by_stream_offset_ms, T0 + 35_060);
+    assert_eq!(z.readings_disagree_ms, Some(34_800));
+    assert_eq!(z.class_start_position_ms, Some(-160));
+    let [ec, es] = z.evidence.as_slice() else {
+        panic!("both readings weighed: {:?}", z.evidence)
+    };
+    assert_eq!(
+        (
+            ec.reading,
+            ec.vs_start_time_ms,
+            ec.agrees_with_start_time,
+            ec.near_user_pairs,
+            ec.outside_class,
+            ec.score
+        ),
+        (
+            PlacementReading::ClientClock,
+            260,
+            true,
+            true,
+            Some(false),
+            2
+        )
+    );
+    assert_eq!(
+        (
+            es.reading,
+            es.vs_start_time_ms,
+            es.agrees_with_start_time,
+            es.near_user_pairs,
+            es.outside_class,
+            es.score
+        ),
+        (
+            PlacementReading::StreamOffset,
+            35_060,
+            false,
+            false,
+            Some(true),
+            -1
+        )
+    );
+    for words in [
+        "client-clock",
+        "260 ms from start_time",
+        "inside the class",
+        "after the class ended",
+    ] {
+        assert!(z.reason_text.contains(words), "{words}: {}", z.reason_text);
+    }
+    // The choice overrode the usual reading of a small value: said, not an error.
+    only(&a, DiagnosticCode::ReadingsDisagree);
+    assert_eq!(a.diagnostics[0].uid.as_deref(), Some("z"));
+    assert!(
+        render_text(&a).contains("why: media_start_time 35060"),
+        "{}",
+        render_text(&a)
+    );
+}
+
+#[test]
+fn a_small_value_far_from_the_users_clock_stays_a_stream_offset() {
+    // The same class, but the student's clock is not near 35 s: the value is an offset.
+    let a = clean().align();
+    let s = &a.recordings[1];
+    assert_eq!(
+        (s.chosen, s.reason),
+        (PlacementReading::StreamOffset, PlacementReason::Evidence)
+    );
+    assert_eq!(s.evidence.len(), 2);
+    assert!(
+        s.evidence[1].score > s.evidence[0].score,
+        "{:?}",
+        s.evidence
+    );
+}
+
+#[test]
+fn recording_outside_class() {
+    let mut c = clean();
+    // A video of x that starts 100 s after the class ended (x's clock is far from 0, so
+    // its media_start_time 0 is an offset: placed by start_time).
+    c.pair(300, "x", 5_000_000, T0 + 700_000);
+    c.recording(301, "x", T0 / 1000 + 700, T0 / 1000 + 760, 60, 0);
+    let a = c.align();
+    only(&a, DiagnosticCode::RecordingOutsideClass);
+    assert!(
+        a.diagnostics[0]
+            .message
+            .contains("100000 ms after the class ended"),
+        "{}",
+        a.diagnostics[0].message
+    );
+}
+
 #[test]
 fn every_code_has_a_test_above() {
     // Guards the list: adding a code means adding its constructed class.
-    assert_eq!(DiagnosticCode::ALL.len(), 16);
+    assert_eq!(DiagnosticCode::ALL.len(), 18);
     for c in DiagnosticCode::ALL {
         assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
     }

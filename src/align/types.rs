@@ -195,6 +195,49 @@ pub enum PlacementReading {
     StreamOffset,
 }
 
+/// Why a recording was placed by the reading it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum PlacementReason {
+    /// The user has no timeline report, so only the stream-offset reading exists.
+    NoPair,
+    /// `media_start_time` is too large to be an offset from the stream's start, and the
+    /// client-clock reading lands within `client_clock_window_ms` of `start_time`.
+    TooLargeForOffset,
+    /// Too large for an offset, but the client-clock reading lands further than
+    /// `client_clock_window_ms` from `start_time`: placed by `start_time` alone.
+    ClientClockTooFar,
+    /// Both readings were possible; the one with more evidence won (see `evidence`).
+    Evidence,
+    /// Both readings were possible and the evidence was even: the stream-offset reading,
+    /// which is what small values usually are.
+    EvenEvidence,
+}
+
+/// What speaks for or against one reading of `media_start_time`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ReadingEvidence {
+    pub reading: PlacementReading,
+    /// Where this reading puts the video's time zero, server ms.
+    #[ts(type = "number")]
+    pub start_ms: i64,
+    /// |this placement − the callback's `start_time`|, ms.
+    #[ts(type = "number")]
+    pub vs_start_time_ms: i64,
+    /// `vs_start_time_ms` is within `reading_tolerance_ms`.
+    pub agrees_with_start_time: bool,
+    /// The placement lies within `reading_tolerance_ms` of one of the user's timeline
+    /// reports (a client reports its clock on joining, about when its stream starts).
+    pub near_user_pairs: bool,
+    /// The video placed this way does not overlap the class (its 1001 … 1002, widened by
+    /// `reading_tolerance_ms`); null when the class's start and end are both unknown.
+    pub outside_class: Option<bool>,
+    /// Agreements count +1 each, lying outside the class −1.
+    pub score: i32,
+}
+
 /// Where one recording lies on the server axis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -232,6 +275,24 @@ pub struct RecordingPlacement {
     pub client_clock_vs_start_time_ms: Option<i64>,
     /// The pair used by the client-clock reading (index into the user's segments).
     pub segment: Option<u32>,
+    /// Why `chosen` was chosen.
+    #[serde(default = "default_reason")]
+    pub reason: PlacementReason,
+    /// The same in plain words, with the figures.
+    #[serde(default)]
+    pub reason_text: String,
+    /// The evidence weighed for each reading that was possible (empty when only one was).
+    #[serde(default)]
+    pub evidence: Vec<ReadingEvidence>,
+    /// Where the class's start falls in this video (class start − `start_ms`, ms; negative:
+    /// the video began after the class started); null when the class start is unknown.
+    #[ts(type = "number | null")]
+    #[serde(default)]
+    pub class_start_position_ms: Option<i64>,
+}
+
+fn default_reason() -> PlacementReason {
+    PlacementReason::EvenEvidence
 }
 
 /// Where an event lies in one video that covers it.
@@ -311,6 +372,12 @@ pub struct AlignOptions {
     /// close to the callback's `start_time`.
     #[ts(type = "number")]
     pub client_clock_window_ms: i64,
+    /// A reading agrees with the callback's `start_time` or with the user's timeline
+    /// reports when it lands this close; a video this far outside the class is outside
+    /// it; two readings further apart than this, when the choice between them was not
+    /// clear-cut, are reported (`readings_disagree`).
+    #[ts(type = "number")]
+    pub reading_tolerance_ms: i64,
     /// The clock filter compares a pair with the same user's pairs this close in server
     /// time (and with no clock jump between): wide enough for several reports, narrow
     /// enough that a client clock's drift (tens of ppm) stays under a few ms. 0 turns the
@@ -330,6 +397,7 @@ impl Default for AlignOptions {
             gap_tolerance_ms: 5_000,
             overlap_tolerance_ms: 1_000,
             client_clock_window_ms: 600_000,
+            reading_tolerance_ms: 5_000,
             pair_filter_window_ms: 120_000,
         }
     }
@@ -349,6 +417,14 @@ pub struct Alignment {
     /// `time_line`): pairs come from `MsgTimeStamp`.
     pub reference_shaped: bool,
     pub users: Vec<UserClock>,
+    /// The class's start (the earliest 1001) and end (the latest 1002) on the server
+    /// axis, when they could be placed.
+    #[ts(type = "number | null")]
+    #[serde(default)]
+    pub class_start_ms: Option<i64>,
+    #[ts(type = "number | null")]
+    #[serde(default)]
+    pub class_end_ms: Option<i64>,
     pub recordings: Vec<RecordingPlacement>,
     pub events: Vec<AlignedEvent>,
     /// `MsgSeq`s of holes (`IsPlaceMsg`, or missing between two messages).

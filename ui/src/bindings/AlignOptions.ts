@@ -39,6 +39,13 @@ overlap_tolerance_ms: number,
  */
 client_clock_window_ms: number, 
 /**
+ * A reading agrees with the callback's `start_time` or with the user's timeline
+ * reports when it lands this close; a video this far outside the class is outside
+ * it; two readings further apart than this, when the choice between them was not
+ * clear-cut, are reported (`readings_disagree`).
+ */
+reading_tolerance_ms: number, 
+/**
  * The clock filter compares a pair with the same user's pairs this close in server
  * time (and with no clock jump between): wide enough for several reports, narrow
  * enough that a client clock's drift (tens of ppm) stays under a few ms. 0 turns the

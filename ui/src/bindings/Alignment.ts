@@ -19,7 +19,12 @@ message_count: number,
  * True when the group looks written by the public reference server (1003 without
  * `time_line`): pairs come from `MsgTimeStamp`.
  */
-reference_shaped: boolean, users: Array<UserClock>, recordings: Array<RecordingPlacement>, events: Array<AlignedEvent>, 
+reference_shaped: boolean, users: Array<UserClock>, 
+/**
+ * The class's start (the earliest 1001) and end (the latest 1002) on the server
+ * axis, when they could be placed.
+ */
+class_start_ms: number | null, class_end_ms: number | null, recordings: Array<RecordingPlacement>, events: Array<AlignedEvent>, 
 /**
  * `MsgSeq`s of holes (`IsPlaceMsg`, or missing between two messages).
  */

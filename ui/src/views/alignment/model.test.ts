@@ -42,6 +42,10 @@ function rec(over: Partial<RecordingPlacement>): RecordingPlacement {
     readings_disagree_ms: null,
     client_clock_vs_start_time_ms: null,
     segment: null,
+    reason: "evidence",
+    reason_text: "",
+    evidence: [],
+    class_start_position_ms: null,
     ...over,
   };
 }
@@ -57,6 +61,8 @@ function answer(): AlignmentAnswer {
     class_id: "c1",
     message_count: 7,
     reference_shaped: false,
+    class_start_ms: 900,
+    class_end_ms: 9900,
     users: [
       {
         uid: "teacher",
@@ -85,6 +91,7 @@ function answer(): AlignmentAnswer {
       gap_tolerance_ms: 0,
       overlap_tolerance_ms: 0,
       client_clock_window_ms: 0,
+      reading_tolerance_ms: 0,
       pair_filter_window_ms: 0,
     },
   };
