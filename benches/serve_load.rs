@@ -79,8 +79,13 @@ fn serve_replaydesk() {
             ui_dir: db.with_extension("no-ui"),
             db,
             admin_token: Some(Secret::new(ADMIN)),
+            // A load generator is one credential on one address sending as fast as it
+            // can: the limits meant for classroom clients would measure themselves.
+            limits: replaydesk::config::ReportLimits::none(),
             ..Config::default()
         };
+        let mut config = config;
+        config.http.connections_per_source = 0;
         let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let desk = ReplayDesk::start(config).await.expect("service starts");

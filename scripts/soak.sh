@@ -42,9 +42,11 @@ GROUP=soak_group
   --fail-rate 0.05 --fail-codes 10002,10023,70001,10004 --http500-rate 0.02 --lost-response-rate 0.02 \
   --latency-ms 20 --latency-jitter-ms 40 >"$work/emulator.log" 2>&1 &
 pids+=($!)
+# A load run: its reporters send many times faster than classroom clients (report limits off).
 REPLAYDESK_LISTEN=127.0.0.1:$PORT REPLAYDESK_DB="$work/soak.db" REPLAYDESK_ADMIN_TOKEN=$ADMIN \
   REPLAYDESK_CALLBACK_KEY=$CB_KEY REPLAYDESK_IM_ENDPOINT=http://127.0.0.1:$IM_PORT \
   REPLAYDESK_IM_SDKAPPID=$APP REPLAYDESK_IM_SECRET_KEY=$IM_KEY \
+  REPLAYDESK_LIMITS_REPORTS_PER_CREDENTIAL=0 REPLAYDESK_LIMITS_REPORTS_PER_CLASS=0 \
   "$BIN" serve >"$work/serve.log" 2>&1 &
 SERVE_PID=$!
 pids+=("$SERVE_PID")

@@ -30,6 +30,21 @@ pub const DEFAULT_CALLBACK_SKEW_SECS: u64 = 60;
 /// Recording callbacks per second one source address may send (10 s worth at once).
 pub const DEFAULT_CALLBACK_RATE_PER_SOURCE: f64 = 20.0;
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 15;
+/// Reports per second one credential (one member of one class) may send, with
+/// [`REPORT_BURST_SECS`] of them at once. A classroom client reports a few times a minute
+/// (joining, re-entering, after its clock jumped): one a second is many times that, and
+/// the burst covers a client catching up after a network outage.
+pub const DEFAULT_REPORTS_PER_CREDENTIAL: f64 = 1.0;
+/// Timeline reports per second one class may send, with [`REPORT_BURST_SECS`] of them at
+/// once: the IM service takes about 40 messages a second into one group, so more would
+/// only queue; the burst (1,200) lets a class of hundreds join within the same seconds.
+pub const DEFAULT_REPORTS_PER_CLASS: f64 = 40.0;
+/// How many seconds' worth of reports a credential or a class may send at once.
+pub const REPORT_BURST_SECS: f64 = 30.0;
+/// Connections one source address (an IPv6 /64) may hold at once: half of the server's
+/// 1,024, so one host cannot take the server, while a classroom of hundreds of clients
+/// behind one NAT, each holding a connection, still fits.
+pub const DEFAULT_CONNECTIONS_PER_SOURCE: usize = 512;
 /// Shortest admin token accepted from configuration.
 pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
 
@@ -70,6 +85,40 @@ pub struct Config {
     pub secret_store: Option<SecretStore>,
     /// How long connections may take and how many there may be.
     pub http: HttpLimits,
+    /// Rate limits on the classroom clients' reports.
+    pub limits: ReportLimits,
+}
+
+/// How many reports a credential and a class may send (`[limits]`); 0 = no limit. Each is
+/// a rate per second with a burst of [`REPORT_BURST_SECS`] seconds' worth; beyond it a
+/// report is answered 429 with `Retry-After`, stored nowhere and counted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportLimits {
+    /// Reports (timeline, start, end) per second per credential: a member credential, or
+    /// the legacy class-wide token per uid it speaks for.
+    pub reports_per_credential: f64,
+    /// Timeline reports per second per class. Start and end do not count and are never
+    /// refused for the class's sake: a flood of reports cannot keep a class from ending.
+    pub reports_per_class: f64,
+}
+
+impl Default for ReportLimits {
+    fn default() -> Self {
+        Self {
+            reports_per_credential: DEFAULT_REPORTS_PER_CREDENTIAL,
+            reports_per_class: DEFAULT_REPORTS_PER_CLASS,
+        }
+    }
+}
+
+impl ReportLimits {
+    /// No limits (benchmarks, load tests).
+    pub fn none() -> Self {
+        Self {
+            reports_per_credential: 0.0,
+            reports_per_class: 0.0,
+        }
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -89,6 +138,7 @@ impl std::fmt::Debug for Config {
             .field("delivery", &self.delivery)
             .field("secret_store", &self.secret_store)
             .field("http", &self.http)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -104,6 +154,13 @@ pub struct HttpLimits {
     pub body_read_timeout: Duration,
     /// Connections open at once; further ones wait in the listen backlog.
     pub max_connections: usize,
+    /// Connections one source address (an IPv6 /64) may hold at once; one more is answered
+    /// 429 and closed. 0 = no cap. `limits.connections_per_source`.
+    pub connections_per_source: usize,
+    /// Proxies whose `X-Forwarded-For` is believed (`trusted_proxies`): their connections
+    /// are not capped by address; each request through them counts, while in flight,
+    /// against the client address they forwarded.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// On shutdown, how long requests in flight get to finish before their connections
     /// are dropped.
     pub drain: Duration,
@@ -115,6 +172,8 @@ impl Default for HttpLimits {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
             max_connections: 1024,
+            connections_per_source: DEFAULT_CONNECTIONS_PER_SOURCE,
+            trusted_proxies: Vec::new(),
             drain: Duration::from_secs(10),
         }
     }
@@ -221,6 +280,7 @@ impl Default for Config {
             },
             delivery: DeliverySettings::default(),
             secret_store: None,
+            limits: ReportLimits::default(),
         }
     }
 }
@@ -284,10 +344,13 @@ struct Layer {
     max_body_bytes: Option<u64>,
     ui_dir: Option<PathBuf>,
     shutdown_grace_secs: Option<u64>,
+    trusted_proxies: Option<Vec<String>>,
     #[serde(default)]
     im: ImLayer,
     #[serde(default)]
     delivery: DeliveryLayer,
+    #[serde(default)]
+    limits: LimitsLayer,
 }
 
 impl std::fmt::Debug for Layer {
@@ -303,10 +366,20 @@ impl std::fmt::Debug for Layer {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("ui_dir", &self.ui_dir)
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("im", &self.im)
             .field("delivery", &self.delivery)
+            .field("limits", &self.limits)
             .finish()
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsLayer {
+    reports_per_credential: Option<f64>,
+    reports_per_class: Option<f64>,
+    connections_per_source: Option<u64>,
 }
 
 #[derive(Default, Deserialize)]
@@ -374,6 +447,19 @@ impl Layer {
             top.delivery.retry_schedule,
         );
         over(&mut self.delivery.lease, top.delivery.lease);
+        over(&mut self.trusted_proxies, top.trusted_proxies);
+        over(
+            &mut self.limits.reports_per_credential,
+            top.limits.reports_per_credential,
+        );
+        over(
+            &mut self.limits.reports_per_class,
+            top.limits.reports_per_class,
+        );
+        over(
+            &mut self.limits.connections_per_source,
+            top.limits.connections_per_source,
+        );
     }
 }
 
@@ -405,6 +491,19 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "delivery.retry_schedule",
     ),
     ("REPLAYDESK_DELIVERY_LEASE", "delivery.lease"),
+    (
+        "REPLAYDESK_LIMITS_REPORTS_PER_CREDENTIAL",
+        "limits.reports_per_credential",
+    ),
+    (
+        "REPLAYDESK_LIMITS_REPORTS_PER_CLASS",
+        "limits.reports_per_class",
+    ),
+    (
+        "REPLAYDESK_LIMITS_CONNECTIONS_PER_SOURCE",
+        "limits.connections_per_source",
+    ),
+    ("REPLAYDESK_TRUSTED_PROXIES", "trusted_proxies"),
 ];
 
 // Env errors never quote the value: a secret set in the wrong variable would be printed.
@@ -467,6 +566,23 @@ fn env_layer(vars: impl IntoIterator<Item = (String, String)>) -> Result<Layer, 
             "delivery.concurrency" => l.delivery.concurrency = Some(env_u64(&var, &value)?),
             "delivery.retry_schedule" => l.delivery.retry_schedule = Some(value),
             "delivery.lease" => l.delivery.lease = Some(value),
+            "limits.reports_per_credential" => {
+                l.limits.reports_per_credential = Some(env_f64(&var, &value)?)
+            }
+            "limits.reports_per_class" => l.limits.reports_per_class = Some(env_f64(&var, &value)?),
+            "limits.connections_per_source" => {
+                l.limits.connections_per_source = Some(env_u64(&var, &value)?)
+            }
+            // Comma-separated, as a list in the file.
+            "trusted_proxies" => {
+                l.trusted_proxies = Some(
+                    value
+                        .split(',')
+                        .map(|p| p.trim().to_owned())
+                        .filter(|p| !p.is_empty())
+                        .collect(),
+                )
+            }
             _ => {}
         }
     }
@@ -755,6 +871,45 @@ impl Config {
             }
         }
 
+        let report_rate = |key: &str, v: Option<f64>, default: f64| match v {
+            Some(x) if !(0.0..=1_000_000.0).contains(&x) => Err(ConfigError::invalid(
+                key,
+                format!("must be between 0 and 1000000 (0 = no limit), got {x}"),
+            )),
+            Some(x) => Ok(x),
+            None => Ok(default),
+        };
+        let limits = ReportLimits {
+            reports_per_credential: report_rate(
+                "limits.reports_per_credential",
+                l.limits.reports_per_credential,
+                d.limits.reports_per_credential,
+            )?,
+            reports_per_class: report_rate(
+                "limits.reports_per_class",
+                l.limits.reports_per_class,
+                d.limits.reports_per_class,
+            )?,
+        };
+        let connections_per_source = match l.limits.connections_per_source {
+            Some(n) => usize::try_from(n)
+                .ok()
+                .filter(|n| *n <= 1_000_000)
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        "limits.connections_per_source",
+                        format!("must be between 0 and 1000000 (0 = no cap), got {n}"),
+                    )
+                })?,
+            None => d.http.connections_per_source,
+        };
+        let trusted_proxies = l
+            .trusted_proxies
+            .unwrap_or_default()
+            .iter()
+            .map(|p| parse_proxy(p))
+            .collect::<Result<Vec<_>, _>>()?;
+
         let dd = DeliverySettings::default();
         let rate = |key: &str, v: Option<f64>, default: f64| -> Result<f64, ConfigError> {
             match v {
@@ -799,7 +954,12 @@ impl Config {
             max_body_bytes,
             ui_dir: l.ui_dir.unwrap_or_else(|| default_ui_dir(d.ui_dir)),
             shutdown_grace_secs,
-            http: d.http,
+            http: HttpLimits {
+                connections_per_source,
+                trusted_proxies,
+                ..d.http
+            },
+            limits,
             im: ImSettings {
                 endpoint,
                 sdkappid: l.im.sdkappid,
@@ -830,6 +990,20 @@ impl Config {
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
     }
+}
+
+/// One `trusted_proxies` entry: an address (`10.0.0.5`, `::1`) or a network
+/// (`10.0.0.0/8`).
+fn parse_proxy(p: &str) -> Result<ipnet::IpNet, ConfigError> {
+    let p = p.trim();
+    p.parse::<ipnet::IpNet>()
+        .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| {
+            ConfigError::invalid(
+                "trusted_proxies",
+                format!("{p:?} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/8)"),
+            )
+        })
 }
 
 /// The console's files when no `ui_dir` is configured: `ui/dist` in the working directory,
@@ -923,6 +1097,50 @@ mod tests {
             crate::store::db_for_display(Path::new("/var/lib/replaydesk.db")),
             "/var/lib/replaydesk.db"
         );
+    }
+
+    #[test]
+    fn client_limits_from_the_file_and_the_environment() {
+        let d = Config::from_sources(None, env(&[]), &Flags::default()).unwrap();
+        assert_eq!(d.limits, ReportLimits::default());
+        assert_eq!(
+            d.http.connections_per_source,
+            DEFAULT_CONNECTIONS_PER_SOURCE
+        );
+        assert!(d.http.trusted_proxies.is_empty());
+        let text = "trusted_proxies = [\"10.0.0.5\", \"fd00::/8\"]\n[limits]\nreports_per_credential = 2\nreports_per_class = 0\nconnections_per_source = 64\n";
+        let c = Config::from_sources(file(text), env(&[]), &Flags::default()).unwrap();
+        assert_eq!(c.limits.reports_per_credential, 2.0);
+        assert_eq!(c.limits.reports_per_class, 0.0);
+        assert_eq!(c.http.connections_per_source, 64);
+        assert_eq!(c.http.trusted_proxies.len(), 2);
+        let e = env(&[
+            ("REPLAYDESK_LIMITS_REPORTS_PER_CREDENTIAL", "0"),
+            ("REPLAYDESK_LIMITS_CONNECTIONS_PER_SOURCE", "0"),
+            ("REPLAYDESK_TRUSTED_PROXIES", "192.0.2.1, 10.0.0.0/8"),
+        ]);
+        let c = Config::from_sources(file(text), e, &Flags::default()).unwrap();
+        assert_eq!(c.limits.reports_per_credential, 0.0);
+        assert_eq!(c.http.connections_per_source, 0);
+        assert_eq!(
+            c.http.trusted_proxies,
+            vec![
+                "192.0.2.1/32".parse::<ipnet::IpNet>().unwrap(),
+                "10.0.0.0/8".parse().unwrap()
+            ]
+        );
+        for (bad, key) in [
+            (
+                "[limits]\nreports_per_class = -1\n",
+                "limits.reports_per_class",
+            ),
+            ("trusted_proxies = [\"proxy.local\"]\n", "trusted_proxies"),
+        ] {
+            let err = Config::from_sources(file(bad), env(&[]), &Flags::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{err}");
+        }
     }
 
     #[test]

@@ -209,6 +209,9 @@ impl Fleet {
             .env("REPLAYDESK_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("REPLAYDESK_CALLBACK_KEY", CALLBACK_KEY)
             .env("REPLAYDESK_CALLBACK_RATE_PER_SOURCE", "0")
+            // A load run: every client reports far faster than a classroom client.
+            .env("REPLAYDESK_LIMITS_REPORTS_PER_CREDENTIAL", "0")
+            .env("REPLAYDESK_LIMITS_REPORTS_PER_CLASS", "0")
             .env("REPLAYDESK_IM_ENDPOINT", self.emulator.base.clone())
             .env("REPLAYDESK_IM_SDKAPPID", SDKAPPID.to_string())
             // Always the first key: after a rotation, serve must use the key fixed through

@@ -32,6 +32,9 @@ fn serve(dir: &Path, emu: &EmulatorHandle) -> Served {
         .env("REPLAYDESK_IM_SDKAPPID", SDKAPPID.to_string())
         .env("REPLAYDESK_IM_SECRET_KEY", KEY)
         .env("REPLAYDESK_DELIVERY_GROUP_RATE", "0")
+        // A load run: every client reports far faster than a classroom client.
+        .env("REPLAYDESK_LIMITS_REPORTS_PER_CREDENTIAL", "0")
+        .env("REPLAYDESK_LIMITS_REPORTS_PER_CLASS", "0")
         .env("REPLAYDESK_DELIVERY_APP_RATE", "0")
         // Few attempts at once against a slow IM: a backlog is left when SIGTERM comes.
         .env("REPLAYDESK_DELIVERY_CONCURRENCY", "4")

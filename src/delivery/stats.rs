@@ -13,6 +13,7 @@ pub struct DeliveryStats {
     latency_buckets: [AtomicU64; LATENCY_BUCKETS_MS.len()],
     latency_count: AtomicU64,
     latency_sum_ms: AtomicU64,
+    deferred: AtomicU64,
 }
 
 fn outcome_index(o: AttemptOutcome) -> usize {
@@ -30,6 +31,8 @@ pub struct StatsSnapshot {
     pub latency_buckets: Vec<(u64, u64)>,
     pub latency_count: u64,
     pub latency_sum_ms: u64,
+    /// Claimed messages put back in the store to wait for their busy group's turn.
+    pub deferred_total: u64,
 }
 
 impl DeliveryStats {
@@ -43,6 +46,11 @@ impl DeliveryStats {
         self.latency_count.fetch_add(1, Ordering::Relaxed);
         self.latency_sum_ms
             .fetch_add(duration_ms, Ordering::Relaxed);
+    }
+
+    /// `n` claimed messages were deferred (their group was busy).
+    pub fn deferred(&self, n: u64) {
+        self.deferred.fetch_add(n, Ordering::Relaxed);
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {
@@ -63,6 +71,7 @@ impl DeliveryStats {
                 .collect(),
             latency_count: self.latency_count.load(Ordering::Relaxed),
             latency_sum_ms: self.latency_sum_ms.load(Ordering::Relaxed),
+            deferred_total: self.deferred.load(Ordering::Relaxed),
         }
     }
 }

@@ -1,12 +1,13 @@
 //! The dispatcher loop and one attempt.
 
+use super::limiter::Plan;
 use super::{Inner, CREDENTIALS_ALERT};
 use crate::clock::unix_ms_now;
 use crate::im::client::ImError;
 use crate::im::errors::is_group_missing;
 use crate::im::wire::SendGroupMsgRequest;
 use crate::im::ErrorClass;
-use crate::protocol::MsgBodyElem;
+use crate::protocol::{MessageType, MsgBodyElem};
 use crate::store::{AttemptOutcome, AttemptRecord, ClaimedMessage, Transition};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -80,12 +81,13 @@ pub(crate) async fn dispatch(inner: Arc<Inner>) {
                 super::schedule::after(unix_ms_now(), inner.config.credentials_probe_interval);
             inner.next_probe_at.store(next, Ordering::SeqCst);
         }
+        let ready = plan(&inner, claimed).await;
         {
             let mut held = inner.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-            held.extend(claimed.iter().map(|m| m.id));
+            held.extend(ready.iter().map(|(m, _)| m.id));
         }
         let mut permit = Some(first);
-        for msg in claimed {
+        for (msg, group_wait) in ready {
             let p = match permit.take() {
                 Some(p) => p,
                 None => match inner.permits.clone().acquire_owned().await {
@@ -93,9 +95,50 @@ pub(crate) async fn dispatch(inner: Arc<Inner>) {
                     Err(_) => return,
                 },
             };
-            tokio::spawn(attempt(inner.clone(), msg, p, paused));
+            tokio::spawn(attempt(inner.clone(), msg, p, paused, group_wait));
         }
     }
+}
+
+/// Splits claimed messages into those that go now (each with its group slot's wait) and
+/// those whose group is busy beyond the horizon, which are put back in the store due at
+/// their turn (see `limiter`), in one write. Should that write fail, they go now instead,
+/// as before fairness: nothing is left claimed and unattended.
+async fn plan(inner: &Inner, claimed: Vec<ClaimedMessage>) -> Vec<(ClaimedMessage, Duration)> {
+    let now = unix_ms_now();
+    let mut ready = Vec::with_capacity(claimed.len());
+    let mut later = Vec::new();
+    let mut deferred = Vec::new();
+    for msg in claimed {
+        let lifecycle = matches!(
+            msg.msg_type,
+            MessageType::ClassStart | MessageType::ClassEnd
+        );
+        match inner.limiters.plan(&msg.group_id, msg.id, lifecycle) {
+            Plan::Go(wait) => ready.push((msg, wait)),
+            Plan::Defer(after) => {
+                later.push((msg.id, now.saturating_add(ms(after))));
+                deferred.push(msg);
+            }
+        }
+    }
+    if later.is_empty() {
+        return ready;
+    }
+    match inner.store.defer(&inner.owner, &later).await {
+        Ok(_) => {
+            inner.stats.deferred(later.len() as u64);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot defer messages of busy groups; sending them now");
+            for msg in deferred {
+                inner.limiters.undefer(msg.id);
+                let wait = inner.limiters.reserve_now(&msg.group_id);
+                ready.push((msg, wait));
+            }
+        }
+    }
+    ready
 }
 
 /// Renews the leases of the attempts this worker is working on, and takes back messages
@@ -214,9 +257,10 @@ async fn attempt(
     msg: ClaimedMessage,
     permit: OwnedSemaphorePermit,
     probe: bool,
+    group_wait: Duration,
 ) {
     let mut permit = Some(permit);
-    inner.limiters.acquire_send(&msg.group_id).await;
+    inner.limiters.acquire_send(&msg.group_id, group_wait).await;
     let paused_now = inner.paused.load(Ordering::SeqCst);
     if *inner.shutdown.borrow() || (paused_now && !probe) {
         // Not attempted: put it back, due at once; the dispatcher takes nothing while paused.

@@ -50,7 +50,13 @@ pub async fn recording(
 ) -> Response {
     // Before the body is read: a source over its rate costs us no more than this.
     if let Some(Extension(ConnectInfo(peer))) = peer {
-        if let Err(wait) = sources.check(peer.ip()) {
+        // Behind a trusted proxy, the client it forwarded is the source.
+        let source = super::conn_limit::client_ip(
+            peer.ip(),
+            req.headers(),
+            &desk.config().http.trusted_proxies,
+        );
+        if let Err(wait) = sources.check(source) {
             let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
             let mut res = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,

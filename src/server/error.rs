@@ -15,6 +15,8 @@ pub struct ApiError {
     /// `unsupported_media_type`, `not_implemented`, `im_error`, `unavailable`, `internal`.
     pub error: &'static str,
     pub detail: String,
+    /// Seconds for a `Retry-After` header (a 429).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -23,7 +25,20 @@ impl ApiError {
             status,
             error,
             detail: detail.into(),
+            retry_after: None,
         }
+    }
+
+    /// 429 `rate_limited`, with `Retry-After` saying when (whole seconds, at least one).
+    pub fn rate_limited(detail: impl Into<String>, wait: std::time::Duration) -> Self {
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("{}; retry in {secs} s", detail.into()),
+        );
+        e.retry_after = Some(secs);
+        e
     }
 
     /// The body is not JSON.
@@ -116,6 +131,9 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, secs.into());
         }
         res
     }

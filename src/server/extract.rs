@@ -48,7 +48,13 @@ pub async fn refuse_declared_oversize(
         // A class bundle: its own, larger cap (the handler enforces it).
         Some(super::align::MAX_BUNDLE_BYTES)
     } else {
-        req.extensions().get::<BodyLimit>().map(|l| l.0)
+        let limit = req.extensions().get::<BodyLimit>().map(|l| l.0);
+        if super::reports::is_report_path(req.uri().path()) {
+            // A report's own, smaller cap (the handlers enforce it on what they read).
+            limit.map(super::reports::report_body_cap)
+        } else {
+            limit
+        }
     };
     let declared = req
         .headers()

@@ -2,7 +2,8 @@
 //! keep-alive connections), a cap on connections open at once, each request's peer address
 //! (`ConnectInfo`), and a shutdown that stops accepting, closes idle connections at once and
 //! gives requests in flight [`HttpLimits::drain`] to finish before dropping what is left —
-//! a client trickling a request cannot hold a stopping server up.
+//! a client trickling a request cannot hold a stopping server up. Each source address may
+//! hold at most `connections_per_source` of the connections (see [`super::conn_limit`]).
 
 use crate::config::HttpLimits;
 use axum::extract::ConnectInfo;
@@ -26,6 +27,8 @@ pub async fn serve(
     signal: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let per_source =
+        super::conn_limit::PerSource::new(limits.connections_per_source, &limits.trusted_proxies);
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder
@@ -55,12 +58,28 @@ pub async fn serve(
                 }
             },
         };
+        // A trusted proxy's connections carry many clients: counted per request instead.
+        let held = if per_source.is_trusted(peer.ip()) {
+            None
+        } else {
+            match per_source.admit(peer.ip()) {
+                Ok(held) => held,
+                Err(super::conn_limit::OverCap) => {
+                    drop(slot);
+                    tracing::debug!(%peer, "refused a connection: its source holds its cap");
+                    super::conn_limit::refuse(stream);
+                    continue;
+                }
+            }
+        };
         let socket = super::kernel_rtt::ConnSocket::of(&stream);
+        let limiter = per_source.clone();
         let svc = app
             .clone()
             .map_request(move |mut req: axum::http::Request<Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
                 req.extensions_mut().insert(socket);
+                req.extensions_mut().insert(limiter.clone());
                 req
             });
         let conn = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc));
@@ -69,6 +88,7 @@ pub async fn serve(
             if let Err(e) = conn.await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
+            drop(held);
             drop(slot);
         });
     }

@@ -1,6 +1,8 @@
 //! `GET /healthz`, `GET /v1/info` and Prometheus text at `GET /metrics`.
 
+use super::conn_limit::PerSource;
 use super::error::ApiResult;
+use super::report_limit::{ReportLimiter, Scope};
 use super::source_limit::SourceLimiter;
 use crate::app::AppInfo;
 use crate::service::{MetricsSnapshot, ReplayDesk};
@@ -39,10 +41,14 @@ pub async fn info(State(desk): State<ReplayDesk>) -> Json<AppInfo> {
 pub async fn metrics(
     State(desk): State<ReplayDesk>,
     Extension(sources): Extension<SourceLimiter>,
+    Extension(reports): Extension<ReportLimiter>,
+    // Set by the accept loop (absent when the router is called without it).
+    conns: Option<Extension<PerSource>>,
 ) -> ApiResult<impl IntoResponse> {
     let snapshot = desk.metrics().await?;
     let mut text = render(&desk.info(), &snapshot);
     render_source_limit(&mut text, &sources);
+    render_client_limits(&mut text, &reports, conns.as_ref().map(|c| &c.0));
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -75,6 +81,48 @@ fn render_source_limit(o: &mut String, sources: &SourceLimiter) {
         o,
         "replaydesk_recording_callback_sources {}",
         sources.sources()
+    );
+}
+
+/// The report rate limits' and the per-source connection cap's figures (held by the HTTP
+/// door).
+fn render_client_limits(o: &mut String, reports: &ReportLimiter, conns: Option<&PerSource>) {
+    family(
+        o,
+        "replaydesk_reports_rate_limited_total",
+        "counter",
+        "Client reports answered 429 since start, by the limit that refused them \
+         (limits.reports_per_credential, limits.reports_per_class); not stored.",
+    );
+    for (label, scope) in [("credential", Scope::Credential), ("class", Scope::Class)] {
+        let _ = writeln!(
+            o,
+            "replaydesk_reports_rate_limited_total{{limit=\"{label}\"}} {}",
+            reports.limited_total(scope)
+        );
+    }
+    family(
+        o,
+        "replaydesk_connections_refused_total",
+        "counter",
+        "Connections (and requests through a trusted proxy) answered 429 since start: \
+         their source held limits.connections_per_source.",
+    );
+    let _ = writeln!(
+        o,
+        "replaydesk_connections_refused_total {}",
+        conns.map_or(0, PerSource::refused_total)
+    );
+    family(
+        o,
+        "replaydesk_connection_sources",
+        "gauge",
+        "Source addresses holding connections now (counted when a cap is set).",
+    );
+    let _ = writeln!(
+        o,
+        "replaydesk_connection_sources {}",
+        conns.map_or(0, PerSource::sources)
     );
 }
 
@@ -186,6 +234,17 @@ pub fn render(info: &AppInfo, m: &MetricsSnapshot) -> String {
         o,
         "replaydesk_delivery_attempt_duration_ms_count {}",
         m.delivery.latency_count
+    );
+    family(
+        &mut o,
+        "replaydesk_delivery_deferred_total",
+        "counter",
+        "Claimed messages put back to wait for their busy group's turn since start (fair claiming across groups).",
+    );
+    let _ = writeln!(
+        o,
+        "replaydesk_delivery_deferred_total {}",
+        m.delivery.deferred_total
     );
     family(
         &mut o,

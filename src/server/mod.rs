@@ -8,6 +8,7 @@ pub mod auth;
 pub mod callbacks;
 pub mod classes;
 pub mod cli;
+pub mod conn_limit;
 pub mod error;
 pub mod extract;
 pub mod kernel_rtt;
@@ -15,6 +16,7 @@ pub mod launch;
 pub mod listen;
 pub mod metrics;
 pub mod openapi;
+pub mod report_limit;
 pub mod reports;
 pub mod source_limit;
 
@@ -48,9 +50,13 @@ pub fn router(desk: ReplayDesk) -> Router {
             desk.config().http.body_read_timeout,
         ))
         .layer(axum::middleware::from_fn(extract::refuse_declared_oversize))
+        .layer(axum::middleware::from_fn(conn_limit::forwarded_cap))
         .layer(Extension(BodyLimit(max_body)))
         .layer(Extension(source_limit::SourceLimiter::new(
             desk.config().callback_rate_per_source,
+        )))
+        .layer(Extension(report_limit::ReportLimiter::new(
+            &desk.config().limits,
         )))
         .layer(Extension(doc))
         .layer(TraceLayer::new_for_http())

@@ -1,12 +1,14 @@
 //! What classroom clients call: the server clock, timeline reports, class start and end
 //! (each with the reporting member's credential).
 
-use super::error::{ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{bearer, Body, Fields, PathParam, ReceivedAt};
 use super::kernel_rtt::ConnSocket;
+use super::report_limit::ReportLimiter;
 use crate::service::{
     ClassEventAccepted, ClassEventReport, ReplayDesk, ReportMeta, TimelineAccepted, TimelineReport,
 };
+use crate::service::{ReportGrant, REPORT_MAX_BODY_BYTES};
 use crate::store::ClassEvent;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -18,6 +20,45 @@ use serde_json::{json, Value};
 #[utoipa::path(get, path = "/v1/time", tag = "classroom", responses((status = 200, description = "`{\"server_ms\": <unix ms>}`, for round-trip clock estimation")))]
 pub async fn time(State(desk): State<ReplayDesk>) -> Json<Value> {
     Json(json!({ "server_ms": desk.server_ms() }))
+}
+
+/// Whether `path` is a report route (`/v1/classes/{class_id}/timeline|start|end`).
+pub fn is_report_path(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/v1/classes/") else {
+        return false;
+    };
+    matches!(rest.split_once('/'), Some((class, route))
+        if !class.is_empty() && matches!(route, "timeline" | "start" | "end"))
+}
+
+/// A report's body cap: [`REPORT_MAX_BODY_BYTES`], or `max_body_bytes` when smaller.
+pub fn report_body_cap(max_body_bytes: usize) -> usize {
+    max_body_bytes.min(REPORT_MAX_BODY_BYTES)
+}
+
+/// Refuses a report body over its cap (413; nothing is kept of it).
+fn within_cap(body: &[u8]) -> ApiResult<()> {
+    if body.len() > REPORT_MAX_BODY_BYTES {
+        return Err(ApiError::payload_too_large(REPORT_MAX_BODY_BYTES));
+    }
+    Ok(())
+}
+
+/// Takes the report from the credential's (and, for a timeline report, the class's) rate
+/// limit. A legacy class-wide token is limited per uid it names (peeked from the body).
+fn admit(
+    limits: &ReportLimiter,
+    grant: &ReportGrant,
+    body: &[u8],
+    counts_for_class: bool,
+) -> ApiResult<()> {
+    let uid = match &grant.uid {
+        Some(uid) => uid.clone(),
+        None => Fields::peek(body, "uid")
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+    };
+    limits.admit(&grant.class.class_id, &uid, counts_for_class)
 }
 
 fn parse_timeline(bytes: &[u8]) -> ApiResult<TimelineReport> {
@@ -35,11 +76,15 @@ pub async fn timeline(
     State(desk): State<ReplayDesk>,
     ReceivedAt(received_at): ReceivedAt,
     socket: Option<Extension<ConnSocket>>,
+    Extension(limits): Extension<ReportLimiter>,
     PathParam(class_id): PathParam<String>,
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<TimelineAccepted>)> {
     let grant = desk.authorize_report(&class_id, bearer(&headers)).await?;
+    // Before anything is parsed or kept: a report over the limit costs nothing more.
+    admit(&limits, &grant, &body, true)?;
+    within_cap(&body)?;
     let meta = ReportMeta {
         received_at,
         body: String::from_utf8_lossy(&body).into_owned(),
@@ -70,12 +115,15 @@ pub async fn timeline(
 
 async fn class_event(
     desk: ReplayDesk,
+    limits: ReportLimiter,
     class_id: String,
     headers: HeaderMap,
     body: &[u8],
     event: ClassEvent,
 ) -> ApiResult<(StatusCode, Json<ClassEventAccepted>)> {
     let grant = desk.authorize_report(&class_id, bearer(&headers)).await?;
+    admit(&limits, &grant, body, false)?;
+    within_cap(body)?;
     let mut f = Fields::parse(body)?;
     let report = ClassEventReport {
         uid: f.str("uid")?,
@@ -90,20 +138,22 @@ async fn class_event(
 #[utoipa::path(post, path = "/v1/classes/{class_id}/start", tag = "classroom", security(("report" = [])), params(("class_id" = String, Path, description = "the class")), request_body = ClassEventReport, responses((status = 202, body = ClassEventAccepted), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn start(
     State(desk): State<ReplayDesk>,
+    Extension(limits): Extension<ReportLimiter>,
     PathParam(class_id): PathParam<String>,
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<ClassEventAccepted>)> {
-    class_event(desk, class_id, headers, &body, ClassEvent::Start).await
+    class_event(desk, limits, class_id, headers, &body, ClassEvent::Start).await
 }
 
 /// `POST /v1/classes/{class_id}/end` → 202 `{"message_id","seq"}` (a 1002).
 #[utoipa::path(post, path = "/v1/classes/{class_id}/end", tag = "classroom", security(("report" = [])), params(("class_id" = String, Path, description = "the class")), request_body = ClassEventReport, responses((status = 202, body = ClassEventAccepted), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn end(
     State(desk): State<ReplayDesk>,
+    Extension(limits): Extension<ReportLimiter>,
     PathParam(class_id): PathParam<String>,
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<ClassEventAccepted>)> {
-    class_event(desk, class_id, headers, &body, ClassEvent::End).await
+    class_event(desk, limits, class_id, headers, &body, ClassEvent::End).await
 }

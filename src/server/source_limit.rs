@@ -90,7 +90,7 @@ impl SourceLimiter {
 
 /// The key a source address is counted under: IPv4 as is (an IPv4-mapped IPv6 address
 /// too), IPv6 by its /64.
-fn source_of(ip: IpAddr) -> IpAddr {
+pub(crate) fn source_of(ip: IpAddr) -> IpAddr {
     match ip.to_canonical() {
         IpAddr::V6(v6) => {
             let bits = u128::from(v6) & !((1u128 << 64) - 1);

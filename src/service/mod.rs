@@ -31,7 +31,10 @@ pub use export::{export_class, ClassBundle, BUNDLE_FORMAT};
 pub use health::{Health, CACHE_FOR};
 pub use import::{import_bundle, parse_bundle, read_bundle, BundleError, CheckedBundle};
 pub use intake::MAX_BATCH;
-pub use reports::{time_line_for, ReportMeta};
+pub use reports::{
+    kept_report_body, time_line_for, ReportMeta, REFUSED_REPORT_SAMPLE_BYTES,
+    REPORT_MAX_BODY_BYTES, TIMELINE_FIELDS,
+};
 pub use types::*;
 
 use crate::app::AppInfo;

@@ -14,6 +14,45 @@ use crate::store::{
 };
 use std::sync::atomic::Ordering;
 
+/// The largest body a report (timeline, start, end) may have, bytes; `max_body_bytes` when
+/// that is smaller. A report is three short fields (a 128-character uid written entirely
+/// in `\u` escapes is about 1.6 KB): anything near this is padding, and each report's
+/// body is kept.
+pub const REPORT_MAX_BODY_BYTES: usize = 4096;
+/// Of a refused report's body, the first this many bytes are kept.
+pub const REFUSED_REPORT_SAMPLE_BYTES: usize = 1024;
+/// The fields a timeline report carries; any other is ignored and not kept.
+pub const TIMELINE_FIELDS: [&str; 3] = ["uid", "timestamp", "rtt_ms"];
+
+/// What is kept of an accepted report's body: the body as received when it holds only
+/// [`TIMELINE_FIELDS`]; else those fields alone, re-encoded (unknown fields mean nothing
+/// to ReplayDesk, and keeping them let a member pad every report it sent).
+pub fn kept_report_body(body: &str) -> String {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(body) else {
+        return sample(body, REFUSED_REPORT_SAMPLE_BYTES).0;
+    };
+    if map.keys().all(|k| TIMELINE_FIELDS.contains(&k.as_str())) {
+        return body.to_owned();
+    }
+    let known: serde_json::Map<String, serde_json::Value> = map
+        .into_iter()
+        .filter(|(k, _)| TIMELINE_FIELDS.contains(&k.as_str()))
+        .collect();
+    serde_json::Value::Object(known).to_string()
+}
+
+/// The first `max` bytes of `text` (cut at a character boundary), and whether it was cut.
+pub fn sample(text: &str, max: usize) -> (String, bool) {
+    if text.len() <= max {
+        return (text.to_owned(), false);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (text[..end].to_owned(), true)
+}
+
 /// Where a report came from and when it arrived.
 #[derive(Debug, Clone, Default)]
 pub struct ReportMeta {
@@ -118,6 +157,16 @@ impl ReplayDesk {
         meta: &ReportMeta,
     ) {
         self.inner.refused.fetch_add(1, Ordering::Relaxed);
+        // A sample of the body, as for refused callbacks: the reason says what was cut.
+        let (body, cut) = sample(&meta.body, REFUSED_REPORT_SAMPLE_BYTES);
+        let reason = if cut {
+            format!(
+                "{reason} (body of {} bytes: the first {REFUSED_REPORT_SAMPLE_BYTES} kept)",
+                meta.body.len()
+            )
+        } else {
+            reason.to_owned()
+        };
         let r = RefusedReport {
             class_id: Some(class_id.to_owned()),
             // Kept only when printable and short enough to show.
@@ -129,8 +178,8 @@ impl ReplayDesk {
                 .filter(|r| r.is_finite() && r.abs() < 1e15)
                 .map(|r| r.round() as i64),
             received_at: meta.received_at,
-            reason: reason.to_owned(),
-            body: meta.body.clone(),
+            reason,
+            body,
         };
         if let Err(e) = self.inner.store.record_refused_report(&r).await {
             tracing::warn!(error = %e, "could not keep a refused timeline report");
@@ -184,7 +233,7 @@ impl ReplayDesk {
             rtt_source: rtt_source.as_str(),
             uncertainty_ms,
             received_at: meta.received_at,
-            body: meta.body,
+            body: kept_report_body(&meta.body),
         });
         let ins = self.submit(item).await?;
         // A repeat answers with the time_line of the message already stored (a new
@@ -234,6 +283,23 @@ impl ReplayDesk {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_fields_are_not_kept_and_a_sample_is_cut_at_a_character() {
+        let plain = r#"{"uid": "s1", "timestamp": 5.0}"#;
+        assert_eq!(kept_report_body(plain), plain, "as received");
+        let padded = format!(
+            r#"{{"pad":"{}","uid":"s1","timestamp":5,"rtt_ms":12.5,"x":{{"y":1}}}}"#,
+            "z".repeat(3000)
+        );
+        assert_eq!(
+            kept_report_body(&padded),
+            r#"{"uid":"s1","timestamp":5,"rtt_ms":12.5}"#
+        );
+        assert_eq!(sample("héllo", 2), ("h".to_owned(), true));
+        assert_eq!(sample("héllo", 3), ("hé".to_owned(), true));
+        assert_eq!(sample("hi", 3), ("hi".to_owned(), false));
+    }
 
     #[test]
     fn time_line_is_half_the_round_trip_earlier() {

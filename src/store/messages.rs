@@ -39,6 +39,8 @@ pub struct Inserted {
 pub struct ClaimedMessage {
     pub id: i64,
     pub group_id: String,
+    /// 1001 / 1002 go ahead of their group's backlog.
+    pub msg_type: MessageType,
     pub seq: u64,
     pub random: u32,
     pub data: String,
@@ -152,13 +154,13 @@ const CLAIM_SQLITE: &str =
      updated_at = $3 WHERE id IN (SELECT id FROM messages INDEXED BY messages_due \
      WHERE status IN ('pending', 'retrying') AND next_attempt_at <= $4 \
      ORDER BY next_attempt_at, id LIMIT $5) \
-     RETURNING id, group_id, seq, random, data, retry_step, next_trigger, ambiguous_since";
+     RETURNING id, group_id, msg_type, seq, random, data, retry_step, next_trigger, ambiguous_since";
 const CLAIM_POSTGRES: &str =
     "UPDATE messages SET status = 'sending', lease_owner = $1, lease_until = $2, \
      updated_at = $3 WHERE id IN (SELECT id FROM messages \
      WHERE status IN ('pending', 'retrying') AND next_attempt_at <= $4 \
      ORDER BY next_attempt_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) \
-     RETURNING id, group_id, seq, random, data, retry_step, next_trigger, ambiguous_since";
+     RETURNING id, group_id, msg_type, seq, random, data, retry_step, next_trigger, ambiguous_since";
 
 /// How many times a colliding `seq` is drawn again before giving up (a collision needs
 /// thousands of messages in one group; ten in a row means something else is wrong).
@@ -241,9 +243,11 @@ impl Store {
             let random: i64 = row.try_get("random")?;
             let step: i64 = row.try_get("retry_step")?;
             let trigger: String = row.try_get("next_trigger")?;
+            let code: i64 = row.try_get("msg_type")?;
             out.push(ClaimedMessage {
                 id: row.try_get("id")?,
                 group_id: row.try_get("group_id")?,
+                msg_type: MessageType::from_code(code).ok_or_else(|| bad_row("msg_type", code))?,
                 seq: u64::try_from(seq).map_err(|_| bad_row("seq", seq))?,
                 random: u32::try_from(random).map_err(|_| bad_row("random", random))?,
                 data: row.try_get("data")?,
@@ -364,6 +368,46 @@ impl Store {
         .execute(self.writer())
         .await?;
         Ok(())
+    }
+
+    /// Puts claimed messages back unattempted, each due at its own time (their group is
+    /// busy: each waits for its turn in the store, not in a sending slot), if `owner`
+    /// still holds them. One transaction. Returns how many moved.
+    pub async fn defer(&self, owner: &str, due: &[(i64, i64)]) -> StoreResult<u64> {
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.begin_write().await?;
+        let mut moved = 0;
+        // Bounded statements: SQLite caps bound parameters per statement.
+        for chunk in due.chunks(200) {
+            let mut n = 2;
+            let mut mark = || {
+                n += 1;
+                format!("${n}")
+            };
+            let mut cases = String::new();
+            let mut ids = Vec::with_capacity(chunk.len());
+            for _ in chunk {
+                let (id, at) = (mark(), mark());
+                cases.push_str(&format!(" WHEN {id} THEN {at}"));
+                ids.push(id);
+            }
+            let sql = format!(
+                "UPDATE messages SET status = CASE WHEN attempt_count = 0 THEN 'pending' \
+                 ELSE 'retrying' END, next_attempt_at = CASE id{cases} END, \
+                 lease_owner = NULL, lease_until = NULL, updated_at = $1 \
+                 WHERE status = 'sending' AND lease_owner = $2 AND id IN ({})",
+                ids.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(now_ms()).bind(owner);
+            for (id, at) in chunk {
+                q = q.bind(*id).bind(*at);
+            }
+            moved += q.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(moved)
     }
 
     /// Takes back messages whose worker's lease expired while they were `sending`: the

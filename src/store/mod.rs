@@ -42,7 +42,7 @@ pub use messages::{
 pub use rate::SharedSlot;
 pub use reports::{
     report_dedup_key, ClassEvent, ClassEventIntake, IntakeItem, RefusedReport, TimelineIntake,
-    TimelineReportRecord,
+    TimelineReportRecord, REFUSED_REPORTS_KEPT,
 };
 pub use types::{Alert, Attempt, AttemptOutcome, MessageStatus, StoredMessage, Trigger};
 

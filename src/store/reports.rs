@@ -65,6 +65,9 @@ pub enum IntakeItem {
     ClassEvent(ClassEventIntake),
 }
 
+/// How many refused timeline reports are kept per class (the newest).
+pub const REFUSED_REPORTS_KEPT: i64 = 1000;
+
 /// A timeline report refused (after its client proved it may report to the class).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RefusedReport {
@@ -503,9 +506,11 @@ impl Store {
         }
     }
 
-    /// Keeps a refused timeline report, with why it was refused.
+    /// Keeps a refused timeline report, with why it was refused; of a class's refused
+    /// reports only the newest [`REFUSED_REPORTS_KEPT`] stay.
     pub async fn record_refused_report(&self, r: &RefusedReport) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
+        let mut tx = self.begin_write().await?;
+        let id = sqlx::query_scalar(
             "INSERT INTO timeline_reports (class_id, uid, client_timestamp, rtt_ms, received_at, \
              accepted, refusal_reason, body) VALUES ($1, $2, $3, $4, $5, 0, $6, $7) RETURNING id",
         )
@@ -516,8 +521,26 @@ impl Store {
         .bind(r.received_at)
         .bind(&r.reason)
         .bind(&r.body)
-        .fetch_one(self.writer())
-        .await?)
+        .fetch_one(&mut *tx)
+        .await?;
+        // A member whose client keeps sending what is refused cannot grow the store without
+        // bound (the partial index `timeline_reports_refused` finds the cut).
+        // By name on SQLite, which, never `ANALYZE`d, may take `timeline_reports_class`.
+        let refused = match self.engine() {
+            super::Engine::Sqlite => "timeline_reports INDEXED BY timeline_reports_refused",
+            super::Engine::Postgres => "timeline_reports",
+        };
+        sqlx::query(&format!(
+            "DELETE FROM timeline_reports WHERE class_id = $1 AND accepted = 0 AND id <= \
+             (SELECT id FROM {refused} WHERE class_id = $1 AND accepted = 0 \
+             ORDER BY id DESC LIMIT 1 OFFSET $2)"
+        ))
+        .bind(&r.class_id)
+        .bind(REFUSED_REPORTS_KEPT)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// A class's timeline reports, newest first; `before` is the previous page's cursor.
