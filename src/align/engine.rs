@@ -978,53 +978,51 @@ fn recordings_overlaps_and_gaps(
     }
 }
 
-/// Holes: `IsPlaceMsg` entries, and (in a history) `MsgSeq`s missing between two entries.
-/// One diagnostic per run of consecutive holes.
-fn holes(source: AlignSource, entries: &[Entry], f: &mut Findings) -> Vec<u64> {
-    let mut seqs: Vec<u64> = entries
+/// Holes: `IsPlaceMsg` entries, and (in a history) `MsgSeq`s missing between two entries,
+/// as runs. One diagnostic per run, naming its first `MsgSeq`s.
+fn holes(source: AlignSource, entries: &[Entry], f: &mut Findings) -> Vec<SeqRange> {
+    let place: Vec<u64> = entries
         .iter()
         .filter(|e| e.body == EntryBody::Hole)
         .filter_map(|e| e.im_msg_seq)
         .collect();
-    if source == AlignSource::History {
-        let known: Vec<u64> = entries.iter().filter_map(|e| e.im_msg_seq).collect();
-        for w in known.windows(2) {
-            // Bounded: a corrupt dump with a huge jump must not allocate without end.
-            seqs.extend((w[0] + 1..w[1]).take(100_000));
-        }
-    }
-    seqs.sort_unstable();
-    seqs.dedup();
-    let mut k = 0;
-    while k < seqs.len() {
-        let mut j = k;
-        while j + 1 < seqs.len() && seqs[j + 1] == seqs[j] + 1 {
-            j += 1;
-        }
-        let refs = seqs[k..=j]
-            .iter()
+    let known: Vec<u64> = entries.iter().filter_map(|e| e.im_msg_seq).collect();
+    let runs = hole_runs(&place, &known, source == AlignSource::History);
+    for run in runs.iter().take(MAX_LISTED) {
+        let refs = (run.first..=run.last)
             .take(MAX_LISTED)
-            .map(|&s| MsgRef {
+            .map(|s| MsgRef {
                 kind: EntryKind::Hole,
                 im_msg_seq: Some(s),
                 seq: None,
                 log_id: None,
             })
             .collect();
-        let message = if j == k {
-            format!("MsgSeq {} is a hole", seqs[k])
+        let message = if run.count() == 1 {
+            format!("MsgSeq {} is a hole", run.first)
         } else {
             format!(
                 "MsgSeq {}..={} are holes ({} messages)",
-                seqs[k],
-                seqs[j],
-                j - k + 1
+                run.first,
+                run.last,
+                run.count()
             )
         };
         f.add(DiagnosticCode::HistoryHole, None, refs, message);
-        k = j + 1;
     }
-    seqs
+    if let Some(rest) = runs.get(MAX_LISTED..).filter(|r| !r.is_empty()) {
+        f.add(
+            DiagnosticCode::HistoryHole,
+            None,
+            Vec::new(),
+            format!(
+                "{} more runs of holes, {} messages in all (every run is in `holes`)",
+                rest.len(),
+                seq_count(rest)
+            ),
+        );
+    }
+    runs
 }
 
 #[cfg(test)]

@@ -123,7 +123,25 @@ pub fn render_text(a: &Alignment) -> String {
         let _ = writeln!(s, "  … {} more (use --json)", a.events.len() - 50);
     }
     if !a.holes.is_empty() {
-        let _ = writeln!(s, "\nHoles at MsgSeq: {:?}", a.holes);
+        let runs: Vec<String> = a
+            .holes
+            .iter()
+            .take(50)
+            .map(|r| match r.count() {
+                1 => r.first.to_string(),
+                _ => format!("{}..={}", r.first, r.last),
+            })
+            .collect();
+        let more = match a.holes.len() {
+            n if n > 50 => format!(" … {} more runs (use --json)", n - 50),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "\nHoles at MsgSeq ({} in all): {}{more}",
+            seq_count(&a.holes),
+            runs.join(", ")
+        );
     }
     let _ = writeln!(s, "\nDiagnostics: {}", a.diagnostics.len());
     for d in &a.diagnostics {

@@ -64,7 +64,7 @@ fn history_fixture_aligns_with_offsets_placement_event_time_and_hole() {
         .unwrap();
     assert_eq!(start.server_ms, Some(1_795_339_198_813));
     // The hole, and nothing false.
-    assert_eq!(a.holes, [6]);
+    assert_eq!(a.holes, [SeqRange { first: 6, last: 6 }]);
     assert_eq!(codes(&a), [DiagnosticCode::HistoryHole]);
     // The JSON names offsets, server times and codes.
     let json = serde_json::to_value(&a).unwrap();
@@ -394,7 +394,7 @@ fn history_hole_from_place_msg_and_from_a_missing_seq() {
     }
     let a = c.align();
     only(&a, DiagnosticCode::HistoryHole);
-    assert_eq!(a.holes, (4..40).collect::<Vec<u64>>());
+    assert_eq!(a.holes, [SeqRange { first: 4, last: 39 }]);
 }
 
 #[test]

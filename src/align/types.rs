@@ -48,6 +48,93 @@ impl From<MessageType> for EntryKind {
     }
 }
 
+/// A run of consecutive `MsgSeq`s, both ends included: how holes are listed, so that the
+/// answer grows with the number of runs, never with their length (listed one by one, the
+/// holes of a small history whose `MsgSeq`s jump far apart made an answer of many MB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, TS)]
+#[ts(export)]
+pub struct SeqRange {
+    #[ts(type = "number")]
+    pub first: u64,
+    #[ts(type = "number")]
+    pub last: u64,
+}
+
+impl SeqRange {
+    /// How many `MsgSeq`s the run holds.
+    pub fn count(&self) -> u64 {
+        self.last - self.first + 1
+    }
+
+    pub fn contains(&self, seq: u64) -> bool {
+        (self.first..=self.last).contains(&seq)
+    }
+}
+
+/// Reads a run as written now (`{"first", "last"}`), or one `MsgSeq` as answers and stored
+/// reconcile reports from before runs wrote each hole (a number).
+impl<'de> Deserialize<'de> for SeqRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            One(u64),
+            Run { first: u64, last: u64 },
+        }
+        match Either::deserialize(d)? {
+            Either::One(s) => Ok(SeqRange { first: s, last: s }),
+            Either::Run { first, last } if first <= last => Ok(SeqRange { first, last }),
+            Either::Run { .. } => Err(serde::de::Error::custom(
+                "a MsgSeq run must not end before it starts",
+            )),
+        }
+    }
+}
+
+/// The runs of `seqs` (sorted; repeats allowed), each run once.
+pub fn seq_runs(seqs: impl IntoIterator<Item = SeqRange>) -> Vec<SeqRange> {
+    let mut out: Vec<SeqRange> = Vec::new();
+    for r in seqs {
+        match out.last_mut() {
+            Some(last) if r.first <= last.last.saturating_add(1) => {
+                last.last = last.last.max(r.last);
+            }
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// How many `MsgSeq`s the runs hold together.
+pub fn seq_count(runs: &[SeqRange]) -> u64 {
+    runs.iter().map(SeqRange::count).sum()
+}
+
+/// The holes of a history: `IsPlaceMsg` entries at `place` and the `MsgSeq`s missing between
+/// two `known` ones (both in any order), as runs. Memory and time grow with the entries,
+/// never with the size of a jump between them.
+pub fn hole_runs(place: &[u64], known: &[u64], between: bool) -> Vec<SeqRange> {
+    let mut runs: Vec<SeqRange> = place
+        .iter()
+        .map(|&s| SeqRange { first: s, last: s })
+        .collect();
+    if between {
+        let mut known = known.to_vec();
+        known.sort_unstable();
+        known.dedup();
+        for w in known.windows(2) {
+            if w[1] > w[0] + 1 {
+                runs.push(SeqRange {
+                    first: w[0] + 1,
+                    last: w[1] - 1,
+                });
+            }
+        }
+    }
+    runs.sort_unstable();
+    seq_runs(runs)
+}
+
 /// Names one message: by its place in the group (`im_msg_seq`), its protocol `seq`, and
 /// its row in ReplayDesk's log, whichever are known.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -427,9 +514,9 @@ pub struct Alignment {
     pub class_end_ms: Option<i64>,
     pub recordings: Vec<RecordingPlacement>,
     pub events: Vec<AlignedEvent>,
-    /// `MsgSeq`s of holes (`IsPlaceMsg`, or missing between two messages).
-    #[ts(type = "number[]")]
-    pub holes: Vec<u64>,
+    /// Holes (`IsPlaceMsg`, or `MsgSeq`s missing between two messages), as runs of
+    /// consecutive `MsgSeq`s.
+    pub holes: Vec<SeqRange>,
     pub diagnostics: Vec<Diagnostic>,
     pub options: AlignOptions,
 }

@@ -134,11 +134,14 @@ impl ReplayDesk {
         class_id: &str,
         uid: &str,
     ) -> ServiceResult<MemberCredential> {
-        validate::uid("uid", uid).map_err(ServiceError::Invalid)?;
+        validate::uid_printable("uid", uid).map_err(ServiceError::Invalid)?;
         super::import::refuse_if_imported(
             &self.class(class_id).await?,
             "giving out report credentials",
         )?;
+        self.check_member_uid(class_id, "uid", uid)
+            .await
+            .map_err(ServiceError::Invalid)?;
         let auth = self
             .inner
             .store

@@ -129,12 +129,18 @@ impl ReplayDesk {
             snapshot = self.inner.store.class_snapshot().await?;
         }
         let mapped = match map_recording(&cb, &snapshot) {
-            Mapping::Matched { class_id, uid, via } => match validate::uid("uid", &uid) {
-                Ok(()) => Ok((class_id, uid, via)),
-                Err(e) => Err(format!(
-                    "{via} names class {class_id:?} but its user id is unusable: {e}"
-                )),
-            },
+            // The cloud's ids are kept as sent, never refused: one that is a member's is
+            // used as it is; one that matches no member becomes a member's only when it
+            // passes the identifier rule, else the callback waits in the inbox (unmatched)
+            // for an admin to assign.
+            Mapping::Matched { class_id, uid, via } => {
+                match self.check_member_uid(&class_id, "uid", &uid).await {
+                    Ok(()) => Ok((class_id, uid, via)),
+                    Err(e) => Err(format!(
+                        "{via} names class {class_id:?} but its user id is unusable: {e}"
+                    )),
+                }
+            }
             Mapping::Unmatched { reason } => Err(reason),
         };
         let now_s = unix_s(self.server_ms()).max(0).unsigned_abs();
@@ -288,9 +294,12 @@ impl ReplayDesk {
         actor: &str,
     ) -> ServiceResult<AssignedCallback> {
         validate::actor(actor).map_err(ServiceError::Invalid)?;
-        validate::uid("uid", &req.uid).map_err(ServiceError::Invalid)?;
+        validate::uid_printable("uid", &req.uid).map_err(ServiceError::Invalid)?;
         let row = self.recording_callback(id).await?;
         self.class(&req.class_id).await?;
+        self.check_member_uid(&req.class_id, "uid", &req.uid)
+            .await
+            .map_err(ServiceError::Invalid)?;
         if row.status != CallbackStatus::Unmatched {
             return Err(ServiceError::Conflict(format!(
                 "callback {id} is {}; only an unmatched callback can be assigned",

@@ -37,8 +37,34 @@ pub struct ClassBundle {
     /// The group's history as reconcile fetched it: `RspMsgList` items exactly as received,
     /// oldest first (empty when the class was never reconciled).
     #[ts(type = "unknown[]")]
-    pub history: Vec<serde_json::Value>,
+    pub history: Vec<HistoryItem>,
     pub alignment: Alignment,
+}
+
+/// One history item of a bundle, kept as its JSON text: a bundle's history then takes
+/// about its own size in memory while it is read (a tree of JSON values takes many times
+/// its text), and only one item at a time is ever a tree. Written out as the JSON it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryItem(pub String);
+
+impl HistoryItem {
+    /// The item as a JSON value: the stored text parsed, or the text itself as a string
+    /// when it no longer parses.
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.0).unwrap_or_else(|_| serde_json::Value::String(self.0.clone()))
+    }
+}
+
+impl Serialize for HistoryItem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.value().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for HistoryItem {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(HistoryItem(serde_json::Value::deserialize(d)?.to_string()))
+    }
 }
 
 /// Builds a class's bundle from a store alone (the CLI uses it without starting a server).
@@ -73,8 +99,8 @@ pub async fn export_class(
         .group_history(class_id)
         .await?
         .into_iter()
-        // Stored as received; an item that no longer parses is kept as its text.
-        .map(|(_, item)| serde_json::from_str(&item).unwrap_or(serde_json::Value::String(item)))
+        // Stored as received; an item that no longer parses is written as its text.
+        .map(|(_, item)| HistoryItem(item))
         .collect();
     let alignment = align_class(store, class_id).await?;
     Ok(ClassBundle {

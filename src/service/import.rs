@@ -8,6 +8,7 @@
 use super::export::{ClassBundle, BUNDLE_FORMAT};
 use super::{validate, ReplayDesk, ServiceError, ServiceResult};
 use crate::align::read_history_item;
+use crate::protocol::MessageType;
 use crate::store::{ClassRecord, ImportedClass, Store};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -47,11 +48,144 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// Reads a bundle's text (see [`read_bundle`]).
+/// What a bundle's `format` field holds: the string, or what else it is.
+enum FormatField {
+    Text(String),
+    Other(&'static str),
+}
+
+/// Reads a value of any kind without keeping it (skipped items allocate nothing), telling
+/// a string from the rest.
+impl<'de> serde::Deserialize<'de> for FormatField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FormatField;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<FormatField, E> {
+                Ok(FormatField::Text(v.to_owned()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<FormatField, E> {
+                Ok(FormatField::Other("a boolean"))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<FormatField, E> {
+                Ok(FormatField::Other("a number"))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<FormatField, E> {
+                Ok(FormatField::Other("a number"))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<FormatField, E> {
+                Ok(FormatField::Other("a number"))
+            }
+            fn visit_unit<E>(self) -> Result<FormatField, E> {
+                Ok(FormatField::Other("null"))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<FormatField, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(FormatField::Other("an array"))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<FormatField, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(FormatField::Other("an object"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The top of a bundle's text: whether it is an object, and its `format`; everything else
+/// is skipped (and so checked to be JSON) without being kept.
+enum Head {
+    Object(Option<FormatField>),
+    NotObject(&'static str),
+}
+
+impl<'de> serde::Deserialize<'de> for Head {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Head;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a class bundle")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Head, A::Error> {
+                let mut format = None;
+                while let Some(key) = a.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "format" && format.is_none() {
+                        format = Some(a.next_value::<FormatField>()?);
+                    } else {
+                        a.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(Head::Object(format))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Head, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Head::NotObject("an array"))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Head, E> {
+                Ok(Head::NotObject("a string"))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Head, E> {
+                Ok(Head::NotObject("a boolean"))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Head, E> {
+                Ok(Head::NotObject("a number"))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Head, E> {
+                Ok(Head::NotObject("a number"))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Head, E> {
+                Ok(Head::NotObject("a number"))
+            }
+            fn visit_unit<E>(self) -> Result<Head, E> {
+                Ok(Head::NotObject("null"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Refuses a `format` other than [`BUNDLE_FORMAT`], by name.
+fn check_format(format: Option<FormatField>) -> Result<(), BundleError> {
+    match format {
+        Some(FormatField::Text(f)) if f == BUNDLE_FORMAT => Ok(()),
+        Some(FormatField::Text(f)) => Err(BundleError::Format(format!(
+            "this bundle is {f:?}; this ReplayDesk reads {BUNDLE_FORMAT:?} only"
+        ))),
+        Some(FormatField::Other(kind)) => Err(BundleError::Format(format!(
+            "must be the string {BUNDLE_FORMAT:?}, got {kind}"
+        ))),
+        None => Err(BundleError::Format(format!(
+            "missing: not a class bundle (expected \"format\": {BUNDLE_FORMAT:?})"
+        ))),
+    }
+}
+
+/// Reads a bundle's text with memory near its own size: a first pass reads only its
+/// `format` (skipping the rest, which checks that it is JSON), the second reads it straight
+/// into the bundle's types, never into a tree of JSON values (a 16 MiB `members` array read
+/// as a tree took 31 times its size). Then as [`read_bundle`].
 pub fn parse_bundle(bytes: &[u8]) -> Result<CheckedBundle, BundleError> {
-    let v: Value =
+    let head: Head =
         serde_json::from_slice(bytes).map_err(|e| BundleError::NotJson(e.to_string()))?;
-    read_bundle(v)
+    match head {
+        Head::NotObject(kind) => return Err(BundleError::NotObject(kind)),
+        Head::Object(format) => check_format(format)?,
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let bundle: ClassBundle =
+        serde_path_to_error::deserialize(&mut de).map_err(|e| BundleError::Field {
+            path: e.path().to_string(),
+            reason: e.inner().to_string(),
+        })?;
+    de.end().map_err(|e| BundleError::NotJson(e.to_string()))?;
+    let history = check(&bundle)?;
+    Ok(CheckedBundle { bundle, history })
 }
 
 /// A bundle that read and checked: its history as (MsgSeq, item text) rows.
@@ -65,30 +199,15 @@ pub struct CheckedBundle {
 /// every field (errors name the field's path), then that its parts agree: every message,
 /// member and report belongs to the class, message ids and group `seq`s are unique,
 /// attempts and reports point at messages of the bundle, history items have a `MsgSeq`
-/// each, once.
+/// each, once, and every identifier passes the rules the live API applies to it.
 pub fn read_bundle(v: Value) -> Result<CheckedBundle, BundleError> {
     let Value::Object(obj) = &v else {
         return Err(BundleError::NotObject(kind(&v)));
     };
-    match obj.get("format") {
-        Some(Value::String(f)) if f == BUNDLE_FORMAT => {}
-        Some(Value::String(f)) => {
-            return Err(BundleError::Format(format!(
-                "this bundle is {f:?}; this ReplayDesk reads {BUNDLE_FORMAT:?} only"
-            )))
-        }
-        Some(other) => {
-            return Err(BundleError::Format(format!(
-                "must be the string {BUNDLE_FORMAT:?}, got {}",
-                kind(other)
-            )))
-        }
-        None => {
-            return Err(BundleError::Format(format!(
-                "missing: not a class bundle (expected \"format\": {BUNDLE_FORMAT:?})"
-            )))
-        }
-    }
+    check_format(obj.get("format").map(|f| match f {
+        Value::String(s) => FormatField::Text(s.clone()),
+        other => FormatField::Other(kind(other)),
+    }))?;
     let bundle: ClassBundle =
         serde_path_to_error::deserialize(v).map_err(|e| BundleError::Field {
             path: e.path().to_string(),
@@ -104,12 +223,15 @@ fn bad(msg: String) -> BundleError {
 
 fn check(b: &ClassBundle) -> Result<Vec<(u64, String)>, BundleError> {
     let c = &b.class;
-    validate::class_id(&c.class_id).map_err(|e| bad(format!("class.class_id: {e}")))?;
-    if c.group_id.trim().is_empty() {
-        return Err(bad("class.group_id: must not be empty".into()));
-    }
+    // Every identifier the import stores passes the rule the live API applies to it: ids
+    // given to ReplayDesk the identifier rule, ids a cloud sent (a recording's user, a
+    // refused report's uid) only what makes them safe to keep and show.
+    validate::class_id(&c.class_id).map_err(|e| bad(format!("class.{e}")))?;
+    validate::group_id(&c.group_id).map_err(|e| bad(format!("class.{e}")))?;
+    validate::uid("class.teacher_uid", &c.teacher_uid).map_err(bad)?;
     let mut uids = HashSet::new();
     for (i, m) in b.members.iter().enumerate() {
+        validate::uid(&format!("members[{i}].uid"), &m.uid).map_err(bad)?;
         if m.class_id != c.class_id {
             return Err(bad(format!(
                 "members[{i}].class_id: {:?} is not the bundle's class {:?}",
@@ -129,6 +251,12 @@ fn check(b: &ClassBundle) -> Result<Vec<(u64, String)>, BundleError> {
                 m.class_id, m.group_id, c.class_id, c.group_id
             )));
         }
+        let field = format!("messages[{i}].uid");
+        match m.msg_type {
+            MessageType::Recording => validate::uid_printable(&field, &m.uid),
+            _ => validate::uid(&field, &m.uid),
+        }
+        .map_err(bad)?;
         if !ids.insert(m.id) {
             return Err(bad(format!("messages[{i}].id: {} appears twice", m.id)));
         }
@@ -152,6 +280,14 @@ fn check(b: &ClassBundle) -> Result<Vec<(u64, String)>, BundleError> {
         }
     }
     for (i, r) in b.reports.iter().enumerate() {
+        if let Some(uid) = &r.uid {
+            let field = format!("reports[{i}].uid");
+            match r.accepted {
+                true => validate::uid(&field, uid),
+                false => validate::uid_printable(&field, uid),
+            }
+            .map_err(bad)?;
+        }
         if let Some(m) = r.message_id {
             if !ids.contains(&m) {
                 return Err(bad(format!(
@@ -163,14 +299,14 @@ fn check(b: &ClassBundle) -> Result<Vec<(u64, String)>, BundleError> {
     let mut history = Vec::with_capacity(b.history.len());
     let mut msg_seqs = HashSet::new();
     for (i, item) in b.history.iter().enumerate() {
-        let e = read_history_item(item).map_err(|e| bad(format!("history[{i}]: {e}")))?;
+        let e = read_history_item(&item.value()).map_err(|e| bad(format!("history[{i}]: {e}")))?;
         let seq = e
             .im_msg_seq
             .ok_or_else(|| bad(format!("history[{i}]: MsgSeq: missing")))?;
         if !msg_seqs.insert(seq) {
             return Err(bad(format!("history[{i}].MsgSeq: {seq} appears twice")));
         }
-        history.push((seq, item.to_string()));
+        history.push((seq, item.0.clone()));
     }
     Ok(history)
 }

@@ -27,7 +27,7 @@ pub use auth::{token_sha256, MemberCredential, ReportGrant};
 pub use callbacks::{AssignCallback, AssignedCallback, CallbackReceipt};
 pub use console::Console;
 pub use error::{ServiceError, ServiceResult, StartError};
-pub use export::{export_class, ClassBundle, BUNDLE_FORMAT};
+pub use export::{export_class, ClassBundle, HistoryItem, BUNDLE_FORMAT};
 pub use health::{Health, CACHE_FOR};
 pub use import::{import_bundle, parse_bundle, read_bundle, BundleError, CheckedBundle};
 pub use intake::MAX_BATCH;

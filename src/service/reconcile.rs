@@ -2,7 +2,9 @@
 //! paced, resumable), keep it read-only beside the class, and compare it with the log.
 
 use super::{ReplayDesk, ServiceError, ServiceResult};
-use crate::align::{self, read_history_item, Entry, EntryBody, EntryKind, MsgRef};
+use crate::align::{
+    self, hole_runs, read_history_item, Entry, EntryBody, EntryKind, MsgRef, SeqRange,
+};
 use crate::im::client::ApiResponse;
 use crate::im::wire::{self, ApiStatus, GroupMsgGetSimpleRequest};
 use crate::protocol::MessageType;
@@ -88,9 +90,10 @@ pub struct ReconcileReport {
     /// In the group, not in the log (whiteboard data excluded: clients write it).
     pub foreign: Vec<ForeignMessage>,
     pub duplicate_seqs: Vec<DuplicateSeq>,
-    /// `MsgSeq`s that are holes (`IsPlaceMsg`, or missing between two messages).
-    #[ts(type = "number[]")]
-    pub holes: Vec<u64>,
+    /// Holes (`IsPlaceMsg`, or `MsgSeq`s missing between two messages), as runs of
+    /// consecutive `MsgSeq`s (reports stored before runs listed each one; they read as
+    /// runs of one).
+    pub holes: Vec<SeqRange>,
     pub data_differs: Vec<DataDiffers>,
     /// Items that could not be read at all (no usable MsgSeq).
     pub unreadable_items: u32,
@@ -178,7 +181,7 @@ pub fn compare(
 ) -> ReconcileReport {
     // Group side: protocol seq → (MsgSeq, Data) for each protocol message.
     let mut by_seq: HashMap<u64, Vec<(u64, String)>> = HashMap::new();
-    let mut holes: Vec<u64> = Vec::new();
+    let mut place: Vec<u64> = Vec::new();
     for e in history {
         let Some(ms) = e.im_msg_seq else { continue };
         match &e.body {
@@ -186,17 +189,17 @@ pub fn compare(
                 .entry(msg.seq.get())
                 .or_default()
                 .push((ms, data_by_msg_seq.get(&ms).cloned().unwrap_or_default())),
-            EntryBody::Hole => holes.push(ms),
+            EntryBody::Hole => place.push(ms),
             _ => {}
         }
     }
     let known: Vec<u64> = history.iter().filter_map(|e| e.im_msg_seq).collect();
-    for w in known.windows(2) {
-        holes.extend((w[0] + 1..w[1]).take(100_000));
+    let holes = hole_runs(&place, &known, true);
+    // Sorted and apart: the run that could hold a MsgSeq is found by binary search.
+    fn is_hole(holes: &[SeqRange], s: u64) -> bool {
+        let k = holes.partition_point(|r| r.last < s);
+        holes.get(k).is_some_and(|r| r.contains(s))
     }
-    holes.sort_unstable();
-    holes.dedup();
-    let hole_set: HashSet<u64> = holes.iter().copied().collect();
 
     let mut report = ReconcileReport {
         history_messages: history.len() as u32,
@@ -238,7 +241,7 @@ pub fn compare(
                     seq,
                     msg_type: Some(msg.message_type()),
                     im_msg_seq: im,
-                    now_a_hole: im.is_some_and(|s| hole_set.contains(&s)),
+                    now_a_hole: im.is_some_and(|s| is_hole(&report.holes, s)),
                 });
             }
             None => {}

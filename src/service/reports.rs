@@ -146,6 +146,25 @@ impl ReplayDesk {
         }
     }
 
+    /// A uid given for `class_id`: a new one must pass the identifier rule
+    /// ([`validate::uid`]); one the class already has as a member (stored before the rule,
+    /// which leaves stored data as it is) is taken as it is, so that member keeps working.
+    pub(crate) async fn check_member_uid(
+        &self,
+        class_id: &str,
+        field: &str,
+        uid: &str,
+    ) -> Result<(), String> {
+        let Err(refused) = validate::uid(field, uid) else {
+            return Ok(());
+        };
+        validate::uid_printable(field, uid)?;
+        match self.inner.store.is_member(class_id, uid).await {
+            Ok(true) => Ok(()),
+            _ => Err(refused),
+        }
+    }
+
     /// Keeps a refused timeline report (its client proved it may report to the class).
     pub async fn record_refused_timeline(
         &self,
@@ -169,9 +188,10 @@ impl ReplayDesk {
         };
         let r = RefusedReport {
             class_id: Some(class_id.to_owned()),
-            // Kept only when printable and short enough to show.
+            // Kept only when printable and short enough to show (a look-alike refused by
+            // the identifier rule is kept, for the admin to see what was sent).
             uid: uid
-                .filter(|u| validate::uid("uid", u).is_ok())
+                .filter(|u| validate::uid_printable("uid", u).is_ok())
                 .map(str::to_owned),
             client_timestamp: timestamp,
             rtt_ms: rtt_ms
@@ -196,7 +216,9 @@ impl ReplayDesk {
         meta: ReportMeta,
     ) -> ServiceResult<TimelineAccepted> {
         let class = self.report_class(class_id).await?;
-        let checked = validate::uid("uid", &report.uid)
+        let checked = self
+            .check_member_uid(class_id, "uid", &report.uid)
+            .await
             .and_then(|()| validate::timestamp(report.timestamp))
             .and_then(|ts| {
                 report
@@ -262,7 +284,9 @@ impl ReplayDesk {
         report: ClassEventReport,
     ) -> ServiceResult<ClassEventAccepted> {
         let class = self.report_class(class_id).await?;
-        validate::uid("uid", &report.uid).map_err(ServiceError::Invalid)?;
+        self.check_member_uid(class_id, "uid", &report.uid)
+            .await
+            .map_err(ServiceError::Invalid)?;
         let timestamp = validate::timestamp(report.timestamp).map_err(ServiceError::Invalid)?;
         let item = IntakeItem::ClassEvent(ClassEventIntake {
             role: Self::role_of(&class, &report.uid),

@@ -35,9 +35,11 @@ fn is_invisible_or_bidi(c: char) -> bool {
     )
 }
 
-/// A user id: 1 to 128 characters, no control, invisible or bidirectional-control
-/// characters, no leading or trailing whitespace.
-pub fn uid(field: &str, v: &str) -> Result<(), String> {
+/// A user id as it may already be stored, or as a cloud's callback sends it: 1 to 128
+/// characters, no control, invisible or bidirectional-control characters, no leading or
+/// trailing whitespace. What may be kept and shown; a new identifier must also pass
+/// [`uid`].
+pub fn uid_printable(field: &str, v: &str) -> Result<(), String> {
     let n = v.chars().count();
     if v.trim().is_empty() {
         return Err(format!("{field}: must not be empty"));
@@ -59,6 +61,70 @@ pub fn uid(field: &str, v: &str) -> Result<(), String> {
         return Err(format!("{field}: starts or ends with whitespace"));
     }
     Ok(())
+}
+
+/// A new user id (a report's, a class's teacher, a credential's, an assigned callback's, an
+/// imported one): [`uid_printable`], and the identifier rule (README, "Identifiers"), from
+/// Unicode's data (UTS #39 and UAX #15), so that two different ids never look the same:
+///
+/// 1. in Unicode normalization form NFC (`café` typed with a combining accent is the same
+///    text as `café`; ids are compared as sent, so the NFD form would be a second member);
+/// 2. every character printable ASCII (space included) or `Identifier_Status=Allowed` in
+///    UTS #39's general security profile: this refuses fillers and blanks (U+3164, U+2800),
+///    tag characters, fullwidth and other compatibility forms, spaces other than U+0020,
+///    symbols and private use;
+/// 3. at most UTS #39's moderately restrictive level of script mixing (ASCII spaces and
+///    punctuation aside): one script; or Latin with Han, Hiragana, Katakana, Hangul or
+///    Bopomofo; or Latin with one other recommended script except Cyrillic and Greek,
+///    whose letters look like Latin ones (`tеacher` with a Cyrillic `е` is refused).
+///
+/// Refused, never rewritten: the id must stay the client's IM account.
+pub fn uid(field: &str, v: &str) -> Result<(), String> {
+    use unicode_security::{GeneralSecurityProfile, RestrictionLevel, RestrictionLevelDetection};
+    uid_printable(field, v)?;
+    if !unicode_normalization::is_nfc(v) {
+        return Err(format!(
+            "{field}: not in Unicode normalization form NFC (identifier rule 1): send the NFC form of the id (e.g. \"é\" as one character, not \"e\" and a combining accent)"
+        ));
+    }
+    if let Some(c) = v
+        .chars()
+        .find(|&c| !(c == ' ' || c.is_ascii_graphic() || c.identifier_allowed()))
+    {
+        return Err(format!(
+            "{field}: contains U+{:04X}, which Unicode's identifier profile (UTS #39 Identifier_Status) does not allow (identifier rule 2: no invisible, blank, fullwidth or other look-alike forms, no symbols)",
+            u32::from(c)
+        ));
+    }
+    // ASCII spaces and punctuation belong to every script (Common): left out here, they
+    // would only count as characters the profile does not list.
+    let letters: String = v
+        .chars()
+        .filter(|c| !c.is_ascii() || c.is_ascii_alphanumeric())
+        .collect();
+    if letters.as_str().detect_restriction_level() > RestrictionLevel::ModeratelyRestrictive {
+        return Err(format!(
+            "{field}: mixes the scripts {} in a way that makes look-alikes (identifier rule 3, UTS #39 moderately restrictive: one script, or Latin with Han/Japanese/Korean, or Latin with one other script except Cyrillic and Greek)",
+            scripts_of(&letters).join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// The scripts of `v`'s characters (Common and Inherited left out), in order of appearance.
+fn scripts_of(v: &str) -> Vec<&'static str> {
+    use unicode_script::{Script, UnicodeScript};
+    let mut out = Vec::new();
+    for c in v.chars() {
+        let s = c.script();
+        if matches!(s, Script::Common | Script::Inherited) {
+            continue;
+        }
+        if !out.contains(&s.full_name()) {
+            out.push(s.full_name());
+        }
+    }
+    out
 }
 
 /// A message search text (`q`): at most [`MAX_TEXT_QUERY_CHARS`] characters.
@@ -252,6 +318,7 @@ mod tests {
             assert!(uid("uid", bad).is_err(), "{bad:?}");
         }
         assert!(uid("uid", "李 老师").is_ok());
+
         assert!(class_id(".").is_err() && class_id("..").is_err());
         assert!(class_id("...").is_ok() && class_id("a.b").is_ok());
         assert!(text_query(Some(&"%".repeat(25_000))).is_err());
@@ -263,5 +330,45 @@ mod tests {
         assert!(no_duplicate_keys(br#"[{"a":1},{"a":1}]"#).is_ok());
         assert!(no_duplicate_keys(br#"{"a":1,"b":{"a":2}}"#).is_ok());
         assert!(no_duplicate_keys(b"not json").is_ok());
+    }
+
+    /// Issue 27, item 8: ids that render as `teacher`, and NFD text, break the identifier
+    /// rule, each naming the rule; a stored or cloud id needs only to be printable.
+    #[test]
+    fn the_identifier_rule_refuses_invisible_non_nfc_and_mixed_script_lookalikes() {
+        for (bad, rule) in [
+            ("\u{3164}teacher", "rule 2"),
+            ("teacher\u{2800}", "rule 2"),
+            ("teacher\u{E0074}", "rule 2"),
+            ("ｔｅａｃｈｅｒ", "rule 2"),
+            ("teacher\u{00A0}li", "rule 2"),
+            ("teacher\u{3000}li", "rule 2"),
+            ("t\u{0435}acher", "rule 3"),
+            ("\u{03BF}ne_two", "rule 3"),
+            ("cafe\u{0301}", "rule 1"),
+        ] {
+            let e = uid("uid", bad).unwrap_err();
+            assert!(e.starts_with("uid:") && e.contains(rule), "{bad:?}: {e}");
+        }
+        assert!(uid("uid", "t\u{0435}acher")
+            .unwrap_err()
+            .contains("Latin, Cyrillic"));
+        for good in [
+            "teacher_li",
+            "café",
+            "Müller",
+            "李 老师",
+            "山田たろう",
+            "김민수 kim",
+            "Иван",
+            "Ali-علي",
+            "wang.li@school.example",
+            "O'Brien",
+        ] {
+            assert_eq!(uid("uid", good), Ok(()), "{good:?}");
+        }
+        assert!(uid_printable("uid", "t\u{0435}acher").is_ok());
+        assert!(uid_printable("uid", "cafe\u{0301}").is_ok());
+        assert!(uid_printable("uid", "a\u{0}b").is_err());
     }
 }

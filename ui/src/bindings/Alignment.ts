@@ -4,6 +4,7 @@ import type { AlignSource } from "./AlignSource";
 import type { AlignedEvent } from "./AlignedEvent";
 import type { Diagnostic } from "./Diagnostic";
 import type { RecordingPlacement } from "./RecordingPlacement";
+import type { SeqRange } from "./SeqRange";
 import type { UserClock } from "./UserClock";
 
 /**
@@ -26,6 +27,7 @@ reference_shaped: boolean, users: Array<UserClock>,
  */
 class_start_ms: number | null, class_end_ms: number | null, recordings: Array<RecordingPlacement>, events: Array<AlignedEvent>, 
 /**
- * `MsgSeq`s of holes (`IsPlaceMsg`, or missing between two messages).
+ * Holes (`IsPlaceMsg`, or `MsgSeq`s missing between two messages), as runs of
+ * consecutive `MsgSeq`s.
  */
-holes: number[], diagnostics: Array<Diagnostic>, options: AlignOptions, };
+holes: Array<SeqRange>, diagnostics: Array<Diagnostic>, options: AlignOptions, };

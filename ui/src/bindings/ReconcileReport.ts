@@ -3,6 +3,7 @@ import type { DataDiffers } from "./DataDiffers";
 import type { DuplicateSeq } from "./DuplicateSeq";
 import type { ForeignMessage } from "./ForeignMessage";
 import type { MissingMessage } from "./MissingMessage";
+import type { SeqRange } from "./SeqRange";
 
 /**
  * The group's history compared with ReplayDesk's log.
@@ -21,9 +22,11 @@ missing: Array<MissingMessage>,
  */
 foreign: Array<ForeignMessage>, duplicate_seqs: Array<DuplicateSeq>, 
 /**
- * `MsgSeq`s that are holes (`IsPlaceMsg`, or missing between two messages).
+ * Holes (`IsPlaceMsg`, or `MsgSeq`s missing between two messages), as runs of
+ * consecutive `MsgSeq`s (reports stored before runs listed each one; they read as
+ * runs of one).
  */
-holes: number[], data_differs: Array<DataDiffers>, 
+holes: Array<SeqRange>, data_differs: Array<DataDiffers>, 
 /**
  * Items that could not be read at all (no usable MsgSeq).
  */

@@ -1,7 +1,18 @@
 // The reconcile report in words.
 
 import type { ReconcileReport } from "../bindings/ReconcileReport";
+import type { SeqRange } from "../bindings/SeqRange";
 import { count } from "./format";
+
+/** How many MsgSeqs the runs hold together. */
+export function seqCount(runs: SeqRange[]): number {
+  return runs.reduce((n, r) => n + (r.last - r.first + 1), 0);
+}
+
+/** "9", "4–39": one run of MsgSeqs. */
+export function seqRun(r: SeqRange): string {
+  return r.first === r.last ? `${r.first}` : `${r.first}–${r.last}`;
+}
 
 /** "1 hole", "2 holes", with thousands separated. */
 export function counted(n: number, one: string, many: string): string {
@@ -19,7 +30,7 @@ export function reportSummary(r: ReconcileReport): string {
     parts.push(`${counted(r.duplicate_seqs.length, "seq", "seqs")} carried by several group messages`);
   }
   if (r.data_differs.length) parts.push(`${count(r.data_differs.length)} with different Data`);
-  if (r.holes.length) parts.push(counted(r.holes.length, "hole", "holes"));
+  if (r.holes.length) parts.push(counted(seqCount(r.holes), "hole", "holes"));
   if (r.unreadable_items) parts.push(`${count(r.unreadable_items)} unreadable`);
   return parts.join(" · ");
 }

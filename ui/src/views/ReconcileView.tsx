@@ -9,7 +9,7 @@ import type { ReconcileRun } from "../bindings/ReconcileRun";
 import { transport } from "../api/transport";
 import { Empty, ErrorNote, Loading, StatusBadge, Time } from "../components/common";
 import { count, typeLabel } from "../lib/format";
-import { counted, reportSummary } from "../lib/reconcile";
+import { counted, reportSummary, seqCount, seqRun } from "../lib/reconcile";
 import { ClassHeader } from "./ClassView";
 
 function MsgLink({ classId, id }: { classId: string; id: number | null }) {
@@ -115,11 +115,11 @@ function Report({ classId, r }: { classId: string; r: ReconcileReport }) {
       )}
       {r.holes.length > 0 && (
         <>
-          <h3>Holes ({count(r.holes.length)})</h3>
+          <h3>Holes ({count(seqCount(r.holes))})</h3>
           <p className="hint">
             Places in the group with no message (recalled, expired, or skipped): MsgSeq{" "}
-            <span className="mono">{r.holes.slice(0, 200).join(", ")}</span>
-            {r.holes.length > 200 && ` and ${count(r.holes.length - 200)} more`}
+            <span className="mono">{r.holes.slice(0, 200).map(seqRun).join(", ")}</span>
+            {r.holes.length > 200 && ` and ${count(r.holes.length - 200)} more runs`}
           </p>
         </>
       )}
