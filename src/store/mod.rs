@@ -55,12 +55,14 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0} not found")]
@@ -72,6 +74,33 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        note_disk_fault(&e);
+        StoreError::Db(e)
+    }
+}
+
+/// SQLite errors that say the disk or the file refused (or lost) a write, counted for the
+/// writer pool (see [`writer_reusable`]).
+static DISK_FAULTS: AtomicU64 = AtomicU64::new(0);
+
+fn note_disk_fault(e: &sqlx::Error) {
+    let Some(code) = e
+        .as_database_error()
+        .filter(|d| d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some())
+        .and_then(|d| d.code())
+        .and_then(|c| c.parse::<i32>().ok())
+    else {
+        return;
+    };
+    // The primary result code (the low byte of an extended one): READONLY, IOERR,
+    // CORRUPT, FULL, CANTOPEN.
+    if matches!(code & 0xff, 8 | 10 | 11 | 13 | 14) {
+        DISK_FAULTS.fetch_add(1, Ordering::Relaxed);
+    }
+}
 
 /// Which database engine a [`Store`] talks to. Only the store looks at it, and only
 /// where the two engines' SQL differs; everything above the store sees one `Store`.
@@ -208,10 +237,15 @@ impl Store {
              PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;"
                 .to_owned()
         };
+        let faults_seen = Arc::new(AtomicU64::new(DISK_FAULTS.load(Ordering::Relaxed)));
         let writer = AnyPoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(60))
+            .after_release(move |conn, _| {
+                let seen = faults_seen.clone();
+                Box::pin(async move { writer_reusable(conn, &seen).await })
+            })
             .after_connect(move |conn, _| {
                 let pragmas = writer_pragmas.clone();
                 Box::pin(async move {
@@ -233,6 +267,7 @@ impl Store {
             .max_connections(4)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(60))
+            .after_release(|conn, _| Box::pin(leaves_no_transaction(conn)))
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
@@ -269,6 +304,7 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(size)
             .acquire_timeout(Duration::from_secs(60))
+            .after_release(|conn, _| Box::pin(leaves_no_transaction(conn)))
             .connect_with(options)
             .await?;
         Ok(Self {
@@ -345,6 +381,58 @@ impl Store {
         self.writer.close().await;
         self.reader.close().await;
     }
+}
+
+/// Whether the SQLite writer connection given back to its pool may be reused: not after a
+/// write failed on the disk (see below), nor while it is still inside a transaction
+/// ([`leaves_no_transaction`]).
+///
+/// A connection opened while the write-ahead log could not be opened for writing (a
+/// read-only file or file system, a full disk) reads it read-only for as long as it lives:
+/// every write on it fails with `SQLITE_READONLY`, long after the cause cleared. So after
+/// any such error since the last release (`seen` is this pool's count of them) the
+/// connection is closed, and the next write gets a fresh one. While the disk still refuses
+/// that one fails too, and is replaced in turn; the first after the cause clears works.
+async fn writer_reusable(
+    conn: &mut sqlx::AnyConnection,
+    seen: &AtomicU64,
+) -> Result<bool, sqlx::Error> {
+    let faults = DISK_FAULTS.load(Ordering::Relaxed);
+    if seen.swap(faults, Ordering::Relaxed) != faults {
+        tracing::warn!(
+            "a write failed on the disk: the next one opens a fresh database connection"
+        );
+        return Ok(false);
+    }
+    leaves_no_transaction(conn).await
+}
+
+/// Whether a connection given back to its pool may be reused (the pools' `after_release`):
+/// not while it is still inside a transaction.
+///
+/// A transaction dropped without a commit queues its `ROLLBACK` on the connection. When a
+/// write failed on the disk (`SQLITE_FULL`, `SQLITE_IOERR` from a full or read-only disk),
+/// SQLite has already rolled the transaction back itself, so that `ROLLBACK` fails ("no
+/// transaction is active") and sqlx keeps counting the connection as inside a
+/// transaction: every later `BEGIN IMMEDIATE` on it then fails with "attempted to call
+/// begin_with at non-zero transaction depth". With one writer connection that stopped
+/// every write until a restart, long after the disk had room again. So a connection still
+/// inside a transaction once its queued rollback has run is closed, and the pool opens a
+/// fresh one (with its pragmas) for the next write.
+async fn leaves_no_transaction(conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx::Error> {
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    // The queued rollback runs before the ping's round trip answers.
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!(
+            "database connection still inside a transaction after its rollback \
+             (a failed commit or statement): replacing it"
+        );
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 pub(crate) fn now_ms() -> i64 {
