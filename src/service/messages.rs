@@ -4,6 +4,7 @@
 use super::{
     validate, MessageDetail, ReplayDesk, ResendOutcome, ServiceError, ServiceResult, MAX_PAGE,
 };
+use crate::protocol::MessageType;
 use crate::store::{Job, MessageFilter, Page, StoredMessage};
 
 impl ReplayDesk {
@@ -31,11 +32,23 @@ impl ReplayDesk {
         Ok(self.inner.store.count_messages(filter).await?)
     }
 
-    /// One message with all its attempts.
+    /// One message with all its attempts and its source: a 1003's report, a 1004's
+    /// callback (each found by the message, through an index).
     pub async fn message(&self, id: i64) -> ServiceResult<MessageDetail> {
-        let message = self.inner.store.message(id).await?;
-        let attempts = self.inner.store.attempts(id).await?;
-        Ok(MessageDetail { message, attempts })
+        let store = &self.inner.store;
+        let message = store.message(id).await?;
+        let attempts = store.attempts(id).await?;
+        let (source_report, source_callback) = match message.msg_type {
+            MessageType::Timeline => (store.report_of_message(id).await?, None),
+            MessageType::Recording => (None, store.callback_of_message(id).await?),
+            _ => (None, None),
+        };
+        Ok(MessageDetail {
+            message,
+            attempts,
+            source_report,
+            source_callback,
+        })
     }
 
     /// Resends one message (same `seq`; a new `Random` if it had been sent). Audited.

@@ -3,7 +3,10 @@
 
 use super::decode::lenient;
 use crate::delivery::StatsSnapshot;
-use crate::store::{Attempt, ClassRecord, MessageStatus, StoredMessage};
+use crate::store::{
+    Attempt, ClassRecord, MessageStatus, RecordingCallbackRecord, StoredMessage,
+    TimelineReportRecord,
+};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -176,12 +179,20 @@ pub struct ClassSummary {
     pub members: i64,
 }
 
-/// One message and every attempt at it.
+/// One message, every attempt at it, and what it was made from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct MessageDetail {
     pub message: StoredMessage,
     pub attempts: Vec<Attempt>,
+    /// A 1003's timeline report (the first, when a repeat named the same message); null
+    /// for other types, or when none is kept.
+    #[serde(default)]
+    pub source_report: Option<TimelineReportRecord>,
+    /// A 1004's recording callback (the one that made it); null for other types, or when
+    /// none is kept.
+    #[serde(default)]
+    pub source_callback: Option<RecordingCallbackRecord>,
 }
 
 /// What a bulk resend would take: `POST /v1/admin/resend/preview`'s answer. Confirm it

@@ -550,6 +550,24 @@ impl Store {
         Ok(callback_from_row(&row)?)
     }
 
+    /// The callback message `message_id` was made from (the first that named it), as
+    /// [`Store::recording_callback`] gives it.
+    pub async fn callback_of_message(
+        &self,
+        message_id: i64,
+    ) -> StoreResult<Option<RecordingCallbackRecord>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM recording_callbacks WHERE message_id = $1 ORDER BY id LIMIT 1",
+        )
+        .bind(message_id)
+        .fetch_optional(self.reader())
+        .await?;
+        match id {
+            Some(id) => Ok(Some(self.recording_callback(id).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// Callbacks with any of `statuses` (all when empty), newest first; `before` is the
     /// previous page's cursor.
     pub async fn recording_callbacks(

@@ -569,6 +569,23 @@ impl Store {
         Ok(Page::from_overfetch(items, limit, |r| r.id))
     }
 
+    /// The report message `message_id` was made from: the first, when a repeat named the
+    /// same message.
+    pub async fn report_of_message(
+        &self,
+        message_id: i64,
+    ) -> StoreResult<Option<TimelineReportRecord>> {
+        let row = sqlx::query(
+            "SELECT id, class_id, uid, client_timestamp, rtt_ms, received_at, time_line, \
+             uncertainty_ms, message_id, accepted, refusal_reason, body FROM timeline_reports \
+             WHERE message_id = $1 ORDER BY id LIMIT 1",
+        )
+        .bind(message_id)
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(row.as_ref().map(report_from_row).transpose()?)
+    }
+
     /// The class whose report token hashes to `sha256_hex`, if any.
     pub async fn class_for_report_token(&self, sha256_hex: &str) -> StoreResult<Option<String>> {
         Ok(

@@ -4,7 +4,7 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { Attempt } from "../bindings/Attempt";
-import type { StoredMessage } from "../bindings/StoredMessage";
+import type { MessageDetail } from "../bindings/MessageDetail";
 import { transport } from "../api/transport";
 import { ErrorNote, Loading, StatusBadge, Time } from "./common";
 import { JsonData } from "./JsonData";
@@ -36,46 +36,14 @@ function AttemptRow({ a }: { a: Attempt }) {
   );
 }
 
-function Source({ m }: { m: StoredMessage }) {
-  const reports = useQuery({
-    queryKey: ["source-report", m.class_id, m.id],
-    enabled: m.msg_type === "timeline",
-    queryFn: async () => {
-      // The report that made this 1003: reports are newest first and carry message_id.
-      let cursor: number | undefined;
-      for (let i = 0; i < 10; i++) {
-        const page = await transport().classReports(m.class_id, { cursor, limit: 1000 });
-        const hit = page.items.find((r) => r.message_id === m.id);
-        if (hit) return hit;
-        if (page.next_cursor === null) return null;
-        cursor = page.next_cursor;
-      }
-      return null;
-    },
-  });
-  const callback = useQuery({
-    queryKey: ["source-callback", m.id],
-    enabled: m.msg_type === "recording",
-    queryFn: async () => {
-      let cursor: number | undefined;
-      for (let i = 0; i < 10; i++) {
-        const page = await transport().listCallbacks({ cursor, limit: 1000 });
-        const hit = page.items.find((c) => c.message_id === m.id);
-        if (hit) return hit;
-        if (page.next_cursor === null) return null;
-        cursor = page.next_cursor;
-      }
-      return null;
-    },
-  });
+/** Where the message came from: the backend names a 1003's report and a 1004's callback. */
+function Source({ d }: { d: MessageDetail }) {
+  const m = d.message;
   if (m.msg_type === "class_start" || m.msg_type === "class_end") {
     return <p>Made from the class {m.msg_type === "class_start" ? "start" : "end"} report of uid <span className="mono">{m.uid}</span>.</p>;
   }
-  const q = m.msg_type === "timeline" ? reports : callback;
-  if (q.isPending) return <Loading what="the source" />;
-  if (q.error) return <ErrorNote error={q.error} />;
-  if (!q.data) return <p className="hint">The source was not found among the newest 10,000.</p>;
-  const src = q.data;
+  const src = m.msg_type === "timeline" ? d.source_report : d.source_callback;
+  if (!src) return <p className="hint">No source is kept for this message.</p>;
   return (
     <div data-testid="message-source">
       <p>
@@ -183,7 +151,7 @@ export function MessageDetailPanel({ id, onClose, readOnly = false }: { id: numb
             </ol>
           )}
           <h3>Source</h3>
-          <Source m={q.data.message} />
+          <Source d={q.data} />
         </>
       )}
     </aside>
