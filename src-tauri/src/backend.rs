@@ -54,6 +54,7 @@ pub fn start<R: Runtime>(app: &tauri::App<R>) -> Result<(), Box<dyn std::error::
         Arc::new(NativeClock),
         server_url_for(handle.addr()),
     )
+    .listening_on(handle.addr())
     .remembering_in(data_dir.join("hosting"));
     tracing::info!(config = %paths.config_file.display(), data = %data_dir.display(), "desktop backend started");
     app.manage(desk);

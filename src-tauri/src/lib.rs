@@ -4,7 +4,7 @@
 pub mod backend;
 pub mod commands;
 
-use tauri::{Builder, RunEvent, Runtime};
+use tauri::{AppHandle, Builder, Manager, RunEvent, Runtime};
 
 /// Registers the commands on `builder`. `run` uses it with the real runtime and the
 /// embedded backend, the tests with `tauri::test::mock_builder()` and a backend they start
@@ -54,9 +54,33 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     ])
 }
 
+/// Another launch of the app handed over to this one: bring its window to the front (it
+/// may be minimized or hidden behind others), so the second launch visibly did something.
+pub fn show_main_window<R: Runtime>(app: &AppHandle<R>) {
+    tracing::info!("another launch of ReplayDesk handed over to this one: showing its window");
+    if let Some(window) = app.get_webview_window("main") {
+        for (what, result) in [
+            ("unminimize", window.unminimize()),
+            ("show", window.show()),
+            ("focus", window.set_focus()),
+        ] {
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "cannot {what} the window");
+            }
+        }
+    }
+}
+
 /// Starts the backend and the window; blocks until the app quits, then stops the backend.
 pub fn run() {
-    let app = build_app(Builder::default())
+    // Registered first, so that a second launch hands over (and exits) before it opens a
+    // window or tries the listen address the first one holds. Where no D-Bus session bus
+    // answers (Linux without a desktop session) the plugin lets every launch run as before.
+    let builder =
+        Builder::default().plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            show_main_window(app)
+        }));
+    let app = build_app(builder)
         .setup(|app| {
             // Tauri panics on a setup error; a taken listen address deserves one plain line.
             if let Err(e) = backend::start(app) {

@@ -45,7 +45,8 @@ fn fixture() -> Fixture {
         desk.clone(),
         Arc::new(NativeClock),
         "http://127.0.0.1:8080".into(),
-    );
+    )
+    .listening_on("127.0.0.1:8080".parse().unwrap());
     let app = build_app(mock_builder())
         .manage(desk)
         .manage(host)
@@ -107,6 +108,18 @@ fn host_creates_starts_and_ends_a_class_and_its_messages_reach_sent() {
     assert_eq!(status["last_error"], Value::Null);
     assert_eq!(status["join"]["server_url"], "http://127.0.0.1:8080");
     assert!(status["join"]["qr_svg"].as_str().unwrap().contains("<svg"));
+    // Loopback: the join info says students cannot use it, and offers this machine's
+    // network addresses (none of them loopback) at the same port.
+    assert_eq!(status["join"]["reachable"], false, "{status}");
+    let warning = status["join"]["warning"].as_str().unwrap();
+    assert!(
+        warning.contains("cannot reach http://127.0.0.1:8080"),
+        "{warning}"
+    );
+    for a in status["join"]["addresses"].as_array().unwrap() {
+        let url = a["url"].as_str().unwrap();
+        assert!(url.ends_with(":8080") && !url.contains("127.0.0.1"), "{a}");
+    }
     let join = invoke(
         &f,
         "host_join_info",

@@ -7,7 +7,7 @@
 mod join;
 mod types;
 
-pub use join::{join_qr_svg, join_text, server_url_for};
+pub use join::{is_loopback_url, join_qr_svg, join_text, network_addresses, server_url_for};
 pub use types::*;
 
 use crate::clock::{ClockReading, ClockWatch, Discontinuity, LocalClock, DEFAULT_TOLERANCE_MS};
@@ -16,6 +16,7 @@ use crate::service::{
     ServiceResult, StatusCounts, TimelineReport,
 };
 use crate::store::{ClassEvent, ClassState, MessageFilter, MessageStatus};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -40,6 +41,8 @@ pub struct Host {
     state: Arc<Mutex<State>>,
     /// Names the hosted class while there is one, so a relaunch carries on hosting it.
     hosting_file: Option<PathBuf>,
+    /// The address the backend listens on, for the addresses students could use.
+    listening_on: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for Host {
@@ -66,7 +69,19 @@ impl Host {
                 events: Vec::new(),
             })),
             hosting_file: None,
+            listening_on: None,
         }
+    }
+
+    /// The address the backend is bound to: the join info then offers this machine's
+    /// addresses on the network ([`network_addresses`]).
+    pub fn listening_on(mut self, addr: SocketAddr) -> Self {
+        self.listening_on = Some(addr);
+        self
+    }
+
+    fn addresses(&self) -> Vec<JoinAddress> {
+        self.listening_on.map(network_addresses).unwrap_or_default()
     }
 
     /// Keeps the hosted class's id in `file` (in the app's data dir) from Start to End, so
@@ -172,6 +187,7 @@ impl Host {
             &self.server_url,
             class_id,
             credential.map(|c| (c.uid, c.credential)),
+            self.addresses(),
         ))
     }
 
@@ -313,7 +329,7 @@ impl Host {
                     .collect(),
             )
         };
-        let join = JoinInfo::new(&self.server_url, class_id, None);
+        let join = JoinInfo::new(&self.server_url, class_id, None, self.addresses());
         Ok(HostStatus {
             counts: summary.counts.clone(),
             class: summary.class,

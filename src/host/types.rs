@@ -53,6 +53,24 @@ pub struct JoinInfo {
     pub text: String,
     /// The same as a QR code (SVG markup, no scripts; shown as an image).
     pub qr_svg: String,
+    /// False when `server_url` is this machine's loopback (127.0.0.1, ::1, localhost),
+    /// which no student's device can use.
+    pub reachable: bool,
+    /// Why students cannot join with this, and what to do, when `reachable` is false.
+    pub warning: Option<String>,
+    /// This machine's addresses students' devices could use (the routing table's choice
+    /// first); while ReplayDesk listens on loopback only, they answer once it listens on
+    /// the network.
+    pub addresses: Vec<JoinAddress>,
+}
+
+/// One address of this machine, as a base URL for students' clients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct JoinAddress {
+    pub url: String,
+    /// The network interface it belongs to (e.g. `wlan0`, `en0`), when known.
+    pub interface: Option<String>,
 }
 
 /// The host view of one class.

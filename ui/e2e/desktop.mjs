@@ -3,7 +3,7 @@
 // and plain W3C WebDriver calls over HTTP.
 
 import http from "node:http";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
@@ -18,6 +18,7 @@ import {
   startXvfb,
   waitFor,
   waitForPort,
+  withTimeout,
 } from "./lib.mjs";
 
 const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
@@ -173,6 +174,55 @@ async function openSession(port, log) {
     go: async (hash) =>
       wd(port, "POST", `${s}/execute/sync`, { script: "window.location.hash = arguments[0];", args: [hash] }, { retry: true }),
     title: async () => wd(port, "GET", `${s}/title`, undefined, { retry: true }),
+    /** The window's size (no window manager under Xvfb: GTK resizes it itself). */
+    resize: async (width, height) => wd(port, "POST", `${s}/window/rect`, { width, height }, { retry: true }),
+    /** True when the element exists and is disabled. */
+    disabled: async (css) =>
+      wd(port, "POST", `${s}/execute/sync`, { script: "const e = document.querySelector(arguments[0]); return !!e && e.disabled === true;", args: [css] }, { retry: true }),
+    /** The labels of the header's navigation links, in order. */
+    navLabels: async () =>
+      wd(
+        port,
+        "POST",
+        `${s}/execute/sync`,
+        { script: "return Array.from(document.querySelectorAll('[data-testid=\"nav\"] a')).map((a) => a.textContent.trim());", args: [] },
+        { retry: true },
+      ),
+    /** Sets the theme ("light", "dark" or "auto") with the header's toggle, as a person would. */
+    async theme(t) {
+      const want = { light: "Theme: light", dark: "Theme: dark", auto: "Theme: system" }[t];
+      for (let i = 0; i < 3; i++) {
+        if ((await api.text(await find('[data-testid="theme-toggle"]'))) === want) return;
+        await api.click('[data-testid="theme-toggle"]');
+      }
+      throw new Error(`the theme toggle never read ${JSON.stringify(want)}`);
+    },
+    /**
+     * `name`.png light, `name`-dark.png, and `name`-800.png light at 800 px wide, each of
+     * the whole page: the window is made as tall as the page for the picture (a WebDriver
+     * screenshot holds only what the window shows).
+     */
+    async screenshots(name) {
+      const files = [];
+      const whole = async (width, file) => {
+        await api.resize(width, 800);
+        await api.exec("window.scrollTo(0, 0); return true;");
+        const high = await api.exec("return document.documentElement.scrollHeight;");
+        await api.resize(width, Math.min(Math.max(high, 600), 4000));
+        files.push(await api.screenshot(file));
+        const wide = await api.exec("return [document.documentElement.scrollWidth, window.innerWidth];");
+        if (wide[0] > wide[1] + 1) throw new Error(`${file}: the page is ${wide[0]} px wide in a ${wide[1]} px window`);
+      };
+      await api.theme("light");
+      await whole(1200, `${name}.png`);
+      await api.theme("dark");
+      await whole(1200, `${name}-dark.png`);
+      await api.theme("light");
+      await whole(800, `${name}-800.png`);
+      await api.resize(1200, 800);
+      await api.theme("auto");
+      return files.map((f) => path.basename(f)).join(", ");
+    },
     async screenshot(name) {
       await sleep(1000); // let the last paint land
       const png = await wd(port, "GET", `${s}/screenshot`, undefined, { retry: true, timeoutMs: 30000 });
@@ -217,16 +267,29 @@ export async function desktopTest({ version, log }) {
     while (nativePort === port) nativePort = await freePort();
     let appPort = await freePort();
     while (appPort === port || appPort === nativePort) appPort = await freePort();
+    // A private D-Bus session bus: the app's single-instance guard finds the first launch
+    // over it (the plugin lets every launch run on its own where no bus answers).
+    const busPath = path.join(home, "bus");
+    const bus = start("dbus-daemon", "dbus-daemon", ["--session", "--nofork", "--nopidfile", `--address=unix:path=${busPath}`]);
+    cleanup.push(() => bus.stop());
+    await waitFor("the session bus", 15000, async () => {
+      bus.assertAlive();
+      return existsSync(busPath) ? true : undefined;
+    });
+    const appEnv = cleanEnv({
+      DISPLAY: xvfb.display,
+      XDG_DATA_HOME: path.join(home, "data"),
+      XDG_CONFIG_HOME: path.join(home, "config"),
+      REPLAYDESK_LISTEN: `127.0.0.1:${appPort}`,
+      // No keychain here: secrets go to the 0600 file, which this test can check.
+      REPLAYDESK_SECRET_STORE: "file",
+      DBUS_SESSION_BUS_ADDRESS: `unix:path=${busPath}`,
+      // No accessibility bus to start on the private session bus.
+      NO_AT_BRIDGE: "1",
+    });
+    // The app inherits this environment (tauri-driver → WebKitWebDriver → app).
     const driver = start("tauri-driver", driverBin, ["--port", String(port), "--native-port", String(nativePort)], {
-      // The app inherits this environment (tauri-driver → WebKitWebDriver → app).
-      env: cleanEnv({
-        DISPLAY: xvfb.display,
-        XDG_DATA_HOME: path.join(home, "data"),
-        XDG_CONFIG_HOME: path.join(home, "config"),
-        REPLAYDESK_LISTEN: `127.0.0.1:${appPort}`,
-        // No keychain here: secrets go to the 0600 file, which this test can check.
-        REPLAYDESK_SECRET_STORE: "file",
-      }),
+      env: appEnv,
     });
     cleanup.push(() => driver.stop());
     // tauri-driver listens at once but only proxies to WebKitWebDriver, which it starts
@@ -257,8 +320,26 @@ export async function desktopTest({ version, log }) {
     const h1 = await healthz(appPort);
     if (h1.status !== 200) throw new Error(`/healthz on ${appPort}: HTTP ${h1.status} ${h1.body}`);
 
-    // The app opens on Host, the teacher's page, without being sent there.
+    // The app opens on Host, the teacher's page, without being sent there; its navigation
+    // is the teacher's (Host, My classes, Settings) and the admin's pages are one switch away.
     await waitFor("the app opening on Host", 15000, () => app.present('[data-testid="host-new"]'));
+    const teacherNav = await app.navLabels();
+    if (JSON.stringify(teacherNav) !== JSON.stringify(["Host", "My classes", "Settings"])) {
+      throw new Error(`the teacher's navigation reads ${JSON.stringify(teacherNav)}`);
+    }
+    await app.click('[data-testid="area-admin"]');
+    const adminNav = await waitFor("the admin's navigation", 15000, async () => {
+      const labels = await app.navLabels();
+      return labels.includes("Messages") ? labels : undefined;
+    });
+    if (adminNav.includes("Host") || !adminNav.includes("Classes") || !adminNav.includes("Audit log")) {
+      throw new Error(`the admin's navigation reads ${JSON.stringify(adminNav)}`);
+    }
+    await app.present('[data-testid="classes"]');
+    log(`navigation: teacher ${JSON.stringify(teacherNav)}, one switch to admin ${JSON.stringify(adminNav)}`);
+    log(`screenshots: ${await app.screenshots("desktop-admin-nav")}`);
+    await app.click('[data-testid="area-teacher"]');
+    await waitFor("the switch back to Host", 15000, () => app.present('[data-testid="host-new"]'));
 
     // Host: create a class, Start, both messages reach `sent`, join info shown.
     await app.go("#/host");
@@ -268,6 +349,19 @@ export async function desktopTest({ version, log }) {
     await app.type("#hc-teacher", "teacher_li");
     await app.click('[data-testid="host-create-submit"]');
     await waitFor("the created class", 15000, () => app.present('[data-testid="host-start"]'));
+    // The app listens on 127.0.0.1: the join info says, where the teacher looks, that no
+    // student's device can use it, and offers this computer's addresses and the setting.
+    const warning = await app.text(await waitFor("the join warning", 15000, () => app.present('[data-testid="join-warning"]')));
+    if (!warning.includes("Students cannot join with this address") || !warning.includes(`http://127.0.0.1:${appPort}`) || !warning.includes("0.0.0.0")) {
+      throw new Error(`the join warning reads:\n${warning}`);
+    }
+    const offered = await app.exec(
+      "return Array.from(document.querySelectorAll('[data-testid=\"join-addresses\"] li')).map((e) => e.textContent);",
+    );
+    if (offered.some((a) => a.includes("127.0.0.1") || !a.includes(`:${appPort}`))) {
+      throw new Error(`offered addresses: ${JSON.stringify(offered)}`);
+    }
+    log(`join warning shown; addresses offered: ${JSON.stringify(offered)}`);
     await app.click('[data-testid="host-start"]');
     const sentEl = await app.find('[data-testid="count-sent"]');
     await waitFor("the 1001 and the teacher's 1003 to be sent", 30000, async () =>
@@ -296,12 +390,59 @@ export async function desktopTest({ version, log }) {
       );
       return texts.some((t) => t.includes("uid: stu_wang") && t.includes("credential: ")) ? true : undefined;
     });
-    log(`host: started c-e2e, 1001 + 1003 sent, join info shown; screenshot: ${await app.screenshot("desktop-host.png")}`);
+    // While it runs: Start is off, the elapsed time shows, the roster lists the members
+    // with their last report.
+    if (!(await app.disabled('[data-testid="host-start"]'))) throw new Error("Start is enabled while the class runs");
+    const running = await app.text(await app.find('[data-testid="host-elapsed"]'));
+    if (!/^Running for \d+:\d\d/.test(running)) throw new Error(`elapsed time reads ${JSON.stringify(running)}`);
+    const roster = await waitFor("the roster with the teacher and the student", 15000, async () => {
+      const rows = await app.exec(
+        "return Array.from(document.querySelectorAll('[data-testid=\"roster-row\"]')).map((r) => r.textContent);",
+      );
+      return rows.some((r) => r.includes("teacher_li")) && rows.some((r) => r.includes("stu_wang")) ? rows : undefined;
+    });
+    if (!roster.find((r) => r.includes("teacher_li")).includes("ago")) {
+      throw new Error(`the teacher's roster row has no last report: ${JSON.stringify(roster)}`);
+    }
+    log(`host: started c-e2e, 1001 + 1003 sent, join info shown; ${running}; roster ${JSON.stringify(roster)}`);
+    log(`screenshots: ${await app.screenshots("desktop-host")}`);
 
+    // End asks first: nothing is sent until the teacher confirms.
     await app.click('[data-testid="host-end"]');
+    await waitFor("End's confirmation", 15000, () => app.present('[data-testid="host-end-confirm"]'));
+    if ((await app.text(await app.find('[data-testid="class-state"]'))) !== "started") throw new Error("End did not ask first");
+    await app.click('[data-testid="host-end-confirm-yes"]');
     await waitFor("the class to end", 15000, async () =>
       (await app.text(await app.find('[data-testid="class-state"]'))) === "ended" ? true : undefined,
     );
+    // After End, Start stays off (a start would only be refused with a conflict).
+    await waitFor("Start to be disabled after End", 15000, async () => ((await app.disabled('[data-testid="host-start"]')) ? true : undefined));
+    const lasted = await app.text(await app.find('[data-testid="host-elapsed"]'));
+    if (!lasted.startsWith("Lasted ")) throw new Error(`after End the elapsed time reads ${JSON.stringify(lasted)}`);
+    await app.present('[data-testid="host-ended-note"]');
+    log(`ended: Start disabled, ${lasted}; screenshots: ${await app.screenshots("desktop-host-ended")}`);
+
+    // The teacher's classes, and the join warning's way to Settings with the address filled in.
+    await app.click('[data-testid="nav"] a[href*="my-classes"]');
+    const mine = await waitFor("c-e2e among my classes", 15000, async () => {
+      const rows = await app.exec(
+        "return Array.from(document.querySelectorAll('[data-testid=\"my-class-row\"]')).map((r) => r.textContent);",
+      );
+      return rows.find((r) => r.includes("c-e2e") && r.includes("3 sent"));
+    });
+    if (!mine.includes("ended")) {
+      throw new Error(`my classes' row reads ${JSON.stringify(mine)}`);
+    }
+    log(`my classes: ${mine}; screenshots: ${await app.screenshots("desktop-my-classes")}`);
+    await app.go("#/host?class=c-e2e");
+    await app.click(await waitFor("the join warning's Settings link", 15000, async () => ((await app.present('[data-testid="join-listen-settings"]')) ? '[data-testid="join-listen-settings"]' : undefined)));
+    await waitFor("the listen address filled in", 15000, () => app.present('[data-testid="s-listen-suggested"]'));
+    const listenValue = await app.exec("return document.querySelector('[data-testid=\"s-listen\"]').value;");
+    if (listenValue !== `0.0.0.0:${appPort}`) throw new Error(`Settings' listen address reads ${JSON.stringify(listenValue)}`);
+    log(`settings: listen address filled in from Host (${listenValue}), not saved; screenshots: ${await app.screenshots("desktop-settings-listen")}`);
+    // Leave without saving, so the form below starts from the stored settings.
+    await app.go("#/my-classes");
+    await waitFor("my classes again", 15000, () => app.present('[data-testid="my-classes"]'));
 
     // Settings: plant a known secret through the form.
     await app.go("#/settings");
@@ -368,6 +509,35 @@ export async function desktopTest({ version, log }) {
     await waitFor("the version in the header after relaunch", 30000, () => app.present('[data-testid="version"]'));
     const h2 = await healthz(appPort);
     if (h2.status !== 200) throw new Error(`/healthz after relaunch: HTTP ${h2.status}`);
+    // The app remembers the class last hosted and the teacher's id: Host opens on that
+    // class, and the New class form starts with the teacher filled in.
+    await waitFor("Host opening on the last class", 15000, async () => {
+      const el = await app.present('[data-testid="class-state"]');
+      return el && (await app.exec("return window.location.hash;")).includes("class=c-e2e") ? true : undefined;
+    });
+    await app.click('[data-testid="host-new"]');
+    const teacherValue = await app.exec("return document.querySelector('#hc-teacher').value;");
+    if (teacherValue !== "teacher_li") throw new Error(`the New class form's teacher reads ${JSON.stringify(teacherValue)}`);
+    log("relaunched: Host opened on c-e2e by itself; the New class form has teacher_li filled in");
+    await app.click('[data-testid="host-new"]');
+
+    // A second launch hands over to this one and exits: no second backend, no error.
+    const second = start("second launch", DESKTOP_BIN, [], { env: appEnv });
+    const secondExit = await withTimeout(second.exited, 60000, "the second launch exiting");
+    if (secondExit.code !== 0) {
+      throw new Error(`the second launch exited ${JSON.stringify(secondExit)}; its output:\n${second.output()}`);
+    }
+    const handedOver = await waitFor("the first app to log the hand-over", 15000, async () => {
+      const text = readFileSync(path.join(dataDir, "replaydesk.log"), "utf8");
+      return text.includes("another launch of ReplayDesk handed over to this one") ? true : undefined;
+    });
+    void handedOver;
+    const h3 = await healthz(appPort);
+    if (h3.status !== 200) throw new Error(`/healthz after the second launch: HTTP ${h3.status}`);
+    const stillTitle = await app.title();
+    if (stillTitle !== "ReplayDesk") throw new Error(`after the second launch the window's title is ${JSON.stringify(stillTitle)}`);
+    log(`second launch: exited 0 at once (output ${JSON.stringify(second.output().trim().slice(0, 200))}); the first logged the hand-over, showed its window and still serves`);
+
     await app.go("#/host?class=c-e2e");
     await waitFor("the class after relaunch", 15000, async () => {
       const el = await app.present('[data-testid="class-state"]');

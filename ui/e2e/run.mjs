@@ -16,7 +16,11 @@ import { desktopTest } from "./desktop.mjs";
 import { cargoVersion, killAll, sleep, withTimeout } from "./lib.mjs";
 
 const TESTS = [
-  { name: "desktop app over WebDriver: host a class in sandbox, settings secret absent, quit and relaunch", fn: desktopTest, timeoutMs: 240000 },
+  {
+    name: "desktop app over WebDriver: teacher's navigation, host a class in sandbox (join warning, Start off after End), settings secret absent, quit and relaunch, a second launch hands over",
+    fn: desktopTest,
+    timeoutMs: 360000,
+  },
   { name: "console in Chromium: version, SANDBOX badge, HTTP API", fn: consoleTest, timeoutMs: 90000 },
   { name: "console in Chromium: markup in a configured value shows as text", fn: consoleMarkupTest, timeoutMs: 90000 },
   {
@@ -29,7 +33,7 @@ const TESTS = [
 // Fresh starts of a test after a tauri-driver "socket hang up" (see below).
 const HANGUP_RERUNS = 3;
 // Whatever happens inside, the whole run ends within this.
-const OVERALL_MS = 600000;
+const OVERALL_MS = 900000;
 
 process.on("exit", killAll);
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {

@@ -1,4 +1,4 @@
-import { Link, Outlet } from "@tanstack/react-router";
+import { Link, Outlet, useRouterState } from "@tanstack/react-router";
 import { useState } from "react";
 import type { AppInfo } from "./bindings/AppInfo";
 import { transport, isTauri } from "./api/transport";
@@ -7,6 +7,7 @@ import { clearToken } from "./api/auth";
 import { ROUTES } from "./routes";
 import { applyTheme, loadTheme, nextTheme, type Theme } from "./lib/theme";
 import { ErrorNote } from "./components/common";
+import "./views/desktop.css";
 
 /** Says plainly where messages go: the built-in emulator, or a real IM endpoint. */
 function ModeBadge({ info }: { info: AppInfo }) {
@@ -46,10 +47,44 @@ function ThemeToggle() {
   );
 }
 
+/** Teacher's pages or the admin's: in the app, one switch between the two navigations. */
+function AreaSwitch({ teacher }: { teacher: boolean }) {
+  return (
+    <div className="area-switch" role="group" aria-label="Whose pages" data-testid="area-switch">
+      <Link
+        to="/host"
+        activeOptions={{ exact: true, includeSearch: false }}
+        activeProps={{}}
+        className={teacher ? "area active" : "area"}
+        aria-current={teacher ? "true" : undefined}
+        data-testid="area-teacher"
+        title="Host a class, your classes, settings"
+      >
+        Teacher
+      </Link>
+      <Link
+        to="/"
+        activeOptions={{ exact: true, includeSearch: false }}
+        activeProps={{}}
+        className={teacher ? "area" : "area active"}
+        aria-current={teacher ? undefined : "true"}
+        data-testid="area-admin"
+        title="Every class's messages, jobs, callbacks and audit log"
+      >
+        Admin
+      </Link>
+    </div>
+  );
+}
+
 export function Shell() {
   const { state, reload } = useAppInfo();
   const inTauri = isTauri();
-  const nav = ROUTES.filter((r) => r.label && (inTauri || !r.tauriOnly));
+  const pathname = useRouterState({ select: (s) => s.location.pathname });
+  // The app is the teacher's: their pages (the desktop-only ones) make its navigation, and
+  // the admin's pages take it over only once one of them is open.
+  const teacherArea = inTauri && ROUTES.some((r) => r.tauriOnly && r.path === pathname);
+  const nav = ROUTES.filter((r) => r.label && (inTauri ? !!r.tauriOnly === teacherArea : !r.tauriOnly));
   return (
     <div className="app">
       <a className="skip" href="#main">
@@ -67,7 +102,8 @@ export function Shell() {
             </span>
           )}
         </div>
-        <nav className="nav" aria-label="Console">
+        {inTauri && <AreaSwitch teacher={teacherArea} />}
+        <nav className="nav" aria-label={teacherArea ? "Teacher" : "Console"} data-testid="nav">
           {nav.map((r) => (
             <Link
               key={r.path}

@@ -1,6 +1,6 @@
 // The console's pages, in one list. To add a page, add an entry here: the router and the
-// navigation are built from this list. `tauriOnly` pages (host, settings) appear only
-// inside the desktop app.
+// navigation are built from this list. `tauriOnly` pages (host, the teacher's classes,
+// settings) appear only inside the desktop app, where they are the teacher's pages.
 
 import { lazyRouteComponent, type RouteComponent } from "@tanstack/react-router";
 import { AuditView } from "./views/AuditView";
@@ -12,6 +12,7 @@ import { MessagesView } from "./views/MessagesView";
 import { ReconcileView } from "./views/ReconcileView";
 import { ReportsView } from "./views/ReportsView";
 import { HostView } from "./views/host/HostView";
+import { MyClassesView } from "./views/host/MyClassesView";
 import { SettingsView } from "./views/settings/SettingsView";
 
 export interface RouteEntry {
@@ -38,7 +39,9 @@ export const ROUTES: RouteEntry[] = [
   { path: "/jobs", label: "Jobs", component: JobsView },
   { path: "/callbacks", label: "Callbacks", component: CallbacksView },
   { path: "/audit", label: "Audit log", component: AuditView },
-  // Desktop-only pages.
+  // Desktop-only pages: the teacher's. In the app they make the main navigation and the
+  // pages above are one switch away (Shell).
   { path: "/host", label: "Host", tauriOnly: true, component: HostView },
+  { path: "/my-classes", label: "My classes", tauriOnly: true, component: MyClassesView },
   { path: "/settings", label: "Settings", tauriOnly: true, component: SettingsView },
 ];

@@ -2,18 +2,21 @@
 // 1003 on this computer's clock), shares the join info, watches delivery, presses End.
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useNavigate, useSearch } from "@tanstack/react-router";
-import { useState, type FormEvent } from "react";
+import { Link, useNavigate, useSearch } from "@tanstack/react-router";
+import { useEffect, useState, type FormEvent } from "react";
 import { desktop, svgDataUrl } from "../../api/desktop";
+import { transport } from "../../api/transport";
 import type { HostStatus } from "../../bindings/HostStatus";
 import type { JoinInfo } from "../../bindings/JoinInfo";
 import { ErrorNote, Loading, Time } from "../../components/common";
+import { duration } from "../../lib/format";
+import { elapsed, hostMemory } from "../../lib/hostMemory";
 import "../desktop.css";
 
 function CreateClassForm({ onCreated }: { onCreated: (classId: string) => void }) {
   const [classId, setClassId] = useState("");
   const [groupId, setGroupId] = useState("");
-  const [teacher, setTeacher] = useState("");
+  const [teacher, setTeacher] = useState(() => hostMemory.teacher() ?? "");
   const qc = useQueryClient();
   const m = useMutation({
     mutationFn: () =>
@@ -26,6 +29,7 @@ function CreateClassForm({ onCreated }: { onCreated: (classId: string) => void }
         open_enrolment: false,
       }),
     onSuccess: (c) => {
+      hostMemory.setTeacher(c.teacher_uid);
       void qc.invalidateQueries({ queryKey: ["host-classes"] });
       onCreated(c.class_id);
     },
@@ -48,7 +52,13 @@ function CreateClassForm({ onCreated }: { onCreated: (classId: string) => void }
         </div>
         <div className="field">
           <label htmlFor="hc-teacher">Your user id (teacher)</label>
-          <input id="hc-teacher" required value={teacher} onChange={(e) => setTeacher(e.target.value)} />
+          <input
+            id="hc-teacher"
+            required
+            value={teacher}
+            onChange={(e) => setTeacher(e.target.value)}
+            title="Remembered on this computer for the next class"
+          />
         </div>
         <button type="submit" className="primary" disabled={m.isPending} data-testid="host-create-submit">
           Create
@@ -79,9 +89,68 @@ function Counts({ s }: { s: HostStatus }) {
   );
 }
 
+/** The port of a base URL such as `http://127.0.0.1:8080`, or null. */
+function portOf(url: string): string | null {
+  const m = url.match(/:(\d+)\/?$/);
+  return m?.[1] ?? null;
+}
+
+/**
+ * What students can and cannot use: a loopback join address is warned about here, where
+ * the teacher looks, with this computer's network addresses and the way to listen on them.
+ */
+function JoinReach({ join }: { join: JoinInfo }) {
+  const port = portOf(join.server_url);
+  if (!join.reachable) {
+    return (
+      <div className="join-warning" role="alert" data-testid="join-warning">
+        <p>
+          <strong>⚠ Students cannot join with this address.</strong> {join.warning}
+        </p>
+        {join.addresses.length > 0 && (
+          <>
+            <p className="join-warning-sub">This computer&apos;s addresses on the network:</p>
+            <ul className="join-addresses" data-testid="join-addresses">
+              {join.addresses.map((a) => (
+                <li key={a.url}>
+                  <span className="mono">{a.url}</span>
+                  {a.interface && <span className="hint"> ({a.interface})</span>}
+                </li>
+              ))}
+            </ul>
+          </>
+        )}
+        <Link
+          to="/settings"
+          search={{ listen: `0.0.0.0:${port ?? "8080"}` } as never}
+          className="button"
+          data-testid="join-listen-settings"
+        >
+          Listen on the network… (Settings)
+        </Link>
+      </div>
+    );
+  }
+  const others = join.addresses.filter((a) => a.url !== join.server_url);
+  if (others.length === 0) return null;
+  return (
+    <p className="hint" data-testid="join-other-addresses">
+      Students on another network may need another of this computer&apos;s addresses:{" "}
+      {others.map((a, i) => (
+        <span key={a.url}>
+          {i > 0 && ", "}
+          <span className="mono">{a.url}</span>
+          {a.interface && ` (${a.interface})`}
+        </span>
+      ))}
+      .
+    </p>
+  );
+}
+
 function JoinCard({ join }: { join: JoinInfo }) {
   return (
-    <div className="join" data-testid="join-info">
+    <div className={join.reachable ? "join" : "join join-unreachable"} data-testid="join-info" data-reachable={join.reachable}>
       <img className="qr" src={svgDataUrl(join.qr_svg)} alt="QR code of the join info" data-testid="join-qr" />
       <div className="grow">
         <pre className="join-text mono" data-testid="join-text">
@@ -91,6 +160,70 @@ function JoinCard({ join }: { join: JoinInfo }) {
       </div>
     </div>
   );
+}
+
+/** The class's members, each with their last report, refreshed while the page is open. */
+function Roster({ classId, now }: { classId: string; now: number }) {
+  const members = useQuery({
+    queryKey: ["host-members", classId],
+    queryFn: () => transport().classMembers(classId),
+    refetchInterval: 5000,
+  });
+  return (
+    <section className="card" aria-labelledby="roster-title" data-testid="host-roster">
+      <h2 id="roster-title">Class members</h2>
+      {members.error && <ErrorNote error={members.error} />}
+      {members.isPending && <Loading what="the members" />}
+      {members.data && members.data.length === 0 && <p className="empty">No members yet.</p>}
+      {members.data && members.data.length > 0 && (
+        <div className="roster-wrap">
+          <table className="plain roster">
+            <thead>
+              <tr>
+                <th scope="col">User id</th>
+                <th scope="col">Role</th>
+                <th scope="col">Last report</th>
+              </tr>
+            </thead>
+            <tbody>
+              {members.data.map((m) => {
+                // A member registered before reporting has no report yet.
+                const last: number | null = (m.last_seen_at as number | null) ?? null;
+                return (
+                  <tr key={m.uid} data-testid="roster-row">
+                    <td className="mono ident" title={m.uid}>
+                      {m.uid}
+                    </td>
+                    <td>{m.role}</td>
+                    <td>
+                      {last === null ? (
+                        <span className="hint">no report yet</span>
+                      ) : (
+                        <>
+                          <Time ms={last} /> <span className="hint">({duration(Math.max(0, now - last))} ago)</span>
+                        </>
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+/** Ticks once a second while `on`, for clocks on the page. */
+function useNow(on: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!on) return undefined;
+    const t = window.setInterval(() => setNow(Date.now()), 1000);
+    return () => window.clearInterval(t);
+  }, [on]);
+  return now;
 }
 
 function StudentJoin({ classId }: { classId: string }) {
@@ -133,10 +266,18 @@ function HostedClass({ classId }: { classId: string }) {
   };
   const start = useMutation({ mutationFn: () => desktop.hostStartClass(classId), onSettled: refresh });
   const end = useMutation({ mutationFn: () => desktop.hostEndClass(classId), onSettled: refresh });
+  // End cannot be undone here (the class cannot start again), so it asks first.
+  const [confirmEnd, setConfirmEnd] = useState(false);
+  const running = status.data?.class.state === "started";
+  const now = useNow(true);
   if (status.error) return <ErrorNote error={status.error} onRetry={() => void status.refetch()} />;
   if (!status.data) return <Loading what="the class" />;
   const s = status.data;
   const state = s.class.state;
+  // A class starts once: after End, Start would only be refused (an admin's reopen allows
+  // one more start and puts the class back to "created").
+  const canStart = state === "created";
+  const startedAt = s.class.started_at;
   return (
     <>
       <section className="card" aria-labelledby="hosted-title" data-testid="hosted-class" data-state={state}>
@@ -152,7 +293,8 @@ function HostedClass({ classId }: { classId: string }) {
               type="button"
               className="primary"
               data-testid="host-start"
-              disabled={start.isPending || state === "started"}
+              disabled={start.isPending || !canStart}
+              title={canStart ? "Send the class start and your timeline report" : state === "started" ? "The class is running" : "This class has ended"}
               onClick={() => start.mutate()}
             >
               Start class
@@ -160,13 +302,37 @@ function HostedClass({ classId }: { classId: string }) {
             <button
               type="button"
               data-testid="host-end"
-              disabled={end.isPending || state !== "started"}
-              onClick={() => end.mutate()}
+              disabled={end.isPending || state !== "started" || confirmEnd}
+              onClick={() => setConfirmEnd(true)}
             >
               End class
             </button>
           </div>
         </div>
+        {confirmEnd && state === "started" && (
+          <div className="confirm-end" role="alertdialog" aria-labelledby="confirm-end-text" data-testid="host-end-confirm">
+            <p id="confirm-end-text">
+              End the class now? This sends the class end (1002) to the group, and the class cannot start again from here.
+            </p>
+            <div className="row">
+              <button
+                type="button"
+                className="danger"
+                data-testid="host-end-confirm-yes"
+                disabled={end.isPending}
+                onClick={() => {
+                  setConfirmEnd(false);
+                  end.mutate();
+                }}
+              >
+                End the class
+              </button>
+              <button type="button" onClick={() => setConfirmEnd(false)}>
+                Keep it running
+              </button>
+            </div>
+          </div>
+        )}
         <p className="hint">
           Teacher <span className="mono">{s.class.teacher_uid}</span> · group <span className="mono">{s.class.group_id}</span>
           {s.class.started_at !== null && (
@@ -182,6 +348,24 @@ function HostedClass({ classId }: { classId: string }) {
             </>
           )}
         </p>
+        {startedAt !== null && (
+          <p className="host-elapsed" data-testid="host-elapsed">
+            {running ? (
+              <>
+                Running for <strong className="mono">{elapsed(now - startedAt)}</strong>
+              </>
+            ) : s.class.ended_at !== null ? (
+              <>
+                Lasted <strong className="mono">{elapsed(s.class.ended_at - startedAt)}</strong>
+              </>
+            ) : null}
+          </p>
+        )}
+        {state === "ended" && (
+          <p className="hint" data-testid="host-ended-note">
+            This class has ended, so it cannot start again here. For another lesson, create a new class.
+          </p>
+        )}
         {start.error && <ErrorNote error={start.error} />}
         {end.error && <ErrorNote error={end.error} />}
         <Counts s={s} />
@@ -205,10 +389,12 @@ function HostedClass({ classId }: { classId: string }) {
       </section>
       <section className="card" aria-labelledby="join-title">
         <h2 id="join-title">Join this class</h2>
+        <JoinReach join={s.join} />
         <p className="hint">Students&apos; clients report here. Scan or copy:</p>
         <JoinCard join={s.join} />
       </section>
       <StudentJoin classId={classId} />
+      <Roster classId={classId} now={now} />
     </>
   );
 }
@@ -217,12 +403,21 @@ export function HostView() {
   const search = useSearch({ strict: false }) as Record<string, string>;
   const navigate = useNavigate();
   const selected = search.class ?? "";
-  const [creating, setCreating] = useState(false);
+  const [creating, setCreating] = useState(search.new === "1");
   const classes = useQuery({ queryKey: ["host-classes"], queryFn: () => desktop.hostListClasses(), refetchInterval: 5000 });
   const pick = (classId: string) => {
     setCreating(false);
     void navigate({ to: "/host", search: { class: classId } as never });
   };
+  // Opened with no class chosen: the class last hosted here, if it still exists.
+  const last = hostMemory.lastClass();
+  const lastExists = !!last && !!classes.data?.some((c) => c.class_id === last);
+  useEffect(() => {
+    if (!selected && !creating && last && lastExists) void navigate({ to: "/host", search: { class: last } as never, replace: true });
+  }, [selected, creating, last, lastExists, navigate]);
+  useEffect(() => {
+    if (selected) hostMemory.setLastClass(selected);
+  }, [selected]);
   return (
     <>
       <h1>Host a class</h1>

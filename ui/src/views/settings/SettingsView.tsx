@@ -3,6 +3,7 @@
 // the form says whether one is set and takes a new one, and never shows it.
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useSearch } from "@tanstack/react-router";
 import { useState, type FormEvent } from "react";
 import { desktop } from "../../api/desktop";
 import type { Settings } from "../../bindings/Settings";
@@ -13,7 +14,7 @@ import "../desktop.css";
 const SANDBOX = "";
 const CUSTOM = "custom";
 
-function SettingsForm({ current }: { current: Settings }) {
+function SettingsForm({ current, suggestedListen }: { current: Settings; suggestedListen: string | null }) {
   const qc = useQueryClient();
   const known = current.regional_hosts.some((h) => h.endpoint === current.im_endpoint);
   const [host, setHost] = useState(current.im_endpoint === null ? SANDBOX : known ? current.im_endpoint : CUSTOM);
@@ -25,7 +26,7 @@ function SettingsForm({ current }: { current: Settings }) {
   const [callbackKey, setCallbackKey] = useState("");
   const [appRate, setAppRate] = useState(String(current.app_rate));
   const [groupRate, setGroupRate] = useState(String(current.group_rate));
-  const [listen, setListen] = useState(current.listen);
+  const [listen, setListen] = useState(suggestedListen ?? current.listen);
   const [saved, setSaved] = useState(false);
 
   const save = useMutation({
@@ -142,6 +143,12 @@ function SettingsForm({ current }: { current: Settings }) {
           127.0.0.1:PORT keeps ReplayDesk on this computer. Students&apos; clients on other computers need this computer&apos;s
           network address (e.g. 0.0.0.0:PORT).
         </p>
+        {suggestedListen && suggestedListen !== current.listen && (
+          <p className="settings-warning" role="status" data-testid="s-listen-suggested">
+            Filled in from the Host page: {suggestedListen} lets students&apos; devices on the network reach ReplayDesk
+            (so can anyone else on that network). Save, then Restart now.
+          </p>
+        )}
         {current.listen_warning && (
           <p className="settings-warning" role="alert" data-testid="s-listen-warning">
             ⚠ {current.listen_warning}
@@ -171,13 +178,16 @@ function SettingsForm({ current }: { current: Settings }) {
 
 export function SettingsView() {
   const settings = useQuery({ queryKey: ["settings"], queryFn: () => desktop.getSettings() });
+  // The Host page's "Listen on the network…" comes with the address to fill in.
+  const search = useSearch({ strict: false }) as Record<string, string>;
+  const suggestedListen = search.listen?.trim() ? search.listen.trim() : null;
   return (
     <>
       <h1>Settings</h1>
       <p className="lead">Where messages go and how this computer is reached. Secrets are write-only.</p>
       {settings.error && <ErrorNote error={settings.error} onRetry={() => void settings.refetch()} />}
       {settings.isPending && <Loading what="settings" />}
-      {settings.data && <SettingsForm current={settings.data} />}
+      {settings.data && <SettingsForm current={settings.data} suggestedListen={suggestedListen} />}
     </>
   );
 }
