@@ -90,10 +90,15 @@ pub async fn export_class(
         }
     }
     messages.reverse();
-    let mut attempts = Vec::new();
-    for m in &messages {
-        attempts.extend(store.attempts(m.id).await?);
-    }
+    // One query for the class; attempts of a message made after the listing above are
+    // left out with it (a bundle's attempts all point at its messages).
+    let listed: std::collections::HashSet<i64> = messages.iter().map(|m| m.id).collect();
+    let attempts: Vec<Attempt> = store
+        .class_attempts(class_id)
+        .await?
+        .into_iter()
+        .filter(|a| listed.contains(&a.message_id))
+        .collect();
     let reports = store.report_facts(class_id).await?;
     let history = store
         .group_history(class_id)
