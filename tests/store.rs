@@ -893,3 +893,73 @@ on_both_engines! {
         );
     }
 }
+
+on_both_engines! {
+    // Fair claiming (issue 27, hole 2): a message of a busy group is put back unattempted,
+    // due at its turn; not claimable before, claimable after; only while its lease holds.
+    async fn deferred_messages_wait_in_the_store_for_their_turn(db) {
+        let store = Store::open(&db).await.unwrap();
+        create_class(&store, "c1", "g1").await;
+        let b1 = fixed_seq(11, "a");
+        let b2 = fixed_seq(22, "b");
+        let m1 = store.insert_message(&new("k1", "c1", "g1", &b1)).await.unwrap().message;
+        let m2 = store.insert_message(&new("k2", "c1", "g1", &b2)).await.unwrap().message;
+        let claimed = store.claim_due("w", 10, 60_000).await.unwrap();
+        assert_eq!(claimed.len(), 2);
+        assert_eq!(claimed[0].msg_type, MessageType::ClassStart);
+        let now = replaydesk::clock::unix_ms_now();
+        let later = now + 3_600_000;
+        // Another worker's defer moves nothing.
+        assert_eq!(store.defer("other", &[(m1.id, later)]).await.unwrap(), 0);
+        assert_eq!(store.defer("w", &[(m1.id, later), (m2.id, now - 1)]).await.unwrap(), 2);
+        for (m, at) in [(&m1, later), (&m2, now - 1)] {
+            let back = store.message(m.id).await.unwrap();
+            assert_eq!(back.status, MessageStatus::Pending);
+            assert_eq!(back.next_attempt_at, Some(at));
+            assert_eq!(back.attempt_count, 0, "a deferral is not an attempt");
+            assert!(store.attempts(m.id).await.unwrap().is_empty());
+        }
+        // Only the one whose turn has come is claimed again.
+        let again = store.claim_due("w", 10, 60_000).await.unwrap();
+        assert_eq!(again.iter().map(|m| m.id).collect::<Vec<_>>(), vec![m2.id]);
+        assert_eq!(store.next_due_at().await.unwrap(), Some(later));
+    }
+}
+
+on_both_engines! {
+    // Issue 27, hole 3: a class keeps its newest refused reports only, and another class's
+    // are its own.
+    async fn a_class_keeps_only_its_newest_refused_reports(db) {
+        let store = Store::open(&db).await.unwrap();
+        create_class(&store, "c1", "g1").await;
+        create_class(&store, "c2", "g2").await;
+        let refused = |class: &str, ts: i64| replaydesk::store::RefusedReport {
+            class_id: Some(class.into()),
+            uid: Some("a".into()),
+            client_timestamp: Some(ts),
+            rtt_ms: None,
+            received_at: 1,
+            reason: "bad".into(),
+            body: "{}".into(),
+        };
+        store.record_refused_report(&refused("c2", 0)).await.unwrap();
+        let kept = replaydesk::store::REFUSED_REPORTS_KEPT;
+        for ts in 0..kept + 3 {
+            store.record_refused_report(&refused("c1", ts)).await.unwrap();
+        }
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = store.timeline_reports("c1", cursor, 1000).await.unwrap();
+            all.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(all.len() as i64, kept);
+        assert_eq!(all[0].client_timestamp, Some(kept + 2));
+        assert_eq!(all.last().unwrap().client_timestamp, Some(3));
+        assert_eq!(store.timeline_reports("c2", None, 10).await.unwrap().items.len(), 1);
+    }
+}
