@@ -71,7 +71,7 @@ fn parse_timeline(bytes: &[u8]) -> ApiResult<TimelineReport> {
 }
 
 /// `POST /v1/classes/{class_id}/timeline` → 202 `{"message_id","seq","time_line"}`.
-#[utoipa::path(post, path = "/v1/classes/{class_id}/timeline", tag = "classroom", security(("report" = [])), params(("class_id" = String, Path, description = "the class")), request_body = TimelineReport, responses((status = 202, body = TimelineAccepted), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/classes/{class_id}/timeline", tag = "classroom", security(("report" = [])), params(("class_id" = String, Path, description = "the class")), request_body = TimelineReport, responses((status = 202, body = TimelineAccepted), (status = 413, description = "`payload_too_large`: a report body over 4096 bytes (nothing kept)", body = ErrorBody), (status = 429, description = "`rate_limited`: the credential over `limits.reports_per_credential`, or (timeline) the class over `limits.reports_per_class`; `Retry-After` says when (nothing kept)", body = ErrorBody), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn timeline(
     State(desk): State<ReplayDesk>,
     ReceivedAt(received_at): ReceivedAt,
@@ -135,7 +135,7 @@ async fn class_event(
 }
 
 /// `POST /v1/classes/{class_id}/start` → 202 `{"message_id","seq"}` (a 1001).
-#[utoipa::path(post, path = "/v1/classes/{class_id}/start", tag = "classroom", security(("report" = [])), params(("class_id" = String, Path, description = "the class")), request_body = ClassEventReport, responses((status = 202, body = ClassEventAccepted), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/classes/{class_id}/start", tag = "classroom", security(("report" = [])), params(("class_id" = String, Path, description = "the class")), request_body = ClassEventReport, responses((status = 202, body = ClassEventAccepted), (status = 413, description = "`payload_too_large`: a report body over 4096 bytes (nothing kept)", body = ErrorBody), (status = 429, description = "`rate_limited`: the credential over `limits.reports_per_credential`, or (timeline) the class over `limits.reports_per_class`; `Retry-After` says when (nothing kept)", body = ErrorBody), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn start(
     State(desk): State<ReplayDesk>,
     Extension(limits): Extension<ReportLimiter>,
@@ -147,7 +147,7 @@ pub async fn start(
 }
 
 /// `POST /v1/classes/{class_id}/end` → 202 `{"message_id","seq"}` (a 1002).
-#[utoipa::path(post, path = "/v1/classes/{class_id}/end", tag = "classroom", security(("report" = [])), params(("class_id" = String, Path, description = "the class")), request_body = ClassEventReport, responses((status = 202, body = ClassEventAccepted), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/classes/{class_id}/end", tag = "classroom", security(("report" = [])), params(("class_id" = String, Path, description = "the class")), request_body = ClassEventReport, responses((status = 202, body = ClassEventAccepted), (status = 413, description = "`payload_too_large`: a report body over 4096 bytes (nothing kept)", body = ErrorBody), (status = 429, description = "`rate_limited`: the credential over `limits.reports_per_credential`, or (timeline) the class over `limits.reports_per_class`; `Retry-After` says when (nothing kept)", body = ErrorBody), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn end(
     State(desk): State<ReplayDesk>,
     Extension(limits): Extension<ReportLimiter>,
