@@ -2,12 +2,14 @@
 // tauri-driver (which starts WebKitWebDriver, which starts target/debug/replaydesk-desktop),
 // and plain W3C WebDriver calls over HTTP.
 
+import { execFileSync } from "node:child_process";
 import http from "node:http";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
   DESKTOP_BIN,
+  ROOT,
   cleanEnv,
   freePort,
   onPath,
@@ -521,7 +523,16 @@ export async function desktopTest({ version, log }) {
     log("relaunched: Host opened on c-e2e by itself; the New class form has teacher_li filled in");
     await app.click('[data-testid="host-new"]');
 
-    // A second launch hands over to this one and exits: no second backend, no error.
+    // A second launch hands over to this one and exits: no second backend, no error, and
+    // this one's window shows again. It is hidden first (unmapped, as a minimized window
+    // is), so that "shows its window" is seen, not assumed.
+    const xwindow = (action) =>
+      execFileSync("python3", [path.join(ROOT, "ui", "e2e", "xwindow.py"), action, "ReplayDesk"], {
+        env: { ...process.env, DISPLAY: xvfb.display },
+        encoding: "utf8",
+      }).trim();
+    const hidden = xwindow("unmap");
+    if (hidden !== "unmapped") throw new Error(`the window could not be hidden: ${hidden}`);
     const second = start("second launch", DESKTOP_BIN, [], { env: appEnv });
     const secondExit = await withTimeout(second.exited, 60000, "the second launch exiting");
     if (secondExit.code !== 0) {
@@ -532,11 +543,15 @@ export async function desktopTest({ version, log }) {
       return text.includes("another launch of ReplayDesk handed over to this one") ? true : undefined;
     });
     void handedOver;
+    const shownAgain = await waitFor("the first app's window to show again", 15000, async () =>
+      xwindow("state") === "viewable" ? true : undefined,
+    );
+    void shownAgain;
     const h3 = await healthz(appPort);
     if (h3.status !== 200) throw new Error(`/healthz after the second launch: HTTP ${h3.status}`);
     const stillTitle = await app.title();
     if (stillTitle !== "ReplayDesk") throw new Error(`after the second launch the window's title is ${JSON.stringify(stillTitle)}`);
-    log(`second launch: exited 0 at once (output ${JSON.stringify(second.output().trim().slice(0, 200))}); the first logged the hand-over, showed its window and still serves`);
+    log(`second launch: exited 0 at once (output ${JSON.stringify(second.output().trim().slice(0, 200))}); the first logged the hand-over, its hidden window is viewable again, and it still serves`);
 
     await app.go("#/host?class=c-e2e");
     await waitFor("the class after relaunch", 15000, async () => {
