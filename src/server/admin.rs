@@ -9,7 +9,7 @@ use super::auth::Admin;
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{JsonOf, PathParam, QueryOf};
 use crate::service::requests::{
-    JobsQuery, MessageQuery, PageQuery, RecoverRequest, ResendFilter, SandboxFaults,
+    AuditQuery, JobsQuery, MessageQuery, RecoverRequest, ResendFilter, SandboxFaults,
     SecretKeyRequest,
 };
 use crate::service::{MessageDetail, ReplayDesk, ResendOutcome, ResendPreview};
@@ -113,12 +113,13 @@ pub async fn get_job(
     Ok(Json(desk.console().get_job(id).await?))
 }
 
-/// `GET /v1/admin/audit?cursor&limit` → `{items, next_cursor}`, newest first.
-#[utoipa::path(get, path = "/v1/admin/audit", tag = "admin", security(("admin" = [])), params(PageQuery), responses((status = 200, body = Page<AuditEntry>), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
+/// `GET /v1/admin/audit?cursor&limit&action&target` → `{items, next_cursor}`, newest
+/// first; `action` exactly, `target` by its start.
+#[utoipa::path(get, path = "/v1/admin/audit", tag = "admin", security(("admin" = [])), params(AuditQuery), responses((status = 200, body = Page<AuditEntry>), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn list_audit(
     State(desk): State<ReplayDesk>,
     _: Admin,
-    QueryOf(query): QueryOf<PageQuery>,
+    QueryOf(query): QueryOf<AuditQuery>,
 ) -> ApiResult<Json<Page<AuditEntry>>> {
     Ok(Json(desk.console().list_audit(query).await?))
 }

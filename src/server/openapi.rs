@@ -76,8 +76,11 @@ pub fn routes() -> OpenApiRouter<ReplayDesk> {
         // The admin API: each route has a Tauri twin of the same name (route-parity test).
         .routes(routes!(classes::list_classes))
         .routes(routes!(classes::get_class))
-        .routes(routes!(classes::class_members))
+        .routes(routes!(classes::class_members, classes::add_members))
         .routes(routes!(classes::member_credential))
+        .routes(routes!(classes::revoke_credential))
+        .routes(routes!(classes::issue_credentials))
+        .routes(routes!(classes::end_class))
         .routes(routes!(classes::class_reports))
         .routes(routes!(classes::reopen_class))
         .routes(routes!(classes::create_group))

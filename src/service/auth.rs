@@ -2,13 +2,17 @@
 //! class-wide report token.
 //!
 //! A member's credential speaks for one uid of one class. It is derived, not stored:
-//! `rdc1.<class_id>.<uid>.<mac>` (each part base64url), where `mac` is HMAC-SHA256 under
-//! the class's own random key of the class id and uid. So the server can check it without
-//! a row per student, tell "another uid's" or "another class's" credential from a forged
-//! one, and the host app or an admin can hand a student theirs at any time.
+//! `rdc2.<class_id>.<uid>.<generation>.<mac>` (each part base64url, the generation in
+//! decimal), where `mac` is HMAC-SHA256 under the class's own random key of the class id,
+//! uid and generation. So the server can check it without keeping it, tell "another
+//! uid's" or "another class's" credential from a forged one, and refuse every generation
+//! but the member's current one: issuing again (generation + 1) replaces the old
+//! credential, revoking refuses them all. Generation 0 is `rdc1.<class_id>.<uid>.<mac>`,
+//! the form from before issuing existed (the teacher's from class creation, the host
+//! app's), accepted while the member was never issued one nor revoked.
 
 use super::{validate, ReplayDesk, ServiceError, ServiceResult};
-use crate::store::{ClassAuth, ClassRecord, Member, MemberRole};
+use crate::store::{ClassAuth, ClassRecord, MemberRole, RosterMember};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -22,44 +26,79 @@ pub fn token_sha256(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// What every member credential starts with (and what tells it from a legacy token).
+/// What a generation-0 member credential starts with (and what tells it from a legacy token).
 const CREDENTIAL_PREFIX: &str = "rdc1.";
+/// What an issued member credential (generation 1 and later) starts with.
+const ISSUED_PREFIX: &str = "rdc2.";
 /// Domain separation: this key signs nothing else, but say what the MAC is of.
 const CREDENTIAL_CONTEXT: &[u8] = b"replaydesk report credential v1\0";
+const ISSUED_CONTEXT: &[u8] = b"replaydesk report credential v2\0";
 
-fn credential_mac(key_hex: &str, class_id: &str, uid: &str) -> Vec<u8> {
+fn credential_mac(key_hex: &str, class_id: &str, uid: &str, generation: i64) -> Vec<u8> {
     // The key is stored as hex text; its bytes are the MAC key as they are (an HMAC key of
     // any length is fine).
     let mut mac =
         Hmac::<Sha256>::new_from_slice(key_hex.as_bytes()).expect("HMAC takes any key length");
-    mac.update(CREDENTIAL_CONTEXT);
+    mac.update(if generation == 0 {
+        CREDENTIAL_CONTEXT
+    } else {
+        ISSUED_CONTEXT
+    });
     mac.update(class_id.as_bytes());
     mac.update(b"\0");
     mac.update(uid.as_bytes());
+    if generation != 0 {
+        mac.update(b"\0");
+        mac.update(generation.to_string().as_bytes());
+    }
     mac.finalize().into_bytes().to_vec()
 }
 
-/// The credential for `uid` in `class_id` under the class's key.
-pub(crate) fn derive_credential(key_hex: &str, class_id: &str, uid: &str) -> String {
-    format!(
-        "{CREDENTIAL_PREFIX}{}.{}.{}",
+/// The credential of `generation` for `uid` in `class_id` under the class's key.
+pub(crate) fn derive_credential(
+    key_hex: &str,
+    class_id: &str,
+    uid: &str,
+    generation: i64,
+) -> String {
+    let (c, u) = (
         URL_SAFE_NO_PAD.encode(class_id),
         URL_SAFE_NO_PAD.encode(uid),
-        URL_SAFE_NO_PAD.encode(credential_mac(key_hex, class_id, uid))
-    )
+    );
+    let mac = URL_SAFE_NO_PAD.encode(credential_mac(key_hex, class_id, uid, generation));
+    if generation == 0 {
+        format!("{CREDENTIAL_PREFIX}{c}.{u}.{mac}")
+    } else {
+        format!("{ISSUED_PREFIX}{c}.{u}.{generation}.{mac}")
+    }
 }
 
 /// A presented member credential, split (not yet verified).
 struct PresentedCredential {
     class_id: String,
     uid: String,
+    generation: i64,
     mac: Vec<u8>,
 }
 
 fn parse_credential(p: &str) -> Option<PresentedCredential> {
-    let rest = p.strip_prefix(CREDENTIAL_PREFIX)?;
+    let (rest, issued) = match p.strip_prefix(CREDENTIAL_PREFIX) {
+        Some(rest) => (rest, false),
+        None => (p.strip_prefix(ISSUED_PREFIX)?, true),
+    };
     let mut parts = rest.split('.');
-    let (c, u, m) = (parts.next()?, parts.next()?, parts.next()?);
+    let (c, u) = (parts.next()?, parts.next()?);
+    let generation = if issued {
+        let g = parts.next()?;
+        // Decimal digits only, no sign or leading zero: one text per generation.
+        if g.is_empty() || g.starts_with('0') || !g.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        g.parse::<i64>().ok()?
+    } else {
+        0
+    };
+    let m = parts.next()?;
     if parts.next().is_some() {
         return None;
     }
@@ -67,6 +106,7 @@ fn parse_credential(p: &str) -> Option<PresentedCredential> {
     Some(PresentedCredential {
         class_id: text(c)?,
         uid: text(u)?,
+        generation,
         mac: URL_SAFE_NO_PAD.decode(m).ok()?,
     })
 }
@@ -75,7 +115,12 @@ fn verifies(auth: &ClassAuth, cred: &PresentedCredential) -> bool {
     if auth.credential_key.is_empty() {
         return false;
     }
-    let expected = credential_mac(&auth.credential_key, &cred.class_id, &cred.uid);
+    let expected = credential_mac(
+        &auth.credential_key,
+        &cred.class_id,
+        &cred.uid,
+        cred.generation,
+    );
     expected.ct_eq(&cred.mac).into()
 }
 
@@ -96,6 +141,9 @@ pub struct MemberCredential {
     pub role: MemberRole,
     /// `Authorization: Bearer <credential>` on the class's report routes, for this uid only.
     pub credential: String,
+    /// Its generation: only the member's newest is accepted.
+    #[ts(type = "number")]
+    pub generation: i64,
 }
 
 impl std::fmt::Debug for MemberCredential {
@@ -104,7 +152,180 @@ impl std::fmt::Debug for MemberCredential {
             .field("class_id", &self.class_id)
             .field("uid", &self.uid)
             .field("role", &self.role)
+            .field("generation", &self.generation)
             .finish_non_exhaustive()
+    }
+}
+
+/// One student's card on a class's join sheet: the credential just issued, as text and as
+/// a QR code. Shown once; the server keeps no copy.
+#[derive(Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct JoinCard {
+    pub uid: String,
+    pub role: MemberRole,
+    #[ts(type = "number")]
+    pub generation: i64,
+    pub credential: String,
+    /// `server_url` (when given), `class_id`, `uid` and `credential`, one `key: value` a line.
+    pub text: String,
+    /// The same as a QR code (SVG markup, no scripts; shown as an image).
+    pub qr_svg: String,
+}
+
+impl std::fmt::Debug for JoinCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinCard")
+            .field("uid", &self.uid)
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A class's join sheet: new credentials for the members asked for, one card each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct JoinSheet {
+    pub class_id: String,
+    pub server_url: Option<String>,
+    #[ts(type = "number")]
+    pub issued_at: i64,
+    pub cards: Vec<JoinCard>,
+}
+
+/// Most members one join sheet issues credentials for.
+pub const MAX_SHEET_MEMBERS: usize = 1000;
+
+/// A server URL to print on join cards: `http://` or `https://`, no spaces or control
+/// characters, at most 200 characters.
+fn server_url(v: &str) -> Result<(), String> {
+    let n = v.chars().count();
+    if n > 200 {
+        return Err(format!("server_url: longer than 200 characters ({n})"));
+    }
+    let rest = v
+        .strip_prefix("http://")
+        .or_else(|| v.strip_prefix("https://"))
+        .ok_or_else(|| format!("server_url: must start with http:// or https://, got {v:?}"))?;
+    if rest.is_empty() || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("server_url: not a URL: {v:?}"));
+    }
+    Ok(())
+}
+
+impl ReplayDesk {
+    /// Issues new credentials for `req.uids` (default: every student of the class) and
+    /// lays them out as join cards. Each member's earlier credential stops being accepted;
+    /// each issue is audited. Every uid is checked before anything is issued.
+    pub async fn issue_join_sheet(
+        &self,
+        class_id: &str,
+        req: super::requests::IssueCredentials,
+        actor: &str,
+    ) -> ServiceResult<JoinSheet> {
+        if let Some(u) = &req.server_url {
+            server_url(u).map_err(ServiceError::Invalid)?;
+        }
+        super::import::refuse_if_imported(
+            &self.class(class_id).await?,
+            "giving out report credentials",
+        )?;
+        let uids: Vec<String> = match req.uids {
+            Some(uids) => {
+                if uids.is_empty() || uids.len() > MAX_SHEET_MEMBERS {
+                    return Err(ServiceError::Invalid(format!(
+                        "uids: 1 to {MAX_SHEET_MEMBERS} uids, got {}",
+                        uids.len()
+                    )));
+                }
+                for (i, u) in uids.iter().enumerate() {
+                    self.check_member_uid(class_id, &format!("uids[{i}]"), u)
+                        .await
+                        .map_err(ServiceError::Invalid)?;
+                }
+                let mut seen = std::collections::HashSet::new();
+                uids.into_iter()
+                    .filter(|u| seen.insert(u.clone()))
+                    .collect()
+            }
+            None => self
+                .inner
+                .store
+                .roster(class_id)
+                .await?
+                .into_iter()
+                .filter(|m| m.member.role == MemberRole::Student)
+                .map(|m| m.member.uid)
+                .take(MAX_SHEET_MEMBERS)
+                .collect(),
+        };
+        let auth = self.class_key(class_id).await?;
+        let mut cards = Vec::with_capacity(uids.len());
+        for uid in &uids {
+            let member = self
+                .inner
+                .store
+                .issue_credential(class_id, uid, actor)
+                .await?;
+            let c = credential_of(&auth, &member);
+            let text = match &req.server_url {
+                Some(url) => crate::host::join_text(url, class_id, Some((uid, &c.credential))),
+                None => format!(
+                    "class_id: {class_id}\nuid: {uid}\ncredential: {}\n",
+                    c.credential
+                ),
+            };
+            cards.push(JoinCard {
+                qr_svg: crate::host::join_qr_svg(&text),
+                uid: c.uid,
+                role: c.role,
+                generation: c.generation,
+                credential: c.credential,
+                text,
+            });
+        }
+        Ok(JoinSheet {
+            class_id: class_id.to_owned(),
+            server_url: req.server_url,
+            issued_at: crate::store::now_ms(),
+            cards,
+        })
+    }
+
+    /// Registers a roster: `uids` become students of `class_id` before they report.
+    /// Every uid is checked first (1 to [`MAX_SHEET_MEMBERS`]); audited as `add_members`.
+    pub async fn add_members(
+        &self,
+        class_id: &str,
+        req: super::requests::AddMembers,
+        actor: &str,
+    ) -> ServiceResult<crate::store::AddedMembers> {
+        if req.uids.is_empty() || req.uids.len() > MAX_SHEET_MEMBERS {
+            return Err(ServiceError::Invalid(format!(
+                "uids: 1 to {MAX_SHEET_MEMBERS} uids, got {}",
+                req.uids.len()
+            )));
+        }
+        for (i, u) in req.uids.iter().enumerate() {
+            // A new uid follows the identifier rule; a member stored before it keeps its id.
+            self.check_member_uid(class_id, &format!("uids[{i}]"), u)
+                .await
+                .map_err(ServiceError::Invalid)?;
+        }
+        super::import::refuse_if_imported(&self.class(class_id).await?, "adding members")?;
+        let mut seen = std::collections::HashSet::new();
+        let uids: Vec<String> = req
+            .uids
+            .into_iter()
+            .filter(|u| seen.insert(u.clone()))
+            .collect();
+        Ok(self.inner.store.add_members(class_id, &uids, actor).await?)
+    }
+
+    /// A class's roster with each member's credential state (never a credential).
+    pub async fn roster(&self, class_id: &str) -> ServiceResult<Vec<RosterMember>> {
+        self.class(class_id).await?;
+        Ok(self.inner.store.roster(class_id).await?)
     }
 }
 
@@ -127,8 +348,11 @@ impl ReplayDesk {
         }
     }
 
-    /// The report credential of `uid` in `class_id`, enrolling the uid as a student when the
-    /// class does not know it yet (the teacher keeps its role). For the host app and admins.
+    /// The member's current report credential (the one its newest generation gives),
+    /// enrolling the uid as a student when the class does not know it yet (the teacher keeps
+    /// its role). For the host app, on its teacher's own machine: asking again gives the
+    /// same credential and replaces nothing. A revoked credential is a conflict (an admin
+    /// issues a new one).
     pub async fn member_credential(
         &self,
         class_id: &str,
@@ -142,19 +366,71 @@ impl ReplayDesk {
         self.check_member_uid(class_id, "uid", uid)
             .await
             .map_err(ServiceError::Invalid)?;
-        let auth = self
+        let auth = self.class_key(class_id).await?;
+        self.inner.store.enrol_member(class_id, uid).await?;
+        let member = self
             .inner
+            .store
+            .roster_member(class_id, uid)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("member {uid:?} of {class_id:?}")))?;
+        if member.credential.revoked_at.is_some() {
+            return Err(ServiceError::Conflict(format!(
+                "the credential of {uid:?} in class {class_id:?} is revoked: issue a new one"
+            )));
+        }
+        Ok(credential_of(&auth, &member))
+    }
+
+    /// Issues `uid` a new credential in `class_id` (enrolling an unknown uid as a student):
+    /// the member's earlier credentials are refused from now on. Audited as
+    /// `issue_credential`. The answer is the only place the credential is ever shown.
+    pub async fn issue_member_credential(
+        &self,
+        class_id: &str,
+        uid: &str,
+        actor: &str,
+    ) -> ServiceResult<MemberCredential> {
+        validate::uid_printable("uid", uid).map_err(ServiceError::Invalid)?;
+        super::import::refuse_if_imported(
+            &self.class(class_id).await?,
+            "giving out report credentials",
+        )?;
+        // A new uid follows the identifier rule; a member stored before it keeps its id.
+        self.check_member_uid(class_id, "uid", uid)
+            .await
+            .map_err(ServiceError::Invalid)?;
+        let auth = self.class_key(class_id).await?;
+        let member = self
+            .inner
+            .store
+            .issue_credential(class_id, uid, actor)
+            .await?;
+        Ok(credential_of(&auth, &member))
+    }
+
+    /// Revokes `uid`'s credential in `class_id`: the member's reports are refused until an
+    /// admin issues a new one. Audited as `revoke_credential`.
+    pub async fn revoke_member_credential(
+        &self,
+        class_id: &str,
+        uid: &str,
+        actor: &str,
+    ) -> ServiceResult<RosterMember> {
+        super::import::refuse_if_imported(&self.class(class_id).await?, "revoking credentials")?;
+        Ok(self
+            .inner
+            .store
+            .revoke_credential(class_id, uid, actor)
+            .await?)
+    }
+
+    async fn class_key(&self, class_id: &str) -> ServiceResult<ClassAuth> {
+        self.inner
             .store
             .class_auth(class_id)
             .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("class {class_id:?} not found")))?;
-        let member: Member = self.inner.store.enrol_member(class_id, uid).await?;
-        Ok(MemberCredential {
-            class_id: class_id.to_owned(),
-            uid: uid.to_owned(),
-            role: member.role,
-            credential: derive_credential(&auth.credential_key, class_id, uid),
-        })
+            .ok_or_else(|| ServiceError::NotFound(format!("class {class_id:?} not found")))
     }
 
     /// Checks a report credential for `class_id`. 401 when it is missing, forged, or the
@@ -184,6 +460,19 @@ impl ReplayDesk {
             if cred.class_id != class_id {
                 return Err(ServiceError::Forbidden(format!(
                     "this report credential belongs to another class, not {class_id:?}"
+                )));
+            }
+            let state = entry.auth.credential_state(&cred.uid);
+            if state.revoked {
+                return Err(ServiceError::Unauthorized(format!(
+                    "the report credential of {:?} was revoked: ask the class's admin for a new one",
+                    cred.uid
+                )));
+            }
+            if state.generation != cred.generation {
+                return Err(ServiceError::Unauthorized(format!(
+                    "this report credential of {:?} was replaced by a newer one: use the newest",
+                    cred.uid
                 )));
             }
             return Ok(ReportGrant {
@@ -248,6 +537,22 @@ impl ReplayDesk {
     }
 }
 
+fn credential_of(auth: &ClassAuth, member: &RosterMember) -> MemberCredential {
+    let m = &member.member;
+    MemberCredential {
+        class_id: m.class_id.clone(),
+        uid: m.uid.clone(),
+        role: m.role,
+        credential: derive_credential(
+            &auth.credential_key,
+            &m.class_id,
+            &m.uid,
+            member.credential.generation,
+        ),
+        generation: member.credential.generation,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,19 +568,20 @@ mod tests {
     #[test]
     fn a_credential_names_its_class_and_uid_and_verifies_only_under_its_key() {
         let key = "00112233";
-        let c = derive_credential(key, "room42", "stu 1/é");
+        let c = derive_credential(key, "room42", "stu 1/é", 0);
         let p = parse_credential(&c).expect("parses");
         assert_eq!((p.class_id.as_str(), p.uid.as_str()), ("room42", "stu 1/é"));
         let auth = |k: &str| ClassAuth {
             credential_key: k.into(),
             report_token_sha256: String::new(),
             legacy_class_token: false,
+            member_credentials: Default::default(),
         };
         assert!(verifies(&auth(key), &p));
         assert!(!verifies(&auth("other"), &p));
         assert!(!verifies(&auth(""), &p));
         // Another uid's MAC with this uid's name does not verify.
-        let other = parse_credential(&derive_credential(key, "room42", "teacher")).unwrap();
+        let other = parse_credential(&derive_credential(key, "room42", "teacher", 0)).unwrap();
         let forged = PresentedCredential {
             uid: "stu 1/é".into(),
             ..other
@@ -284,5 +590,39 @@ mod tests {
         assert!(parse_credential("rdc1.a.b").is_none());
         assert!(parse_credential("rdc1.a.b.c.d").is_none());
         assert!(parse_credential("legacytoken").is_none());
+    }
+
+    #[test]
+    fn an_issued_credential_carries_its_generation_under_the_mac() {
+        let key = "00112233";
+        let auth = ClassAuth {
+            credential_key: key.into(),
+            ..Default::default()
+        };
+        let c2 = derive_credential(key, "room42", "stu_1", 2);
+        assert!(c2.starts_with("rdc2.") && c2.contains(".2."), "{c2}");
+        let p = parse_credential(&c2).expect("parses");
+        assert_eq!(p.generation, 2);
+        assert!(verifies(&auth, &p));
+        // Claiming another generation with generation 2's MAC does not verify.
+        let forged = PresentedCredential { generation: 3, ..p };
+        assert!(!verifies(&auth, &forged));
+        // Nor does generation 0's MAC passed off as an issued one.
+        let zero = parse_credential(&derive_credential(key, "room42", "stu_1", 0)).unwrap();
+        assert!(!verifies(
+            &auth,
+            &PresentedCredential {
+                generation: 1,
+                ..zero
+            }
+        ));
+        for bad in [
+            "rdc2.a.b.c",
+            "rdc2.YQ.Yg.01.c",
+            "rdc2.YQ.Yg.-1.c",
+            "rdc2.YQ.Yg..c",
+        ] {
+            assert!(parse_credential(bad).is_none(), "{bad}");
+        }
     }
 }

@@ -82,7 +82,7 @@ impl ReplayDesk {
             .await?;
         tracing::info!(class_id = %class.class_id, group_id = %class.group_id, group_created, "class created");
         let teacher_credential =
-            derive_credential(&credential_key, &class.class_id, &class.teacher_uid);
+            derive_credential(&credential_key, &class.class_id, &class.teacher_uid, 0);
         Ok(CreatedClass {
             class,
             teacher_credential,

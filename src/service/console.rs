@@ -4,19 +4,19 @@
 //! and type names, an empty bulk filter) here, once for both doors.
 
 use super::requests::{
-    CallbackQuery, ClassQuery, JobsQuery, MessageQuery, PageQuery, RecoverRequest, ResendFilter,
-    SandboxFaults, SecretKeyRequest,
+    AddMembers, AuditQuery, CallbackQuery, ClassQuery, IssueCredentials, JobsQuery, MessageQuery,
+    PageQuery, RecoverRequest, ResendFilter, SandboxFaults, SecretKeyRequest,
 };
 use super::{
     AssignCallback, AssignedCallback, ClassSummary, CreateClass, CreatedClass, GroupCreated,
-    MemberCredential, MessageDetail, ReplayDesk, ResendOutcome, ResendPreview, ServiceError,
-    ServiceResult, DEFAULT_PAGE,
+    JoinSheet, MemberCredential, MessageDetail, ReplayDesk, ResendOutcome, ResendPreview,
+    ServiceError, ServiceResult, DEFAULT_PAGE,
 };
 use crate::protocol::MessageType;
 use crate::secret::Secret;
 use crate::store::{
-    Alert, AuditEntry, CallbackStatus, Job, Member, MessageFilter, MessageStatus, Page,
-    RecordingCallbackRecord, StoredMessage, TimelineReportRecord,
+    AddedMembers, Alert, AuditEntry, CallbackStatus, Job, MessageFilter, MessageStatus, Page,
+    RecordingCallbackRecord, RosterMember, StoredMessage, TimelineReportRecord,
 };
 
 /// The console's view of a [`ReplayDesk`].
@@ -255,25 +255,71 @@ impl Console<'_> {
         self.desk.reopen_class(class_id, actor).await
     }
 
+    /// `POST /v1/admin/classes/{class_id}/end`: ends a started class for its teacher (the
+    /// 1002 stamped by the teacher's newest pair); audited.
+    pub async fn end_class(&self, class_id: &str, actor: &str) -> ServiceResult<ClassSummary> {
+        self.desk.end_class_for_teacher(class_id, actor).await
+    }
+
     /// `POST /v1/admin/classes/{class_id}/create-group`: the fix a `group_missing` alert
     /// offers; audited.
     pub async fn create_group(&self, class_id: &str, actor: &str) -> ServiceResult<GroupCreated> {
         self.desk.create_group(class_id, actor).await
     }
 
-    /// `GET /v1/admin/classes/{class_id}/members`.
-    pub async fn class_members(&self, class_id: &str) -> ServiceResult<Vec<Member>> {
-        self.desk.members(class_id).await
+    /// `GET /v1/admin/classes/{class_id}/members`: the roster, with each member's
+    /// credential state (never a credential).
+    pub async fn class_members(&self, class_id: &str) -> ServiceResult<Vec<RosterMember>> {
+        self.desk.roster(class_id).await
     }
 
-    /// `POST /v1/admin/classes/{class_id}/members/{uid}/credential`: the member's report
-    /// credential (an unknown uid is enrolled as a student).
+    /// `POST /v1/admin/classes/{class_id}/members`: register a roster before anyone
+    /// reports; audited.
+    pub async fn add_members(
+        &self,
+        class_id: &str,
+        body: AddMembers,
+        actor: &str,
+    ) -> ServiceResult<AddedMembers> {
+        self.desk.add_members(class_id, body, actor).await
+    }
+
+    /// `POST /v1/admin/classes/{class_id}/members/{uid}/credential`: issues the member a
+    /// new report credential (an unknown uid is enrolled as a student); the old one is
+    /// refused from now on. Audited.
     pub async fn member_credential(
         &self,
         class_id: &str,
         uid: &str,
+        actor: &str,
     ) -> ServiceResult<MemberCredential> {
-        self.desk.member_credential(class_id, uid).await
+        self.desk
+            .issue_member_credential(class_id, uid, actor)
+            .await
+    }
+
+    /// `POST /v1/admin/classes/{class_id}/members/{uid}/revoke`: the member's reports are
+    /// refused until a credential is issued again. Audited.
+    pub async fn revoke_credential(
+        &self,
+        class_id: &str,
+        uid: &str,
+        actor: &str,
+    ) -> ServiceResult<RosterMember> {
+        self.desk
+            .revoke_member_credential(class_id, uid, actor)
+            .await
+    }
+
+    /// `POST /v1/admin/classes/{class_id}/credentials`: the join sheet (new credentials
+    /// for the students, with QR codes). Audited per member.
+    pub async fn issue_credentials(
+        &self,
+        class_id: &str,
+        body: IssueCredentials,
+        actor: &str,
+    ) -> ServiceResult<JoinSheet> {
+        self.desk.issue_join_sheet(class_id, body, actor).await
     }
 
     /// `GET /v1/admin/classes/{class_id}/reports`: the raw timeline reports.
@@ -356,9 +402,23 @@ impl Console<'_> {
     }
 
     /// `GET /v1/admin/audit`: newest first.
-    pub async fn list_audit(&self, query: PageQuery) -> ServiceResult<Page<AuditEntry>> {
+    pub async fn list_audit(&self, query: AuditQuery) -> ServiceResult<Page<AuditEntry>> {
+        let limited = |key: &str, v: &Option<String>, max: usize| match v {
+            Some(t) if t.chars().count() > max => Err(ServiceError::Invalid(format!(
+                "{key}: longer than {max} characters"
+            ))),
+            _ => Ok(()),
+        };
+        limited("action", &query.action, 64)?;
+        limited("target", &query.target, 200)?;
+        let nonempty = |v: Option<String>| v.filter(|t| !t.is_empty());
         self.desk
-            .audit_log(query.cursor, query.limit.unwrap_or(DEFAULT_PAGE))
+            .audit_log(
+                query.cursor,
+                query.limit.unwrap_or(DEFAULT_PAGE),
+                nonempty(query.action).as_deref(),
+                nonempty(query.target).as_deref(),
+            )
             .await
     }
 

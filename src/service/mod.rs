@@ -9,6 +9,7 @@ mod callbacks;
 mod classes;
 mod console;
 pub mod decode;
+mod end_class;
 mod error;
 pub mod export;
 mod health;
@@ -23,7 +24,9 @@ mod types;
 pub mod validate;
 
 pub use align::align_class;
-pub use auth::{token_sha256, MemberCredential, ReportGrant};
+pub use auth::{
+    token_sha256, JoinCard, JoinSheet, MemberCredential, ReportGrant, MAX_SHEET_MEMBERS,
+};
 pub use callbacks::{AssignCallback, AssignedCallback, CallbackReceipt};
 pub use console::Console;
 pub use error::{ServiceError, ServiceResult, StartError};

@@ -12,9 +12,15 @@ impl ReplayDesk {
         &self,
         cursor: Option<i64>,
         limit: u32,
+        action: Option<&str>,
+        target: Option<&str>,
     ) -> ServiceResult<Page<AuditEntry>> {
         let limit = limit.clamp(1, MAX_PAGE);
-        let items = self.inner.store.audit_log(cursor, limit + 1).await?;
+        let items = self
+            .inner
+            .store
+            .audit_log_filtered(cursor, limit + 1, action, target)
+            .await?;
         Ok(Page::from_overfetch(items, limit, |e| e.id))
     }
 

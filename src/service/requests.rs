@@ -271,3 +271,61 @@ pub struct SandboxFaults {
     pub latency_ms: u32,
     pub latency_jitter_ms: u32,
 }
+
+/// `GET /v1/admin/audit`: a page of the audit log, newest first, narrowed by `action`
+/// (exactly, e.g. `issue_credential`) and `target` (the target or the start of one:
+/// `class:c1`, `member:c1:`, `message:42`).
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Serialize,
+    Deserialize,
+    TS,
+    utoipa::ToSchema,
+    utoipa::IntoParams,
+)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+#[ts(export)]
+pub struct AuditQuery {
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[ts(optional, type = "number")]
+    pub cursor: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_limit")]
+    #[ts(optional)]
+    pub limit: Option<u32>,
+    /// Only entries of this action (at most 64 characters).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[ts(optional)]
+    pub action: Option<String>,
+    /// Only entries whose target starts with this (at most 200 characters).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[ts(optional)]
+    pub target: Option<String>,
+}
+
+/// `POST /v1/admin/classes/{class_id}/members`: register these uids as students before
+/// anyone reports (1 to 1000 uids; members already there are left as they are).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct AddMembers {
+    pub uids: Vec<String>,
+}
+
+/// `POST /v1/admin/classes/{class_id}/credentials`: issue new credentials (the join
+/// sheet). `uids`: these members (default: every student); `server_url`: the address the
+/// students' clients report to, printed on each card (default: none printed).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct IssueCredentials {
+    #[serde(default)]
+    #[ts(optional)]
+    pub uids: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[ts(optional)]
+    pub server_url: Option<String>,
+}

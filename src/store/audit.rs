@@ -57,12 +57,32 @@ impl Store {
 
     /// Newest first; `before` is the id to page back from.
     pub async fn audit_log(&self, before: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        self.audit_log_filtered(before, limit, None, None).await
+    }
+
+    /// Newest first, only `action` (exactly) and targets starting with `target`.
+    pub async fn audit_log_filtered(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+        action: Option<&str>,
+        target: Option<&str>,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        // A prefix by `substr`, not LIKE: `_` and `%` are common in ids, and LIKE's case
+        // rules differ between SQLite and PostgreSQL.
         let rows = sqlx::query(
             "SELECT id, at, actor, action, target, detail FROM audit_log \
-             WHERE ($1 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+             WHERE ($1 IS NULL OR id < $2) AND ($3 IS NULL OR action = $4) \
+             AND ($5 IS NULL OR substr(target, 1, length($6)) = $7) \
+             ORDER BY id DESC LIMIT $8",
         )
         .bind(before)
         .bind(before)
+        .bind(action)
+        .bind(action)
+        .bind(target)
+        .bind(target)
+        .bind(target)
         .bind(i64::from(limit))
         .fetch_all(self.reader())
         .await?;

@@ -6,6 +6,7 @@ use super::DbRow;
 use super::{now_ms, Store, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
+use std::collections::HashMap;
 use std::sync::Arc;
 use ts_rs::TS;
 
@@ -35,11 +36,33 @@ pub struct NewClass<'a> {
 }
 
 /// What a report's credential is checked against.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct ClassAuth {
     pub credential_key: String,
     pub report_token_sha256: String,
     pub legacy_class_token: bool,
+    /// The members whose credential was issued again or revoked; everyone else holds
+    /// generation 0 (the credential derived before issuing existed), not revoked.
+    pub member_credentials: HashMap<String, CredentialState>,
+}
+
+/// Which credential of a member is accepted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CredentialState {
+    /// Only a credential of this generation is accepted.
+    pub generation: i64,
+    /// Revoked: none is accepted until one is issued again.
+    pub revoked: bool,
+}
+
+impl ClassAuth {
+    /// The state of `uid`'s credential.
+    pub fn credential_state(&self, uid: &str) -> CredentialState {
+        self.member_credentials
+            .get(uid)
+            .copied()
+            .unwrap_or_default()
+    }
 }
 
 impl std::fmt::Debug for ClassAuth {
@@ -176,6 +199,7 @@ impl Store {
                 credential_key: row.try_get("credential_key")?,
                 report_token_sha256: row.try_get("report_token_sha256")?,
                 legacy_class_token: record.legacy_class_token,
+                member_credentials: self.changed_credentials(class_id).await?,
             },
             record,
         });
@@ -213,6 +237,7 @@ impl Store {
                 credential_key: r.try_get("credential_key")?,
                 report_token_sha256: r.try_get("report_token_sha256")?,
                 legacy_class_token: r.try_get::<i64, _>("legacy_class_token")? != 0,
+                member_credentials: HashMap::new(),
             })
         })
         .transpose()

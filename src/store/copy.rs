@@ -45,6 +45,9 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("role", Text),
             ("first_seen_at", Int),
             ("last_seen_at", Int),
+            ("credential_generation", Int),
+            ("credential_issued_at", Int),
+            ("credential_revoked_at", Int),
         ],
     ),
     (

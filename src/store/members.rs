@@ -1,10 +1,14 @@
-//! The members of a class, learnt from its reports (and the teacher at creation).
+//! The members of a class: the teacher at creation, a roster registered by an admin, and
+//! (open enrolment) whoever reported; with the state of each member's credential.
 
+use super::audit::audit_tx;
+use super::classes::CredentialState;
 use super::types::text_enum;
 use super::{Db, DbRow};
 use super::{Store, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, Transaction};
+use std::collections::HashMap;
 use ts_rs::TS;
 
 text_enum! {
@@ -28,6 +32,63 @@ pub struct Member {
     /// Latest report, unix ms.
     #[ts(type = "number")]
     pub last_seen_at: i64,
+}
+
+/// Where a member's report credential stands (never the credential itself: it is shown
+/// once, when issued).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct CredentialInfo {
+    /// The generation a credential must carry to be accepted: 0 is the one derived before
+    /// issuing existed (the teacher's from class creation, the host app's); each issue adds 1.
+    #[ts(type = "number")]
+    pub generation: i64,
+    /// When the current one was issued (unix ms); null if never issued from the roster.
+    #[ts(type = "number | null")]
+    pub issued_at: Option<i64>,
+    /// When it was revoked (unix ms); while set, the member's reports are refused.
+    #[ts(type = "number | null")]
+    pub revoked_at: Option<i64>,
+}
+
+/// A member on the class's roster, with its credential's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct RosterMember {
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub member: Member,
+    pub credential: CredentialInfo,
+}
+
+/// What registering a roster did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct AddedMembers {
+    pub class_id: String,
+    /// Uids that became members (students), in the order given.
+    pub added: Vec<String>,
+    /// Uids that were members already (their role and credential unchanged).
+    pub existing: Vec<String>,
+}
+
+const ROSTER_COLUMNS: &str = "class_id, uid, role, first_seen_at, last_seen_at, \
+     credential_generation, credential_issued_at, credential_revoked_at";
+
+fn roster_from_row(row: &DbRow) -> StoreResult<RosterMember> {
+    Ok(RosterMember {
+        member: member_from_row(row)?,
+        credential: CredentialInfo {
+            generation: row.try_get("credential_generation")?,
+            issued_at: row.try_get("credential_issued_at")?,
+            revoked_at: row.try_get("credential_revoked_at")?,
+        },
+    })
+}
+
+/// The audit target naming one member: `member:<class_id>:<uid>` (a class id holds no `:`).
+pub fn member_target(class_id: &str, uid: &str) -> String {
+    format!("member:{class_id}:{uid}")
 }
 
 /// Records that `uid` reported in `class_id` at `now`: a new member gets `role`, a known
@@ -126,6 +187,231 @@ impl Store {
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("member {uid:?} of class {class_id:?}")))?;
         member_from_row(&row)
+    }
+
+    /// A class's roster with each member's credential state, teacher first.
+    pub async fn roster(&self, class_id: &str) -> StoreResult<Vec<RosterMember>> {
+        let sql = format!(
+            "SELECT {ROSTER_COLUMNS} FROM class_members \
+             WHERE class_id = $1 ORDER BY role = 'teacher' DESC, first_seen_at, uid"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(class_id)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(roster_from_row).collect()
+    }
+
+    /// One member with its credential state, if it is one.
+    pub async fn roster_member(
+        &self,
+        class_id: &str,
+        uid: &str,
+    ) -> StoreResult<Option<RosterMember>> {
+        let sql =
+            format!("SELECT {ROSTER_COLUMNS} FROM class_members WHERE class_id = $1 AND uid = $2");
+        let row = sqlx::query(&sql)
+            .bind(class_id)
+            .bind(uid)
+            .fetch_optional(self.reader())
+            .await?;
+        row.as_ref().map(roster_from_row).transpose()
+    }
+
+    /// The members of `class_id` whose credential is not the original one (issued again or
+    /// revoked): what the report path checks besides the MAC.
+    pub(crate) async fn changed_credentials(
+        &self,
+        class_id: &str,
+    ) -> StoreResult<HashMap<String, CredentialState>> {
+        let rows = sqlx::query(
+            "SELECT uid, credential_generation, credential_revoked_at FROM class_members \
+             WHERE class_id = $1 AND (credential_generation <> 0 OR credential_revoked_at IS NOT NULL)",
+        )
+        .bind(class_id)
+        .fetch_all(self.reader())
+        .await?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let revoked: Option<i64> = row.try_get("credential_revoked_at")?;
+            out.insert(
+                row.try_get("uid")?,
+                CredentialState {
+                    generation: row.try_get("credential_generation")?,
+                    revoked: revoked.is_some(),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Registers `uids` as students of `class_id` before they report (members already
+    /// there keep their role and credential); audited as `add_members` when any is new.
+    pub async fn add_members(
+        &self,
+        class_id: &str,
+        uids: &[String],
+        actor: &str,
+    ) -> StoreResult<AddedMembers> {
+        let now = super::now_ms();
+        let mut tx = self.begin_write().await?;
+        let (mut added, mut existing) = (Vec::new(), Vec::new());
+        for uid in uids {
+            let inserted = sqlx::query(
+                "INSERT INTO class_members (class_id, uid, role, first_seen_at, last_seen_at) \
+                 VALUES ($1, $2, 'student', $3, $4) ON CONFLICT (class_id, uid) DO NOTHING",
+            )
+            .bind(class_id)
+            .bind(uid)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                added.push(uid.clone());
+            } else {
+                existing.push(uid.clone());
+            }
+        }
+        if !added.is_empty() {
+            // The whole list would make one entry as long as the roster: the count says it,
+            // the first uids show which roster it was.
+            const SHOWN: usize = 50;
+            audit_tx(
+                &mut tx,
+                actor,
+                "add_members",
+                &format!("class:{class_id}"),
+                &serde_json::json!({
+                    "added": added.len(),
+                    "uids": added.iter().take(SHOWN).collect::<Vec<_>>(),
+                    "more": added.len().saturating_sub(SHOWN),
+                }),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.cache()
+            .remember_members(uids.iter().map(|u| (class_id, u.as_str())));
+        Ok(AddedMembers {
+            class_id: class_id.to_owned(),
+            added,
+            existing,
+        })
+    }
+
+    /// Issues `uid` a new credential generation (enrolling a uid the class does not know as
+    /// a student): every earlier credential of the member stops being accepted, and a
+    /// revocation ends. Audited as `issue_credential`. Returns the member and the new
+    /// generation.
+    pub async fn issue_credential(
+        &self,
+        class_id: &str,
+        uid: &str,
+        actor: &str,
+    ) -> StoreResult<RosterMember> {
+        let now = super::now_ms();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO class_members (class_id, uid, role, first_seen_at, last_seen_at) \
+             VALUES ($1, $2, 'student', $3, $4) ON CONFLICT (class_id, uid) DO NOTHING",
+        )
+        .bind(class_id)
+        .bind(uid)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let sql = format!(
+            "UPDATE class_members SET credential_generation = credential_generation + 1, \
+             credential_issued_at = $1, credential_revoked_at = NULL \
+             WHERE class_id = $2 AND uid = $3 RETURNING {ROSTER_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(now)
+            .bind(class_id)
+            .bind(uid)
+            .fetch_one(&mut *tx)
+            .await?;
+        let member = roster_from_row(&row)?;
+        audit_tx(
+            &mut tx,
+            actor,
+            "issue_credential",
+            &member_target(class_id, uid),
+            &serde_json::json!({
+                "generation": member.credential.generation,
+                "replaces": member.credential.generation - 1,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        self.cache().invalidate();
+        self.cache().remember_members([(class_id, uid)]);
+        Ok(member)
+    }
+
+    /// Revokes `uid`'s credential: its reports are refused until one is issued again.
+    /// Audited as `revoke_credential`. Not a member: not found; revoked already: a
+    /// conflict, and nothing changes.
+    pub async fn revoke_credential(
+        &self,
+        class_id: &str,
+        uid: &str,
+        actor: &str,
+    ) -> StoreResult<RosterMember> {
+        let now = super::now_ms();
+        let mut tx = self.begin_write().await?;
+        let sql = format!(
+            "UPDATE class_members SET credential_revoked_at = $1 \
+             WHERE class_id = $2 AND uid = $3 AND credential_revoked_at IS NULL \
+             RETURNING {ROSTER_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(now)
+            .bind(class_id)
+            .bind(uid)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            drop(tx);
+            return Err(match self.roster_member(class_id, uid).await? {
+                Some(_) => StoreError::Conflict(format!(
+                    "the credential of {uid:?} in class {class_id:?} is revoked already"
+                )),
+                None => StoreError::NotFound(format!("member {uid:?} of class {class_id:?}")),
+            });
+        };
+        let member = roster_from_row(&row)?;
+        audit_tx(
+            &mut tx,
+            actor,
+            "revoke_credential",
+            &member_target(class_id, uid),
+            &serde_json::json!({"generation": member.credential.generation}),
+        )
+        .await?;
+        tx.commit().await?;
+        self.cache().invalidate();
+        Ok(member)
+    }
+
+    /// `uid`'s newest accepted timeline pair in `class_id`: (client ms, server ms).
+    pub async fn latest_pair(&self, class_id: &str, uid: &str) -> StoreResult<Option<(i64, i64)>> {
+        let row = sqlx::query(
+            "SELECT client_timestamp, time_line FROM timeline_reports \
+             WHERE class_id = $1 AND uid = $2 AND accepted = 1 AND client_timestamp IS NOT NULL \
+             AND time_line IS NOT NULL ORDER BY id DESC LIMIT 1",
+        )
+        .bind(class_id)
+        .bind(uid)
+        .fetch_optional(self.reader())
+        .await?;
+        row.map(|r| -> StoreResult<(i64, i64)> {
+            Ok((r.try_get("client_timestamp")?, r.try_get("time_line")?))
+        })
+        .transpose()
     }
 
     /// How many members each class has.

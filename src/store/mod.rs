@@ -29,13 +29,13 @@ pub use callbacks::{
     RecordingCallbackRecord, RecordingIntake, RecordingTarget, LIST_BODY_PREVIEW_BYTES,
     REFUSED_BODY_SAMPLE_BYTES, REFUSED_SAMPLE_ROWS,
 };
-pub use classes::{ClassAuth, ClassRecord, ClassState, NewClass};
+pub use classes::{ClassAuth, ClassRecord, ClassState, CredentialState, NewClass};
 pub use copy::{copied_columns, COPIED_SEPARATELY};
 pub use filter::{MessageFilter, Page};
 pub use history::{ReconcileRunRow, ReconcileState};
 pub use import::{ImportedClass, ReportFacts, IMPORTED_IN_FLIGHT_NOTE};
 pub use jobs::{Job, JobKind, JobState};
-pub use members::{Member, MemberRole};
+pub use members::{member_target, AddedMembers, CredentialInfo, Member, MemberRole, RosterMember};
 pub use messages::{
     AttemptRecord, ClaimedMessage, Inserted, NewMessage, Transition, RECOVERY_NOTE,
 };

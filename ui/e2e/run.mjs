@@ -13,6 +13,7 @@ import { consoleMarkupTest, consoleTest } from "./console.mjs";
 import { consoleFlowTest } from "./console-flow.mjs";
 import { consoleImportTest } from "./import.mjs";
 import { desktopTest } from "./desktop.mjs";
+import { rosterTest } from "./roster.mjs";
 import { cargoVersion, killAll, sleep, withTimeout } from "./lib.mjs";
 
 const TESTS = [
@@ -29,6 +30,11 @@ const TESTS = [
     timeoutMs: 150000,
   },
   { name: "console in Chromium: import a class bundle, imported badge, a second import refused", fn: consoleImportTest, timeoutMs: 90000 },
+  {
+    name: "console in Chromium: roster, credential shown once, revoke, join sheet, end class asks, audit filters, alignment, export, 800 px",
+    fn: rosterTest,
+    timeoutMs: 180000,
+  },
 ];
 // Fresh starts of a test after a tauri-driver "socket hang up" (see below).
 const HANGUP_RERUNS = 3;

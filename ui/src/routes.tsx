@@ -8,6 +8,7 @@ import { CallbacksView } from "./views/CallbacksView";
 import { ClassesView } from "./views/ClassesView";
 import { ClassView } from "./views/ClassView";
 import { JobsView } from "./views/JobsView";
+import { MembersView } from "./views/members/MembersView";
 import { MessagesView } from "./views/MessagesView";
 import { ReconcileView } from "./views/ReconcileView";
 import { ReportsView } from "./views/ReportsView";
@@ -28,6 +29,7 @@ export interface RouteEntry {
 export const ROUTES: RouteEntry[] = [
   { path: "/", label: "Classes", component: ClassesView },
   { path: "/classes/$classId", component: ClassView },
+  { path: "/classes/$classId/members", component: MembersView },
   { path: "/classes/$classId/reports", component: ReportsView },
   // Loaded on first visit: the chart library is most of its weight.
   {

@@ -10,12 +10,12 @@
 use replaydesk::server::error::ApiError;
 use replaydesk::service::decode::{decode, Source};
 use replaydesk::service::{
-    AssignedCallback, ClassSummary, CreatedClass, GroupCreated, MemberCredential, MessageDetail,
-    ReplayDesk, ResendOutcome, ResendPreview,
+    AssignedCallback, ClassSummary, CreatedClass, GroupCreated, JoinSheet, MemberCredential,
+    MessageDetail, ReplayDesk, ResendOutcome, ResendPreview,
 };
 use replaydesk::store::{
-    Alert, AuditEntry, Job, Member, Page, RecordingCallbackRecord, StoredMessage,
-    TimelineReportRecord,
+    AddedMembers, Alert, AuditEntry, Job, Page, RecordingCallbackRecord, RosterMember,
+    StoredMessage, TimelineReportRecord,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -66,10 +66,54 @@ pub async fn reopen_class(state: Desk<'_>, class_id: String) -> Answer<ClassSumm
     Ok(state.console().reopen_class(&class_id, ACTOR).await?)
 }
 
+/// `POST /v1/admin/classes/{class_id}/end`.
+#[tauri::command]
+pub async fn end_class(state: Desk<'_>, class_id: String) -> Answer<ClassSummary> {
+    Ok(state.console().end_class(&class_id, ACTOR).await?)
+}
+
 /// `GET /v1/admin/classes/{class_id}/members`.
 #[tauri::command]
-pub async fn class_members(state: Desk<'_>, class_id: String) -> Answer<Vec<Member>> {
+pub async fn class_members(state: Desk<'_>, class_id: String) -> Answer<Vec<RosterMember>> {
     Ok(state.console().class_members(&class_id).await?)
+}
+
+/// `POST /v1/admin/classes/{class_id}/members`.
+#[tauri::command]
+pub async fn add_members(
+    state: Desk<'_>,
+    class_id: String,
+    body: Option<Value>,
+) -> Answer<AddedMembers> {
+    let req = self::body(body)?;
+    Ok(state.console().add_members(&class_id, req, ACTOR).await?)
+}
+
+/// `POST /v1/admin/classes/{class_id}/members/{uid}/revoke`.
+#[tauri::command]
+pub async fn revoke_credential(
+    state: Desk<'_>,
+    class_id: String,
+    uid: String,
+) -> Answer<RosterMember> {
+    Ok(state
+        .console()
+        .revoke_credential(&class_id, &uid, ACTOR)
+        .await?)
+}
+
+/// `POST /v1/admin/classes/{class_id}/credentials`.
+#[tauri::command]
+pub async fn issue_credentials(
+    state: Desk<'_>,
+    class_id: String,
+    body: Option<Value>,
+) -> Answer<JoinSheet> {
+    let req = self::body(body)?;
+    Ok(state
+        .console()
+        .issue_credentials(&class_id, req, ACTOR)
+        .await?)
 }
 
 /// `POST /v1/admin/classes/{class_id}/members/{uid}/credential`.
@@ -79,7 +123,10 @@ pub async fn member_credential(
     class_id: String,
     uid: String,
 ) -> Answer<MemberCredential> {
-    Ok(state.console().member_credential(&class_id, &uid).await?)
+    Ok(state
+        .console()
+        .member_credential(&class_id, &uid, ACTOR)
+        .await?)
 }
 
 /// `GET /v1/admin/classes/{class_id}/reports`.

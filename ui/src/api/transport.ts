@@ -21,7 +21,12 @@ import type { CreatedClass } from "../bindings/CreatedClass";
 import type { GroupCreated } from "../bindings/GroupCreated";
 import type { Job } from "../bindings/Job";
 import type { JobsQuery } from "../bindings/JobsQuery";
-import type { Member } from "../bindings/Member";
+import type { AddMembers } from "../bindings/AddMembers";
+import type { AddedMembers } from "../bindings/AddedMembers";
+import type { AuditQuery } from "../bindings/AuditQuery";
+import type { IssueCredentials } from "../bindings/IssueCredentials";
+import type { JoinSheet } from "../bindings/JoinSheet";
+import type { RosterMember } from "../bindings/RosterMember";
 import type { MemberCredential } from "../bindings/MemberCredential";
 import type { MessageDetail } from "../bindings/MessageDetail";
 import type { MessageQuery } from "../bindings/MessageQuery";
@@ -59,8 +64,17 @@ export interface Transport {
 
   listClasses(query?: ClassQuery): Promise<ClassSummary[]>;
   getClass(classId: string): Promise<ClassSummary>;
-  classMembers(classId: string): Promise<Member[]>;
+  /** The roster, with each member's credential state (never a credential). */
+  classMembers(classId: string): Promise<RosterMember[]>;
+  /** Registers uids as students before they report. */
+  addMembers(classId: string, body: AddMembers): Promise<AddedMembers>;
+  /** Issues a new credential (the old one is refused from then on); shown only in this answer. */
   memberCredential(classId: string, uid: string): Promise<MemberCredential>;
+  revokeCredential(classId: string, uid: string): Promise<RosterMember>;
+  /** New credentials for the named members (default: every student) as join cards. */
+  issueCredentials(classId: string, body: IssueCredentials): Promise<JoinSheet>;
+  /** Ends a started class for its teacher (a 1002 stamped by the teacher's newest pair). */
+  endClass(classId: string): Promise<ClassSummary>;
   reopenClass(classId: string): Promise<ClassSummary>;
   /** The fix a `group_missing` alert offers: creates the class's IM group. */
   createGroup(classId: string): Promise<GroupCreated>;
@@ -78,7 +92,7 @@ export interface Transport {
   recover(body: RecoverRequest): Promise<Job>;
   listJobs(query?: JobsQuery): Promise<Job[]>;
   getJob(id: number): Promise<Job>;
-  listAudit(query?: PageQuery): Promise<Page<AuditEntry>>;
+  listAudit(query?: AuditQuery): Promise<Page<AuditEntry>>;
   listAlerts(): Promise<Alert[]>;
   listCallbacks(query?: CallbackQuery): Promise<Page<RecordingCallbackRecord>>;
   getCallback(id: number): Promise<RecordingCallbackRecord>;
@@ -106,6 +120,10 @@ export const OPERATIONS = {
   get_class: { method: "GET", path: "/v1/admin/classes/{class_id}" },
   class_members: { method: "GET", path: "/v1/admin/classes/{class_id}/members" },
   member_credential: { method: "POST", path: "/v1/admin/classes/{class_id}/members/{uid}/credential" },
+  add_members: { method: "POST", path: "/v1/admin/classes/{class_id}/members" },
+  revoke_credential: { method: "POST", path: "/v1/admin/classes/{class_id}/members/{uid}/revoke" },
+  issue_credentials: { method: "POST", path: "/v1/admin/classes/{class_id}/credentials" },
+  end_class: { method: "POST", path: "/v1/admin/classes/{class_id}/end" },
   reopen_class: { method: "POST", path: "/v1/admin/classes/{class_id}/reopen" },
   create_group: { method: "POST", path: "/v1/admin/classes/{class_id}/create-group" },
   class_reports: { method: "GET", path: "/v1/admin/classes/{class_id}/reports" },
@@ -266,6 +284,10 @@ function typed(kind: "tauri" | "http", appInfo: () => Promise<AppInfo>, call: <T
     getClass: (classId) => call("get_class", { classId }),
     classMembers: (classId) => call("class_members", { classId }),
     memberCredential: (classId, uid) => call("member_credential", { classId, uid }),
+    addMembers: (classId, body) => call("add_members", { classId, body }),
+    revokeCredential: (classId, uid) => call("revoke_credential", { classId, uid }),
+    issueCredentials: (classId, body) => call("issue_credentials", { classId, body }),
+    endClass: (classId) => call("end_class", { classId }),
     reopenClass: (classId) => call("reopen_class", { classId }),
     createGroup: (classId) => call("create_group", { classId }),
     classReports: (classId, query) => call("class_reports", { classId, query }),

@@ -8,4 +8,8 @@ export type MemberCredential = { class_id: string, uid: string, role: MemberRole
 /**
  * `Authorization: Bearer <credential>` on the class's report routes, for this uid only.
  */
-credential: string, };
+credential: string, 
+/**
+ * Its generation: only the member's newest is accepted.
+ */
+generation: number, };

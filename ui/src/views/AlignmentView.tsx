@@ -10,7 +10,10 @@ import { transport } from "../api/transport";
 import { Empty, ErrorNote, Loading } from "../components/common";
 import { ClassHeader } from "./ClassView";
 import { LanesChart } from "./alignment/LanesChart";
+import { OffsetChart } from "./alignment/OffsetChart";
+import { RecordingsTable } from "./alignment/RecordingsTable";
 import { buildLanes, diagnosticKeys } from "./alignment/model";
+import { offsetSeries } from "./alignment/offsets";
 import type { AlignmentAnswer } from "./alignment/types";
 
 export function AlignmentView() {
@@ -23,6 +26,7 @@ export function AlignmentView() {
     queryFn: () => transport().call<AlignmentAnswer>("class_alignment", { classId }),
   });
   const lanes = useMemo(() => (q.data ? buildLanes(q.data) : null), [q.data]);
+  const offsets = useMemo(() => (q.data ? offsetSeries(q.data) : []), [q.data]);
   const diag = picked !== null ? q.data?.diagnostics[picked] : undefined;
   const highlight = useMemo(() => (diag ? diagnosticKeys(diag.messages) : new Set<string>()), [diag]);
   const pick = (i: number | null) =>
@@ -34,6 +38,20 @@ export function AlignmentView() {
       {q.error && <ErrorNote title="Could not align this class" error={q.error} onRetry={() => void q.refetch()} />}
       {q.data && lanes && (
         <>
+          <p className={q.data.source === "history" ? "card source-note" : "hint source-note"} data-testid="alignment-source">
+            {q.data.source === "history" ? (
+              <>
+                Read from the IM group&apos;s own history (as the last <Link to="/classes/$classId/reconcile" params={{ classId }}>reconcile</Link>{" "}
+                fetched it), not from ReplayDesk&apos;s log: this is what a player of the group sees, including messages
+                written by others.
+              </>
+            ) : (
+              <>
+                Read from ReplayDesk&apos;s own message log. <Link to="/classes/$classId/reconcile" params={{ classId }}>Reconcile with IM</Link>{" "}
+                to align what the group actually holds instead.
+              </>
+            )}
+          </p>
           <p className="hint">
             {q.data.message_count} messages read · {lanes.uids.length} users · {q.data.recordings.length} recordings. Circles
             are 1003 pairs with their ± uncertainty; triangles are clock jumps; bars are recordings (dashed: the other
@@ -44,6 +62,14 @@ export function AlignmentView() {
           ) : (
             <LanesChart lanes={lanes} highlight={highlight} />
           )}
+          <h2>Recordings ({q.data.recordings.length})</h2>
+          {q.data.recordings.length === 0 ? <Empty>No recording of this class yet.</Empty> : <RecordingsTable answer={q.data} />}
+          <h2>Clock offsets over time</h2>
+          <p className="hint">
+            Each user&apos;s offset (server − client clock) as the change since their first pair: a slope is drift, a step a
+            sleep, reboot or clock change.
+          </p>
+          {offsets.length === 0 ? <Empty>No timeline pair yet.</Empty> : <OffsetChart series={offsets} />}
           <h2>Diagnostics ({q.data.diagnostics.length})</h2>
           {q.data.diagnostics.length === 0 && <Empty>No problems found.</Empty>}
           <ul className="diag-list" data-testid="diagnostics">

@@ -10,6 +10,7 @@ import type { RecordingCallbackRecord } from "../bindings/RecordingCallbackRecor
 import { transport } from "../api/transport";
 import { Empty, ErrorNote, Loading, StatusBadge, Time } from "../components/common";
 import { LoadMore, usePaged } from "../components/Paged";
+import { DecodedCallback } from "./callbacks/DecodedCallback";
 
 const STATUSES: CallbackStatus[] = ["accepted", "duplicate", "conflict", "ignored", "refused", "unmatched", "assigned"];
 
@@ -152,6 +153,7 @@ export function CallbacksView() {
                       </Link>
                     </div>
                   )}
+                  {cb.status === "unmatched" && <DecodedCallback cb={cb} />}
                   {cb.status === "unmatched" && <AssignForm cb={cb} />}
                   <details>
                     <summary>Body as received</summary>

@@ -20,7 +20,7 @@ function isDark(): boolean {
 }
 
 /** Re-renders when the theme toggle or the system's scheme changes. */
-function useDark(): boolean {
+export function useDark(): boolean {
   const [dark, setDark] = useState(isDark);
   useEffect(() => {
     const update = () => setDark(isDark());
@@ -48,6 +48,17 @@ function xy(api: CustomSeriesRenderItemAPI, x: unknown, y: unknown): [number, nu
 function px(api: CustomSeriesRenderItemAPI, dx: number, dy: number, axis: 0 | 1): number {
   const s = api.size?.([dx, dy]);
   return Array.isArray(s) ? (s[axis] ?? 0) : 0;
+}
+
+/** The time range the x axis shows now (ECharts' model; null if it cannot be read). */
+function visibleRange(chart: echarts.ECharts): [number, number] | null {
+  try {
+    const model = (chart as unknown as { getModel(): { getComponent(t: string, i: number): { axis: { scale: { getExtent(): number[] } } } } }).getModel();
+    const [lo, hi] = model.getComponent("xAxis", 0).axis.scale.getExtent();
+    return lo !== undefined && hi !== undefined ? [lo, hi] : null;
+  } catch {
+    return null;
+  }
 }
 
 export function LanesChart({ lanes, highlight }: { lanes: Lanes; highlight: ReadonlySet<string> }) {
@@ -79,6 +90,7 @@ export function LanesChart({ lanes, highlight }: { lanes: Lanes; highlight: Read
     const hiColor = dark ? "#ffd54f" : "#e65100";
     const focus = focusRange(lanes);
     const zoom = focus && zoomedFor.current !== lanes ? { startValue: focus[0], endValue: focus[1] } : {};
+    const firstView = focus !== null && zoomedFor.current !== lanes;
     zoomedFor.current = lanes;
     chart.setOption({
       backgroundColor: "transparent",
@@ -87,6 +99,10 @@ export function LanesChart({ lanes, highlight }: { lanes: Lanes; highlight: Read
       tooltip: { trigger: "item", confine: true },
       xAxis: {
         type: "time",
+        // The axis reaches the first view's range even where no series has data (class
+        // start and end are mark lines): a zoom beyond the data would be cut short.
+        min: (v: { min: number }) => (focus ? Math.min(v.min, focus[0]) : v.min),
+        max: (v: { max: number }) => (focus ? Math.max(v.max, focus[1]) : v.max),
         axisLabel: { hideOverlap: true },
         splitLine: { show: true, lineStyle: { opacity: 0.3 } },
       },
@@ -210,6 +226,15 @@ export function LanesChart({ lanes, highlight }: { lanes: Lanes; highlight: Read
         },
       ],
     });
+    if (firstView && el.current) {
+      // The range actually shown (after the zoom is clamped to the axis), for tests and for
+      // anyone inspecting the page.
+      const shown = visibleRange(chart);
+      if (shown) {
+        el.current.dataset.viewStart = String(Math.round(shown[0]));
+        el.current.dataset.viewEnd = String(Math.round(shown[1]));
+      }
+    }
   }, [lanes, highlight, dark]);
   const height = Math.max(220, 90 + lanes.uids.length * 44);
   return <div ref={el} className="lanes" style={{ height }} data-testid="alignment-lanes" role="img" aria-label={`Alignment lanes for ${lanes.uids.length} users`} />;

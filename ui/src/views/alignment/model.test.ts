@@ -145,6 +145,18 @@ describe("the first view of the lanes", () => {
     expect(focusRange(buildLanes(answer()))).toEqual([900 - 1000, 9900 + 1000]);
   });
 
+  test("opens on the whole class: a recording placed just after the end is in view, a far one is not", () => {
+    const a = answer();
+    // Chosen placement 33 s after the class ended (within one class-length): framed.
+    const late = rec({ recording: ref("recording", 8), uid: "zhao", video_id: "v3", start_ms: 42900, end_ms: 50000 });
+    const [lo, hi] = focusRange(buildLanes({ ...a, recordings: [...a.recordings, late] })) ?? [0, 0];
+    expect(lo).toBeLessThanOrEqual(900);
+    expect(hi).toBeGreaterThanOrEqual(50000);
+    // Placed a day away: reachable by zooming out, not squeezing the class.
+    const far = rec({ recording: ref("recording", 9), uid: "zhao", video_id: "v4", start_ms: 86_400_000, end_ms: 86_500_000 });
+    expect(focusRange(buildLanes({ ...a, recordings: [...a.recordings, far] }))).toEqual([900 - 1000, 9900 + 1000]);
+  });
+
   test("with only recordings, frames them; with nothing, none", () => {
     const a = { ...answer(), users: [], events: [] };
     expect(focusRange(buildLanes(a))).toEqual([2000 - 6700, 69000 + 6700]);

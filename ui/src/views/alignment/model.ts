@@ -142,16 +142,25 @@ export function escapeHtml(s: string): string {
 }
 
 /**
- * The time range shown first: around the pairs, events and class markers (where the
- * detail is), padded; the recordings alone when there is nothing else. A recording far
- * away stays reachable by zooming out.
+ * The time range shown first: the whole class — its start and end markers, every pair and
+ * event, and the chosen placement of each recording that lies within one class-length of
+ * them — padded. A recording placed far away (a wrong reading, days off) stays reachable by
+ * zooming out rather than squeezing the class into a sliver; with nothing else, the
+ * recordings alone.
  */
 export function focusRange(l: Lanes): [number, number] | null {
   let xs = [...l.pairs.map((p) => p.server_ms), ...l.events.map((e) => e.server_ms), ...l.markers.map((m) => m.server_ms)];
   if (xs.length === 0) xs = l.bars.flatMap((b) => [b.start_ms, b.end_ms]);
   if (xs.length === 0) return null;
-  const lo = Math.min(...xs);
-  const hi = Math.max(...xs);
+  let lo = Math.min(...xs);
+  let hi = Math.max(...xs);
+  const reach = Math.max(hi - lo, 60_000);
+  for (const b of l.bars) {
+    if (b.chosen && b.end_ms >= lo - reach && b.start_ms <= hi + reach) {
+      lo = Math.min(lo, b.start_ms);
+      hi = Math.max(hi, b.end_ms);
+    }
+  }
   // A tenth of the span each side, at least a second: a short class fills the chart.
   const pad = Math.max((hi - lo) * 0.1, 1000);
   return [lo - pad, hi + pad];
