@@ -5,3 +5,5 @@
 ALTER TABLE class_members ADD COLUMN credential_generation BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE class_members ADD COLUMN credential_issued_at BIGINT;
 ALTER TABLE class_members ADD COLUMN credential_revoked_at BIGINT;
+-- The audit log filtered by action, newest first (the console's filter).
+CREATE INDEX audit_log_action ON audit_log (action, id);

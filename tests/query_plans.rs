@@ -245,6 +245,16 @@ async fn run_pages(desk: &ReplayDesk, class_id: &str) -> BTreeMap<String, Vec<St
         run!("job", c.get_job(j.id));
     }
     run!("audit", c.list_audit(q(json!({"limit": 200}))));
+    run!(
+        "audit?action",
+        c.list_audit(q(json!({"limit": 200, "action": "create_class"})))
+    );
+    run!(
+        "audit?action&target",
+        c.list_audit(q(
+            json!({"action": "issue_credential", "target": "member:", "cursor": 1000})
+        ))
+    );
     run!("alerts", c.list_alerts());
     let cbs = run!("callbacks", c.list_callbacks(q(json!({"limit": 200}))));
     run!(

@@ -68,24 +68,51 @@ impl Store {
         action: Option<&str>,
         target: Option<&str>,
     ) -> StoreResult<Vec<AuditEntry>> {
-        // A prefix by `substr`, not LIKE: `_` and `%` are common in ids, and LIKE's case
-        // rules differ between SQLite and PostgreSQL.
-        let rows = sqlx::query(
-            "SELECT id, at, actor, action, target, detail FROM audit_log \
-             WHERE ($1 IS NULL OR id < $2) AND ($3 IS NULL OR action = $4) \
-             AND ($5 IS NULL OR substr(target, 1, length($6)) = $7) \
-             ORDER BY id DESC LIMIT $8",
-        )
-        .bind(before)
-        .bind(before)
-        .bind(action)
-        .bind(action)
-        .bind(target)
-        .bind(target)
-        .bind(target)
-        .bind(i64::from(limit))
-        .fetch_all(self.reader())
-        .await?;
+        // Only the conditions asked for, so that the planner sees `action = $n` (and walks
+        // `audit_log_action` newest first) rather than an `IS NULL OR` it cannot index. A
+        // target prefix by `substr`, not LIKE: `_` and `%` are common in ids, and LIKE's
+        // case rules differ between SQLite and PostgreSQL; it is checked on the entries the
+        // walk reads.
+        let mut conds = Vec::new();
+        let mut n = 0;
+        let mut param = || {
+            n += 1;
+            format!("${n}")
+        };
+        if before.is_some() {
+            conds.push(format!("id < {}", param()));
+        }
+        if action.is_some() {
+            conds.push(format!("action = {}", param()));
+        }
+        if target.is_some() {
+            let (a, b) = (param(), param());
+            conds.push(format!("substr(target, 1, length({a})) = {b}"));
+        }
+        let sql = format!(
+            "SELECT id, at, actor, action, target, detail FROM audit_log {} \
+             ORDER BY id DESC LIMIT {}",
+            if conds.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE {}", conds.join(" AND "))
+            },
+            param()
+        );
+        let mut query = sqlx::query(&sql);
+        if let Some(b) = before {
+            query = query.bind(b);
+        }
+        if let Some(a) = action {
+            query = query.bind(a);
+        }
+        if let Some(t) = target {
+            query = query.bind(t).bind(t);
+        }
+        let rows = query
+            .bind(i64::from(limit))
+            .fetch_all(self.reader())
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let detail: String = row.try_get("detail")?;
