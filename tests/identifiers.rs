@@ -208,3 +208,29 @@ async fn a_callback_uid_that_fails_the_rule_waits_unmatched_as_sent() {
     assert_eq!(body["stream_param"], cb["stream_param"], "kept as sent");
     assert_eq!(t.message_count().await, before, "no 1004");
 }
+
+/// The audit log's actor (`X-ReplayDesk-Actor`) is shown as who did what: a name that looks
+/// like another's is refused (400, as any bad header), naming the rule, and nothing is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lookalike_actor_name_is_refused() {
+    let t = TestServer::start(|_| {}).await;
+    for actor in ["\u{0430}dmin", "ａｄｍｉｎ", "admin\u{3164}"] {
+        let res = t
+            .http
+            .post(format!("{}/v1/classes", t.base))
+            .bearer_auth(ADMIN)
+            .header(
+                "X-ReplayDesk-Actor",
+                reqwest::header::HeaderValue::from_bytes(actor.as_bytes()).unwrap(),
+            )
+            .json(&json!({"class_id": "c9", "group_id": "g_c9", "teacher_uid": "teacher_li"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{actor:?}");
+        let v: Value = res.json().await.unwrap();
+        assert!(names_the_rule(&v), "{actor:?}: {v}");
+    }
+    let (s, _) = t.get("/v1/admin/classes/c9", Some(ADMIN)).await;
+    assert_eq!(s, 404, "nothing was done");
+}

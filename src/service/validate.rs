@@ -80,8 +80,14 @@ pub fn uid_printable(field: &str, v: &str) -> Result<(), String> {
 ///
 /// Refused, never rewritten: the id must stay the client's IM account.
 pub fn uid(field: &str, v: &str) -> Result<(), String> {
-    use unicode_security::{GeneralSecurityProfile, RestrictionLevel, RestrictionLevelDetection};
     uid_printable(field, v)?;
+    identifier_rule(field, v)
+}
+
+/// Rules 1 to 3 of [`uid`] (NFC, identifier characters, no mixed-script look-alikes), for
+/// any identifier that is shown to people: a uid, an actor name in the audit log.
+pub fn identifier_rule(field: &str, v: &str) -> Result<(), String> {
+    use unicode_security::{GeneralSecurityProfile, RestrictionLevel, RestrictionLevelDetection};
     if !unicode_normalization::is_nfc(v) {
         return Err(format!(
             "{field}: not in Unicode normalization form NFC (identifier rule 1): send the NFC form of the id (e.g. \"é\" as one character, not \"e\" and a combining accent)"
@@ -247,7 +253,8 @@ pub fn rtt_ms(v: f64) -> Result<f64, String> {
     Ok(v)
 }
 
-/// An actor name for the audit log.
+/// An actor name for the audit log: 1 to 64 characters, no control characters, and the
+/// identifier rule of [`uid`] (rules 1 to 3).
 pub fn actor(v: &str) -> Result<(), String> {
     if v.trim().is_empty() || v.chars().count() > MAX_ACTOR_CHARS {
         return Err(format!("actor: must be 1 to {MAX_ACTOR_CHARS} characters"));
@@ -255,7 +262,9 @@ pub fn actor(v: &str) -> Result<(), String> {
     if v.chars().any(char::is_control) {
         return Err("actor: contains control characters".into());
     }
-    Ok(())
+    // An actor names who did what in the audit log: one that looks like another's name
+    // would let an entry pass for someone else's.
+    identifier_rule("actor", v)
 }
 
 /// A new IM secret key.
@@ -370,5 +379,9 @@ mod tests {
         assert!(uid_printable("uid", "t\u{0435}acher").is_ok());
         assert!(uid_printable("uid", "cafe\u{0301}").is_ok());
         assert!(uid_printable("uid", "a\u{0}b").is_err());
+        assert!(actor("Alice Smith").is_ok() && actor("admin-2").is_ok());
+        assert!(actor("\u{0430}dmin").unwrap_err().contains("rule 3"));
+        assert!(actor("admin\u{200b}").is_err());
+        assert!(actor("ａｄｍｉｎ").unwrap_err().contains("rule 2"));
     }
 }
