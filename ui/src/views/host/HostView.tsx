@@ -8,6 +8,7 @@ import { desktop, svgDataUrl } from "../../api/desktop";
 import { transport } from "../../api/transport";
 import type { HostStatus } from "../../bindings/HostStatus";
 import type { JoinInfo } from "../../bindings/JoinInfo";
+import type { TimelineReportRecord } from "../../bindings/TimelineReportRecord";
 import { ErrorNote, Loading, Time } from "../../components/common";
 import { duration } from "../../lib/format";
 import { elapsed, hostMemory } from "../../lib/hostMemory";
@@ -162,17 +163,32 @@ function JoinCard({ join }: { join: JoinInfo }) {
   );
 }
 
-/** The class's members, each with their last report, refreshed while the page is open. */
+/**
+ * The class's members, each with their last timeline report (from the class's reports, not
+ * the member record, whose times also move when a credential is issued), refreshed while
+ * the page is open.
+ */
 function Roster({ classId, now }: { classId: string; now: number }) {
   const members = useQuery({
     queryKey: ["host-members", classId],
     queryFn: () => transport().classMembers(classId),
     refetchInterval: 5000,
   });
+  const reports = useQuery({
+    queryKey: ["host-reports", classId],
+    // Newest first: the first one seen for a uid is its last.
+    queryFn: () => transport().classReports(classId, { limit: 1000 }),
+    refetchInterval: 5000,
+  });
+  const lastReport = new Map<string, TimelineReportRecord>();
+  for (const r of reports.data?.items ?? []) {
+    if (r.uid !== null && !lastReport.has(r.uid)) lastReport.set(r.uid, r);
+  }
   return (
     <section className="card" aria-labelledby="roster-title" data-testid="host-roster">
       <h2 id="roster-title">Class members</h2>
       {members.error && <ErrorNote error={members.error} />}
+      {reports.error && <ErrorNote error={reports.error} />}
       {members.isPending && <Loading what="the members" />}
       {members.data && members.data.length === 0 && <p className="empty">No members yet.</p>}
       {members.data && members.data.length > 0 && (
@@ -187,8 +203,7 @@ function Roster({ classId, now }: { classId: string; now: number }) {
             </thead>
             <tbody>
               {members.data.map((m) => {
-                // A member registered before reporting has no report yet.
-                const last: number | null = (m.last_seen_at as number | null) ?? null;
+                const last = lastReport.get(m.uid);
                 return (
                   <tr key={m.uid} data-testid="roster-row">
                     <td className="mono ident" title={m.uid}>
@@ -196,11 +211,15 @@ function Roster({ classId, now }: { classId: string; now: number }) {
                     </td>
                     <td>{m.role}</td>
                     <td>
-                      {last === null ? (
-                        <span className="hint">no report yet</span>
+                      {last === undefined ? (
+                        <span className="hint">{reports.isPending ? "…" : "no report yet"}</span>
                       ) : (
                         <>
-                          <Time ms={last} /> <span className="hint">({duration(Math.max(0, now - last))} ago)</span>
+                          <Time ms={last.received_at} />{" "}
+                          <span className="hint">({duration(Math.max(0, now - last.received_at))} ago)</span>
+                          {!last.accepted && (
+                            <span className="warn-text"> refused{last.refusal_reason ? `: ${last.refusal_reason}` : ""}</span>
+                          )}
                         </>
                       )}
                     </td>
