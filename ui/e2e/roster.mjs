@@ -222,6 +222,28 @@ export async function rosterTest({ log }) {
     cls = await api(base, "GET", `/v1/admin/classes/${CLASS}`, { token: ADMIN_TOKEN });
     if (cls.state !== "ended") throw new Error(`the class did not end: ${cls.state}`);
 
+    // --- An unmatched callback, decoded: its user (base64 userid), times as dates, and
+    // this class offered first (it ran while the callback recorded, and knows the user).
+    const stray = recordingCallback(CALLBACK_KEY, {
+      fileId: "5285890809999111002",
+      streamId: "1400000000_nowhere_x_main",
+      streamParam: `groupid=replay_nowhere&userid=${encodeURIComponent(b64(STUDENTS[1]))}&txTime=6a1b2c3d`,
+    });
+    const nowS = Math.floor(Date.now() / 1000);
+    stray.start_time = nowS - 60;
+    stray.end_time = nowS;
+    log(`stray callback answered ${JSON.stringify(await postCallback(base, stray))}`);
+    await page.goto(`${base}/#/callbacks?status=unmatched`, { waitUntil: "load" });
+    const decoded = page.getByTestId("decoded-callback").first();
+    await decoded.waitFor({ timeout: 15000 });
+    const uidShown = await decoded.getByTestId("decoded-uid").innerText();
+    if (uidShown.trim() !== STUDENTS[1]) throw new Error(`the decoded userid reads ${uidShown}`);
+    await waitFor("this class offered first", 10000, async () => {
+      const first = (await decoded.getByTestId("callback-candidates").innerText()).split("\n")[0] ?? "";
+      return first.startsWith(CLASS) && first.includes("is a member") ? true : undefined;
+    });
+    await shoot(page, "callbacks", log, { fullPage: true });
+
     // --- The audit log: filter by action and target, follow a target.
     await page.goto(`${base}/#/audit`, { waitUntil: "load" });
     await page.getByTestId("audit").waitFor({ timeout: 15000 });
@@ -285,6 +307,7 @@ export async function rosterTest({ log }) {
       ["audit-long", `#/audit?target=member:${LONG_CLASS}:`, "audit"],
       ["alignment", `#/classes/${CLASS}/alignment`, "recordings-table"],
       ["messages-long", `#/classes/${LONG_CLASS}`, null],
+      ["callbacks", "#/callbacks?status=unmatched", "decoded-callback"],
     ];
     for (const [name, hash, testId] of views) {
       await page.goto(`${base}/${hash}`, { waitUntil: "load" });
