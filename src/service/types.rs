@@ -74,7 +74,8 @@ pub struct GroupCreated {
     pub job: Option<crate::store::Job>,
 }
 
-/// A timeline report from a classroom client.
+/// A timeline report from a classroom client: a body of at most 4096 bytes. Other fields
+/// are accepted, ignored and not kept (the stored body holds these three only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct TimelineReport {
