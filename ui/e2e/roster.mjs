@@ -297,6 +297,21 @@ export async function rosterTest({ log }) {
     if (JSON.stringify(bundle).includes(zhaoCred)) throw new Error("the bundle holds a credential");
     log(`export downloaded ${download.suggestedFilename()} (${bundle.messages.length} messages)`);
 
+    // --- The cross-class log: the class whole on hover, the last error, dates with times;
+    // the filter inputs carry the API's limits (typing past them is impossible, so no 422).
+    await page.goto(`${base}/#/messages`, { waitUntil: "load" });
+    await page.locator("[role=columnheader]", { hasText: "last error" }).waitFor({ timeout: 15000 });
+    const created = (await page.locator(".vrow > div:nth-child(8)").first().innerText()).trim();
+    if (!/^\d\d-\d\d \d\d:\d\d:\d\d$/.test(created)) throw new Error(`a created time without its date: ${created}`);
+    for (const [id, max] of [["f-q", "200"], ["f-uid", "128"], ["f-class", "64"]]) {
+      const got = await page.locator(`#${id}`).getAttribute("maxlength");
+      if (got !== max) throw new Error(`#${id} takes ${got} characters, not ${max}`);
+    }
+    await page.locator("#f-q").fill("x".repeat(250));
+    if ((await page.locator("#f-q").inputValue()).length !== 200) throw new Error("the text filter took more than 200 characters");
+    await page.locator("#f-q").fill("");
+    await shoot(page, "messages", log);
+
     // --- 800 px wide: every changed view usable, long ids never widen the page.
     await page.setViewportSize({ width: 800, height: 900 });
     const wide = [];
@@ -308,6 +323,7 @@ export async function rosterTest({ log }) {
       ["alignment", `#/classes/${CLASS}/alignment`, "recordings-table"],
       ["messages-long", `#/classes/${LONG_CLASS}`, null],
       ["callbacks", "#/callbacks?status=unmatched", "decoded-callback"],
+      ["messages", "#/messages", null],
     ];
     for (const [name, hash, testId] of views) {
       await page.goto(`${base}/${hash}`, { waitUntil: "load" });
@@ -316,6 +332,18 @@ export async function rosterTest({ log }) {
       const problem = await sideScroll(page, name);
       if (problem) wide.push(problem);
       await shoot(page, name, log, { fullPage: true });
+      if (name === "messages") {
+        // Every column is reachable: the log scrolls sideways in its frame.
+        await page.locator("[role=columnheader]", { hasText: "last error" }).scrollIntoViewIfNeeded();
+        const reach = await page.evaluate(() => {
+          const t = document.querySelector(".vtable");
+          const h = [...document.querySelectorAll("[role=columnheader]")].find((e) => e.textContent === "last error");
+          return { scroll: t?.scrollWidth ?? 0, client: t?.clientWidth ?? 0, right: h?.getBoundingClientRect().right ?? 9999 };
+        });
+        log(`message log at 800 px: ${reach.scroll} px of columns in a ${reach.client} px frame, "last error" ends at ${Math.round(reach.right)} px`);
+        if (reach.right > 800) throw new Error(`the last column cannot be reached: ${JSON.stringify(reach)}`);
+        await shoot(page, "messages-scrolled", log);
+      }
     }
     const longTarget = page.getByTestId("audit-target").first();
     await page.goto(`${base}/#/audit?target=member:${LONG_CLASS}:`, { waitUntil: "load" });

@@ -29,6 +29,7 @@ import { count, localTime, rawTime, shortTime, typeLabel } from "../lib/format";
 import { ErrorNote, StatusBadge } from "./common";
 import { JobProgress } from "./JobProgress";
 import { MessageDetailPanel } from "./MessageDetail";
+import "./extras.css";
 
 // A small first page so that rows show at once; bigger pages after, as the list scrolls.
 const FIRST_PAGE = 200;
@@ -36,8 +37,24 @@ const NEXT_PAGE = 1000;
 const ROW_HEIGHT = 30;
 
 const col = createColumnHelper<StoredMessage>();
-/** Shown only across classes. */
-const classColumn = col.accessor("class_id", { header: "class", size: 110 });
+/** A time with its date always (across classes, rows of many days sit side by side). */
+function dateTimeCell(ms: number | null | undefined) {
+  return (
+    <span title={`${localTime(ms)} · ${rawTime(ms)}`}>{ms === null || ms === undefined ? "—" : localTime(ms).slice(5, 19)}</span>
+  );
+}
+/** Shown only across classes: the class (whole on hover; it shares the free width with
+ * the uid), the last error, and dates with the times. */
+const classColumn = col.accessor("class_id", { header: "class", size: 0, cell: (c) => <span title={c.getValue()}>{c.getValue()}</span> });
+const lastErrorColumn = col.accessor("last_error", {
+  header: "last error",
+  size: 0,
+  cell: (c) => <span title={c.getValue() ?? ""}>{c.getValue() ?? "—"}</span>,
+});
+const datedColumns = [
+  col.accessor("created_at", { header: "created", size: 132, cell: (c) => dateTimeCell(c.getValue()) }),
+  col.accessor("sent_at", { header: "sent", size: 132, cell: (c) => dateTimeCell(c.getValue()) }),
+];
 const baseColumns = [
   col.accessor("id", { header: "id", size: 56 }),
   col.accessor("msg_type", { header: "type", size: 148, cell: (c) => typeLabel(c.getValue()) }),
@@ -123,12 +140,12 @@ function FilterBar({ f, onChange, classId }: { f: Filters; onChange: (f: Filters
       {!classId && (
         <div className="field">
           <label htmlFor="f-class">Class</label>
-          <input id="f-class" value={cls} onChange={(e) => setCls(e.target.value)} size={12} />
+          <input id="f-class" value={cls} onChange={(e) => setCls(e.target.value)} size={12} maxLength={64} title="A class id: up to 64 characters" />
         </div>
       )}
       <div className="field">
         <label htmlFor="f-uid">uid</label>
-        <input id="f-uid" value={uid} onChange={(e) => setUid(e.target.value)} size={12} />
+        <input id="f-uid" value={uid} onChange={(e) => setUid(e.target.value)} size={12} maxLength={128} title="A uid: up to 128 characters" />
       </div>
       <div className="field">
         <label htmlFor="f-from">Created from</label>
@@ -162,7 +179,15 @@ function FilterBar({ f, onChange, classId }: { f: Filters; onChange: (f: Filters
       </div>
       <div className="field">
         <label htmlFor="f-q">Text in Data</label>
-        <input id="f-q" type="search" value={q} onChange={(e) => setQ(e.target.value)} size={14} />
+        <input
+          id="f-q"
+          type="search"
+          value={q}
+          onChange={(e) => setQ(e.target.value)}
+          size={14}
+          maxLength={200}
+          title="Text in the message's Data: up to 200 characters"
+        />
       </div>
     </form>
   );
@@ -342,7 +367,21 @@ export function MessageLog({
   });
   const rows = useMemo(() => q.data?.pages.flatMap((p) => p.items) ?? [], [q.data]);
 
-  const columns = useMemo(() => (classId ? baseColumns : [baseColumns[0]!, classColumn, ...baseColumns.slice(1)]), [classId]);
+  const columns = useMemo(
+    () =>
+      classId
+        ? baseColumns
+        : [
+            baseColumns[0]!,
+            classColumn,
+            ...baseColumns.slice(1).map((c) => {
+              const key = (c as { accessorKey?: string }).accessorKey;
+              return datedColumns.find((d) => (d as { accessorKey?: string }).accessorKey === key) ?? c;
+            }),
+            lastErrorColumn,
+          ],
+    [classId],
+  );
   const table = useReactTable({ data: rows, columns, getCoreRowModel: getCoreRowModel(), getRowId: (m) => String(m.id) });
   const tableRows = table.getRowModel().rows;
   // Fixed widths where the content is known; the uid (size 0) takes the rest. A few give
@@ -354,6 +393,12 @@ export function MessageLog({
       return min ? `minmax(${min}px, ${c.size}px)` : `${c.size}px`;
     })
     .join(" ");
+  // Below this width the table scrolls sideways inside its frame (an 800 px window): every
+  // column stays reachable, and the page itself never widens.
+  const minWidth = columns.reduce((sum, c) => {
+    if (!c.size) return sum + 110;
+    return sum + (SHRINKS_TO[(c as { accessorKey?: string }).accessorKey ?? ""] ?? c.size);
+  }, 0);
 
   return (
     <section aria-label="Message log">
@@ -378,7 +423,12 @@ export function MessageLog({
       ))}
       {q.error && <ErrorNote title="Could not load the messages" error={q.error} onRetry={() => void q.refetch()} />}
       <div className={`log${selected !== null ? " with-detail" : ""}`}>
-        <div className="vtable" role="grid" aria-rowcount={rows.length} style={{ ["--cols" as string]: cols }}>
+        <div
+          className="vtable"
+          role="grid"
+          aria-rowcount={rows.length}
+          style={{ ["--cols" as string]: cols, ["--table-min" as string]: `${minWidth}px` }}
+        >
           {table.getHeaderGroups().map((hg) => (
             <div className="vhead" role="row" key={hg.id}>
               {hg.headers.map((h) => (

@@ -47,8 +47,8 @@ export function AlignmentView() {
               </>
             ) : (
               <>
-                Read from ReplayDesk&apos;s own message log. <Link to="/classes/$classId/reconcile" params={{ classId }}>Reconcile with IM</Link>{" "}
-                to align what the group actually holds instead.
+                Read from ReplayDesk&apos;s own message log. After <Link to="/classes/$classId/reconcile" params={{ classId }}>a reconcile</Link>, it
+                aligns what the IM group actually holds instead.
               </>
             )}
           </p>
