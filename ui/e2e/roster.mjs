@@ -123,6 +123,12 @@ export async function rosterTest({ log }) {
     await page.getByTestId("roster-add").click();
     await page.getByTestId("roster-added").filter({ hasText: "Added 3, 1 already members." }).waitFor({ timeout: 10000 });
     await waitFor("4 rows on the roster", 10000, async () => ((await page.getByTestId("roster-row").count()) === 4 ? true : undefined));
+    // Registered students have not reported; the teacher has.
+    await waitFor("last reports shown", 10000, async () => {
+      const chen = await page.locator(`[data-testid=roster-row][data-uid=${STUDENTS[2]}] [data-testid=last-report]`).innerText();
+      const teacher = await page.locator(`[data-testid=roster-row][data-uid=${TEACHER}] [data-testid=last-report]`).innerText();
+      return chen.includes("no report yet") && /\d\d:\d\d/.test(teacher) ? true : undefined;
+    });
     const states = await page.getByTestId("credential-state").allInnerTexts();
     if (!states.some((s) => s.includes("not issued"))) throw new Error(`credential states: ${states}`);
     await shoot(page, "members", log);

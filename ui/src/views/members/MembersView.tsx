@@ -10,6 +10,7 @@ import { transport } from "../../api/transport";
 import type { JoinCard } from "../../bindings/JoinCard";
 import type { JoinSheet } from "../../bindings/JoinSheet";
 import type { RosterMember } from "../../bindings/RosterMember";
+import type { TimelineReportRecord } from "../../bindings/TimelineReportRecord";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { CopyButton } from "../../components/CopyButton";
 import { Ident } from "../../components/Ident";
@@ -181,6 +182,17 @@ export function MembersView() {
     refetchInterval: 5000,
   });
   const cls = useQuery({ queryKey: ["class", classId], queryFn: () => transport().getClass(classId), refetchInterval: 5000 });
+  // Each member's last timeline report, from the class's reports (newest first: the first
+  // seen for a uid is its last); the member record's times also move on registration.
+  const reports = useQuery({
+    queryKey: ["member-reports", classId],
+    queryFn: () => transport().classReports(classId, { limit: 1000 }),
+    refetchInterval: 5000,
+  });
+  const lastReport = new Map<string, TimelineReportRecord>();
+  for (const r of reports.data?.items ?? []) {
+    if (r.uid !== null && !lastReport.has(r.uid)) lastReport.set(r.uid, r);
+  }
   const readOnly = cls.data?.imported_at != null;
   const [text, setText] = useState("");
   const [ask, setAsk] = useState<Ask | null>(null);
@@ -296,7 +308,7 @@ export function MembersView() {
                 <th>Uid</th>
                 <th>Role</th>
                 <th>Credential</th>
-                <th>Last seen</th>
+                <th>Last report</th>
                 <th />
               </tr>
             </thead>
@@ -320,8 +332,17 @@ export function MembersView() {
                       </div>
                     )}
                   </td>
-                  <td>
-                    <Time ms={m.last_seen_at} />
+                  <td data-testid="last-report">
+                    {(() => {
+                      const r = lastReport.get(m.uid);
+                      if (!r) return <span className="hint">no report yet</span>;
+                      return (
+                        <>
+                          <Time ms={r.received_at} />
+                          {!r.accepted && <div className="hint">refused: {r.refusal_reason ?? "?"}</div>}
+                        </>
+                      );
+                    })()}
                   </td>
                   <td>
                     {!readOnly && (
