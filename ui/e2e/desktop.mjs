@@ -397,16 +397,15 @@ export async function desktopTest({ version, log }) {
     if (!(await app.disabled('[data-testid="host-start"]'))) throw new Error("Start is enabled while the class runs");
     const running = await app.text(await app.find('[data-testid="host-elapsed"]'));
     if (!/^Running for \d+:\d\d/.test(running)) throw new Error(`elapsed time reads ${JSON.stringify(running)}`);
-    const roster = await waitFor("the roster with the teacher and the student", 15000, async () => {
+    const roster = await waitFor("the roster: the teacher's last report, none yet for the student", 15000, async () => {
       const rows = await app.exec(
         "return Array.from(document.querySelectorAll('[data-testid=\"roster-row\"]')).map((r) => r.textContent);",
       );
-      return rows.some((r) => r.includes("teacher_li")) && rows.some((r) => r.includes("stu_wang")) ? rows : undefined;
+      // The teacher reported (the 1003 of Start); the student only has a credential so far.
+      const teacherRow = rows.find((r) => r.includes("teacher_li"));
+      const studentRow = rows.find((r) => r.includes("stu_wang"));
+      return teacherRow?.includes("ago") && studentRow?.includes("no report yet") ? rows : undefined;
     });
-    // The teacher reported (the 1003 of Start); the student only has a credential so far.
-    if (!roster.find((r) => r.includes("teacher_li")).includes("ago") || !roster.find((r) => r.includes("stu_wang")).includes("no report yet")) {
-      throw new Error(`the roster's last reports read ${JSON.stringify(roster)}`);
-    }
     log(`host: started c-e2e, 1001 + 1003 sent, join info shown; ${running}; roster ${JSON.stringify(roster)}`);
     log(`screenshots: ${await app.screenshots("desktop-host")}`);
 
@@ -440,6 +439,9 @@ export async function desktopTest({ version, log }) {
     await app.go("#/host?class=c-e2e");
     await app.click(await waitFor("the join warning's Settings link", 15000, async () => ((await app.present('[data-testid="join-listen-settings"]')) ? '[data-testid="join-listen-settings"]' : undefined)));
     await waitFor("the listen address filled in", 15000, () => app.present('[data-testid="s-listen-suggested"]'));
+    // No callback key in this fresh app: Settings says what that costs, as serve's log does.
+    const cbWarning = await app.text(await app.find('[data-testid="s-callback-warning"]'));
+    if (!cbWarning.includes("every one is refused")) throw new Error(`the callback-key warning reads ${JSON.stringify(cbWarning)}`);
     const listenValue = await app.exec("return document.querySelector('[data-testid=\"s-listen\"]').value;");
     if (listenValue !== `0.0.0.0:${appPort}`) throw new Error(`Settings' listen address reads ${JSON.stringify(listenValue)}`);
     log(`settings: listen address filled in from Host (${listenValue}), not saved; screenshots: ${await app.screenshots("desktop-settings-listen")}`);

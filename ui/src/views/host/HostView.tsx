@@ -282,6 +282,8 @@ function HostedClass({ classId }: { classId: string }) {
   const refresh = () => {
     void qc.invalidateQueries({ queryKey: ["host-status", classId] });
     void qc.invalidateQueries({ queryKey: ["host-classes"] });
+    void qc.invalidateQueries({ queryKey: ["host-reports", classId] });
+    void qc.invalidateQueries({ queryKey: ["host-members", classId] });
   };
   const start = useMutation({ mutationFn: () => desktop.hostStartClass(classId), onSettled: refresh });
   const end = useMutation({ mutationFn: () => desktop.hostEndClass(classId), onSettled: refresh });

@@ -124,6 +124,13 @@ function SettingsForm({ current, suggestedListen }: { current: Settings; suggest
           onChange={(e) => setCallbackKey(e.target.value)}
           data-testid="s-callback"
         />
+        {!current.callback_key_set && (
+          <p className="settings-warning" role="status" data-testid="s-callback-warning">
+            ⚠ No callback key is set: the streaming cloud&apos;s recording callbacks cannot be verified, so every one is
+            refused and no recording reaches its class. Enter the key configured for the callbacks in the cloud&apos;s
+            console.
+          </p>
+        )}
       </div>
 
       <h2 className="settings-section">Sending and listening</h2>
