@@ -245,7 +245,7 @@ async fn manual_resend_keeps_seq_and_draws_new_random_once_sent() {
     })
     .await;
     let first = h.store.message(m.id).await.unwrap();
-    assert!(h.delivery.resend(m.id, "support@test").await.unwrap());
+    assert!(h.delivery.resend(m.id, true, "support@test").await.unwrap());
     wait_until(Duration::from_secs(10), "resent", || async {
         let now = h.store.message(m.id).await.unwrap();
         now.status == MessageStatus::Sent && now.attempt_count == 2

@@ -1487,6 +1487,7 @@ async fn info_time_health_openapi_and_the_console() {
         "/v1/admin/resend",
         "/v1/admin/resend/preview",
         "/v1/admin/recover",
+        "/v1/admin/recover/preview",
         "/v1/admin/jobs",
         "/v1/admin/jobs/{id}",
         "/v1/admin/audit",
@@ -1496,6 +1497,7 @@ async fn info_time_health_openapi_and_the_console() {
         "/v1/admin/callbacks",
         "/v1/admin/callbacks/{id}",
         "/v1/admin/callbacks/{id}/assign",
+        "/v1/admin/callbacks/{id}/unassign",
     ];
     assert_eq!(openapi["paths"].as_object().unwrap().len(), routes.len());
     for r in routes {

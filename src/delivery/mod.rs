@@ -18,7 +18,7 @@ pub use stats::{DeliveryStats, StatsSnapshot};
 
 use crate::im::client::ImClient;
 use crate::secret::Secret;
-use crate::store::{Job, JobKind, MessageFilter, MessageStatus, Store, StoreError, Trigger};
+use crate::store::{Job, JobKind, MessageFilter, MessageStatus, Store, StoreError};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -136,6 +136,16 @@ impl std::fmt::Debug for Delivery {
 pub struct WorkerHandle {
     dispatcher: JoinHandle<()>,
     leases: JoinHandle<()>,
+}
+
+/// The messages "recover failed since `since_ms`" takes: failed ones updated since then.
+pub fn recover_filter(since_ms: i64, class_id: Option<String>) -> MessageFilter {
+    MessageFilter {
+        class_id,
+        statuses: vec![MessageStatus::Failed],
+        updated_from: Some(since_ms),
+        ..MessageFilter::default()
+    }
 }
 
 impl Delivery {
@@ -266,13 +276,14 @@ impl Delivery {
 
     /// Resends one message by hand: same `seq`; a new `Random` if it had been sent (the
     /// duplicate is then intended). Returns false if it is in flight right now.
-    pub async fn resend(&self, message_id: i64, actor: &str) -> Result<bool, DeliveryError> {
+    pub async fn resend(
+        &self,
+        message_id: i64,
+        duplicate: bool,
+        actor: &str,
+    ) -> Result<bool, DeliveryError> {
         let before = self.inner.store.message(message_id).await?;
-        let queued = self
-            .inner
-            .store
-            .requeue(message_id, Trigger::Manual)
-            .await?;
+        let queued = self.inner.store.requeue_one(message_id, duplicate).await?;
         self.inner
             .store
             .audit(
@@ -313,12 +324,7 @@ impl Delivery {
         class_id: Option<String>,
         actor: &str,
     ) -> Result<Job, DeliveryError> {
-        let filter = MessageFilter {
-            class_id,
-            statuses: vec![MessageStatus::Failed],
-            updated_from: Some(since_ms),
-            ..MessageFilter::default()
-        };
+        let filter = recover_filter(since_ms, class_id);
         let job = self
             .inner
             .store

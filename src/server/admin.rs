@@ -7,12 +7,13 @@
 
 use super::auth::Admin;
 use super::error::{ApiResult, ErrorBody};
+use super::extract::Body;
 use super::extract::{JsonOf, PathParam, QueryOf};
 use crate::service::requests::{
-    AuditQuery, JobsQuery, MessageQuery, RecoverRequest, ResendFilter, SandboxFaults,
-    SecretKeyRequest,
+    AuditQuery, JobsQuery, MessageQuery, RecoverRequest, ResendFilter, ResendMessageRequest,
+    SandboxFaults, SecretKeyRequest,
 };
-use crate::service::{MessageDetail, ReplayDesk, ResendOutcome, ResendPreview};
+use crate::service::{MessageDetail, RecoverPreview, ReplayDesk, ResendOutcome, ResendPreview};
 use crate::store::{Alert, AuditEntry, Job, Page, StoredMessage};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -49,14 +50,25 @@ pub async fn get_message(
     Ok(Json(desk.console().get_message(id).await?))
 }
 
-/// `POST /v1/admin/messages/{id}/resend` → 202 `{queued, message}`.
-#[utoipa::path(post, path = "/v1/admin/messages/{id}/resend", tag = "admin", security(("admin" = [])), params(("id" = i64, Path)), responses((status = 202, body = ResendOutcome), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
+/// `POST /v1/admin/messages/{id}/resend` (optional body `{"duplicate": true}`) → 202
+/// `{queued, message}`. A message already `sent` is 409 without `duplicate`.
+#[utoipa::path(post, path = "/v1/admin/messages/{id}/resend", tag = "admin", security(("admin" = [])), params(("id" = i64, Path)), request_body(content = Option<ResendMessageRequest>, description = "optional; `{\"duplicate\": true}` is required to resend a message already `sent` (a second copy in the group)"), responses((status = 202, body = ResendOutcome), (status = 409, description = "the message is already `sent` and `duplicate` was not given; nothing changed", body = ErrorBody), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn resend_message(
     State(desk): State<ReplayDesk>,
     admin: Admin,
     PathParam(id): PathParam<i64>,
+    Body(bytes): Body,
 ) -> ApiResult<(StatusCode, Json<ResendOutcome>)> {
-    let out = desk.console().resend_message(id, &admin.actor).await?;
+    // No body at all is the plain resend (as before the body existed).
+    let body: ResendMessageRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
+        ResendMessageRequest::default()
+    } else {
+        crate::service::decode::decode_body(&bytes)?
+    };
+    let out = desk
+        .console()
+        .resend_message(id, body, &admin.actor)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(out)))
 }
 
@@ -82,7 +94,19 @@ pub async fn bulk_resend(
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 
-/// `POST /v1/admin/recover` `{"since_ms","class_id"?}` → 202 with the job.
+/// `POST /v1/admin/recover/preview` `{"since_ms","class_id"?}` → 200 `{count, since_ms,
+/// class_id}`: what a recovery would take. Changes nothing.
+#[utoipa::path(post, path = "/v1/admin/recover/preview", tag = "admin", security(("admin" = [])), request_body = RecoverRequest, responses((status = 200, body = RecoverPreview), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
+pub async fn preview_recover(
+    State(desk): State<ReplayDesk>,
+    _: Admin,
+    JsonOf(body): JsonOf<RecoverRequest>,
+) -> ApiResult<Json<RecoverPreview>> {
+    Ok(Json(desk.console().preview_recover(body).await?))
+}
+
+/// `POST /v1/admin/recover` `{"since_ms","class_id"?,"confirm_count"?}` → 202 with the job
+/// (409 when `confirm_count` no longer matches).
 #[utoipa::path(post, path = "/v1/admin/recover", tag = "admin", security(("admin" = [])), request_body = RecoverRequest, responses((status = 202, body = Job), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
 pub async fn recover(
     State(desk): State<ReplayDesk>,

@@ -16,7 +16,7 @@ use super::extract::{BodyLimit, JsonOf, PathParam, QueryOf, ReceivedAt};
 use super::source_limit::SourceLimiter;
 use crate::callback::Refusal;
 use crate::service::requests::CallbackQuery;
-use crate::service::{AssignCallback, AssignedCallback, ReplayDesk};
+use crate::service::{AssignCallback, AssignedCallback, ReplayDesk, UnassignedCallback};
 use crate::store::{Page, RecordingCallbackRecord};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
@@ -126,6 +126,19 @@ pub async fn assign(
         .assign_callback(id, body, &admin.actor)
         .await?;
     Ok(Json(assigned))
+}
+
+/// `POST /v1/admin/callbacks/{id}/unassign` → 200 `{callback, message_deleted}`: an
+/// assignment undone while its 1004 is not sent (409 once it is). Audited.
+#[utoipa::path(post, path = "/v1/admin/callbacks/{id}/unassign", tag = "admin", security(("admin" = [])), operation_id = "unassign_callback", params(("id" = i64, Path)), responses((status = 200, body = UnassignedCallback), (status = 409, description = "not assigned, or its 1004 is already sent (or being sent): nothing changed", body = ErrorBody), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
+pub async fn unassign(
+    State(desk): State<ReplayDesk>,
+    admin: Admin,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Json<UnassignedCallback>> {
+    Ok(Json(
+        desk.console().unassign_callback(id, &admin.actor).await?,
+    ))
 }
 
 #[cfg(test)]

@@ -261,6 +261,27 @@ pub fn render(info: &AppInfo, m: &MetricsSnapshot) -> String {
     let _ = writeln!(o, "replaydesk_alerts_open {}", m.open_alerts);
     family(
         &mut o,
+        "replaydesk_alert_open",
+        "gauge",
+        "Open alerts by kind (the kinds ReplayDesk raises are always listed, 0 when closed).",
+    );
+    let mut kinds: std::collections::BTreeMap<&str, usize> = [
+        "im_credentials",
+        "group_missing",
+        crate::service::CALLBACKS_REFUSED_ALERT,
+    ]
+    .into_iter()
+    .map(|k| (k, 0))
+    .collect();
+    for k in &m.open_alert_kinds {
+        *kinds.entry(k.as_str()).or_default() += 1;
+    }
+    for (kind, n) in kinds {
+        let kind = kind.replace(['\\', '"', '\n'], "_");
+        let _ = writeln!(o, "replaydesk_alert_open{{kind=\"{kind}\"}} {n}");
+    }
+    family(
+        &mut o,
         "replaydesk_recording_callbacks",
         "gauge",
         "Recording callbacks stored, by what became of them.",

@@ -95,6 +95,7 @@ pub fn routes() -> OpenApiRouter<ReplayDesk> {
         .routes(routes!(admin::bulk_resend))
         .routes(routes!(admin::preview_resend))
         .routes(routes!(admin::recover))
+        .routes(routes!(admin::preview_recover))
         .routes(routes!(admin::list_jobs))
         .routes(routes!(admin::get_job))
         .routes(routes!(admin::list_audit))
@@ -102,6 +103,7 @@ pub fn routes() -> OpenApiRouter<ReplayDesk> {
         .routes(routes!(callbacks::list))
         .routes(routes!(callbacks::one))
         .routes(routes!(callbacks::assign))
+        .routes(routes!(callbacks::unassign))
         .routes(routes!(admin::set_secret_key))
         .routes(routes!(admin::set_sandbox_faults))
 }

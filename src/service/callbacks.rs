@@ -24,6 +24,22 @@ use ts_rs::TS;
 pub struct AssignCallback {
     pub class_id: String,
     pub uid: String,
+    /// Required (`true`) when `uid` is not a member of the class (no report from it, not
+    /// on its roster): the recording then goes to a user the class does not know, which
+    /// is usually a typo. Without it such an assignment is refused with 409.
+    #[serde(default, deserialize_with = "super::decode::lenient::opt_bool")]
+    #[ts(optional)]
+    pub not_a_member: Option<bool>,
+}
+
+/// An unassigned callback: unmatched again, and the 1004 its assignment made, deleted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct UnassignedCallback {
+    pub callback: RecordingCallbackRecord,
+    /// The 1004 deleted (never sent), or null when it was a matched callback's and stays.
+    #[ts(type = "number | null")]
+    pub message_deleted: Option<i64>,
 }
 
 /// An assigned callback and its 1004.
@@ -49,6 +65,37 @@ impl CallbackReceipt {
     /// Whether the sender gets `{"code":0}` (everything but a refusal).
     pub fn acknowledged(&self) -> bool {
         self.refusal.is_none()
+    }
+}
+
+/// The alert opened when recording callbacks are being refused: at least
+/// [`CALLBACKS_REFUSED_THRESHOLD`] within [`CALLBACKS_REFUSED_WINDOW_MS`] (from any sender),
+/// closed by the next callback that is accepted (any that passes its sign check). The
+/// monitoring rules shipped with ReplayDesk fire on this alert's own state
+/// (`replaydesk_alert_open{kind="callbacks_refused"}`), so they use this definition too.
+pub const CALLBACKS_REFUSED_ALERT: &str = "callbacks_refused";
+pub const CALLBACKS_REFUSED_THRESHOLD: i64 = 5;
+pub const CALLBACKS_REFUSED_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+/// The likely cause of refusals whose most common reason is `reason`.
+fn likely_cause(reason: &str) -> &'static str {
+    match reason {
+        "bad_sign" => {
+            "the sign does not match: the callback key set here (callback_key) most likely \
+             differs from the one set in the streaming cloud's console"
+        }
+        "no_callback_key" => {
+            "no callback key is configured (callback_key), so every recording callback is \
+             refused: set the key the streaming cloud signs with"
+        }
+        "expired" | "t_too_far_ahead" => {
+            "the callbacks' expiry time t is out of range: this server's clock or the \
+             sender's is off, or old callbacks are being replayed"
+        }
+        _ => {
+            "the bodies are not recording callbacks as this server reads them: a sender other \
+             than the streaming cloud, or a format it does not know"
+        }
     }
 }
 
@@ -105,6 +152,7 @@ impl ReplayDesk {
                 })
                 .await?;
             tracing::info!(id = callback.id, ?event_type, "recording callback ignored");
+            self.close_refused_alert().await;
             return Ok(CallbackReceipt {
                 callback,
                 refusal: None,
@@ -222,10 +270,65 @@ impl ReplayDesk {
                 "recording callback recorded"
             ),
         }
+        self.close_refused_alert().await;
         Ok(CallbackReceipt {
             callback: recorded.record,
             refusal: None,
         })
+    }
+
+    /// Opens the `callbacks_refused` alert once enough refusals are recent (see
+    /// [`CALLBACKS_REFUSED_ALERT`]). A failure is logged: the refusal itself is recorded.
+    async fn watch_refusals(&self, received_at: i64) {
+        let store = &self.inner.store;
+        let since = received_at - CALLBACKS_REFUSED_WINDOW_MS;
+        let raised = async {
+            let by_reason = store.refused_callbacks_since(since).await?;
+            let total: i64 = by_reason.iter().map(|(_, n)| n).sum();
+            if total < CALLBACKS_REFUSED_THRESHOLD {
+                return Ok(false);
+            }
+            let reasons: Vec<String> = by_reason.iter().map(|(r, n)| format!("{n} {r}")).collect();
+            let top = by_reason.first().map_or("", |(r, _)| r.as_str());
+            let detail = format!(
+                "{total} recording callbacks refused in the last {} minutes ({}). Likely cause: {}. A refused recording is not stored and gets no 1004; this alert closes when a callback is accepted again.",
+                CALLBACKS_REFUSED_WINDOW_MS / 60_000,
+                reasons.join(", "),
+                likely_cause(top)
+            );
+            store
+                .raise_alert(CALLBACKS_REFUSED_ALERT, &detail)
+                .await
+                .map(|()| true)
+        };
+        match raised.await {
+            Ok(true) => tracing::warn!(
+                alert = CALLBACKS_REFUSED_ALERT,
+                "recording callbacks are being refused"
+            ),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "could not check refused callbacks for an alert"),
+        }
+    }
+
+    /// A callback passed its sign check: the `callbacks_refused` alert, if open, closes.
+    async fn close_refused_alert(&self) {
+        let store = &self.inner.store;
+        let closed = async {
+            if store.alert_open(CALLBACKS_REFUSED_ALERT).await? {
+                store.clear_alerts(CALLBACKS_REFUSED_ALERT).await
+            } else {
+                Ok(0)
+            }
+        };
+        match closed.await {
+            Ok(0) => {}
+            Ok(_) => tracing::info!(
+                alert = CALLBACKS_REFUSED_ALERT,
+                "a recording callback was accepted again; alert closed"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not close the callbacks_refused alert"),
+        }
     }
 
     /// Keeps a refused callback: its first [`REFUSED_BODY_SAMPLE_BYTES`] only, among the
@@ -258,6 +361,7 @@ impl ReplayDesk {
             })
             .await?;
         tracing::warn!(id = callback.id, reason = refusal.reason(), detail = %refusal, "recording callback refused");
+        self.watch_refusals(received_at).await;
         Ok(CallbackReceipt {
             callback,
             refusal: Some(refusal),
@@ -277,6 +381,23 @@ impl ReplayDesk {
             .store
             .recording_callbacks(statuses, cursor, limit.clamp(1, MAX_PAGE))
             .await?)
+    }
+
+    /// Undoes an assignment while its 1004 has not been sent (see
+    /// [`crate::store::Store::unassign_callback`]). 404 for an unknown callback; 409 when
+    /// it is not assigned or its 1004 is sent or being sent. Audited.
+    pub async fn unassign_callback(
+        &self,
+        id: i64,
+        actor: &str,
+    ) -> ServiceResult<UnassignedCallback> {
+        validate::actor(actor).map_err(ServiceError::Invalid)?;
+        let (callback, message_deleted) = self.inner.store.unassign_callback(id, actor).await?;
+        tracing::info!(id, ?message_deleted, %actor, "recording callback unassigned");
+        Ok(UnassignedCallback {
+            callback,
+            message_deleted,
+        })
     }
 
     pub async fn recording_callback(&self, id: i64) -> ServiceResult<RecordingCallbackRecord> {
@@ -304,6 +425,20 @@ impl ReplayDesk {
             return Err(ServiceError::Conflict(format!(
                 "callback {id} is {}; only an unmatched callback can be assigned",
                 row.status
+            )));
+        }
+        let members = self.inner.store.members(&req.class_id).await?;
+        if !members.iter().any(|m| m.uid == req.uid) && req.not_a_member != Some(true) {
+            let known: Vec<&str> = members.iter().take(20).map(|m| m.uid.as_str()).collect();
+            return Err(ServiceError::Conflict(format!(
+                "uid {:?} is not a member of class {:?} (members: {}); to assign the recording to it anyway, send \"not_a_member\": true",
+                req.uid,
+                req.class_id,
+                if known.is_empty() {
+                    "none yet".to_owned()
+                } else {
+                    known.join(", ")
+                }
             )));
         }
         let cb = RecordingCallback::parse(row.body.as_bytes()).map_err(|e| {

@@ -5,12 +5,12 @@
 
 use super::requests::{
     AddMembers, AuditQuery, CallbackQuery, ClassQuery, IssueCredentials, JobsQuery, MessageQuery,
-    PageQuery, RecoverRequest, ResendFilter, SandboxFaults, SecretKeyRequest,
+    PageQuery, RecoverRequest, ResendFilter, ResendMessageRequest, SandboxFaults, SecretKeyRequest,
 };
 use super::{
     AssignCallback, AssignedCallback, ClassSummary, CreateClass, CreatedClass, GroupCreated,
-    JoinSheet, MemberCredential, MessageDetail, ReplayDesk, ResendOutcome, ResendPreview,
-    ServiceError, ServiceResult, DEFAULT_PAGE,
+    JoinSheet, MemberCredential, MessageDetail, RecoverPreview, ReplayDesk, ResendOutcome,
+    ResendPreview, ServiceError, ServiceResult, UnassignedCallback, DEFAULT_PAGE,
 };
 use crate::protocol::MessageType;
 use crate::secret::Secret;
@@ -354,9 +354,17 @@ impl Console<'_> {
         self.desk.message(id).await
     }
 
-    /// `POST /v1/admin/messages/{id}/resend`.
-    pub async fn resend_message(&self, id: i64, actor: &str) -> ServiceResult<ResendOutcome> {
-        self.desk.resend(id, actor).await
+    /// `POST /v1/admin/messages/{id}/resend`: a message already `sent` only with
+    /// `{"duplicate": true}` (409 otherwise).
+    pub async fn resend_message(
+        &self,
+        id: i64,
+        body: ResendMessageRequest,
+        actor: &str,
+    ) -> ServiceResult<ResendOutcome> {
+        self.desk
+            .resend(id, body.duplicate.unwrap_or(false), actor)
+            .await
     }
 
     /// `POST /v1/admin/resend/preview`: how many messages a bulk resend with this body
@@ -384,8 +392,34 @@ impl Console<'_> {
         }
     }
 
-    /// `POST /v1/admin/recover`: every message failed since, as a job.
+    /// `POST /v1/admin/recover/preview`: how many messages a recovery would take. Changes
+    /// nothing.
+    pub async fn preview_recover(&self, body: RecoverRequest) -> ServiceResult<RecoverPreview> {
+        let count = self
+            .desk
+            .count_recover(body.since_ms, body.class_id.as_deref())
+            .await?;
+        Ok(RecoverPreview {
+            count,
+            since_ms: body.since_ms,
+            class_id: body.class_id,
+        })
+    }
+
+    /// `POST /v1/admin/recover`: every message failed since, as a job; with
+    /// `confirm_count`, only if that many match now.
     pub async fn recover(&self, body: RecoverRequest, actor: &str) -> ServiceResult<Job> {
+        if let Some(n) = body.confirm_count {
+            let count = self
+                .desk
+                .count_recover(body.since_ms, body.class_id.as_deref())
+                .await?;
+            if n != count {
+                return Err(ServiceError::Conflict(format!(
+                    "confirm_count: {n} confirmed, but {count} messages match now; preview again (POST /v1/admin/recover/preview)"
+                )));
+            }
+        }
         self.desk
             .recover_failed_since(body.since_ms, body.class_id, actor)
             .await
@@ -451,6 +485,15 @@ impl Console<'_> {
         actor: &str,
     ) -> ServiceResult<AssignedCallback> {
         self.desk.assign_callback(id, body, actor).await
+    }
+
+    /// `POST /v1/admin/callbacks/{id}/unassign`: while its 1004 is not sent.
+    pub async fn unassign_callback(
+        &self,
+        id: i64,
+        actor: &str,
+    ) -> ServiceResult<UnassignedCallback> {
+        self.desk.unassign_callback(id, actor).await
     }
 
     /// `PUT /v1/admin/sandbox/faults`: sets the sandbox emulator's fault knobs and answers

@@ -41,6 +41,8 @@ impl Health {
 struct DbFigures {
     statuses: StatusCounts,
     open_alerts: usize,
+    /// The kinds of the open alerts (one entry per alert).
+    open_alert_kinds: Vec<String>,
     callbacks: Vec<(CallbackStatus, i64)>,
 }
 
@@ -85,9 +87,11 @@ impl ReplayDesk {
                 Some((at, f)) if at.elapsed() < CACHE_FOR => f.clone(),
                 _ => {
                     let store = &self.inner.store;
+                    let open = store.open_alerts().await?;
                     let f = DbFigures {
                         statuses: StatusCounts::from_pairs(store.status_counts(None).await?),
-                        open_alerts: store.open_alerts().await?.len(),
+                        open_alerts: open.len(),
+                        open_alert_kinds: open.into_iter().map(|a| a.kind).collect(),
                         callbacks: store.callback_status_counts().await?,
                     };
                     *cached = Some((Instant::now(), f.clone()));
@@ -105,6 +109,7 @@ impl ReplayDesk {
             delivery: self.inner.delivery.stats(),
             delivery_paused: self.inner.delivery.is_paused(),
             open_alerts: figures.open_alerts,
+            open_alert_kinds: figures.open_alert_kinds,
             callbacks: figures.callbacks,
             callbacks_refused_total: self.inner.watch.callbacks_refused.load(Ordering::Relaxed),
         })

@@ -51,12 +51,19 @@ impl ReplayDesk {
         })
     }
 
-    /// Resends one message (same `seq`; a new `Random` if it had been sent). Audited.
-    pub async fn resend(&self, id: i64, actor: &str) -> ServiceResult<ResendOutcome> {
+    /// Resends one message (same `seq`; a new `Random` if it had been sent). A message
+    /// already `sent` is resent only with `duplicate` (it reaches the group twice);
+    /// without it, a conflict that changes nothing. Audited.
+    pub async fn resend(
+        &self,
+        id: i64,
+        duplicate: bool,
+        actor: &str,
+    ) -> ServiceResult<ResendOutcome> {
         validate::actor(actor).map_err(ServiceError::Invalid)?;
         let m = self.inner.store.message(id).await?;
         super::import::refuse_if_imported(&self.class(&m.class_id).await?, "resending")?;
-        let queued = self.inner.delivery.resend(id, actor).await?;
+        let queued = self.inner.delivery.resend(id, duplicate, actor).await?;
         let message = self.inner.store.message(id).await?;
         Ok(ResendOutcome { queued, message })
     }
@@ -79,6 +86,20 @@ impl ReplayDesk {
             super::import::refuse_if_imported(&self.class(c).await?, "resending")?;
         }
         Ok(self.inner.delivery.bulk_resend(filter, actor).await?)
+    }
+
+    /// How many messages "recover failed since `since_ms`" would take now.
+    pub async fn count_recover(&self, since_ms: i64, class_id: Option<&str>) -> ServiceResult<i64> {
+        if since_ms < 0 {
+            return Err(ServiceError::Invalid(format!(
+                "since_ms: must not be negative, got {since_ms}"
+            )));
+        }
+        if let Some(c) = class_id {
+            self.class(c).await?;
+        }
+        let filter = crate::delivery::recover_filter(since_ms, class_id.map(str::to_owned));
+        Ok(self.inner.store.count_resendable(&filter).await?)
     }
 
     /// Queues again every message that failed at or after `since_ms` (optionally in one

@@ -27,7 +27,10 @@ pub use align::align_class;
 pub use auth::{
     token_sha256, JoinCard, JoinSheet, MemberCredential, ReportGrant, MAX_SHEET_MEMBERS,
 };
-pub use callbacks::{AssignCallback, AssignedCallback, CallbackReceipt};
+pub use callbacks::{
+    AssignCallback, AssignedCallback, CallbackReceipt, UnassignedCallback, CALLBACKS_REFUSED_ALERT,
+    CALLBACKS_REFUSED_THRESHOLD, CALLBACKS_REFUSED_WINDOW_MS,
+};
 pub use console::Console;
 pub use error::{ServiceError, ServiceResult, StartError};
 pub use export::{export_class, ClassBundle, HistoryItem, BUNDLE_FORMAT};

@@ -220,7 +220,8 @@ pub struct ResendFilter {
 }
 
 /// `POST /v1/admin/recover`: queue again every message that failed at or after
-/// `since_ms` (unix ms), optionally in one class.
+/// `since_ms` (unix ms), optionally in one class. `POST /v1/admin/recover/preview` takes
+/// the same body and states the count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[ts(export)]
@@ -231,6 +232,24 @@ pub struct RecoverRequest {
     #[serde(default, deserialize_with = "lenient::opt_string")]
     #[ts(optional)]
     pub class_id: Option<String>,
+    /// The count the preview stated: when given, the recovery goes ahead only if that many
+    /// messages match now (409 otherwise). The console always sends it.
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[ts(optional, type = "number")]
+    pub confirm_count: Option<i64>,
+}
+
+/// `POST /v1/admin/messages/{id}/resend` (the body is optional).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct ResendMessageRequest {
+    /// Required (`true`) to resend a message that is already `sent`: it then reaches the
+    /// group a second time with the same `seq`, a visible duplicate. Without it such a
+    /// resend is refused with 409 and nothing changes.
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    #[ts(optional)]
+    pub duplicate: Option<bool>,
 }
 
 /// `PUT /v1/admin/im/secret-key`: the IM secret key to use from now on. Never shown back.

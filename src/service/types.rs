@@ -209,6 +209,19 @@ pub struct ResendPreview {
     pub filter: crate::store::MessageFilter,
 }
 
+/// What "recover failed since" would take: `POST /v1/admin/recover/preview`'s answer.
+/// Confirm it with `confirm_count: count` in `POST /v1/admin/recover`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct RecoverPreview {
+    /// Failed messages (updated at or after `since_ms`) matching now.
+    #[ts(type = "number")]
+    pub count: i64,
+    #[ts(type = "number")]
+    pub since_ms: i64,
+    pub class_id: Option<String>,
+}
+
 /// What a manual resend did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
@@ -240,6 +253,8 @@ pub struct MetricsSnapshot {
     pub callbacks_refused_total: u64,
     /// Open alerts.
     pub open_alerts: usize,
+    /// The kinds of the open alerts (one entry per alert).
+    pub open_alert_kinds: Vec<String>,
     /// Recording callbacks stored, per status (every status listed).
     pub callbacks: Vec<(crate::store::CallbackStatus, i64)>,
 }

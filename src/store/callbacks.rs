@@ -537,6 +537,158 @@ impl Store {
         })
     }
 
+    /// Undoes an admin's assignment while its 1004 has not reached the group: the callback
+    /// is `unmatched` again (its class, uid and message cleared), the 1004 the assignment
+    /// made is deleted with its attempts (one that was there before, a matched callback's,
+    /// stays), repeats of the callback that arrived since are unmatched again too, and the
+    /// action is audited, all in one transaction. Answers the callback as it is now and the
+    /// id of the message deleted, if one was.
+    ///
+    /// Conflict when the callback is not `assigned`, or its 1004 is `sent` or being sent.
+    pub async fn unassign_callback(
+        &self,
+        id: i64,
+        actor: &str,
+    ) -> StoreResult<(RecordingCallbackRecord, Option<i64>)> {
+        let mut tx = self.begin_write().await?;
+        let sql = format!(
+            "SELECT {} FROM recording_callbacks WHERE id = $1",
+            callback_columns(self.engine())
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("callback {id}")))?;
+        let before = callback_from_row(&row)?;
+        if before.status != CallbackStatus::Assigned {
+            return Err(StoreError::Conflict(format!(
+                "callback {id} is {}; only an assigned callback can be unassigned",
+                before.status
+            )));
+        }
+        let message_id = before.message_id.ok_or_else(|| {
+            StoreError::Conflict(format!("callback {id} is assigned without a message"))
+        })?;
+        let others: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, status FROM recording_callbacks WHERE message_id = $1 AND id <> $2",
+        )
+        .bind(message_id)
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        // First the callback lets go of its message (which may then be deleted).
+        let sql = format!(
+            "UPDATE recording_callbacks SET status = 'unmatched', class_id = NULL, uid = NULL, \
+             message_id = NULL WHERE id = $1 AND status = 'assigned' RETURNING {}",
+            callback_columns(self.engine())
+        );
+        let row = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await?;
+        let record = callback_from_row(&row)?;
+        // The 1004 was there before the assignment (a matched callback of the same file,
+        // class and user made it): it is not the assignment's to take back.
+        let owned = !others.iter().any(|(_, s)| s == "accepted");
+        let mut deleted = None;
+        if owned {
+            let status: String = sqlx::query_scalar("SELECT status FROM messages WHERE id = $1")
+                .bind(message_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            match status.as_str() {
+                "pending" | "retrying" | "failed" => {}
+                "sent" => {
+                    return Err(StoreError::Conflict(format!(
+                        "callback {id}'s 1004 (message {message_id}) is already in the group: \
+                         a sent message cannot be taken back, so the assignment stays"
+                    )))
+                }
+                _ => {
+                    return Err(StoreError::Conflict(format!(
+                        "callback {id}'s 1004 (message {message_id}) is being sent right now; \
+                         try again in a moment"
+                    )))
+                }
+            }
+            // Repeats that arrived since the assignment named its message: unmatched again.
+            sqlx::query(
+                "UPDATE recording_callbacks SET status = 'unmatched', class_id = NULL, \
+                 uid = NULL, message_id = NULL WHERE message_id = $1 AND id <> $2",
+            )
+            .bind(message_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM attempts WHERE message_id = $1")
+                .bind(message_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM job_messages WHERE message_id = $1")
+                .bind(message_id)
+                .execute(&mut *tx)
+                .await?;
+            // Guarded by status: a sender that claimed it meanwhile (another node) wins.
+            let gone = sqlx::query(
+                "DELETE FROM messages WHERE id = $1 AND status IN ('pending', 'retrying', 'failed')",
+            )
+            .bind(message_id)
+            .execute(&mut *tx)
+            .await?;
+            if gone.rows_affected() != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "callback {id}'s 1004 (message {message_id}) is being sent right now; \
+                     try again in a moment"
+                )));
+            }
+            deleted = Some(message_id);
+        }
+        audit_tx(
+            &mut tx,
+            actor,
+            "unassign_callback",
+            &format!("callback:{id}"),
+            &serde_json::json!({
+                "class_id": before.class_id,
+                "uid": before.uid,
+                "message_id": message_id,
+                "message_deleted": deleted.is_some(),
+                "repeats_unmatched": if owned { others.len() } else { 0 },
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((record, deleted))
+    }
+
+    /// Refused callbacks received at or after `since_ms`, counted by reason (most first).
+    /// Read from the stored sample, which keeps the newest [`REFUSED_SAMPLE_ROWS`]: far
+    /// more than an alert's threshold.
+    pub async fn refused_callbacks_since(&self, since_ms: i64) -> StoreResult<Vec<(String, i64)>> {
+        let rows: Vec<(Option<String>, i64)> = sqlx::query_as(
+            "SELECT reason, COUNT(*) FROM recording_callbacks \
+             WHERE status = 'refused' AND received_at >= $1 GROUP BY reason",
+        )
+        .bind(since_ms)
+        .fetch_all(self.reader())
+        .await?;
+        let mut out: Vec<(String, i64)> = rows
+            .into_iter()
+            .map(|(r, n)| (r.unwrap_or_default(), n))
+            .collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(out)
+    }
+
+    /// Whether an alert of `kind` is open (a read: callers clear only when one is).
+    pub async fn alert_open(&self, kind: &str) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM alerts WHERE kind = $1 AND cleared_at IS NULL",
+        )
+        .bind(kind)
+        .fetch_one(self.reader())
+        .await?;
+        Ok(n > 0)
+    }
+
     pub async fn recording_callback(&self, id: i64) -> StoreResult<RecordingCallbackRecord> {
         let sql = format!(
             "SELECT {} FROM recording_callbacks WHERE id = $1",

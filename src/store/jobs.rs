@@ -199,7 +199,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             // In flight or already queued: it will finish on its own; still counted.
-            requeue_tx(&mut tx, *id, Trigger::Bulk).await?;
+            requeue_tx(&mut tx, *id, Trigger::Bulk, true).await?;
         }
         match ids.last() {
             Some(last) => {

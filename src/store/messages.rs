@@ -494,7 +494,17 @@ impl Store {
     /// when the message is in flight or already queued (nothing to do).
     pub async fn requeue(&self, message_id: i64, trigger: Trigger) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
-        let ok = requeue_tx(&mut tx, message_id, trigger).await?;
+        let ok = requeue_tx(&mut tx, message_id, trigger, true).await?;
+        tx.commit().await?;
+        Ok(ok)
+    }
+
+    /// A manual resend of one message. A message already `sent` is taken only with
+    /// `duplicate` (its copy would reach the group twice); otherwise a conflict, decided
+    /// on the status read in the same transaction that would requeue it.
+    pub async fn requeue_one(&self, message_id: i64, duplicate: bool) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let ok = requeue_tx(&mut tx, message_id, Trigger::Manual, duplicate).await?;
         tx.commit().await?;
         Ok(ok)
     }
@@ -504,6 +514,7 @@ pub(crate) async fn requeue_tx(
     tx: &mut Transaction<'_, Db>,
     message_id: i64,
     trigger: Trigger,
+    allow_sent: bool,
 ) -> StoreResult<bool> {
     let row: Option<(String, Option<i64>)> = sqlx::query_as(
         "SELECT m.status, c.imported_at FROM messages m JOIN classes c ON c.class_id = m.class_id \
@@ -527,6 +538,11 @@ pub(crate) async fn requeue_tx(
     };
     let done = match status {
         MessageStatus::Sending => return Ok(false),
+        MessageStatus::Sent if !allow_sent => {
+            return Err(StoreError::Conflict(format!(
+                "message {message_id} is already sent: resending it puts a second copy with the same seq in the group (players may show it twice; the alignment reports duplicate_seq). To do it anyway, send {{\"duplicate\": true}}"
+            )))
+        }
         MessageStatus::Sent => {
             sqlx::query(
                 "UPDATE messages SET status = 'pending', random = $1, retry_step = 0, \

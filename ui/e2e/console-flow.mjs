@@ -66,15 +66,22 @@ async function seed(base, emulatorBase, log) {
   log(`callbacks answered ${JSON.stringify(await postCallback(base, unmatched))} and ${JSON.stringify(await postCallback(base, markup))}`);
 }
 
-async function shoot(page, name, log) {
-  for (const theme of ["light", "dark"]) {
-    await page.evaluate((t) => {
-      document.documentElement.dataset.theme = t;
-    }, theme);
-    await page.waitForTimeout(150);
-    const file = shotPath(`console-${name}-${theme}.png`);
-    await page.screenshot({ path: file });
-    log(`screenshot ${file}`);
+/** Light and dark screenshots; with `narrow`, also both at 800 px wide. */
+async function shoot(page, name, log, { narrow = false } = {}) {
+  const widths = narrow ? [null, 800] : [null];
+  const wide = page.viewportSize();
+  for (const width of widths) {
+    if (width) await page.setViewportSize({ width, height: 900 });
+    for (const theme of ["light", "dark"]) {
+      await page.evaluate((t) => {
+        document.documentElement.dataset.theme = t;
+      }, theme);
+      await page.waitForTimeout(150);
+      const file = shotPath(`console-${name}-${theme}${width ? `-${width}` : ""}.png`);
+      await page.screenshot({ path: file });
+      log(`screenshot ${file}`);
+    }
+    if (width && wide) await page.setViewportSize(wide);
   }
   await page.evaluate(() => {
     document.documentElement.dataset.theme = "light";
@@ -202,9 +209,32 @@ export async function consoleFlowTest({ log }) {
     await shoot(page, "message-detail", log);
     await detail.getByTestId("attempts").scrollIntoViewIfNeeded();
     await shoot(page, "message-attempts", log);
-    // Resend this one message: a third attempt, manual, and it is sent again.
+    // Resend this one message. It is already sent, so the console says what a resend does
+    // (a second copy with the same seq in the group) and asks; declined, nothing is sent.
+    const resendRequests = [];
+    page.on("request", (r) => {
+      if (r.method() === "POST" && /\/v1\/admin\/messages\/\d+\/resend$/.test(new URL(r.url()).pathname)) resendRequests.push(r.url());
+    });
     await detail.getByTestId("resend-one").click();
+    const dup = page.getByTestId("duplicate-dialog");
+    await dup.waitFor({ timeout: 5000 });
+    const dupText = (await dup.getByTestId("duplicate-text").textContent()) ?? "";
+    if (!dupText.includes("already in the group") || !dupText.includes("second") || !dupText.includes("same seq")) {
+      throw new Error(`the duplicate question reads ${JSON.stringify(dupText)}`);
+    }
+    await shoot(page, "resend-duplicate-confirm", log, { narrow: true });
+    await dup.getByTestId("cancel-duplicate").click();
+    await dup.waitFor({ state: "detached", timeout: 5000 });
+    const afterDecline = await api(srv.url, "GET", `/v1/admin/messages/${failedIds[0]}`, { token: ADMIN_TOKEN });
+    if (resendRequests.length !== 0 || afterDecline.attempts.length !== 2 || afterDecline.message.status !== "sent") {
+      throw new Error(`declined, yet ${resendRequests.length} resend request(s); ${afterDecline.attempts.length} attempts, ${afterDecline.message.status}`);
+    }
+    if (await detail.getByTestId("resend-notice").count()) throw new Error("a resend notice after declining");
+    // Confirmed: a third attempt, manual, and it is sent again.
+    await detail.getByTestId("resend-one").click();
+    await page.getByTestId("confirm-duplicate").click();
     await detail.getByText("Queued for sending again.").waitFor({ timeout: 10000 });
+    if (resendRequests.length !== 1) throw new Error(`confirmed: ${resendRequests.length} resend requests`);
     await detail.getByTestId("attempt").nth(2).waitFor({ timeout: 15000 });
     const third = (await detail.getByTestId("attempt").nth(2).textContent()) ?? "";
     if (!third.includes("manual")) throw new Error(`the third attempt reads ${JSON.stringify(third)}`);
@@ -214,6 +244,12 @@ export async function consoleFlowTest({ log }) {
     await page.getByTestId("message-rows").focus();
     await page.keyboard.press("ArrowDown");
     await waitFor("the next message open", 5000, async () => (page.url().includes(`msg=${rowIds[at + 1]}`) ? true : undefined));
+    // The notice belonged to the message resent, not to the one opened next.
+    await detail.getByRole("heading", { name: `Message ${rowIds[at + 1]}` }).waitFor({ timeout: 5000 });
+    await detail.getByTestId("resend-one").waitFor({ timeout: 5000 });
+    if (await detail.getByTestId("resend-notice").count()) {
+      throw new Error(`message ${rowIds[at + 1]} shows the notice of message ${failedIds[0]}: ${await detail.getByTestId("resend-notice").textContent()}`);
+    }
     await page.keyboard.press("Escape");
     await detail.waitFor({ state: "detached", timeout: 5000 });
 
@@ -233,6 +269,15 @@ export async function consoleFlowTest({ log }) {
     });
     await page.getByLabel("Failed since").fill(since);
     await page.getByRole("button", { name: "Recover failed since…" }).click();
+    // Counted first, and asked with the count.
+    const recoverText = page.getByTestId("recover-text");
+    await recoverText.waitFor({ timeout: 10000 });
+    const recoverSaid = (await recoverText.textContent()) ?? "";
+    if (!recoverSaid.includes("Send again 1 message") || !recoverSaid.includes(`class ${CLASS}`)) {
+      throw new Error(`the recover question reads ${JSON.stringify(recoverSaid)}`);
+    }
+    await shoot(page, "recover-confirm", log, { narrow: true });
+    await page.getByTestId("confirm-recover").click();
     await page.locator('[data-testid="job-progress"][data-state="finished"]', { hasText: "Recovery of failed messages" }).waitFor({ timeout: 30000 });
     const recovered = (await page.getByTestId("job-summary").first().textContent()) ?? "";
     if (!recovered.includes("1 sent, 0 failed of 1")) throw new Error(`recovery summary: ${JSON.stringify(recovered)}`);
@@ -304,6 +349,21 @@ export async function consoleFlowTest({ log }) {
     const form = row.getByTestId("assign-form");
     await shoot(page, "callbacks-unmatched", log);
     await form.getByLabel("Class").selectOption(CLASS);
+    // A user who is not a member of the class: warned about, with the members, and asked.
+    await form.getByLabel("User").fill("teacher_lee");
+    await form.getByRole("button", { name: "Assign" }).click();
+    const stranger = form.getByTestId("assign-not-member");
+    await stranger.waitFor({ timeout: 10000 });
+    const strangerText = (await stranger.textContent()) ?? "";
+    if (!strangerText.includes("teacher_lee is not a member of class") || !strangerText.includes(TEACHER)) {
+      throw new Error(`the non-member warning reads ${JSON.stringify(strangerText)}`);
+    }
+    await shoot(page, "callbacks-assign-not-member", log, { narrow: true });
+    await stranger.getByRole("button", { name: "Cancel" }).click();
+    await stranger.waitFor({ state: "detached", timeout: 5000 });
+    const stillUnmatched = await api(srv.url, "GET", `/v1/admin/callbacks/${cbId}`, { token: ADMIN_TOKEN });
+    if (stillUnmatched.status !== "unmatched") throw new Error(`declined, yet the callback is ${stillUnmatched.status}`);
+    // A member is assigned at once.
     await form.getByLabel("User").fill(TEACHER);
     await form.getByRole("button", { name: "Assign" }).click();
     // Once assigned it leaves the unmatched list; the assigned list has it, with its 1004.
@@ -316,7 +376,15 @@ export async function consoleFlowTest({ log }) {
     }
     await page.getByRole("link", { name: "assigned", exact: true }).click();
     await page.locator('[data-testid="callback-row"][data-status="assigned"]').waitFor({ timeout: 10000 });
-    await shoot(page, "callbacks-assigned", log);
+    // Once its 1004 is in the group, the assignment can no longer be undone, and says why.
+    await waitFor("the assigned 1004 sent", 15000, async () => {
+      const m = await api(srv.url, "GET", `/v1/admin/messages/${assigned.items[0].message_id}`, { token: ADMIN_TOKEN });
+      return m.message.status === "sent" ? true : undefined;
+    });
+    const assignedRow = page.locator('[data-testid="callback-row"][data-status="assigned"]');
+    await assignedRow.getByTestId("unassign").click();
+    await assignedRow.getByText("already in the group").waitFor({ timeout: 10000 });
+    await shoot(page, "callbacks-assigned", log, { narrow: true });
     // Its 1004 opens from the row, in the class's log.
     const oneOhFour = assigned.items[0].message_id;
     await page.locator('[data-testid="callback-row"][data-status="assigned"]').getByRole("link", { name: `message ${oneOhFour}` }).click();

@@ -12,6 +12,7 @@
 import { consoleMarkupTest, consoleTest } from "./console.mjs";
 import { consoleFlowTest } from "./console-flow.mjs";
 import { consoleImportTest } from "./import.mjs";
+import { demoAlignmentTest } from "./demo-alignment.mjs";
 import { desktopTest } from "./desktop.mjs";
 import { rosterTest } from "./roster.mjs";
 import { cargoVersion, killAll, sleep, withTimeout } from "./lib.mjs";
@@ -34,6 +35,11 @@ const TESTS = [
     name: "console in Chromium: roster, credential shown once, revoke, join sheet, end class asks, audit filters, alignment, export, 800 px",
     fn: rosterTest,
     timeoutMs: 180000,
+  },
+  {
+    name: "console in Chromium: the demo's rebooted student placed inside the class by its clock, with the reason",
+    fn: demoAlignmentTest,
+    timeoutMs: 120000,
   },
 ];
 // Fresh starts of a test after a tauri-driver "socket hang up" (see below).

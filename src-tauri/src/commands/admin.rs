@@ -11,7 +11,7 @@ use replaydesk::server::error::ApiError;
 use replaydesk::service::decode::{decode, Source};
 use replaydesk::service::{
     AssignedCallback, ClassSummary, CreatedClass, GroupCreated, JoinSheet, MemberCredential,
-    MessageDetail, ReplayDesk, ResendOutcome, ResendPreview,
+    MessageDetail, RecoverPreview, ReplayDesk, ResendOutcome, ResendPreview, UnassignedCallback,
 };
 use replaydesk::store::{
     AddedMembers, Alert, AuditEntry, Job, Page, RecordingCallbackRecord, RosterMember,
@@ -163,10 +163,18 @@ pub async fn get_message(state: Desk<'_>, id: i64) -> Answer<MessageDetail> {
     Ok(state.console().get_message(id).await?)
 }
 
-/// `POST /v1/admin/messages/{id}/resend`.
+/// `POST /v1/admin/messages/{id}/resend` (the body is optional, as over HTTP).
 #[tauri::command]
-pub async fn resend_message(state: Desk<'_>, id: i64) -> Answer<ResendOutcome> {
-    Ok(state.console().resend_message(id, ACTOR).await?)
+pub async fn resend_message(
+    state: Desk<'_>,
+    id: i64,
+    body: Option<Value>,
+) -> Answer<ResendOutcome> {
+    let req = match body {
+        None | Some(Value::Null) => Default::default(),
+        b => self::body(b)?,
+    };
+    Ok(state.console().resend_message(id, req, ACTOR).await?)
 }
 
 /// `POST /v1/admin/resend/preview`.
@@ -181,6 +189,13 @@ pub async fn preview_resend(state: Desk<'_>, body: Option<Value>) -> Answer<Rese
 pub async fn bulk_resend(state: Desk<'_>, body: Option<Value>) -> Answer<Job> {
     let req = self::body(body)?;
     Ok(state.console().bulk_resend(req, ACTOR).await?)
+}
+
+/// `POST /v1/admin/recover/preview`.
+#[tauri::command]
+pub async fn preview_recover(state: Desk<'_>, body: Option<Value>) -> Answer<RecoverPreview> {
+    let req = self::body(body)?;
+    Ok(state.console().preview_recover(req).await?)
 }
 
 /// `POST /v1/admin/recover`.
@@ -238,6 +253,12 @@ pub async fn assign_callback(
 ) -> Answer<AssignedCallback> {
     let req = self::body(body)?;
     Ok(state.console().assign_callback(id, req, ACTOR).await?)
+}
+
+/// `POST /v1/admin/callbacks/{id}/unassign`.
+#[tauri::command]
+pub async fn unassign_callback(state: Desk<'_>, id: i64) -> Answer<UnassignedCallback> {
+    Ok(state.console().unassign_callback(id, ACTOR).await?)
 }
 
 /// `PUT /v1/admin/im/secret-key`.

@@ -33,16 +33,19 @@ import type { MessageQuery } from "../bindings/MessageQuery";
 import type { Page } from "../bindings/Page";
 import type { PageQuery } from "../bindings/PageQuery";
 import type { RecordingCallbackRecord } from "../bindings/RecordingCallbackRecord";
+import type { RecoverPreview } from "../bindings/RecoverPreview";
 import type { RecoverRequest } from "../bindings/RecoverRequest";
 import type { ReconcileRequest } from "../bindings/ReconcileRequest";
 import type { ReconcileRun } from "../bindings/ReconcileRun";
 import type { ResendFilter } from "../bindings/ResendFilter";
 import type { ResendPreview } from "../bindings/ResendPreview";
+import type { ResendMessageRequest } from "../bindings/ResendMessageRequest";
 import type { ResendOutcome } from "../bindings/ResendOutcome";
 import type { SandboxFaults } from "../bindings/SandboxFaults";
 import type { SecretKeyRequest } from "../bindings/SecretKeyRequest";
 import type { StoredMessage } from "../bindings/StoredMessage";
 import type { TimelineReportRecord } from "../bindings/TimelineReportRecord";
+import type { UnassignedCallback } from "../bindings/UnassignedCallback";
 import { clearToken, getToken } from "./auth";
 
 /** The arguments of one operation, named as the Tauri commands take them. */
@@ -86,9 +89,11 @@ export interface Transport {
   classMessages(classId: string, query?: MessageQuery): Promise<Page<StoredMessage>>;
   listMessages(query?: MessageQuery): Promise<Page<StoredMessage>>;
   getMessage(id: number): Promise<MessageDetail>;
-  resendMessage(id: number): Promise<ResendOutcome>;
+  /** A message already `sent` needs `{ duplicate: true }` (409 otherwise). */
+  resendMessage(id: number, body?: ResendMessageRequest): Promise<ResendOutcome>;
   bulkResend(body: ResendFilter): Promise<Job>;
   previewResend(body: ResendFilter): Promise<ResendPreview>;
+  previewRecover(body: RecoverRequest): Promise<RecoverPreview>;
   recover(body: RecoverRequest): Promise<Job>;
   listJobs(query?: JobsQuery): Promise<Job[]>;
   getJob(id: number): Promise<Job>;
@@ -97,6 +102,8 @@ export interface Transport {
   listCallbacks(query?: CallbackQuery): Promise<Page<RecordingCallbackRecord>>;
   getCallback(id: number): Promise<RecordingCallbackRecord>;
   assignCallback(id: number, body: AssignCallback): Promise<AssignedCallback>;
+  /** Undoes an assignment while its 1004 is not sent (409 once it is). */
+  unassignCallback(id: number): Promise<UnassignedCallback>;
   setSecretKey(body: SecretKeyRequest): Promise<void>;
   /** Sandbox mode only: the built-in IM emulator's fault knobs (used by `replaydesk demo`). */
   setSandboxFaults(body: SandboxFaults): Promise<SandboxFaults>;
@@ -139,6 +146,7 @@ export const OPERATIONS = {
   bulk_resend: { method: "POST", path: "/v1/admin/resend" },
   preview_resend: { method: "POST", path: "/v1/admin/resend/preview" },
   recover: { method: "POST", path: "/v1/admin/recover" },
+  preview_recover: { method: "POST", path: "/v1/admin/recover/preview" },
   list_jobs: { method: "GET", path: "/v1/admin/jobs" },
   get_job: { method: "GET", path: "/v1/admin/jobs/{id}" },
   list_audit: { method: "GET", path: "/v1/admin/audit" },
@@ -146,6 +154,7 @@ export const OPERATIONS = {
   list_callbacks: { method: "GET", path: "/v1/admin/callbacks" },
   get_callback: { method: "GET", path: "/v1/admin/callbacks/{id}" },
   assign_callback: { method: "POST", path: "/v1/admin/callbacks/{id}/assign" },
+  unassign_callback: { method: "POST", path: "/v1/admin/callbacks/{id}/unassign" },
   set_secret_key: { method: "PUT", path: "/v1/admin/im/secret-key" },
   set_sandbox_faults: { method: "PUT", path: "/v1/admin/sandbox/faults" },
 } as const satisfies Record<string, Operation>;
@@ -296,9 +305,10 @@ function typed(kind: "tauri" | "http", appInfo: () => Promise<AppInfo>, call: <T
     classMessages: (classId, query) => call("class_messages", { classId, query }),
     listMessages: (query) => call("list_messages", { query }),
     getMessage: (id) => call("get_message", { id }),
-    resendMessage: (id) => call("resend_message", { id }),
+    resendMessage: (id, body) => call("resend_message", body ? { id, body } : { id }),
     bulkResend: (body) => call("bulk_resend", { body }),
     previewResend: (body) => call("preview_resend", { body }),
+    previewRecover: (body) => call("preview_recover", { body }),
     recover: (body) => call("recover", { body }),
     listJobs: (query) => call("list_jobs", { query }),
     getJob: (id) => call("get_job", { id }),
@@ -307,6 +317,7 @@ function typed(kind: "tauri" | "http", appInfo: () => Promise<AppInfo>, call: <T
     listCallbacks: (query) => call("list_callbacks", { query }),
     getCallback: (id) => call("get_callback", { id }),
     assignCallback: (id, body) => call("assign_callback", { id, body }),
+    unassignCallback: (id) => call("unassign_callback", { id }),
     setSecretKey: (body) => call("set_secret_key", { body }),
     setSandboxFaults: (body) => call("set_sandbox_faults", { body }),
     createClass: (body) => call("create_class", { body }),

@@ -3,4 +3,10 @@
 /**
  * An admin's choice of class and user for an unmatched callback.
  */
-export type AssignCallback = { class_id: string, uid: string, };
+export type AssignCallback = { class_id: string, uid: string, 
+/**
+ * Required (`true`) when `uid` is not a member of the class (no report from it, not
+ * on its roster): the recording then goes to a user the class does not know, which
+ * is usually a typo. Without it such an assignment is refused with 409.
+ */
+not_a_member?: boolean, };

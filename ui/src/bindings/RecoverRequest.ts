@@ -2,6 +2,12 @@
 
 /**
  * `POST /v1/admin/recover`: queue again every message that failed at or after
- * `since_ms` (unix ms), optionally in one class.
+ * `since_ms` (unix ms), optionally in one class. `POST /v1/admin/recover/preview` takes
+ * the same body and states the count.
  */
-export type RecoverRequest = { since_ms: number, class_id?: string, };
+export type RecoverRequest = { since_ms: number, class_id?: string, 
+/**
+ * The count the preview stated: when given, the recovery goes ahead only if that many
+ * messages match now (409 otherwise). The console always sends it.
+ */
+confirm_count?: number, };

@@ -1,8 +1,10 @@
 // One message: its fields, its exact Data (pretty and raw), every attempt with the IM
 // error code in words, where it came from (the timeline report or the callback), and a
-// resend button.
+// resend button. Resending a message already sent puts a second copy in the group, so it
+// says so and asks first.
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
 import type { Attempt } from "../bindings/Attempt";
 import type { MessageDetail } from "../bindings/MessageDetail";
 import { transport } from "../api/transport";
@@ -68,13 +70,31 @@ export function MessageDetailPanel({ id, onClose, readOnly = false }: { id: numb
       return s === "sent" || s === "failed" ? false : 1500;
     },
   });
+  // The message a resend was for travels with it: the panel stays mounted while another
+  // message is opened, and a notice about one must never show on the next.
   const resend = useMutation({
-    mutationFn: () => transport().resendMessage(id),
-    onSuccess: () => {
-      void qc.invalidateQueries({ queryKey: ["message", id] });
+    mutationFn: (v: { id: number; duplicate: boolean }) =>
+      transport().resendMessage(v.id, v.duplicate ? { duplicate: true } : undefined),
+    onSuccess: (_, v) => {
+      setAskingFor(null);
+      void qc.invalidateQueries({ queryKey: ["message", v.id] });
       void qc.invalidateQueries({ queryKey: ["messages"] });
     },
   });
+  // The question, too, belongs to the message it was asked about.
+  const [askingFor, setAskingFor] = useState<number | null>(null);
+  const asking = askingFor === id;
+  const setAsking = (on: boolean) => setAskingFor(on ? id : null);
+  const mine = resend.variables?.id === id;
+  useEffect(() => {
+    if (!asking) return;
+    const onKey = (e: globalThis.KeyboardEvent) => {
+      if (e.key === "Escape") setAskingFor(null);
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [asking]);
+  const sent = q.data?.message.status === "sent";
   return (
     <aside className="detail-panel" aria-label={`Message ${id}`} data-testid="message-detail">
       <div className="row spread">
@@ -96,8 +116,14 @@ export function MessageDetailPanel({ id, onClose, readOnly = false }: { id: numb
                   read-only record
                 </span>
               ) : (
-                <button type="button" onClick={() => resend.mutate()} disabled={resend.isPending} data-testid="resend-one">
-                  Resend this message
+                <button
+                  type="button"
+                  onClick={() => (sent ? setAsking(true) : resend.mutate({ id, duplicate: false }))}
+                  disabled={resend.isPending}
+                  data-testid="resend-one"
+                  title={sent ? "Already in the group: resending sends a second copy (asks first)" : "Queue it for sending again"}
+                >
+                  {sent ? "Resend this message…" : "Resend this message"}
                 </button>
               )}
             </dd>
@@ -136,8 +162,40 @@ export function MessageDetailPanel({ id, onClose, readOnly = false }: { id: numb
               </>
             )}
           </dl>
-          {resend.error && <ErrorNote error={resend.error} />}
-          {resend.data && <p>{resend.data.queued ? "Queued for sending again." : "It is being sent right now; nothing to do."}</p>}
+          {asking && (
+            <div className="modal-backdrop" role="presentation">
+              <div className="modal" role="dialog" aria-modal="true" aria-labelledby="dup-title" data-testid="duplicate-dialog">
+                <h2 id="dup-title">Send a second copy?</h2>
+                <p data-testid="duplicate-text">
+                  Message {id} is already in the group
+                  {q.data.message.im_msg_seq !== null && <> (IM MsgSeq {q.data.message.im_msg_seq})</>}. Resending it puts a second
+                  copy with the same seq <span className="mono">{q.data.message.seq}</span> in the group: players may show it twice,
+                  and the alignment reports the group as carrying a duplicate seq. It cannot be taken back.
+                </p>
+                {resend.error && mine && <ErrorNote error={resend.error} />}
+                <div className="row">
+                  <button
+                    type="button"
+                    className="danger"
+                    onClick={() => resend.mutate({ id, duplicate: true })}
+                    disabled={resend.isPending}
+                    data-testid="confirm-duplicate"
+                  >
+                    Send a second copy
+                  </button>
+                  <button type="button" onClick={() => setAsking(false)} autoFocus data-testid="cancel-duplicate">
+                    Cancel
+                  </button>
+                </div>
+              </div>
+            </div>
+          )}
+          {resend.error && mine && !asking && <ErrorNote error={resend.error} />}
+          {resend.data && mine && (
+            <p data-testid="resend-notice">
+              {resend.data.queued ? "Queued for sending again." : "It is being sent right now; nothing to do."}
+            </p>
+          )}
           <h3>Data</h3>
           <JsonData text={q.data.message.data} testId="message-data" />
           <h3>Attempts ({q.data.attempts.length})</h3>

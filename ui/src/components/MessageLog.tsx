@@ -195,6 +195,9 @@ function FilterBar({ f, onChange, classId }: { f: Filters; onChange: (f: Filters
 
 type Confirm = { phase: "counting"; n: number } | { phase: "ready"; n: number } | { phase: "error"; error: unknown };
 
+/** "Recover failed since": counted by the backend's preview, then confirmed with that count. */
+type RecoverAsk = { phase: "counting"; since_ms: number } | { phase: "ready"; since_ms: number; n: number } | { phase: "error"; error: unknown };
+
 function BulkActions({ f, classId, onJob }: { f: Filters; classId: string | null; onJob: (j: Job) => void }) {
   const qc = useQueryClient();
   const [confirm, setConfirm] = useState<Confirm | null>(null);
@@ -207,13 +210,40 @@ function BulkActions({ f, classId, onJob }: { f: Filters; classId: string | null
       void qc.invalidateQueries({ queryKey: ["jobs"] });
     },
   });
+  const [recoverAsk, setRecoverAsk] = useState<RecoverAsk | null>(null);
   const recover = useMutation({
-    mutationFn: (since_ms: number) => transport().recover(classId ? { since_ms, class_id: classId } : { since_ms }),
+    mutationFn: (v: { since_ms: number; n: number }) =>
+      transport().recover({ since_ms: v.since_ms, confirm_count: v.n, ...(classId ? { class_id: classId } : {}) }),
     onSuccess: (job) => {
+      setRecoverAsk(null);
       onJob(job);
       void qc.invalidateQueries({ queryKey: ["jobs"] });
     },
   });
+  async function askRecover(since_ms: number) {
+    recover.reset();
+    setRecoverAsk({ phase: "counting", since_ms });
+    try {
+      const p = await transport().previewRecover(classId ? { since_ms, class_id: classId } : { since_ms });
+      setRecoverAsk({ phase: "ready", since_ms, n: p.count });
+    } catch (error) {
+      setRecoverAsk({ phase: "error", error });
+    }
+  }
+  const recoverReady = recoverAsk?.phase === "ready";
+  const recoverButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (recoverReady) recoverButton.current?.focus();
+  }, [recoverReady]);
+  const recoverOpen = recoverAsk !== null;
+  useEffect(() => {
+    if (!recoverOpen) return;
+    const onKey = (e: globalThis.KeyboardEvent) => {
+      if (e.key === "Escape") setRecoverAsk(null);
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [recoverOpen]);
   async function ask() {
     setConfirm({ phase: "counting", n: 0 });
     try {
@@ -254,10 +284,47 @@ function BulkActions({ f, classId, onJob }: { f: Filters; classId: string | null
       </button>
       <label htmlFor="recover-since">Failed since</label>
       <input id="recover-since" type="datetime-local" value={since} onChange={(e) => setSince(e.target.value)} />
-      <button type="button" disabled={sinceMs === null || recover.isPending} onClick={() => sinceMs !== null && recover.mutate(sinceMs)}>
+      <button
+        type="button"
+        disabled={sinceMs === null || recover.isPending || recoverOpen}
+        onClick={() => sinceMs !== null && void askRecover(sinceMs)}
+        data-testid="recover"
+        title="Counts the failed messages first, then asks"
+      >
         Recover failed since…
       </button>
-      {recover.error && <ErrorNote error={recover.error} />}
+      {recoverAsk && (
+        <div className="modal-backdrop" role="presentation">
+          <div className="modal" role="dialog" aria-modal="true" aria-labelledby="recover-title" data-testid="recover-dialog">
+            <h2 id="recover-title">Recover failed messages</h2>
+            {recoverAsk.phase === "counting" && <p aria-live="polite">Counting the failed messages…</p>}
+            {recoverAsk.phase === "error" && <ErrorNote error={recoverAsk.error} />}
+            {recoverAsk.phase === "ready" && (
+              <p data-testid="recover-text">
+                {recoverAsk.n === 0
+                  ? `No message ${classId ? `of class ${classId} ` : ""}failed since ${localTime(recoverAsk.since_ms)}.`
+                  : `Send again ${count(recoverAsk.n)} message${recoverAsk.n === 1 ? "" : "s"} ${classId ? `of class ${classId} ` : "of every class "}that failed since ${localTime(recoverAsk.since_ms)}? They go to their groups as a background job.`}
+              </p>
+            )}
+            {recover.error && <ErrorNote error={recover.error} />}
+            <div className="row">
+              <button
+                type="button"
+                className="primary"
+                ref={recoverButton}
+                disabled={recoverAsk.phase !== "ready" || recoverAsk.n === 0 || recover.isPending}
+                onClick={() => recoverAsk.phase === "ready" && recover.mutate({ since_ms: recoverAsk.since_ms, n: recoverAsk.n })}
+                data-testid="confirm-recover"
+              >
+                {recoverAsk.phase === "ready" ? `Recover ${count(recoverAsk.n)}` : "Recover"}
+              </button>
+              <button type="button" onClick={() => setRecoverAsk(null)} autoFocus={recoverAsk.phase !== "ready"}>
+                Cancel
+              </button>
+            </div>
+          </div>
+        </div>
+      )}
       {confirm && (
         <div className="modal-backdrop" role="presentation">
           <div className="modal" role="dialog" aria-modal="true" aria-labelledby="confirm-title" data-testid="confirm-dialog">

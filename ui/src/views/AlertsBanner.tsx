@@ -13,6 +13,8 @@ import { count } from "../lib/format";
 const CREDENTIALS_ALERT = "im_credentials";
 /** A class's IM group is missing (`delivery::GROUP_MISSING_ALERT`); fixed by create_group. */
 const GROUP_MISSING_ALERT = "group_missing";
+/** Recording callbacks are being refused (`service::CALLBACKS_REFUSED_ALERT`). */
+const CALLBACKS_REFUSED_ALERT = "callbacks_refused";
 
 function SecretKeyForm() {
   const qc = useQueryClient();
@@ -66,6 +68,7 @@ function CreateGroupButton({ classId }: { classId: string }) {
 function alertTitle(kind: string, classId: string | null): string {
   if (kind === CREDENTIALS_ALERT) return "Sending paused: IM credentials refused";
   if (kind === GROUP_MISSING_ALERT) return `Class ${classId ?? "?"}: its IM group does not exist`;
+  if (kind === CALLBACKS_REFUSED_ALERT) return "Recording callbacks refused: recordings are being lost";
   return kind;
 }
 
@@ -86,6 +89,13 @@ export function AlertsBanner({ failed }: { failed: number }) {
             <strong>{alertTitle(a.kind, a.class_id)}</strong> <span>{a.detail}</span> <Time ms={a.raised_at} />
             {a.kind === CREDENTIALS_ALERT && <SecretKeyForm />}
             {a.kind === GROUP_MISSING_ALERT && a.class_id && <CreateGroupButton classId={a.class_id} />}
+            {a.kind === CALLBACKS_REFUSED_ALERT && (
+              <div>
+                <Link to="/callbacks" search={{ status: "refused" }}>
+                  See the refused callbacks
+                </Link>
+              </div>
+            )}
           </div>
         </div>
       ))}

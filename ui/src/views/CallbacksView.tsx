@@ -1,6 +1,7 @@
 // Every recording callback by status; refused ones with their reason; unmatched ones with
-// "assign to class and user". The body is shown as text: a video_url holding markup is
-// displayed, never run.
+// "assign to class and user" (a user who is not a member of the class is warned about and
+// confirmed first), and assigned ones with "undo" while their 1004 is not sent. The body is
+// shown as text: a video_url holding markup is displayed, never run.
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useSearch } from "@tanstack/react-router";
@@ -40,19 +41,32 @@ function AssignForm({ cb }: { cb: RecordingCallbackRecord }) {
   const classes = useQuery({ queryKey: ["classes", ""], queryFn: () => transport().listClasses({}) });
   const [classId, setClassId] = useState(cb.class_id ?? "");
   const [uid, setUid] = useState(cb.uid ?? "");
+  // Set while the admin is asked about a user who is not a member of the class.
+  const [stranger, setStranger] = useState<{ classId: string; uid: string } | null>(null);
   const m = useMutation({
-    mutationFn: () => transport().assignCallback(cb.id, { class_id: classId, uid }),
-    onSuccess: () => void qc.invalidateQueries({ queryKey: ["callbacks"] }),
+    mutationFn: (notMember: boolean) =>
+      transport().assignCallback(cb.id, { class_id: classId, uid, ...(notMember ? { not_a_member: true } : {}) }),
+    onSuccess: () => {
+      setStranger(null);
+      void qc.invalidateQueries({ queryKey: ["callbacks"] });
+    },
   });
-  function submit(e: FormEvent) {
-    e.preventDefault();
-    m.mutate();
-  }
   const members = useQuery({
     queryKey: ["members", classId],
     enabled: !!classId,
     queryFn: () => transport().classMembers(classId),
   });
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    // The backend refuses a non-member without not_a_member, so the list is only the
+    // early warning: a list that failed to load still leads to the backend's refusal.
+    if (members.data && !members.data.some((mm) => mm.uid === uid)) {
+      setStranger({ classId, uid });
+      return;
+    }
+    m.mutate(false);
+  }
+  const asking = stranger !== null && stranger.classId === classId && stranger.uid === uid;
   return (
     <form className="row" onSubmit={submit} data-testid="assign-form" aria-label={`Assign callback ${cb.id}`}>
       <label htmlFor={`as-class-${cb.id}`}>Class</label>
@@ -71,9 +85,34 @@ function AssignForm({ cb }: { cb: RecordingCallbackRecord }) {
           <option key={mm.uid} value={mm.uid} />
         ))}
       </datalist>
-      <button type="submit" className="primary" disabled={!classId || !uid || m.isPending}>
+      <button type="submit" className="primary" disabled={!classId || !uid || m.isPending || asking}>
         Assign
       </button>
+      {asking && (
+        <div className="warning-box" role="alertdialog" aria-labelledby={`as-warn-${cb.id}`} data-testid="assign-not-member">
+          <p id={`as-warn-${cb.id}`}>
+            <strong>
+              <span className="mono">{uid}</span> is not a member of class <span className="mono">{classId}</span>
+            </strong>{" "}
+            (members:{" "}
+            {members.data && members.data.length > 0 ? (
+              <span className="mono">{members.data.map((mm) => mm.uid).join(", ")}</span>
+            ) : (
+              "none yet"
+            )}
+            ). The recording would be announced in the class's group as the video of a user the class does not know; a
+            typo usually. You can undo the assignment until its 1004 is sent.
+          </p>
+          <div className="row">
+            <button type="button" className="danger" onClick={() => m.mutate(true)} disabled={m.isPending} data-testid="assign-anyway">
+              Assign to {uid} anyway
+            </button>
+            <button type="button" onClick={() => setStranger(null)} autoFocus>
+              Cancel
+            </button>
+          </div>
+        </div>
+      )}
       {m.error && <ErrorNote error={m.error} />}
       {m.data && (
         <span data-testid="assigned">
@@ -81,6 +120,32 @@ function AssignForm({ cb }: { cb: RecordingCallbackRecord }) {
         </span>
       )}
     </form>
+  );
+}
+
+/** Undo an admin's assignment: possible until its 1004 reaches the group. */
+function UnassignButton({ cb }: { cb: RecordingCallbackRecord }) {
+  const qc = useQueryClient();
+  const m = useMutation({
+    mutationFn: () => transport().unassignCallback(cb.id),
+    onSuccess: () => {
+      void qc.invalidateQueries({ queryKey: ["callbacks"] });
+      void qc.invalidateQueries({ queryKey: ["messages"] });
+    },
+  });
+  return (
+    <div className="row">
+      <button
+        type="button"
+        onClick={() => m.mutate()}
+        disabled={m.isPending}
+        data-testid="unassign"
+        title="Back to unmatched, and its 1004 deleted: possible only while the 1004 has not been sent"
+      >
+        Undo assignment
+      </button>
+      {m.error && <ErrorNote error={m.error} />}
+    </div>
   );
 }
 
@@ -155,6 +220,7 @@ export function CallbacksView() {
                   )}
                   {cb.status === "unmatched" && <DecodedCallback cb={cb} />}
                   {cb.status === "unmatched" && <AssignForm cb={cb} />}
+                  {cb.status === "assigned" && <UnassignButton cb={cb} />}
                   <details>
                     <summary>Body as received</summary>
                     <pre className="block">{cb.body}</pre>
