@@ -10,6 +10,7 @@ pub mod config;
 pub mod delivery;
 pub mod demo;
 pub mod emulator;
+pub mod fsmode;
 pub mod host;
 pub mod im;
 pub mod logging;

@@ -39,10 +39,8 @@ pub fn init_with_file(file: &std::path::Path) -> std::io::Result<()> {
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(file)?;
+    // Owner-only: the log names classes and members (see `fsmode`).
+    let f = crate::fsmode::append(file)?;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -50,4 +48,42 @@ pub fn init_with_file(file: &std::path::Path) -> std::io::Result<()> {
         .with_writer(std::io::stderr.and(std::sync::Mutex::new(f)))
         .try_init();
     Ok(())
+}
+
+/// `uri`'s path and query as a log may show them: each query value is `***` (names kept,
+/// so the line still says what was asked; a name without a value is `***` too). A query can carry a secret (the console's
+/// `?token=` sign-in link, a client that put its credential there), and a log line
+/// cannot tell which values are secret.
+pub fn uri_without_query_values(uri: &axum::http::Uri) -> String {
+    let path = uri.path();
+    let Some(query) = uri.query() else {
+        return path.to_owned();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) => format!("{name}=***"),
+            // A bare word may be the secret itself (`/?s3cret`).
+            None if pair.is_empty() => String::new(),
+            None => "***".to_owned(),
+        })
+        .collect();
+    format!("{path}?{}", query.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri_without_query_values as shown;
+
+    #[test]
+    fn query_values_are_hidden_and_names_kept() {
+        let uri = |s: &str| s.parse::<axum::http::Uri>().unwrap();
+        assert_eq!(shown(&uri("/v1/admin/classes")), "/v1/admin/classes");
+        assert_eq!(shown(&uri("/?token=s3cret")), "/?token=***");
+        assert_eq!(
+            shown(&uri("/a?token=s3cret&limit=5")),
+            "/a?token=***&limit=***"
+        );
+        assert_eq!(shown(&uri("/a?s3cret")), "/a?***");
+    }
 }

@@ -136,6 +136,17 @@ async fn a_planted_secret_never_reaches_the_log_or_a_config_error() {
             .unwrap();
         assert_eq!(res.status(), 401);
     }
+    // Secrets in a query string: the console's sign-in link (`/?token=`), and the same
+    // mistake on API paths. Each request is logged (its span at debug), its query not.
+    for path in [
+        format!("/?token={ADMIN_SECRET}"),
+        format!("/v1/admin/classes?token={ADMIN_SECRET}&limit=5"),
+        format!("/v1/classes/c1/timeline?credential={teacher}"),
+    ] {
+        // The console's page (when its files are there) or a refusal: either way answered.
+        let res = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert!(res.status().as_u16() < 500, "{path}: {}", res.status());
+    }
     // A signed callback (its sign is md5 of the key and t, not the key).
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -202,6 +213,10 @@ async fn a_planted_secret_never_reaches_the_log_or_a_config_error() {
     ] {
         assert!(!log.contains(secret), "{secret} in the log");
     }
+    assert!(
+        log.contains("/v1/admin/classes?token=***&limit=***"),
+        "a query is logged with its names, not its values"
+    );
 
     // Config errors on a secret's line, or a secret in the wrong variable.
     type Case<'a> = (Option<String>, Vec<(&'a str, &'a str)>);

@@ -581,3 +581,34 @@ async fn t_as_a_string_or_a_number_both_verify() {
     assert_eq!(uids, ["student_wang", "teacher_li"]);
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_key_written_with_escapes_is_hidden_as_the_plain_one() {
+    let mut t = server().await;
+    t.create_class("room42", "replay_room42", "teacher_li", true)
+        .await;
+    let body = resigned(mp4(), fresh_t());
+    let sign = body["sign"].as_str().unwrap().to_owned();
+    let text = body.to_string();
+    assert!(text.contains("\"sign\":"));
+    // JSON reads both keys as `sign`: the callback verifies with either.
+    for key in [r#""si\u0067n""#, r#""\u0073\u0069\u0067\u006e""#] {
+        let (s, v) = post_raw(&t, text.replacen("\"sign\"", key, 1)).await;
+        assert_eq!((s, &v), (200, &json!({"code": 0})), "{key}");
+    }
+    let items = callbacks(&t, "").await;
+    assert_eq!(statuses(&items), ["duplicate", "accepted"]);
+    for c in &items {
+        let detail = t
+            .admin_get(&format!("/v1/admin/callbacks/{}", c["id"]))
+            .await;
+        for shown in [&detail, c] {
+            assert!(
+                !shown.to_string().contains(&sign),
+                "the sign in clear: {shown}"
+            );
+        }
+        assert!(detail["body"].as_str().unwrap().contains(":\"(hidden)\""));
+    }
+    t.stop().await;
+}

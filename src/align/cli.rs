@@ -121,7 +121,9 @@ fn export(args: &ExportArgs) -> Result<(), String> {
     let text = serde_json::to_string_pretty(&bundle).map_err(|e| e.to_string())?;
     match &args.out {
         Some(p) => {
-            std::fs::write(p, text + "\n").map_err(|e| format!("cannot write {}: {e}", p.display()))
+            // Owner-only: a class's members and their messages (see `fsmode`).
+            crate::fsmode::write(p, text + "\n")
+                .map_err(|e| format!("cannot write {}: {e}", p.display()))
         }
         None => {
             println!("{text}");

@@ -35,13 +35,20 @@ const MSG_TYPES: [&str; 9] = [
     "TIMRelayElem",
 ];
 
-pub(crate) fn router(emulator: Emulator) -> Router {
-    Router::new()
-        .route("/v4/{*command}", any(im_entry))
-        .route("/control/faults", get(get_faults).put(put_faults))
-        .route("/control/stats", get(get_stats))
-        .route("/control/reset-stats", post(reset_stats))
-        .route("/control/secret-key", put(put_secret_key))
+/// The IM API, and the control endpoints when `control` is set (the standalone test tool:
+/// they take no UserSig, so a server that others rely on must not expose them).
+pub(crate) fn router(emulator: Emulator, control: bool) -> Router {
+    let routes = Router::new().route("/v4/{*command}", any(im_entry));
+    let routes = if control {
+        routes
+            .route("/control/faults", get(get_faults).put(put_faults))
+            .route("/control/stats", get(get_stats))
+            .route("/control/reset-stats", post(reset_stats))
+            .route("/control/secret-key", put(put_secret_key))
+    } else {
+        routes
+    };
+    routes
         .fallback(unknown_path)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(emulator)

@@ -18,7 +18,8 @@
 //! `GET /control/stats` and `POST /control/reset-stats` (no UserSig; they exist only here),
 //! and a key rotation: `PUT /control/secret-key` replaces the app's secret key, as an
 //! operator rotating it in the service's console would (UserSigs made with the old key are
-//! refused from then on).
+//! refused from then on). The control endpoints are served by [`Emulator::serve`] (the
+//! standalone test tool), not by [`Emulator::serve_im_only`] (the sandbox inside `serve`).
 //!
 //! The error codes and the exact case each answers are listed in [`codes`]. In the order
 //! they are checked: HTTP method and query (60002), `sdkappid` (60012), UserSig (70001,
@@ -272,11 +273,28 @@ impl Emulator {
         emulator.serve(listener)
     }
 
-    /// Serves this emulator on an already bound listener in a background task.
+    /// Serves this emulator on an already bound listener in a background task, with its
+    /// open control endpoints (`/control/...`): the standalone test tool.
     pub fn serve(self, listener: TcpListener) -> Result<EmulatorHandle, EmulatorError> {
+        let router = self.router();
+        self.serve_router(listener, router)
+    }
+
+    /// Serves the IM API only, without the control endpoints (which take no UserSig): the
+    /// sandbox inside `replaydesk serve`, where any local process could otherwise rotate the
+    /// key or inject faults; its faults are set through the admin API instead.
+    pub fn serve_im_only(self, listener: TcpListener) -> Result<EmulatorHandle, EmulatorError> {
+        let router = handlers::router(self.clone(), false);
+        self.serve_router(listener, router)
+    }
+
+    fn serve_router(
+        self,
+        listener: TcpListener,
+        router: axum::Router,
+    ) -> Result<EmulatorHandle, EmulatorError> {
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
-        let router = self.router();
         let task = tokio::spawn(async move {
             axum::serve(listener, router)
                 .with_graceful_shutdown(async move {
@@ -296,7 +314,7 @@ impl Emulator {
     /// The IM API (`/v4/...`) and the control endpoints (`/control/...`), with this
     /// emulator as state; every other path answers IM error 60009 with HTTP 404.
     pub fn router(&self) -> axum::Router {
-        handlers::router(self.clone())
+        handlers::router(self.clone(), true)
     }
 
     /// The app this emulator serves.

@@ -100,6 +100,8 @@ pub(crate) async fn open(path: &Path) -> Result<(SqlitePool, Vec<SavedGroup>), P
         path: shown.clone(),
         source,
     };
+    // Owner-only, as the store's own file (see `fsmode`).
+    crate::fsmode::prepare_sqlite(path).map_err(|e| db(sqlx::Error::Io(e)))?;
     let opts = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)

@@ -82,7 +82,9 @@ pub async fn serve(
                 req.extensions_mut().insert(limiter.clone());
                 req
             });
-        let conn = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc));
+        // hyper's own error answers (a request it cannot parse) as JSON: `json_errors`.
+        let io = TokioIo::new(super::json_errors::JsonErrors::new(stream));
+        let conn = builder.serve_connection(io, TowerToHyperService::new(svc));
         let conn = graceful.watch(conn);
         conns.spawn(async move {
             if let Err(e) = conn.await {

@@ -11,6 +11,8 @@ pub mod cli;
 pub mod conn_limit;
 pub mod error;
 pub mod extract;
+pub mod headers;
+pub mod json_errors;
 pub mod kernel_rtt;
 pub mod launch;
 pub mod listen;
@@ -59,9 +61,22 @@ pub fn router(desk: ReplayDesk) -> Router {
             &desk.config().limits,
         )))
         .layer(Extension(doc))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(headers::security_headers))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(axum::middleware::from_fn(extract::stamp_received_at))
         .with_state(desk)
+}
+
+/// Each request's log span (at debug, as tower-http's own): its method, and its path and
+/// query with every query value replaced by `***`: the console's sign-in link carries the
+/// admin token as `/?token=...`, and no value in a query string belongs in a log.
+fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %req.method(),
+        uri = %crate::logging::uri_without_query_values(req.uri()),
+        version = ?req.version(),
+    )
 }
 
 async fn method_not_allowed(method: Method) -> ApiError {

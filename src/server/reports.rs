@@ -10,8 +10,8 @@ use crate::service::{
 };
 use crate::service::{ReportGrant, REPORT_MAX_BODY_BYTES};
 use crate::store::ClassEvent;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequest as _, Request, State};
+use axum::http::StatusCode;
 use axum::Extension;
 use axum::Json;
 use serde_json::{json, Value};
@@ -78,10 +78,12 @@ pub async fn timeline(
     socket: Option<Extension<ConnSocket>>,
     Extension(limits): Extension<ReportLimiter>,
     PathParam(class_id): PathParam<String>,
-    headers: HeaderMap,
-    Body(body): Body,
+    req: Request,
 ) -> ApiResult<(StatusCode, Json<TimelineAccepted>)> {
-    let grant = desk.authorize_report(&class_id, bearer(&headers)).await?;
+    let grant = desk
+        .authorize_report(&class_id, bearer(req.headers()))
+        .await?;
+    let Body(body) = credential_first(req).await?;
     // Before anything is parsed or kept: a report over the limit costs nothing more.
     admit(&limits, &grant, &body, true)?;
     within_cap(&body)?;
@@ -113,18 +115,27 @@ pub async fn timeline(
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
 
+/// The body of a request whose credential was checked: read only now, so that a client
+/// without one is answered at once instead of being waited for while it sends (or
+/// promises and never sends) a body.
+async fn credential_first(req: Request) -> ApiResult<Body> {
+    Body::from_request(req, &()).await
+}
+
 async fn class_event(
     desk: ReplayDesk,
     limits: ReportLimiter,
     class_id: String,
-    headers: HeaderMap,
-    body: &[u8],
+    req: Request,
     event: ClassEvent,
 ) -> ApiResult<(StatusCode, Json<ClassEventAccepted>)> {
-    let grant = desk.authorize_report(&class_id, bearer(&headers)).await?;
-    admit(&limits, &grant, body, false)?;
-    within_cap(body)?;
-    let mut f = Fields::parse(body)?;
+    let grant = desk
+        .authorize_report(&class_id, bearer(req.headers()))
+        .await?;
+    let Body(body) = credential_first(req).await?;
+    admit(&limits, &grant, &body, false)?;
+    within_cap(&body)?;
+    let mut f = Fields::parse(&body)?;
     let report = ClassEventReport {
         uid: f.str("uid")?,
         timestamp: f.int("timestamp")?,
@@ -140,10 +151,9 @@ pub async fn start(
     State(desk): State<ReplayDesk>,
     Extension(limits): Extension<ReportLimiter>,
     PathParam(class_id): PathParam<String>,
-    headers: HeaderMap,
-    Body(body): Body,
+    req: Request,
 ) -> ApiResult<(StatusCode, Json<ClassEventAccepted>)> {
-    class_event(desk, limits, class_id, headers, &body, ClassEvent::Start).await
+    class_event(desk, limits, class_id, req, ClassEvent::Start).await
 }
 
 /// `POST /v1/classes/{class_id}/end` → 202 `{"message_id","seq"}` (a 1002).
@@ -152,8 +162,7 @@ pub async fn end(
     State(desk): State<ReplayDesk>,
     Extension(limits): Extension<ReportLimiter>,
     PathParam(class_id): PathParam<String>,
-    headers: HeaderMap,
-    Body(body): Body,
+    req: Request,
 ) -> ApiResult<(StatusCode, Json<ClassEventAccepted>)> {
-    class_event(desk, limits, class_id, headers, &body, ClassEvent::End).await
+    class_event(desk, limits, class_id, req, ClassEvent::End).await
 }

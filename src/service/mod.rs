@@ -186,7 +186,7 @@ impl ReplayDesk {
                     tokio::net::TcpListener::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
                         .await
                         .map_err(crate::emulator::EmulatorError::Io)?;
-                let handle = emu.serve(listener)?;
+                let handle = emu.serve_im_only(listener)?;
                 (
                     ImConfig::new(handle.base_url(), sdkappid, admin, key),
                     Some(handle),

@@ -81,51 +81,70 @@ pub const REFUSED_BODY_SAMPLE_BYTES: usize = 4096;
 /// ones arrive (they are still counted in the metrics).
 pub const REFUSED_SAMPLE_ROWS: i64 = 1000;
 
-/// The body with every `"sign": "<value>"` value replaced by `(hidden)`: a (t, sign) pair
-/// verifies any callback until `t`, so admin answers do not show it. The rest of the text
-/// stays as received.
+/// The body with the string value of every `sign` key replaced by `(hidden)`: a (t, sign)
+/// pair verifies any callback until `t`, so admin answers do not show it. The rest of the
+/// text stays as received.
+///
+/// A key is compared as JSON reads it, escapes decoded: `"si\u0067n"` is the `sign` the
+/// verification reads, so it is hidden too. Text cut short (a listing's preview) hides
+/// what is left of a value it cuts.
 pub fn hide_sign(body: &str) -> String {
-    const KEY: &str = "\"sign\"";
     let mut out = String::with_capacity(body.len());
     let mut rest = body;
-    while let Some(at) = rest.find(KEY) {
-        let (head, tail) = rest.split_at(at + KEY.len());
-        out.push_str(head);
-        let after_ws = tail.trim_start();
-        let Some(after_colon) = after_ws.strip_prefix(':') else {
-            rest = tail;
-            continue;
-        };
-        let value = after_colon.trim_start();
-        let Some(inner) = value.strip_prefix('"') else {
-            rest = tail;
-            continue;
-        };
-        // The end of the JSON string: the first `"` not escaped.
-        let mut end = None;
-        let mut escaped = false;
-        for (i, c) in inner.char_indices() {
-            match c {
-                '\\' if !escaped => escaped = true,
-                '"' if !escaped => {
-                    end = Some(i);
-                    break;
-                }
-                _ => escaped = false,
-            }
-        }
-        let Some(end) = end else {
-            // Cut short (a listing's preview): hide what is left of the value.
-            out.push_str(&tail[..tail.len() - value.len()]);
-            out.push_str("\"(hidden)");
+    while let Some(at) = rest.find('"') {
+        out.push_str(&rest[..at]);
+        let Some(len) = json_string_len(&rest[at..]) else {
+            // An unterminated string (cut short): nothing more to hide.
+            out.push_str(&rest[at..]);
             return out;
         };
-        out.push_str(&tail[..tail.len() - value.len()]);
-        out.push_str("\"(hidden)\"");
-        rest = &inner[end + 1..];
+        let (token, after) = rest[at..].split_at(len);
+        out.push_str(token);
+        rest = after;
+        // `"sign"` with every letter escaped is 26 bytes: longer strings are not the key.
+        let is_sign =
+            token.len() <= 32 && serde_json::from_str::<String>(token).is_ok_and(|k| k == "sign");
+        let after_ws = rest.trim_start();
+        let Some(after_colon) = after_ws.strip_prefix(':') else {
+            continue;
+        };
+        if !is_sign {
+            continue;
+        }
+        let value = after_colon.trim_start();
+        // Whitespace and the colon as received.
+        out.push_str(&rest[..rest.len() - value.len()]);
+        if !value.starts_with('"') {
+            rest = value;
+            continue;
+        }
+        match json_string_len(value) {
+            Some(len) => {
+                out.push_str("\"(hidden)\"");
+                rest = &value[len..];
+            }
+            None => {
+                out.push_str("\"(hidden)");
+                return out;
+            }
+        }
     }
     out.push_str(rest);
     out
+}
+
+/// The length in bytes of the JSON string token `text` starts with (its opening `"`
+/// included, its closing one too); `None` when it does not end.
+fn json_string_len(text: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in text.char_indices().skip(1) {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => return Some(i + 1),
+            _ => escaped = false,
+        }
+    }
+    None
 }
 
 /// A callback row without a message (refused, ignored, unmatched).

@@ -71,6 +71,11 @@ pub enum StoreError {
     Conflict(String),
     #[error("invalid: {0}")]
     Invalid(String),
+    #[error("database file {path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -206,6 +211,18 @@ impl Store {
             Some(_) => SqliteConnectOptions::from_str(&text)?,
             None => SqliteConnectOptions::new().filename(db),
         };
+        // Owner-only: the file holds each class's credential key (see `fsmode`).
+        let file = base.get_filename();
+        if !file.as_os_str().is_empty() && file != Path::new(":memory:") {
+            let narrowed =
+                crate::fsmode::prepare_sqlite(file).map_err(|source| StoreError::File {
+                    path: file.display().to_string(),
+                    source,
+                })?;
+            for f in narrowed {
+                tracing::warn!(file = %f.display(), "database file was readable by others: now owner-only");
+            }
+        }
         let rw_base = base.clone().create_if_missing(true);
         let rw = AnyConnectOptions::from_url(&rw_base.to_url_lossy())?;
         let ro = AnyConnectOptions::from_url(&base.read_only(true).to_url_lossy())?;
