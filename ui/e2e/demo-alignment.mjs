@@ -31,6 +31,34 @@ async function shoot(page, name, log) {
   }
 }
 
+// At 800 px the page never scrolls sideways, and the recordings table's last column can
+// be brought into view by scrolling the table's own box.
+async function reachableAt800(page, log) {
+  const wide = page.viewportSize();
+  await page.setViewportSize({ width: 800, height: 900 });
+  await page.waitForTimeout(300);
+  const page800 = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+  if (page800.scroll > page800.client) throw new Error(`the page scrolls sideways at 800 px: ${page800.scroll} > ${page800.client}`);
+  // As a user would: bring the table into view, then scroll sideways over it with the wheel
+  // (a box that clips without scrolling would not move).
+  const table = page.getByTestId("recordings-table");
+  await table.scrollIntoViewIfNeeded();
+  const tbox = await table.boundingBox();
+  if (!tbox) throw new Error("the recordings table is not shown");
+  await page.mouse.move(Math.min(tbox.x + 100, 700), tbox.y + 20);
+  await page.mouse.wheel(3000, 0);
+  await page.waitForTimeout(300);
+  const last = table.locator("thead th").last();
+  const box = await last.boundingBox();
+  const view = await page.evaluate(() => document.documentElement.clientWidth);
+  if (!box || box.x < 0 || box.x + box.width > view + 1) throw new Error(`the table's last column is out of reach at 800 px: ${JSON.stringify(box)}, view ${view}`);
+  const after = await page.evaluate(() => document.documentElement.scrollWidth);
+  if (after > view) throw new Error(`the page scrolls sideways at 800 px after reaching the last column: ${after} > ${view}`);
+  log(`800 px: page ${page800.scroll}/${page800.client} px wide, last column at ${Math.round(box.x)}..${Math.round(box.x + box.width)} px`);
+  await last.evaluate((th) => th.closest(".table-scroll")?.scrollTo({ left: 0 }));
+  if (wide) await page.setViewportSize(wide);
+}
+
 export async function demoAlignmentTest({ log }) {
   checkPrerequisites();
   const dir = mkdtempSync(path.join(os.tmpdir(), "replaydesk-e2e-"));
@@ -80,6 +108,7 @@ export async function demoAlignmentTest({ log }) {
     }
     log(`shown: ${said.slice(0, 300)}`);
     await finding.click();
+    await reachableAt800(page, log);
     await shoot(page, "alignment-demo", log);
     if (pageErrors.length) throw new Error(`errors in the page: ${pageErrors.join("; ")}`);
     await browser.close();

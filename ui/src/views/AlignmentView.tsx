@@ -67,7 +67,8 @@ export function AlignmentView() {
           <h2>Clock offsets over time</h2>
           <p className="hint">
             Each user&apos;s offset (server − client clock) as the change since their first pair: a slope is drift, a step a
-            sleep, reboot or clock change.
+            sleep, reboot or clock change (triangle). A 32-bit client clock that wraps past 2^32 ms is unwrapped and marked
+            with a pin, not drawn as a step.
           </p>
           {offsets.length === 0 ? <Empty>No timeline pair yet.</Empty> : <OffsetChart series={offsets} />}
           <h2>Diagnostics ({q.data.diagnostics.length})</h2>

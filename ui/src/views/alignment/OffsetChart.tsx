@@ -1,18 +1,34 @@
 // Each user's clock offset over time (change since its first pair), one line per user:
-// drift shows as a slope, a sleep or reboot as a step (marked). Tooltips escape every
-// stored value.
+// drift shows as a slope, a sleep or reboot as a step (marked with a triangle), a 32-bit
+// clock's wrap past 2^32 ms unwrapped (marked with a pin). Tooltips escape every stored
+// value.
 
 import { useEffect, useRef } from "react";
 import * as echarts from "echarts/core";
 import { LineChart } from "echarts/charts";
-import { DataZoomComponent, GridComponent, LegendComponent, TooltipComponent } from "echarts/components";
+import { DataZoomComponent, GridComponent, LegendComponent, MarkPointComponent, TooltipComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
 import { localTime } from "../../lib/format";
 import { escapeHtml } from "./model";
 import { useDark } from "./LanesChart";
 import type { OffsetSeries } from "./offsets";
 
-echarts.use([LineChart, GridComponent, TooltipComponent, LegendComponent, DataZoomComponent, CanvasRenderer]);
+echarts.use([LineChart, GridComponent, TooltipComponent, LegendComponent, DataZoomComponent, MarkPointComponent, CanvasRenderer]);
+
+/** A mark on the pair at server time `x`: "jump" (reboot, sleep) or "wrap" (32-bit clock past 2^32 ms). */
+function mark(s: OffsetSeries, x: number, symbol: string, label: string, color: string) {
+  const p = s.points.find((q) => q[0] === x);
+  if (!p) return null;
+  return {
+    name: label,
+    coord: p,
+    symbol,
+    symbolSize: symbol === "pin" ? 30 : 14,
+    itemStyle: { color },
+    label: { show: symbol === "pin", formatter: label, fontSize: 9 },
+    tooltip: { formatter: () => `uid ${escapeHtml(s.uid)}<br/>${escapeHtml(localTime(x))}<br/>${label === "wrap" ? "32-bit clock wrapped past 2^32 ms (unwrapped here)" : "clock jumped (sleep, reboot or clock change)"}` },
+  };
+}
 
 export function OffsetChart({ series }: { series: OffsetSeries[] }) {
   const el = useRef<HTMLDivElement>(null);
@@ -55,7 +71,12 @@ export function OffsetChart({ series }: { series: OffsetSeries[] }) {
           showSymbol: true,
           symbolSize: 6,
           data: s.points,
-          markPoint: undefined,
+          markPoint: {
+            data: [
+              ...s.jumps.map((x) => mark(s, x, "triangle", "jump", "#d9822b")),
+              ...s.wraps.map((x) => mark(s, x, "pin", "wrap", "#7c5cff")),
+            ].filter((m) => m !== null),
+          },
         })),
       },
       { notMerge: true },

@@ -62,10 +62,12 @@ export function RecordingsTable({ answer }: { answer: AlignmentAnswer }) {
                   <Time ms={r.by_stream_offset_ms} />
                 </td>
                 <td className="num">{r.readings_disagree_ms === null ? "—" : duration(r.readings_disagree_ms)}</td>
-                <td data-testid="recording-chosen">
+                <td data-testid="recording-chosen" className="recording-chosen">
                   <strong>{readingName(r.chosen)}</strong>
                   {r.reason_text ? (
-                    <div className="hint">{r.reason_text}</div>
+                    <div className="hint reason-clamp" title={r.reason_text}>
+                      {r.reason_text}
+                    </div>
                   ) : r.client_clock_vs_start_time_ms !== null ? (
                     <div className="hint">client clock vs start_time: {duration(r.client_clock_vs_start_time_ms)}</div>
                   ) : null}

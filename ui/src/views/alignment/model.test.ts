@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { buildLanes, diagnosticKeys, escapeHtml, focusRange } from "./model";
+import { offsetSeries } from "./offsets";
 import type { AlignedEvent, AlignmentAnswer, ClockSegment, MsgRef, RecordingPlacement } from "./types";
 
 const ref = (kind: MsgRef["kind"], log_id: number, seq: number | null = null): MsgRef => ({ kind, im_msg_seq: null, seq, log_id });
@@ -161,5 +162,45 @@ describe("the first view of the lanes", () => {
     const a = { ...answer(), users: [], events: [] };
     expect(focusRange(buildLanes(a))).toEqual([2000 - 6700, 69000 + 6700]);
     expect(focusRange(buildLanes({ ...a, recordings: [] }))).toBeNull();
+  });
+});
+
+describe("offsetSeries", () => {
+  // A 32-bit teacher clock a minute before its wrap, then past it (500 ms of real drift),
+  // then a reboot that sets it back 35 s while 99.5 s pass on the server.
+  const S = 1_700_000_000_000;
+  const wrapped = (): AlignmentAnswer => {
+    const pairs: [number, number][] = [
+      [2 ** 32 - 60_000, S],
+      [40_000, S + 100_500],
+      [5_000, S + 200_000],
+    ];
+    return {
+      ...answer(),
+      users: [
+        {
+          uid: "teacher",
+          clock_width: "bits32",
+          segments: pairs.map(([client_ms, server_ms], i) =>
+            seg({ pair: ref("timeline", i + 1), client_ms, server_ms, offset_ms: server_ms - client_ms, aligned_offset_ms: server_ms - client_ms, jump_ms: i === 2 ? 134_500 : null }),
+          ),
+        },
+      ],
+    };
+  };
+
+  test("a 32-bit clock's wrap is unwrapped and marked, not a 2^32 ms step; a reboot stays a step", () => {
+    const t = offsetSeries(wrapped())[0]!;
+    expect(t.points.map((p) => p[1])).toEqual([0, 500, 135_000]);
+    expect(t.wraps).toEqual([S + 100_500]);
+    expect(t.jumps).toEqual([S + 200_000]);
+  });
+
+  test("a 64-bit clock is never unwrapped", () => {
+    const a = wrapped();
+    a.users[0]!.clock_width = "bits64";
+    const t = offsetSeries(a)[0]!;
+    expect(t.points[1]?.[1]).toBe(2 ** 32 + 500);
+    expect(t.wraps).toEqual([]);
   });
 });
