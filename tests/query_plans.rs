@@ -243,6 +243,14 @@ async fn run_pages(desk: &ReplayDesk, class_id: &str) -> BTreeMap<String, Vec<St
     let jobs = run!("jobs", c.list_jobs(q(json!({"limit": 100}))));
     for j in jobs.iter().take(2) {
         run!("job", c.get_job(j.id));
+        run!(
+            "job messages",
+            c.job_messages(j.id, q(json!({"limit": 100})))
+        );
+        run!(
+            "job messages (next page)",
+            c.job_messages(j.id, q(json!({"limit": 2, "cursor": i64::MAX / 2})))
+        );
     }
     run!("audit", c.list_audit(q(json!({"limit": 200}))));
     run!(

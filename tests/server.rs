@@ -1182,6 +1182,67 @@ async fn a_failed_message_shows_its_im_code_and_a_resend_by_a_named_actor_sends_
     t.stop().await;
 }
 
+/// Ids of a paged listing, every page followed with `limit` per page.
+async fn paged_ids(t: &TestServer, path: &str, limit: u32) -> Vec<i64> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<i64> = None;
+    loop {
+        let url = match cursor {
+            Some(c) => format!("{path}?limit={limit}&cursor={c}"),
+            None => format!("{path}?limit={limit}"),
+        };
+        let page = t.admin_get(&url).await;
+        let items = page["items"].as_array().expect("a page");
+        assert!(items.len() <= limit as usize, "{page}");
+        ids.extend(items.iter().map(|m| m["id"].as_i64().unwrap()));
+        match page["next_cursor"].as_i64() {
+            Some(c) => cursor = Some(c),
+            None => return ids,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_resend_job_lists_exactly_the_messages_it_took_newest_first_and_an_unknown_job_is_404(
+) {
+    let TwoClasses { emu, mut t, .. } = two_classes().await;
+    let failed = paged_ids(&t, "/v1/admin/classes/b/messages", 100).await;
+    assert_eq!(failed.len(), 3);
+    emu.create_group_direct("gb").unwrap();
+    let (s, job) = t
+        .post(
+            "/v1/admin/resend",
+            Some(ADMIN),
+            &json!({"class_id": "b", "statuses": ["failed"], "confirm_count": 3}),
+        )
+        .await;
+    assert_eq!(s, 202, "{job}");
+    let job_id = job["id"].as_i64().unwrap();
+    finished_job(&t, job_id).await;
+
+    // Two to a page, so the cursor is followed: b's three, none of a's, newest first.
+    let path = format!("/v1/admin/jobs/{job_id}/messages");
+    assert_eq!(paged_ids(&t, &path, 2).await, failed);
+    let page = t.admin_get(&path).await;
+    let items = page["items"].as_array().unwrap();
+    assert!(page["next_cursor"].is_null(), "{page}");
+    for m in items {
+        assert_eq!(
+            (m["class_id"].as_str(), m["status"].as_str()),
+            (Some("b"), Some("sent")),
+            "{m}"
+        );
+    }
+
+    let (s, v) = t.get("/v1/admin/jobs/987654/messages", Some(ADMIN)).await;
+    assert_eq!((s, v["error"].as_str()), (404, Some("not_found")), "{v}");
+    let (s, v) = t.get(&format!("{path}?limit=0"), Some(ADMIN)).await;
+    assert_eq!(s, 400, "{v}");
+    let (s, _) = t.get(&path, None).await;
+    assert_eq!(s, 401);
+    t.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bulk_resend_of_failed_messages_is_one_counted_job_that_sends_each_once() {
     let TwoClasses { emu, mut t, .. } = two_classes().await;
@@ -1490,6 +1551,7 @@ async fn info_time_health_openapi_and_the_console() {
         "/v1/admin/recover/preview",
         "/v1/admin/jobs",
         "/v1/admin/jobs/{id}",
+        "/v1/admin/jobs/{id}/messages",
         "/v1/admin/audit",
         "/v1/admin/alerts",
         "/v1/admin/im/secret-key",

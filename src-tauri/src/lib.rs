@@ -35,6 +35,7 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::admin::preview_recover,
         commands::admin::list_jobs,
         commands::admin::get_job,
+        commands::admin::job_messages,
         commands::admin::list_audit,
         commands::admin::list_alerts,
         commands::admin::list_callbacks,

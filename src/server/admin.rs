@@ -10,8 +10,8 @@ use super::error::{ApiResult, ErrorBody};
 use super::extract::Body;
 use super::extract::{JsonOf, PathParam, QueryOf};
 use crate::service::requests::{
-    AuditQuery, JobsQuery, MessageQuery, RecoverRequest, ResendFilter, ResendMessageRequest,
-    SandboxFaults, SecretKeyRequest,
+    AuditQuery, JobsQuery, MessageQuery, PageQuery, RecoverRequest, ResendFilter,
+    ResendMessageRequest, SandboxFaults, SecretKeyRequest,
 };
 use crate::service::{MessageDetail, RecoverPreview, ReplayDesk, ResendOutcome, ResendPreview};
 use crate::store::{Alert, AuditEntry, Job, Page, StoredMessage};
@@ -135,6 +135,18 @@ pub async fn get_job(
     PathParam(id): PathParam<i64>,
 ) -> ApiResult<Json<Job>> {
     Ok(Json(desk.console().get_job(id).await?))
+}
+
+/// `GET /v1/admin/jobs/{id}/messages?cursor&limit` → `{items, next_cursor}`: the messages
+/// the job took on, newest first, as they are now.
+#[utoipa::path(get, path = "/v1/admin/jobs/{id}/messages", tag = "admin", security(("admin" = [])), params(("id" = i64, Path), PageQuery), responses((status = 200, body = Page<StoredMessage>), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
+pub async fn job_messages(
+    State(desk): State<ReplayDesk>,
+    _: Admin,
+    PathParam(id): PathParam<i64>,
+    QueryOf(query): QueryOf<PageQuery>,
+) -> ApiResult<Json<Page<StoredMessage>>> {
+    Ok(Json(desk.console().job_messages(id, query).await?))
 }
 
 /// `GET /v1/admin/audit?cursor&limit&action&target` → `{items, next_cursor}`, newest

@@ -98,6 +98,7 @@ pub fn routes() -> OpenApiRouter<ReplayDesk> {
         .routes(routes!(admin::preview_recover))
         .routes(routes!(admin::list_jobs))
         .routes(routes!(admin::get_job))
+        .routes(routes!(admin::job_messages))
         .routes(routes!(admin::list_audit))
         .routes(routes!(admin::list_alerts))
         .routes(routes!(callbacks::list))

@@ -435,6 +435,17 @@ impl Console<'_> {
         self.desk.job(id).await
     }
 
+    /// `GET /v1/admin/jobs/{id}/messages`: the messages the job took on, newest first.
+    pub async fn job_messages(
+        &self,
+        id: i64,
+        query: PageQuery,
+    ) -> ServiceResult<Page<StoredMessage>> {
+        self.desk
+            .job_messages(id, query.cursor, query.limit.unwrap_or(DEFAULT_PAGE))
+            .await
+    }
+
     /// `GET /v1/admin/audit`: newest first.
     pub async fn list_audit(&self, query: AuditQuery) -> ServiceResult<Page<AuditEntry>> {
         let limited = |key: &str, v: &Option<String>, max: usize| match v {

@@ -130,6 +130,21 @@ impl ReplayDesk {
         Ok(self.inner.store.job(id).await?)
     }
 
+    /// The messages job `id` took on, newest first; `cursor` is the previous page's
+    /// `next_cursor`. An unknown job is 404.
+    pub async fn job_messages(
+        &self,
+        id: i64,
+        cursor: Option<i64>,
+        limit: u32,
+    ) -> ServiceResult<Page<StoredMessage>> {
+        Ok(self
+            .inner
+            .store
+            .job_messages(id, cursor, limit.clamp(1, MAX_PAGE))
+            .await?)
+    }
+
     /// The newest jobs first.
     pub async fn jobs(&self, limit: u32) -> ServiceResult<Vec<Job>> {
         Ok(self.inner.store.jobs(limit.clamp(1, MAX_PAGE)).await?)

@@ -3,9 +3,9 @@
 //! is read from the statuses of its messages.
 
 use super::audit::audit_tx;
-use super::filter::{MessageFilter, NOT_IMPORTED};
-use super::messages::requeue_tx;
-use super::types::{text_enum, Trigger};
+use super::filter::{MessageFilter, Page, NOT_IMPORTED};
+use super::messages::{message_columns, message_from_row, requeue_tx};
+use super::types::{text_enum, StoredMessage, Trigger};
 use super::{now_ms, Engine, Store, StoreError, StoreResult};
 use super::{DbRow, SqlBuilder};
 use serde::{Deserialize, Serialize};
@@ -144,6 +144,42 @@ impl Store {
             .fetch_all(self.reader())
             .await?;
         rows.iter().map(job_from_row).collect()
+    }
+
+    /// The messages job `id` took on, newest first, `limit` per page; `before` is the
+    /// previous page's `next_cursor`. Walks the job's links in the key's order
+    /// (job_messages' primary key is (job_id, message_id)) and reads each message by its
+    /// id, so a page costs the same in a job of any size. An unknown job is `NotFound`.
+    pub async fn job_messages(
+        &self,
+        id: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Page<StoredMessage>> {
+        // Without the progress counts of `job()`: they read all the job's links.
+        let known: Option<i64> = sqlx::query_scalar("SELECT id FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+        if known.is_none() {
+            return Err(StoreError::NotFound(format!("job {id}")));
+        }
+        let limit = limit.clamp(1, 1000);
+        let mut qb = SqlBuilder::new("SELECT ");
+        qb.push(message_columns())
+            .push(" FROM job_messages jm JOIN messages ON messages.id = jm.message_id WHERE jm.job_id = ")
+            .push_bind(id);
+        if let Some(b) = before {
+            qb.push(" AND jm.message_id < ").push_bind(b);
+        }
+        qb.push(" ORDER BY jm.message_id DESC LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+        let rows = qb.build().fetch_all(self.reader()).await?;
+        let items = rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(items, limit, |m| m.id))
     }
 
     /// Ids of jobs not finished yet (to resume after a restart).

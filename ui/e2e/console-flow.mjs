@@ -184,6 +184,7 @@ export async function consoleFlowTest({ log }) {
     const summary = (await page.getByTestId("job-summary").textContent()) ?? "";
     if (!summary.includes("6 sent, 0 failed of 6")) throw new Error(`job summary: ${JSON.stringify(summary)}`);
     log(`job: ${summary}`);
+    const bulkJobId = ((await progress.getByRole("link", { name: /^Job \d+$/ }).textContent()) ?? "").replace("Job ", "").trim();
     await shoot(page, "bulk-finished", log);
 
     // The rows turn `sent`: the failed filter now shows none; without it they read sent.
@@ -328,6 +329,35 @@ export async function consoleFlowTest({ log }) {
     await page.getByRole("link", { name: "Jobs", exact: true }).click();
     await page.locator('[data-testid="job-row"][data-state="finished"]').first().waitFor({ timeout: 10000 });
     await shoot(page, "jobs", log);
+    // The job opens onto the messages it took on: exactly the six resent, each sent now,
+    // each opening its detail.
+    await page.getByRole("link", { name: `Job ${bulkJobId}: its messages`, exact: true }).click();
+    await page.locator('[data-testid="job-header"][data-state="finished"]').waitFor({ timeout: 10000 });
+    let jobRows = [];
+    await waitFor("the job's six messages, sent", 15000, async () => {
+      jobRows = await page.getByTestId("message-row").evaluateAll((rs) =>
+        rs.map((r) => [Number(r.getAttribute("data-id")), r.getAttribute("data-status")]),
+      );
+      const ids = jobRows.map(([id]) => id).sort((x, y) => x - y);
+      const want = [...failedIds].sort((x, y) => x - y);
+      return JSON.stringify(ids) === JSON.stringify(want) && jobRows.every(([, st]) => st === "sent") ? true : undefined;
+    }).catch(async (e) => {
+      await page.screenshot({ path: shotPath("console-job-messages-failed.png") });
+      throw new Error(`${e.message}: the job lists ${JSON.stringify(jobRows)}, the bulk resend took ${JSON.stringify(failedIds)}`);
+    });
+    if (!page.url().includes(`/jobs/${bulkJobId}`)) throw new Error(`the job's link led to ${page.url()}`);
+    log(`job ${bulkJobId} lists its ${failedIds.length} messages, all sent`);
+    await shoot(page, "job-messages", log);
+    await page.locator(`[data-testid="message-row"][data-id="${failedIds[1]}"]`).click();
+    await page.getByTestId("message-detail").getByTestId("attempt").nth(1).waitFor({ timeout: 10000 });
+    if (!page.url().includes(`msg=${failedIds[1]}`)) throw new Error(`the job's message is not in the URL: ${page.url()}`);
+    await shoot(page, "job-message-detail", log);
+    await page.setViewportSize({ width: 800, height: 800 });
+    await page.waitForTimeout(200);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    if (wide > 800) throw new Error(`at 800 px the job's page is ${wide} px wide`);
+    await shoot(page, "job-messages-800", log);
+    await page.setViewportSize({ width: 1280, height: 800 });
     await page.getByRole("link", { name: "Messages", exact: true }).click();
     await page.getByTestId("message-row").first().waitFor({ timeout: 10000 });
     await shoot(page, "messages", log);

@@ -7,7 +7,7 @@ import { AuditView } from "./views/AuditView";
 import { CallbacksView } from "./views/CallbacksView";
 import { ClassesView } from "./views/ClassesView";
 import { ClassView } from "./views/ClassView";
-import { JobsView } from "./views/JobsView";
+import { JobView, JobsView } from "./views/JobsView";
 import { MembersView } from "./views/members/MembersView";
 import { MessagesView } from "./views/MessagesView";
 import { ReconcileView } from "./views/ReconcileView";
@@ -39,6 +39,7 @@ export const ROUTES: RouteEntry[] = [
   { path: "/classes/$classId/reconcile", component: ReconcileView },
   { path: "/messages", label: "Messages", component: MessagesView },
   { path: "/jobs", label: "Jobs", component: JobsView },
+  { path: "/jobs/$jobId", component: JobView },
   { path: "/callbacks", label: "Callbacks", component: CallbacksView },
   { path: "/audit", label: "Audit log", component: AuditView },
   // Desktop-only pages: the teacher's. In the app they make the main navigation and the

@@ -217,6 +217,17 @@ pub async fn get_job(state: Desk<'_>, id: i64) -> Answer<Job> {
     Ok(state.console().get_job(id).await?)
 }
 
+/// `GET /v1/admin/jobs/{id}/messages`.
+#[tauri::command]
+pub async fn job_messages(
+    state: Desk<'_>,
+    id: i64,
+    query: Option<Value>,
+) -> Answer<Page<StoredMessage>> {
+    let q = self::query(query)?;
+    Ok(state.console().job_messages(id, q).await?)
+}
+
 /// `GET /v1/admin/audit`.
 #[tauri::command]
 pub async fn list_audit(state: Desk<'_>, query: Option<Value>) -> Answer<Page<AuditEntry>> {

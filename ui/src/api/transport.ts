@@ -97,6 +97,8 @@ export interface Transport {
   recover(body: RecoverRequest): Promise<Job>;
   listJobs(query?: JobsQuery): Promise<Job[]>;
   getJob(id: number): Promise<Job>;
+  /** The messages a bulk job took on, newest first, with their status now. */
+  jobMessages(id: number, query?: PageQuery): Promise<Page<StoredMessage>>;
   listAudit(query?: AuditQuery): Promise<Page<AuditEntry>>;
   listAlerts(): Promise<Alert[]>;
   listCallbacks(query?: CallbackQuery): Promise<Page<RecordingCallbackRecord>>;
@@ -149,6 +151,7 @@ export const OPERATIONS = {
   preview_recover: { method: "POST", path: "/v1/admin/recover/preview" },
   list_jobs: { method: "GET", path: "/v1/admin/jobs" },
   get_job: { method: "GET", path: "/v1/admin/jobs/{id}" },
+  job_messages: { method: "GET", path: "/v1/admin/jobs/{id}/messages" },
   list_audit: { method: "GET", path: "/v1/admin/audit" },
   list_alerts: { method: "GET", path: "/v1/admin/alerts" },
   list_callbacks: { method: "GET", path: "/v1/admin/callbacks" },
@@ -312,6 +315,7 @@ function typed(kind: "tauri" | "http", appInfo: () => Promise<AppInfo>, call: <T
     recover: (body) => call("recover", { body }),
     listJobs: (query) => call("list_jobs", { query }),
     getJob: (id) => call("get_job", { id }),
+    jobMessages: (id, query) => call("job_messages", { id, query }),
     listAudit: (query) => call("list_audit", { query }),
     listAlerts: () => call("list_alerts"),
     listCallbacks: (query) => call("list_callbacks", { query }),

@@ -35,7 +35,7 @@ export function JobProgress({ id, initial, onFinished }: { id: number; initial?:
     <div className="card" data-testid="job-progress" data-state={job.state} aria-live="polite">
       <div className="row spread">
         <strong>
-          <Link to="/jobs" search={{ job: String(job.id) }}>
+          <Link to="/jobs/$jobId" params={{ jobId: String(job.id) }}>
             Job {job.id}
           </Link>{" "}
           <StatusBadge status={job.state} />

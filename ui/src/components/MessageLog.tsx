@@ -367,10 +367,13 @@ function BulkActions({ f, classId, onJob }: { f: Filters; classId: string | null
  */
 export function MessageLog({
   classId,
+  jobId,
   highlight,
   readOnly = false,
 }: {
   classId: string | null;
+  /** Only the messages this bulk job took on (no filter bar, no bulk actions). */
+  jobId?: number;
   highlight?: ReadonlySet<number>;
   readOnly?: boolean;
 }) {
@@ -413,9 +416,12 @@ export function MessageLog({
   );
 
   const q = useInfiniteQuery({
-    queryKey: ["messages", classId, filterKey],
+    queryKey: jobId === undefined ? ["messages", classId, filterKey] : ["messages", "job", jobId],
     initialPageParam: undefined as number | undefined,
     queryFn: ({ pageParam }) => {
+      if (jobId !== undefined) {
+        return transport().jobMessages(jobId, { cursor: pageParam, limit: pageParam === undefined ? FIRST_PAGE : NEXT_PAGE });
+      }
       const query = filtersToQuery(f, classId, pageParam, pageParam === undefined ? FIRST_PAGE : NEXT_PAGE);
       return classId ? transport().classMessages(classId, query) : transport().listMessages(query);
     },
@@ -469,7 +475,7 @@ export function MessageLog({
 
   return (
     <section aria-label="Message log">
-      <FilterBar f={f} onChange={setFilters} classId={classId} />
+      {jobId === undefined && <FilterBar f={f} onChange={setFilters} classId={classId} />}
       <div className="row spread">
         <span className="hint" data-testid="row-count" aria-live="polite">
           {q.isPending
@@ -477,7 +483,7 @@ export function MessageLog({
             : `${count(rows.length)}${q.hasNextPage ? "+" : ""} message${rows.length === 1 ? "" : "s"}${q.hasNextPage ? " (more load as you scroll)" : ""}`}
           {q.isFetching && !q.isPending ? " · refreshing" : ""}
         </span>
-        {readOnly ? (
+        {jobId !== undefined ? null : readOnly ? (
           <span className="hint" data-testid="read-only-log">
             Read-only record: nothing here is resent or recovered.
           </span>
@@ -511,6 +517,7 @@ export function MessageLog({
             highlight={highlight}
             select={select}
             empty={!q.isPending && rows.length === 0}
+            emptyText={jobId === undefined ? "No message matches this filter." : "This job took on no message."}
             more={!!q.hasNextPage && !q.isFetchingNextPage}
             fetchMore={q.fetchNextPage}
           />
@@ -531,6 +538,7 @@ function LogBody({
   highlight,
   select,
   empty,
+  emptyText,
   more,
   fetchMore,
 }: {
@@ -539,6 +547,7 @@ function LogBody({
   highlight?: ReadonlySet<number>;
   select: (id: number | null) => void;
   empty: boolean;
+  emptyText: string;
   more: boolean;
   fetchMore: () => Promise<unknown>;
 }) {
@@ -582,7 +591,7 @@ function LogBody({
       aria-label="Messages: arrow keys move, Escape closes the detail"
       data-testid="message-rows"
     >
-      {empty && <p className="empty" style={{ padding: 12 }}>No message matches this filter.</p>}
+      {empty && <p className="empty" style={{ padding: 12 }}>{emptyText}</p>}
       <div style={{ height: v.getTotalSize(), position: "relative" }}>
         {items.map((vi) => {
           const row = tableRows[vi.index];
