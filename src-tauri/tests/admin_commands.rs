@@ -156,6 +156,13 @@ fn admin_commands_do_what_their_http_twins_do() {
     });
     let jobs = rig.ok("list_jobs", json!({"query": {"limit": 10}}));
     assert_eq!(jobs[0]["id"], job_id);
+    // The job's messages: the one end message it took, the same through both doors.
+    let taken = rig.ok("job_messages", json!({"id": job_id, "query": {}}));
+    assert_eq!(taken["items"].as_array().map(Vec::len), Some(1), "{taken}");
+    assert_eq!(
+        taken,
+        rig.http_get(&format!("/v1/admin/jobs/{job_id}/messages")).1
+    );
     assert_eq!(jobs, rig.http_get("/v1/admin/jobs?limit=10").1);
 
     // IM healthy again: recover everything failed since the start of time.
@@ -221,6 +228,12 @@ fn admin_command_errors_read_like_the_http_error_body() {
             404,
         ),
         ("get_job", json!({"id": 77}), "/v1/admin/jobs/77", 404),
+        (
+            "job_messages",
+            json!({"id": 77, "query": {}}),
+            "/v1/admin/jobs/77/messages",
+            404,
+        ),
         (
             "get_callback",
             json!({"id": 5}),
