@@ -113,7 +113,16 @@ fn admin_commands_do_what_their_http_twins_do() {
     assert_eq!(detail["message"]["status"], "sent");
     assert_eq!(detail["attempts"].as_array().unwrap().len(), 1);
     assert_eq!(detail, rig.http_get(&format!("/v1/admin/messages/{id}")).1);
-    let resent = rig.ok("resend_message", json!({"id": id}));
+    // A sent message is resent only when the caller says it wants a second copy in the
+    // group, through this door as over HTTP.
+    let refused = rig
+        .invoke("resend_message", json!({"id": id}))
+        .expect_err("a sent message resent without duplicate: true");
+    assert_eq!(refused["error"], "conflict", "{refused}");
+    let resent = rig.ok(
+        "resend_message",
+        json!({"id": id, "body": {"duplicate": true}}),
+    );
     assert_eq!(resent["queued"], true);
     rig.wait_for("the resend to be sent", || {
         let d = rig.ok("get_message", json!({"id": id}));
