@@ -25,14 +25,7 @@ async fn class_with_credentials(t: &TestServer, class_id: &str) -> String {
 }
 
 async fn student_credential(t: &TestServer, class_id: &str, uid: &str) -> String {
-    let (s, v) = t
-        .post(
-            &format!("/v1/admin/classes/{class_id}/members/{uid}/credential"),
-            Some(ADMIN),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
+    let v = t.issue_credential(class_id, uid).await;
     v["credential"].as_str().unwrap().to_owned()
 }
 

@@ -15,30 +15,6 @@ mod util;
 use serde_json::{json, Value};
 use util::*;
 
-async fn class(t: &TestServer, class_id: &str, teacher: &str) -> Value {
-    let (s, v) = t
-        .post(
-            "/v1/classes",
-            Some(ADMIN),
-            &json!({"class_id": class_id, "group_id": format!("g_{class_id}"), "teacher_uid": teacher}),
-        )
-        .await;
-    assert_eq!(s, 201, "{v}");
-    v
-}
-
-async fn issue(t: &TestServer, class_id: &str, uid: &str) -> Value {
-    let (s, v) = t
-        .post(
-            &format!("/v1/admin/classes/{class_id}/members/{uid}/credential"),
-            Some(ADMIN),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
-    v
-}
-
 fn tl(uid: &str, ts: i64) -> Value {
     json!({"uid": uid, "timestamp": ts})
 }
@@ -60,7 +36,7 @@ fn uids(members: &Value) -> Vec<&str> {
 on_both_engines! {
     async fn a_roster_is_registered_before_anyone_reports_and_bad_input_changes_nothing(db) {
         let t = TestServer::start(|c| c.db = db.clone()).await;
-        class(&t, "c1", "teacher_li").await;
+        t.create_default_class("c1", "teacher_li").await;
         let path = "/v1/admin/classes/c1/members";
 
         // Refused, and nothing is added: no token, a bad uid anywhere in the list, an
@@ -105,7 +81,7 @@ on_both_engines! {
         assert_eq!(entries[0]["detail"]["uids"], json!(["stu_1", "stu_2"]));
 
         // Registered members report with credentials issued to them; the class takes no one else.
-        let cred = issue(&t, "c1", "stu_2").await;
+        let cred = t.issue_credential("c1", "stu_2").await;
         let (s, e) = t.report("c1", cred["credential"].as_str().unwrap(), &tl("stu_2", 5)).await;
         assert_eq!(s, 202, "{e}");
         // Adding again adds nothing and audits nothing.
@@ -119,20 +95,20 @@ on_both_engines! {
 on_both_engines! {
     async fn issuing_again_revokes_the_old_credential_and_revoking_refuses_it(db) {
         let t = TestServer::start(|c| c.db = db.clone()).await;
-        let created = class(&t, "c1", "teacher_li").await;
+        let created = t.create_default_class("c1", "teacher_li").await;
         let teacher_at_creation = created["teacher_credential"].as_str().unwrap().to_owned();
         // The credential from before issuing existed (generation 0) keeps working.
         let (s, e) = t.report("c1", &teacher_at_creation, &tl("teacher_li", 1)).await;
         assert_eq!(s, 202, "{e}");
 
-        let first = issue(&t, "c1", "stu_1").await;
+        let first = t.issue_credential("c1", "stu_1").await;
         assert_eq!(first["generation"], 1);
         let first = first["credential"].as_str().unwrap().to_owned();
         let (s, e) = t.report("c1", &first, &tl("stu_1", 10)).await;
         assert_eq!(s, 202, "{e}");
 
         // Issued again: the first is refused from now on, the second works.
-        let second = issue(&t, "c1", "stu_1").await;
+        let second = t.issue_credential("c1", "stu_1").await;
         assert_eq!(second["generation"], 2);
         let second = second["credential"].as_str().unwrap().to_owned();
         assert_ne!(first, second);
@@ -163,7 +139,7 @@ on_both_engines! {
         assert!(t.desk.member_credential("c1", "stu_1").await.is_err());
 
         // Issued once more after the revocation: the new one works, the older ones never again.
-        let third = issue(&t, "c1", "stu_1").await;
+        let third = t.issue_credential("c1", "stu_1").await;
         assert_eq!(third["generation"], 3);
         let third = third["credential"].as_str().unwrap().to_owned();
         let (s, e) = t.report("c1", &third, &tl("stu_1", 14)).await;
@@ -177,7 +153,7 @@ on_both_engines! {
         assert_eq!(host.credential, third);
 
         // Issuing the teacher a credential replaces the one given at creation.
-        issue(&t, "c1", "teacher_li").await;
+        t.issue_credential("c1", "teacher_li").await;
         let (s, e) = t.report("c1", &teacher_at_creation, &tl("teacher_li", 2)).await;
         assert_eq!(s, 401, "{e}");
 
@@ -212,12 +188,12 @@ on_both_engines! {
 on_both_engines! {
     async fn the_join_sheet_issues_every_students_credential_with_its_qr_code(db) {
         let t = TestServer::start(|c| c.db = db.clone()).await;
-        class(&t, "c1", "teacher_li").await;
+        t.create_default_class("c1", "teacher_li").await;
         let (s, v) = t
             .post("/v1/admin/classes/c1/members", Some(ADMIN), &json!({"uids": ["stu_1", "stu_2", "stu_3"]}))
             .await;
         assert_eq!(s, 200, "{v}");
-        let before = issue(&t, "c1", "stu_1").await["credential"].as_str().unwrap().to_owned();
+        let before = t.issue_credential("c1", "stu_1").await["credential"].as_str().unwrap().to_owned();
         let path = "/v1/admin/classes/c1/credentials";
 
         // Refused before anything is issued: a bad URL, a bad uid among good ones.
@@ -268,11 +244,11 @@ on_both_engines! {
 on_both_engines! {
     async fn the_audit_log_filters_by_action_and_by_the_start_of_the_target(db) {
         let t = TestServer::start(|c| c.db = db.clone()).await;
-        class(&t, "c1", "teacher_li").await;
-        class(&t, "c10", "teacher_wu").await;
-        issue(&t, "c1", "stu_1").await;
-        issue(&t, "c10", "stu_1").await;
-        issue(&t, "c1", "a_b").await;
+        t.create_default_class("c1", "teacher_li").await;
+        t.create_default_class("c10", "teacher_wu").await;
+        t.issue_credential("c1", "stu_1").await;
+        t.issue_credential("c10", "stu_1").await;
+        t.issue_credential("c1", "a_b").await;
 
         let all = audit(&t, "").await;
         assert_eq!(all.len(), 5, "{all:?}");
@@ -312,7 +288,7 @@ on_both_engines! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_ends_a_started_class_with_the_teachers_clock_and_says_why_not_otherwise() {
     let t = TestServer::start(|_| {}).await;
-    let v = class(&t, "c1", "teacher_li").await;
+    let v = t.create_default_class("c1", "teacher_li").await;
     let teacher = v["teacher_credential"].as_str().unwrap().to_owned();
     let end = "/v1/admin/classes/c1/end";
     // Not started: nothing to end.

@@ -9,29 +9,8 @@ mod util;
 use serde_json::{json, Value};
 use util::*;
 
-/// Creates a class with the defaults (per-member credentials only, no open enrolment);
-/// returns the answer.
-async fn create_default_class(t: &TestServer, class_id: &str, teacher: &str) -> Value {
-    let (s, v) = t
-        .post(
-            "/v1/classes",
-            Some(ADMIN),
-            &json!({"class_id": class_id, "group_id": format!("g_{class_id}"), "teacher_uid": teacher}),
-        )
-        .await;
-    assert_eq!(s, 201, "{v}");
-    v
-}
-
 async fn credential(t: &TestServer, class_id: &str, uid: &str) -> String {
-    let (s, v) = t
-        .post(
-            &format!("/v1/admin/classes/{class_id}/members/{uid}/credential"),
-            Some(ADMIN),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
+    let v = t.issue_credential(class_id, uid).await;
     v["credential"].as_str().expect("credential").to_owned()
 }
 
@@ -42,7 +21,7 @@ fn tl(uid: &str, ts: i64) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_class_gives_the_teacher_a_credential_and_no_class_wide_token() {
     let t = TestServer::start(|_| {}).await;
-    let v = create_default_class(&t, "c1", "teacher_li").await;
+    let v = t.create_default_class("c1", "teacher_li").await;
     assert!(v["report_token"].is_null(), "{v}");
     assert_eq!(v["legacy_class_token"], false);
     assert_eq!(v["open_enrolment"], false);
@@ -58,7 +37,7 @@ async fn a_new_class_gives_the_teacher_a_credential_and_no_class_wide_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_credential_speaks_for_its_own_uid_only() {
     let t = TestServer::start(|_| {}).await;
-    let v = create_default_class(&t, "c1", "teacher_li").await;
+    let v = t.create_default_class("c1", "teacher_li").await;
     let teacher = v["teacher_credential"].as_str().unwrap().to_owned();
     let student = credential(&t, "c1", "stu_1").await;
     let before = t.message_count().await;
@@ -81,8 +60,8 @@ async fn a_member_credential_speaks_for_its_own_uid_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_class_credential_is_forbidden_and_a_forged_one_unauthorized() {
     let t = TestServer::start(|_| {}).await;
-    create_default_class(&t, "c1", "teacher_li").await;
-    let v2 = create_default_class(&t, "c2", "teacher_zhao").await;
+    t.create_default_class("c1", "teacher_li").await;
+    let v2 = t.create_default_class("c2", "teacher_zhao").await;
     let zhao = v2["teacher_credential"].as_str().unwrap().to_owned();
     let (s, e) = t.report("c1", &zhao, &tl("teacher_zhao", 1)).await;
     assert_eq!(s, 403, "{e}");
@@ -99,7 +78,7 @@ async fn another_class_credential_is_forbidden_and_a_forged_one_unauthorized() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_credential_gets_401_whether_or_not_the_class_exists() {
     let t = TestServer::start(|_| {}).await;
-    create_default_class(&t, "c1", "teacher_li").await;
+    t.create_default_class("c1", "teacher_li").await;
     for class in ["c1", "no_such_class"] {
         for token in ["wrong", "rdc1.YzE.dA.AAAA"] {
             let (s, e) = t.report(class, token, &tl("teacher_li", 1)).await;
@@ -156,7 +135,7 @@ async fn the_class_wide_token_is_a_legacy_option_and_knows_only_members_without_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_credential_route_needs_the_admin_token_and_enrols_the_uid() {
     let t = TestServer::start(|_| {}).await;
-    let v = create_default_class(&t, "c1", "teacher_li").await;
+    let v = t.create_default_class("c1", "teacher_li").await;
     let teacher = v["teacher_credential"].as_str().unwrap().to_owned();
     let path = "/v1/admin/classes/c1/members/stu_9/credential";
     for token in [None, Some("wrong"), Some(teacher.as_str())] {
@@ -185,7 +164,7 @@ async fn the_credential_route_needs_the_admin_token_and_enrols_the_uid() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_library_hands_out_the_credential_the_admin_route_issued_last() {
     let t = TestServer::start(|_| {}).await;
-    create_default_class(&t, "c1", "teacher_li").await;
+    t.create_default_class("c1", "teacher_li").await;
     let issued = credential(&t, "c1", "stu_2").await;
     let lib = t.desk.member_credential("c1", "stu_2").await.unwrap();
     assert_eq!(lib.credential, issued);
@@ -517,7 +496,7 @@ async fn lookalike_uids_and_dot_class_ids_are_refused() {
             .await;
         assert_eq!(s, 422, "{class_id:?} {teacher:?}: {v}");
     }
-    create_default_class(&t, "c1", "teacher_li").await;
+    t.create_default_class("c1", "teacher_li").await;
     for uid in ["stu%E2%80%8B1", "stu%E2%80%AE1", "stu1%20"] {
         let (s, v) = t
             .post(
@@ -535,7 +514,7 @@ async fn lookalike_uids_and_dot_class_ids_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_json_keys_are_refused_and_change_nothing() {
     let t = callback_server().await;
-    let v = create_default_class(&t, "c1", "teacher_li").await;
+    let v = t.create_default_class("c1", "teacher_li").await;
     let cred = v["teacher_credential"].as_str().unwrap().to_owned();
     let raw = |path: &str, token: &str, body: &str| {
         t.http
@@ -645,7 +624,7 @@ async fn admin_routes(t: &TestServer, class_id: &str) -> Vec<(reqwest::Method, S
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_admin_route_refuses_no_token_a_wrong_one_and_a_report_credential() {
     let t = TestServer::start(|_| {}).await;
-    let v = create_default_class(&t, "c1", "teacher_li").await;
+    let v = t.create_default_class("c1", "teacher_li").await;
     let cred = v["teacher_credential"].as_str().unwrap().to_owned();
     let legacy = t.create_class("c2", "g2", "teacher_zhao", false).await;
     let mut routes = admin_routes(&t, "c1").await;

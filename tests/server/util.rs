@@ -103,6 +103,25 @@ impl TestServer {
         self.call(Method::POST, path, token, Some(body)).await
     }
 
+    /// Creates class `class_id` with the defaults (group `g_<class_id>`, per-member
+    /// credentials only, no open enrolment); returns the 201 answer (the teacher's
+    /// credential among it).
+    pub async fn create_default_class(&self, class_id: &str, teacher: &str) -> Value {
+        let body = json!({"class_id": class_id, "group_id": format!("g_{class_id}"), "teacher_uid": teacher});
+        let (s, v) = self.post("/v1/classes", Some(ADMIN), &body).await;
+        assert_eq!(s, 201, "{v}");
+        v
+    }
+
+    /// Issues `uid` a new credential in `class_id` (which replaces any earlier one);
+    /// returns the 200 answer.
+    pub async fn issue_credential(&self, class_id: &str, uid: &str) -> Value {
+        let path = format!("/v1/admin/classes/{class_id}/members/{uid}/credential");
+        let (s, v) = self.post(&path, Some(ADMIN), &json!({})).await;
+        assert_eq!(s, 200, "{v}");
+        v
+    }
+
     pub async fn admin_get(&self, path: &str) -> Value {
         let (s, v) = self.get(path, Some(ADMIN)).await;
         assert_eq!(s, 200, "GET {path}: {v}");
