@@ -348,6 +348,21 @@ impl ReplayDesk {
         }
     }
 
+    /// The checks before a credential of `uid` in `class_id` is given out (a printable uid
+    /// of a live class; a new uid follows the identifier rule, a member stored before it
+    /// keeps its id), then the class's key to make it with.
+    async fn credential_class_key(&self, class_id: &str, uid: &str) -> ServiceResult<ClassAuth> {
+        validate::uid_printable("uid", uid).map_err(ServiceError::Invalid)?;
+        super::import::refuse_if_imported(
+            &self.class(class_id).await?,
+            "giving out report credentials",
+        )?;
+        self.check_member_uid(class_id, "uid", uid)
+            .await
+            .map_err(ServiceError::Invalid)?;
+        self.class_key(class_id).await
+    }
+
     /// The member's current report credential (the one its newest generation gives),
     /// enrolling the uid as a student when the class does not know it yet (the teacher keeps
     /// its role). For the host app, on its teacher's own machine: asking again gives the
@@ -358,15 +373,7 @@ impl ReplayDesk {
         class_id: &str,
         uid: &str,
     ) -> ServiceResult<MemberCredential> {
-        validate::uid_printable("uid", uid).map_err(ServiceError::Invalid)?;
-        super::import::refuse_if_imported(
-            &self.class(class_id).await?,
-            "giving out report credentials",
-        )?;
-        self.check_member_uid(class_id, "uid", uid)
-            .await
-            .map_err(ServiceError::Invalid)?;
-        let auth = self.class_key(class_id).await?;
+        let auth = self.credential_class_key(class_id, uid).await?;
         self.inner.store.enrol_member(class_id, uid).await?;
         let member = self
             .inner
@@ -391,16 +398,7 @@ impl ReplayDesk {
         uid: &str,
         actor: &str,
     ) -> ServiceResult<MemberCredential> {
-        validate::uid_printable("uid", uid).map_err(ServiceError::Invalid)?;
-        super::import::refuse_if_imported(
-            &self.class(class_id).await?,
-            "giving out report credentials",
-        )?;
-        // A new uid follows the identifier rule; a member stored before it keeps its id.
-        self.check_member_uid(class_id, "uid", uid)
-            .await
-            .map_err(ServiceError::Invalid)?;
-        let auth = self.class_key(class_id).await?;
+        let auth = self.credential_class_key(class_id, uid).await?;
         let member = self
             .inner
             .store

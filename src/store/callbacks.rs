@@ -306,6 +306,24 @@ async fn recorded_file_tx(
     Ok(row.as_ref().map(message_from_row).transpose()?)
 }
 
+/// Callback `id` read inside a write (NotFound when there is none).
+async fn callback_in_tx(
+    tx: &mut Transaction<'_, Db>,
+    engine: Engine,
+    id: i64,
+) -> StoreResult<RecordingCallbackRecord> {
+    let sql = format!(
+        "SELECT {} FROM recording_callbacks WHERE id = $1",
+        callback_columns(engine)
+    );
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("callback {id}")))?;
+    Ok(callback_from_row(&row)?)
+}
+
 async fn group_of_tx(tx: &mut Transaction<'_, Db>, class_id: &str) -> StoreResult<String> {
     let group: Option<String> =
         sqlx::query_scalar("SELECT group_id FROM classes WHERE class_id = $1")
@@ -468,16 +486,7 @@ impl Store {
         build: &(dyn Fn(Seq) -> ReplayMessage + Send + Sync),
     ) -> StoreResult<RecordedCallback> {
         let mut tx = self.begin_write().await?;
-        let sql = format!(
-            "SELECT {} FROM recording_callbacks WHERE id = $1",
-            callback_columns(self.engine())
-        );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("callback {id}")))?;
-        let before = callback_from_row(&row)?;
+        let before = callback_in_tx(&mut tx, self.engine(), id).await?;
         if before.status != CallbackStatus::Unmatched {
             return Err(StoreError::Conflict(format!(
                 "callback {id} is {}; only an unmatched callback can be assigned",
@@ -570,16 +579,7 @@ impl Store {
         actor: &str,
     ) -> StoreResult<(RecordingCallbackRecord, Option<i64>)> {
         let mut tx = self.begin_write().await?;
-        let sql = format!(
-            "SELECT {} FROM recording_callbacks WHERE id = $1",
-            callback_columns(self.engine())
-        );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("callback {id}")))?;
-        let before = callback_from_row(&row)?;
+        let before = callback_in_tx(&mut tx, self.engine(), id).await?;
         if before.status != CallbackStatus::Assigned {
             return Err(StoreError::Conflict(format!(
                 "callback {id} is {}; only an assigned callback can be unassigned",

@@ -117,6 +117,28 @@ pub(crate) async fn touch_member_tx(
     Ok(())
 }
 
+/// Enrols `uid` in `class_id` as a student unless it is a member already (which keeps
+/// its role and times); returns whether it was added.
+async fn enrol_student_tx(
+    tx: &mut Transaction<'_, Db>,
+    class_id: &str,
+    uid: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let added = sqlx::query(
+        "INSERT INTO class_members (class_id, uid, role, first_seen_at, last_seen_at) \
+         VALUES ($1, $2, 'student', $3, $4) ON CONFLICT (class_id, uid) DO NOTHING",
+    )
+    .bind(class_id)
+    .bind(uid)
+    .bind(now)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(added == 1)
+}
+
 fn member_from_row(row: &DbRow) -> StoreResult<Member> {
     let role: String = row.try_get("role")?;
     Ok(Member {
@@ -166,16 +188,7 @@ impl Store {
     /// the member.
     pub async fn enrol_member(&self, class_id: &str, uid: &str) -> StoreResult<Member> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO class_members (class_id, uid, role, first_seen_at, last_seen_at) \
-             VALUES ($1, $2, 'student', $3, $4) ON CONFLICT (class_id, uid) DO NOTHING",
-        )
-        .bind(class_id)
-        .bind(uid)
-        .bind(super::now_ms())
-        .bind(super::now_ms())
-        .execute(&mut *tx)
-        .await?;
+        enrol_student_tx(&mut tx, class_id, uid, super::now_ms()).await?;
         tx.commit().await?;
         let row = sqlx::query(
             "SELECT class_id, uid, role, first_seen_at, last_seen_at FROM class_members \
@@ -257,18 +270,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let (mut added, mut existing) = (Vec::new(), Vec::new());
         for uid in uids {
-            let inserted = sqlx::query(
-                "INSERT INTO class_members (class_id, uid, role, first_seen_at, last_seen_at) \
-                 VALUES ($1, $2, 'student', $3, $4) ON CONFLICT (class_id, uid) DO NOTHING",
-            )
-            .bind(class_id)
-            .bind(uid)
-            .bind(now)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 1 {
+            if enrol_student_tx(&mut tx, class_id, uid, now).await? {
                 added.push(uid.clone());
             } else {
                 existing.push(uid.clone());
@@ -313,16 +315,7 @@ impl Store {
     ) -> StoreResult<RosterMember> {
         let now = super::now_ms();
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO class_members (class_id, uid, role, first_seen_at, last_seen_at) \
-             VALUES ($1, $2, 'student', $3, $4) ON CONFLICT (class_id, uid) DO NOTHING",
-        )
-        .bind(class_id)
-        .bind(uid)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        enrol_student_tx(&mut tx, class_id, uid, now).await?;
         let sql = format!(
             "UPDATE class_members SET credential_generation = credential_generation + 1, \
              credential_issued_at = $1, credential_revoked_at = NULL \
