@@ -1,6 +1,6 @@
 //! Alignment: how accurate the clock pairs are, and how fast a big class aligns.
 //!
-//! `cargo bench --bench align` prints two tables (README "Alignment" benchmarks):
+//! `cargo bench --bench align` prints two tables (docs/benchmarks.md, "Alignment"):
 //!
 //! 1. **Accuracy study.** Simulated classes over a network with asymmetric, jittery delays
 //!    and a known true offset per client. Every method's pairs are made as intake makes them

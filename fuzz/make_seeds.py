@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the fuzz targets' seed inputs into fuzz/seeds/<target>/ from tests/fixtures (the
-repository's copies of ../shared/fixtures) plus hand-written cases of every accepted form.
+"""Writes the fuzz targets' seed inputs into fuzz/seeds/<target>/ from tests/fixtures plus
+hand-written cases of every accepted form.
 Run from anywhere; safe to run again."""
 import base64, hashlib, hmac, json, os, zlib
 
@@ -80,8 +80,8 @@ write("usersig", "admin_userbuf.sig", sig("administrator", 1400000000, 179533920
 write("usersig", "made.bin", (1795339200).to_bytes(8, "little") + (86400).to_bytes(8, "little")
       + bytes([13]) + b"administratorbuf")
 
-# config_loader: the README's example, every key, and the environment.
-toml = open(os.path.join(HERE, "..", "README.md")).read().split("```toml\n", 1)[1].split("```", 1)[0]
+# config_loader: the documented example (docs/configuration.md), every key, and the environment.
+toml = open(os.path.join(HERE, "..", "docs", "configuration.md")).read().split("```toml\n", 1)[1].split("```", 1)[0]
 write("config_loader", "readme.toml", toml)
 write("config_loader", "all_keys.toml", """listen = "127.0.0.1:0"
 db = "a.db"

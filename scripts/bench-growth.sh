@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The growth figures (README, Benchmarks): serve_load, drain and the console's queries with
+# The growth figures (docs/benchmarks.md): serve_load, drain and the console's queries with
 # 0, 1,000,000 and 5,000,000 messages already stored. Needs several GB free where the
 # databases go: BENCH_DIR (default a directory under /tmp); with 5,000,000 stored, the seed
 # cache and one bench's copy take about 7 GB at once. Each size is seeded once

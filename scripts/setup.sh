@@ -12,7 +12,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Tauri's build and runtime libraries, Xvfb + WebKitWebDriver for the window tests,
 # Chromium for the console's browser tests, Python for interop checks, PostgreSQL for the
 # store's second engine (scripts/test.sh starts a throwaway cluster of it for the tests),
-# wrk for the serve_load benchmark's HTTP load (README, Benchmarks), dbus-daemon for the
+# wrk for the serve_load benchmark's HTTP load (docs/benchmarks.md), dbus-daemon for the
 # desktop test's private session bus (the app's single-instance hand-over goes over it).
 PACKAGES=(
   build-essential pkg-config curl wget file ca-certificates git

@@ -6,7 +6,7 @@
 # recording callbacks (new files and repeats), admin reads, and a bulk resend job of the
 # failed messages every minute. Every SAMPLE_SECS (default 60) it samples the server's
 # resident memory, open file descriptors, database size (with WAL) and the p99 / max
-# latency of the requests of that interval, and prints them as a README table.
+# latency of the requests of that interval, and prints them as a Markdown table (docs/testing.md, "Soak").
 #
 #   scripts/soak.sh [MINUTES]          (REPLAYDESK_BIN, default target/debug/replaydesk)
 #

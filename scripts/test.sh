@@ -33,6 +33,8 @@ step ui-build bash -c 'cd ui && npm run --silent build'
 step ui-unit bash -c 'cd ui && npm run --silent test'
 step fmt cargo fmt --all -- --check
 step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
+# Every relative link and repository path named in the docs and comments exists in a clone.
+step links bash scripts/check-links.sh
 # The store's tests and the multi-node tests run against PostgreSQL too: a throwaway
 # cluster (scripts/pg_cluster.sh) for the length of the cargo tests. A cluster that cannot
 # start fails this run (its tests would only skip); under CI=true they fail themselves too.
@@ -57,7 +59,7 @@ step clock-targets bash -c 'cargo check -p replaydesk-clock -p replaydesk-sockrt
 if git rev-parse --git-dir >/dev/null 2>&1; then
   step bindings-current bash -c 'changed=$(git status --porcelain -- ui/src/bindings); if [ -n "$changed" ]; then echo "ts-rs bindings differ from the committed ones (run cargo test and commit ui/src/bindings):"; echo "$changed"; exit 1; fi'
 fi
-# Every fuzz target for a few seconds from its seeds (the long run and its figures: README
+# Every fuzz target for a few seconds from its seeds (the long run and its figures: docs/testing.md,
 # "Fuzzing"). The fuzz crate is outside the workspace, built by nightly into fuzz/target.
 step fuzz bash scripts/fuzz.sh smoke 15
 # End-to-end tests over the binaries cargo-test built (its integration tests build both

@@ -33,7 +33,7 @@ impl AppInfo {
         }
     }
 
-    /// Reads the IM endpoint from `REPLAYDESK_IM_ENDPOINT`, the variable DESIGN.md names.
+    /// Reads the IM endpoint from `REPLAYDESK_IM_ENDPOINT`, as documented in docs/configuration.md.
     pub fn from_env() -> Self {
         Self::new(std::env::var("REPLAYDESK_IM_ENDPOINT").ok().as_deref())
     }

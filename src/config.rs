@@ -463,8 +463,8 @@ impl Layer {
     }
 }
 
-/// The environment variables read, with the key each sets (in DESIGN.md's table order,
-/// then the tunables).
+/// The environment variables read, with the key each sets (in the order of the
+/// table in docs/configuration.md).
 pub const ENV_VARS: &[(&str, &str)] = &[
     ("REPLAYDESK_LISTEN", "listen"),
     ("REPLAYDESK_DB", "db"),

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use ts_rs::TS;
 
-/// The IM REST hosts of the service's regions (PROTOCOL.md section 3).
+/// The IM REST hosts of the service's regions (docs/protocol.md section 2).
 pub const REGIONAL_HOSTS: &[(&str, &str)] = &[
     ("China (default)", "https://console.tim.qq.com"),
     ("Singapore", "https://adminapisgp.im.qcloud.com"),

@@ -1,4 +1,4 @@
-//! The recording callback (PROTOCOL.md section 5) on the shared fixtures: parsing, sign and
+//! The recording callback (docs/protocol.md section 4) on the shared fixtures: parsing, sign and
 //! expiry, classification, mapping to class and user, the dedup key and the 1004 message.
 
 use proptest::prelude::*;

@@ -18,7 +18,7 @@
 //! This short version (about 30 s of load, at least 3 kills) runs in `cargo test`. The long
 //! one is `scripts/chaos.sh`: the same test with `CHAOS_SECS`, `CHAOS_CLIENTS`,
 //! `CHAOS_CLASSES`, `CHAOS_MIN_KILLS`, `CHAOS_MIN_OPS` and `CHAOS_ROTATE_EVERY_SECS` raised
-//! (README, "Chaos").
+//! (docs/testing.md, "Chaos").
 #![cfg(unix)]
 
 #[path = "common/process.rs"]

@@ -1,4 +1,4 @@
-//! The identifier rule (README, "Identifiers"), over real HTTP against a real `serve` (in
+//! The identifier rule (docs/http-api.md, "Identifiers"), over real HTTP against a real `serve` (in
 //! process, sandbox mode, SQLite): uids that render as another (fillers, blanks, tag
 //! characters, fullwidth letters, a Cyrillic letter among Latin ones, non-breaking spaces)
 //! and uids not in NFC are refused with 422 naming the rule, at every door that takes a new

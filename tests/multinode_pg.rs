@@ -294,14 +294,14 @@ async fn three_nodes_one_killed_every_answered_report_once_and_no_frequency_erro
     }
 }
 
-/// The README's one-node / three-node figures (not a check: `cargo test -p replaydesk
+/// The one-node / three-node figures of docs/benchmarks.md (not a check: `cargo test -p replaydesk
 /// --test multinode_pg -- --ignored --nocapture`). Thirty clients send 3,000 timeline
 /// reports to ten classes, spread over the nodes; the IM emulator answers in 20–40 ms at
 /// its default limits (200/s per app, 40/s per group). Prints the intake rate (reports
 /// answered 202 a second) and the delivery rate (messages in their groups a second, from
 /// the first report to the last message) for one node and for three.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "benchmark: run by hand, figures in README"]
+#[ignore = "benchmark: run by hand, figures in docs/benchmarks.md"]
 async fn throughput_one_node_vs_three() {
     const BENCH_CLASSES: usize = 10;
     const BENCH_CLIENTS: usize = 30;

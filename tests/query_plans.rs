@@ -65,7 +65,7 @@ const ACCEPTED: &[(&str, &str, &str)] = &[
     // The Messages page across every class, narrowed only by a field that no index of its
     // own serves: it walks the messages newest first until the page fills, which reads
     // the whole store when few match. An index per such field would slow every intake
-    // (each insert already updates 8 of them: README, Speed); naming a class makes each
+    // (each insert already updates 8 of them: docs/benchmarks.md); naming a class makes each
     // of these an index search (the `class messages` pages above pass).
     ("messages {\"uid\":\"teacher_li\"}", "messages", CROSS_CLASS),
     ("messages {\"type\":[\"1003\"]}", "messages", CROSS_CLASS),

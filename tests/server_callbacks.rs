@@ -1,4 +1,4 @@
-//! The recording callback end to end over real HTTP (PROTOCOL.md section 5): the server in
+//! The recording callback end to end over real HTTP (docs/protocol.md section 4): the server in
 //! process with a SQLite file in a temporary directory, the sandbox IM emulator, and the
 //! fixture callbacks re-signed with a fresh `t` (their own `t` lies in the past).
 

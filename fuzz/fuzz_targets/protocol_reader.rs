@@ -1,4 +1,4 @@
-//! The lenient protocol reader (PROTOCOL.md section 2): a `Data` text, or a whole
+//! The lenient protocol reader (docs/protocol.md section 1): a `Data` text, or a whole
 //! `group_msg_get_simple` answer whose entries are classified as the checker and the
 //! alignment read them.
 //!

@@ -1,4 +1,4 @@
-//! The recording callback (PROTOCOL.md section 5): parsing, verifying, classifying, the
+//! The recording callback (docs/protocol.md section 4): parsing, verifying, classifying, the
 //! file key, and the mapping to a class and user (`stream_param` with `groupid` and base64
 //! `userid`, `<sdkappid>_<room>_<user>_main|aux`, legacy `<bizid>_<md5>`), against a
 //! directory whose class and user ids contain `_` (the ambiguous cases), then the 1004.

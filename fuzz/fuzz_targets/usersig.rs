@@ -1,4 +1,4 @@
-//! The UserSig verifier (PROTOCOL.md section 4) as the emulator runs it on every IM call.
+//! The UserSig verifier (docs/protocol.md section 3) as the emulator runs it on every IM call.
 //!
 //! Two halves of the input: as a sig text presented by a caller (must never panic, and an
 //! accepted sig must be for the app, identifier and time presented), and as the fields of a

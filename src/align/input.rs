@@ -1,6 +1,6 @@
 //! What alignment reads: group history entries, from a `group_msg_get_simple` dump (three
 //! shapes), from a fetched history, or from ReplayDesk's own log. Reading is lenient
-//! (PROTOCOL.md section 2): numbers as floats or strings, unknown fields, any element type,
+//! (docs/protocol.md section 1): numbers as floats or strings, unknown fields, any element type,
 //! holes; a 1003 without `time_line` (the public reference server's) is read, and marked.
 
 use super::types::RttSource;

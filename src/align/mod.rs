@@ -1,5 +1,5 @@
 //! Alignment: where each user's whiteboard data, class events and videos land on one
-//! server time axis, how sure that is, and what is wrong (PROTOCOL.md section 6).
+//! server time axis, how sure that is, and what is wrong (docs/protocol.md section 5).
 //!
 //! Input is a ReplayGroup's history (fetched by reconcile, or a saved
 //! `group_msg_get_simple` dump) or ReplayDesk's own log of a class; output is an

@@ -1,4 +1,4 @@
-//! Which class and which user a recording belongs to (PROTOCOL.md section 5).
+//! Which class and which user a recording belongs to (docs/protocol.md section 4).
 //!
 //! # What "room id" means here
 //!

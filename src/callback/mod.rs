@@ -1,4 +1,4 @@
-//! The recording callback (PROTOCOL.md section 5): reading, verifying, classifying and
+//! The recording callback (docs/protocol.md section 4): reading, verifying, classifying and
 //! mapping it, and the 1004 message it becomes. Pure: no database, no HTTP.
 //!
 //! The server's order of work for one `POST /v1/callbacks/recording`:

@@ -1,4 +1,4 @@
-//! Reading a recording callback body (PROTOCOL.md section 5), leniently: every number may
+//! Reading a recording callback body (docs/protocol.md section 4), leniently: every number may
 //! arrive as a JSON number, an integral float or a string; ids may arrive as numbers.
 
 use serde_json::{Map, Value};
@@ -53,7 +53,7 @@ pub const EVENT_RECORDING_READY: i64 = 100;
 /// One recording callback as received.
 ///
 /// Optional fields are `None` when absent, `null` or an empty string. Every field of
-/// PROTOCOL.md section 5 is read; anything else stays in [`RecordingCallback::raw`], which
+/// docs/protocol.md section 4 is read; anything else stays in [`RecordingCallback::raw`], which
 /// holds the whole body as received (in its order).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordingCallback {
@@ -86,7 +86,7 @@ pub struct RecordingCallback {
     /// Bytes.
     pub file_size: Option<u64>,
     pub video_url: Option<String>,
-    /// First-frame timestamp the recorder received (PROTOCOL.md section 6).
+    /// First-frame timestamp the recorder received (docs/protocol.md section 5).
     pub media_start_time: Option<i64>,
     /// Unix seconds at which this request expires.
     pub t: i64,

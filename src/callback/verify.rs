@@ -1,4 +1,4 @@
-//! The callback's signature and expiry (PROTOCOL.md section 5).
+//! The callback's signature and expiry (docs/protocol.md section 4).
 
 use super::parse::{CallbackError, RecordingCallback};
 use crate::secret::Secret;

@@ -43,7 +43,7 @@ pub struct DeliveryConfig {
     /// Attempts in flight at once. 64 by default: slots do not raise the request rate (the
     /// token buckets above pace every attempt, whatever the number in flight), they let the
     /// worker keep requests going while earlier outcomes are being committed; the drain
-    /// bench reached the 5,000 msg/s goal with 64 and fell short with 32 (README, "Speed").
+    /// bench reached the 5,000 msg/s goal with 64 and fell short with 32 (docs/benchmarks.md).
     pub concurrency: usize,
     /// The service's duplicate filter window for `Random` (about 5 minutes).
     pub duplicate_window: Duration,

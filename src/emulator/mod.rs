@@ -1,4 +1,4 @@
-//! A local stand-in for the IM service's server-side REST API (PROTOCOL.md section 3):
+//! A local stand-in for the IM service's server-side REST API (docs/protocol.md section 2):
 //! the four commands ReplayDesk uses, spoken in the service's own wire format, so that
 //! ReplayDesk runs without an IM account ("sandbox" mode) and tests run over real HTTP.
 //!

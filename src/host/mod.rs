@@ -1,8 +1,8 @@
 //! Host mode: the teacher's own machine as a classroom client of its embedded backend.
 //! Start sends the class's 1001 and the teacher's 1003 stamped with this machine's native
 //! clock; End sends the 1002; and while a class is hosted the clock is watched, so that a
-//! sleep, a reboot or a clock jump re-reports the teacher's 1003 at once (PROTOCOL.md
-//! section 6). The desktop app's host commands are thin adapters over [`Host`].
+//! sleep, a reboot or a clock jump re-reports the teacher's 1003 at once (docs/protocol.md
+//! section 5). The desktop app's host commands are thin adapters over [`Host`].
 
 mod join;
 mod types;

@@ -1,4 +1,4 @@
-//! What a sender should do with each IM answer (the table in PROTOCOL.md section 3; the
+//! What a sender should do with each IM answer (the table in docs/protocol.md section 2; the
 //! classification is ReplayDesk's).
 
 use serde::{Deserialize, Serialize};

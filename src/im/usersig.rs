@@ -1,6 +1,6 @@
 //! Version-2 UserSig: the credential the IM REST API takes in its `usersig` query parameter.
 //!
-//! The algorithm is public (PROTOCOL.md section 4, Tencent's `TLSSigAPIv2`): an HMAC-SHA256
+//! The algorithm is public (docs/protocol.md section 3, Tencent's `TLSSigAPIv2`): an HMAC-SHA256
 //! over a fixed text, wrapped in a small JSON object that is zlib-compressed and encoded in a
 //! URL-safe variant of base64. Generation is used by the IM client; verification by the
 //! emulator, which must refuse exactly what the real service refuses.
@@ -77,7 +77,7 @@ impl VerifiedUserSig {
     }
 }
 
-/// The exact text the HMAC covers (PROTOCOL.md section 4, step 1).
+/// The exact text the HMAC covers (docs/protocol.md section 3, step 1).
 fn content_to_sign(
     identifier: &str,
     sdkappid: u64,

@@ -1,5 +1,5 @@
-//! Request and response bodies of the IM REST calls ReplayDesk makes (PROTOCOL.md
-//! section 3). Shared by the client and the emulator so both speak one format. Field
+//! Request and response bodies of the IM REST calls ReplayDesk makes (docs/protocol.md
+//! section 2). Shared by the client and the emulator so both speak one format. Field
 //! names are the service's own.
 
 use crate::protocol::MsgBodyElem;

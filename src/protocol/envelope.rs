@@ -4,7 +4,7 @@ use super::ProtocolError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The IM service's limit on one message body, in bytes (PROTOCOL.md section 3).
+/// The IM service's limit on one message body, in bytes (docs/protocol.md section 2).
 pub const MAX_MSG_BODY_BYTES: usize = 12 * 1024;
 
 /// One element of an IM `MsgBody`. Kept generic (type name + raw content) because group

@@ -119,7 +119,7 @@ pub struct RecordingValue {
     pub start_time: i64,
     /// Unix seconds.
     pub end_time: i64,
-    /// First-frame timestamp the recorder received (see PROTOCOL.md section 6).
+    /// First-frame timestamp the recorder received (see docs/protocol.md section 5).
     pub media_start_time: i64,
     /// Bytes.
     pub file_size: u64,

@@ -1,4 +1,4 @@
-//! The classroom replay protocol's custom messages (PROTOCOL.md section 2).
+//! The classroom replay protocol's custom messages (docs/protocol.md section 1).
 //!
 //! Writing is exact: field names and order as the reference servers write them, integers as
 //! JSON integers, compact JSON. Reading is lenient, as ReplayGroups written by other servers

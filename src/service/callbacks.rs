@@ -1,4 +1,4 @@
-//! The recording callback end to end (PROTOCOL.md section 5): every body kept with what
+//! The recording callback end to end (docs/protocol.md section 4): every body kept with what
 //! became of it, a matched recording stored with its 1004 before it is acknowledged, and
 //! the admin's view and assignment of the callbacks that matched no class.
 

@@ -7,7 +7,7 @@ use super::{ClassEventReport, ClassSummary, ReplayDesk, ServiceError, ServiceRes
 use crate::store::{ClassEvent, ClassState};
 
 /// The teacher's client clock at server time `now_ms`, by the pair (`client_ms`,
-/// `server_ms`). A 32-bit clock (PROTOCOL.md section 6) wraps as the client's would.
+/// `server_ms`). A 32-bit clock (docs/protocol.md section 5) wraps as the client's would.
 pub(crate) fn client_clock_at(client_ms: i64, server_ms: i64, now_ms: i64) -> i64 {
     let t = client_ms.saturating_add(now_ms.saturating_sub(server_ms));
     if (0..=i64::from(u32::MAX)).contains(&client_ms) && t > i64::from(u32::MAX) {

@@ -64,7 +64,7 @@ pub fn uid_printable(field: &str, v: &str) -> Result<(), String> {
 }
 
 /// A new user id (a report's, a class's teacher, a credential's, an assigned callback's, an
-/// imported one): [`uid_printable`], and the identifier rule (README, "Identifiers"), from
+/// imported one): [`uid_printable`], and the identifier rule (docs/http-api.md, "Identifiers"), from
 /// Unicode's data (UTS #39 and UAX #15), so that two different ids never look the same:
 ///
 /// 1. in Unicode normalization form NFC (`café` typed with a combining accent is the same

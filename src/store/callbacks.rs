@@ -1,4 +1,4 @@
-//! Recording callbacks as received (PROTOCOL.md section 5), each with what became of it,
+//! Recording callbacks as received (docs/protocol.md section 4), each with what became of it,
 //! and the 1004 a matched one becomes, written in the same transaction.
 //!
 //! One recording file is one 1004, however often the cloud repeats its callback and

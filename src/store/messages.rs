@@ -677,7 +677,7 @@ pub(crate) async fn insert_message_tx(
 /// [`Store::finish_attempt`].
 /// A batch of outcomes with few statements: sqlx runs each statement on the connection's
 /// own thread and wakes the caller after it, and those hand-offs, not SQLite, were half of
-/// the writer thread's time in the drain profile (README, Speed) when each outcome was two
+/// the writer thread's time in the drain profile (docs/benchmarks.md) when each outcome was two
 /// statements. Now every attempt row goes in with one multi-row `INSERT` (per power-of-two
 /// chunk) and every `Sent` message moves with one `UPDATE ... FROM (VALUES ...)`; the rarer
 /// retries and failures, and a message named twice in a batch, keep one statement each.

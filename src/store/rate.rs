@@ -9,7 +9,7 @@
 //! knowledge of how many nodes run (a split would waste a dead node's share and need a
 //! membership protocol); and it is exact across nodes, on the database's clock. The cost
 //! is one round trip per budget per message (two per send: its group and the app); its
-//! time was not measured separately (the README's node figures include it).
+//! time was not measured separately (the node figures in docs/benchmarks.md include it).
 
 use super::{Store, StoreResult};
 use sqlx::Row;

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """An independent verifier of version-2 UserSigs, written from the public algorithm
-(PROTOCOL.md section 4) with Python's standard library only.
+(docs/protocol.md section 3) with Python's standard library only.
 
 usage: verify_usersig.py SIG SDKAPPID IDENTIFIER KEY NOW
 Prints "ok" and exits 0 when the sig verifies; prints the reason and exits 1 otherwise.

@@ -2,7 +2,7 @@
 //! `timestamp`, paired with a reading that keeps counting while the machine sleeps, so a
 //! sleep, a reboot or a wall-clock step between two readings can be detected.
 //!
-//! Platform sources (PROTOCOL.md section 6):
+//! Platform sources (docs/protocol.md section 5):
 //! - macOS: `mach_absolute_time` scaled by `mach_timebase_info` exactly as the seed's
 //!   Objective-C does (stops in sleep) and `mach_continuous_time` (does not);
 //! - Linux: `CLOCK_MONOTONIC` (stops in suspend) and `CLOCK_BOOTTIME` (does not);

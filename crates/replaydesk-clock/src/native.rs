@@ -19,7 +19,7 @@ impl LocalClock for NativeClock {
 
 #[cfg(target_os = "macos")]
 mod platform {
-    //! Checked against mach2 0.7.0 `src/mach_time.rs`: `mach_timebase_info(info:
+    //! Checked against mach2 0.7.0's `mach_time.rs`: `mach_timebase_info(info:
     //! mach_timebase_info_t) -> kern_return_t`, `mach_absolute_time() -> u64`,
     //! `mach_continuous_time() -> u64`, struct `mach_timebase_info { numer: u32, denom: u32 }`.
     use mach2::kern_return::KERN_SUCCESS;
