@@ -12,7 +12,8 @@ Checked, over the files git tracks (no network: outside URLs are not followed):
 3. nothing cites the team's notes outside the repository (`../shared`, `PROTOCOL.md`,
    `DESIGN.md`) or a README section from code (the text lives in `docs/`).
 
-Prints each problem as `file:line: what` and exits 1 if there is any.
+Prints each problem as `file:line: what` and exits 1 if there is any. It first runs itself
+on a small repository with one planted problem of each kind, and fails if it misses one.
 """
 import os
 import re
@@ -21,7 +22,6 @@ import sys
 import unicodedata
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-os.chdir(ROOT)
 
 TEXT_EXT = (".rs", ".ts", ".tsx", ".mjs", ".js", ".sh", ".py", ".toml", ".yml", ".yaml",
             ".md", ".sql", ".json", ".html", ".css")
@@ -121,8 +121,10 @@ def check_path(token, naming_file):
     return exists_from(fixed, naming_file)
 
 
-def main():
+def check():
+    """The problems of the repository in the working directory, and how many files were read."""
     problems = []
+    _anchors.clear()
     files = tracked()
     for f in files:
         if not f.endswith(TEXT_EXT) or f == SELF:
@@ -168,9 +170,62 @@ def main():
                 if not check_path(m.group(1), f):
                     problems.append("%s:%d: names a path that does not exist: %s"
                                     % (f, n, m.group(1).rstrip(".,:;'\"`)")))
+    return problems, len(files)
+
+
+SELF_TEST = {
+    "docs/a.md": "# Title\n\n## A `code` heading, twice\n\n## A `code` heading, twice\n\n"
+                 "[ok](b.md) [ok](b.md#part-two) [ok](#a-code-heading-twice-1) "
+                 "[ok](https://example.invalid/src/nope.rs) [bad](missing.md) [bad](b.md#nope)\n"
+                 "`src/lib.rs` and `migrations/0001` exist; `src/gone.rs` does not.\n",
+    "docs/b.md": "# B\n\n## Part two\n\n```\n[not a link](nowhere.md)\n```\n",
+    "src/lib.rs": "//! See docs/a.md and `crates/x/src/y.rs`; once PROTOCOL.md section 2.\n"
+                  "// Cites the README, \"Speed\".\n",
+    "migrations/0001_init.sql": "-- nothing\n",
+}
+SELF_TEST_EXPECTED = {
+    "docs/a.md:7: link to a missing file: missing.md",
+    "docs/a.md:7: link to a missing heading: b.md#nope",
+    "docs/a.md:8: names a path that does not exist: src/gone.rs",
+    "src/lib.rs:1: names a path that does not exist: crates/x/src/y.rs",
+    "src/lib.rs:1: names a file outside the repository: PROTOCOL.md",
+    "src/lib.rs:2: cites a README section; cite the docs/ file that holds it",
+}
+
+
+def self_test():
+    """The checker finds exactly the planted problems of a small repository."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        for path, text in SELF_TEST.items():
+            os.makedirs(os.path.join(d, os.path.dirname(path)), exist_ok=True)
+            with open(os.path.join(d, path), "w", encoding="utf-8") as f:
+                f.write(text)
+        subprocess.run(["git", "init", "-q", d], check=True)
+        here = os.getcwd()
+        os.chdir(d)
+        try:
+            found, _ = check()
+        finally:
+            os.chdir(here)
+    if set(found) != SELF_TEST_EXPECTED:
+        print("check-links self-test FAILED")
+        for p in sorted(SELF_TEST_EXPECTED - set(found)):
+            print("  not found:", p)
+        for p in sorted(set(found) - SELF_TEST_EXPECTED):
+            print("  unexpected:", p)
+        return False
+    return True
+
+
+def main():
+    if not self_test():
+        return 1
+    os.chdir(ROOT)
+    problems, n = check()
     for p in problems:
         print(p)
-    print("check-links: %d files, %d problems" % (len(files), len(problems)))
+    print("check-links: %d files, %d problems" % (n, len(problems)))
     return 1 if problems else 0
 
 
