@@ -3,8 +3,8 @@
 //! SQLite's automatic checkpoint runs inside the connection whose commit pushed the WAL past
 //! 1,000 pages: that commit (and every report or attempt waiting on it, since there is one
 //! writer) waits while the checkpoint copies the WAL into the database file and fsyncs it.
-//! Under sustained intake that was a latency tail of hundreds of milliseconds (docs/benchmarks.md,
-//! "Growth"). So the writer connection runs with `wal_autocheckpoint = 0`, and this task
+//! Under sustained intake that was a latency tail of hundreds of milliseconds (CHANGELOG.md, "Growth,
+//! first and second rounds"). So the writer connection runs with `wal_autocheckpoint = 0`, and this task
 //! checkpoints on a connection of its own, every [`INTERVAL`]: `PASSIVE` first, which copies
 //! what is committed without taking the write lock, so the writer goes on meanwhile.
 //!

@@ -232,7 +232,7 @@ impl Store {
         // instead of contended — while reads use a small pool of their own.
         // No test before acquire: a ping is a round trip to the connection's thread for a
         // local file that cannot have gone away (6 % of the server's CPU in the intake
-        // profile, docs/benchmarks.md).
+        // profile: CHANGELOG.md, "Speed, first round").
         // WAL checkpoints run on a connection of their own, off the commit path (see
         // `checkpoint`), whenever there is a tokio runtime to run that task on; without one
         // the writer keeps SQLite's automatic checkpoint.
