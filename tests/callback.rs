@@ -1,5 +1,6 @@
-//! The recording callback (docs/protocol.md section 4) on the shared fixtures: parsing, sign and
-//! expiry, classification, mapping to class and user, the dedup key and the 1004 message.
+//! The recording callback (docs/protocol.md section 4) on the fixtures in tests/fixtures:
+//! parsing, sign and expiry, classification, mapping to class and user, the dedup key and
+//! the 1004 message.
 
 use proptest::prelude::*;
 use replaydesk::callback::{

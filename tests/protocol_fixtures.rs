@@ -1,5 +1,5 @@
-//! Reads every message of a real-format ReplayGroup history (`tests/fixtures`, copied from
-//! the team's shared fixtures) through the IM wire types and the lenient protocol reader.
+//! Reads every message of a real-format ReplayGroup history (`tests/fixtures`; what each
+//! file holds: `tests/fixtures/README.md`) through the IM wire types and the lenient protocol reader.
 
 use replaydesk::im::wire::GroupMsgGetSimpleResponse;
 use replaydesk::protocol::{classify, client_delta_ms, HistoryItem, MessageType, Payload};
