@@ -1,0 +1,240 @@
+//! From the merged sources to a [`Config`]: defaults for what no source set, and each
+//! value checked, the error naming its key.
+
+use super::sources::Layer;
+use super::*;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+impl Config {
+    pub(super) fn from_layer(l: Layer) -> Result<Config, ConfigError> {
+        let d = Config::default();
+        let listen = match l.listen {
+            Some(s) => s.trim().parse::<SocketAddr>().map_err(|_| {
+                ConfigError::invalid("listen", "is not an address and port (e.g. 127.0.0.1:8080)")
+            })?,
+            None => d.listen,
+        };
+        let db = l.db.unwrap_or(d.db);
+        if db.as_os_str().is_empty() {
+            return Err(ConfigError::invalid("db", "is empty"));
+        }
+        if let Some(t) = &l.admin_token {
+            if t.expose().chars().count() < MIN_ADMIN_TOKEN_LEN {
+                return Err(ConfigError::invalid(
+                    "admin_token",
+                    format!("is shorter than {MIN_ADMIN_TOKEN_LEN} characters"),
+                ));
+            }
+            if t.expose()
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+            {
+                return Err(ConfigError::invalid(
+                    "admin_token",
+                    "contains whitespace or control characters",
+                ));
+            }
+        }
+        if l.callback_key.as_ref().is_some_and(Secret::is_empty) {
+            return Err(ConfigError::invalid("callback_key", "is empty"));
+        }
+        let max_body_bytes = match l.max_body_bytes {
+            Some(n) => usize::try_from(n)
+                .ok()
+                .filter(|n| (1..=MAX_MAX_BODY_BYTES).contains(n))
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        "max_body_bytes",
+                        format!("must be between 1 and {MAX_MAX_BODY_BYTES}, got {n}"),
+                    )
+                })?,
+            None => d.max_body_bytes,
+        };
+        let callback_skew_secs = l.callback_skew_secs.unwrap_or(d.callback_skew_secs);
+        if callback_skew_secs > 86_400 {
+            return Err(ConfigError::invalid(
+                "callback_skew_secs",
+                format!("must be at most 86400, got {callback_skew_secs}"),
+            ));
+        }
+        let callback_rate_per_source = l
+            .callback_rate_per_source
+            .unwrap_or(d.callback_rate_per_source);
+        if !(0.0..=100_000.0).contains(&callback_rate_per_source) {
+            return Err(ConfigError::invalid(
+                "callback_rate_per_source",
+                format!("must be between 0 and 100000, got {callback_rate_per_source}"),
+            ));
+        }
+        let shutdown_grace_secs = l.shutdown_grace_secs.unwrap_or(d.shutdown_grace_secs);
+        if shutdown_grace_secs > 3600 {
+            return Err(ConfigError::invalid(
+                "shutdown_grace_secs",
+                format!("must be at most 3600, got {shutdown_grace_secs}"),
+            ));
+        }
+
+        let endpoint =
+            l.im.endpoint
+                .map(|e| e.trim().trim_end_matches('/').to_owned())
+                .filter(|e| !e.is_empty());
+        let admin = l.im.admin.unwrap_or(d.im.admin);
+        if admin.trim().is_empty() {
+            return Err(ConfigError::invalid("im.admin", "is empty"));
+        }
+        if let Some(e) = &endpoint {
+            if !(e.starts_with("http://") || e.starts_with("https://")) {
+                return Err(ConfigError::invalid(
+                    "im.endpoint",
+                    // Not quoted: an endpoint may hold `user:pass@`.
+                    "must start with http:// or https://",
+                ));
+            }
+            if l.im.sdkappid.is_none() {
+                return Err(ConfigError::invalid(
+                    "im.sdkappid",
+                    "is required when im.endpoint is set",
+                ));
+            }
+            if l.im.secret_key.as_ref().is_none_or(Secret::is_empty) {
+                return Err(ConfigError::invalid(
+                    "im.secret_key",
+                    "is required when im.endpoint is set",
+                ));
+            }
+        }
+
+        let report_rate = |key: &str, v: Option<f64>, default: f64| match v {
+            Some(x) if !(0.0..=1_000_000.0).contains(&x) => Err(ConfigError::invalid(
+                key,
+                format!("must be between 0 and 1000000 (0 = no limit), got {x}"),
+            )),
+            Some(x) => Ok(x),
+            None => Ok(default),
+        };
+        let limits = ReportLimits {
+            reports_per_credential: report_rate(
+                "limits.reports_per_credential",
+                l.limits.reports_per_credential,
+                d.limits.reports_per_credential,
+            )?,
+            reports_per_class: report_rate(
+                "limits.reports_per_class",
+                l.limits.reports_per_class,
+                d.limits.reports_per_class,
+            )?,
+        };
+        let connections_per_source = match l.limits.connections_per_source {
+            Some(n) => usize::try_from(n)
+                .ok()
+                .filter(|n| *n <= 1_000_000)
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        "limits.connections_per_source",
+                        format!("must be between 0 and 1000000 (0 = no cap), got {n}"),
+                    )
+                })?,
+            None => d.http.connections_per_source,
+        };
+        let trusted_proxies = l
+            .trusted_proxies
+            .unwrap_or_default()
+            .iter()
+            .map(|p| parse_proxy(p))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let dd = DeliverySettings::default();
+        let rate = |key: &str, v: Option<f64>, default: f64| -> Result<f64, ConfigError> {
+            match v {
+                Some(x) if x.is_finite() && x >= 0.0 => Ok(x),
+                Some(x) => Err(ConfigError::invalid(
+                    key,
+                    format!("must be a non-negative number, got {x}"),
+                )),
+                None => Ok(default),
+            }
+        };
+        let concurrency = match l.delivery.concurrency {
+            Some(n) => usize::try_from(n)
+                .ok()
+                .filter(|n| (1..=1024).contains(n))
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        "delivery.concurrency",
+                        format!("must be between 1 and 1024, got {n}"),
+                    )
+                })?,
+            None => dd.concurrency,
+        };
+        let delivery = DeliverySettings {
+            app_rate: rate("delivery.app_rate", l.delivery.app_rate, dd.app_rate)?,
+            group_rate: rate("delivery.group_rate", l.delivery.group_rate, dd.group_rate)?,
+            concurrency,
+            retry_schedule: l.delivery.retry_schedule,
+            lease: l.delivery.lease,
+        };
+        // Fail now rather than at start-up.
+        delivery.to_delivery_config()?;
+
+        Ok(Config {
+            listen,
+            db,
+            admin_token: l.admin_token,
+            callback_key: l.callback_key,
+            callback_skew_secs,
+            callback_rate_per_source,
+            behind_proxy: l.behind_proxy.unwrap_or(d.behind_proxy),
+            max_body_bytes,
+            ui_dir: l.ui_dir.unwrap_or_else(|| default_ui_dir(d.ui_dir)),
+            shutdown_grace_secs,
+            http: HttpLimits {
+                connections_per_source,
+                trusted_proxies,
+                ..d.http
+            },
+            limits,
+            im: ImSettings {
+                endpoint,
+                sdkappid: l.im.sdkappid,
+                admin,
+                secret_key: l.im.secret_key,
+            },
+            delivery,
+            secret_store: None,
+        })
+    }
+}
+
+/// One `trusted_proxies` entry: an address (`10.0.0.5`, `::1`) or a network
+/// (`10.0.0.0/8`).
+fn parse_proxy(p: &str) -> Result<ipnet::IpNet, ConfigError> {
+    let p = p.trim();
+    p.parse::<ipnet::IpNet>()
+        .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| {
+            ConfigError::invalid(
+                "trusted_proxies",
+                format!("{p:?} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/8)"),
+            )
+        })
+}
+
+/// The console's files when no `ui_dir` is configured: `ui/dist` in the working directory,
+/// else `ui/dist` beside the executable or in one of its parent directories (a checkout's
+/// `target/debug/replaydesk` finds the checkout's console from any working directory).
+fn default_ui_dir(relative: PathBuf) -> PathBuf {
+    if relative.is_dir() {
+        return relative;
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.ancestors()
+                .skip(1)
+                .take(4)
+                .map(|dir| dir.join(&relative))
+                .find(|candidate| candidate.is_dir())
+        })
+        .unwrap_or(relative)
+}
