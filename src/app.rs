@@ -25,7 +25,7 @@ impl AppInfo {
         let im_endpoint = im_endpoint
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(crate::secret::without_userinfo);
+            .map(replaydesk_protocol::secret::without_userinfo);
         Self {
             version: VERSION.to_owned(),
             sandbox: im_endpoint.is_none(),

@@ -16,11 +16,11 @@
 //! emulator's fault knobs, `PUT /v1/admin/sandbox/faults`), so its messages fail and can
 //! be recovered once the IM is healthy again.
 
-use crate::callback::expected_sign;
-use crate::secret::Secret;
 use base64::Engine as _;
 use clap::Args;
 use rand::Rng as _;
+use replaydesk_callback::expected_sign;
+use replaydesk_protocol::secret::Secret;
 use serde_json::{json, Value};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -233,7 +233,7 @@ impl Client {
 }
 
 fn unix_s() -> i64 {
-    crate::clock::unix_ms_now().div_euclid(1000)
+    replaydesk_clock::unix_ms_now().div_euclid(1000)
 }
 
 /// Fills the server at `args.url` (see the module comment); the error says what failed.

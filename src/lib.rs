@@ -3,19 +3,13 @@
 //! The library holds every capability once; the `replaydesk` CLI, the HTTP server and the
 //! Tauri desktop shell are thin adapters over it. It has no Tauri dependency.
 
-pub mod align;
 pub mod app;
-pub mod callback;
 pub mod config;
 pub mod delivery;
 pub mod demo;
 pub mod emulator;
-pub mod fsmode;
 pub mod host;
-pub mod im;
 pub mod logging;
-pub mod protocol;
-pub mod secret;
 pub mod secret_store;
 pub mod server;
 pub mod service;
@@ -24,6 +18,18 @@ pub mod signals;
 pub mod store;
 
 pub use app::AppInfo;
+pub use replaydesk_align as align;
+pub use replaydesk_callback as callback;
+pub use replaydesk_fsmode as fsmode;
+pub use replaydesk_im as im;
+pub use replaydesk_protocol::secret;
+
+/// The protocol's crate, with reading a group's history (which needs the IM's wire types,
+/// so it lives in the IM crate) under its old path.
+pub mod protocol {
+    pub use replaydesk_im::history::{classify, HistoryItem};
+    pub use replaydesk_protocol::*;
+}
 /// The machine's clocks live in their own crate (no C build dependencies, so it checks for
 /// macOS and Windows targets from here); re-exported under the old path.
 pub use replaydesk_clock as clock;

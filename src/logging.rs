@@ -1,6 +1,6 @@
 //! Structured logs for the long-running commands: `RUST_LOG` filters (default `info`),
 //! `REPLAYDESK_LOG_FORMAT=json` for JSON lines. Secrets are never logged: they are
-//! [`crate::secret::Secret`]s, whose formatting hides the value.
+//! [`replaydesk_protocol::secret::Secret`]s, whose formatting hides the value.
 
 use tracing_subscriber::EnvFilter;
 
@@ -40,7 +40,7 @@ pub fn init_with_file(file: &std::path::Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     // Owner-only: the log names classes and members (see `fsmode`).
-    let f = crate::fsmode::append(file)?;
+    let f = replaydesk_fsmode::append(file)?;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

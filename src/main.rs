@@ -1,5 +1,7 @@
 //! The `replaydesk` command line: one binary for the server, the IM emulator and tools.
 
+mod cli;
+
 use clap::{Parser, Subcommand};
 use replaydesk::im::usersig;
 use std::process::ExitCode;
@@ -58,17 +60,17 @@ enum Command {
     Demo(replaydesk::demo::DemoArgs),
     /// Align a class (from a database) or a saved group history: users' clocks, videos,
     /// events on the server axis, and what is wrong.
-    Align(replaydesk::align::cli::AlignArgs),
+    Align(cli::align::AlignArgs),
     /// Apply the store's migrations to a database (SQLite file or `postgres://` URL).
     Migrate(replaydesk::store::cli::MigrateArgs),
     /// Copy a whole store into another, empty one (move an SQLite install to PostgreSQL).
     MigrateStore(replaydesk::store::cli::MigrateStoreArgs),
     /// Export a class (class, members, messages, attempts, group history, alignment) as one
     /// JSON bundle without secrets.
-    Export(replaydesk::align::cli::ExportArgs),
+    Export(cli::align::ExportArgs),
     /// Import a class bundle (from `replaydesk export` or the export route) into a database
     /// for inspection: the class becomes a read-only record, never delivered or resent.
-    Import(replaydesk::align::cli::ImportArgs),
+    Import(cli::align::ImportArgs),
 }
 
 fn unix_now() -> i64 {
@@ -127,8 +129,8 @@ fn main() -> ExitCode {
         Command::Deliver(args) => replaydesk::delivery::cli::run(args),
         Command::Migrate(args) => replaydesk::store::cli::run(args),
         Command::MigrateStore(args) => replaydesk::store::cli::run_migrate_store(args),
-        Command::Align(args) => replaydesk::align::cli::run(args),
-        Command::Export(args) => replaydesk::align::cli::run_export(args),
-        Command::Import(args) => replaydesk::align::cli::run_import(args),
+        Command::Align(args) => cli::align::run(args),
+        Command::Export(args) => cli::align::run_export(args),
+        Command::Import(args) => cli::align::run_import(args),
     }
 }

@@ -4,7 +4,7 @@
 //! Windows) when one answers, else a TOML file only its owner may read (0600). Never in
 //! the SQLite file, never in a log line (values stay [`Secret`]s).
 
-use crate::secret::Secret;
+use replaydesk_protocol::secret::Secret;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};

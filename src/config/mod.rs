@@ -17,7 +17,7 @@ mod validate;
 pub use sources::{env_var, keys, ENV_PREFIX};
 
 use crate::delivery::{DeliveryConfig, RetrySchedule};
-use crate::secret::{without_userinfo, Secret};
+use replaydesk_protocol::secret::{without_userinfo, Secret};
 use crate::secret_store::{SecretName, SecretStore, SecretStoreError};
 use sources::{env_layer, file_layer, process_env, Layer};
 use std::fmt;

@@ -12,7 +12,7 @@
 //! and nothing needs to print them.
 
 use super::ConfigError;
-use crate::secret::Secret;
+use replaydesk_protocol::secret::Secret;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

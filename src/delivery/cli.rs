@@ -2,9 +2,9 @@
 //! SIGTERM — to drain an outbox, or as a separate worker process.
 
 use super::{Delivery, DeliveryConfig, RetrySchedule};
-use crate::im::client::{ImClient, ImConfig};
-use crate::secret::Secret;
 use crate::store::Store;
+use replaydesk_im::client::{ImClient, ImConfig};
+use replaydesk_protocol::secret::Secret;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -50,7 +50,7 @@ impl std::fmt::Debug for DeliverArgs {
             .field("db", &crate::store::db_for_display(&self.db))
             .field(
                 "im_endpoint",
-                &crate::secret::without_userinfo(&self.im_endpoint),
+                &replaydesk_protocol::secret::without_userinfo(&self.im_endpoint),
             )
             .field("sdkappid", &self.sdkappid)
             .field("admin", &self.admin)

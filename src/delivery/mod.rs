@@ -16,9 +16,9 @@ pub use limiter::{Limiters, TokenBucket};
 pub use schedule::{after, jittered, parse_duration, RetrySchedule, MAX_DELAY};
 pub use stats::{DeliveryStats, StatsSnapshot};
 
-use crate::im::client::ImClient;
-use crate::secret::Secret;
 use crate::store::{Job, JobKind, MessageFilter, MessageStatus, Store, StoreError};
+use replaydesk_im::client::ImClient;
+use replaydesk_protocol::secret::Secret;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

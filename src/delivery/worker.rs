@@ -2,13 +2,13 @@
 
 use super::limiter::Plan;
 use super::{Inner, CREDENTIALS_ALERT};
-use crate::clock::unix_ms_now;
-use crate::im::client::ImError;
-use crate::im::errors::is_group_missing;
-use crate::im::wire::SendGroupMsgRequest;
-use crate::im::ErrorClass;
-use crate::protocol::{MessageType, MsgBodyElem};
 use crate::store::{AttemptOutcome, AttemptRecord, ClaimedMessage, Transition};
+use replaydesk_clock::unix_ms_now;
+use replaydesk_im::client::ImError;
+use replaydesk_im::errors::is_group_missing;
+use replaydesk_im::wire::SendGroupMsgRequest;
+use replaydesk_im::ErrorClass;
+use replaydesk_protocol::{MessageType, MsgBodyElem};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

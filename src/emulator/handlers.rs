@@ -4,13 +4,6 @@ use super::codes::{self, *};
 use super::faults::{http500_response, lost_response, FaultConfig};
 use super::state::{NewMessage, Refused, Sent, AV_CHAT_ROOM};
 use super::{limits, lock, now_unix_s, Emulator, EmulatorStats, MAX_REQUEST_BYTES};
-use crate::im::usersig;
-use crate::im::wire::{
-    self, ApiStatus, CreateGroupRequest, CreateGroupResponse, DestroyGroupRequest,
-    GroupMsgGetSimpleRequest, GroupMsgGetSimpleResponse, SendGroupMsgRequest, SendGroupMsgResponse,
-    HISTORY_GROUP_TYPES, HISTORY_PAGE_SIZE,
-};
-use crate::protocol::{msg_body_size, MsgBodyElem, MAX_MSG_BODY_BYTES};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
@@ -18,6 +11,13 @@ use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post, put};
 use axum::{Json, Router};
+use replaydesk_im::usersig;
+use replaydesk_im::wire::{
+    self, ApiStatus, CreateGroupRequest, CreateGroupResponse, DestroyGroupRequest,
+    GroupMsgGetSimpleRequest, GroupMsgGetSimpleResponse, SendGroupMsgRequest, SendGroupMsgResponse,
+    HISTORY_GROUP_TYPES, HISTORY_PAGE_SIZE,
+};
+use replaydesk_protocol::{msg_body_size, MsgBodyElem, MAX_MSG_BODY_BYTES};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::time::Instant;

@@ -54,9 +54,9 @@ pub use faults::{FaultConfig, FaultConfigError, MAX_LATENCY_MS};
 pub use persist::{PersistError, FLUSH_EVERY};
 pub use stats::EmulatorStats;
 
-use crate::im::usersig;
-use crate::im::wire::{self, HistoryMsg};
 use limits::TokenBucket;
+use replaydesk_im::usersig;
+use replaydesk_im::wire::{self, HistoryMsg};
 use state::Groups;
 use std::fmt;
 use std::net::SocketAddr;
@@ -501,5 +501,5 @@ impl Drop for EmulatorHandle {
 
 /// Unix seconds now.
 fn now_unix_s() -> i64 {
-    crate::clock::unix_ms_now().div_euclid(1000)
+    replaydesk_clock::unix_ms_now().div_euclid(1000)
 }

@@ -9,7 +9,7 @@
 //! killed outright loses at most the last interval's changes, which is fine for a stand-in.
 
 use super::Shared;
-use crate::im::wire::HistoryMsg;
+use replaydesk_im::wire::HistoryMsg;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;
@@ -101,7 +101,7 @@ pub(crate) async fn open(path: &Path) -> Result<(SqlitePool, Vec<SavedGroup>), P
         source,
     };
     // Owner-only, as the store's own file (see `fsmode`).
-    crate::fsmode::prepare_sqlite(path).map_err(|e| db(sqlx::Error::Io(e)))?;
+    replaydesk_fsmode::prepare_sqlite(path).map_err(|e| db(sqlx::Error::Io(e)))?;
     let opts = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)

@@ -3,9 +3,9 @@
 
 use super::limits::{self, TokenBucket};
 use super::persist::{Change, SavedGroup};
-use crate::im::wire::HistoryMsg;
-use crate::protocol::MsgBodyElem;
 use rand::Rng as _;
+use replaydesk_im::wire::HistoryMsg;
+use replaydesk_protocol::MsgBodyElem;
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 

@@ -10,12 +10,12 @@ mod types;
 pub use join::{is_loopback_url, join_qr_svg, join_text, network_addresses, server_url_for};
 pub use types::*;
 
-use crate::clock::{ClockReading, ClockWatch, Discontinuity, LocalClock, DEFAULT_TOLERANCE_MS};
 use crate::service::{
     ClassEventReport, CreateClass, CreatedClass, ReplayDesk, ReportMeta, ServiceError,
     ServiceResult, StatusCounts, TimelineReport,
 };
 use crate::store::{ClassEvent, ClassState, MessageFilter, MessageStatus};
+use replaydesk_clock::{ClockReading, ClockWatch, Discontinuity, LocalClock, DEFAULT_TOLERANCE_MS};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -2,11 +2,11 @@
 //! with a clock the tests drive by hand.
 
 use super::*;
-use crate::clock::ManualClock;
 use crate::config::Config;
-use crate::protocol::MessageType;
-use crate::protocol::{Payload, ReplayMessage};
 use crate::store::StoredMessage;
+use replaydesk_clock::ManualClock;
+use replaydesk_protocol::MessageType;
+use replaydesk_protocol::{Payload, ReplayMessage};
 
 struct Fixture {
     _dir: tempfile::TempDir,

@@ -3,12 +3,12 @@
 use super::auth::Admin;
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{JsonOf, PathParam};
-use crate::align::Alignment;
 use crate::service::reconcile::{ReconcileRequest, ReconcileRun};
 use crate::service::{ClassBundle, ClassSummary, ReplayDesk};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use replaydesk_align::Alignment;
 
 /// `GET /v1/admin/classes/{class_id}/alignment` → [`Alignment`].
 #[utoipa::path(get, path = "/v1/admin/classes/{class_id}/alignment", tag = "admin", security(("admin" = [])), params(("class_id" = String, Path, description = "the class")), responses((status = 200, description = "the class's alignment (type `Alignment` in ui/src/bindings)", content_type = "application/json"), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody)))]

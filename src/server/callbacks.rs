@@ -14,7 +14,6 @@ use super::auth::Admin;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{BodyLimit, JsonOf, PathParam, QueryOf, ReceivedAt};
 use super::source_limit::SourceLimiter;
-use crate::callback::Refusal;
 use crate::service::requests::CallbackQuery;
 use crate::service::{AssignCallback, AssignedCallback, ReplayDesk, UnassignedCallback};
 use crate::store::{Page, RecordingCallbackRecord};
@@ -24,6 +23,7 @@ use axum::http::header::RETRY_AFTER;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use replaydesk_callback::Refusal;
 use serde_json::json;
 use std::net::SocketAddr;
 
@@ -147,7 +147,7 @@ mod tests {
 
     #[test]
     fn refusal_statuses() {
-        use crate::callback::CallbackError;
+        use replaydesk_callback::CallbackError;
         assert_eq!(refusal_status(&Refusal::BadSign), StatusCode::UNAUTHORIZED);
         assert_eq!(
             refusal_status(&Refusal::NoCallbackKey),

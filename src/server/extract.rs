@@ -21,7 +21,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ReceivedAt {
             .extensions
             .get::<ReceivedAt>()
             .copied()
-            .unwrap_or_else(|| ReceivedAt(crate::clock::unix_ms_now())))
+            .unwrap_or_else(|| ReceivedAt(replaydesk_clock::unix_ms_now())))
     }
 }
 
@@ -31,7 +31,7 @@ pub async fn stamp_received_at(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     req.extensions_mut()
-        .insert(ReceivedAt(crate::clock::unix_ms_now()));
+        .insert(ReceivedAt(replaydesk_clock::unix_ms_now()));
     next.run(req).await
 }
 

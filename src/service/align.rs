@@ -2,8 +2,10 @@
 //! from ReplayDesk's own log.
 
 use super::{ReplayDesk, ServiceResult};
-use crate::align::{self, AlignOptions, AlignSource, Alignment, Entry, EntryBody, RttSource};
 use crate::store::{AlignmentRow, Store};
+use replaydesk_align::{
+    self as align, AlignOptions, AlignSource, Alignment, Entry, EntryBody, RttSource,
+};
 
 /// One log row as an alignment entry.
 pub fn log_entry(r: &AlignmentRow) -> Entry {
@@ -96,7 +98,7 @@ fn enrich_from_log(entries: &mut [Entry], rows: &[AlignmentRow]) {
 
 impl ReplayDesk {
     /// Where the class's users, videos and events land on the server axis, and what is
-    /// wrong (see [`crate::align`]).
+    /// wrong (see [`replaydesk_align`]).
     pub async fn class_alignment(&self, class_id: &str) -> ServiceResult<Alignment> {
         align_class(&self.inner.store, class_id).await
     }

@@ -3,16 +3,16 @@
 //! the admin's view and assignment of the callbacks that matched no class.
 
 use super::{validate, ReplayDesk, ServiceError, ServiceResult, MAX_PAGE};
-use crate::callback::{
-    candidate_keys, classify, file_key, map_recording, missing_for_1004, recording_message, verify,
-    CallbackError, ClassDirectory, Classification, Mapping, RecordingCallback, Refusal,
-};
-use crate::protocol::{check_size, Seq};
-use crate::secret::Secret;
 use crate::store::{
     CallbackStatus, NewCallbackRow, Page, RecordingCallbackRecord, RecordingIntake,
     RecordingTarget, StoredMessage, REFUSED_BODY_SAMPLE_BYTES,
 };
+use replaydesk_callback::{
+    candidate_keys, classify, file_key, map_recording, missing_for_1004, recording_message, verify,
+    CallbackError, ClassDirectory, Classification, Mapping, RecordingCallback, Refusal,
+};
+use replaydesk_protocol::secret::Secret;
+use replaydesk_protocol::{check_size, Seq};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
 use ts_rs::TS;

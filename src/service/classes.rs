@@ -8,8 +8,8 @@ use super::{
 };
 use crate::config::random_token;
 use crate::delivery::GROUP_MISSING_ALERT;
-use crate::im::client::ImError;
 use crate::store::{ClassRecord, Member, MessageStatus, NewClass, StoreError};
+use replaydesk_im::client::ImError;
 use std::collections::HashMap;
 
 /// The group type ReplayGroups are created with (keeps history).

@@ -12,12 +12,12 @@ use super::{
     JoinSheet, MemberCredential, MessageDetail, RecoverPreview, ReplayDesk, ResendOutcome,
     ResendPreview, ServiceError, ServiceResult, UnassignedCallback, DEFAULT_PAGE,
 };
-use crate::protocol::MessageType;
-use crate::secret::Secret;
 use crate::store::{
     AddedMembers, Alert, AuditEntry, CallbackStatus, Job, MessageFilter, MessageStatus, Page,
     RecordingCallbackRecord, RosterMember, StoredMessage, TimelineReportRecord,
 };
+use replaydesk_protocol::secret::Secret;
+use replaydesk_protocol::MessageType;
 
 /// The console's view of a [`ReplayDesk`].
 #[derive(Debug, Clone, Copy)]

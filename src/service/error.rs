@@ -3,8 +3,8 @@
 use crate::config::ConfigError;
 use crate::delivery::DeliveryError;
 use crate::emulator::EmulatorError;
-use crate::im::client::ImError;
 use crate::store::StoreError;
+use replaydesk_im::client::ImError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

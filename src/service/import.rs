@@ -7,9 +7,9 @@
 
 use super::export::{ClassBundle, BUNDLE_FORMAT};
 use super::{validate, ReplayDesk, ServiceError, ServiceResult};
-use crate::align::read_history_item;
-use crate::protocol::MessageType;
 use crate::store::{ClassRecord, ImportedClass, Store};
+use replaydesk_align::read_history_item;
+use replaydesk_protocol::MessageType;
 use serde_json::Value;
 use std::collections::HashSet;
 
@@ -389,8 +389,8 @@ impl ReplayDesk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::align::{align, AlignOptions, AlignSource};
     use proptest::prelude::*;
+    use replaydesk_align::{align, AlignOptions, AlignSource};
     use serde_json::json;
 
     /// A small, consistent bundle: two messages, an attempt, a report, a history item.

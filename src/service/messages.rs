@@ -4,8 +4,8 @@
 use super::{
     validate, MessageDetail, ReplayDesk, ResendOutcome, ServiceError, ServiceResult, MAX_PAGE,
 };
-use crate::protocol::MessageType;
 use crate::store::{Job, MessageFilter, Page, StoredMessage};
+use replaydesk_protocol::MessageType;
 
 impl ReplayDesk {
     /// Messages matching `filter`, newest first; `cursor` is the previous page's

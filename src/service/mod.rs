@@ -44,15 +44,15 @@ pub use reports::{
 pub use types::*;
 
 use crate::app::AppInfo;
-use crate::clock::unix_ms_now;
 use crate::config::{random_token, Config, ConfigError};
 use crate::delivery::{Delivery, WorkerHandle};
 use crate::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
-use crate::im::client::{ImClient, ImConfig};
-use crate::secret::Secret;
 use crate::secret_store::{SecretName, SecretStore};
 use crate::store::Store;
 use intake::{Intake, IntakeCounters};
+use replaydesk_clock::unix_ms_now;
+use replaydesk_im::client::{ImClient, ImConfig};
+use replaydesk_protocol::secret::Secret;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 

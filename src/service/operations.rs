@@ -2,9 +2,9 @@
 //! behind `/metrics`.
 
 use super::{validate, ReplayDesk, ServiceError, ServiceResult, MAX_PAGE};
-use crate::secret::Secret;
 use crate::secret_store::SecretName;
 use crate::store::{Alert, AuditEntry, Page};
+use replaydesk_protocol::secret::Secret;
 
 impl ReplayDesk {
     /// The audit log, newest first; `cursor` is the previous page's `next_cursor`.
@@ -54,9 +54,9 @@ impl ReplayDesk {
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
-    use crate::secret::Secret;
     use crate::secret_store::{SecretName, SecretStore};
     use crate::service::ReplayDesk;
+    use replaydesk_protocol::secret::Secret;
 
     fn config(dir: &std::path::Path, configured_key: &str) -> Config {
         let mut c = Config {

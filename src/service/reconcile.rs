@@ -2,13 +2,13 @@
 //! paced, resumable), keep it read-only beside the class, and compare it with the log.
 
 use super::{ReplayDesk, ServiceError, ServiceResult};
-use crate::align::{
-    self, hole_runs, read_history_item, Entry, EntryBody, EntryKind, MsgRef, SeqRange,
-};
-use crate::im::client::ApiResponse;
-use crate::im::wire::{self, ApiStatus, GroupMsgGetSimpleRequest};
-use crate::protocol::MessageType;
 use crate::store::{AlignmentRow, ReconcileRunRow, ReconcileState, Store};
+use replaydesk_align::{
+    self as align, hole_runs, read_history_item, Entry, EntryBody, EntryKind, MsgRef, SeqRange,
+};
+use replaydesk_im::client::ApiResponse;
+use replaydesk_im::wire::{self, ApiStatus, GroupMsgGetSimpleRequest};
+use replaydesk_protocol::MessageType;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -450,7 +450,7 @@ impl ReplayDesk {
 /// cursor. Frequency-limit answers wait and retry; other failures end the run (resumable).
 async fn fetch_all(
     store: &Store,
-    im: &crate::im::client::ImClient,
+    im: &replaydesk_im::client::ImClient,
     run_id: i64,
     class_id: &str,
     group_id: &str,
@@ -490,7 +490,7 @@ async fn fetch_all(
             }
         }
         let oldest = items.iter().map(|(s, _)| *s).min();
-        let finished = crate::protocol::lenient_integer(&page.is_finished).unwrap_or(0) == 1
+        let finished = replaydesk_protocol::lenient_integer(&page.is_finished).unwrap_or(0) == 1
             || oldest.is_none_or(|s| s <= 1);
         let next = oldest.map(|s| s as i64 - 1);
         store

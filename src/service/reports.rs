@@ -6,12 +6,12 @@ use super::{
     validate, ClassEventAccepted, ClassEventReport, ReplayDesk, ServiceError, ServiceResult,
     TimelineAccepted, TimelineReport, MAX_PAGE,
 };
-use crate::align::RttSource;
-use crate::protocol::{Payload, ReplayMessage};
 use crate::store::{
     ClassEvent, ClassEventIntake, ClassRecord, IntakeItem, MemberRole, Page, RefusedReport,
     TimelineIntake, TimelineReportRecord,
 };
+use replaydesk_align::RttSource;
+use replaydesk_protocol::{Payload, ReplayMessage};
 use std::sync::atomic::Ordering;
 
 /// The largest body a report (timeline, start, end) may have, bytes; `max_body_bytes` when

@@ -12,8 +12,8 @@ use super::messages::{insert_message_tx, message_columns, message_from_row, NewM
 use super::types::{text_enum, StoredMessage};
 use super::{now_ms, Store, StoreError, StoreResult};
 use super::{Db, DbRow, Engine, SqlBuilder};
-use crate::callback::ClassSnapshot;
-use crate::protocol::{ReplayMessage, Seq};
+use replaydesk_callback::ClassSnapshot;
+use replaydesk_protocol::{ReplayMessage, Seq};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, Transaction};
 use ts_rs::TS;

@@ -4,7 +4,7 @@ use super::messages::{message_columns, message_from_row};
 use super::types::{MessageStatus, StoredMessage};
 use super::{Db, SqlBuilder};
 use super::{Engine, Store, StoreResult};
-use crate::protocol::MessageType;
+use replaydesk_protocol::MessageType;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 

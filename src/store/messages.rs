@@ -3,7 +3,7 @@
 use super::types::{Attempt, AttemptOutcome, MessageStatus, StoredMessage, Trigger};
 use super::{now_ms, Engine, Store, StoreError, StoreResult};
 use super::{Db, DbRow, SqlBuilder};
-use crate::protocol::{check_size, MessageType, ReplayMessage, Seq};
+use replaydesk_protocol::{check_size, MessageType, ReplayMessage, Seq};
 use sqlx::{Row, Transaction};
 use std::collections::HashSet;
 

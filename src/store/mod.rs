@@ -133,7 +133,7 @@ impl Engine {
 /// `user:password@` and without the value of a `password` or `sslpassword` query parameter
 /// (libpq and sqlx both read a password from either place).
 pub fn db_for_display(db: &Path) -> String {
-    let shown = crate::secret::without_userinfo(&db.to_string_lossy());
+    let shown = replaydesk_protocol::secret::without_userinfo(&db.to_string_lossy());
     let Some((base, query)) = shown.split_once('?') else {
         return shown;
     };
@@ -215,7 +215,7 @@ impl Store {
         let file = base.get_filename();
         if !file.as_os_str().is_empty() && file != Path::new(":memory:") {
             let narrowed =
-                crate::fsmode::prepare_sqlite(file).map_err(|source| StoreError::File {
+                replaydesk_fsmode::prepare_sqlite(file).map_err(|source| StoreError::File {
                     path: file.display().to_string(),
                     source,
                 })?;
@@ -453,5 +453,5 @@ async fn leaves_no_transaction(conn: &mut sqlx::AnyConnection) -> Result<bool, s
 }
 
 pub(crate) fn now_ms() -> i64 {
-    crate::clock::unix_ms_now()
+    replaydesk_clock::unix_ms_now()
 }

@@ -11,7 +11,7 @@ use super::types::StoredMessage;
 use super::SqlBuilder;
 use super::{now_ms, Store, StoreError, StoreResult};
 use super::{Db, DbRow};
-use crate::protocol::{check_size, Payload, ReplayMessage, Seq, UserValue};
+use replaydesk_protocol::{check_size, Payload, ReplayMessage, Seq, UserValue};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, Transaction};
 use std::collections::{HashMap, HashSet};

@@ -1,6 +1,6 @@
 //! Rows as the rest of the program sees them, with enumerations instead of strings.
 
-use crate::protocol::MessageType;
+use replaydesk_protocol::MessageType;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 

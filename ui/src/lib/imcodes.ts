@@ -1,4 +1,4 @@
-// IM error codes in words, and how ReplayDesk handles each (mirrors src/im/errors.rs
+// IM error codes in words, and how ReplayDesk handles each (mirrors crates/replaydesk-im/src/errors.rs
 // classify_code and the emulator's codes; unknown non-zero codes are retried).
 
 import type { AttemptOutcome } from "../bindings/AttemptOutcome";

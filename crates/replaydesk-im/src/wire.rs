@@ -2,7 +2,7 @@
 //! section 2). Shared by the client and the emulator so both speak one format. Field
 //! names are the service's own.
 
-use crate::protocol::MsgBodyElem;
+use replaydesk_protocol::MsgBodyElem;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 

@@ -1,8 +1,8 @@
 //! What a verified recording callback becomes: ignored, or one 1004 message.
 
 use super::parse::{RecordingCallback, EVENT_RECORDING_READY};
-use crate::protocol::{Payload, RecordingValue, ReplayMessage, Seq};
 use md5::{Digest, Md5};
+use replaydesk_protocol::{Payload, RecordingValue, ReplayMessage, Seq};
 
 /// What to do with a (verified) callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,11 +2,11 @@
 //! constructed classes that trigger each diagnostic (and a clean one that triggers none).
 
 use super::*;
-use crate::protocol::{Payload, RecordingValue, ReplayMessage, Seq, UserValue};
+use replaydesk_protocol::{Payload, RecordingValue, ReplayMessage, Seq, UserValue};
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
+        "{}/../../tests/fixtures/{name}",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()
@@ -37,7 +37,10 @@ fn history_fixture_aligns_with_offsets_placement_event_time_and_hole() {
     let li = &a.users[1].segments[0];
     assert_eq!(li.offset_ms, 1_795_339_200_123 - 3_408_123_311);
     assert_eq!(li.precision, PairPrecision::TimeLine);
-    assert_eq!(a.users[1].clock_width, crate::protocol::ClockWidth::Bits32);
+    assert_eq!(
+        a.users[1].clock_width,
+        replaydesk_protocol::ClockWidth::Bits32
+    );
     // The recording by both readings: media_start_time 1208 is a stream offset.
     let r = &a.recordings[0];
     assert_eq!(r.by_stream_offset_ms, 1_795_339_195_000 + 1208);

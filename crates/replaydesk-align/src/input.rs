@@ -4,7 +4,7 @@
 //! holes; a 1003 without `time_line` (the public reference server's) is read, and marked.
 
 use super::types::RttSource;
-use crate::protocol::{lenient_integer, ReplayMessage, WHITEBOARD_EXT};
+use replaydesk_protocol::{lenient_integer, ReplayMessage, WHITEBOARD_EXT};
 use serde_json::Value;
 
 /// One message of a group (or of the log), reduced to what alignment needs.
@@ -249,7 +249,7 @@ mod tests {
     fn three_shapes_read_alike() {
         let one = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/replaygroup_history_room42.json"
+            "/../../tests/fixtures/replaygroup_history_room42.json"
         ))
         .unwrap();
         let answer: Value = serde_json::from_str(&one).unwrap();

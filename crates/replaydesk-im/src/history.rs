@@ -1,11 +1,8 @@
 //! Reading a ReplayGroup's history: which messages are ours, which are the classroom
 //! clients' whiteboard data, and which are holes or something else.
 
-use super::{MsgBodyElem, ProtocolError, ReplayMessage};
-use crate::im::wire::HistoryMsg;
-
-/// The `Ext` the whiteboard SDK puts on its custom messages.
-pub const WHITEBOARD_EXT: &str = "TXWhiteBoardExt";
+use crate::wire::HistoryMsg;
+use replaydesk_protocol::{MsgBodyElem, ProtocolError, ReplayMessage, WHITEBOARD_EXT};
 
 /// What one history entry is, as far as replay is concerned.
 #[derive(Debug, Clone, PartialEq)]

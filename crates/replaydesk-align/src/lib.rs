@@ -5,7 +5,6 @@
 //! `group_msg_get_simple` dump) or ReplayDesk's own log of a class; output is an
 //! [`Alignment`], which the console draws and `replaydesk align` prints.
 
-pub mod cli;
 mod diagnostics;
 mod engine;
 mod input;

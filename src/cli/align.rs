@@ -1,8 +1,8 @@
 //! `replaydesk align`: a class from a database, or a saved `group_msg_get_simple` dump,
 //! as a readable report or as JSON.
 
-use super::{align_dump, render_text, AlignOptions, Alignment};
-use crate::store::Store;
+use replaydesk::align::{align_dump, render_text, AlignOptions, Alignment};
+use replaydesk::store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -13,7 +13,7 @@ pub struct AlignArgs {
     #[arg(long)]
     pub class: Option<String>,
     /// SQLite database file (with --class).
-    #[arg(long, env = "REPLAYDESK_DB", default_value = crate::config::DEFAULT_DB)]
+    #[arg(long, env = "REPLAYDESK_DB", default_value = replaydesk::config::DEFAULT_DB)]
     pub db: PathBuf,
     /// A saved dump: one group_msg_get_simple answer, an array of answers, or an array of
     /// RspMsgList items.
@@ -56,7 +56,8 @@ fn alignment(args: &AlignArgs) -> Result<Alignment, String> {
     }
     let class = args.class.as_deref().unwrap_or_default();
     // Opening would create a missing file: refuse instead, and change nothing.
-    if crate::store::Engine::of(&args.db.to_string_lossy()) == crate::store::Engine::Sqlite
+    if replaydesk::store::Engine::of(&args.db.to_string_lossy())
+        == replaydesk::store::Engine::Sqlite
         && !args.db.is_file()
     {
         return Err(format!("no database at {}", args.db.display()));
@@ -67,7 +68,7 @@ fn alignment(args: &AlignArgs) -> Result<Alignment, String> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     rt.block_on(async {
         let store = Store::open(&args.db).await.map_err(|e| e.to_string())?;
-        let a = crate::service::align_class(&store, class)
+        let a = replaydesk::service::align_class(&store, class)
             .await
             .map_err(|e| e.to_string());
         store.close().await;
@@ -82,7 +83,7 @@ pub struct ExportArgs {
     #[arg(long)]
     pub class: String,
     /// SQLite database file.
-    #[arg(long, env = "REPLAYDESK_DB", default_value = crate::config::DEFAULT_DB)]
+    #[arg(long, env = "REPLAYDESK_DB", default_value = replaydesk::config::DEFAULT_DB)]
     pub db: PathBuf,
     /// Write the bundle here instead of to standard output.
     #[arg(long)]
@@ -101,7 +102,8 @@ pub fn run_export(args: ExportArgs) -> ExitCode {
 
 fn export(args: &ExportArgs) -> Result<(), String> {
     // Opening would create a missing file: refuse instead, and change nothing.
-    if crate::store::Engine::of(&args.db.to_string_lossy()) == crate::store::Engine::Sqlite
+    if replaydesk::store::Engine::of(&args.db.to_string_lossy())
+        == replaydesk::store::Engine::Sqlite
         && !args.db.is_file()
     {
         return Err(format!("no database at {}", args.db.display()));
@@ -112,9 +114,13 @@ fn export(args: &ExportArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let bundle = rt.block_on(async {
         let store = Store::open(&args.db).await.map_err(|e| e.to_string())?;
-        let b = crate::service::export_class(&store, &args.class, crate::clock::unix_ms_now())
-            .await
-            .map_err(|e| e.to_string());
+        let b = replaydesk::service::export_class(
+            &store,
+            &args.class,
+            replaydesk::clock::unix_ms_now(),
+        )
+        .await
+        .map_err(|e| e.to_string());
         store.close().await;
         b
     })?;
@@ -122,7 +128,7 @@ fn export(args: &ExportArgs) -> Result<(), String> {
     match &args.out {
         Some(p) => {
             // Owner-only: a class's members and their messages (see `fsmode`).
-            crate::fsmode::write(p, text + "\n")
+            replaydesk::fsmode::write(p, text + "\n")
                 .map_err(|e| format!("cannot write {}: {e}", p.display()))
         }
         None => {
@@ -138,7 +144,7 @@ pub struct ImportArgs {
     /// The bundle file (`replaydesk export --out FILE`, or the export route's answer).
     pub file: PathBuf,
     /// SQLite database file (created and migrated if missing).
-    #[arg(long, env = "REPLAYDESK_DB", default_value = crate::config::DEFAULT_DB)]
+    #[arg(long, env = "REPLAYDESK_DB", default_value = replaydesk::config::DEFAULT_DB)]
     pub db: PathBuf,
 }
 
@@ -160,11 +166,11 @@ pub fn run_import(args: ImportArgs) -> ExitCode {
     }
 }
 
-fn import(args: &ImportArgs) -> Result<crate::store::ClassRecord, String> {
+fn import(args: &ImportArgs) -> Result<replaydesk::store::ClassRecord, String> {
     let bytes = std::fs::read(&args.file)
         .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
     // Read and checked before the database is opened: a bad bundle changes nothing.
-    let checked = crate::service::parse_bundle(&bytes)
+    let checked = replaydesk::service::parse_bundle(&bytes)
         .map_err(|e| format!("{}: {e}", args.file.display()))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -172,7 +178,7 @@ fn import(args: &ImportArgs) -> Result<crate::store::ClassRecord, String> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     rt.block_on(async {
         let store = Store::open(&args.db).await.map_err(|e| e.to_string())?;
-        let c = crate::service::import_bundle(&store, &checked, "cli")
+        let c = replaydesk::service::import_bundle(&store, &checked, "cli")
             .await
             .map_err(|e| e.to_string());
         store.close().await;

@@ -5,7 +5,7 @@
 use super::diagnostics::DiagnosticCode;
 use super::input::{Entry, EntryBody};
 use super::types::*;
-use crate::protocol::{client_delta_ms_with, ClockWidth, Payload};
+use replaydesk_protocol::{client_delta_ms_with, ClockWidth, Payload};
 use std::collections::{BTreeMap, HashMap};
 
 /// Uncertainty of a pair made from IM `MsgTimeStamp`: the stamp is whole seconds (±500 ms
@@ -729,7 +729,7 @@ fn reading_name(r: PlacementReading) -> &'static str {
 
 fn place_recording(
     e: &Entry,
-    r: &crate::protocol::RecordingValue,
+    r: &replaydesk_protocol::RecordingValue,
     user: Option<&UserState>,
     class_span: (Option<i64>, Option<i64>),
     opts: &AlignOptions,
@@ -739,7 +739,7 @@ fn place_recording(
     let usec = r
         .extra
         .get("start_time_usec")
-        .and_then(|v| crate::protocol::lenient_integer(v).ok())
+        .and_then(|v| replaydesk_protocol::lenient_integer(v).ok())
         .and_then(|v| i64::try_from(v).ok())
         .unwrap_or(0);
     let start_time_ms = r.start_time.saturating_mul(1000) + usec / 1000;

@@ -38,7 +38,7 @@
 //! A callback that no rule maps is [`Mapping::Unmatched`], with a reason listing what each
 //! rule found; the server keeps it for an admin to assign.
 
-use super::parse::RecordingCallback;
+use super::parse::{parse_query, RecordingCallback};
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
@@ -468,18 +468,6 @@ pub fn legacy_hash(room_id: &str, uid: &str, suffix: &str) -> String {
     h.update(b"_");
     h.update(suffix.as_bytes());
     hex::encode(h.finalize())
-}
-
-/// A form-encoded query string (`a=1&b=x%3D`) as decoded pairs, in order. A leading `?` is
-/// skipped; a pair without `=` has an empty value. Decoding is `form_urlencoded`'s
-/// (`application/x-www-form-urlencoded`: `+` is a space, `%XX` a byte, a `%` not followed by
-/// two hex digits stays as it is, invalid UTF-8 becomes U+FFFD).
-pub(crate) fn parse_query(q: &str) -> Vec<(String, String)> {
-    let q = q.trim();
-    let q = q.strip_prefix('?').unwrap_or(q);
-    form_urlencoded::parse(q.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
 }
 
 /// The first value of `name` (ASCII case-insensitive), when it is not blank.

@@ -5,18 +5,23 @@
 //! demand: numbers may arrive as floats or strings, unknown fields are kept.
 
 mod client_time;
+mod duplicate_keys;
 mod envelope;
 mod error;
-mod history;
 mod lenient;
 mod message;
+pub mod secret;
 
 pub use client_time::{client_add_ms, client_delta_ms, client_delta_ms_with, ClockWidth};
+pub use duplicate_keys::no_duplicate_keys;
 pub use envelope::{check_size, msg_body_size, CustomElem, MsgBodyElem, MAX_MSG_BODY_BYTES};
 pub use error::ProtocolError;
-pub use history::{classify, HistoryItem, WHITEBOARD_EXT};
 pub use lenient::lenient_integer;
 pub use message::{MessageType, Payload, RecordingValue, ReplayMessage, Seq, UserValue};
+pub use secret::Secret;
+
+/// The `Ext` the whiteboard SDK puts on its custom messages.
+pub const WHITEBOARD_EXT: &str = "TXWhiteBoardExt";
 
 #[cfg(test)]
 mod tests;

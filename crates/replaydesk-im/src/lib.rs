@@ -3,7 +3,9 @@
 
 pub mod client;
 pub mod errors;
+pub mod history;
 pub mod usersig;
 pub mod wire;
 
 pub use errors::{classify_code, ErrorClass};
+pub use history::{classify, HistoryItem};

@@ -1,8 +1,8 @@
 //! The callback's signature and expiry (docs/protocol.md section 4).
 
 use super::parse::{CallbackError, RecordingCallback};
-use crate::secret::Secret;
 use md5::{Digest, Md5};
+use replaydesk_protocol::secret::Secret;
 use subtle::ConstantTimeEq;
 use thiserror::Error;
 

@@ -107,7 +107,7 @@ impl RecordingCallback {
         let v: Value =
             serde_json::from_slice(body).map_err(|e| CallbackError::NotJson(e.to_string()))?;
         // Which of two `sign`s or `stream_param`s would count? Neither: refused.
-        crate::service::validate::no_duplicate_keys(body)
+        replaydesk_protocol::no_duplicate_keys(body)
             .map_err(|e| CallbackError::invalid("body", e))?;
         Self::from_value(v)
     }
@@ -147,7 +147,7 @@ impl RecordingCallback {
         if let Some(q) = &stream_param {
             // The first occurrence would win in the mapping, and could disagree with the
             // stream id: a repeated key is refused rather than guessed.
-            let pairs = crate::callback::mapping::parse_query(q);
+            let pairs = parse_query(q);
             for key in ["groupid", "userid"] {
                 let n = pairs
                     .iter()
@@ -199,7 +199,7 @@ impl RecordingCallback {
 }
 
 fn integer(v: &Value, field: &'static str) -> Result<i128, CallbackError> {
-    crate::protocol::lenient_integer(v).map_err(|reason| CallbackError::invalid(field, reason))
+    replaydesk_protocol::lenient_integer(v).map_err(|reason| CallbackError::invalid(field, reason))
 }
 
 /// Every number of a callback: 0 to 2^53, as timeline timestamps (the largest integer
@@ -255,6 +255,18 @@ fn opt_text(o: &Map<String, Value>, field: &'static str) -> Result<Option<String
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
         Some(_) => Err(CallbackError::invalid(field, "not text")),
     }
+}
+
+/// A form-encoded query string (`a=1&b=x%3D`) as decoded pairs, in order. A leading `?` is
+/// skipped; a pair without `=` has an empty value. Decoding is `form_urlencoded`'s
+/// (`application/x-www-form-urlencoded`: `+` is a space, `%XX` a byte, a `%` not followed by
+/// two hex digits stays as it is, invalid UTF-8 becomes U+FFFD).
+pub(crate) fn parse_query(q: &str) -> Vec<(String, String)> {
+    let q = q.trim();
+    let q = q.strip_prefix('?').unwrap_or(q);
+    form_urlencoded::parse(q.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use super::wire::{
     GroupMsgGetSimpleRequest, GroupMsgGetSimpleResponse, HistoryMsg, SendGroupMsgRequest,
     SendGroupMsgResponse,
 };
-use crate::protocol::ReplayMessage;
-use crate::secret::Secret;
+use replaydesk_protocol::secret::Secret;
+use replaydesk_protocol::ReplayMessage;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,7 +39,10 @@ pub struct ImConfig {
 impl std::fmt::Debug for ImConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ImConfig")
-            .field("endpoint", &crate::secret::without_userinfo(&self.endpoint))
+            .field(
+                "endpoint",
+                &replaydesk_protocol::secret::without_userinfo(&self.endpoint),
+            )
             .field("sdkappid", &self.sdkappid)
             .field("admin", &self.admin)
             .field("secret_key", &self.secret_key)
@@ -176,7 +179,7 @@ impl std::fmt::Debug for ImClient {
 }
 
 fn unix_now() -> i64 {
-    crate::clock::unix_ms_now().div_euclid(1000)
+    replaydesk_clock::unix_ms_now().div_euclid(1000)
 }
 
 impl ImClient {

@@ -3,7 +3,7 @@
 //! on one user's own clock.
 
 use super::diagnostics::{DiagnosticCode, Severity};
-use crate::protocol::{ClockWidth, MessageType};
+use replaydesk_protocol::{ClockWidth, MessageType};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 

@@ -1,0 +1,3 @@
+//! The `replaydesk` subcommands, each a thin adapter over the library crates.
+
+pub mod align;
