@@ -17,8 +17,8 @@ mod validate;
 pub use sources::{env_var, keys, ENV_PREFIX};
 
 use crate::delivery::{DeliveryConfig, RetrySchedule};
-use replaydesk_protocol::secret::{without_userinfo, Secret};
 use crate::secret_store::{SecretName, SecretStore, SecretStoreError};
+use replaydesk_protocol::secret::{without_userinfo, Secret};
 use sources::{env_layer, file_layer, process_env, Layer};
 use std::fmt;
 use std::net::SocketAddr;

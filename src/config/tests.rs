@@ -514,7 +514,10 @@ fn every_typed_variable_refuses_a_wrong_value_without_showing_it() {
     // `trusted_proxies` and `delivery.retry_schedule` quote the entry they cannot read:
     // lists (of addresses, of delays), so that a typo among several entries can be found.
     let quoting = ["trusted_proxies", "delivery.retry_schedule"];
-    for key in keys().into_iter().filter(|k| !quoting.contains(&k.as_str())) {
+    for key in keys()
+        .into_iter()
+        .filter(|k| !quoting.contains(&k.as_str()))
+    {
         let var = env_var(&key);
         match Config::from_sources(None, env(&[(&var, BAD)]), &Flags::default()) {
             Ok(_) => {}
