@@ -10,41 +10,11 @@ use tauri::{AppHandle, Builder, Manager, RunEvent, Runtime};
 /// embedded backend, the tests with `tauri::test::mock_builder()` and a backend they start
 /// themselves, so both exercise the same wiring.
 pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
-    // One command per line, so that parallel additions merge cleanly.
+    // One command per line, so that parallel additions merge cleanly. The console's
+    // operations all go through `operation` (the library's operation table).
     builder.invoke_handler(tauri::generate_handler![
         commands::app_info,
-        commands::admin::create_class,
-        commands::admin::list_classes,
-        commands::admin::get_class,
-        commands::admin::class_members,
-        commands::admin::member_credential,
-        commands::admin::add_members,
-        commands::admin::revoke_credential,
-        commands::admin::issue_credentials,
-        commands::admin::end_class,
-        commands::admin::reopen_class,
-        commands::admin::create_group,
-        commands::admin::class_reports,
-        commands::admin::class_messages,
-        commands::admin::list_messages,
-        commands::admin::get_message,
-        commands::admin::resend_message,
-        commands::admin::bulk_resend,
-        commands::admin::preview_resend,
-        commands::admin::recover,
-        commands::admin::preview_recover,
-        commands::admin::list_jobs,
-        commands::admin::get_job,
-        commands::admin::job_messages,
-        commands::admin::list_audit,
-        commands::admin::list_alerts,
-        commands::admin::list_callbacks,
-        commands::admin::get_callback,
-        commands::admin::assign_callback,
-        commands::admin::unassign_callback,
-        commands::admin::set_secret_key,
-        commands::admin::set_sandbox_faults,
-        commands::align::class_alignment,
+        commands::operation::operation,
         commands::host::host_create_class,
         commands::host::host_list_classes,
         commands::host::host_start_class,
@@ -54,10 +24,6 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::settings::get_settings,
         commands::settings::save_settings,
         commands::settings::restart_app,
-        commands::align::reconcile_class,
-        commands::align::class_reconcile,
-        commands::align::export_class,
-        commands::align::import_class,
     ])
 }
 

@@ -1,6 +1,6 @@
 //! The streaming cloud's recording callback (`POST /v1/callbacks/recording`, no token: the
-//! body's `sign` authenticates it), and the admin's view of every callback received
-//! (`/v1/admin/callbacks`), with assignment of those that matched no class.
+//! body's `sign` authenticates it). The admin's view of the callbacks received is in the
+//! operation table (`service::api`).
 //!
 //! Answers to the cloud: `200 {"code":0}` once the callback is durably recorded (accepted,
 //! duplicate, ignored or unmatched); a refusal is JSON `{"error": <reason>, "detail"}`:
@@ -10,13 +10,10 @@
 //! source over `callback_rate_per_source`, before its body is read (not stored); 500 when it could not be recorded and 503 while
 //! stopping (the cloud retries on anything but 200).
 
-use super::auth::Admin;
-use super::error::{ApiError, ApiResult, ErrorBody};
-use super::extract::{BodyLimit, JsonOf, PathParam, QueryOf, ReceivedAt};
+use super::error::{ApiError, ErrorBody};
+use super::extract::{BodyLimit, ReceivedAt};
 use super::source_limit::SourceLimiter;
-use crate::service::requests::CallbackQuery;
-use crate::service::{AssignCallback, AssignedCallback, ReplayDesk, UnassignedCallback};
-use crate::store::{Page, RecordingCallbackRecord};
+use crate::service::ReplayDesk;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::header::RETRY_AFTER;
@@ -90,55 +87,6 @@ pub async fn recording(
         },
         Err(e) => ApiError::from(e).into_response(),
     }
-}
-
-/// `GET /v1/admin/callbacks?status&cursor&limit` → `{items, next_cursor}`, newest first.
-#[utoipa::path(get, path = "/v1/admin/callbacks", tag = "admin", security(("admin" = [])), operation_id = "list_callbacks", params(CallbackQuery), responses((status = 200, body = Page<RecordingCallbackRecord>), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
-pub async fn list(
-    State(desk): State<ReplayDesk>,
-    _: Admin,
-    QueryOf(query): QueryOf<CallbackQuery>,
-) -> ApiResult<Json<Page<RecordingCallbackRecord>>> {
-    Ok(Json(desk.console().list_callbacks(query).await?))
-}
-
-/// `GET /v1/admin/callbacks/{id}` → the callback as stored.
-#[utoipa::path(get, path = "/v1/admin/callbacks/{id}", tag = "admin", security(("admin" = [])), operation_id = "get_callback", params(("id" = i64, Path)), responses((status = 200, body = RecordingCallbackRecord), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
-pub async fn one(
-    State(desk): State<ReplayDesk>,
-    _: Admin,
-    PathParam(id): PathParam<i64>,
-) -> ApiResult<Json<RecordingCallbackRecord>> {
-    Ok(Json(desk.console().get_callback(id).await?))
-}
-
-/// `POST /v1/admin/callbacks/{id}/assign` `{"class_id","uid"}` → 200
-/// `{callback, message, message_created}`. Audited.
-#[utoipa::path(post, path = "/v1/admin/callbacks/{id}/assign", tag = "admin", security(("admin" = [])), operation_id = "assign_callback", params(("id" = i64, Path)), request_body = AssignCallback, responses((status = 200, body = AssignedCallback), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
-pub async fn assign(
-    State(desk): State<ReplayDesk>,
-    admin: Admin,
-    PathParam(id): PathParam<i64>,
-    JsonOf(body): JsonOf<AssignCallback>,
-) -> ApiResult<Json<AssignedCallback>> {
-    let assigned = desk
-        .console()
-        .assign_callback(id, body, &admin.actor)
-        .await?;
-    Ok(Json(assigned))
-}
-
-/// `POST /v1/admin/callbacks/{id}/unassign` → 200 `{callback, message_deleted}`: an
-/// assignment undone while its 1004 is not sent (409 once it is). Audited.
-#[utoipa::path(post, path = "/v1/admin/callbacks/{id}/unassign", tag = "admin", security(("admin" = [])), operation_id = "unassign_callback", params(("id" = i64, Path)), responses((status = 200, body = UnassignedCallback), (status = 409, description = "not assigned, or its 1004 is already sent (or being sent): nothing changed", body = ErrorBody), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
-pub async fn unassign(
-    State(desk): State<ReplayDesk>,
-    admin: Admin,
-    PathParam(id): PathParam<i64>,
-) -> ApiResult<Json<UnassignedCallback>> {
-    Ok(Json(
-        desk.console().unassign_callback(id, &admin.actor).await?,
-    ))
 }
 
 #[cfg(test)]

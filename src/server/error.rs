@@ -98,16 +98,7 @@ impl From<ServiceError> for ApiError {
     }
 }
 
-/// The error body both doors give: the HTTP API as its JSON body, the Tauri commands as
-/// their error value. `detail` names the field at fault where there is one.
-#[derive(
-    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS, utoipa::ToSchema,
-)]
-#[ts(export)]
-pub struct ErrorBody {
-    pub error: String,
-    pub detail: String,
-}
+pub use crate::service::api::ErrorBody;
 
 impl ApiError {
     pub fn body(&self) -> ErrorBody {

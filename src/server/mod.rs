@@ -2,11 +2,9 @@
 //! API the console uses, health, metrics, and the console's static files. Handlers are
 //! thin adapters over [`ReplayDesk`]; every error is JSON `{"error","detail"}`.
 
-pub mod admin;
 pub mod align;
 pub mod auth;
 pub mod callbacks;
-pub mod classes;
 pub mod cli;
 pub mod conn_limit;
 pub mod error;
@@ -18,6 +16,7 @@ pub mod launch;
 pub mod listen;
 pub mod metrics;
 pub mod openapi;
+pub mod operations;
 pub mod report_limit;
 pub mod reports;
 pub mod source_limit;

@@ -1,5 +1,6 @@
-//! The console's operations, one function each, named as the Tauri command that reaches
-//! it (the HTTP admin route reaches the same function): `desk.console().list_messages(q)`.
+//! The console's operations, one function each, named as the operation that calls it
+//! (declared once in `api/table.rs`, which both doors are built from):
+//! `desk.console().list_messages(q)`.
 //! They take the typed requests of [`super::requests`] and check their values (status
 //! and type names, an empty bulk filter) here, once for both doors.
 
@@ -7,11 +8,13 @@ use super::requests::{
     AddMembers, AuditQuery, CallbackQuery, ClassQuery, IssueCredentials, JobsQuery, MessageQuery,
     PageQuery, RecoverRequest, ResendFilter, ResendMessageRequest, SandboxFaults, SecretKeyRequest,
 };
+use super::validate;
 use super::{
     AssignCallback, AssignedCallback, ClassSummary, CreateClass, CreatedClass, GroupCreated,
     JoinSheet, MemberCredential, MessageDetail, RecoverPreview, ReplayDesk, ResendOutcome,
-    ResendPreview, ServiceError, ServiceResult, UnassignedCallback, DEFAULT_PAGE,
+    ResendPreview, ServiceError, ServiceResult, UnassignedCallback, DEFAULT_PAGE, MAX_PAGE,
 };
+use crate::secret_store::SecretName;
 use crate::store::{
     AddedMembers, Alert, AuditEntry, CallbackStatus, Job, MessageFilter, MessageStatus, Page,
     RecordingCallbackRecord, RosterMember, StoredMessage, TimelineReportRecord,
@@ -362,9 +365,14 @@ impl Console<'_> {
         body: ResendMessageRequest,
         actor: &str,
     ) -> ServiceResult<ResendOutcome> {
-        self.desk
-            .resend(id, body.duplicate.unwrap_or(false), actor)
-            .await
+        let desk = self.desk;
+        validate::actor(actor).map_err(ServiceError::Invalid)?;
+        let m = desk.inner.store.message(id).await?;
+        super::import::refuse_if_imported(&desk.class(&m.class_id).await?, "resending")?;
+        let duplicate = body.duplicate.unwrap_or(false);
+        let queued = desk.inner.delivery.resend(id, duplicate, actor).await?;
+        let message = desk.inner.store.message(id).await?;
+        Ok(ResendOutcome { queued, message })
     }
 
     /// `POST /v1/admin/resend/preview`: how many messages a bulk resend with this body
@@ -427,7 +435,8 @@ impl Console<'_> {
 
     /// `GET /v1/admin/jobs`: newest first.
     pub async fn list_jobs(&self, query: JobsQuery) -> ServiceResult<Vec<Job>> {
-        self.desk.jobs(query.limit.unwrap_or(DEFAULT_PAGE)).await
+        let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        Ok(self.desk.inner.store.jobs(limit).await?)
     }
 
     /// `GET /v1/admin/jobs/{id}`.
@@ -457,14 +466,19 @@ impl Console<'_> {
         limited("action", &query.action, 64)?;
         limited("target", &query.target, 200)?;
         let nonempty = |v: Option<String>| v.filter(|t| !t.is_empty());
-        self.desk
-            .audit_log(
+        let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        let items = self
+            .desk
+            .inner
+            .store
+            .audit_log_filtered(
                 query.cursor,
-                query.limit.unwrap_or(DEFAULT_PAGE),
+                limit + 1,
                 nonempty(query.action).as_deref(),
                 nonempty(query.target).as_deref(),
             )
-            .await
+            .await?;
+        Ok(Page::from_overfetch(items, limit, |e| e.id))
     }
 
     /// `GET /v1/admin/alerts`: open alerts.
@@ -544,10 +558,26 @@ impl Console<'_> {
         Ok(body)
     }
 
-    /// `PUT /v1/admin/im/secret-key`: sending resumes.
+    /// `PUT /v1/admin/im/secret-key`: replaces the IM secret key (a wrong one paused
+    /// sending) and resumes. Audited. With a secret store configured the key is kept there
+    /// too, so it survives a restart (until the configured key itself changes).
     pub async fn set_secret_key(&self, body: SecretKeyRequest, actor: &str) -> ServiceResult<()> {
-        self.desk
-            .update_secret_key(Secret::new(body.secret_key), actor)
-            .await
+        let key = Secret::new(body.secret_key);
+        let inner = &self.desk.inner;
+        validate::actor(actor).map_err(ServiceError::Invalid)?;
+        validate::secret_key(key.expose()).map_err(ServiceError::Invalid)?;
+        if let Some(store) = &inner.config.secret_store {
+            // Kept first: a key that could not be kept is refused rather than lost at restart.
+            store
+                .set(&SecretName::FixedImSecretKey, Some(&key))
+                .and_then(|()| {
+                    store.set(
+                        &SecretName::FixedImSecretKeyReplaces,
+                        Some(&Secret::new(inner.configured_key_sha256.clone())),
+                    )
+                })
+                .map_err(|e| ServiceError::Unavailable(format!("cannot keep the key: {e}")))?;
+        }
+        Ok(inner.delivery.update_secret_key(key, actor).await?)
     }
 }

@@ -1,9 +1,8 @@
-//! The message log: listing with filters, one message with its attempts, resend one,
-//! bulk resend and recover as jobs, and the jobs themselves.
+//! The message log: listing with filters, one message with its attempts, bulk resend and
+//! recover as jobs, and the messages a job took on. (Resending one message is the
+//! console operation `resend_message`: `console.rs`.)
 
-use super::{
-    validate, MessageDetail, ReplayDesk, ResendOutcome, ServiceError, ServiceResult, MAX_PAGE,
-};
+use super::{validate, MessageDetail, ReplayDesk, ServiceError, ServiceResult, MAX_PAGE};
 use crate::store::{Job, MessageFilter, Page, StoredMessage};
 use replaydesk_protocol::MessageType;
 
@@ -49,23 +48,6 @@ impl ReplayDesk {
             source_report,
             source_callback,
         })
-    }
-
-    /// Resends one message (same `seq`; a new `Random` if it had been sent). A message
-    /// already `sent` is resent only with `duplicate` (it reaches the group twice);
-    /// without it, a conflict that changes nothing. Audited.
-    pub async fn resend(
-        &self,
-        id: i64,
-        duplicate: bool,
-        actor: &str,
-    ) -> ServiceResult<ResendOutcome> {
-        validate::actor(actor).map_err(ServiceError::Invalid)?;
-        let m = self.inner.store.message(id).await?;
-        super::import::refuse_if_imported(&self.class(&m.class_id).await?, "resending")?;
-        let queued = self.inner.delivery.resend(id, duplicate, actor).await?;
-        let message = self.inner.store.message(id).await?;
-        Ok(ResendOutcome { queued, message })
     }
 
     /// How many messages a bulk resend with `filter` would take now.
@@ -143,10 +125,5 @@ impl ReplayDesk {
             .store
             .job_messages(id, cursor, limit.clamp(1, MAX_PAGE))
             .await?)
-    }
-
-    /// The newest jobs first.
-    pub async fn jobs(&self, limit: u32) -> ServiceResult<Vec<Job>> {
-        Ok(self.inner.store.jobs(limit.clamp(1, MAX_PAGE)).await?)
     }
 }

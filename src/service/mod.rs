@@ -4,6 +4,7 @@
 //! live in a module of their own (classes, reports, messages, callbacks, operations).
 
 mod align;
+pub mod api;
 mod auth;
 mod callbacks;
 mod classes;

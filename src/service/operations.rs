@@ -1,53 +1,13 @@
-//! What admins watch and fix: the audit log, open alerts, the IM key, and the counters
-//! behind `/metrics`.
+//! What admins watch: open alerts, and the counters behind `/metrics`. (The audit log and
+//! fixing the IM key are console operations: `console.rs`.)
 
-use super::{validate, ReplayDesk, ServiceError, ServiceResult, MAX_PAGE};
-use crate::secret_store::SecretName;
-use crate::store::{Alert, AuditEntry, Page};
-use replaydesk_protocol::secret::Secret;
+use super::{ReplayDesk, ServiceResult};
+use crate::store::Alert;
 
 impl ReplayDesk {
-    /// The audit log, newest first; `cursor` is the previous page's `next_cursor`.
-    pub async fn audit_log(
-        &self,
-        cursor: Option<i64>,
-        limit: u32,
-        action: Option<&str>,
-        target: Option<&str>,
-    ) -> ServiceResult<Page<AuditEntry>> {
-        let limit = limit.clamp(1, MAX_PAGE);
-        let items = self
-            .inner
-            .store
-            .audit_log_filtered(cursor, limit + 1, action, target)
-            .await?;
-        Ok(Page::from_overfetch(items, limit, |e| e.id))
-    }
-
     /// Conditions the console shows until they clear (e.g. refused IM credentials).
     pub async fn alerts(&self) -> ServiceResult<Vec<Alert>> {
         Ok(self.inner.store.open_alerts().await?)
-    }
-
-    /// Replaces the IM secret key (a wrong one paused sending) and resumes. Audited. With a
-    /// secret store configured the key is kept there too, so it survives a restart (until
-    /// the configured key itself changes).
-    pub async fn update_secret_key(&self, key: Secret, actor: &str) -> ServiceResult<()> {
-        validate::actor(actor).map_err(ServiceError::Invalid)?;
-        validate::secret_key(key.expose()).map_err(ServiceError::Invalid)?;
-        if let Some(store) = &self.inner.config.secret_store {
-            // Kept first: a key that could not be kept is refused rather than lost at restart.
-            store
-                .set(&SecretName::FixedImSecretKey, Some(&key))
-                .and_then(|()| {
-                    store.set(
-                        &SecretName::FixedImSecretKeyReplaces,
-                        Some(&Secret::new(self.inner.configured_key_sha256.clone())),
-                    )
-                })
-                .map_err(|e| ServiceError::Unavailable(format!("cannot keep the key: {e}")))?;
-        }
-        Ok(self.inner.delivery.update_secret_key(key, actor).await?)
     }
 }
 
@@ -55,8 +15,15 @@ impl ReplayDesk {
 mod tests {
     use crate::config::Config;
     use crate::secret_store::{SecretName, SecretStore};
+    use crate::service::requests::SecretKeyRequest;
     use crate::service::ReplayDesk;
     use replaydesk_protocol::secret::Secret;
+
+    fn key(k: &str) -> SecretKeyRequest {
+        SecretKeyRequest {
+            secret_key: k.to_owned(),
+        }
+    }
 
     fn config(dir: &std::path::Path, configured_key: &str) -> Config {
         let mut c = Config {
@@ -84,7 +51,8 @@ mod tests {
         let desk = ReplayDesk::start(config(dir.path(), "configured-A"))
             .await
             .unwrap();
-        desk.update_secret_key(Secret::new("fixed-B"), "admin")
+        desk.console()
+            .set_secret_key(key("fixed-B"), "admin")
             .await
             .unwrap();
         desk.shutdown().await;
@@ -117,7 +85,8 @@ mod tests {
             .await
             .unwrap();
         assert!(desk
-            .update_secret_key(Secret::new("has space"), "admin")
+            .console()
+            .set_secret_key(key("has space"), "admin")
             .await
             .is_err());
         desk.shutdown().await;

@@ -18,7 +18,7 @@ use std::time::Duration;
 use ts_rs::TS;
 
 /// What `POST /v1/admin/classes/{class_id}/reconcile` takes.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export)]
 pub struct ReconcileRequest {

@@ -379,7 +379,7 @@ export async function desktopTest({ version, log }) {
     const qr = await app.attr(await app.find('[data-testid="join-qr"]'), "src");
     if (!String(qr).startsWith("data:image/svg+xml;base64,")) throw new Error("no QR code image in the join info");
     // What the messages are: the class start and the teacher's timeline report.
-    const msgs = await app.invoke("class_messages", { classId: "c-e2e", query: {} });
+    const msgs = await app.invoke("operation", { name: "class_messages", classId: "c-e2e", query: {} });
     const types = (msgs.ok?.items ?? []).map((m) => `${m.msg_type}:${m.status}`).sort();
     if (JSON.stringify(types) !== JSON.stringify(["class_start:sent", "timeline:sent"])) {
       throw new Error(`class messages: ${JSON.stringify(msgs)}`);
@@ -476,7 +476,7 @@ export async function desktopTest({ version, log }) {
       ["list_jobs", { query: {} }],
       ["list_callbacks", { query: {} }],
     ]) {
-      const a = await app.invoke(cmd, args);
+      const a = await app.invoke("operation", { name: cmd, ...args });
       if (a.err !== undefined && cmd !== "list_alerts") throw new Error(`${cmd} failed: ${JSON.stringify(a.err)}`);
       answers.push(JSON.stringify(a));
     }

@@ -21,12 +21,21 @@ use tauri::{App, WebviewWindow, WebviewWindowBuilder};
 /// The admin token of every rig (a scratch value, not a secret).
 pub const ADMIN: &str = "test-admin-token-0123456789";
 
-/// Calls `cmd` with `args` as the webview would; the error is the command's error JSON.
+/// Calls `cmd` with `args` as the webview would; the error is the command's error JSON. A
+/// console operation's name goes, as the console sends it, through the one `operation`
+/// command with `name` added to its arguments.
 pub fn invoke(
     webview: &WebviewWindow<MockRuntime>,
     cmd: &str,
     args: Value,
 ) -> Result<Value, Value> {
+    let (cmd, args) = if replaydesk::service::api::names().contains(&cmd) {
+        let mut args = args.as_object().cloned().unwrap_or_default();
+        args.insert("name".into(), Value::String(cmd.to_owned()));
+        ("operation", Value::Object(args))
+    } else {
+        (cmd, args)
+    };
     let request = InvokeRequest {
         cmd: cmd.into(),
         callback: CallbackFn(0),
@@ -113,6 +122,11 @@ impl Rig {
             let status = res.status().as_u16();
             (status, res.json::<Value>().await.unwrap())
         })
+    }
+
+    /// `http://ADDR` of the HTTP door.
+    pub fn base_url(&self) -> String {
+        self.server.as_ref().unwrap().base_url()
     }
 
     pub fn http_get(&self, path: &str) -> (u16, Value) {

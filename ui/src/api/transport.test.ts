@@ -19,9 +19,10 @@ describe("HTTP door", () => {
     expect(() => fillPath(OPERATIONS.get_message.path, {})).toThrow(TransportError);
   });
 
-  test("every operation of the shared contract has its command name and route", () => {
-    expect(OPERATIONS.bulk_resend).toEqual({ method: "POST", path: "/v1/admin/resend" });
-    expect(OPERATIONS.create_class).toEqual({ method: "POST", path: "/v1/classes" });
+  test("the generated operation table names each operation's route and role", () => {
+    expect(OPERATIONS.bulk_resend).toMatchObject({ method: "POST", path: "/v1/admin/resend", role: "admin" });
+    expect(OPERATIONS.create_class).toMatchObject({ method: "POST", path: "/v1/classes", status: 201 });
+    expect(OPERATIONS.list_messages.role).toBe("viewer");
     expect(OPERATIONS.set_secret_key.method).toBe("PUT");
     expect(Object.keys(OPERATIONS)).toContain("assign_callback");
   });

@@ -3,9 +3,10 @@
 // - in a browser against `replaydesk serve`, where it calls the HTTP API with the admin token.
 // Components use `transport()` and never care which door is behind it.
 //
-// Every admin operation is one entry of `OPERATIONS` below: its Tauri command name and its
-// HTTP method and path. Both doors are built from that one table, so they cannot disagree
-// about which operation exists (the backend's route-parity test holds the other side).
+// Every console operation is one entry of `OPERATIONS` (bindings/operations.ts), generated
+// from the backend's operation table: its HTTP method and path, the role it needs, and (in
+// `Operations`) its arguments and answer. Both doors are built from that table: HTTP calls
+// the method and path, the desktop app's one `operation` command takes the name.
 
 import { invoke } from "@tauri-apps/api/core";
 import type { Alert } from "../bindings/Alert";
@@ -46,13 +47,21 @@ import type { SecretKeyRequest } from "../bindings/SecretKeyRequest";
 import type { StoredMessage } from "../bindings/StoredMessage";
 import type { TimelineReportRecord } from "../bindings/TimelineReportRecord";
 import type { UnassignedCallback } from "../bindings/UnassignedCallback";
+import { OPERATIONS, type OpName, type Operations } from "../bindings/operations";
 import { clearToken, getToken } from "./auth";
 
-/** The arguments of one operation, named as the Tauri commands take them. */
-export interface OpArgs {
-  classId?: string;
-  id?: number | string;
-  uid?: string;
+export { OPERATIONS, type OpName };
+
+/** The arguments of operation `K`: its path parameters (`classId`, `id`, `uid`) and its `query` or `body`. */
+export type OpArgs<K extends OpName> = Operations[K]["args"];
+/** What operation `K` answers. */
+export type OpAnswer<K extends OpName> = Operations[K]["response"];
+/** The arguments as `call` takes them: left out when the operation has none that are required. */
+type CallArgs<K extends OpName> = Record<string, never> extends OpArgs<K> ? [args?: OpArgs<K>] : [args: OpArgs<K>];
+
+/** Any operation's arguments, as the doors read them. */
+interface AnyArgs {
+  [param: string]: unknown;
   query?: object;
   body?: unknown;
 }
@@ -62,8 +71,8 @@ export interface Transport {
   readonly kind: "tauri" | "http";
   /** Version and IM mode of the running backend. */
   appInfo(): Promise<AppInfo>;
-  /** Any operation of `OPERATIONS` by name (the typed methods below call this). */
-  call<T>(op: OpName, args?: OpArgs): Promise<T>;
+  /** Any operation of `OPERATIONS` by name, typed by its generated entry (the methods below call this). */
+  call<K extends OpName>(op: K, ...args: CallArgs<K>): Promise<OpAnswer<K>>;
 
   listClasses(query?: ClassQuery): Promise<ClassSummary[]>;
   getClass(classId: string): Promise<ClassSummary>;
@@ -113,56 +122,6 @@ export interface Transport {
   /** Imports a class bundle (from another ReplayDesk's export) as a read-only record. */
   importClass(bundle: unknown): Promise<ClassSummary>;
 }
-
-type Method = "GET" | "POST" | "PUT";
-
-interface Operation {
-  method: Method;
-  /** The HTTP path with `{class_id}`, `{id}`, `{uid}` holes. */
-  path: string;
-}
-
-/** Every admin operation: Tauri command name → HTTP route (the shared contract's table). */
-export const OPERATIONS = {
-  create_class: { method: "POST", path: "/v1/classes" },
-  list_classes: { method: "GET", path: "/v1/admin/classes" },
-  get_class: { method: "GET", path: "/v1/admin/classes/{class_id}" },
-  class_members: { method: "GET", path: "/v1/admin/classes/{class_id}/members" },
-  member_credential: { method: "POST", path: "/v1/admin/classes/{class_id}/members/{uid}/credential" },
-  add_members: { method: "POST", path: "/v1/admin/classes/{class_id}/members" },
-  revoke_credential: { method: "POST", path: "/v1/admin/classes/{class_id}/members/{uid}/revoke" },
-  issue_credentials: { method: "POST", path: "/v1/admin/classes/{class_id}/credentials" },
-  end_class: { method: "POST", path: "/v1/admin/classes/{class_id}/end" },
-  reopen_class: { method: "POST", path: "/v1/admin/classes/{class_id}/reopen" },
-  create_group: { method: "POST", path: "/v1/admin/classes/{class_id}/create-group" },
-  class_reports: { method: "GET", path: "/v1/admin/classes/{class_id}/reports" },
-  class_messages: { method: "GET", path: "/v1/admin/classes/{class_id}/messages" },
-  class_alignment: { method: "GET", path: "/v1/admin/classes/{class_id}/alignment" },
-  reconcile_class: { method: "POST", path: "/v1/admin/classes/{class_id}/reconcile" },
-  class_reconcile: { method: "GET", path: "/v1/admin/classes/{class_id}/reconcile" },
-  export_class: { method: "GET", path: "/v1/admin/classes/{class_id}/export" },
-  import_class: { method: "POST", path: "/v1/admin/import" },
-  list_messages: { method: "GET", path: "/v1/admin/messages" },
-  get_message: { method: "GET", path: "/v1/admin/messages/{id}" },
-  resend_message: { method: "POST", path: "/v1/admin/messages/{id}/resend" },
-  bulk_resend: { method: "POST", path: "/v1/admin/resend" },
-  preview_resend: { method: "POST", path: "/v1/admin/resend/preview" },
-  recover: { method: "POST", path: "/v1/admin/recover" },
-  preview_recover: { method: "POST", path: "/v1/admin/recover/preview" },
-  list_jobs: { method: "GET", path: "/v1/admin/jobs" },
-  get_job: { method: "GET", path: "/v1/admin/jobs/{id}" },
-  job_messages: { method: "GET", path: "/v1/admin/jobs/{id}/messages" },
-  list_audit: { method: "GET", path: "/v1/admin/audit" },
-  list_alerts: { method: "GET", path: "/v1/admin/alerts" },
-  list_callbacks: { method: "GET", path: "/v1/admin/callbacks" },
-  get_callback: { method: "GET", path: "/v1/admin/callbacks/{id}" },
-  assign_callback: { method: "POST", path: "/v1/admin/callbacks/{id}/assign" },
-  unassign_callback: { method: "POST", path: "/v1/admin/callbacks/{id}/unassign" },
-  set_secret_key: { method: "PUT", path: "/v1/admin/im/secret-key" },
-  set_sandbox_faults: { method: "PUT", path: "/v1/admin/sandbox/faults" },
-} as const satisfies Record<string, Operation>;
-
-export type OpName = keyof typeof OPERATIONS;
 
 /** A failed backend call, with a message fit to show the user. */
 export class TransportError extends Error {
@@ -232,10 +191,15 @@ export function errorMessage(body: { error: string; detail: string | null }): st
   return body.detail ? `${words}: ${body.detail}` : words;
 }
 
+/** A path parameter's argument name (`class_id` is `classId`, as Tauri names arguments). */
+function argName(param: string): string {
+  return param.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
 /** Fills the `{...}` holes of a path, each value URL-encoded. */
-export function fillPath(path: string, args: OpArgs): string {
-  return path.replace(/\{(class_id|id|uid)\}/g, (_, hole: string) => {
-    const v = hole === "class_id" ? args.classId : hole === "id" ? args.id : args.uid;
+export function fillPath(path: string, args: AnyArgs): string {
+  return path.replace(/\{([a-z_]+)\}/g, (_, hole: string) => {
+    const v = args[argName(hole)];
     if (v === undefined || v === null || v === "") throw new TransportError(`Missing ${hole} for ${path}`);
     return encodeURIComponent(String(v));
   });
@@ -287,7 +251,10 @@ function checkAppInfo(value: unknown, source: string): AppInfo {
 }
 
 /** The typed methods, written once over `call`. */
-function typed(kind: "tauri" | "http", appInfo: () => Promise<AppInfo>, call: <T>(op: OpName, args?: OpArgs) => Promise<T>): Transport {
+type RawCall = (op: OpName, args?: AnyArgs) => Promise<unknown>;
+
+function typed(kind: "tauri" | "http", appInfo: () => Promise<AppInfo>, raw: RawCall): Transport {
+  const call = (<K extends OpName>(op: K, ...args: CallArgs<K>) => raw(op, args[0] as AnyArgs | undefined) as Promise<OpAnswer<K>>) as Transport["call"];
   return {
     kind,
     appInfo,
@@ -303,7 +270,7 @@ function typed(kind: "tauri" | "http", appInfo: () => Promise<AppInfo>, call: <T
     reopenClass: (classId) => call("reopen_class", { classId }),
     createGroup: (classId) => call("create_group", { classId }),
     classReports: (classId, query) => call("class_reports", { classId, query }),
-    reconcileClass: (classId, body) => call("reconcile_class", { classId, body: body ?? {} }),
+    reconcileClass: (classId, body) => call("reconcile_class", { classId, body: body ?? ({} as ReconcileRequest) }),
     classReconcile: (classId) => call("class_reconcile", { classId }),
     classMessages: (classId, query) => call("class_messages", { classId, query }),
     listMessages: (query) => call("list_messages", { query }),
@@ -329,16 +296,17 @@ function typed(kind: "tauri" | "http", appInfo: () => Promise<AppInfo>, call: <T
   };
 }
 
-/** Tauri IPC: each operation is the #[tauri::command] of the same name. */
-async function tauriCall<T>(op: OpName, args: OpArgs = {}): Promise<T> {
-  const payload: Record<string, unknown> = {};
-  if (args.classId !== undefined) payload.classId = args.classId;
-  if (args.id !== undefined) payload.id = args.id;
-  if (args.uid !== undefined) payload.uid = args.uid;
+/** Tauri IPC: every operation is the one `operation` command, given the operation's name. */
+async function tauriCall(op: OpName, args: AnyArgs = {}): Promise<unknown> {
+  const payload: Record<string, unknown> = { name: op };
+  for (const param of OPERATIONS[op].params) {
+    const v = args[argName(param)];
+    if (v !== undefined) payload[argName(param)] = v;
+  }
   if (args.query !== undefined) payload.query = compact(args.query) ?? {};
   if (args.body !== undefined) payload.body = args.body;
   try {
-    return await invoke<T>(op, payload);
+    return await invoke<unknown>("operation", payload);
   } catch (err) {
     const body = errorBody(err);
     if (body) throw new TransportError(errorMessage(body), null, null, body.error);
@@ -376,7 +344,7 @@ async function httpError(res: Response, what: string): Promise<TransportError> {
   return new TransportError(`The server answered ${status} for ${what}`, null, res.status);
 }
 
-async function httpRequest(method: Method, path: string, body?: unknown, auth = true): Promise<unknown> {
+async function httpRequest(method: string, path: string, body?: unknown, auth = true): Promise<unknown> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (auth) {
     const token = getToken();
@@ -401,11 +369,11 @@ async function httpRequest(method: Method, path: string, body?: unknown, auth = 
   }
 }
 
-async function httpCall<T>(op: OpName, args: OpArgs = {}): Promise<T> {
-  const o: Operation = OPERATIONS[op];
+async function httpCall(op: OpName, args: AnyArgs = {}): Promise<unknown> {
+  const o = OPERATIONS[op];
   const url = fillPath(o.path, args) + queryString(args.query);
   const body = o.method === "GET" ? undefined : (args.body ?? (o.method === "POST" ? {} : undefined));
-  return (await httpRequest(o.method, url, body)) as T;
+  return await httpRequest(o.method, url, body);
 }
 
 /** HTTP: the JSON API of `replaydesk serve`, on the same origin as the page. */

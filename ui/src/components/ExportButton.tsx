@@ -17,7 +17,7 @@ export function ExportButton({ classId }: { classId: string }) {
   const run = async () => {
     setState({ busy: true, error: null });
     try {
-      const bundle = await transport().call<unknown>("export_class", { classId });
+      const bundle = await transport().call("export_class", { classId });
       const blob = new Blob([JSON.stringify(bundle)], { type: "application/json" });
       const url = URL.createObjectURL(blob);
       const a = document.createElement("a");

@@ -14,7 +14,6 @@ import { OffsetChart } from "./alignment/OffsetChart";
 import { RecordingsTable } from "./alignment/RecordingsTable";
 import { buildLanes, diagnosticKeys } from "./alignment/model";
 import { offsetSeries } from "./alignment/offsets";
-import type { AlignmentAnswer } from "./alignment/types";
 
 export function AlignmentView() {
   const { classId } = useParams({ strict: false }) as { classId: string };
@@ -23,7 +22,7 @@ export function AlignmentView() {
   const picked = search.diag !== undefined && /^\d+$/.test(search.diag) ? Number(search.diag) : null;
   const q = useQuery({
     queryKey: ["alignment", classId],
-    queryFn: () => transport().call<AlignmentAnswer>("class_alignment", { classId }),
+    queryFn: () => transport().call("class_alignment", { classId }),
   });
   const lanes = useMemo(() => (q.data ? buildLanes(q.data) : null), [q.data]);
   const offsets = useMemo(() => (q.data ? offsetSeries(q.data) : []), [q.data]);

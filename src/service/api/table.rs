@@ -1,0 +1,321 @@
+//! The console's operations: one entry each. An entry reads
+//!
+//! ```text
+//! /// What it does (the OpenAPI description and the console's doc).
+//! name: method "/path/{param}" => success status, Role,
+//!     path (param: Type, ...),
+//!     input none [] | query [Type] | body [Type] | optional_body [Type] | bundle [],
+//!     output json [Type] | untyped [Type] | empty [()],
+//!     |desk, input, actor| the service call;
+//! ```
+//!
+//! `output untyped` is JSON whose type has no OpenAPI schema (the console's bindings name
+//! it); `empty` answers 204 with no body over HTTP and `null` over IPC. The roles are
+//! issue 23's: `Viewer` classes, messages and alignment; `Support` every view,
+//! alignment, reconcile and export; `Admin` everything (resend, jobs, class changes,
+//! credentials, keys).
+
+use super::ErrorBody;
+use crate::service::reconcile::{ReconcileRequest, ReconcileRun};
+use crate::service::requests::{
+    AddMembers, AuditQuery, CallbackQuery, ClassQuery, IssueCredentials, JobsQuery, MessageQuery,
+    PageQuery, RecoverRequest, ResendFilter, ResendMessageRequest, SandboxFaults, SecretKeyRequest,
+};
+use crate::service::{
+    AssignCallback, AssignedCallback, ClassBundle, ClassSummary, CreateClass, CreatedClass,
+    GroupCreated, JoinSheet, MemberCredential, MessageDetail, RecoverPreview, ResendOutcome,
+    ResendPreview, UnassignedCallback,
+};
+use crate::store::{
+    AddedMembers, Alert, AuditEntry, Job, Page, RecordingCallbackRecord, RosterMember,
+    StoredMessage, TimelineReportRecord,
+};
+use replaydesk_align::Alignment;
+
+operations! {
+    /// Creates a class: `{"class_id","group_id","teacher_uid","create_group"?,
+    /// "legacy_class_token"?,"open_enrolment"?}` → the class, the teacher's
+    /// `teacher_credential`, and `report_token` (legacy option only).
+    create_class: post "/v1/classes" => 201, Admin,
+        path (),
+        input body [CreateClass],
+        output json [CreatedClass],
+        |desk, body, actor| desk.console().create_class(body, actor);
+
+    /// Every class with per-status message counts; `q` narrows by id, group or teacher.
+    list_classes: get "/v1/admin/classes" => 200, Viewer,
+        path (),
+        input query [ClassQuery],
+        output json [Vec<ClassSummary>],
+        |desk, query, _| desk.console().list_classes(query);
+
+    /// One class with its per-status message counts.
+    get_class: get "/v1/admin/classes/{class_id}" => 200, Viewer,
+        path (class_id: String),
+        input none [],
+        output json [ClassSummary],
+        |desk, _, _| desk.console().get_class(&class_id);
+
+    /// The roster: each member with its credential's generation, when it was issued and
+    /// whether it is revoked (never the credential itself).
+    class_members: get "/v1/admin/classes/{class_id}/members" => 200, Support,
+        path (class_id: String),
+        input none [],
+        output json [Vec<RosterMember>],
+        |desk, _, _| desk.console().class_members(&class_id);
+
+    /// Registers the roster before anyone reports: `{"uids": [...]}` (1 to 1000 uids, each
+    /// checked before any is added) → `{class_id, added, existing}`. Audited
+    /// (`add_members`).
+    add_members: post "/v1/admin/classes/{class_id}/members" => 200, Admin,
+        path (class_id: String),
+        input body [AddMembers],
+        output json [AddedMembers],
+        |desk, body, actor| desk.console().add_members(&class_id, body, actor);
+
+    /// A new report credential for the member (a uid the class does not know is enrolled
+    /// as a student); its earlier one is refused from now on. Audited
+    /// (`issue_credential`).
+    member_credential: post "/v1/admin/classes/{class_id}/members/{uid}/credential" => 200, Admin,
+        path (class_id: String, uid: String),
+        input none [],
+        output json [MemberCredential],
+        |desk, _, actor| desk.console().member_credential(&class_id, &uid, actor);
+
+    /// Revokes the member's credential: its reports are refused until a credential is
+    /// issued again. 404 not a member; 409 revoked already. Audited
+    /// (`revoke_credential`).
+    revoke_credential: post "/v1/admin/classes/{class_id}/members/{uid}/revoke" => 200, Admin,
+        path (class_id: String, uid: String),
+        input none [],
+        output json [RosterMember],
+        |desk, _, actor| desk.console().revoke_credential(&class_id, &uid, actor);
+
+    /// The join sheet: `{"uids"?, "server_url"?}` → a new credential for each member named
+    /// (default: every student), with its join text and QR code. Each member's earlier
+    /// credential is refused from then on; each issue is audited (`issue_credential`). The
+    /// answer is the only place these credentials appear.
+    issue_credentials: post "/v1/admin/classes/{class_id}/credentials" => 200, Admin,
+        path (class_id: String),
+        input body [IssueCredentials],
+        output json [JoinSheet],
+        |desk, body, actor| desk.console().issue_credentials(&class_id, body, actor);
+
+    /// Ends a started class for its teacher: a 1002 on the teacher's behalf, stamped with
+    /// the teacher's clock by their newest timeline pair. 409 unless the class has
+    /// started, or when the teacher never reported a pair. Audited (`end_class`).
+    end_class: post "/v1/admin/classes/{class_id}/end" => 200, Admin,
+        path (class_id: String),
+        input none [],
+        output json [ClassSummary],
+        |desk, _, actor| desk.console().end_class(&class_id, actor);
+
+    /// Reopens an ended class: back to `created`, it may start and end once more. 409
+    /// unless it has ended. Audited.
+    reopen_class: post "/v1/admin/classes/{class_id}/reopen" => 200, Admin,
+        path (class_id: String),
+        input none [],
+        output json [ClassSummary],
+        |desk, _, actor| desk.console().reopen_class(&class_id, actor);
+
+    /// Creates the class's IM group (the fix a `group_missing` alert offers; one that
+    /// exists is fine), clears the alert and queues again the messages that failed since
+    /// it → `{class_id, group_id, group_created, alert_cleared, job}`. Audited.
+    create_group: post "/v1/admin/classes/{class_id}/create-group" => 200, Admin,
+        path (class_id: String),
+        input none [],
+        output json [GroupCreated],
+        |desk, _, actor| desk.console().create_group(&class_id, actor);
+
+    /// The class's raw timeline reports, newest first, a page at a time.
+    class_reports: get "/v1/admin/classes/{class_id}/reports" => 200, Support,
+        path (class_id: String),
+        input query [PageQuery],
+        output json [Page<TimelineReportRecord>],
+        |desk, query, _| desk.console().class_reports(&class_id, query);
+
+    /// The class's messages, filtered and paged → `{items, next_cursor}`.
+    class_messages: get "/v1/admin/classes/{class_id}/messages" => 200, Viewer,
+        path (class_id: String),
+        input query [MessageQuery],
+        output json [Page<StoredMessage>],
+        |desk, query, _| desk.console().class_messages(&class_id, query);
+
+    /// The class's alignment: each member's clock against the server's, with diagnostics.
+    class_alignment: get "/v1/admin/classes/{class_id}/alignment" => 200, Viewer,
+        path (class_id: String),
+        input none [],
+        output untyped [Alignment],
+        |desk, _, _| desk.class_alignment(&class_id);
+
+    /// Starts (or resumes) comparing the class's IM group history with the message log:
+    /// `{restart?, pages_per_second?}` → 202 with the run; fetching goes on in the
+    /// background.
+    reconcile_class: post "/v1/admin/classes/{class_id}/reconcile" => 202, Support,
+        path (class_id: String),
+        input body [ReconcileRequest],
+        output untyped [ReconcileRun],
+        |desk, body, actor| desk.reconcile_class(&class_id, body, actor);
+
+    /// The class's latest reconcile run with its progress and report (`null` before the
+    /// first).
+    class_reconcile: get "/v1/admin/classes/{class_id}/reconcile" => 200, Support,
+        path (class_id: String),
+        input none [],
+        output untyped [Option<ReconcileRun>],
+        |desk, _, _| desk.reconcile_status(&class_id);
+
+    /// The class as one JSON bundle without secrets: the class, members, messages,
+    /// attempts, group history and alignment.
+    export_class: get "/v1/admin/classes/{class_id}/export" => 200, Support,
+        path (class_id: String),
+        input none [],
+        output untyped [ClassBundle],
+        |desk, _, _| desk.export_class(&class_id);
+
+    /// Imports a class bundle (from `GET /v1/admin/classes/{class_id}/export`) as a
+    /// read-only record (`imported_at`): never delivered, resent, reconciled or reopened.
+    /// A bad bundle (400/422) or a class or group already present (409) is refused, and
+    /// nothing changes.
+    import_class: post "/v1/admin/import" => 201, Admin,
+        path (),
+        input bundle [],
+        output json [ClassSummary],
+        |desk, bundle, actor| desk.import_bundle_input(bundle, actor);
+
+    /// Messages across classes, filtered and paged (`class` narrows) → `{items,
+    /// next_cursor}`.
+    list_messages: get "/v1/admin/messages" => 200, Viewer,
+        path (),
+        input query [MessageQuery],
+        output json [Page<StoredMessage>],
+        |desk, query, _| desk.console().list_messages(query);
+
+    /// One message with its attempts → `{message, attempts}`.
+    get_message: get "/v1/admin/messages/{id}" => 200, Viewer,
+        path (id: i64),
+        input none [],
+        output json [MessageDetail],
+        |desk, _, _| desk.console().get_message(id);
+
+    /// Queues the message again → 202 `{queued, message}`. A message already `sent` is
+    /// refused (409) unless the body says `{"duplicate": true}` (a second copy in the
+    /// group, with the same `seq`).
+    resend_message: post "/v1/admin/messages/{id}/resend" => 202, Admin,
+        path (id: i64),
+        input optional_body [ResendMessageRequest],
+        output json [ResendOutcome],
+        |desk, body, actor| desk.console().resend_message(id, body, actor);
+
+    /// Every message matching the filter, as a job (202), once the count is confirmed:
+    /// `confirm_count` must be what the preview stated and still match (409 otherwise).
+    bulk_resend: post "/v1/admin/resend" => 202, Admin,
+        path (),
+        input body [ResendFilter],
+        output json [Job],
+        |desk, body, actor| desk.console().bulk_resend(body, actor);
+
+    /// How many messages a bulk resend with this filter would take, and the filter as
+    /// applied → `{count, filter}`. Changes nothing.
+    preview_resend: post "/v1/admin/resend/preview" => 200, Admin,
+        path (),
+        input body [ResendFilter],
+        output json [ResendPreview],
+        |desk, body, _| desk.console().preview_resend(body);
+
+    /// Queues again every message that failed since `since_ms`, as a job (202); with
+    /// `confirm_count`, only if that many match now (409 otherwise).
+    recover: post "/v1/admin/recover" => 202, Admin,
+        path (),
+        input body [RecoverRequest],
+        output json [Job],
+        |desk, body, actor| desk.console().recover(body, actor);
+
+    /// How many messages a recovery would take → `{count, since_ms, class_id}`. Changes
+    /// nothing.
+    preview_recover: post "/v1/admin/recover/preview" => 200, Admin,
+        path (),
+        input body [RecoverRequest],
+        output json [RecoverPreview],
+        |desk, body, _| desk.console().preview_recover(body);
+
+    /// The newest jobs (bulk resends, recoveries), newest first.
+    list_jobs: get "/v1/admin/jobs" => 200, Admin,
+        path (),
+        input query [JobsQuery],
+        output json [Vec<Job>],
+        |desk, query, _| desk.console().list_jobs(query);
+
+    /// One job and its progress.
+    get_job: get "/v1/admin/jobs/{id}" => 200, Admin,
+        path (id: i64),
+        input none [],
+        output json [Job],
+        |desk, _, _| desk.console().get_job(id);
+
+    /// The messages the job took on, newest first, as they are now → `{items,
+    /// next_cursor}`.
+    job_messages: get "/v1/admin/jobs/{id}/messages" => 200, Admin,
+        path (id: i64),
+        input query [PageQuery],
+        output json [Page<StoredMessage>],
+        |desk, query, _| desk.console().job_messages(id, query);
+
+    /// The audit log, newest first → `{items, next_cursor}`; `action` exactly, `target`
+    /// by its start.
+    list_audit: get "/v1/admin/audit" => 200, Support,
+        path (),
+        input query [AuditQuery],
+        output json [Page<AuditEntry>],
+        |desk, query, _| desk.console().list_audit(query);
+
+    /// The open alerts.
+    list_alerts: get "/v1/admin/alerts" => 200, Support,
+        path (),
+        input none [],
+        output json [Vec<Alert>],
+        |desk, _, _| desk.console().list_alerts();
+
+    /// Recording callbacks, newest first, by status → `{items, next_cursor}`.
+    list_callbacks: get "/v1/admin/callbacks" => 200, Support,
+        path (),
+        input query [CallbackQuery],
+        output json [Page<RecordingCallbackRecord>],
+        |desk, query, _| desk.console().list_callbacks(query);
+
+    /// One recording callback.
+    get_callback: get "/v1/admin/callbacks/{id}" => 200, Support,
+        path (id: i64),
+        input none [],
+        output json [RecordingCallbackRecord],
+        |desk, _, _| desk.console().get_callback(id);
+
+    /// Assigns an unplaced recording callback to a class (and member), queueing its 1004.
+    assign_callback: post "/v1/admin/callbacks/{id}/assign" => 200, Admin,
+        path (id: i64),
+        input body [AssignCallback],
+        output json [AssignedCallback],
+        |desk, body, actor| desk.console().assign_callback(id, body, actor);
+
+    /// Undoes an assignment while its 1004 is not sent (409 once it is).
+    unassign_callback: post "/v1/admin/callbacks/{id}/unassign" => 200, Admin,
+        path (id: i64),
+        input none [],
+        output json [UnassignedCallback],
+        |desk, _, actor| desk.console().unassign_callback(id, actor);
+
+    /// Fixes the IM secret key (`{"secret_key"}`) → 204; sending resumes.
+    set_secret_key: put "/v1/admin/im/secret-key" => 204, Admin,
+        path (),
+        input body [SecretKeyRequest],
+        output empty [()],
+        |desk, body, actor| desk.console().set_secret_key(body, actor);
+
+    /// Sets the sandbox emulator's fault knobs → those now in force (409 when the IM
+    /// service is real: nothing to set). Audited.
+    set_sandbox_faults: put "/v1/admin/sandbox/faults" => 200, Admin,
+        path (),
+        input body [SandboxFaults],
+        output json [SandboxFaults],
+        |desk, body, actor| desk.console().set_sandbox_faults(body, actor);
+}
