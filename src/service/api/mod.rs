@@ -565,6 +565,7 @@ macro_rules! operations {
                             #[allow(unused_variables, clippy::let_unit_value)]
                             let operations!(@path_pat $($pp),*) = path;
                             let $desk = desk;
+                            #[allow(clippy::let_unit_value)]
                             let $input = input;
                             let $actor = actor;
                             $body.await
