@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Chaos, the long run: the same test as the short one in `cargo test` (tests/chaos.rs),
+# Chaos, the long run: the same test as the short one in `cargo test` (tests/it/chaos.rs),
 # bigger. `replaydesk serve`, a second worker (`replaydesk deliver`) on the same SQLite
 # file and `replaydesk im-emulator` as separate processes; CLIENTS concurrent clients post
 # timeline reports, class start/end and signed recording callbacks (with repeats) for
@@ -16,7 +16,7 @@
 #                                SEED=random REPORT=chaos-report.json)
 #
 # A debug build (cargo test's); Linux or macOS. The short version is
-# `cargo test -p replaydesk --test chaos` (30 s of load, kills every 2.5-5 s).
+# `cargo test -p replaydesk --test it -- chaos::` (30 s of load, kills every 2.5-5 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CHAOS_SECS=${SECS:-480}
@@ -34,5 +34,5 @@ export CHAOS_DRAIN_TIMEOUT_SECS=${DRAIN_TIMEOUT_SECS:-900}
 export CHAOS_IM_GROUP_RATE=${IM_GROUP_RATE:-15}
 export CHAOS_REPORT=${REPORT:-$PWD/chaos-report.json}
 [ -n "${SEED:-}" ] && export CHAOS_SEED=$SEED
-cargo test -p replaydesk --test chaos -- --nocapture
+cargo test -p replaydesk --test it -- chaos:: --nocapture
 echo "chaos: report written to $CHAOS_REPORT"

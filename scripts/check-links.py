@@ -33,6 +33,10 @@ GENERATED = ("ui/dist", "ui/node_modules", "fuzz/corpus", "fuzz/artifacts", "fuz
              "fuzz/coverage", "src-tauri/gen", "src-tauri/target", "ui/test-results")
 # This file names the patterns it looks for.
 SELF = "scripts/check-links.py"
+# A migration's text is fixed once released (sqlx refuses a database whose applied
+# migration's checksum changed), so a repository path named in its comments may since
+# have moved; its other checks still apply.
+FROZEN = ("migrations/", "migrations_pg/")
 
 PATH_RE = re.compile(
     r"(?<![\w.$/@~-])((?:%s)/[\w.\-/<>{}*]*)" % "|".join(re.escape(t) for t in TOP))
@@ -161,7 +165,7 @@ def check():
                             continue
                         if anchor and dest.endswith(".md") and anchor not in anchors(dest):
                             problems.append("%s:%d: link to a missing heading: %s" % (f, n, target))
-            for m in PATH_RE.finditer(line):
+            for m in ([] if f.startswith(FROZEN) else PATH_RE.finditer(line)):
                 # Part of a URL (https://host/src/...): the word it is in names a scheme.
                 before = line[:m.start(1)]
                 word_start = max(before.rfind(c) for c in " \t\"'`(<[") + 1

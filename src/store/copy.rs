@@ -3,7 +3,7 @@
 //!
 //! Table by table in foreign-key order, ids kept, in one transaction on the destination
 //! (all or nothing). The column lists below are the schema's; `copy_covers_every_column`
-//! in tests/store.rs fails when a migration adds a column they do not name.
+//! in tests/it/store.rs fails when a migration adds a column they do not name.
 
 use super::{Engine, Store, StoreError, StoreResult};
 use sqlx::Row;

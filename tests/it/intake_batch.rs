@@ -1,0 +1,171 @@
+//! The intake writer's batches: many reports committed together with multi-row statements
+//! behave exactly as one by one — a repeat in the same batch or of an earlier batch is the
+//! same message, a class event in the batch still updates its class, every raw report is
+//! kept with its message, and every reporting uid becomes a member; and the class cache of
+//! the reporting path sees every change to a class.
+
+use crate::util::create_class;
+use replaydesk::store::{
+    ClassEvent, ClassEventIntake, ClassState, IntakeItem, MemberRole, Store, TimelineIntake,
+    CLASS_TTL,
+};
+
+fn timeline(class: &str, group: &str, uid: &str, ts: u64, time_line: i64) -> IntakeItem {
+    IntakeItem::Timeline(TimelineIntake {
+        class_id: class.into(),
+        group_id: group.into(),
+        uid: uid.into(),
+        role: MemberRole::Student,
+        timestamp: ts,
+        time_line,
+        rtt_ms: Some(4),
+        rtt_source: "client",
+        uncertainty_ms: Some(2),
+        received_at: time_line + 2,
+        body: format!("{{\"uid\":\"{uid}\",\"timestamp\":{ts}}}"),
+    })
+}
+
+async fn open() -> (tempfile::TempDir, std::path::PathBuf, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("replaydesk.db");
+    let store = Store::open(&db).await.unwrap();
+    create_class(&store, "c1", "g1").await;
+    create_class(&store, "c2", "g2").await;
+    (dir, db, store)
+}
+
+#[tokio::test]
+async fn a_batch_with_repeats_and_a_class_event_records_each_report_as_one_by_one_would() {
+    let (_dir, _db, store) = open().await;
+    let first = store
+        .record_intake(&[timeline("c1", "g1", "amy", 10, 1_000)])
+        .await;
+    let first = first[0].as_ref().unwrap().clone();
+    assert!(first.created);
+
+    let batch = vec![
+        timeline("c1", "g1", "bob", 20, 2_000),
+        // Repeats: of the report just before it in this batch, and of the earlier batch
+        // (with another time_line, as a client retry would have).
+        timeline("c1", "g1", "bob", 20, 2_500),
+        timeline("c1", "g1", "amy", 10, 9_999),
+        IntakeItem::ClassEvent(ClassEventIntake {
+            class_id: "c2".into(),
+            group_id: "g2".into(),
+            uid: "teacher_li".into(),
+            role: MemberRole::Teacher,
+            timestamp: 5,
+            event: ClassEvent::Start,
+        }),
+        // The same uid and timestamp in another class is another message.
+        timeline("c2", "g2", "bob", 20, 2_000),
+    ];
+    let out: Vec<_> = store
+        .record_intake(&batch)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(out[0].created);
+    assert!(!out[1].created);
+    assert_eq!(out[1].message.id, out[0].message.id);
+    // The stored message keeps the first report's time_line.
+    assert_eq!(out[1].message.data, out[0].message.data);
+    assert!(out[0].message.data.contains("\"time_line\":2000"));
+    assert!(!out[2].created);
+    assert_eq!(out[2].message.id, first.message.id);
+    assert!(out[3].created);
+    assert!(out[4].created);
+    assert_ne!(out[4].message.id, out[0].message.id);
+    assert_eq!(out[4].message.class_id, "c2");
+
+    // Every report kept raw, each pointing at its message.
+    let reports = store.timeline_reports("c1", None, 100).await.unwrap().items;
+    assert_eq!(reports.len(), 4);
+    let mut ids: Vec<_> = reports.iter().map(|r| r.message_id.unwrap()).collect();
+    ids.sort_unstable();
+    let mut want = vec![
+        first.message.id,
+        first.message.id,
+        out[0].message.id,
+        out[0].message.id,
+    ];
+    want.sort_unstable();
+    assert_eq!(ids, want);
+    // The class event moved its class; the reporting uids are members.
+    assert_eq!(store.class("c2").await.unwrap().state, ClassState::Started);
+    let members: Vec<String> = store
+        .members("c1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.uid)
+        .collect();
+    assert!(members.contains(&"amy".to_owned()) && members.contains(&"bob".to_owned()));
+    assert!(store.is_member("c2", "bob").await.unwrap());
+    assert!(!store.is_member("c2", "amy").await.unwrap());
+}
+
+#[tokio::test]
+async fn the_reporting_paths_class_cache_sees_every_change_made_here() {
+    let (_dir, _db, store) = open().await;
+    // An unknown class is not remembered as missing: once created it is found at once.
+    assert!(store.class_entry("c3").await.unwrap().is_none());
+    create_class(&store, "c3", "g3").await;
+    let c3 = store.class_entry("c3").await.unwrap().expect("c3 is found");
+    assert_eq!(c3.record.state, ClassState::Created);
+
+    // Start, end and reopen are each seen by the next look-up.
+    let event = |event| {
+        IntakeItem::ClassEvent(ClassEventIntake {
+            class_id: "c3".into(),
+            group_id: "g3".into(),
+            uid: "teacher_li".into(),
+            role: MemberRole::Teacher,
+            timestamp: 1,
+            event,
+        })
+    };
+    store.record_intake(&[event(ClassEvent::Start)]).await[0]
+        .as_ref()
+        .unwrap();
+    let e = store.class_entry("c3").await.unwrap().unwrap();
+    assert_eq!(e.record.state, ClassState::Started);
+    store.record_intake(&[event(ClassEvent::End)]).await[0]
+        .as_ref()
+        .unwrap();
+    let e = store.class_entry("c3").await.unwrap().unwrap();
+    assert_eq!(e.record.state, ClassState::Ended);
+    store.reopen_class("c3").await.unwrap();
+    let e = store.class_entry("c3").await.unwrap().unwrap();
+    assert_eq!(e.record.state, ClassState::Created);
+    assert_eq!(e.record.reopen_count, 1);
+}
+
+#[tokio::test]
+async fn a_change_made_by_another_process_is_seen_once_the_cache_entry_ages_out() {
+    let (_dir, db, store) = open().await;
+    let before = store.class_entry("c1").await.unwrap().unwrap();
+    // Another node on the same database changes the class's credentials (straight in SQL:
+    // nothing in this process hears of it).
+    let other = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&db))
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE classes SET credential_key = 'rotated', report_token_sha256 = 'ff', \
+         legacy_class_token = 1 WHERE class_id = 'c1'",
+    )
+    .execute(&other)
+    .await
+    .unwrap();
+    other.close().await;
+    tokio::time::sleep(CLASS_TTL + std::time::Duration::from_millis(50)).await;
+    let after = store.class_entry("c1").await.unwrap().unwrap();
+    assert_ne!(after.auth.credential_key, before.auth.credential_key);
+    assert_eq!(after.auth.credential_key, "rotated");
+    assert_eq!(after.auth.report_token_sha256, "ff");
+    assert!(after.auth.legacy_class_token && after.record.legacy_class_token);
+}
