@@ -543,3 +543,43 @@ fn every_typed_variable_refuses_a_wrong_value_without_showing_it() {
         );
     }
 }
+
+/// docs/configuration.md's table of keys is the users' reference: every key the code
+/// declares is a row of it, with its variable, and the table names no key the code lacks.
+#[test]
+fn the_configuration_doc_lists_every_key_with_its_variable() {
+    // Found by walking up from this crate, so the test survives the crate moving.
+    let doc = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|d| d.join("docs/configuration.md"))
+        .find(|p| p.is_file())
+        .expect("docs/configuration.md above the crate");
+    let text = std::fs::read_to_string(&doc).unwrap();
+    let rows: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let key = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            let var = cells.get(2)?.strip_prefix('`')?.strip_suffix('`')?;
+            var.starts_with(ENV_PREFIX)
+                .then(|| (key.to_owned(), var.to_owned()))
+        })
+        .collect();
+    for key in keys() {
+        let row = rows.iter().find(|(k, _)| *k == key);
+        assert_eq!(
+            row.map(|(_, v)| v.as_str()),
+            Some(env_var(&key).as_str()),
+            "{} has no row `{key}` | `{}` in its table of keys",
+            doc.display(),
+            env_var(&key)
+        );
+    }
+    for (key, _) in &rows {
+        assert!(
+            keys().contains(key),
+            "{} documents `{key}`, which the code does not have",
+            doc.display()
+        );
+    }
+}
