@@ -148,7 +148,7 @@ export type Operations = {
   /** The audit log, newest first → `{items, next_cursor}`; `action` exactly, `target` by its start. */
   list_audit: { args: { query?: AuditQuery }; response: Page<AuditEntry> };
   /** The open alerts. */
-  list_alerts: { args: {  }; response: Array<Alert> };
+  list_alerts: { args: {}; response: Array<Alert> };
   /** Recording callbacks, newest first, by status → `{items, next_cursor}`. */
   list_callbacks: { args: { query?: CallbackQuery }; response: Page<RecordingCallbackRecord> };
   /** One recording callback. */
