@@ -2,7 +2,7 @@
 //! `replaydesk serve` reads them (`Config::from_sources`).
 //!
 //! Input: the TOML text, then a NUL byte, then environment lines; a line's first byte picks
-//! the variable (from `ENV_VARS`), the rest is its value.
+//! the variable (one per key of `config::keys()`), the rest is its value.
 //!
 //! Properties beyond "does not panic": a loaded configuration's `Debug` (what a log line
 //! would show) never contains the admin token, callback key, IM secret key or the
@@ -12,7 +12,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use replaydesk::config::{Config, ConfigError, Flags, ENV_VARS};
+use replaydesk::config::{env_var, keys, Config, ConfigError, Flags};
 use std::path::Path;
 
 const SECRET_KEYS: [&str; 3] = ["admin_token", "callback_key", "im.secret_key"];
@@ -21,6 +21,7 @@ const SECRET_KEYS: [&str; 3] = ["admin_token", "callback_key", "im.secret_key"];
 const MIN_CHECKED: usize = 6;
 
 fuzz_target!(|data: &[u8]| {
+    let keys = keys();
     let (toml, env) = match data.iter().position(|&b| b == 0) {
         Some(i) => (&data[..i], &data[i + 1..]),
         None => (data, &[][..]),
@@ -32,9 +33,9 @@ fuzz_target!(|data: &[u8]| {
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .map(|l| {
-            let (var, _) = ENV_VARS[usize::from(l[0]) % ENV_VARS.len()];
+            let key = &keys[usize::from(l[0]) % keys.len()];
             (
-                var.to_owned(),
+                env_var(key),
                 String::from_utf8_lossy(&l[1..]).into_owned(),
             )
         })
@@ -46,9 +47,8 @@ fuzz_target!(|data: &[u8]| {
     // shape (length, whitespace, control characters): every check on a secret sees the
     // same thing, so a refusal that does not quote secrets reads the same.
     let is_secret_var = |var: &str| {
-        ENV_VARS
-            .iter()
-            .any(|(v, k)| *v == var && SECRET_KEYS.contains(k))
+        keys.iter()
+            .any(|k| env_var(k) == var && SECRET_KEYS.contains(&k.as_str()))
     };
     let stand_in = |v: &str| -> String {
         v.chars()
