@@ -5,9 +5,7 @@
 
 pub mod app;
 pub mod config;
-pub mod delivery;
 pub mod demo;
-pub mod emulator;
 pub mod host;
 pub mod logging;
 pub mod secret_store;
@@ -15,14 +13,16 @@ pub mod server;
 pub mod service;
 pub mod settings;
 pub mod signals;
-pub mod store;
 
 pub use app::AppInfo;
 pub use replaydesk_align as align;
 pub use replaydesk_callback as callback;
+pub use replaydesk_delivery as delivery;
+pub use replaydesk_emulator as emulator;
 pub use replaydesk_fsmode as fsmode;
 pub use replaydesk_im as im;
 pub use replaydesk_protocol::secret;
+pub use replaydesk_store as store;
 
 /// The protocol's crate, with reading a group's history (which needs the IM's wire types,
 /// so it lives in the IM crate) under its old path.

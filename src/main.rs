@@ -53,18 +53,18 @@ enum Command {
         now: Option<i64>,
     },
     /// Run the local IM service emulator (the IM REST calls ReplayDesk makes, with fault knobs).
-    ImEmulator(replaydesk::emulator::cli::ImEmulatorArgs),
+    ImEmulator(cli::emulator::ImEmulatorArgs),
     /// Run only the delivery worker over a database (drain an outbox; a separate worker).
-    Deliver(replaydesk::delivery::cli::DeliverArgs),
+    Deliver(cli::delivery::DeliverArgs),
     /// Fill a running `serve` with a demo class (timelines, callbacks, failures) over HTTP.
     Demo(replaydesk::demo::DemoArgs),
     /// Align a class (from a database) or a saved group history: users' clocks, videos,
     /// events on the server axis, and what is wrong.
     Align(cli::align::AlignArgs),
     /// Apply the store's migrations to a database (SQLite file or `postgres://` URL).
-    Migrate(replaydesk::store::cli::MigrateArgs),
+    Migrate(cli::store::MigrateArgs),
     /// Copy a whole store into another, empty one (move an SQLite install to PostgreSQL).
-    MigrateStore(replaydesk::store::cli::MigrateStoreArgs),
+    MigrateStore(cli::store::MigrateStoreArgs),
     /// Export a class (class, members, messages, attempts, group history, alignment) as one
     /// JSON bundle without secrets.
     Export(cli::align::ExportArgs),
@@ -124,11 +124,11 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Command::ImEmulator(args) => replaydesk::emulator::cli::run(args),
+        Command::ImEmulator(args) => cli::emulator::run(args),
         Command::Demo(args) => replaydesk::demo::run(args),
-        Command::Deliver(args) => replaydesk::delivery::cli::run(args),
-        Command::Migrate(args) => replaydesk::store::cli::run(args),
-        Command::MigrateStore(args) => replaydesk::store::cli::run_migrate_store(args),
+        Command::Deliver(args) => cli::delivery::run(args),
+        Command::Migrate(args) => cli::store::run(args),
+        Command::MigrateStore(args) => cli::store::run_migrate_store(args),
         Command::Align(args) => cli::align::run(args),
         Command::Export(args) => cli::align::run_export(args),
         Command::Import(args) => cli::align::run_import(args),

@@ -5,9 +5,9 @@
 //! set, never what it is.
 
 use crate::config::{DEFAULT_IM_ADMIN, DEFAULT_LISTEN};
-use crate::delivery::DeliveryConfig;
 use crate::secret_store::{SecretName, SecretStore};
 use crate::server::listens_beyond_this_machine;
+use replaydesk_delivery::DeliveryConfig;
 use replaydesk_protocol::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;

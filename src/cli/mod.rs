@@ -1,3 +1,6 @@
 //! The `replaydesk` subcommands, each a thin adapter over the library crates.
 
 pub mod align;
+pub mod delivery;
+pub mod emulator;
+pub mod store;

@@ -16,8 +16,8 @@ mod validate;
 
 pub use sources::{env_var, keys, ENV_PREFIX};
 
-use crate::delivery::{DeliveryConfig, RetrySchedule};
 use crate::secret_store::{SecretName, SecretStore, SecretStoreError};
+use replaydesk_delivery::{DeliveryConfig, RetrySchedule};
 use replaydesk_protocol::secret::{without_userinfo, Secret};
 use sources::{env_layer, file_layer, process_env, Layer};
 use std::fmt;
@@ -58,7 +58,7 @@ pub const DEFAULT_CONNECTIONS_PER_SOURCE: usize = 512;
 /// Shortest admin token accepted from configuration.
 pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
 
-/// The effective configuration. `Debug` shows `db` as [`crate::store::db_for_display`]
+/// The effective configuration. `Debug` shows `db` as [`replaydesk_store::db_for_display`]
 /// does (a PostgreSQL URL may carry a password) and secrets as `***`.
 #[derive(Clone)]
 pub struct Config {
@@ -135,7 +135,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("listen", &self.listen)
-            .field("db", &crate::store::db_for_display(&self.db))
+            .field("db", &replaydesk_store::db_for_display(&self.db))
             .field("admin_token", &self.admin_token)
             .field("callback_key", &self.callback_key)
             .field("callback_skew_secs", &self.callback_skew_secs)
@@ -252,7 +252,7 @@ impl DeliverySettings {
                 .map_err(|e| ConfigError::invalid("delivery.retry_schedule", e))?;
         }
         if let Some(s) = &self.lease {
-            c.lease = crate::delivery::parse_duration(s.trim())
+            c.lease = replaydesk_delivery::parse_duration(s.trim())
                 .ok()
                 .filter(|d| *d >= Duration::from_millis(100))
                 .ok_or_else(|| {
@@ -334,7 +334,10 @@ impl std::fmt::Debug for Flags {
         f.debug_struct("Flags")
             .field("config", &self.config)
             .field("listen", &self.listen)
-            .field("db", &self.db.as_deref().map(crate::store::db_for_display))
+            .field(
+                "db",
+                &self.db.as_deref().map(replaydesk_store::db_for_display),
+            )
             .finish()
     }
 }

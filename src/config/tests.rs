@@ -51,7 +51,7 @@ fn debug_printing_hides_a_database_password_wherever_it_came_from() {
             "only the display hides it"
         );
     }
-    let shown = crate::store::db_for_display(Path::new(
+    let shown = replaydesk_store::db_for_display(Path::new(
         "postgres://h/d?sslmode=require&password=x&application_name=rd",
     ));
     assert_eq!(
@@ -59,7 +59,7 @@ fn debug_printing_hides_a_database_password_wherever_it_came_from() {
         "postgres://h/d?sslmode=require&password=***&application_name=rd"
     );
     assert_eq!(
-        crate::store::db_for_display(Path::new("/var/lib/replaydesk.db")),
+        replaydesk_store::db_for_display(Path::new("/var/lib/replaydesk.db")),
         "/var/lib/replaydesk.db"
     );
 }

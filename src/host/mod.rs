@@ -14,8 +14,8 @@ use crate::service::{
     ClassEventReport, CreateClass, CreatedClass, ReplayDesk, ReportMeta, ServiceError,
     ServiceResult, StatusCounts, TimelineReport,
 };
-use crate::store::{ClassEvent, ClassState, MessageFilter, MessageStatus};
 use replaydesk_clock::{ClockReading, ClockWatch, Discontinuity, LocalClock, DEFAULT_TOLERANCE_MS};
+use replaydesk_store::{ClassEvent, ClassState, MessageFilter, MessageStatus};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

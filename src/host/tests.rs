@@ -3,10 +3,10 @@
 
 use super::*;
 use crate::config::Config;
-use crate::store::StoredMessage;
 use replaydesk_clock::ManualClock;
 use replaydesk_protocol::MessageType;
 use replaydesk_protocol::{Payload, ReplayMessage};
+use replaydesk_store::StoredMessage;
 
 struct Fixture {
     _dir: tempfile::TempDir,

@@ -143,7 +143,7 @@ pub fn console_url(addr: std::net::SocketAddr) -> String {
 /// PostgreSQL database has no file to sit beside: `replaydesk.secrets.toml` in the working
 /// directory (each node keeps its own; configure the IM key on every node instead).
 pub fn secrets_file_beside(db: &Path) -> PathBuf {
-    if crate::store::Engine::of(&db.to_string_lossy()) == crate::store::Engine::Postgres {
+    if replaydesk_store::Engine::of(&db.to_string_lossy()) == replaydesk_store::Engine::Postgres {
         return PathBuf::from("replaydesk.secrets.toml");
     }
     let mut name = db.as_os_str().to_owned();

@@ -47,7 +47,7 @@ pub async fn launch(config: Config) -> Result<ServerHandle, LaunchError> {
         version = %info.version,
         sandbox = info.sandbox,
         im_endpoint = info.im_endpoint.as_deref().unwrap_or("(built-in emulator)"),
-        db = %crate::store::db_for_display(&desk.config().db),
+        db = %replaydesk_store::db_for_display(&desk.config().db),
         console = %if ui.is_dir() { ui.display().to_string() } else { format!("{} (missing: not served)", ui.display()) },
         "replaydesk serving"
     );

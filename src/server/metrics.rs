@@ -6,11 +6,11 @@ use super::report_limit::{ReportLimiter, Scope};
 use super::source_limit::SourceLimiter;
 use crate::app::AppInfo;
 use crate::service::{MetricsSnapshot, ReplayDesk};
-use crate::store::MessageStatus;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
+use replaydesk_store::MessageStatus;
 use serde_json::json;
 use std::fmt::Write as _;
 

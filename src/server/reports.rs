@@ -9,11 +9,11 @@ use crate::service::{
     ClassEventAccepted, ClassEventReport, ReplayDesk, ReportMeta, TimelineAccepted, TimelineReport,
 };
 use crate::service::{ReportGrant, REPORT_MAX_BODY_BYTES};
-use crate::store::ClassEvent;
 use axum::extract::{FromRequest as _, Request, State};
 use axum::http::StatusCode;
 use axum::Extension;
 use axum::Json;
+use replaydesk_store::ClassEvent;
 use serde_json::{json, Value};
 
 /// `GET /v1/time` → `{"server_ms"}`.

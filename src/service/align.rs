@@ -2,10 +2,10 @@
 //! from ReplayDesk's own log.
 
 use super::{ReplayDesk, ServiceResult};
-use crate::store::{AlignmentRow, Store};
 use replaydesk_align::{
     self as align, AlignOptions, AlignSource, Alignment, Entry, EntryBody, RttSource,
 };
+use replaydesk_store::{AlignmentRow, Store};
 
 /// One log row as an alignment entry.
 pub fn log_entry(r: &AlignmentRow) -> Entry {

@@ -12,10 +12,10 @@
 //! app's), accepted while the member was never issued one nor revoked.
 
 use super::{validate, ReplayDesk, ServiceError, ServiceResult};
-use crate::store::{ClassAuth, ClassRecord, MemberRole, RosterMember};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
+use replaydesk_store::{ClassAuth, ClassRecord, MemberRole, RosterMember};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -287,7 +287,7 @@ impl ReplayDesk {
         Ok(JoinSheet {
             class_id: class_id.to_owned(),
             server_url: req.server_url,
-            issued_at: crate::store::now_ms(),
+            issued_at: replaydesk_store::now_ms(),
             cards,
         })
     }
@@ -299,7 +299,7 @@ impl ReplayDesk {
         class_id: &str,
         req: super::requests::AddMembers,
         actor: &str,
-    ) -> ServiceResult<crate::store::AddedMembers> {
+    ) -> ServiceResult<replaydesk_store::AddedMembers> {
         if req.uids.is_empty() || req.uids.len() > MAX_SHEET_MEMBERS {
             return Err(ServiceError::Invalid(format!(
                 "uids: 1 to {MAX_SHEET_MEMBERS} uids, got {}",

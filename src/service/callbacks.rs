@@ -3,16 +3,16 @@
 //! the admin's view and assignment of the callbacks that matched no class.
 
 use super::{validate, ReplayDesk, ServiceError, ServiceResult, MAX_PAGE};
-use crate::store::{
-    CallbackStatus, NewCallbackRow, Page, RecordingCallbackRecord, RecordingIntake,
-    RecordingTarget, StoredMessage, REFUSED_BODY_SAMPLE_BYTES,
-};
 use replaydesk_callback::{
     candidate_keys, classify, file_key, map_recording, missing_for_1004, recording_message, verify,
     CallbackError, ClassDirectory, Classification, Mapping, RecordingCallback, Refusal,
 };
 use replaydesk_protocol::secret::Secret;
 use replaydesk_protocol::{check_size, Seq};
+use replaydesk_store::{
+    CallbackStatus, NewCallbackRow, Page, RecordingCallbackRecord, RecordingIntake,
+    RecordingTarget, StoredMessage, REFUSED_BODY_SAMPLE_BYTES,
+};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
 use ts_rs::TS;
@@ -332,7 +332,7 @@ impl ReplayDesk {
     }
 
     /// Keeps a refused callback: its first [`REFUSED_BODY_SAMPLE_BYTES`] only, among the
-    /// newest [`crate::store::REFUSED_SAMPLE_ROWS`] refused ones (an unauthenticated sender
+    /// newest [`replaydesk_store::REFUSED_SAMPLE_ROWS`] refused ones (an unauthenticated sender
     /// cannot make the database grow without bound); every refusal is counted.
     async fn refuse_callback(
         &self,
@@ -384,7 +384,7 @@ impl ReplayDesk {
     }
 
     /// Undoes an assignment while its 1004 has not been sent (see
-    /// [`crate::store::Store::unassign_callback`]). 404 for an unknown callback; 409 when
+    /// [`replaydesk_store::Store::unassign_callback`]). 404 for an unknown callback; 409 when
     /// it is not assigned or its 1004 is sent or being sent. Audited.
     pub async fn unassign_callback(
         &self,

@@ -7,9 +7,9 @@ use super::{
     ServiceError, ServiceResult, StatusCounts,
 };
 use crate::config::random_token;
-use crate::delivery::GROUP_MISSING_ALERT;
-use crate::store::{ClassRecord, Member, MessageStatus, NewClass, StoreError};
+use replaydesk_delivery::GROUP_MISSING_ALERT;
 use replaydesk_im::client::ImError;
+use replaydesk_store::{ClassRecord, Member, MessageStatus, NewClass, StoreError};
 use std::collections::HashMap;
 
 /// The group type ReplayGroups are created with (keeps history).

@@ -15,7 +15,7 @@ use super::{
     ResendPreview, ServiceError, ServiceResult, UnassignedCallback, DEFAULT_PAGE, MAX_PAGE,
 };
 use crate::secret_store::SecretName;
-use crate::store::{
+use replaydesk_store::{
     AddedMembers, Alert, AuditEntry, CallbackStatus, Job, MessageFilter, MessageStatus, Page,
     RecordingCallbackRecord, RosterMember, StoredMessage, TimelineReportRecord,
 };
@@ -533,7 +533,7 @@ impl Console<'_> {
                 "not in sandbox mode: the IM service is real, there are no fault knobs".into(),
             ));
         };
-        let knobs = crate::emulator::FaultConfig {
+        let knobs = replaydesk_emulator::FaultConfig {
             fail_rate: body.fail_rate,
             fail_codes: body.fail_codes.clone(),
             http500_rate: body.http500_rate,

@@ -4,7 +4,7 @@
 //! teacher's own End would have been.
 
 use super::{ClassEventReport, ClassSummary, ReplayDesk, ServiceError, ServiceResult};
-use crate::store::{ClassEvent, ClassState};
+use replaydesk_store::{ClassEvent, ClassState};
 
 /// The teacher's client clock at server time `now_ms`, by the pair (`client_ms`,
 /// `server_ms`). A 32-bit clock (docs/protocol.md section 5) wraps as the client's would.
@@ -51,7 +51,7 @@ impl ReplayDesk {
                     class.teacher_uid
                 ))
             })?;
-        let now = crate::store::now_ms();
+        let now = replaydesk_store::now_ms();
         let timestamp = client_clock_at(client_ms, server_ms, now);
         let accepted = self
             .record_class_event(

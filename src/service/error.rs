@@ -1,10 +1,10 @@
 //! Why an operation was refused or failed, and what can stop the service starting.
 
 use crate::config::ConfigError;
-use crate::delivery::DeliveryError;
-use crate::emulator::EmulatorError;
-use crate::store::StoreError;
+use replaydesk_delivery::DeliveryError;
+use replaydesk_emulator::EmulatorError;
 use replaydesk_im::client::ImError;
+use replaydesk_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

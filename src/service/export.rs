@@ -4,10 +4,10 @@
 //! credentials (they are derived, never stored), no IM key or admin token.
 
 use super::{align_class, ReplayDesk, ServiceResult};
-use crate::store::{
+use replaydesk_align::Alignment;
+use replaydesk_store::{
     Attempt, ClassRecord, Member, MessageFilter, ReportFacts, Store, StoredMessage,
 };
-use replaydesk_align::Alignment;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 

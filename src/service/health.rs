@@ -3,7 +3,7 @@
 //! run a write or a COUNT/GROUP BY each time.
 
 use super::{MetricsSnapshot, ReplayDesk, ServiceResult, StatusCounts};
-use crate::store::CallbackStatus;
+use replaydesk_store::CallbackStatus;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

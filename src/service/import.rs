@@ -7,9 +7,9 @@
 
 use super::export::{ClassBundle, BUNDLE_FORMAT};
 use super::{validate, ReplayDesk, ServiceError, ServiceResult};
-use crate::store::{ClassRecord, ImportedClass, Store};
 use replaydesk_align::read_history_item;
 use replaydesk_protocol::MessageType;
+use replaydesk_store::{ClassRecord, ImportedClass, Store};
 use serde_json::Value;
 use std::collections::HashSet;
 

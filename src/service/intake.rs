@@ -6,8 +6,8 @@
 //! by itself (the reports that arrived during the last fsync), so throughput follows the
 //! load without any timer and without weakening durability.
 
-use crate::delivery::Delivery;
-use crate::store::{Inserted, IntakeItem, Store, StoreResult};
+use replaydesk_delivery::Delivery;
+use replaydesk_store::{Inserted, IntakeItem, Store, StoreResult};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
@@ -37,7 +37,7 @@ pub(crate) struct Intake {
 pub(crate) enum SubmitError {
     /// The service is stopping: the report was not taken.
     Closed,
-    Store(crate::store::StoreError),
+    Store(replaydesk_store::StoreError),
 }
 
 impl Intake {

@@ -3,7 +3,7 @@
 //! console operation `resend_message`: `console.rs`.)
 
 use super::{validate, MessageDetail, ReplayDesk, ServiceError, ServiceResult, MAX_PAGE};
-use crate::store::{Job, MessageFilter, Page, StoredMessage};
+use replaydesk_store::{Job, MessageFilter, Page, StoredMessage};
 use replaydesk_protocol::MessageType;
 
 impl ReplayDesk {
@@ -80,7 +80,7 @@ impl ReplayDesk {
         if let Some(c) = class_id {
             self.class(c).await?;
         }
-        let filter = crate::delivery::recover_filter(since_ms, class_id.map(str::to_owned));
+        let filter = replaydesk_delivery::recover_filter(since_ms, class_id.map(str::to_owned));
         Ok(self.inner.store.count_resendable(&filter).await?)
     }
 

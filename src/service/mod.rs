@@ -46,14 +46,14 @@ pub use types::*;
 
 use crate::app::AppInfo;
 use crate::config::{random_token, Config, ConfigError};
-use crate::delivery::{Delivery, WorkerHandle};
-use crate::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use crate::secret_store::{SecretName, SecretStore};
-use crate::store::Store;
 use intake::{Intake, IntakeCounters};
 use replaydesk_clock::unix_ms_now;
+use replaydesk_delivery::{Delivery, WorkerHandle};
+use replaydesk_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use replaydesk_im::client::{ImClient, ImConfig};
 use replaydesk_protocol::secret::Secret;
+use replaydesk_store::Store;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -91,7 +91,10 @@ impl std::fmt::Debug for ReplayDesk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReplayDesk")
             .field("info", &self.inner.info)
-            .field("db", &crate::store::db_for_display(&self.inner.config.db))
+            .field(
+                "db",
+                &replaydesk_store::db_for_display(&self.inner.config.db),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -186,7 +189,7 @@ impl ReplayDesk {
                 let listener =
                     tokio::net::TcpListener::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
                         .await
-                        .map_err(crate::emulator::EmulatorError::Io)?;
+                        .map_err(replaydesk_emulator::EmulatorError::Io)?;
                 let handle = emu.serve_im_only(listener)?;
                 (
                     ImConfig::new(handle.base_url(), sdkappid, admin, key),
@@ -294,7 +297,7 @@ impl ReplayDesk {
 /// PostgreSQL database has no file to sit beside: `replaydesk.im-emulator.db` in the
 /// working directory.
 pub fn sandbox_groups_file(db: &std::path::Path) -> std::path::PathBuf {
-    if crate::store::Engine::of(&db.to_string_lossy()) == crate::store::Engine::Postgres {
+    if replaydesk_store::Engine::of(&db.to_string_lossy()) == replaydesk_store::Engine::Postgres {
         return std::path::PathBuf::from("replaydesk.im-emulator.db");
     }
     let mut name = db.as_os_str().to_owned();

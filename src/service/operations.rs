@@ -2,7 +2,7 @@
 //! fixing the IM key are console operations: `console.rs`.)
 
 use super::{ReplayDesk, ServiceResult};
-use crate::store::Alert;
+use replaydesk_store::Alert;
 
 impl ReplayDesk {
     /// Conditions the console shows until they clear (e.g. refused IM credentials).

@@ -2,13 +2,13 @@
 //! paced, resumable), keep it read-only beside the class, and compare it with the log.
 
 use super::{ReplayDesk, ServiceError, ServiceResult};
-use crate::store::{AlignmentRow, ReconcileRunRow, ReconcileState, Store};
 use replaydesk_align::{
     self as align, hole_runs, read_history_item, Entry, EntryBody, EntryKind, MsgRef, SeqRange,
 };
 use replaydesk_im::client::ApiResponse;
 use replaydesk_im::wire::{self, ApiStatus, GroupMsgGetSimpleRequest};
 use replaydesk_protocol::MessageType;
+use replaydesk_store::{AlignmentRow, ReconcileRunRow, ReconcileState, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};

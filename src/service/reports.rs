@@ -6,12 +6,12 @@ use super::{
     validate, ClassEventAccepted, ClassEventReport, ReplayDesk, ServiceError, ServiceResult,
     TimelineAccepted, TimelineReport, MAX_PAGE,
 };
-use crate::store::{
+use replaydesk_align::RttSource;
+use replaydesk_protocol::{Payload, ReplayMessage};
+use replaydesk_store::{
     ClassEvent, ClassEventIntake, ClassRecord, IntakeItem, MemberRole, Page, RefusedReport,
     TimelineIntake, TimelineReportRecord,
 };
-use replaydesk_align::RttSource;
-use replaydesk_protocol::{Payload, ReplayMessage};
 use std::sync::atomic::Ordering;
 
 /// The largest body a report (timeline, start, end) may have, bytes; `max_body_bytes` when
@@ -133,7 +133,7 @@ impl ReplayDesk {
         }
     }
 
-    async fn submit(&self, item: IntakeItem) -> ServiceResult<crate::store::Inserted> {
+    async fn submit(&self, item: IntakeItem) -> ServiceResult<replaydesk_store::Inserted> {
         if self.inner.stopped.load(Ordering::SeqCst) {
             return Err(ServiceError::Unavailable("the server is stopping".into()));
         }

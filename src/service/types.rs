@@ -2,8 +2,8 @@
 //! Tauri IPC, and in the console's TypeScript (ts-rs).
 
 use super::decode::lenient;
-use crate::delivery::StatsSnapshot;
-use crate::store::{
+use replaydesk_delivery::StatsSnapshot;
+use replaydesk_store::{
     Attempt, ClassRecord, MessageStatus, RecordingCallbackRecord, StoredMessage,
     TimelineReportRecord,
 };
@@ -71,7 +71,7 @@ pub struct GroupCreated {
     /// True when a `group_missing` alert of the class was open and is now cleared.
     pub alert_cleared: bool,
     /// The job queuing again the class's messages that failed since the alert.
-    pub job: Option<crate::store::Job>,
+    pub job: Option<replaydesk_store::Job>,
 }
 
 /// A timeline report from a classroom client: a body of at most 4096 bytes. Other fields
@@ -206,7 +206,7 @@ pub struct ResendPreview {
     pub count: i64,
     /// The filter as it will be applied (statuses narrowed to those not `sent` unless
     /// `include_sent`).
-    pub filter: crate::store::MessageFilter,
+    pub filter: replaydesk_store::MessageFilter,
 }
 
 /// What "recover failed since" would take: `POST /v1/admin/recover/preview`'s answer.
@@ -256,5 +256,5 @@ pub struct MetricsSnapshot {
     /// The kinds of the open alerts (one entry per alert).
     pub open_alert_kinds: Vec<String>,
     /// Recording callbacks stored, per status (every status listed).
-    pub callbacks: Vec<(crate::store::CallbackStatus, i64)>,
+    pub callbacks: Vec<(replaydesk_store::CallbackStatus, i64)>,
 }

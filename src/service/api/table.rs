@@ -26,7 +26,7 @@ use crate::service::{
     GroupCreated, JoinSheet, MemberCredential, MessageDetail, RecoverPreview, ResendOutcome,
     ResendPreview, UnassignedCallback,
 };
-use crate::store::{
+use replaydesk_store::{
     AddedMembers, Alert, AuditEntry, Job, Page, RecordingCallbackRecord, RosterMember,
     StoredMessage, TimelineReportRecord,
 };

@@ -41,7 +41,6 @@
 //! - `MsgPriority` is read as `High`/`Normal`/`Low`/`Lowest` (or 0..3) and stored as
 //!   0/1/2/3; anything else is `Normal` (1).
 
-pub mod cli;
 pub mod codes;
 mod faults;
 mod handlers;

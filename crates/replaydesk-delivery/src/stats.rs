@@ -1,6 +1,6 @@
 //! Counters for `/metrics`: attempts by outcome and attempt latency.
 
-use crate::store::AttemptOutcome;
+use replaydesk_store::AttemptOutcome;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -11,7 +11,7 @@
 //! Members are never removed, so a uid once known to be a member stays one: that set needs
 //! no invalidation.
 
-use super::classes::{ClassAuth, ClassRecord};
+use super::classes::ClassEntry;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -24,13 +24,6 @@ pub const CLASS_TTL: Duration = Duration::from_secs(1);
 const MAX_CLASSES: usize = 10_000;
 /// Most (class, uid) pairs remembered as members; past it the set starts over.
 const MAX_MEMBERS: u64 = 1_000_000;
-
-/// A class with what its reports are checked against.
-#[derive(Debug, Clone)]
-pub struct ClassEntry {
-    pub record: ClassRecord,
-    pub auth: ClassAuth,
-}
 
 struct Cached {
     entry: Arc<ClassEntry>,

@@ -2,13 +2,13 @@
 
 use super::limiter::Plan;
 use super::{Inner, CREDENTIALS_ALERT};
-use crate::store::{AttemptOutcome, AttemptRecord, ClaimedMessage, Transition};
 use replaydesk_clock::unix_ms_now;
 use replaydesk_im::client::ImError;
 use replaydesk_im::errors::is_group_missing;
 use replaydesk_im::wire::SendGroupMsgRequest;
 use replaydesk_im::ErrorClass;
 use replaydesk_protocol::{MessageType, MsgBodyElem};
+use replaydesk_store::{AttemptOutcome, AttemptRecord, ClaimedMessage, Transition};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -80,3 +80,29 @@ impl<'a> SqlBuilder<'a> {
         sqlx::query_scalar_with(&self.sql, args)
     }
 }
+
+/// Sizes to split `n` rows into: powers of two, largest first. A multi-row statement's
+/// text depends on its row count, and each text is prepared once per connection; powers of
+/// two keep that to a handful of statements whatever the batch sizes.
+pub(crate) fn pow2_chunks(mut n: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    while n > 0 {
+        let c = 1usize << (usize::BITS - 1 - n.leading_zeros());
+        out.push(c);
+        n -= c;
+    }
+    out
+}
+
+/// Appends `(v1, v2, ...)` rows, comma-separated, to an `INSERT ... VALUES `.
+pub(crate) fn push_rows<'a, T>(
+    qb: &mut SqlBuilder<'a>,
+    rows: &'a [T],
+    mut row: impl FnMut(&mut SqlBuilder<'a>, &'a T),
+) {
+    for (i, r) in rows.iter().enumerate() {
+        qb.push(if i == 0 { "(" } else { ", (" });
+        row(qb, r);
+        qb.push(")");
+    }
+}

@@ -3,7 +3,7 @@
 //! rolling a new version out). `replaydesk migrate-store --from --to`: copies a whole store
 //! into another, empty one (an SQLite install moving to PostgreSQL).
 
-use super::{db_for_display, Store};
+use replaydesk::store::{db_for_display, Store};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -62,10 +62,13 @@ pub fn run_migrate_store(args: MigrateStoreArgs) -> ExitCode {
     };
     let (from, to) = (db_for_display(&args.from), db_for_display(&args.to));
     let result = rt.block_on(async {
-        if super::Engine::of(&args.from.to_string_lossy()) == super::Engine::Sqlite
+        if replaydesk::store::Engine::of(&args.from.to_string_lossy())
+            == replaydesk::store::Engine::Sqlite
             && !args.from.is_file()
         {
-            return Err(super::StoreError::NotFound(format!("database {from}")));
+            return Err(replaydesk::store::StoreError::NotFound(format!(
+                "database {from}"
+            )));
         }
         let source = Store::open(&args.from).await?;
         let dest = Store::open(&args.to).await?;

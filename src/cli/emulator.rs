@@ -1,6 +1,6 @@
 //! `replaydesk im-emulator`: the emulator as a standalone process.
 
-use super::{
+use replaydesk::emulator::{
     Emulator, EmulatorConfig, FaultConfig, DEFAULT_ADMIN, DEFAULT_APP_RATE, DEFAULT_DUP_WINDOW,
     DEFAULT_GROUP_RATE,
 };
@@ -94,7 +94,7 @@ impl ImEmulatorArgs {
 /// `replaydesk im-emulator listening on http://ADDR (sdkappid N, admin ID)`. Never prints
 /// the secret key.
 pub fn run(args: ImEmulatorArgs) -> ExitCode {
-    crate::logging::init_with_default("warn");
+    replaydesk::logging::init_with_default("warn");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -167,7 +167,7 @@ async fn serve(args: ImEmulatorArgs) -> ExitCode {
             faults.all_commands
         );
     }
-    crate::signals::shutdown_signal().await;
+    replaydesk::signals::shutdown_signal().await;
     println!("im-emulator: stopping");
     match handle.shutdown().await {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,7 +19,7 @@
 //! message is claimed and sent at once. A class start or end (1001/1002) is never deferred:
 //! it takes the group's next slot, ahead of the backlog.
 
-use crate::store::{Engine, Store};
+use replaydesk_store::{Engine, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,6 +1,5 @@
 //! Classes, their ReplayGroup, and the members learnt from reports.
 
-use super::cache::ClassEntry;
 use super::types::text_enum;
 use super::DbRow;
 use super::{now_ms, Store, StoreError, StoreResult};
@@ -20,6 +19,13 @@ text_enum! {
 }
 
 /// A class to create.
+/// A class with what its reports are checked against.
+#[derive(Debug, Clone)]
+pub struct ClassEntry {
+    pub record: ClassRecord,
+    pub auth: ClassAuth,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewClass<'a> {
     pub class_id: &'a str,

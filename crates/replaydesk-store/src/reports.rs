@@ -7,6 +7,7 @@
 use super::filter::Page;
 use super::members::{touch_member_tx, MemberRole};
 use super::messages::{insert_message_tx, message_columns, message_from_row, Inserted, NewMessage};
+use super::sql::{pow2_chunks, push_rows};
 use super::types::StoredMessage;
 use super::SqlBuilder;
 use super::{now_ms, Store, StoreError, StoreResult};
@@ -131,32 +132,6 @@ fn report_from_row(row: &DbRow) -> Result<TimelineReportRecord, sqlx::Error> {
 
 fn to_i64(v: u64, what: &str) -> StoreResult<i64> {
     i64::try_from(v).map_err(|_| StoreError::Invalid(format!("{what} {v} is out of range")))
-}
-
-/// Sizes to split `n` rows into: powers of two, largest first. A multi-row statement's
-/// text depends on its row count, and each text is prepared once per connection; powers of
-/// two keep that to a handful of statements whatever the batch sizes.
-pub(super) fn pow2_chunks(mut n: usize) -> Vec<usize> {
-    let mut out = Vec::new();
-    while n > 0 {
-        let c = 1usize << (usize::BITS - 1 - n.leading_zeros());
-        out.push(c);
-        n -= c;
-    }
-    out
-}
-
-/// Appends `(v1, v2, ...)` rows, comma-separated, to an `INSERT ... VALUES `.
-pub(super) fn push_rows<'a, T>(
-    qb: &mut SqlBuilder<'a>,
-    rows: &'a [T],
-    mut row: impl FnMut(&mut SqlBuilder<'a>, &'a T),
-) {
-    for (i, r) in rows.iter().enumerate() {
-        qb.push(if i == 0 { "(" } else { ", (" });
-        row(qb, r);
-        qb.push(")");
-    }
 }
 
 /// A timeline report's message, built once (its `seq` drawn, its `Data` serialised).

@@ -7,7 +7,7 @@
 //! queued and commits it; the others wait for their answer (or for their turn, should the
 //! committer have taken the queue before they joined it).
 
-use crate::store::{AttemptRecord, Store, StoreError, StoreResult, Transition};
+use replaydesk_store::{AttemptRecord, Store, StoreError, StoreResult, Transition};
 use std::sync::Mutex;
 use tokio::sync::oneshot;
 

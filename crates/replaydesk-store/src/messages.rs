@@ -580,7 +580,7 @@ async fn insert_attempts(
     tx: &mut Transaction<'_, Db>,
     attempts: &[&AttemptRecord],
 ) -> Result<(), sqlx::Error> {
-    use super::reports::{pow2_chunks, push_rows};
+    use super::sql::{pow2_chunks, push_rows};
     let mut at = 0;
     for size in pow2_chunks(attempts.len()) {
         let chunk = &attempts[at..at + size];
@@ -688,7 +688,7 @@ async fn finish_attempts_tx(
     owner: &str,
     batch: &[(&AttemptRecord, &Transition)],
 ) -> StoreResult<Vec<bool>> {
-    use super::reports::{pow2_chunks, push_rows};
+    use super::sql::{pow2_chunks, push_rows};
     let attempts: Vec<&AttemptRecord> = batch.iter().map(|(a, _)| *a).collect();
     insert_attempts(tx, &attempts).await?;
     let mut moved = vec![false; batch.len()];

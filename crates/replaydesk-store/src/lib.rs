@@ -8,7 +8,6 @@ mod cache;
 mod callbacks;
 mod checkpoint;
 mod classes;
-pub mod cli;
 mod copy;
 mod counts;
 mod filter;
@@ -23,13 +22,13 @@ mod types;
 
 pub use align::AlignmentRow;
 pub use audit::AuditEntry;
-pub use cache::{ClassEntry, CLASS_TTL};
+pub use cache::CLASS_TTL;
 pub use callbacks::{
     hide_sign, recording_dedup_key, CallbackStatus, NewCallbackRow, RecordedCallback,
     RecordingCallbackRecord, RecordingIntake, RecordingTarget, LIST_BODY_PREVIEW_BYTES,
     REFUSED_BODY_SAMPLE_BYTES, REFUSED_SAMPLE_ROWS,
 };
-pub use classes::{ClassAuth, ClassRecord, ClassState, CredentialState, NewClass};
+pub use classes::{ClassAuth, ClassEntry, ClassRecord, ClassState, CredentialState, NewClass};
 pub use copy::{copied_columns, COPIED_SEPARATELY};
 pub use filter::{MessageFilter, Page};
 pub use history::{ReconcileRunRow, ReconcileState};
@@ -338,8 +337,12 @@ impl Store {
     /// PostgreSQL: sqlx takes an advisory lock around it.
     pub async fn migrate(&self) -> StoreResult<()> {
         match self.engine {
-            Engine::Sqlite => sqlx::migrate!("./migrations").run(&self.writer).await?,
-            Engine::Postgres => sqlx::migrate!("./migrations_pg").run(&self.writer).await?,
+            Engine::Sqlite => sqlx::migrate!("../../migrations").run(&self.writer).await?,
+            Engine::Postgres => {
+                sqlx::migrate!("../../migrations_pg")
+                    .run(&self.writer)
+                    .await?
+            }
         }
         Ok(())
     }
@@ -452,6 +455,7 @@ async fn leaves_no_transaction(conn: &mut sqlx::AnyConnection) -> Result<bool, s
     Ok(true)
 }
 
-pub(crate) fn now_ms() -> i64 {
+/// The wall clock as the store stamps its rows (unix milliseconds).
+pub fn now_ms() -> i64 {
     replaydesk_clock::unix_ms_now()
 }

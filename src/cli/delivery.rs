@@ -1,10 +1,10 @@
 //! `replaydesk deliver`: runs only the delivery worker over a database, until SIGINT or
 //! SIGTERM — to drain an outbox, or as a separate worker process.
 
-use super::{Delivery, DeliveryConfig, RetrySchedule};
-use crate::store::Store;
-use replaydesk_im::client::{ImClient, ImConfig};
-use replaydesk_protocol::secret::Secret;
+use replaydesk::delivery::{Delivery, DeliveryConfig, RetrySchedule};
+use replaydesk::im::client::{ImClient, ImConfig};
+use replaydesk::secret::Secret;
+use replaydesk::store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -39,7 +39,7 @@ pub struct DeliverArgs {
     pub concurrency: usize,
     /// How long a claimed message is held without renewal (e.g. "30s"); a worker killed
     /// mid-attempt leaves its messages to be taken back after this.
-    #[arg(long, default_value = "30s", value_parser = super::parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = replaydesk::delivery::parse_duration)]
     pub lease: Duration,
 }
 
@@ -47,10 +47,10 @@ pub struct DeliverArgs {
 impl std::fmt::Debug for DeliverArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeliverArgs")
-            .field("db", &crate::store::db_for_display(&self.db))
+            .field("db", &replaydesk::store::db_for_display(&self.db))
             .field(
                 "im_endpoint",
-                &replaydesk_protocol::secret::without_userinfo(&self.im_endpoint),
+                &replaydesk::secret::without_userinfo(&self.im_endpoint),
             )
             .field("sdkappid", &self.sdkappid)
             .field("admin", &self.admin)
@@ -65,7 +65,7 @@ impl std::fmt::Debug for DeliverArgs {
 }
 
 pub fn run(args: DeliverArgs) -> ExitCode {
-    crate::logging::init();
+    replaydesk::logging::init();
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -103,8 +103,8 @@ async fn deliver(args: DeliverArgs) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let delivery = Delivery::new(store.clone(), Arc::new(im), config);
     let worker = delivery.start().await.map_err(|e| e.to_string())?;
-    tracing::info!(db = %crate::store::db_for_display(&args.db), "delivery worker running");
-    crate::signals::shutdown_signal().await;
+    tracing::info!(db = %replaydesk::store::db_for_display(&args.db), "delivery worker running");
+    replaydesk::signals::shutdown_signal().await;
     tracing::info!("stopping: letting attempts in flight finish");
     delivery.shutdown(worker, Duration::from_secs(15)).await;
     store.close().await;

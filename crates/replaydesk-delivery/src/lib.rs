@@ -5,7 +5,6 @@
 //! service's duplicate filter absorbs a retry whose first try landed; and a history
 //! look-up before resending an attempt whose outcome is unknown and older than that filter).
 
-pub mod cli;
 mod limiter;
 mod recorder;
 mod schedule;
@@ -16,9 +15,9 @@ pub use limiter::{Limiters, TokenBucket};
 pub use schedule::{after, jittered, parse_duration, RetrySchedule, MAX_DELAY};
 pub use stats::{DeliveryStats, StatsSnapshot};
 
-use crate::store::{Job, JobKind, MessageFilter, MessageStatus, Store, StoreError};
 use replaydesk_im::client::ImClient;
 use replaydesk_protocol::secret::Secret;
+use replaydesk_store::{Job, JobKind, MessageFilter, MessageStatus, Store, StoreError};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
