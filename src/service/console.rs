@@ -15,12 +15,12 @@ use super::{
     ResendPreview, ServiceError, ServiceResult, UnassignedCallback, DEFAULT_PAGE, MAX_PAGE,
 };
 use crate::secret_store::SecretName;
+use replaydesk_protocol::secret::Secret;
+use replaydesk_protocol::MessageType;
 use replaydesk_store::{
     AddedMembers, Alert, AuditEntry, CallbackStatus, Job, MessageFilter, MessageStatus, Page,
     RecordingCallbackRecord, RosterMember, StoredMessage, TimelineReportRecord,
 };
-use replaydesk_protocol::secret::Secret;
-use replaydesk_protocol::MessageType;
 
 /// The console's view of a [`ReplayDesk`].
 #[derive(Debug, Clone, Copy)]

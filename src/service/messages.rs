@@ -3,8 +3,8 @@
 //! console operation `resend_message`: `console.rs`.)
 
 use super::{validate, MessageDetail, ReplayDesk, ServiceError, ServiceResult, MAX_PAGE};
-use replaydesk_store::{Job, MessageFilter, Page, StoredMessage};
 use replaydesk_protocol::MessageType;
+use replaydesk_store::{Job, MessageFilter, Page, StoredMessage};
 
 impl ReplayDesk {
     /// Messages matching `filter`, newest first; `cursor` is the previous page's

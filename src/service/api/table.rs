@@ -26,11 +26,11 @@ use crate::service::{
     GroupCreated, JoinSheet, MemberCredential, MessageDetail, RecoverPreview, ResendOutcome,
     ResendPreview, UnassignedCallback,
 };
+use replaydesk_align::Alignment;
 use replaydesk_store::{
     AddedMembers, Alert, AuditEntry, Job, Page, RecordingCallbackRecord, RosterMember,
     StoredMessage, TimelineReportRecord,
 };
-use replaydesk_align::Alignment;
 
 operations! {
     /// Creates a class: `{"class_id","group_id","teacher_uid","create_group"?,
