@@ -14,11 +14,12 @@ use crate::service::{
     ClassEventReport, CreateClass, CreatedClass, ReplayDesk, ReportMeta, ServiceError,
     ServiceResult, StatusCounts, TimelineReport,
 };
+use parking_lot::Mutex;
 use replaydesk_clock::{ClockReading, ClockWatch, Discontinuity, LocalClock, DEFAULT_TOLERANCE_MS};
 use replaydesk_store::{ClassEvent, ClassState, MessageFilter, MessageStatus};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// How often the app's clock watch looks at the clock. A sleep is seen at the first check
 /// after wake-up.
@@ -161,8 +162,8 @@ impl Host {
         Some(event)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> parking_lot::MutexGuard<'_, State> {
+        self.state.lock()
     }
 
     pub fn desk(&self) -> &ReplayDesk {

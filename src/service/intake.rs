@@ -1,24 +1,16 @@
-//! The group-commit writer: every accepted client report goes through one task that
-//! commits whatever has queued up while the previous commit was being made, in one
-//! transaction (one fsync for a burst), and answers each report only after its commit.
-//!
-//! Under light load a batch is one report and nothing waits; under a burst the batch grows
-//! by itself (the reports that arrived during the last fsync), so throughput follows the
-//! load without any timer and without weakening durability.
+//! Intake's group commit: every accepted client report goes through one
+//! [`GroupCommit`] writer, which commits whatever has queued up while the previous commit
+//! was being made in one transaction, and answers each report only after its commit.
 
 use replaydesk_delivery::Delivery;
-use replaydesk_store::{Inserted, IntakeItem, Store, StoreResult};
+use replaydesk_store::{GroupCommit, Inserted, IntakeItem, Store, StoreResult};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use std::sync::Arc;
 
 /// Most reports committed in one transaction.
 pub const MAX_BATCH: usize = 256;
 /// Reports waiting for the writer before submitters wait too (back-pressure).
 const QUEUE: usize = 4096;
-
-type Reply = oneshot::Sender<StoreResult<Inserted>>;
 
 /// Counters kept by the writer.
 #[derive(Debug, Default)]
@@ -29,8 +21,7 @@ pub(crate) struct IntakeCounters {
 }
 
 pub(crate) struct Intake {
-    tx: Mutex<Option<mpsc::Sender<(IntakeItem, Reply)>>>,
-    task: Mutex<Option<JoinHandle<()>>>,
+    writer: GroupCommit<IntakeItem, StoreResult<Inserted>>,
 }
 
 /// Why a report could not be taken.
@@ -42,80 +33,37 @@ pub(crate) enum SubmitError {
 
 impl Intake {
     pub(crate) fn start(store: Store, delivery: Delivery, counters: Arc<IntakeCounters>) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(writer(store, delivery, rx, counters));
-        Self {
-            tx: Mutex::new(Some(tx)),
-            task: Mutex::new(Some(task)),
-        }
+        let writer = GroupCommit::start(MAX_BATCH, QUEUE, move |items: Vec<IntakeItem>| {
+            let (store, delivery, counters) = (store.clone(), delivery.clone(), counters.clone());
+            async move {
+                let results = store.record_intake(&items).await;
+                counters.batches.fetch_add(1, Ordering::Relaxed);
+                delivery.wake();
+                for ins in results.iter().flatten() {
+                    let c = if ins.created {
+                        &counters.accepted
+                    } else {
+                        &counters.duplicates
+                    };
+                    c.fetch_add(1, Ordering::Relaxed);
+                }
+                results
+            }
+        });
+        Self { writer }
     }
 
     /// Queues `item` and waits for its commit.
     pub(crate) async fn submit(&self, item: IntakeItem) -> Result<Inserted, SubmitError> {
-        let tx = self
-            .tx
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or(SubmitError::Closed)?;
-        let (reply, answer) = oneshot::channel();
-        tx.send((item, reply))
-            .await
-            .map_err(|_| SubmitError::Closed)?;
-        drop(tx);
-        match answer.await {
+        match self.writer.submit(item).await {
             Ok(Ok(inserted)) => Ok(inserted),
             Ok(Err(e)) => Err(SubmitError::Store(e)),
-            // The writer stopped before answering; it commits or drops whole batches, and
-            // stops only after its queue is empty, so this is a report never taken.
             Err(_) => Err(SubmitError::Closed),
         }
     }
 
     /// Takes no more reports, and waits until every queued one is committed and answered.
     pub(crate) async fn close(&self) {
-        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(task) = task {
-            let _ = task.await;
-        }
-    }
-}
-
-async fn writer(
-    store: Store,
-    delivery: Delivery,
-    mut rx: mpsc::Receiver<(IntakeItem, Reply)>,
-    counters: Arc<IntakeCounters>,
-) {
-    let mut items = Vec::with_capacity(MAX_BATCH);
-    let mut replies = Vec::with_capacity(MAX_BATCH);
-    while let Some((item, reply)) = rx.recv().await {
-        items.push(item);
-        replies.push(reply);
-        while items.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok((item, reply)) => {
-                    items.push(item);
-                    replies.push(reply);
-                }
-                Err(_) => break,
-            }
-        }
-        let results = store.record_intake(&items).await;
-        counters.batches.fetch_add(1, Ordering::Relaxed);
-        delivery.wake();
-        for (reply, result) in replies.drain(..).zip(results) {
-            if let Ok(ins) = &result {
-                let c = if ins.created {
-                    &counters.accepted
-                } else {
-                    &counters.duplicates
-                };
-                c.fetch_add(1, Ordering::Relaxed);
-            }
-            let _ = reply.send(result);
-        }
-        items.clear();
+        self.writer.close().await;
     }
 }

@@ -48,6 +48,7 @@ use crate::app::AppInfo;
 use crate::config::{random_token, Config, ConfigError};
 use crate::secret_store::{SecretName, SecretStore};
 use intake::{Intake, IntakeCounters};
+use parking_lot::Mutex;
 use replaydesk_clock::unix_ms_now;
 use replaydesk_delivery::{Delivery, WorkerHandle};
 use replaydesk_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
@@ -55,7 +56,7 @@ use replaydesk_im::client::{ImClient, ImConfig};
 use replaydesk_protocol::secret::Secret;
 use replaydesk_store::Store;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Default and largest page sizes of listings.
 pub const DEFAULT_PAGE: u32 = 100;
@@ -127,10 +128,6 @@ fn fixed_secret_key(store: &SecretStore, configured_key_sha256: &str) -> Option<
         }
     }
     None
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl ReplayDesk {
@@ -247,7 +244,7 @@ impl ReplayDesk {
             return;
         }
         self.inner.intake.close().await;
-        let worker = lock(&self.inner.worker).take();
+        let worker = self.inner.worker.lock().take();
         if let Some(w) = worker {
             self.inner
                 .delivery
@@ -255,7 +252,7 @@ impl ReplayDesk {
                 .await;
         }
         self.inner.store.close().await;
-        let emu = lock(&self.inner.emulator_handle).take();
+        let emu = self.inner.emulator_handle.lock().take();
         if let Some(h) = emu {
             let _ = h.shutdown().await;
         }

@@ -2,6 +2,7 @@
 //! paced, resumable), keep it read-only beside the class, and compare it with the log.
 
 use super::{ReplayDesk, ServiceError, ServiceResult};
+use parking_lot::Mutex;
 use replaydesk_align::{
     self as align, hole_runs, read_history_item, Entry, EntryBody, EntryKind, MsgRef, SeqRange,
 };
@@ -13,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Duration;
 use ts_rs::TS;
 
@@ -168,8 +168,8 @@ impl ApiResponse for RawPage {
 /// several desks): a second request while one runs answers the running one.
 static RUNNING: Mutex<Option<HashSet<(PathBuf, String)>>> = Mutex::new(None);
 
-fn running() -> std::sync::MutexGuard<'static, Option<HashSet<(PathBuf, String)>>> {
-    RUNNING.lock().unwrap_or_else(|p| p.into_inner())
+fn running() -> parking_lot::MutexGuard<'static, Option<HashSet<(PathBuf, String)>>> {
+    RUNNING.lock()
 }
 
 /// Compares a fetched history with the log.

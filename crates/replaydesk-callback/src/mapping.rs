@@ -382,13 +382,7 @@ impl MemberCache {
 
 /// Quotes a value from the callback for a reason text, cut to a readable length.
 fn quoted(s: &str) -> String {
-    const MAX: usize = 80;
-    if s.chars().count() <= MAX {
-        format!("{s:?}")
-    } else {
-        let cut: String = s.chars().take(MAX).collect();
-        format!("{cut:?}…")
-    }
+    format!("{:?}", replaydesk_protocol::shortened(s, 80))
 }
 
 /// The classes a callback's mapping can reach (see [`candidate_keys`]).

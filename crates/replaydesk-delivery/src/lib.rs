@@ -95,13 +95,13 @@ pub(crate) struct Inner {
     /// This worker's name in the leases it takes: `node_id`, process id and a random part.
     pub(crate) owner: String,
     /// Messages this worker has claimed and not yet finished: the leases it renews.
-    pub(crate) in_flight: std::sync::Mutex<std::collections::HashSet<i64>>,
+    pub(crate) in_flight: parking_lot::Mutex<std::collections::HashSet<i64>>,
     /// Groups this worker raised a `group_missing` alert for: a message sent to one of
     /// them (the group was made some other way) clears the alert.
-    pub(crate) missing_groups: std::sync::Mutex<std::collections::HashSet<String>>,
+    pub(crate) missing_groups: parking_lot::Mutex<std::collections::HashSet<String>>,
     /// Jobs this worker is driving. Another worker's unfinished job (it stopped, or was
     /// killed, mid-job) is adopted when it is not among them.
-    pub(crate) driving: std::sync::Mutex<std::collections::HashSet<i64>>,
+    pub(crate) driving: parking_lot::Mutex<std::collections::HashSet<i64>>,
     pub(crate) im: Arc<ImClient>,
     pub(crate) config: DeliveryConfig,
     pub(crate) limiters: Limiters,
@@ -236,13 +236,7 @@ impl Delivery {
         // An attempt gives its slot back once its call to IM is over, before its outcome is
         // committed: wait for those commits too (each forgets its message once recorded).
         let _ = tokio::time::timeout(grace, async {
-            while !self
-                .inner
-                .in_flight
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .is_empty()
-            {
+            while !self.inner.in_flight.lock().is_empty() {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         })
@@ -334,12 +328,7 @@ impl Delivery {
     }
 
     fn spawn_job(&self, job_id: i64) {
-        let newly = self
-            .inner
-            .driving
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(job_id);
+        let newly = self.inner.driving.lock().insert(job_id);
         if !newly {
             return;
         }
@@ -348,11 +337,7 @@ impl Delivery {
             if let Err(e) = me.run_job(job_id).await {
                 tracing::error!(job_id, error = %e, "job stopped; it resumes at the next start");
             }
-            me.inner
-                .driving
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&job_id);
+            me.inner.driving.lock().remove(&job_id);
         });
     }
 
@@ -361,12 +346,7 @@ impl Delivery {
     /// batch is taken under the job's row lock, from its cursor), only redundant.
     pub(crate) async fn adopt_jobs(&self) -> Result<(), DeliveryError> {
         for job in self.inner.store.unfinished_jobs().await? {
-            let driving = self
-                .inner
-                .driving
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains(&job);
+            let driving = self.inner.driving.lock().contains(&job);
             if !driving {
                 tracing::info!(job, "adopting an unfinished job");
                 self.spawn_job(job);

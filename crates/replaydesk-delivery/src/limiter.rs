@@ -19,9 +19,10 @@
 //! message is claimed and sent at once. A class start or end (1001/1002) is never deferred:
 //! it takes the group's next slot, ahead of the backlog.
 
+use parking_lot::Mutex;
 use replaydesk_store::{Engine, Store};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -64,7 +65,7 @@ impl TokenBucket {
         if self.rate <= 0.0 {
             return Duration::ZERO;
         }
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = self.state.lock();
         let now = Instant::now();
         let (tokens, last) = *s;
         let refilled =
@@ -83,7 +84,7 @@ impl TokenBucket {
         if self.rate <= 0.0 {
             return Duration::ZERO;
         }
-        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let s = self.state.lock();
         let (tokens, last) = *s;
         let refilled = (tokens + Instant::now().duration_since(last).as_secs_f64() * self.rate)
             .min(self.burst);
@@ -169,7 +170,7 @@ impl Limiters {
     }
 
     fn group(&self, group_id: &str) -> Arc<TokenBucket> {
-        let mut g = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        let mut g = self.groups.lock();
         g.entry(group_id.to_owned())
             .or_insert_with(|| Arc::new(TokenBucket::new(self.group_rate, self.group_burst)))
             .clone()
@@ -187,7 +188,7 @@ impl Limiters {
         let bucket = self.group(group_id);
         let now = Instant::now();
         let resumed = {
-            let mut d = self.deferred.lock().unwrap_or_else(|p| p.into_inner());
+            let mut d = self.deferred.lock();
             if d.len() > 65_536 {
                 // Deferred messages another worker took: forgotten once long past due.
                 d.retain(|_, due| *due + Duration::from_secs(60) > now);
@@ -197,7 +198,7 @@ impl Limiters {
         if lifecycle {
             return Plan::Go(bucket.reserve());
         }
-        let mut tails = self.tails.lock().unwrap_or_else(|p| p.into_inner());
+        let mut tails = self.tails.lock();
         let tail = tails.get(group_id).copied().filter(|t| *t > now);
         let wait = bucket.peek();
         if (resumed || tail.is_none()) && wait <= HORIZON {
@@ -215,20 +216,14 @@ impl Limiters {
             tails.insert(group_id.to_owned(), due);
             due
         };
-        self.deferred
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(message_id, due);
+        self.deferred.lock().insert(message_id, due);
         Plan::Defer(due - now)
     }
 
     /// Forgets that `message_id` was deferred (it could not be put back in the store and
     /// goes now instead).
     pub fn undefer(&self, message_id: i64) {
-        self.deferred
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&message_id);
+        self.deferred.lock().remove(&message_id);
     }
 
     /// Takes `group_id`'s next slot now, whatever its queue (a deferral that could not be

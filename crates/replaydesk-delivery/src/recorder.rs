@@ -1,34 +1,31 @@
 //! Group commit for attempt outcomes: every attempt that finishes while another batch is
-//! being committed joins the next batch, so a busy worker records many attempts per
-//! transaction (one fsync) instead of one each. Each caller still learns the outcome of its
-//! own attempt's commit before it goes on, exactly as with one transaction each.
-//!
-//! No task of its own: the first caller that finds no commit running takes everything
-//! queued and commits it; the others wait for their answer (or for their turn, should the
-//! committer have taken the queue before they joined it).
+//! being committed joins the next batch (see [`GroupCommit`]), so a busy worker records
+//! many attempts per transaction (one fsync) instead of one each. Each caller still learns
+//! the outcome of its own attempt's commit before it goes on, exactly as with one
+//! transaction each.
 
-use replaydesk_store::{AttemptRecord, Store, StoreError, StoreResult, Transition};
-use std::sync::Mutex;
-use tokio::sync::oneshot;
+use replaydesk_store::{AttemptRecord, GroupCommit, Store, StoreError, StoreResult, Transition};
+use std::sync::OnceLock;
 
 /// Most attempts recorded in one transaction.
 const MAX_BATCH: usize = 512;
+/// Attempts waiting for the writer before callers wait too; the attempts in flight are
+/// bounded by the worker's concurrency long before this.
+const QUEUE: usize = 4096;
 
-type Waiting = (
-    AttemptRecord,
-    Transition,
-    oneshot::Sender<StoreResult<bool>>,
-);
+type Writer = GroupCommit<(AttemptRecord, Transition), StoreResult<bool>>;
 
 #[derive(Default)]
 pub(crate) struct Recorder {
-    queue: Mutex<Vec<Waiting>>,
-    committing: tokio::sync::Mutex<()>,
+    /// Started by the first attempt to finish: the worker is built outside a runtime in
+    /// places (tests, benches) and may never send anything.
+    writer: OnceLock<Writer>,
 }
 
 impl Recorder {
     /// Records `rec` and moves its message (see [`Store::finish_attempts`]); returns
-    /// whether the message moved, once that is committed.
+    /// whether the message moved, once that is committed. `store` and `owner` are the
+    /// worker's own, the same on every call.
     pub(crate) async fn finish(
         &self,
         store: &Store,
@@ -36,37 +33,25 @@ impl Recorder {
         rec: AttemptRecord,
         transition: Transition,
     ) -> StoreResult<bool> {
-        let (tx, mut answer) = oneshot::channel();
-        self.queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((rec, transition, tx));
-        loop {
-            tokio::select! {
-                biased;
-                a = &mut answer => {
-                    return a.unwrap_or_else(|_| {
-                        Err(StoreError::Invalid("the attempt's commit was abandoned".into()))
-                    });
-                }
-                _guard = self.committing.lock() => {
-                    let batch: Vec<Waiting> = {
-                        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-                        let n = q.len().min(MAX_BATCH);
-                        q.drain(..n).collect()
-                    };
-                    if batch.is_empty() {
-                        continue;
+        let writer = self.writer.get_or_init(|| {
+            let (store, owner) = (store.clone(), owner.to_owned());
+            GroupCommit::start(
+                MAX_BATCH,
+                QUEUE,
+                move |batch: Vec<(AttemptRecord, Transition)>| {
+                    let (store, owner) = (store.clone(), owner.clone());
+                    async move {
+                        let items: Vec<(&AttemptRecord, &Transition)> =
+                            batch.iter().map(|(r, t)| (r, t)).collect();
+                        store.finish_attempts(&owner, &items).await
                     }
-                    let items: Vec<(&AttemptRecord, &Transition)> =
-                        batch.iter().map(|(r, t, _)| (r, t)).collect();
-                    let results = store.finish_attempts(owner, &items).await;
-                    drop(items);
-                    for ((_, _, reply), result) in batch.into_iter().zip(results) {
-                        let _ = reply.send(result);
-                    }
-                }
-            }
-        }
+                },
+            )
+        });
+        writer.submit((rec, transition)).await.unwrap_or_else(|_| {
+            Err(StoreError::Invalid(
+                "the attempt's commit was abandoned".into(),
+            ))
+        })
     }
 }

@@ -29,7 +29,7 @@ impl RetrySchedule {
         }
     }
 
-    /// Parses "1s,5s,30s,2m,1h" (units ms, s, m, h).
+    /// Parses "1s,5s,30s,2m,1h" (each part as [`parse_duration`] reads it).
     pub fn parse(text: &str, jitter: f64) -> Result<Self, String> {
         let delays = text
             .split(',')
@@ -65,28 +65,16 @@ impl RetrySchedule {
 /// overflow.
 pub const MAX_DELAY: Duration = Duration::from_secs(366 * 24 * 3600);
 
-/// Parses one duration such as "50ms", "5s", "2m", "1h" (checked: a number too large for
-/// its unit, or a result over [`MAX_DELAY`], is an error, not a wrap-around).
+/// Parses one duration such as "50ms", "5s", "2m", "1h" or "1h 30m" (humantime's units;
+/// checked: a number too large for its unit, or a result over [`MAX_DELAY`], is an error,
+/// not a wrap-around). Errors quote `part`: it is a delay, never a secret.
 pub fn parse_duration(part: &str) -> Result<Duration, String> {
-    let (num, unit) = part
-        .find(|c: char| !c.is_ascii_digit())
-        .map(|i| part.split_at(i))
-        .ok_or_else(|| format!("{part:?} has no unit (ms, s, m, h)"))?;
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{part:?} does not start with a number that fits"))?;
-    let ms_per_unit: u64 = match unit {
-        "ms" => 1,
-        "s" => 1000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        other => return Err(format!("unknown unit {other:?} in {part:?}")),
-    };
-    let d = n
-        .checked_mul(ms_per_unit)
-        .map(Duration::from_millis)
-        .filter(|d| *d <= MAX_DELAY)
-        .ok_or_else(|| format!("{part:?} is longer than the longest delay allowed (a year)"))?;
+    let d = humantime::parse_duration(part).map_err(|e| format!("{part:?}: {e}"))?;
+    if d > MAX_DELAY {
+        return Err(format!(
+            "{part:?} is longer than the longest delay allowed (a year)"
+        ));
+    }
     Ok(d)
 }
 

@@ -104,7 +104,7 @@ pub(crate) async fn dispatch(inner: Arc<Inner>) {
         let ready = plan(&inner, claimed).await;
         deferring = ready.is_empty();
         {
-            let mut held = inner.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            let mut held = inner.in_flight.lock();
             held.extend(ready.iter().map(|(m, _)| m.id));
         }
         let mut permit = Some(first);
@@ -180,7 +180,7 @@ pub(crate) async fn keep_leases(inner: Arc<Inner>) {
             _ = shutdown.changed() => {}
         }
         let ids: Vec<i64> = {
-            let held = inner.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            let held = inner.in_flight.lock();
             held.iter().copied().collect()
         };
         if let Err(e) = inner.store.renew_leases(&inner.owner, &ids, lease).await {
@@ -213,11 +213,7 @@ pub(crate) async fn keep_leases(inner: Arc<Inner>) {
 }
 
 fn forget(inner: &Inner, message_id: i64) {
-    inner
-        .in_flight
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&message_id);
+    inner.in_flight.lock().remove(&message_id);
 }
 
 async fn idle(inner: &Inner, shutdown: &mut tokio::sync::watch::Receiver<bool>, wait: Duration) {
@@ -406,11 +402,7 @@ async fn raise_group_missing(inner: &Inner, group_id: &str, code: i64) {
         class.class_id, class.class_id
     );
     tracing::warn!(group_id, class_id = %class.class_id, code, "IM group missing; alert raised");
-    inner
-        .missing_groups
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(group_id.to_owned());
+    inner.missing_groups.lock().insert(group_id.to_owned());
     if let Err(e) = inner
         .store
         .raise_class_alert(super::GROUP_MISSING_ALERT, &class.class_id, &detail)
@@ -423,11 +415,7 @@ async fn raise_group_missing(inner: &Inner, group_id: &str, code: i64) {
 /// A message went through to a group alerted as missing (it was created some other way
 /// than the admin route): the alert is cleared. A set look-up for every other send.
 async fn clear_group_missing(inner: &Inner, group_id: &str) {
-    let was_missing = inner
-        .missing_groups
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(group_id);
+    let was_missing = inner.missing_groups.lock().remove(group_id);
     if !was_missing {
         return;
     }

@@ -3,7 +3,7 @@
 use super::codes::{self, *};
 use super::faults::{http500_response, lost_response, FaultConfig};
 use super::state::{NewMessage, Refused, Sent, AV_CHAT_ROOM};
-use super::{limits, lock, now_unix_s, Emulator, EmulatorStats, MAX_REQUEST_BYTES};
+use super::{limits, now_unix_s, Emulator, EmulatorStats, MAX_REQUEST_BYTES};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
@@ -190,7 +190,7 @@ fn process(
     if let Err(refusal) = authenticate(emu, &params) {
         return refusal;
     }
-    if !limits::take(&mut lock(&emu.shared.app_bucket), Instant::now()) {
+    if !limits::take(&mut emu.shared.app_bucket.lock(), Instant::now()) {
         emu.with_stats(|s| {
             s.app_rate_limited += 1;
             s.frequency_errors += 1;
@@ -252,7 +252,7 @@ fn authenticate(emu: &Emulator, params: &[(String, String)]) -> Result<(), Answe
         return Err(fail(USERSIG_MALFORMED, "usersig is missing"));
     }
     let shared = &emu.shared;
-    let key = lock(&shared.secret_key).clone();
+    let key = shared.secret_key.lock().clone();
     let verified = usersig::verify(sig, sdkappid, identifier, &key, now_unix_s())
         .map_err(|e| fail(i64::from(e.im_error_code()), e.to_string()))?;
     if sdkappid != shared.sdkappid {
@@ -364,7 +364,11 @@ fn send_group_msg(emu: &Emulator, json: Value) -> Answer {
         online_only: req.extra.get("OnlineOnlyFlag").and_then(Value::as_i64) == Some(1),
         body: req.msg_body,
     };
-    let sent = lock(&emu.shared.groups).send(&req.group_id, msg, now_unix_s(), Instant::now());
+    let sent = emu
+        .shared
+        .groups
+        .lock()
+        .send(&req.group_id, msg, now_unix_s(), Instant::now());
     let (seq, time) = match sent {
         Ok(Sent::Stored { seq, time }) => {
             emu.with_stats(|s| s.messages_stored += 1);
@@ -406,7 +410,11 @@ fn group_msg_get_simple(emu: &Emulator, json: Value) -> Answer {
         return fail(INVALID_PARAMETER, "ReqMsgNumber must be at least 1");
     }
     let number = req.req_msg_number.min(HISTORY_PAGE_SIZE) as usize;
-    let page = lock(&emu.shared.groups).page(&req.group_id, number, req.req_msg_seq);
+    let page = emu
+        .shared
+        .groups
+        .lock()
+        .page(&req.group_id, number, req.req_msg_seq);
     match page {
         Ok(page) => answer(
             OK,
@@ -431,7 +439,7 @@ fn group_msg_recall(emu: &Emulator, json: Value) -> Answer {
         return fail(INVALID_PARAMETER, "MsgSeqList is empty");
     }
     let seqs: Vec<u64> = req.msg_seq_list.iter().map(|m| m.msg_seq).collect();
-    let recalled = lock(&emu.shared.groups).recall(&req.group_id, &seqs);
+    let recalled = emu.shared.groups.lock().recall(&req.group_id, &seqs);
     match recalled {
         Ok(list) => answer(
             OK,
@@ -469,7 +477,11 @@ fn create_group(emu: &Emulator, json: Value) -> Answer {
             return fail(INVALID_PARAMETER, format!("invalid GroupId: {reason}"));
         }
     }
-    let created = lock(&emu.shared.groups).create(custom_id, group_type, Instant::now());
+    let created = emu
+        .shared
+        .groups
+        .lock()
+        .create(custom_id, group_type, Instant::now());
     match created {
         Ok(group_id) => answer(
             OK,
@@ -487,7 +499,7 @@ fn destroy_group(emu: &Emulator, json: Value) -> Answer {
         Ok(r) => r,
         Err(e) => return invalid("destroy_group", e),
     };
-    let destroyed = lock(&emu.shared.groups).destroy(&req.group_id);
+    let destroyed = emu.shared.groups.lock().destroy(&req.group_id);
     match destroyed {
         Ok(()) => answer(OK, &ApiStatus::ok()),
         Err(r) => refused(r, &req.group_id),

@@ -56,10 +56,11 @@ pub use stats::EmulatorStats;
 use limits::TokenBucket;
 use replaydesk_im::usersig;
 use replaydesk_im::wire::{self, HistoryMsg};
+use parking_lot::Mutex;
 use state::Groups;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -186,12 +187,6 @@ struct Shared {
     persisted: std::sync::OnceLock<persist::Persisted>,
 }
 
-/// Locks a mutex; a poisoned one is used as is (no code under these locks panics, and
-/// counters or groups stay consistent between statements).
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// One emulated IM app, in memory. Cheap to clone (all clones share the state).
 ///
 /// Serve it with [`Emulator::start`] / [`Emulator::serve`], or mount [`Emulator::router`]
@@ -240,7 +235,10 @@ impl Emulator {
         let emu = Self::new(config)?;
         let (pool, saved) = persist::open(path).await?;
         let groups = saved.len();
-        lock(&emu.shared.groups).restore(saved, now_unix_s(), Instant::now());
+        emu.shared
+            .groups
+            .lock()
+            .restore(saved, now_unix_s(), Instant::now());
         let p = persist::Persisted::start(pool, path, Arc::downgrade(&emu.shared));
         let _ = emu.shared.persisted.set(p);
         tracing::info!(path = %path.display(), groups, "IM emulator: groups kept in a file");
@@ -331,7 +329,7 @@ impl Emulator {
         usersig::generate(
             self.shared.sdkappid,
             &self.shared.admin,
-            &lock(&self.shared.secret_key),
+            &self.shared.secret_key.lock(),
             now_unix_s(),
             expire_secs,
         )
@@ -339,19 +337,19 @@ impl Emulator {
 
     /// The fault knobs in force.
     pub fn faults(&self) -> FaultConfig {
-        lock(&self.shared.faults).clone()
+        self.shared.faults.lock().clone()
     }
 
     /// Replaces the fault knobs; refuses (and keeps the old ones) when out of range.
     pub fn set_faults(&self, faults: FaultConfig) -> Result<(), EmulatorError> {
         faults.validate()?;
-        *lock(&self.shared.faults) = faults;
+        *self.shared.faults.lock() = faults;
         Ok(())
     }
 
     /// The counters since start or the last reset.
     pub fn stats(&self) -> EmulatorStats {
-        lock(&self.shared.stats).clone()
+        self.shared.stats.lock().clone()
     }
 
     /// Rotates the app's secret key: from now on only UserSigs made with `key` are
@@ -361,23 +359,25 @@ impl Emulator {
         if key.is_empty() {
             return Err(EmulatorError::InvalidConfig("secret key is empty".into()));
         }
-        *lock(&self.shared.secret_key) = key.to_owned();
+        *self.shared.secret_key.lock() = key.to_owned();
         Ok(())
     }
 
     /// Zeroes the counters and returns their values before.
     pub fn reset_stats(&self) -> EmulatorStats {
-        std::mem::take(&mut *lock(&self.shared.stats))
+        std::mem::take(&mut *self.shared.stats.lock())
     }
 
     /// A group's stored messages, oldest first (empty for an unknown or dismissed group).
     pub fn history(&self, group_id: &str) -> Vec<HistoryMsg> {
-        lock(&self.shared.groups).history(group_id)
+        self.shared.groups.lock().history(group_id)
     }
 
     /// Recalls messages without a call (tests): they stay as holes. Unknown seqs are skipped.
     pub fn recall_direct(&self, group_id: &str, seqs: &[u64]) -> usize {
-        lock(&self.shared.groups)
+        self.shared
+            .groups
+            .lock()
             .recall(group_id, seqs)
             .map(|l| l.iter().filter(|(_, found)| *found).count())
             .unwrap_or(0)
@@ -389,14 +389,16 @@ impl Emulator {
             id: group_id.to_owned(),
             reason,
         })?;
-        lock(&self.shared.groups)
+        self.shared
+            .groups
+            .lock()
             .create(Some(group_id), "Public", Instant::now())
             .map(drop)
             .map_err(|_| EmulatorError::GroupExists(group_id.to_owned()))
     }
 
     fn with_stats(&self, f: impl FnOnce(&mut EmulatorStats)) {
-        f(&mut lock(&self.shared.stats));
+        f(&mut self.shared.stats.lock());
     }
 }
 

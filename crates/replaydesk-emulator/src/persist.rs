@@ -9,11 +9,12 @@
 //! killed outright loses at most the last interval's changes, which is fine for a stand-in.
 
 use super::Shared;
+use parking_lot::Mutex;
 use replaydesk_im::wire::HistoryMsg;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -257,7 +258,7 @@ impl Persisted {
                 let Some(shared) = shared.upgrade() else {
                     return;
                 };
-                let batch = super::lock(&shared.groups).take_changes();
+                let batch = shared.groups.lock().take_changes();
                 drop(shared);
                 if !batch.is_empty() {
                     if let Err(e) = write(&p, &batch).await {
@@ -285,7 +286,7 @@ impl Persisted {
 
     /// Writes the last batch and closes the file.
     pub(crate) async fn close(&self) {
-        let task = super::lock(&self.task).take();
+        let task = self.task.lock().take();
         if let Some(t) = task {
             self.stop.notify_one();
             let _ = t.await;

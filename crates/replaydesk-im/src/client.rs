@@ -11,10 +11,10 @@ use super::wire::{
 };
 use replaydesk_protocol::secret::Secret;
 use replaydesk_protocol::ReplayMessage;
+use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// How to reach and sign for the IM service. `Debug` shows the endpoint without any
@@ -204,18 +204,12 @@ impl ImClient {
 
     /// A copy of the configuration (its secret stays wrapped).
     pub fn config(&self) -> ImConfig {
-        self.config
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.config.lock().clone()
     }
 
     /// Replaces the secret key (an admin fixed it); the next call signs with the new one.
     pub fn set_secret_key(&self, key: Secret) {
-        self.config
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .secret_key = key;
+        self.config.lock().secret_key = key;
         self.invalidate_usersig();
     }
 
@@ -226,12 +220,12 @@ impl ImClient {
 
     /// Drops the cached UserSig so the next call makes a new one.
     pub fn invalidate_usersig(&self) {
-        *self.sig.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *self.sig.lock() = None;
     }
 
     fn usersig(&self) -> String {
         let now = unix_now();
-        let mut cached = self.sig.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cached = self.sig.lock();
         if let Some(c) = cached.as_ref().filter(|c| now < c.renew_at) {
             return c.sig.clone();
         }

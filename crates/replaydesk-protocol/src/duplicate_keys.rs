@@ -45,7 +45,7 @@ pub fn no_duplicate_keys(bytes: &[u8]) -> Result<(), String> {
             let mut seen = HashSet::new();
             while let Some(k) = a.next_key::<String>()? {
                 if !seen.insert(k.clone()) {
-                    let shown: String = k.chars().take(64).collect();
+                    let shown = crate::shortened(&k, 64);
                     return Err(A::Error::custom(format!("duplicate key {shown:?}")));
                 }
                 a.next_value_seed(Check)?;

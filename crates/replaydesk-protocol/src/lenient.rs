@@ -20,15 +20,12 @@ fn integral_from_f64(f: f64) -> Result<i128, String> {
     Ok(f as i128)
 }
 
-/// Keeps error texts short when a sender puts a novel in a number field.
-fn shortened(s: &str) -> String {
-    const MAX: usize = 40;
-    if s.chars().count() <= MAX {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(MAX).collect();
-        t.push('…');
-        t
+/// `s` cut to its first `max` characters, with `…` after a cut: a value quoted in an
+/// error or a reason stays readable when a sender puts a novel in it.
+pub fn shortened(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_owned(),
+        Some((end, _)) => format!("{}…", &s[..end]),
     }
 }
 
@@ -56,7 +53,7 @@ pub fn lenient_integer(v: &Value) -> Result<i128, String> {
             }
             match t.parse::<f64>() {
                 Ok(f) => integral_from_f64(f),
-                Err(_) => Err(format!("{:?} is not a number", shortened(t))),
+                Err(_) => Err(format!("{:?} is not a number", shortened(t, 40))),
             }
         }
         Value::Null => Err("null".into()),
@@ -110,6 +107,14 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn shortened_cuts_at_characters_not_bytes() {
+        assert_eq!(shortened("abc", 3), "abc");
+        assert_eq!(shortened("abcd", 3), "abc…");
+        assert_eq!(shortened("ééééé", 2), "éé…");
+        assert_eq!(shortened("", 0), "");
+    }
+
+    #[test]
     fn numbers_in_every_observed_form() {
         for v in [
             json!(1795339200123u64),
@@ -140,6 +145,9 @@ mod tests {
             assert!(err.to_string().contains("value.file_size"), "{v}: {err}");
         }
         assert!(u64_in(&json!(-1), "seq").is_err());
+        let long = "9".repeat(30) + &"x".repeat(30);
+        let err = i64_in(&json!(long), "seq").unwrap_err().to_string();
+        assert!(err.contains(&format!("{}…", &long[..40])), "{err}");
         assert!(i64_in(&json!("99999999999999999999"), "seq").is_err());
     }
 }

@@ -16,7 +16,7 @@ pub use client_time::{client_add_ms, client_delta_ms, client_delta_ms_with, Cloc
 pub use duplicate_keys::no_duplicate_keys;
 pub use envelope::{check_size, msg_body_size, CustomElem, MsgBodyElem, MAX_MSG_BODY_BYTES};
 pub use error::ProtocolError;
-pub use lenient::lenient_integer;
+pub use lenient::{lenient_integer, shortened};
 pub use message::{MessageType, Payload, RecordingValue, ReplayMessage, Seq, UserValue};
 pub use secret::Secret;
 

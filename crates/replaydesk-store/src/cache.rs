@@ -12,9 +12,10 @@
 //! no invalidation.
 
 use super::classes::ClassEntry;
+use parking_lot::RwLock;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long a cached class is trusted without a change seen in this process (a change made
@@ -56,7 +57,7 @@ impl ClassCache {
 
     pub(crate) fn get(&self, class_id: &str) -> Option<Arc<ClassEntry>> {
         let now = self.generation();
-        let map = self.classes.read().unwrap_or_else(|p| p.into_inner());
+        let map = self.classes.read();
         map.get(class_id)
             .filter(|c| c.generation == now && c.loaded.elapsed() < CLASS_TTL)
             .map(|c| c.entry.clone())
@@ -65,7 +66,7 @@ impl ClassCache {
     /// Keeps `entry`, read from the database under `generation`; dropped if the classes
     /// changed since (the read may have seen the old row).
     pub(crate) fn put(&self, generation: u64, entry: Arc<ClassEntry>) {
-        let mut map = self.classes.write().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.classes.write();
         if self.generation() != generation {
             return;
         }
@@ -84,19 +85,19 @@ impl ClassCache {
 
     /// A class row changed (committed): nothing cached before is served again.
     pub(crate) fn invalidate(&self) {
-        let mut map = self.classes.write().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.classes.write();
         self.generation.fetch_add(1, Ordering::AcqRel);
         map.clear();
     }
 
     pub(crate) fn is_known_member(&self, class_id: &str, uid: &str) -> bool {
         // Nested maps: looked up with the borrowed strings, nothing allocated per report.
-        let map = self.members.read().unwrap_or_else(|p| p.into_inner());
+        let map = self.members.read();
         map.get(class_id).is_some_and(|uids| uids.contains(uid))
     }
 
     pub(crate) fn remember_members<'a>(&self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) {
-        let mut map = self.members.write().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.members.write();
         for (c, u) in pairs {
             if self.member_count.load(Ordering::Relaxed) >= MAX_MEMBERS {
                 map.clear();

@@ -44,7 +44,7 @@ pub const WAL_SIZE_LIMIT: i64 = 16 * 1024 * 1024;
 #[derive(Debug)]
 pub(crate) struct Checkpointer {
     stop: watch::Sender<bool>,
-    task: std::sync::Mutex<Option<JoinHandle<()>>>,
+    task: parking_lot::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Checkpointer {
@@ -63,14 +63,14 @@ impl Checkpointer {
         let task = tokio::spawn(run(conn, writer, stopped));
         Ok(Self {
             stop,
-            task: std::sync::Mutex::new(Some(task)),
+            task: parking_lot::Mutex::new(Some(task)),
         })
     }
 
     /// Stops the task and waits until its connection is closed.
     pub(crate) async fn stop(&self) {
         let _ = self.stop.send(true);
-        let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let task = self.task.lock().take();
         if let Some(task) = task {
             let _ = task.await;
         }

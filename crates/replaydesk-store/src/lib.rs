@@ -11,6 +11,7 @@ mod classes;
 mod copy;
 mod counts;
 mod filter;
+mod group_commit;
 mod history;
 mod import;
 mod jobs;
@@ -31,6 +32,7 @@ pub use callbacks::{
 pub use classes::{ClassAuth, ClassEntry, ClassRecord, ClassState, CredentialState, NewClass};
 pub use copy::{copied_columns, COPIED_SEPARATELY};
 pub use filter::{MessageFilter, Page};
+pub use group_commit::{Closed, GroupCommit};
 pub use history::{ReconcileRunRow, ReconcileState};
 pub use import::{ImportedClass, ReportFacts, IMPORTED_IN_FLIGHT_NOTE};
 pub use jobs::{Job, JobKind, JobState};
@@ -133,31 +135,27 @@ impl Engine {
 /// (libpq and sqlx both read a password from either place).
 pub fn db_for_display(db: &Path) -> String {
     let shown = replaydesk_protocol::secret::without_userinfo(&db.to_string_lossy());
-    let Some((base, query)) = shown.split_once('?') else {
+    let hidden =
+        |key: &str| key.eq_ignore_ascii_case("password") || key.eq_ignore_ascii_case("sslpassword");
+    let Ok(mut url) = url::Url::parse(&shown) else {
         return shown;
     };
-    let (query, fragment) = match query.split_once('#') {
-        Some((q, f)) => (q, Some(f)),
-        None => (query, None),
-    };
-    let query: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((key, _))
-                if key.eq_ignore_ascii_case("password")
-                    || key.eq_ignore_ascii_case("sslpassword") =>
-            {
-                format!("{key}=***")
-            }
-            _ => pair.to_owned(),
+    if url.cannot_be_a_base() || !url.query_pairs().any(|(key, _)| hidden(&key)) {
+        return shown;
+    }
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(key, value)| {
+            let value = if hidden(&key) {
+                "***".to_owned()
+            } else {
+                value.into_owned()
+            };
+            (key.into_owned(), value)
         })
         .collect();
-    let mut out = format!("{base}?{}", query.join("&"));
-    if let Some(f) = fragment {
-        out.push('#');
-        out.push_str(f);
-    }
-    out
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    url.to_string()
 }
 
 /// How many connections one process keeps to PostgreSQL (`REPLAYDESK_DB_POOL` overrides):
