@@ -54,9 +54,9 @@ pub use persist::{PersistError, FLUSH_EVERY};
 pub use stats::EmulatorStats;
 
 use limits::TokenBucket;
+use parking_lot::Mutex;
 use replaydesk_im::usersig;
 use replaydesk_im::wire::{self, HistoryMsg};
-use parking_lot::Mutex;
 use state::Groups;
 use std::fmt;
 use std::net::SocketAddr;

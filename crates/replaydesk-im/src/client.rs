@@ -9,9 +9,9 @@ use super::wire::{
     GroupMsgGetSimpleRequest, GroupMsgGetSimpleResponse, HistoryMsg, SendGroupMsgRequest,
     SendGroupMsgResponse,
 };
+use parking_lot::Mutex;
 use replaydesk_protocol::secret::Secret;
 use replaydesk_protocol::ReplayMessage;
-use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
