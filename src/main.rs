@@ -65,6 +65,10 @@ enum Command {
     Migrate(cli::store::MigrateArgs),
     /// Copy a whole store into another, empty one (move an SQLite install to PostgreSQL).
     MigrateStore(cli::store::MigrateStoreArgs),
+    /// Back an SQLite store up while `serve` runs: a checked, owner-only copy.
+    Backup(cli::store::BackupArgs),
+    /// Put a backup back as a store, into a place where there is none.
+    Restore(cli::store::RestoreArgs),
     /// Export a class (class, members, messages, attempts, group history, alignment) as one
     /// JSON bundle without secrets.
     Export(cli::align::ExportArgs),
@@ -129,6 +133,8 @@ fn main() -> ExitCode {
         Command::Deliver(args) => cli::delivery::run(args),
         Command::Migrate(args) => cli::store::run(args),
         Command::MigrateStore(args) => cli::store::run_migrate_store(args),
+        Command::Backup(args) => cli::store::run_backup(args),
+        Command::Restore(args) => cli::store::run_restore(args),
         Command::Align(args) => cli::align::run(args),
         Command::Export(args) => cli::align::run_export(args),
         Command::Import(args) => cli::align::run_import(args),

@@ -17,7 +17,11 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 
 /// Whether `path` is the API (JSON answers, never cached) rather than the console's files.
 fn is_api(path: &str) -> bool {
-    path == "/v1" || path.starts_with("/v1/") || path == "/healthz" || path == "/metrics"
+    path == "/v1"
+        || path.starts_with("/v1/")
+        || path == "/healthz"
+        || path == "/readyz"
+        || path == "/metrics"
 }
 
 /// Adds the headers an answer lacks (a handler that set one keeps its own).

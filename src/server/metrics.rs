@@ -1,4 +1,4 @@
-//! `GET /healthz`, `GET /v1/info` and Prometheus text at `GET /metrics`.
+//! `GET /healthz`, `GET /readyz`, `GET /v1/info` and Prometheus text at `GET /metrics`.
 
 use super::conn_limit::PerSource;
 use super::error::ApiResult;
@@ -28,6 +28,20 @@ pub async fn healthz(State(desk): State<ReplayDesk>) -> impl IntoResponse {
         status,
         Json(json!({ "status": h.status, "database": h.database })),
     )
+}
+
+/// `GET /readyz` → 200 when this node should take traffic (its store migrated to this
+/// binary's schema, its writer taking writes, not stopping), else 503; the body says which
+/// check failed. `/healthz` answers only for the store's writes.
+#[utoipa::path(get, path = "/readyz", tag = "service", responses((status = 200, description = "`{\"ready\":true,\"schema\":\"current\",\"database\":\"takes writes\",\"stopping\":false}`"), (status = 503, description = "`{\"ready\":false,...}`: stopping, a schema this binary does not match, or a store that cannot take writes")))]
+pub async fn readyz(State(desk): State<ReplayDesk>) -> impl IntoResponse {
+    let r = desk.readiness().await;
+    let status = if r.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(r))
 }
 
 /// `GET /v1/info` → `{version, sandbox, im_endpoint}`.

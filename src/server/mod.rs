@@ -90,7 +90,11 @@ async fn method_not_allowed(method: Method) -> ApiError {
 /// for the single-page app's own routes) when `ui_dir` exists.
 async fn fallback(State(desk): State<ReplayDesk>, req: Request) -> Response {
     let path = req.uri().path();
-    let api = path == "/v1" || path.starts_with("/v1/") || path == "/healthz" || path == "/metrics";
+    let api = path == "/v1"
+        || path.starts_with("/v1/")
+        || path == "/healthz"
+        || path == "/readyz"
+        || path == "/metrics";
     let dir = &desk.config().ui_dir;
     if api || !dir.is_dir() {
         return ApiError::not_found(format!("no such path: {path}")).into_response();
@@ -131,6 +135,7 @@ impl ServerHandle {
 
     /// Stops accepting, lets requests in flight finish, then shuts the service down.
     pub async fn shutdown(mut self) {
+        self.desk.begin_stopping();
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
@@ -168,8 +173,10 @@ pub async fn serve_until(
 ) -> std::io::Result<()> {
     let app = router(desk.clone());
     let limits = desk.config().http.clone();
+    let stopping = desk.clone();
     let served = listen::serve(listener, app, limits, async move {
         signal.await;
+        stopping.begin_stopping();
         tracing::info!("stopping: no new connections; finishing requests in flight");
     })
     .await;

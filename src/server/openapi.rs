@@ -64,6 +64,7 @@ pub async fn openapi(Extension(Document(doc)): Extension<Document>) -> impl Into
 pub fn routes() -> OpenApiRouter<ReplayDesk> {
     let service = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(metrics::healthz))
+        .routes(routes!(metrics::readyz))
         .routes(routes!(metrics::metrics))
         .routes(routes!(metrics::info))
         .routes(routes!(reports::time))

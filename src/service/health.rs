@@ -1,4 +1,4 @@
-//! What the unauthenticated `/healthz` and `/metrics` cost: each is answered from a cache
+//! What the unauthenticated `/healthz`, `/readyz` and `/metrics` cost: each is answered from a cache
 //! refreshed at most every few seconds, so scraping them as often as anyone likes does not
 //! run a write or a COUNT/GROUP BY each time.
 
@@ -51,11 +51,66 @@ struct DbFigures {
 pub(crate) struct Watch {
     health: AsyncMutex<Option<(Instant, Health)>>,
     figures: AsyncMutex<Option<(Instant, DbFigures)>>,
+    schema: AsyncMutex<Option<(Instant, String)>>,
     /// Recording callbacks refused since start (the store keeps only a sample of them).
     pub(crate) callbacks_refused: AtomicU64,
 }
 
+/// Whether this node should be given traffic, as `/readyz` tells it: its store is migrated
+/// to this binary's schema, its writer takes writes, and it is not stopping.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Readiness {
+    pub ready: bool,
+    /// `current`, or what is wrong with the schema (another node migrated further).
+    pub schema: String,
+    /// As `/healthz`'s `database`.
+    pub database: String,
+    /// True from the moment a stop was asked for (SIGTERM): a load balancer takes this
+    /// node out while it finishes the requests in flight.
+    pub stopping: bool,
+}
+
 impl ReplayDesk {
+    /// Whether to send this node traffic (see [`Readiness`]); the write probe is
+    /// [`ReplayDesk::health`]'s, cached as it is.
+    pub async fn readiness(&self) -> Readiness {
+        let stopping = self.is_stopping();
+        if stopping {
+            return Readiness {
+                ready: false,
+                schema: "not checked: stopping".into(),
+                database: "not checked: stopping".into(),
+                stopping,
+            };
+        }
+        let health = self.health().await;
+        let schema = self.schema_summary().await;
+        Readiness {
+            ready: health.ok() && schema == "current",
+            schema,
+            database: health.database,
+            stopping,
+        }
+    }
+
+    /// `current` when the store's migrations are exactly this binary's (checked at most
+    /// every [`CACHE_FOR`]: on PostgreSQL another node may migrate it further).
+    async fn schema_summary(&self) -> String {
+        let mut cached = self.inner.watch.schema.lock().await;
+        if let Some((at, s)) = cached.as_ref() {
+            if at.elapsed() < CACHE_FOR {
+                return s.clone();
+            }
+        }
+        let s = match self.inner.store.schema_state().await {
+            Ok(crate::store::SchemaState::Current { .. }) => "current".to_owned(),
+            Ok(other) => other.describe(),
+            Err(e) => format!("cannot read the schema version: {e}"),
+        };
+        *cached = Some((Instant::now(), s.clone()));
+        s
+    }
+
     /// Whether the database can take writes: a one-row write, at most every
     /// [`CACHE_FOR`]; a full disk, a read-only file or a broken database shows here.
     pub async fn health(&self) -> Health {

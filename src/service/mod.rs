@@ -35,7 +35,7 @@ pub use callbacks::{
 pub use console::Console;
 pub use error::{ServiceError, ServiceResult, StartError};
 pub use export::{export_class, ClassBundle, HistoryItem, BUNDLE_FORMAT};
-pub use health::{Health, CACHE_FOR};
+pub use health::{Health, Readiness, CACHE_FOR};
 pub use import::{import_bundle, parse_bundle, read_bundle, BundleError, CheckedBundle};
 pub use intake::MAX_BATCH;
 pub use reports::{
@@ -76,6 +76,8 @@ struct Inner {
     emulator: Option<Emulator>,
     emulator_handle: Mutex<Option<EmulatorHandle>>,
     stopped: AtomicBool,
+    /// Set when a stop is asked for, before requests in flight are finished (`/readyz`).
+    stopping: AtomicBool,
     /// SHA-256 of the IM secret key the configuration gave at start ("" when none): a key
     /// fixed at run time is kept with it, and used after a restart only while the
     /// configuration still gives that same key.
@@ -230,6 +232,7 @@ impl ReplayDesk {
                 emulator,
                 emulator_handle: Mutex::new(emulator_handle),
                 stopped: AtomicBool::new(false),
+                stopping: AtomicBool::new(false),
                 configured_key_sha256,
                 config,
             }),
@@ -240,6 +243,7 @@ impl ReplayDesk {
     /// finish (up to `shutdown_grace_secs`), then closes the database and the sandbox
     /// emulator. Messages not yet sent stay in the store for the next start.
     pub async fn shutdown(&self) {
+        self.begin_stopping();
         if self.inner.stopped.swap(true, Ordering::SeqCst) {
             return;
         }
@@ -256,6 +260,16 @@ impl ReplayDesk {
         if let Some(h) = emu {
             let _ = h.shutdown().await;
         }
+    }
+
+    /// Marks the service as stopping (`/readyz` answers 503 from now on) while the HTTP
+    /// door still finishes the requests in flight; [`ReplayDesk::shutdown`] follows.
+    pub fn begin_stopping(&self) {
+        self.inner.stopping.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.inner.stopping.load(Ordering::SeqCst)
     }
 
     pub fn info(&self) -> AppInfo {

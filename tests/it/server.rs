@@ -785,6 +785,7 @@ async fn info_time_health_openapi_and_the_console() {
     assert_eq!(openapi["openapi"], "3.1.0");
     let routes = [
         "/healthz",
+        "/readyz",
         "/metrics",
         "/v1/info",
         "/v1/time",

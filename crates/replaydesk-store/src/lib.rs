@@ -4,6 +4,7 @@
 
 mod align;
 mod audit;
+pub mod backup;
 mod cache;
 mod callbacks;
 mod checkpoint;
@@ -19,6 +20,7 @@ mod members;
 mod messages;
 mod rate;
 mod reports;
+mod schema;
 mod types;
 
 pub use align::AlignmentRow;
@@ -45,6 +47,7 @@ pub use reports::{
     report_dedup_key, ClassEvent, ClassEventIntake, IntakeItem, RefusedReport, TimelineIntake,
     TimelineReportRecord, REFUSED_REPORTS_KEPT,
 };
+pub use schema::{check as schema_state, SchemaState};
 pub use types::{Alert, Attempt, AttemptOutcome, MessageStatus, StoredMessage, Trigger};
 
 mod sql;
@@ -72,6 +75,13 @@ pub enum StoreError {
     Conflict(String),
     #[error("invalid: {0}")]
     Invalid(String),
+    #[error(
+        "the database was migrated by a newer ReplayDesk (schema version {version}; this one, \
+         {}, knows up to {known}) and is left as it is: run that newer release, or restore the \
+         backup taken before the upgrade",
+        env!("CARGO_PKG_VERSION")
+    )]
+    NewerSchema { version: i64, known: i64 },
     #[error("database file {path}: {source}")]
     File {
         path: String,
@@ -333,16 +343,20 @@ impl Store {
     /// Applies the engine's pending migrations (`migrations/` for SQLite,
     /// `migrations_pg/` for PostgreSQL). Safe to run from several processes at once on
     /// PostgreSQL: sqlx takes an advisory lock around it.
+    /// A store migrated by a newer release is refused ([`StoreError::NewerSchema`]) before
+    /// anything is applied.
     pub async fn migrate(&self) -> StoreResult<()> {
-        match self.engine {
-            Engine::Sqlite => sqlx::migrate!("../../migrations").run(&self.writer).await?,
-            Engine::Postgres => {
-                sqlx::migrate!("../../migrations_pg")
-                    .run(&self.writer)
-                    .await?
-            }
+        if let SchemaState::Newer { version, known } = self.schema_state().await? {
+            return Err(schema::newer_error(version, known));
         }
+        schema::migrator(self.engine).run(&self.writer).await?;
         Ok(())
+    }
+
+    /// Where this store's schema stands against this binary's migrations (only reads).
+    pub async fn schema_state(&self) -> StoreResult<SchemaState> {
+        let mut conn = self.writer.acquire().await?;
+        schema::state_on(&mut conn, self.engine).await
     }
 
     /// Which engine this store talks to.
