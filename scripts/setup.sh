@@ -13,7 +13,11 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Chromium for the console's browser tests, Python for interop checks, PostgreSQL for the
 # store's second engine (scripts/test.sh starts a throwaway cluster of it for the tests),
 # wrk for the serve_load benchmark's HTTP load (docs/benchmarks.md), dbus-daemon for the
-# desktop test's private session bus (the app's single-instance hand-over goes over it).
+# desktop test's private session bus (the app's single-instance hand-over goes over it),
+# and for running it as a service (docs/operations.md): promtool (from prometheus) for the
+# alerting rules' tests, nginx for the TLS proxy test, lintian for the Debian package.
+# In a container Debian's policy-rc.d keeps nginx and prometheus from starting as services;
+# on a machine with systemd they start (stop them if unwanted: the tests run their own).
 PACKAGES=(
   build-essential pkg-config curl wget file ca-certificates git
   libwebkit2gtk-4.1-dev libdbus-1-dev libssl-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
@@ -21,6 +25,7 @@ PACKAGES=(
   python3 python3-pip
   postgresql
   wrk
+  prometheus nginx lintian openssl
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

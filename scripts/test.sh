@@ -32,6 +32,9 @@ step ui-typecheck bash -c 'cd ui && npm run --silent typecheck'
 step ui-build bash -c 'cd ui && npm run --silent build'
 step ui-unit bash -c 'cd ui && npm run --silent test'
 step fmt cargo fmt --all -- --check
+# The Prometheus alerting rules: valid, and their unit tests (README "Running it"); the
+# Grafana dashboard is JSON (a cargo test checks every series it reads is served).
+step monitoring bash -c 'promtool check rules monitoring/replaydesk.rules.yml && promtool test rules monitoring/replaydesk.rules.test.yml && python3 -m json.tool monitoring/replaydesk.dashboard.json >/dev/null'
 step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 # Every relative link and repository path named in the docs and comments exists in a clone.
 step links bash scripts/check-links.sh
@@ -51,6 +54,14 @@ fi
 step cargo-test cargo test --workspace --locked
 bash scripts/pg_cluster.sh stop "$pg_dir" || true
 unset REPLAYDESK_TEST_PG
+# The Debian package, from the debug binary cargo-test built: lintian, the unit's hardening,
+# serve from the unpacked package, and (as root) installed, verified, started as the unit
+# would, backed up, stopped and purged (scripts/package-check.sh).
+package() {
+  if [ ! -x target/debug/replaydesk ]; then cargo build -p replaydesk --bin replaydesk --locked || return 1; fi
+  bash scripts/package-check.sh
+}
+step package package
 # The native clock code (mach_absolute_time, QueryPerformanceCounter) and the kernel RTT
 # reading (TCP_CONNECTION_INFO) compile only for their platform: check them for macOS and
 # Windows here (their crates have no C build dependencies).

@@ -4,6 +4,10 @@
 //! newer one, and `/readyz`.
 #![cfg(unix)]
 
+// Only its PostgreSQL half is used here.
+#[allow(dead_code)]
+#[path = "common/engines.rs"]
+mod engines;
 #[path = "common/process.rs"]
 mod process;
 
@@ -512,4 +516,191 @@ async fn readyz_turns_unready_when_stopping_while_healthz_keeps_its_meaning() {
     let (s, _) = get("/healthz").await;
     assert_eq!(s, 200);
     server.shutdown().await;
+}
+
+/// The `replaydesk_*` names in `text` (PromQL, JSON): every run of name characters that
+/// starts with the prefix.
+fn metric_names(text: &str) -> BTreeSet<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("replaydesk_"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The Grafana dashboard and the alerting rules read only series `/metrics` serves.
+#[tokio::test]
+async fn every_metric_the_dashboard_and_the_rules_use_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = replaydesk::config::Config {
+        db: dir.path().join("m.db"),
+        admin_token: Some(replaydesk::secret::Secret::new(ADMIN.to_owned())),
+        ..Default::default()
+    };
+    let desk = replaydesk::service::ReplayDesk::start(config)
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = replaydesk::server::spawn(desk, listener).unwrap();
+    let text = http()
+        .get(format!("{}/metrics", server.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    server.shutdown().await;
+    let mut served = BTreeSet::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("# TYPE ") else {
+            continue;
+        };
+        let mut words = rest.split_whitespace();
+        let (Some(name), Some(kind)) = (words.next(), words.next()) else {
+            continue;
+        };
+        served.insert(name.to_owned());
+        if kind == "histogram" {
+            for suffix in ["_bucket", "_sum", "_count"] {
+                served.insert(format!("{name}{suffix}"));
+            }
+        }
+    }
+    for gauge in ["replaydesk_healthy", "replaydesk_ready"] {
+        assert!(
+            text.contains(&format!("\n{gauge} 1\n")),
+            "{gauge} 1 in:\n{text}"
+        );
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("monitoring");
+    let dashboard = std::fs::read_to_string(root.join("replaydesk.dashboard.json")).unwrap();
+    let doc: Value = serde_json::from_str(&dashboard).expect("the dashboard is JSON");
+    let exprs: Vec<String> = doc["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().unwrap().iter())
+        .map(|t| t["expr"].as_str().unwrap().to_owned())
+        .collect();
+    let used = metric_names(&exprs.join("\n"));
+    assert!(used.len() >= 15, "the dashboard reads {used:?}");
+    let rules = std::fs::read_to_string(root.join("replaydesk.rules.yml")).unwrap();
+    let rule_exprs: String = rules
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for (what, names) in [
+        ("the dashboard", used),
+        ("the alerting rules", metric_names(&rule_exprs)),
+    ] {
+        let missing: Vec<&String> = names.iter().filter(|n| !served.contains(*n)).collect();
+        assert!(
+            missing.is_empty(),
+            "{what} uses series /metrics does not serve: {missing:?}"
+        );
+    }
+}
+
+async fn pg_count(url: &str, table: &str) -> i64 {
+    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+    let n = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+    n
+}
+
+/// PostgreSQL stores are backed up with PostgreSQL's tools (docs/operations.md): a
+/// `pg_dump -Fc` of a store in use, restored with `pg_restore` into an empty database, is
+/// the same store, current for this binary, and `serve` runs on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_store_round_trips_through_pg_dump_and_pg_restore() {
+    let Some(source) = engines::postgres("pg_dump_source").await else {
+        return;
+    };
+    let Some(target) = engines::postgres("pg_restore_target").await else {
+        return;
+    };
+    let (src, dst) = (source.db(), target.db());
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(dir.path(), &src);
+    let http = http();
+    let token = class(&http, &served.base, "pg_backup").await;
+    for i in 0..20 {
+        let res = http
+            .post(format!("{}/v1/classes/pg_backup/timeline", served.base))
+            .bearer_auth(&token)
+            .json(
+                &json!({"uid": format!("student_{}", i % 3), "timestamp": 1_000 + i, "rtt_ms": 2}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202);
+    }
+    let src_url = src.to_str().unwrap().to_owned();
+    let dst_url = dst.to_str().unwrap().to_owned();
+    let dump = dir.path().join("store.dump");
+    // Taken while serve runs: pg_dump reads one snapshot.
+    let (d, s) = (dump.clone(), src_url.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("pg_dump")
+            .args(["-Fc", "--no-owner", "-f"])
+            .arg(&d)
+            .arg(format!("--dbname={s}"))
+            .output()
+            .expect("pg_dump (postgresql-client)")
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let mut served = served;
+    tokio::task::block_in_place(|| {
+        assert!(sigterm_and_wait(&mut served.child, Duration::from_secs(60)).success())
+    });
+    let (d, t) = (dump.clone(), dst_url.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("pg_restore")
+            .args(["--no-owner", "--exit-on-error"])
+            .arg(format!("--dbname={t}"))
+            .arg(&d)
+            .output()
+            .expect("pg_restore")
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    for table in [
+        "classes",
+        "class_members",
+        "messages",
+        "timeline_reports",
+        "attempts",
+    ] {
+        assert_eq!(
+            pg_count(&dst_url, table).await,
+            pg_count(&src_url, table).await,
+            "{table}"
+        );
+    }
+    assert!(pg_count(&dst_url, "timeline_reports").await >= 20);
+    let checked = {
+        let dst = dst.clone();
+        tokio::task::spawn_blocking(move || check(&dst))
+            .await
+            .unwrap()
+    };
+    assert_eq!(checked.0, Some(0), "{}", checked.1);
+    let mut again = serve(dir.path(), &dst);
+    let res = http
+        .get(format!("{}/readyz", again.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    tokio::task::block_in_place(|| {
+        assert!(sigterm_and_wait(&mut again.child, Duration::from_secs(60)).success())
+    });
 }

@@ -118,7 +118,8 @@ impl PerSource {
     }
 }
 
-fn is_trusted(trusted: &[IpNet], ip: IpAddr) -> bool {
+/// Whether `ip` is one of the `trusted_proxies`.
+pub fn is_trusted(trusted: &[IpNet], ip: IpAddr) -> bool {
     let ip = ip.to_canonical();
     trusted.iter().any(|n| n.contains(&ip))
 }
@@ -144,6 +145,53 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
         }
     }
     peer
+}
+
+/// Whether a request reached the client's side over HTTPS: the peer's own connection is
+/// plain HTTP (`serve` speaks no TLS), unless the peer is a trusted proxy that says, in
+/// the right-most `X-Forwarded-Proto` value (the one it wrote), that its client used
+/// `https`. Anyone else's header is ignored.
+pub fn client_https(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> bool {
+    if !is_trusted(trusted, peer) {
+        return false;
+    }
+    let mut last = None;
+    for v in headers.get_all("x-forwarded-proto") {
+        let Ok(v) = v.to_str() else { return false };
+        last = v.rsplit(',').next().map(str::trim);
+    }
+    last.is_some_and(|p| p.eq_ignore_ascii_case("https"))
+}
+
+/// Who a request comes from, as far as this server can tell: the client's address and
+/// whether it used HTTPS, through a trusted proxy's `X-Forwarded-For` and
+/// `X-Forwarded-Proto` (see [`client_ip`], [`client_https`]). A request extension, set by
+/// [`client_origin`] for every request that came through the accept loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientOrigin {
+    pub ip: IpAddr,
+    pub https: bool,
+}
+
+/// Middleware: sets [`ClientOrigin`] from the peer's address, its headers and
+/// `trusted_proxies`.
+pub async fn client_origin(
+    axum::extract::State(trusted): axum::extract::State<std::sync::Arc<Vec<IpNet>>>,
+    mut req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(peer) = peer {
+        let origin = ClientOrigin {
+            ip: client_ip(peer, req.headers(), &trusted),
+            https: client_https(peer, req.headers(), &trusted),
+        };
+        req.extensions_mut().insert(origin);
+    }
+    next.run(req).await
 }
 
 /// One `X-Forwarded-For` entry: an address, possibly with a port (`1.2.3.4:5`,
@@ -253,6 +301,29 @@ mod tests {
             .admit(ip("192.0.2.1"))
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn only_a_trusted_proxy_says_the_client_used_https() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("x-forwarded-proto", v.parse().unwrap());
+            h
+        };
+        assert!(client_https(ip("10.0.0.5"), &with("https"), &trusted));
+        assert!(client_https(ip("10.0.0.5"), &with("HTTPS"), &trusted));
+        // The right-most value is the trusted proxy's own.
+        assert!(client_https(ip("10.0.0.5"), &with("http, https"), &trusted));
+        assert!(!client_https(
+            ip("10.0.0.5"),
+            &with("https, http"),
+            &trusted
+        ));
+        assert!(!client_https(ip("10.0.0.5"), &with("http"), &trusted));
+        assert!(!client_https(ip("10.0.0.5"), &HeaderMap::new(), &trusted));
+        // Anyone else's header is ignored.
+        assert!(!client_https(ip("203.0.113.9"), &with("https"), &trusted));
     }
 
     #[test]

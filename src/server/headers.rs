@@ -1,6 +1,6 @@
 //! Security headers on every answer: what the browser may load for the console and who may
 //! frame it, no MIME sniffing, no referrer (the sign-in link carries the admin token as
-//! `?token=`), and no caching of API answers (credentials above all: a class's answer
+//! `?token=`), HTTPS only once a request came over HTTPS (HSTS), and no caching of API answers (credentials above all: a class's answer
 //! carries them once, and a shared or disk cache must not keep it).
 
 use axum::extract::Request;
@@ -15,6 +15,11 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
      style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// Sent on answers to requests that came over HTTPS (a trusted proxy's
+/// `X-Forwarded-Proto: https`): a year, this host only (other hosts of the domain may not
+/// have TLS).
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
+
 /// Whether `path` is the API (JSON answers, never cached) rather than the console's files.
 fn is_api(path: &str) -> bool {
     path == "/v1"
@@ -27,6 +32,11 @@ fn is_api(path: &str) -> bool {
 /// Adds the headers an answer lacks (a handler that set one keeps its own).
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let api = is_api(req.uri().path());
+    // Over HTTPS (through a trusted TLS proxy), browsers are told to keep to HTTPS.
+    let https = req
+        .extensions()
+        .get::<super::conn_limit::ClientOrigin>()
+        .is_some_and(|o| o.https);
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     let mut set = |name: header::HeaderName, value: &'static str| {
@@ -38,6 +48,9 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     set(header::REFERRER_POLICY, "no-referrer");
     if api {
         set(header::CACHE_CONTROL, "no-store");
+    }
+    if https {
+        set(header::STRICT_TRANSPORT_SECURITY, STRICT_TRANSPORT_SECURITY);
     }
     res
 }

@@ -61,6 +61,11 @@ pub async fn metrics(
 ) -> ApiResult<impl IntoResponse> {
     let snapshot = desk.metrics().await?;
     let mut text = render(&desk.info(), &snapshot);
+    render_readiness(
+        &mut text,
+        desk.health().await.ok(),
+        desk.readiness().await.ready,
+    );
     render_source_limit(&mut text, &sources);
     render_client_limits(&mut text, &reports, conns.as_ref().map(|c| &c.0));
     Ok((
@@ -70,6 +75,25 @@ pub async fn metrics(
         )],
         text,
     ))
+}
+
+/// `/healthz` and `/readyz` as gauges, for alerting rules (their probes are cached, so a
+/// scrape costs at most one write every few seconds).
+fn render_readiness(o: &mut String, healthy: bool, ready: bool) {
+    family(
+        o,
+        "replaydesk_healthy",
+        "gauge",
+        "1 while the store takes writes (/healthz 200), 0 when it cannot (/healthz 503).",
+    );
+    let _ = writeln!(o, "replaydesk_healthy {}", u8::from(healthy));
+    family(
+        o,
+        "replaydesk_ready",
+        "gauge",
+        "1 while this node should take traffic (/readyz 200): migrated, its store taking writes, not stopping.",
+    );
+    let _ = writeln!(o, "replaydesk_ready {}", u8::from(ready));
 }
 
 /// The per-source callback limit's figures (held by the HTTP door, not the service).

@@ -61,6 +61,10 @@ pub fn router(desk: ReplayDesk) -> Router {
         )))
         .layer(Extension(doc))
         .layer(axum::middleware::from_fn(headers::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(desk.config().http.trusted_proxies.clone()),
+            conn_limit::client_origin,
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(axum::middleware::from_fn(extract::stamp_received_at))
         .with_state(desk)

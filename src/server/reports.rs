@@ -9,12 +9,13 @@ use crate::service::{
     ClassEventAccepted, ClassEventReport, ReplayDesk, ReportMeta, TimelineAccepted, TimelineReport,
 };
 use crate::service::{ReportGrant, REPORT_MAX_BODY_BYTES};
-use axum::extract::{FromRequest as _, Request, State};
+use axum::extract::{ConnectInfo, FromRequest as _, Request, State};
 use axum::http::StatusCode;
 use axum::Extension;
 use axum::Json;
 use replaydesk_store::ClassEvent;
 use serde_json::{json, Value};
+use std::net::SocketAddr;
 
 /// `GET /v1/time` → `{"server_ms"}`.
 #[utoipa::path(get, path = "/v1/time", tag = "classroom", responses((status = 200, description = "`{\"server_ms\": <unix ms>}`, for round-trip clock estimation")))]
@@ -76,10 +77,16 @@ pub async fn timeline(
     State(desk): State<ReplayDesk>,
     ReceivedAt(received_at): ReceivedAt,
     socket: Option<Extension<ConnSocket>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Extension(limits): Extension<ReportLimiter>,
     PathParam(class_id): PathParam<String>,
     req: Request,
 ) -> ApiResult<(StatusCode, Json<TimelineAccepted>)> {
+    // A trusted proxy's connection would have the kernel time the proxy, not the client:
+    // as with `behind_proxy`, its reports get no kernel round trip.
+    let via_proxy = peer.is_some_and(|Extension(ConnectInfo(p))| {
+        super::conn_limit::is_trusted(&desk.config().http.trusted_proxies, p.ip())
+    });
     let grant = desk
         .authorize_report(&class_id, bearer(req.headers()))
         .await?;
@@ -90,7 +97,9 @@ pub async fn timeline(
     let meta = ReportMeta {
         received_at,
         body: String::from_utf8_lossy(&body).into_owned(),
-        kernel_rtt_ms: socket.and_then(|Extension(s)| s.rtt_ms()),
+        kernel_rtt_ms: socket
+            .filter(|_| !via_proxy)
+            .and_then(|Extension(s)| s.rtt_ms()),
     };
     let report = match parse_timeline(&body) {
         Ok(r) => r,
