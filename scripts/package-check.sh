@@ -111,8 +111,18 @@ curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v1/admin/clas
 echo "installed server answers its admin API with the token made at install"
 $SUDO setpriv --reuid=replaydesk --regid=replaydesk --init-groups \
   /usr/bin/replaydesk backup --db /var/lib/replaydesk/replaydesk.db --to /var/lib/replaydesk/check-backup.db
-[ "$($SUDO stat -c '%a %U' /var/lib/replaydesk/replaydesk.db)" = "600 replaydesk" ]
-[ "$($SUDO stat -c '%a %U' /var/lib/replaydesk/check-backup.db)" = "600 replaydesk" ]
+for f in replaydesk.db check-backup.db; do
+  got=$($SUDO stat -c '%a %U' "/var/lib/replaydesk/$f")
+  [ "$got" = "600 replaydesk" ] || { echo "package: $f is $got, not 600 replaydesk" >&2; exit 1; }
+done
+# Run as root, backup and restore keep the store's ownership: the backup gets the store's
+# owner, a restored store the owner of the state directory it lands in.
+$SUDO /usr/bin/replaydesk backup --db /var/lib/replaydesk/replaydesk.db --to /var/lib/replaydesk/root-backup.db >/dev/null
+$SUDO /usr/bin/replaydesk restore --from /var/lib/replaydesk/root-backup.db --db /var/lib/replaydesk/restored.db >/dev/null
+for f in root-backup.db restored.db; do
+  got=$($SUDO stat -c '%a %U' "/var/lib/replaydesk/$f")
+  [ "$got" = "600 replaydesk" ] || { echo "package: $f made by root is $got, not 600 replaydesk" >&2; exit 1; }
+done
 # The token is in no log line.
 if grep -qF "$token" "$root/installed.log"; then echo "the admin token was logged" >&2; exit 1; fi
 stop_clean "$pid"

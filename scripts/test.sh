@@ -32,7 +32,7 @@ step ui-typecheck bash -c 'cd ui && npm run --silent typecheck'
 step ui-build bash -c 'cd ui && npm run --silent build'
 step ui-unit bash -c 'cd ui && npm run --silent test'
 step fmt cargo fmt --all -- --check
-# The Prometheus alerting rules: valid, and their unit tests (README "Running it"); the
+# The Prometheus alerting rules: valid, and their unit tests (docs/operations.md); the
 # Grafana dashboard is JSON (a cargo test checks every series it reads is served).
 step monitoring bash -c 'promtool check rules monitoring/replaydesk.rules.yml && promtool test rules monitoring/replaydesk.rules.test.yml && python3 -m json.tool monitoring/replaydesk.dashboard.json >/dev/null'
 step clippy cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 const ADMIN: &str = "operations-admin-token-8c1d2e";
 
-/// The store made by the release at commit c76abaa (its README says how).
+/// The store made by the build of commit c76abaa (tests/fixtures/README.md says how).
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-c76abaa.db")
 }
