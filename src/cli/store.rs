@@ -247,13 +247,14 @@ pub fn run_restore(args: RestoreArgs) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    let (summary, state) = match rt.block_on(replaydesk::store::backup::restore(&args.from, &args.db)) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("replaydesk restore: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let (summary, state) =
+        match rt.block_on(replaydesk::store::backup::restore(&args.from, &args.db)) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("replaydesk restore: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     print_summary("restored", &args.db, &summary);
     println!("integrity: ok");
     println!("schema: {}", state.describe());

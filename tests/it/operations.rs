@@ -6,11 +6,7 @@
 
 // Only its PostgreSQL half is used here.
 #[allow(dead_code)]
-#[path = "common/engines.rs"]
-mod engines;
-#[path = "common/process.rs"]
-mod process;
-
+use crate::util::{engines, process};
 use process::{sigterm_and_wait, ServeCommand, BIN};
 use serde_json::{json, Value};
 use sqlx::{Connection, SqliteConnection};

@@ -5,9 +5,7 @@
 //! the same headers sent straight to the server by anyone but the proxy change nothing.
 #![cfg(unix)]
 
-#[path = "common/process.rs"]
-mod process;
-
+use crate::util::process;
 use process::{signal, sigterm_and_wait, ServeCommand};
 use std::net::{IpAddr, TcpListener, TcpStream};
 use std::path::Path;
