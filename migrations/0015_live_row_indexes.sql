@@ -6,7 +6,7 @@
 -- claimed. Taking back expired leases (`status = 'sending' AND lease_until ...`) gets a
 -- small index of the messages in flight instead of a scan of every message. SQLite, never
 -- `ANALYZE`d, would still pick `messages_status_updated` for these: the worker names the two
--- partial indexes (`INDEXED BY`, crates/replaydesk-store/src/messages.rs).
+-- partial indexes (`INDEXED BY`, src/store/messages.rs).
 -- `messages_status_updated` stays: the console's filter by status across classes and
 -- "recover everything failed since T" (status, updated_at) use it.
 DROP INDEX messages_due;

@@ -668,19 +668,17 @@ async fn a_postgres_store_round_trips_through_pg_dump_and_pg_restore() {
     .await
     .unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    for table in [
-        "classes",
-        "class_members",
-        "messages",
-        "timeline_reports",
-        "attempts",
-    ] {
+    // Nothing was reported after the dump, so what intake wrote is the same on both sides;
+    // the delivery worker kept sending until SIGTERM, so the source may hold attempts made
+    // after the dump's snapshot, never fewer.
+    for table in ["classes", "class_members", "messages", "timeline_reports"] {
         assert_eq!(
             pg_count(&dst_url, table).await,
             pg_count(&src_url, table).await,
             "{table}"
         );
     }
+    assert!(pg_count(&dst_url, "attempts").await <= pg_count(&src_url, "attempts").await);
     assert!(pg_count(&dst_url, "timeline_reports").await >= 20);
     let checked = {
         let dst = dst.clone();
