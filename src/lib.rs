@@ -1,20 +1,12 @@
 //! ReplayDesk: the business-server side of the classroom replay protocol.
 //!
-//! The library holds every capability once; the `replaydesk` CLI, the HTTP server and the
-//! Tauri desktop shell are thin adapters over it. It has no Tauri dependency.
+//! The root package is the `replaydesk` command line; this library is a facade that
+//! re-exports the workspace's crates (`crates/`) under the module names the tests, benches
+//! and fuzz targets use. The desktop-only host code (`replaydesk-host`) is not part of it:
+//! only the desktop shell depends on that crate. Nothing here depends on Tauri.
 
-pub mod app;
-pub mod config;
 pub mod demo;
-pub mod host;
-pub mod logging;
-pub mod secret_store;
-pub mod server;
-pub mod service;
-pub mod settings;
-pub mod signals;
 
-pub use app::AppInfo;
 pub use replaydesk_align as align;
 pub use replaydesk_callback as callback;
 pub use replaydesk_delivery as delivery;
@@ -22,6 +14,10 @@ pub use replaydesk_emulator as emulator;
 pub use replaydesk_fsmode as fsmode;
 pub use replaydesk_im as im;
 pub use replaydesk_protocol::secret;
+pub use replaydesk_server as server;
+pub use replaydesk_server::{logging, signals};
+pub use replaydesk_service as service;
+pub use replaydesk_service::{app, config, secret_store, AppInfo};
 pub use replaydesk_store as store;
 
 /// The protocol's crate, with reading a group's history (which needs the IM's wire types,

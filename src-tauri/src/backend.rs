@@ -1,13 +1,13 @@
 //! The embedded backend: at launch the app starts the same service and HTTP listener as
-//! `replaydesk serve` ([`replaydesk::server::launch`]), from the same keys and
+//! `replaydesk serve` ([`replaydesk_server::launch`]), from the same keys and
 //! `REPLAYDESK_*` variables plus the app config dir's `replaydesk.toml`, with its SQLite
 //! file in the app data dir; at quit it shuts it down gracefully.
 
-use replaydesk::clock::NativeClock;
-use replaydesk::config::Config;
-use replaydesk::host::{server_url_for, Host, CLOCK_CHECK_INTERVAL};
-use replaydesk::secret_store::SecretStore;
-use replaydesk::server::{launch, ServerHandle};
+use replaydesk_clock::NativeClock;
+use replaydesk_host::{server_url_for, Host, CLOCK_CHECK_INTERVAL};
+use replaydesk_server::{launch, ServerHandle};
+use replaydesk_service::config::Config;
+use replaydesk_service::secret_store::SecretStore;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tauri::{AppHandle, Manager, Runtime};
@@ -32,16 +32,16 @@ const KEYCHAIN_SERVICE: &str = "dev.replaydesk.desktop";
 pub fn start<R: Runtime>(app: &tauri::App<R>) -> Result<(), Box<dyn std::error::Error>> {
     let config_dir = app.path().app_config_dir()?;
     let data_dir = app.path().app_data_dir()?;
-    if let Err(e) = replaydesk::logging::init_with_file(&data_dir.join("replaydesk.log")) {
+    if let Err(e) = replaydesk_server::logging::init_with_file(&data_dir.join("replaydesk.log")) {
         eprintln!(
             "replaydesk: cannot write the log file in {}: {e}",
             data_dir.display()
         );
-        replaydesk::logging::init();
+        replaydesk_server::logging::init();
     }
     let secrets = SecretStore::keychain_or_file(KEYCHAIN_SERVICE, config_dir.join("secrets.toml"));
     let paths = DesktopPaths {
-        config_file: config_dir.join(replaydesk::config::DEFAULT_CONFIG_FILE),
+        config_file: config_dir.join(replaydesk_service::config::DEFAULT_CONFIG_FILE),
         data_dir: data_dir.clone(),
         secrets,
     };

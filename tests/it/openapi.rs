@@ -11,7 +11,10 @@ use serde_json::Value;
 fn routes_are_registered_only_with_their_description() {
     // `openapi::routes()` registers each handler with `routes!`, which adds it to both the
     // router and the document; a plain `.route(` would add an undescribed route.
-    for file in ["src/server/mod.rs", "src/server/openapi.rs"] {
+    for file in [
+        "crates/replaydesk-server/src/lib.rs",
+        "crates/replaydesk-server/src/openapi.rs",
+    ] {
         let src =
             std::fs::read_to_string(format!("{}/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
         assert!(

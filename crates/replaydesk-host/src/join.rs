@@ -2,8 +2,7 @@
 //! credential; as text and as a QR code (SVG).
 
 use super::{JoinAddress, JoinInfo};
-use qrcode::render::svg;
-use qrcode::QrCode;
+use replaydesk_service::join::{join_qr_svg, join_text};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 
 /// The URL students' clients use for a server bound to `bound`: a wildcard address
@@ -110,28 +109,6 @@ fn unreachable_warning(server_url: &str, addresses: &[JoinAddress]) -> String {
         ));
     }
     w
-}
-
-/// `server_url`, `class_id` and a member's uid and credential, one per line.
-pub fn join_text(server_url: &str, class_id: &str, member: Option<(&str, &str)>) -> String {
-    let mut t = format!("server_url: {server_url}\nclass_id: {class_id}\n");
-    if let Some((uid, credential)) = member {
-        t.push_str(&format!("uid: {uid}\ncredential: {credential}\n"));
-    }
-    t
-}
-
-/// The join text as a QR code, SVG markup.
-pub fn join_qr_svg(text: &str) -> String {
-    match QrCode::new(text.as_bytes()) {
-        Ok(code) => code
-            .render::<svg::Color<'_>>()
-            .min_dimensions(200, 200)
-            .quiet_zone(true)
-            .build(),
-        // Only a text longer than a QR code holds (~2900 bytes) fails; join texts are short.
-        Err(_) => String::new(),
-    }
 }
 
 impl JoinInfo {

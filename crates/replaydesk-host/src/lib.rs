@@ -5,17 +5,19 @@
 //! section 5). The desktop app's host commands are thin adapters over [`Host`].
 
 mod join;
+pub mod settings;
 mod types;
 
-pub use join::{is_loopback_url, join_qr_svg, join_text, network_addresses, server_url_for};
+pub use join::{is_loopback_url, network_addresses, server_url_for};
+pub use replaydesk_service::join::{join_qr_svg, join_text};
 pub use types::*;
 
-use crate::service::{
+use parking_lot::Mutex;
+use replaydesk_clock::{ClockReading, ClockWatch, Discontinuity, LocalClock, DEFAULT_TOLERANCE_MS};
+use replaydesk_service::{
     ClassEventReport, CreateClass, CreatedClass, ReplayDesk, ReportMeta, ServiceError,
     ServiceResult, StatusCounts, TimelineReport,
 };
-use parking_lot::Mutex;
-use replaydesk_clock::{ClockReading, ClockWatch, Discontinuity, LocalClock, DEFAULT_TOLERANCE_MS};
 use replaydesk_store::{ClassEvent, ClassState, MessageFilter, MessageStatus};
 use std::net::SocketAddr;
 use std::path::PathBuf;

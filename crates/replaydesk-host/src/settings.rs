@@ -4,11 +4,11 @@
 //! [`SecretStore`] only. Secrets are write-only: what is read back says whether one is
 //! set, never what it is.
 
-use crate::config::{DEFAULT_IM_ADMIN, DEFAULT_LISTEN};
-use crate::secret_store::{SecretName, SecretStore};
-use crate::server::listens_beyond_this_machine;
 use replaydesk_delivery::DeliveryConfig;
 use replaydesk_protocol::secret::Secret;
+use replaydesk_server::listens_beyond_this_machine;
+use replaydesk_service::config::{DEFAULT_IM_ADMIN, DEFAULT_LISTEN};
+use replaydesk_service::secret_store::{SecretName, SecretStore};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -95,7 +95,7 @@ pub enum SettingsError {
     #[error("settings file {path}: {message}")]
     File { path: String, message: String },
     #[error(transparent)]
-    Secrets(#[from] crate::secret_store::SecretStoreError),
+    Secrets(#[from] replaydesk_service::secret_store::SecretStoreError),
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> SettingsError {
@@ -316,7 +316,7 @@ pub fn save(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
+    use replaydesk_service::config::Config;
 
     fn fixture() -> (tempfile::TempDir, std::path::PathBuf, SecretStore) {
         let dir = tempfile::tempdir().unwrap();

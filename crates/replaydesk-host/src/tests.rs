@@ -2,10 +2,10 @@
 //! with a clock the tests drive by hand.
 
 use super::*;
-use crate::config::Config;
 use replaydesk_clock::ManualClock;
 use replaydesk_protocol::MessageType;
 use replaydesk_protocol::{Payload, ReplayMessage};
+use replaydesk_service::config::Config;
 use replaydesk_store::StoredMessage;
 
 struct Fixture {

@@ -1,6 +1,6 @@
 //! What the host commands take and give (ts-rs types for the host view).
 
-use crate::service::StatusCounts;
+use replaydesk_service::StatusCounts;
 use replaydesk_store::ClassRecord;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;

@@ -2,9 +2,9 @@
 
 use super::error::ApiError;
 use super::extract::bearer;
-use crate::service::{validate, ReplayDesk};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use replaydesk_service::{validate, ReplayDesk};
 
 /// The header naming the person acting; "admin" when absent.
 pub const ACTOR_HEADER: &str = "x-replaydesk-actor";

@@ -13,7 +13,6 @@
 use super::error::{ApiError, ErrorBody};
 use super::extract::{BodyLimit, ReceivedAt};
 use super::source_limit::SourceLimiter;
-use crate::service::ReplayDesk;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::header::RETRY_AFTER;
@@ -21,6 +20,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use replaydesk_callback::Refusal;
+use replaydesk_service::ReplayDesk;
 use serde_json::json;
 use std::net::SocketAddr;
 

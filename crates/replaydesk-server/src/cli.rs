@@ -1,7 +1,7 @@
 //! `replaydesk serve`: the headless backend, until SIGINT or SIGTERM.
 
-use crate::config::{Config, Flags};
-use crate::secret_store::SecretStore;
+use replaydesk_service::config::{Config, Flags};
+use replaydesk_service::secret_store::SecretStore;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -94,7 +94,10 @@ pub enum TokenSource {
 fn config_file_read(flags: &Flags) -> Option<PathBuf> {
     match &flags.config {
         Some(p) => Some(p.clone()),
-        None => Some(PathBuf::from(crate::config::DEFAULT_CONFIG_FILE)).filter(|p| p.is_file()),
+        None => Some(PathBuf::from(
+            replaydesk_service::config::DEFAULT_CONFIG_FILE,
+        ))
+        .filter(|p| p.is_file()),
     }
 }
 

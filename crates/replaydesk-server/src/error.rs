@@ -1,10 +1,10 @@
 //! Every error the HTTP API gives: a fitting status and a JSON body
 //! `{"error": "<code>", "detail": "<what is wrong, naming the field>"}`.
 
-use crate::service::ServiceError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use replaydesk_service::ServiceError;
 
 /// An API error response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +98,7 @@ impl From<ServiceError> for ApiError {
     }
 }
 
-pub use crate::service::api::ErrorBody;
+pub use replaydesk_service::api::ErrorBody;
 
 impl ApiError {
     pub fn body(&self) -> ErrorBody {

@@ -126,7 +126,7 @@ impl<S: Send + Sync> FromRequest<S> for Body {
         let limit = req
             .extensions()
             .get::<BodyLimit>()
-            .map_or(crate::config::DEFAULT_MAX_BODY_BYTES, |l| l.0);
+            .map_or(replaydesk_service::config::DEFAULT_MAX_BODY_BYTES, |l| l.0);
         match Bytes::from_request(req, state).await {
             Ok(b) => Ok(Body(b)),
             Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
@@ -182,7 +182,7 @@ impl Fields {
         }
         let v: Value = serde_json::from_slice(bytes)
             .map_err(|e| ApiError::malformed_json(format!("the body is not valid JSON: {e}")))?;
-        crate::service::validate::no_duplicate_keys(bytes).map_err(ApiError::invalid)?;
+        replaydesk_service::validate::no_duplicate_keys(bytes).map_err(ApiError::invalid)?;
         match v {
             Value::Object(map) => Ok(Self { map }),
             other => Err(ApiError::invalid(format!(
@@ -304,7 +304,7 @@ pub fn query_pairs(uri: &Uri) -> Result<Vec<(String, String)>, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("query: {}", e.body_text())))
 }
 
-/// The query string decoded into a typed request of [`crate::service::requests`] (the
+/// The query string decoded into a typed request of [`replaydesk_service::requests`] (the
 /// same decoding the Tauri door applies to its `query` argument); refusals are 400.
 pub struct QueryOf<T>(pub T);
 
@@ -317,10 +317,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let pairs = query_pairs(&parts.uri)?;
-        let value = crate::service::decode::query_object(&pairs);
-        Ok(QueryOf(crate::service::decode::decode(
+        let value = replaydesk_service::decode::query_object(&pairs);
+        Ok(QueryOf(replaydesk_service::decode::decode(
             Some(value),
-            crate::service::decode::Source::Query,
+            replaydesk_service::decode::Source::Query,
         )?))
     }
 }
@@ -338,6 +338,6 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let Body(bytes) = Body::from_request(req, state).await?;
-        Ok(JsonOf(crate::service::decode::decode_body(&bytes)?))
+        Ok(JsonOf(replaydesk_service::decode::decode_body(&bytes)?))
     }
 }

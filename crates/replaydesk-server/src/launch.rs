@@ -3,8 +3,8 @@
 //! configuration.
 
 use super::{spawn, ServerHandle};
-use crate::config::Config;
-use crate::service::{ReplayDesk, StartError};
+use replaydesk_service::config::Config;
+use replaydesk_service::{ReplayDesk, StartError};
 use std::net::SocketAddr;
 
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,6 @@
 //! a client trickling a request cannot hold a stopping server up. Each source address may
 //! hold at most `connections_per_source` of the connections (see [`super::conn_limit`]).
 
-use crate::config::HttpLimits;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
@@ -13,6 +12,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use replaydesk_service::config::HttpLimits;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;

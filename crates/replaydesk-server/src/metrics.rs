@@ -4,12 +4,12 @@ use super::conn_limit::PerSource;
 use super::error::ApiResult;
 use super::report_limit::{ReportLimiter, Scope};
 use super::source_limit::SourceLimiter;
-use crate::app::AppInfo;
-use crate::service::{MetricsSnapshot, ReplayDesk};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
+use replaydesk_service::app::AppInfo;
+use replaydesk_service::{MetricsSnapshot, ReplayDesk};
 use replaydesk_store::MessageStatus;
 use serde_json::json;
 use std::fmt::Write as _;
@@ -306,7 +306,7 @@ pub fn render(info: &AppInfo, m: &MetricsSnapshot) -> String {
     let mut kinds: std::collections::BTreeMap<&str, usize> = [
         "im_credentials",
         "group_missing",
-        crate::service::CALLBACKS_REFUSED_ALERT,
+        replaydesk_service::CALLBACKS_REFUSED_ALERT,
     ]
     .into_iter()
     .map(|k| (k, 0))

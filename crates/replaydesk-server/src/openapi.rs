@@ -5,11 +5,11 @@
 //! described, nor described without being served.
 
 use super::{callbacks, metrics, reports};
-use crate::service::ReplayDesk;
 use axum::body::Bytes;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Extension;
+use replaydesk_service::ReplayDesk;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;

@@ -1,21 +1,21 @@
 //! The HTTP door of the console's operations: one generic handler, instantiated for each
-//! entry of the operation table ([`crate::service::api`]), registered with the OpenAPI
+//! entry of the operation table ([`replaydesk_service::api`]), registered with the OpenAPI
 //! description made of the same entry. Nothing here names an operation.
 
 use super::align::MAX_BUNDLE_BYTES;
 use super::auth::Admin;
 use super::error::{ApiError, ApiResult};
 use super::extract::{query_pairs, Body, PathParam};
-use crate::service::api::{
-    openapi_operation, InputKind, Method, Operation, RawBody, RawInput, Schemas, Visit,
-};
-use crate::service::decode::query_object;
-use crate::service::ReplayDesk;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter};
 use axum::Json;
+use replaydesk_service::api::{
+    openapi_operation, InputKind, Method, Operation, RawBody, RawInput, Schemas, Visit,
+};
+use replaydesk_service::decode::query_object;
+use replaydesk_service::ReplayDesk;
 use utoipa::openapi::path::{HttpMethod, Paths};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -95,6 +95,6 @@ impl Visit for Register {
 /// `router` with every console operation added.
 pub fn register(router: OpenApiRouter<ReplayDesk>) -> OpenApiRouter<ReplayDesk> {
     let mut r = Register(Some(router));
-    crate::service::api::visit_all(&mut r);
+    replaydesk_service::api::visit_all(&mut r);
     r.0.unwrap_or_default()
 }

@@ -11,10 +11,10 @@
 //! credential is checked first, so a flooding member spends its own bucket, not the class's.
 
 use super::error::ApiError;
-use crate::config::{ReportLimits, REPORT_BURST_SECS};
 use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
+use replaydesk_service::config::{ReportLimits, REPORT_BURST_SECS};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

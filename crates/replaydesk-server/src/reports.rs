@@ -5,14 +5,14 @@ use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{bearer, Body, Fields, PathParam, ReceivedAt};
 use super::kernel_rtt::ConnSocket;
 use super::report_limit::ReportLimiter;
-use crate::service::{
-    ClassEventAccepted, ClassEventReport, ReplayDesk, ReportMeta, TimelineAccepted, TimelineReport,
-};
-use crate::service::{ReportGrant, REPORT_MAX_BODY_BYTES};
 use axum::extract::{ConnectInfo, FromRequest as _, Request, State};
 use axum::http::StatusCode;
 use axum::Extension;
 use axum::Json;
+use replaydesk_service::{
+    ClassEventAccepted, ClassEventReport, ReplayDesk, ReportMeta, TimelineAccepted, TimelineReport,
+};
+use replaydesk_service::{ReportGrant, REPORT_MAX_BODY_BYTES};
 use replaydesk_store::ClassEvent;
 use serde_json::{json, Value};
 use std::net::SocketAddr;

@@ -269,14 +269,14 @@ impl ReplayDesk {
                 .await?;
             let c = credential_of(&auth, &member);
             let text = match &req.server_url {
-                Some(url) => crate::host::join_text(url, class_id, Some((uid, &c.credential))),
+                Some(url) => crate::join::join_text(url, class_id, Some((uid, &c.credential))),
                 None => format!(
                     "class_id: {class_id}\nuid: {uid}\ncredential: {}\n",
                     c.credential
                 ),
             };
             cards.push(JoinCard {
-                qr_svg: crate::host::join_qr_svg(&text),
+                qr_svg: crate::join::join_qr_svg(&text),
                 uid: c.uid,
                 role: c.role,
                 generation: c.generation,

@@ -207,9 +207,9 @@ pub mod lenient {
         opt_int(d)?.ok_or_else(|| D::Error::custom("missing"))
     }
 
-    /// A page size: 1 to [`crate::service::MAX_PAGE`].
+    /// A page size: 1 to [`crate::MAX_PAGE`].
     pub fn opt_limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-        let max = crate::service::MAX_PAGE;
+        let max = crate::MAX_PAGE;
         let v = one(d)?;
         let shown = match &v {
             // "0" from a query string and 0 from IPC read alike.

@@ -103,7 +103,7 @@ impl ReplayDesk {
             }
         }
         let s = match self.inner.store.schema_state().await {
-            Ok(crate::store::SchemaState::Current { .. }) => "current".to_owned(),
+            Ok(replaydesk_store::SchemaState::Current { .. }) => "current".to_owned(),
             Ok(other) => other.describe(),
             Err(e) => format!("cannot read the schema version: {e}"),
         };

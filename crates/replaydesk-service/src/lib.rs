@@ -5,9 +5,11 @@
 
 mod align;
 pub mod api;
+pub mod app;
 mod auth;
 mod callbacks;
 mod classes;
+pub mod config;
 mod console;
 pub mod decode;
 mod end_class;
@@ -16,15 +18,18 @@ pub mod export;
 mod health;
 pub mod import;
 mod intake;
+pub mod join;
 mod messages;
 mod operations;
 pub mod reconcile;
 mod reports;
 pub mod requests;
+pub mod secret_store;
 mod types;
 pub mod validate;
 
 pub use align::align_class;
+pub use app::AppInfo;
 pub use auth::{
     token_sha256, JoinCard, JoinSheet, MemberCredential, ReportGrant, MAX_SHEET_MEMBERS,
 };
@@ -44,7 +49,6 @@ pub use reports::{
 };
 pub use types::*;
 
-use crate::app::AppInfo;
 use crate::config::{random_token, Config, ConfigError};
 use crate::secret_store::{SecretName, SecretStore};
 use intake::{Intake, IntakeCounters};

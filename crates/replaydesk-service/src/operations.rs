@@ -14,9 +14,9 @@ impl ReplayDesk {
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
+    use crate::requests::SecretKeyRequest;
     use crate::secret_store::{SecretName, SecretStore};
-    use crate::service::requests::SecretKeyRequest;
-    use crate::service::ReplayDesk;
+    use crate::ReplayDesk;
     use replaydesk_protocol::secret::Secret;
 
     fn key(k: &str) -> SecretKeyRequest {

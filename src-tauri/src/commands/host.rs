@@ -1,10 +1,10 @@
 //! Host mode: the teacher creates or opens a class, starts it (1001 + the teacher's 1003
 //! on this machine's native clock), watches its delivery and ends it (1002). Thin wrappers
-//! over [`replaydesk::host::Host`].
+//! over [`replaydesk_host::Host`].
 
 use super::ApiError;
-use replaydesk::host::{Host, HostStarted, HostStatus, JoinInfo};
-use replaydesk::service::{ClassSummary, CreateClass, CreatedClass};
+use replaydesk_host::{Host, HostStarted, HostStatus, JoinInfo};
+use replaydesk_service::{ClassSummary, CreateClass, CreatedClass};
 
 /// Creates a class taught from this machine (`POST /v1/classes`' library call).
 #[tauri::command]

@@ -8,8 +8,8 @@ pub mod host;
 pub mod operation;
 pub mod settings;
 
-pub use replaydesk::server::error::ApiError;
-use replaydesk::{AppInfo, ReplayDesk};
+pub use replaydesk_server::error::ApiError;
+use replaydesk_service::{AppInfo, ReplayDesk};
 
 /// Version and IM mode of the running backend (the HTTP door's `GET /v1/info`).
 #[tauri::command]

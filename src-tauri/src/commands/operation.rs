@@ -2,15 +2,15 @@
 //! `name` and its arguments as the console's client sends them (`classId`, `id`, `uid`:
 //! the path parameters; `query` or `body`: the HTTP query's or body's fields as a JSON
 //! object). It dispatches through the library's operation table
-//! ([`replaydesk::service::api`]), the same declarations the HTTP routes are built from,
+//! ([`replaydesk_service::api`]), the same declarations the HTTP routes are built from,
 //! so both doors decode, check and answer alike; errors are the HTTP error body.
 //!
 //! No token: the desktop app is its admin's own machine. Actions are audited as
 //! [`ACTOR`].
 
 use super::ApiError;
-use replaydesk::service::api::{dispatch, IpcArgs};
-use replaydesk::service::{ReplayDesk, ServiceError};
+use replaydesk_service::api::{dispatch, IpcArgs};
+use replaydesk_service::{ReplayDesk, ServiceError};
 use serde_json::Value;
 use tauri::ipc::{InvokeBody, Request};
 

@@ -4,8 +4,8 @@
 
 use super::ApiError;
 use crate::backend::DesktopPaths;
-use replaydesk::settings::{self, Settings, SettingsError, SettingsUpdate};
-use replaydesk::ReplayDesk;
+use replaydesk_host::settings::{self, Settings, SettingsError, SettingsUpdate};
+use replaydesk_service::ReplayDesk;
 
 fn api_error(e: SettingsError) -> ApiError {
     match e {

@@ -2,8 +2,8 @@
 //! ReplayDesk: a SQLite file in a temporary directory and the sandbox IM emulator. The
 //! same desk also serves HTTP on loopback, so each answer is compared with its HTTP twin.
 
-use replaydesk::emulator::FaultConfig;
-use replaydesk::store::{ClassEvent, MessageStatus};
+use replaydesk_emulator::FaultConfig;
+use replaydesk_store::{ClassEvent, MessageStatus};
 use serde_json::{json, Value};
 
 use crate::util::Rig;
@@ -40,7 +40,7 @@ fn admin_commands_do_what_their_http_twins_do() {
     let desk = rig.desk.clone();
     tauri::async_runtime::block_on(async {
         for (event, ts) in [(ClassEvent::Start, 1000), (ClassEvent::End, 9000)] {
-            let report = replaydesk::service::ClassEventReport {
+            let report = replaydesk_service::ClassEventReport {
                 uid: "t1".into(),
                 timestamp: ts,
             };
@@ -190,7 +190,7 @@ fn admin_commands_do_what_their_http_twins_do() {
     });
     let failed = rig.desk.clone();
     let n_failed = tauri::async_runtime::block_on(async move {
-        let f = replaydesk::store::MessageFilter {
+        let f = replaydesk_store::MessageFilter {
             statuses: vec![MessageStatus::Failed],
             ..Default::default()
         };
@@ -211,7 +211,7 @@ fn admin_commands_do_what_their_http_twins_do() {
     assert_eq!(audit, rig.http_get("/v1/admin/audit?limit=50").1);
 
     // A new secret key is taken (sandbox: the emulator's own, so sending goes on).
-    let key = replaydesk::emulator::EmulatorConfig::sandbox().secret_key;
+    let key = replaydesk_emulator::EmulatorConfig::sandbox().secret_key;
     assert_eq!(
         rig.ok("set_secret_key", json!({"body": {"secret_key": key}})),
         Value::Null

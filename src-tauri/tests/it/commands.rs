@@ -2,13 +2,13 @@
 //! no window, no display; the backend is a real one (SQLite file in a temp dir, sandbox IM
 //! emulator, delivery worker), started as the app starts it.
 
-use replaydesk::clock::NativeClock;
-use replaydesk::config::Config;
-use replaydesk::host::Host;
-use replaydesk::secret_store::SecretStore;
-use replaydesk::ReplayDesk;
+use replaydesk_clock::NativeClock;
 use replaydesk_desktop_lib::backend::DesktopPaths;
 use replaydesk_desktop_lib::build_app;
+use replaydesk_host::Host;
+use replaydesk_service::config::Config;
+use replaydesk_service::secret_store::SecretStore;
+use replaydesk_service::ReplayDesk;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime};
@@ -71,7 +71,7 @@ fn app_info_reports_the_embedded_backends_mode() {
         info,
         json!({ "version": env!("CARGO_PKG_VERSION"), "sandbox": true, "im_endpoint": null })
     );
-    assert_eq!(info["version"], replaydesk::app::VERSION);
+    assert_eq!(info["version"], replaydesk_service::app::VERSION);
     // Only registered commands are reachable.
     assert!(invoke(&f, "no_such_command", json!({})).is_err());
 }

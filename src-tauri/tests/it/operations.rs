@@ -4,7 +4,7 @@
 //! does not know and a query or body field that does not exist: both doors must refuse
 //! with the same `{error, detail}` (or, where nothing is wrong, give the same answer).
 
-use replaydesk::service::api::{visit_all, InputKind, Operation, Visit};
+use replaydesk_service::api::{visit_all, InputKind, Operation, Visit};
 use serde_json::{json, Map, Value};
 
 use crate::util::{Rig, ADMIN};
@@ -106,7 +106,7 @@ fn every_declared_operation_answers_alike_through_both_doors() {
         seen: Vec::new(),
     };
     visit_all(&mut doors);
-    assert_eq!(doors.seen, replaydesk::service::api::names());
+    assert_eq!(doors.seen, replaydesk_service::api::names());
     assert!(doors.seen.len() >= 30, "{:?}", doors.seen);
 }
 

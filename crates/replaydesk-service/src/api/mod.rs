@@ -523,7 +523,7 @@ macro_rules! operations {
                 #[allow(unused_imports)]
                 use super::*;
 
-                /// The declaration as an [`Operation`](crate::service::api::Operation).
+                /// The declaration as an [`Operation`](crate::api::Operation).
                 pub struct Op;
 
                 /// Its OpenAPI description (`utoipa::Path`).
@@ -531,15 +531,15 @@ macro_rules! operations {
 
                 operations!(@doc $name $method $path $status $kind [$($in)*] $okind [$($out)+] $(#[doc = $doc])*);
 
-                impl $crate::service::api::Operation for Op {
+                impl $crate::api::Operation for Op {
                     const NAME: &'static str = stringify!($name);
-                    const METHOD: $crate::service::api::Method = operations!(@method $method);
+                    const METHOD: $crate::api::Method = operations!(@method $method);
                     const PATH: &'static str = $path;
                     const STATUS: u16 = $status;
-                    const ROLE: $crate::service::api::Role = $crate::service::api::Role::$role;
-                    const INPUT: $crate::service::api::InputKind = operations!(@kind $kind);
-                    const PARAMS: &'static [$crate::service::api::Param] = &[
-                        $($crate::service::api::Param { name: stringify!($pp), rust: stringify!($pt) }),*
+                    const ROLE: $crate::api::Role = $crate::api::Role::$role;
+                    const INPUT: $crate::api::InputKind = operations!(@kind $kind);
+                    const PARAMS: &'static [$crate::api::Param] = &[
+                        $($crate::api::Param { name: stringify!($pp), rust: stringify!($pt) }),*
                     ];
                     const DESCRIPTION: &'static str = concat!($($doc, "\n"),*);
                     type Path = operations!(@path_ty $($pt),*);
@@ -547,19 +547,19 @@ macro_rules! operations {
                     type Output = $($out)+;
 
                     fn decode(
-                        raw: $crate::service::api::RawInput,
-                    ) -> $crate::service::ServiceResult<Self::Input> {
+                        raw: $crate::api::RawInput,
+                    ) -> $crate::ServiceResult<Self::Input> {
                         operations!(@decode $kind raw)
                     }
 
                     #[allow(clippy::manual_async_fn)]
                     fn call<'a>(
-                        desk: &'a $crate::service::ReplayDesk,
+                        desk: &'a $crate::ReplayDesk,
                         path: Self::Path,
                         input: Self::Input,
                         actor: &'a str,
                     ) -> impl ::std::future::Future<
-                        Output = $crate::service::ServiceResult<Self::Output>,
+                        Output = $crate::ServiceResult<Self::Output>,
                     > + Send + 'a {
                         async move {
                             #[allow(unused_variables, clippy::let_unit_value)]
@@ -573,54 +573,54 @@ macro_rules! operations {
                     }
 
                     fn openapi_without_params(
-                        schemas: &mut $crate::service::api::Schemas,
+                        schemas: &mut $crate::api::Schemas,
                     ) -> utoipa::openapi::path::Operation {
                         <Doc as utoipa::__dev::SchemaReferences>::schemas(schemas);
                         <Doc as utoipa::Path>::operation()
                     }
 
-                    fn typescript() -> $crate::service::api::TsTypes {
+                    fn typescript() -> $crate::api::TsTypes {
                         let mut imports = Vec::new();
                         let input = operations!(@ts_in $kind [$($in)*] imports);
-                        let response = $crate::service::api::ts_of::<$($out)+>(&mut imports);
-                        $crate::service::api::TsTypes { input, response, imports }
+                        let response = $crate::api::ts_of::<$($out)+>(&mut imports);
+                        $crate::api::TsTypes { input, response, imports }
                     }
                 }
             }
         )*
 
         /// Calls `v` once for each declared operation, in the table's order.
-        pub fn visit_all(v: &mut impl $crate::service::api::Visit) {
+        pub fn visit_all(v: &mut impl $crate::api::Visit) {
             $( v.visit::<$name::Op>(); )*
         }
 
         /// The operation named `name`, called with IPC arguments.
         pub async fn dispatch(
-            desk: &$crate::service::ReplayDesk,
+            desk: &$crate::ReplayDesk,
             name: &str,
-            args: $crate::service::api::IpcArgs,
+            args: $crate::api::IpcArgs,
             actor: &str,
-        ) -> $crate::service::ServiceResult<serde_json::Value> {
+        ) -> $crate::ServiceResult<serde_json::Value> {
             match name {
-                $( stringify!($name) => $crate::service::api::run_ipc::<$name::Op>(desk, args, actor).await, )*
-                other => Err($crate::service::ServiceError::NotFound(format!(
+                $( stringify!($name) => $crate::api::run_ipc::<$name::Op>(desk, args, actor).await, )*
+                other => Err($crate::ServiceError::NotFound(format!(
                     "no such operation: {other:?}"
                 ))),
             }
         }
     };
 
-    (@method get) => { $crate::service::api::Method::Get };
-    (@method post) => { $crate::service::api::Method::Post };
-    (@method put) => { $crate::service::api::Method::Put };
-    (@method patch) => { $crate::service::api::Method::Patch };
-    (@method delete) => { $crate::service::api::Method::Delete };
+    (@method get) => { $crate::api::Method::Get };
+    (@method post) => { $crate::api::Method::Post };
+    (@method put) => { $crate::api::Method::Put };
+    (@method patch) => { $crate::api::Method::Patch };
+    (@method delete) => { $crate::api::Method::Delete };
 
-    (@kind none) => { $crate::service::api::InputKind::None };
-    (@kind query) => { $crate::service::api::InputKind::Query };
-    (@kind body) => { $crate::service::api::InputKind::Body };
-    (@kind optional_body) => { $crate::service::api::InputKind::OptionalBody };
-    (@kind bundle) => { $crate::service::api::InputKind::Bundle };
+    (@kind none) => { $crate::api::InputKind::None };
+    (@kind query) => { $crate::api::InputKind::Query };
+    (@kind body) => { $crate::api::InputKind::Body };
+    (@kind optional_body) => { $crate::api::InputKind::OptionalBody };
+    (@kind bundle) => { $crate::api::InputKind::Bundle };
 
     (@path_ty) => { () };
     (@path_ty $a:ty) => { $a };
@@ -630,7 +630,7 @@ macro_rules! operations {
     (@path_pat $a:ident, $b:ident) => { ($a, $b) };
 
     (@in_ty none []) => { () };
-    (@in_ty bundle []) => { $crate::service::api::BundleInput };
+    (@in_ty bundle []) => { $crate::api::BundleInput };
     (@in_ty $kind:ident [$($in:tt)+]) => { $($in)+ };
 
     (@decode none $raw:ident) => {{ let _ = $raw; Ok(()) }};
@@ -642,13 +642,13 @@ macro_rules! operations {
     (@ts_in none [] $imports:ident) => { None };
     (@ts_in bundle [] $imports:ident) => { Some("body: unknown".to_owned()) };
     (@ts_in query [$($in:tt)+] $imports:ident) => {
-        Some(format!("query?: {}", $crate::service::api::ts_of::<$($in)+>(&mut $imports)))
+        Some(format!("query?: {}", $crate::api::ts_of::<$($in)+>(&mut $imports)))
     };
     (@ts_in body [$($in:tt)+] $imports:ident) => {
-        Some(format!("body: {}", $crate::service::api::ts_of::<$($in)+>(&mut $imports)))
+        Some(format!("body: {}", $crate::api::ts_of::<$($in)+>(&mut $imports)))
     };
     (@ts_in optional_body [$($in:tt)+] $imports:ident) => {
-        Some(format!("body?: {}", $crate::service::api::ts_of::<$($in)+>(&mut $imports)))
+        Some(format!("body?: {}", $crate::api::ts_of::<$($in)+>(&mut $imports)))
     };
 
     // The OpenAPI description, by `#[utoipa::path]` on an empty function named as the
@@ -713,7 +713,8 @@ mod tests {
     /// bindings step then checks it is committed as generated).
     #[test]
     fn export_operations_bindings() {
-        let dir = std::env::var("TS_RS_EXPORT_DIR").unwrap_or_else(|_| "ui/src/bindings".into());
+        let dir =
+            std::env::var("TS_RS_EXPORT_DIR").unwrap_or_else(|_| "../../ui/src/bindings".into());
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
         std::fs::create_dir_all(&dir).unwrap();
         let text = typescript();

@@ -16,12 +16,12 @@
 //! credentials, keys).
 
 use super::ErrorBody;
-use crate::service::reconcile::{ReconcileRequest, ReconcileRun};
-use crate::service::requests::{
+use crate::reconcile::{ReconcileRequest, ReconcileRun};
+use crate::requests::{
     AddMembers, AuditQuery, CallbackQuery, ClassQuery, IssueCredentials, JobsQuery, MessageQuery,
     PageQuery, RecoverRequest, ResendFilter, ResendMessageRequest, SandboxFaults, SecretKeyRequest,
 };
-use crate::service::{
+use crate::{
     AssignCallback, AssignedCallback, ClassBundle, ClassSummary, CreateClass, CreatedClass,
     GroupCreated, JoinSheet, MemberCredential, MessageDetail, RecoverPreview, ResendOutcome,
     ResendPreview, UnassignedCallback,

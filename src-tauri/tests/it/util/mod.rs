@@ -3,9 +3,9 @@
 //! temporary directory, sandbox IM emulator) that also serves HTTP on loopback, so that each
 //! command's answer can be compared with its HTTP twin.
 
-use replaydesk::config::Config;
-use replaydesk::service::ReplayDesk;
 use replaydesk_desktop_lib::build_app;
+use replaydesk_service::config::Config;
+use replaydesk_service::ReplayDesk;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use tauri::ipc::{CallbackFn, InvokeBody};
@@ -26,7 +26,7 @@ pub fn invoke(
     cmd: &str,
     args: Value,
 ) -> Result<Value, Value> {
-    let (cmd, args) = if replaydesk::service::api::names().contains(&cmd) {
+    let (cmd, args) = if replaydesk_service::api::names().contains(&cmd) {
         let mut args = args.as_object().cloned().unwrap_or_default();
         args.insert("name".into(), Value::String(cmd.to_owned()));
         ("operation", Value::Object(args))
@@ -50,7 +50,7 @@ pub fn invoke(
 pub struct Rig {
     _dir: tempfile::TempDir,
     pub desk: ReplayDesk,
-    server: Option<replaydesk::server::ServerHandle>,
+    server: Option<replaydesk_server::ServerHandle>,
     _app: App<MockRuntime>,
     webview: WebviewWindow<MockRuntime>,
     http: reqwest::Client,
@@ -67,7 +67,7 @@ impl Rig {
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             db: dir.path().join("replaydesk.db"),
-            admin_token: Some(replaydesk::secret::Secret::new(ADMIN)),
+            admin_token: Some(replaydesk_protocol::secret::Secret::new(ADMIN)),
             ui_dir: dir.path().join("no-ui"),
             shutdown_grace_secs: 2,
             ..Default::default()
@@ -77,7 +77,7 @@ impl Rig {
         let (desk, server) = tauri::async_runtime::block_on(async {
             let desk = ReplayDesk::start(config).await.expect("the desk starts");
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let server = replaydesk::server::spawn(desk.clone(), listener).unwrap();
+            let server = replaydesk_server::spawn(desk.clone(), listener).unwrap();
             (desk, server)
         });
         let app = build_app(mock_builder())
