@@ -76,25 +76,18 @@ impl ApiError {
 
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
-        let detail = e.to_string();
-        match e {
-            ServiceError::Invalid(_) => ApiError::invalid(detail),
-            ServiceError::BadRequest(_) => ApiError::bad_request(detail),
-            ServiceError::Malformed(_) => ApiError::malformed_json(detail),
-            ServiceError::Unauthorized(_) => {
-                ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
-            }
-            ServiceError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail),
-            ServiceError::NotFound(_) => ApiError::not_found(detail),
-            ServiceError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", detail),
-            ServiceError::Im(_) => ApiError::new(StatusCode::BAD_GATEWAY, "im_error", detail),
-            ServiceError::Unavailable(_) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
-            }
-            ServiceError::Internal(_) => {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
-            }
-        }
+        let status = match e {
+            ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ServiceError::BadRequest(_) | ServiceError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+            ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::Im(_) => StatusCode::BAD_GATEWAY,
+            ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, e.code(), e.to_string())
     }
 }
 

@@ -39,6 +39,35 @@ pub enum ServiceError {
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
+impl ServiceError {
+    /// The stable code both doors give in `{"error","detail"}` (the HTTP door adds the
+    /// status that goes with it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::Invalid(_) => "invalid_request",
+            ServiceError::BadRequest(_) => "bad_request",
+            ServiceError::Malformed(_) => "malformed_json",
+            ServiceError::Unauthorized(_) => "unauthorized",
+            ServiceError::Forbidden(_) => "forbidden",
+            ServiceError::NotFound(_) => "not_found",
+            ServiceError::Conflict(_) => "conflict",
+            ServiceError::Im(_) => "im_error",
+            ServiceError::Unavailable(_) => "unavailable",
+            ServiceError::Internal(_) => "internal",
+        }
+    }
+}
+
+/// What a door's caller receives: the code and the message.
+impl From<ServiceError> for crate::api::ErrorBody {
+    fn from(e: ServiceError) -> Self {
+        Self {
+            error: e.code().to_owned(),
+            detail: e.to_string(),
+        }
+    }
+}
+
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {

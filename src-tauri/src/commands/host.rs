@@ -2,7 +2,7 @@
 //! on this machine's native clock), watches its delivery and ends it (1002). Thin wrappers
 //! over [`replaydesk_host::Host`].
 
-use super::ApiError;
+use super::ErrorBody;
 use replaydesk_host::{Host, HostStarted, HostStatus, JoinInfo};
 use replaydesk_service::{ClassSummary, CreateClass, CreatedClass};
 
@@ -11,7 +11,7 @@ use replaydesk_service::{ClassSummary, CreateClass, CreatedClass};
 pub async fn host_create_class(
     state: tauri::State<'_, Host>,
     body: CreateClass,
-) -> Result<CreatedClass, ApiError> {
+) -> Result<CreatedClass, ErrorBody> {
     Ok(state.create_class(body).await?)
 }
 
@@ -19,7 +19,7 @@ pub async fn host_create_class(
 #[tauri::command]
 pub async fn host_list_classes(
     state: tauri::State<'_, Host>,
-) -> Result<Vec<ClassSummary>, ApiError> {
+) -> Result<Vec<ClassSummary>, ErrorBody> {
     Ok(state.desk().list_classes().await?)
 }
 
@@ -28,7 +28,7 @@ pub async fn host_list_classes(
 pub async fn host_start_class(
     state: tauri::State<'_, Host>,
     class_id: String,
-) -> Result<HostStarted, ApiError> {
+) -> Result<HostStarted, ErrorBody> {
     Ok(state.start(&class_id).await?)
 }
 
@@ -37,7 +37,7 @@ pub async fn host_start_class(
 pub async fn host_end_class(
     state: tauri::State<'_, Host>,
     class_id: String,
-) -> Result<i64, ApiError> {
+) -> Result<i64, ErrorBody> {
     Ok(state.end(&class_id).await?)
 }
 
@@ -46,7 +46,7 @@ pub async fn host_end_class(
 pub async fn host_status(
     state: tauri::State<'_, Host>,
     class_id: String,
-) -> Result<HostStatus, ApiError> {
+) -> Result<HostStatus, ErrorBody> {
     Ok(state.status(&class_id).await?)
 }
 
@@ -57,6 +57,6 @@ pub async fn host_join_info(
     state: tauri::State<'_, Host>,
     class_id: String,
     uid: Option<String>,
-) -> Result<JoinInfo, ApiError> {
+) -> Result<JoinInfo, ErrorBody> {
     Ok(state.join(&class_id, uid.as_deref()).await?)
 }

@@ -8,7 +8,7 @@
 //! No token: the desktop app is its admin's own machine. Actions are audited as
 //! [`ACTOR`].
 
-use super::ApiError;
+use super::ErrorBody;
 use replaydesk_service::api::{dispatch, IpcArgs};
 use replaydesk_service::{ReplayDesk, ServiceError};
 use serde_json::Value;
@@ -22,7 +22,7 @@ pub const ACTOR: &str = "desktop";
 pub async fn operation(
     state: tauri::State<'_, ReplayDesk>,
     request: Request<'_>,
-) -> Result<Value, ApiError> {
+) -> Result<Value, ErrorBody> {
     let InvokeBody::Json(Value::Object(mut args)) = request.body().clone() else {
         return Err(ServiceError::BadRequest(
             "operation: the arguments must be a JSON object".into(),

@@ -2,15 +2,15 @@
 //! `replaydesk.toml`) and the secrets (OS keychain or a 0600 file). Secrets are write-only:
 //! no command returns one. Saved settings apply at the next start (`restart_app`).
 
-use super::ApiError;
+use super::ErrorBody;
 use crate::backend::DesktopPaths;
 use replaydesk_host::settings::{self, Settings, SettingsError, SettingsUpdate};
-use replaydesk_service::ReplayDesk;
+use replaydesk_service::{ReplayDesk, ServiceError};
 
-fn api_error(e: SettingsError) -> ApiError {
+fn error_body(e: SettingsError) -> ErrorBody {
     match e {
-        SettingsError::Invalid { .. } => ApiError::invalid(e.to_string()),
-        other => ApiError::internal(other.to_string()),
+        SettingsError::Invalid { .. } => ServiceError::Invalid(e.to_string()).into(),
+        other => ServiceError::Internal(other.to_string()).into(),
     }
 }
 
@@ -24,8 +24,8 @@ fn with_listening(mut s: Settings, desk: &ReplayDesk) -> Settings {
 pub fn get_settings(
     paths: tauri::State<'_, DesktopPaths>,
     desk: tauri::State<'_, ReplayDesk>,
-) -> Result<Settings, ApiError> {
-    let s = settings::read(&paths.config_file, &paths.secrets).map_err(api_error)?;
+) -> Result<Settings, ErrorBody> {
+    let s = settings::read(&paths.config_file, &paths.secrets).map_err(error_body)?;
     Ok(with_listening(s, &desk))
 }
 
@@ -35,8 +35,8 @@ pub fn save_settings(
     paths: tauri::State<'_, DesktopPaths>,
     desk: tauri::State<'_, ReplayDesk>,
     body: SettingsUpdate,
-) -> Result<Settings, ApiError> {
-    let saved = settings::save(&paths.config_file, &paths.secrets, &body).map_err(api_error)?;
+) -> Result<Settings, ErrorBody> {
+    let saved = settings::save(&paths.config_file, &paths.secrets, &body).map_err(error_body)?;
     tracing::info!(file = %paths.config_file.display(), "settings saved (apply at the next start)");
     Ok(with_listening(saved, &desk))
 }
