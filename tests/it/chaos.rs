@@ -223,7 +223,7 @@ impl Fleet {
             .env("REPLAYDESK_DELIVERY_GROUP_RATE", "40")
             .env("REPLAYDESK_DELIVERY_APP_RATE", "400")
             .env("REPLAYDESK_SHUTDOWN_GRACE_SECS", "5")
-            .env("RUST_LOG", "warn,replaydesk::server=info")
+            .env("RUST_LOG", "warn,replaydesk_server=info")
     }
 
     /// Starts serve; a restart retries while the killed one's port is not free yet.
