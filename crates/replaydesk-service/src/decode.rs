@@ -175,27 +175,20 @@ pub mod lenient {
         opt_string(d)?.ok_or_else(|| D::Error::custom("missing"))
     }
 
+    /// The one lenient integer reader (`replaydesk_protocol::lenient_integer`, which the
+    /// protocol and callback readers use too), with this door's wording of a refusal.
     fn int_of<E: serde::de::Error>(v: Value) -> Result<Option<i64>, E> {
-        match v {
-            Value::Null => Ok(None),
-            Value::Number(n) => {
-                if let Some(i) = n.as_i64() {
-                    return Ok(Some(i));
-                }
-                match n.as_f64() {
-                    Some(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(Some(f as i64)),
-                    _ => Err(E::custom(format!("must be an integer, got {n}"))),
-                }
-            }
-            Value::String(s) => s
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| E::custom(format!("must be an integer, got {s:?}"))),
-            other => Err(E::custom(format!(
-                "must be an integer, got {}",
-                kind(&other)
-            ))),
+        if v.is_null() {
+            return Ok(None);
+        }
+        let refused = || match &v {
+            Value::Number(n) => E::custom(format!("must be an integer, got {n}")),
+            Value::String(s) => E::custom(format!("must be an integer, got {s:?}")),
+            other => E::custom(format!("must be an integer, got {}", kind(other))),
+        };
+        match replaydesk_protocol::lenient_integer(&v) {
+            Ok(i) => i64::try_from(i).map(Some).map_err(|_| refused()),
+            Err(_) => Err(refused()),
         }
     }
 
