@@ -1,5 +1,7 @@
 //! Alignment of the history fixture, of a reference-server-shaped group, and of
 //! constructed classes that trigger each diagnostic (and a clean one that triggers none).
+//! One file on purpose: every diagnostic's class is built by the one `Class` builder here,
+//! and `every_code_has_a_test_above` can only guard the list if all of them sit above it.
 
 use super::*;
 use replaydesk_protocol::{Payload, RecordingValue, ReplayMessage, Seq, UserValue};
