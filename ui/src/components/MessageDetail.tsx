@@ -10,7 +10,8 @@ import type { MessageDetail } from "../bindings/MessageDetail";
 import { transport } from "../api/transport";
 import { ErrorNote, Loading, StatusBadge, Time } from "./common";
 import { JsonData } from "./JsonData";
-import { duration, typeLabel } from "../lib/format";
+import { duration } from "../format/time";
+import { typeLabel } from "../lib/format";
 import { OUTCOME_WORDS, imErrorWords } from "../lib/imcodes";
 
 function AttemptRow({ a }: { a: Attempt }) {

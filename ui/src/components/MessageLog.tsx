@@ -21,11 +21,11 @@ import {
   filtersToSearch,
   isEmpty,
   localInputToMs,
-  msToLocalInput,
   toggle,
   type Filters,
 } from "../lib/filters";
-import { count, localTime, rawTime, shortTime, typeLabel } from "../lib/format";
+import { localInputValue, localTime, rawTime, shortTime } from "../format/time";
+import { count, typeLabel } from "../lib/format";
 import { ErrorNote, StatusBadge } from "./common";
 import { JobProgress } from "./JobProgress";
 import { MessageDetailPanel } from "./MessageDetail";
@@ -152,7 +152,7 @@ function FilterBar({ f, onChange, classId }: { f: Filters; onChange: (f: Filters
         <input
           id="f-from"
           type="datetime-local"
-          value={msToLocalInput(f.from)}
+          value={localInputValue(f.from)}
           onChange={(e) => onChange({ ...f, from: localInputToMs(e.target.value) })}
         />
       </div>
@@ -161,7 +161,7 @@ function FilterBar({ f, onChange, classId }: { f: Filters; onChange: (f: Filters
         <input
           id="f-to"
           type="datetime-local"
-          value={msToLocalInput(f.to)}
+          value={localInputValue(f.to)}
           onChange={(e) => onChange({ ...f, to: localInputToMs(e.target.value) })}
         />
       </div>

@@ -4,12 +4,12 @@
 import type { ReactNode } from "react";
 import type { MessageStatus } from "../bindings/MessageStatus";
 import { TransportError, describe } from "../api/transport";
-import { localTime, rawTime } from "../lib/format";
+import { isoUtc, localTime, rawTime } from "../format/time";
 
 /** A time in local time; the raw stored value on hover. */
 export function Time({ ms }: { ms: number | null | undefined }) {
   return (
-    <time className="mono nowrap" title={rawTime(ms)} dateTime={ms ? new Date(ms).toISOString() : undefined}>
+    <time className="mono nowrap" title={rawTime(ms)} dateTime={ms ? isoUtc(ms) : undefined}>
       {localTime(ms)}
     </time>
   );
@@ -26,7 +26,7 @@ export function ImportedBadge({ importedAt }: { importedAt: number | null | unde
     <span
       className="status status-imported"
       data-testid="imported-badge"
-      title={`Imported from a bundle on ${new Date(importedAt).toLocaleString()}: a read-only record, never delivered, resent or reconciled here`}
+      title={`Imported from a bundle on ${localTime(importedAt)}: a read-only record, never delivered, resent or reconciled here`}
     >
       imported
     </span>

@@ -6,6 +6,7 @@ import type { MessageQuery } from "../bindings/MessageQuery";
 import type { MessageStatus } from "../bindings/MessageStatus";
 import type { MessageType } from "../bindings/MessageType";
 import type { ResendFilter } from "../bindings/ResendFilter";
+import { localTime } from "../format/time";
 
 export const STATUSES: MessageStatus[] = ["pending", "sending", "sent", "retrying", "failed"];
 export const TYPES: MessageType[] = ["class_start", "class_end", "timeline", "recording"];
@@ -138,8 +139,8 @@ export function describeFilters(f: Filters, classId: string | null): string {
   if (f.statuses.length) parts.push(`status ${f.statuses.join(" or ")}`);
   if (f.types.length) parts.push(`type ${f.types.join(" or ")}`);
   if (f.uid) parts.push(`uid ${f.uid}`);
-  if (f.from !== null) parts.push(`created from ${new Date(f.from).toISOString()}`);
-  if (f.to !== null) parts.push(`created before ${new Date(f.to).toISOString()}`);
+  if (f.from !== null) parts.push(`created from ${localTime(f.from)}`);
+  if (f.to !== null) parts.push(`created before ${localTime(f.to)}`);
   if (f.retried === true) parts.push("retried");
   if (f.retried === false) parts.push("not retried");
   if (f.q) parts.push(`Data containing "${f.q}"`);
@@ -151,16 +152,10 @@ export function toggle<T>(xs: T[], x: T): T[] {
   return xs.includes(x) ? xs.filter((y) => y !== x) : [...xs, x];
 }
 
-/** `<input type="datetime-local">` value (local time) ↔ unix ms. */
+/** An `<input type="datetime-local">` value (local time) as unix ms (the other way: `localInputValue`). */
 export function localInputToMs(v: string): number | null {
   if (!v) return null;
   const ms = new Date(v).getTime();
   return Number.isNaN(ms) ? null : ms;
 }
 
-export function msToLocalInput(ms: number | null): string {
-  if (ms === null) return "";
-  const d = new Date(ms);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}

@@ -1,35 +1,8 @@
 import { describe, expect, test } from "vitest";
-import { count, duration, localTime, percent, prettyJson, rawTime, shortTime, typeLabel } from "./format";
+import { count, percent, prettyJson, typeLabel } from "./format";
 import { imErrorWords } from "./imcodes";
 
 describe("formatting", () => {
-  test("times are local with the raw value for the hover", () => {
-    const ms = Date.UTC(2026, 10, 24, 18, 3, 7, 120);
-    const d = new Date(ms);
-    expect(localTime(ms)).toBe(
-      `${d.getFullYear()}-11-24 ${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}:07.120`,
-    );
-    expect(rawTime(ms)).toBe(`${ms} (unix ms) = 2026-11-24T18:03:07.120Z`);
-    expect(localTime(null)).toBe("—");
-    expect(rawTime(null)).toBe("not set");
-  });
-
-  test("table cells show today's times without the date, other days' with it", () => {
-    const at = new Date(2026, 10, 24, 18, 3, 7, 120).getTime();
-    expect(shortTime(at, new Date(2026, 10, 24, 23, 59).getTime())).toBe("18:03:07");
-    expect(shortTime(at, new Date(2026, 10, 25, 0, 1).getTime())).toBe("11-24 18:03:07");
-    expect(shortTime(at, new Date(2027, 10, 24, 12, 0).getTime())).toBe("11-24 18:03:07");
-    expect(shortTime(null)).toBe("—");
-  });
-
-  test("durations pick a readable unit", () => {
-    expect(duration(850)).toBe("850 ms");
-    expect(duration(12_345)).toBe("12.3 s");
-    expect(duration(245_000)).toBe("4 min 05 s");
-    expect(duration(-1500)).toBe("−1.5 s");
-    expect(duration(7_380_000)).toBe("2 h 03 min");
-  });
-
   test("counts, percents, types and JSON", () => {
     expect(count(100000)).toBe("100,000");
     expect(count(12)).toBe("12");

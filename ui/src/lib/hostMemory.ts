@@ -28,13 +28,3 @@ export const hostMemory = {
   lastClass: () => read(LAST_CLASS_KEY),
   setLastClass: (classId: string) => write(LAST_CLASS_KEY, classId),
 };
-
-/** Whole seconds as `4:05` or `1:02:03`, for a running class's clock. */
-export function elapsed(ms: number): string {
-  const total = Math.max(0, Math.floor(ms / 1000));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  const two = (n: number) => String(n).padStart(2, "0");
-  return h > 0 ? `${h}:${two(m)}:${two(s)}` : `${m}:${two(s)}`;
-}

@@ -8,7 +8,7 @@ import { DataZoomComponent, GridComponent, MarkLineComponent, TooltipComponent }
 import { CanvasRenderer } from "echarts/renderers";
 import type { CustomSeriesRenderItemAPI, CustomSeriesRenderItemParams } from "echarts/types/dist/shared";
 import { escapeHtml, focusRange, type Lanes } from "./model";
-import { localTime } from "../../lib/format";
+import { localTime } from "../../format/time";
 
 echarts.use([CustomChart, ScatterChart, GridComponent, TooltipComponent, DataZoomComponent, MarkLineComponent, CanvasRenderer]);
 

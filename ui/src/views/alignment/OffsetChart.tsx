@@ -8,7 +8,7 @@ import * as echarts from "echarts/core";
 import { LineChart } from "echarts/charts";
 import { DataZoomComponent, GridComponent, LegendComponent, MarkPointComponent, TooltipComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
-import { localTime } from "../../lib/format";
+import { localTime } from "../../format/time";
 import { escapeHtml } from "./model";
 import { useDark } from "./LanesChart";
 import type { OffsetSeries } from "./offsets";

@@ -3,7 +3,7 @@
 
 import { Ident } from "../../components/Ident";
 import { Time } from "../../components/common";
-import { duration } from "../../lib/format";
+import { duration } from "../../format/time";
 import type { AlignmentAnswer, RecordingPlacement } from "./types";
 
 /** Fields the engine adds as it explains its choice; older answers lack them. */

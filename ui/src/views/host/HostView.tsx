@@ -10,8 +10,8 @@ import type { HostStatus } from "../../bindings/HostStatus";
 import type { JoinInfo } from "../../bindings/JoinInfo";
 import type { TimelineReportRecord } from "../../bindings/TimelineReportRecord";
 import { ErrorNote, Loading, Time } from "../../components/common";
-import { duration } from "../../lib/format";
-import { elapsed, hostMemory } from "../../lib/hostMemory";
+import { ago, elapsed } from "../../format/time";
+import { hostMemory } from "../../lib/hostMemory";
 import "../desktop.css";
 
 function CreateClassForm({ onCreated }: { onCreated: (classId: string) => void }) {
@@ -216,7 +216,7 @@ function Roster({ classId, now }: { classId: string; now: number }) {
                       ) : (
                         <>
                           <Time ms={last.received_at} />{" "}
-                          <span className="hint">({duration(Math.max(0, now - last.received_at))} ago)</span>
+                          <span className="hint">({ago(last.received_at, now)})</span>
                           {!last.accepted && (
                             <span className="warn-text"> refused{last.refusal_reason ? `: ${last.refusal_reason}` : ""}</span>
                           )}

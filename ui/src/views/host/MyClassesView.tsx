@@ -7,7 +7,8 @@ import { useState } from "react";
 import { desktop } from "../../api/desktop";
 import type { ClassSummary } from "../../bindings/ClassSummary";
 import { ErrorNote, Loading, StatusBadge, Time } from "../../components/common";
-import { elapsed, hostMemory } from "../../lib/hostMemory";
+import { elapsed } from "../../format/time";
+import { hostMemory } from "../../lib/hostMemory";
 import "../desktop.css";
 
 function Length({ c, now }: { c: ClassSummary; now: number }) {
