@@ -24,7 +24,7 @@ import {
   toggle,
   type Filters,
 } from "../lib/filters";
-import { localInputValue, localTime, rawTime, shortTime } from "../format/time";
+import { localInputValue, localTime, monthDayTime, rawTime, shortTime } from "../format/time";
 import { count, typeLabel } from "../lib/format";
 import { ErrorNote, StatusBadge } from "./common";
 import { JobProgress } from "./JobProgress";
@@ -40,7 +40,7 @@ const col = createColumnHelper<StoredMessage>();
 /** A time with its date always (across classes, rows of many days sit side by side). */
 function dateTimeCell(ms: number | null | undefined) {
   return (
-    <span title={`${localTime(ms)} · ${rawTime(ms)}`}>{ms === null || ms === undefined ? "—" : localTime(ms).slice(5, 19)}</span>
+    <span title={`${localTime(ms)} · ${rawTime(ms)}`}>{monthDayTime(ms)}</span>
   );
 }
 /** Shown only across classes: the class (whole on hover; it shares the free width with

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { ago, duration, elapsed, isoUtc, localInputValue, localTime, rawTime, shortTime } from "./time";
+import { ago, duration, elapsed, isoUtc, localInputValue, localTime, monthDayTime, rawTime, shortTime } from "./time";
 
 // Local times are built with the local Date constructor, so the tests hold in any time zone.
 const at = new Date(2026, 10, 24, 18, 3, 7, 120).getTime();
@@ -28,6 +28,12 @@ describe("dates and times", () => {
     expect(shortTime(at, new Date(2027, 10, 24, 12, 0).getTime())).toBe("11-24 18:03:07");
     expect(shortTime(new Date(2026, 10, 24, 0, 5, 9).getTime(), at)).toBe("00:05:09");
     expect(shortTime(null)).toBe("—");
+  });
+
+  test("the log across classes shows month, day and time on every row", () => {
+    expect(monthDayTime(at)).toBe("11-24 18:03:07");
+    expect(monthDayTime(new Date(2026, 0, 2, 3, 4, 5).getTime())).toBe("01-02 03:04:05");
+    expect(monthDayTime(null)).toBe("—");
   });
 
   test("a datetime-local input's value is local time to the minute", () => {

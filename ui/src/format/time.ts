@@ -61,6 +61,16 @@ export function localTime(ms: number | null | undefined): string {
 }
 
 /**
+ * Unix ms as local month, day and time to the second, `11-24 18:03:07`, for table cells
+ * of the log across classes (its rows span days); "—" for none.
+ */
+export function monthDayTime(ms: number | null | undefined): string {
+  if (missing(ms)) return "—";
+  const f = fields(DATE_TIME, ms);
+  return `${f.month}-${f.day} ${f.hour}:${f.minute}:${f.second}`;
+}
+
+/**
  * Unix ms as a short local time for table cells: `18:03:07` today (a live class's rows
  * fit a narrow column), `11-24 18:03:07` on other days; "—" for none.
  */
