@@ -1,6 +1,10 @@
 //! Credentials: the admin bearer token, the members' report credentials, and the legacy
 //! class-wide report token.
 //!
+//! One file although long: the credential's derivation and every check made against it
+//! (and their tests) must be read together; a check apart from its format is how a
+//! credential gets accepted for the wrong class.
+//!
 //! A member's credential speaks for one uid of one class. It is derived, not stored:
 //! `rdc2.<class_id>.<uid>.<generation>.<mac>` (each part base64url, the generation in
 //! decimal), where `mac` is HMAC-SHA256 under the class's own random key of the class id,

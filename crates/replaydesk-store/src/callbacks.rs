@@ -5,6 +5,10 @@
 //! whichever class a repeat maps to: the file's key (`callback::file_key`) is looked up
 //! among the callbacks already recorded (indexed), and the message's per-class dedup key
 //! `1004:<file key>` backs that up.
+//!
+//! One file although long: the callback's row, its status changes (assign, unassign,
+//! repeat) and the 1004 each writes share one transaction per change, so they are kept
+//! where that transaction can be read whole.
 
 use super::audit::audit_tx;
 use super::filter::Page;

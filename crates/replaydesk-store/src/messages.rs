@@ -1,4 +1,8 @@
 //! Messages and their attempts: accept, claim, record outcomes, recover, resend.
+//!
+//! One file although long: every statement that moves a message from one status to another
+//! is here, so the status machine (and each claim's use of the partial indexes) reads in
+//! one place; split, a new transition would be written without seeing the others.
 
 use super::types::{Attempt, AttemptOutcome, MessageStatus, StoredMessage, Trigger};
 use super::{now_ms, Engine, Store, StoreError, StoreResult};
