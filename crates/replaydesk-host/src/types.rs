@@ -1,7 +1,7 @@
 //! What the host commands take and give (ts-rs types for the host view).
 
+use replaydesk_service::api::models::ClassRecord;
 use replaydesk_service::StatusCounts;
-use replaydesk_store::ClassRecord;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 

@@ -15,6 +15,7 @@
 //! the form from before issuing existed (the teacher's from class creation, the host
 //! app's), accepted while the member was never issued one nor revoked.
 
+use super::api::models;
 use super::{validate, ReplayDesk, ServiceError, ServiceResult};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -142,7 +143,7 @@ pub struct ReportGrant {
 pub struct MemberCredential {
     pub class_id: String,
     pub uid: String,
-    pub role: MemberRole,
+    pub role: models::MemberRole,
     /// `Authorization: Bearer <credential>` on the class's report routes, for this uid only.
     pub credential: String,
     /// Its generation: only the member's newest is accepted.
@@ -167,7 +168,7 @@ impl std::fmt::Debug for MemberCredential {
 #[ts(export)]
 pub struct JoinCard {
     pub uid: String,
-    pub role: MemberRole,
+    pub role: models::MemberRole,
     #[ts(type = "number")]
     pub generation: i64,
     pub credential: String,
@@ -544,7 +545,7 @@ fn credential_of(auth: &ClassAuth, member: &RosterMember) -> MemberCredential {
     MemberCredential {
         class_id: m.class_id.clone(),
         uid: m.uid.clone(),
-        role: m.role,
+        role: m.role.into(),
         credential: derive_credential(
             &auth.credential_key,
             &m.class_id,

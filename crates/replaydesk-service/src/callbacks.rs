@@ -2,6 +2,7 @@
 //! became of it, a matched recording stored with its 1004 before it is acknowledged, and
 //! the admin's view and assignment of the callbacks that matched no class.
 
+use super::api::models;
 use super::{validate, ReplayDesk, ServiceError, ServiceResult, MAX_PAGE};
 use replaydesk_callback::{
     candidate_keys, classify, file_key, map_recording, missing_for_1004, recording_message, verify,
@@ -11,7 +12,7 @@ use replaydesk_protocol::secret::Secret;
 use replaydesk_protocol::{check_size, Seq};
 use replaydesk_store::{
     CallbackStatus, NewCallbackRow, Page, RecordingCallbackRecord, RecordingIntake,
-    RecordingTarget, StoredMessage, REFUSED_BODY_SAMPLE_BYTES,
+    RecordingTarget, REFUSED_BODY_SAMPLE_BYTES,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
@@ -36,7 +37,7 @@ pub struct AssignCallback {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct UnassignedCallback {
-    pub callback: RecordingCallbackRecord,
+    pub callback: models::RecordingCallbackRecord,
     /// The 1004 deleted (never sent), or null when it was a matched callback's and stays.
     #[ts(type = "number | null")]
     pub message_deleted: Option<i64>,
@@ -46,8 +47,8 @@ pub struct UnassignedCallback {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct AssignedCallback {
-    pub callback: RecordingCallbackRecord,
-    pub message: StoredMessage,
+    pub callback: models::RecordingCallbackRecord,
+    pub message: models::StoredMessage,
     /// False when the file's 1004 already existed for this class and user (nothing new
     /// is sent).
     pub message_created: bool,
@@ -395,7 +396,7 @@ impl ReplayDesk {
         let (callback, message_deleted) = self.inner.store.unassign_callback(id, actor).await?;
         tracing::info!(id, ?message_deleted, %actor, "recording callback unassigned");
         Ok(UnassignedCallback {
-            callback,
+            callback: callback.into(),
             message_deleted,
         })
     }
@@ -459,8 +460,8 @@ impl ReplayDesk {
         })?;
         tracing::info!(id, class_id = %req.class_id, uid = %req.uid, message_id = message.id, %actor, "recording callback assigned");
         Ok(AssignedCallback {
-            callback: recorded.record,
-            message,
+            callback: recorded.record.into(),
+            message: message.into(),
             message_created: recorded.created,
         })
     }

@@ -84,7 +84,7 @@ impl ReplayDesk {
         let teacher_credential =
             derive_credential(&credential_key, &class.class_id, &class.teacher_uid, 0);
         Ok(CreatedClass {
-            class,
+            class: class.into(),
             teacher_credential,
             report_token: req.legacy_class_token.then_some(token),
             group_created,
@@ -152,7 +152,7 @@ impl ReplayDesk {
             group_id: class.group_id,
             group_created,
             alert_cleared: alert_raised_at.is_some(),
-            job,
+            job: job.map(Into::into),
         })
     }
 
@@ -178,7 +178,7 @@ impl ReplayDesk {
                     StatusCounts::from_pairs(counts.remove(&class.class_id).unwrap_or_default());
                 let m = members.get(&class.class_id).copied().unwrap_or(0);
                 ClassSummary {
-                    class,
+                    class: class.into(),
                     counts: c,
                     members: m,
                 }
@@ -193,7 +193,7 @@ impl ReplayDesk {
             StatusCounts::from_pairs(self.inner.store.status_counts(Some(class_id)).await?);
         let members = self.inner.store.members(class_id).await?.len() as i64;
         Ok(ClassSummary {
-            class,
+            class: class.into(),
             counts,
             members,
         })

@@ -17,10 +17,13 @@ use super::{
 use crate::secret_store::SecretName;
 use replaydesk_protocol::secret::Secret;
 use replaydesk_protocol::MessageType;
-use replaydesk_store::{
-    AddedMembers, Alert, AuditEntry, CallbackStatus, Job, MessageFilter, MessageStatus, Page,
-    RecordingCallbackRecord, RosterMember, StoredMessage, TimelineReportRecord,
+// The console answers with the API's models; the store's rows are converted here, at
+// the service's edge (see `api::models`).
+use super::api::models::{
+    AddedMembers, Alert, AuditEntry, Job, Page, RecordingCallbackRecord, RosterMember,
+    StoredMessage, TimelineReportRecord,
 };
+use replaydesk_store::{CallbackStatus, MessageFilter, MessageStatus};
 
 /// The console's view of a [`ReplayDesk`].
 #[derive(Debug, Clone, Copy)]
@@ -77,6 +80,11 @@ fn types(
         }
     }
     Ok(out)
+}
+
+/// Rows as the API's models.
+fn models<R, M: From<R>>(rows: Vec<R>) -> Vec<M> {
+    rows.into_iter().map(M::from).collect()
 }
 
 impl MessageQuery {
@@ -273,7 +281,7 @@ impl Console<'_> {
     /// `GET /v1/admin/classes/{class_id}/members`: the roster, with each member's
     /// credential state (never a credential).
     pub async fn class_members(&self, class_id: &str) -> ServiceResult<Vec<RosterMember>> {
-        self.desk.roster(class_id).await
+        Ok(models(self.desk.roster(class_id).await?))
     }
 
     /// `POST /v1/admin/classes/{class_id}/members`: register a roster before anyone
@@ -284,7 +292,7 @@ impl Console<'_> {
         body: AddMembers,
         actor: &str,
     ) -> ServiceResult<AddedMembers> {
-        self.desk.add_members(class_id, body, actor).await
+        Ok(self.desk.add_members(class_id, body, actor).await?.into())
     }
 
     /// `POST /v1/admin/classes/{class_id}/members/{uid}/credential`: issues the member a
@@ -309,9 +317,11 @@ impl Console<'_> {
         uid: &str,
         actor: &str,
     ) -> ServiceResult<RosterMember> {
-        self.desk
+        Ok(self
+            .desk
             .revoke_member_credential(class_id, uid, actor)
-            .await
+            .await?
+            .into())
     }
 
     /// `POST /v1/admin/classes/{class_id}/credentials`: the join sheet (new credentials
@@ -331,9 +341,11 @@ impl Console<'_> {
         class_id: &str,
         query: PageQuery,
     ) -> ServiceResult<Page<TimelineReportRecord>> {
-        self.desk
+        Ok(self
+            .desk
             .timeline_reports(class_id, query.cursor, query.limit.unwrap_or(DEFAULT_PAGE))
-            .await
+            .await?
+            .into())
     }
 
     /// `GET /v1/admin/classes/{class_id}/messages`.
@@ -343,13 +355,21 @@ impl Console<'_> {
         query: MessageQuery,
     ) -> ServiceResult<Page<StoredMessage>> {
         let (filter, cursor, limit) = query.into_filter(Some(class_id))?;
-        self.desk.list_messages(&filter, cursor, limit).await
+        Ok(self
+            .desk
+            .list_messages(&filter, cursor, limit)
+            .await?
+            .into())
     }
 
     /// `GET /v1/admin/messages`: across classes (`class` narrows).
     pub async fn list_messages(&self, query: MessageQuery) -> ServiceResult<Page<StoredMessage>> {
         let (filter, cursor, limit) = query.into_filter(None)?;
-        self.desk.list_messages(&filter, cursor, limit).await
+        Ok(self
+            .desk
+            .list_messages(&filter, cursor, limit)
+            .await?
+            .into())
     }
 
     /// `GET /v1/admin/messages/{id}`: the message and its attempts.
@@ -372,7 +392,10 @@ impl Console<'_> {
         let duplicate = body.duplicate.unwrap_or(false);
         let queued = desk.inner.delivery.resend(id, duplicate, actor).await?;
         let message = desk.inner.store.message(id).await?;
-        Ok(ResendOutcome { queued, message })
+        Ok(ResendOutcome {
+            queued,
+            message: message.into(),
+        })
     }
 
     /// `POST /v1/admin/resend/preview`: how many messages a bulk resend with this body
@@ -380,7 +403,10 @@ impl Console<'_> {
     pub async fn preview_resend(&self, body: ResendFilter) -> ServiceResult<ResendPreview> {
         let filter = body.into_filter()?;
         let count = self.desk.count_resend(&filter).await?;
-        Ok(ResendPreview { count, filter })
+        Ok(ResendPreview {
+            count,
+            filter: filter.into(),
+        })
     }
 
     /// `POST /v1/admin/resend`: every message matching the filter, as a job — once the
@@ -390,7 +416,7 @@ impl Console<'_> {
         let filter = body.into_filter()?;
         let count = self.desk.count_resend(&filter).await?;
         match confirm {
-            Some(n) if n == count => self.desk.bulk_resend(filter, actor).await,
+            Some(n) if n == count => Ok(self.desk.bulk_resend(filter, actor).await?.into()),
             Some(n) => Err(ServiceError::Conflict(format!(
                 "confirm_count: {n} confirmed, but {count} messages match now; preview again (POST /v1/admin/resend/preview)"
             ))),
@@ -428,20 +454,22 @@ impl Console<'_> {
                 )));
             }
         }
-        self.desk
+        Ok(self
+            .desk
             .recover_failed_since(body.since_ms, body.class_id, actor)
-            .await
+            .await?
+            .into())
     }
 
     /// `GET /v1/admin/jobs`: newest first.
     pub async fn list_jobs(&self, query: JobsQuery) -> ServiceResult<Vec<Job>> {
         let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-        Ok(self.desk.inner.store.jobs(limit).await?)
+        Ok(models(self.desk.inner.store.jobs(limit).await?))
     }
 
     /// `GET /v1/admin/jobs/{id}`.
     pub async fn get_job(&self, id: i64) -> ServiceResult<Job> {
-        self.desk.job(id).await
+        Ok(self.desk.job(id).await?.into())
     }
 
     /// `GET /v1/admin/jobs/{id}/messages`: the messages the job took on, newest first.
@@ -450,9 +478,11 @@ impl Console<'_> {
         id: i64,
         query: PageQuery,
     ) -> ServiceResult<Page<StoredMessage>> {
-        self.desk
+        Ok(self
+            .desk
             .job_messages(id, query.cursor, query.limit.unwrap_or(DEFAULT_PAGE))
-            .await
+            .await?
+            .into())
     }
 
     /// `GET /v1/admin/audit`: newest first.
@@ -478,12 +508,12 @@ impl Console<'_> {
                 nonempty(query.target).as_deref(),
             )
             .await?;
-        Ok(Page::from_overfetch(items, limit, |e| e.id))
+        Ok(replaydesk_store::Page::from_overfetch(items, limit, |e| e.id).into())
     }
 
     /// `GET /v1/admin/alerts`: open alerts.
     pub async fn list_alerts(&self) -> ServiceResult<Vec<Alert>> {
-        self.desk.alerts().await
+        Ok(models(self.desk.alerts().await?))
     }
 
     /// `GET /v1/admin/callbacks`: newest first.
@@ -492,14 +522,16 @@ impl Console<'_> {
         query: CallbackQuery,
     ) -> ServiceResult<Page<RecordingCallbackRecord>> {
         let (statuses, cursor, limit) = query.parts()?;
-        self.desk
+        Ok(self
+            .desk
             .recording_callbacks(&statuses, cursor, limit)
-            .await
+            .await?
+            .into())
     }
 
     /// `GET /v1/admin/callbacks/{id}`.
     pub async fn get_callback(&self, id: i64) -> ServiceResult<RecordingCallbackRecord> {
-        self.desk.recording_callback(id).await
+        Ok(self.desk.recording_callback(id).await?.into())
     }
 
     /// `POST /v1/admin/callbacks/{id}/assign`.

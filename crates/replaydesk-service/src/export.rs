@@ -5,9 +5,11 @@
 
 use super::{align_class, ReplayDesk, ServiceResult};
 use replaydesk_align::Alignment;
-use replaydesk_store::{
-    Attempt, ClassRecord, Member, MessageFilter, ReportFacts, Store, StoredMessage,
-};
+// The bundle is written and read with the API's models, not the store's rows: the same
+// wire format the rows had (the models copy their fields and serde attributes), and a
+// column added to a table does not enter the format until it is added to its model.
+use super::api::models::{Attempt, ClassRecord, Member, ReportFacts, StoredMessage};
+use replaydesk_store::{MessageFilter, Store};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -73,8 +75,13 @@ pub async fn export_class(
     class_id: &str,
     now_ms: i64,
 ) -> ServiceResult<ClassBundle> {
-    let class = store.class(class_id).await?;
-    let members = store.members(class_id).await?;
+    let class = store.class(class_id).await?.into();
+    let members = store
+        .members(class_id)
+        .await?
+        .into_iter()
+        .map(Member::from)
+        .collect();
     let filter = MessageFilter {
         class_id: Some(class_id.to_owned()),
         ..Default::default()
@@ -83,7 +90,7 @@ pub async fn export_class(
     let mut cursor = None;
     loop {
         let page = store.list_messages(&filter, cursor, 1000).await?;
-        messages.extend(page.items);
+        messages.extend(page.items.into_iter().map(StoredMessage::from));
         match page.next_cursor {
             Some(c) => cursor = Some(c),
             None => break,
@@ -93,13 +100,19 @@ pub async fn export_class(
     // One query for the class; attempts of a message made after the listing above are
     // left out with it (a bundle's attempts all point at its messages).
     let listed: std::collections::HashSet<i64> = messages.iter().map(|m| m.id).collect();
-    let attempts: Vec<Attempt> = store
+    let attempts = store
         .class_attempts(class_id)
         .await?
         .into_iter()
         .filter(|a| listed.contains(&a.message_id))
+        .map(Attempt::from)
         .collect();
-    let reports = store.report_facts(class_id).await?;
+    let reports = store
+        .report_facts(class_id)
+        .await?
+        .into_iter()
+        .map(ReportFacts::from)
+        .collect();
     let history = store
         .group_history(class_id)
         .await?

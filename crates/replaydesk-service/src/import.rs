@@ -320,13 +320,17 @@ pub async fn import_bundle(
 ) -> ServiceResult<ClassRecord> {
     validate::actor(actor).map_err(ServiceError::Invalid)?;
     let b = &checked.bundle;
+    // The bundle is read as the API's models; the store writes its own rows.
+    fn rows<M: Clone, R: From<M>>(models: &[M]) -> Vec<R> {
+        models.iter().cloned().map(R::from).collect()
+    }
     let class = store
         .import_class(&ImportedClass {
-            class: &b.class,
-            members: &b.members,
-            messages: &b.messages,
-            attempts: &b.attempts,
-            reports: &b.reports,
+            class: &b.class.clone().into(),
+            members: &rows(&b.members),
+            messages: &rows(&b.messages),
+            attempts: &rows(&b.attempts),
+            reports: &rows(&b.reports),
             history: &checked.history,
         })
         .await?;

@@ -43,10 +43,10 @@ impl ReplayDesk {
             _ => (None, None),
         };
         Ok(MessageDetail {
-            message,
-            attempts,
-            source_report,
-            source_callback,
+            message: message.into(),
+            attempts: attempts.into_iter().map(Into::into).collect(),
+            source_report: source_report.map(Into::into),
+            source_callback: source_callback.map(Into::into),
         })
     }
 

@@ -1,6 +1,7 @@
 //! Reconcile: fetch a class's ReplayGroup history page by page (20 a page, backwards,
 //! paced, resumable), keep it read-only beside the class, and compare it with the log.
 
+use super::api::models;
 use super::{ReplayDesk, ServiceError, ServiceResult};
 use parking_lot::Mutex;
 use replaydesk_align::{
@@ -106,7 +107,7 @@ pub struct ReconcileRun {
     #[ts(type = "number")]
     pub id: i64,
     pub class_id: String,
-    pub state: ReconcileState,
+    pub state: models::ReconcileState,
     /// The next page's `ReqMsgSeq`; a new request resumes here.
     #[ts(type = "number | null")]
     pub cursor: Option<i64>,
@@ -134,7 +135,7 @@ impl From<ReconcileRunRow> for ReconcileRun {
                 .and_then(|t| serde_json::from_str(t).ok()),
             id: r.id,
             class_id: r.class_id,
-            state: r.state,
+            state: r.state.into(),
             cursor: r.cursor,
             pages: r.pages,
             fetched: r.fetched,

@@ -3,10 +3,12 @@
 
 use super::decode::lenient;
 use replaydesk_delivery::StatsSnapshot;
-use replaydesk_store::{
-    Attempt, ClassRecord, MessageStatus, RecordingCallbackRecord, StoredMessage,
+// What the doors show of the store's rows is the API's models (see `api::models`).
+use super::api::models::{
+    Attempt, ClassRecord, Job, MessageFilter, RecordingCallbackRecord, StoredMessage,
     TimelineReportRecord,
 };
+use replaydesk_store::MessageStatus;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -71,7 +73,7 @@ pub struct GroupCreated {
     /// True when a `group_missing` alert of the class was open and is now cleared.
     pub alert_cleared: bool,
     /// The job queuing again the class's messages that failed since the alert.
-    pub job: Option<replaydesk_store::Job>,
+    pub job: Option<Job>,
 }
 
 /// A timeline report from a classroom client: a body of at most 4096 bytes. Other fields
@@ -206,7 +208,7 @@ pub struct ResendPreview {
     pub count: i64,
     /// The filter as it will be applied (statuses narrowed to those not `sent` unless
     /// `include_sent`).
-    pub filter: replaydesk_store::MessageFilter,
+    pub filter: MessageFilter,
 }
 
 /// What "recover failed since" would take: `POST /v1/admin/recover/preview`'s answer.

@@ -5,19 +5,14 @@ use super::Db;
 use super::{now_ms, Store, StoreResult};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, Transaction};
-use ts_rs::TS;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
-    #[ts(type = "number")]
     pub id: i64,
-    #[ts(type = "number")]
     pub at: i64,
     pub actor: String,
     pub action: String,
     pub target: String,
-    #[ts(type = "unknown")]
     pub detail: serde_json::Value,
 }
 

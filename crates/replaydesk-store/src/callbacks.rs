@@ -20,7 +20,6 @@ use replaydesk_callback::ClassSnapshot;
 use replaydesk_protocol::{ReplayMessage, Seq};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, Transaction};
-use ts_rs::TS;
 
 text_enum! {
     /// What became of a recording callback.
@@ -44,13 +43,10 @@ text_enum! {
 }
 
 /// A recording callback as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordingCallbackRecord {
-    #[ts(type = "number")]
     pub id: i64,
     /// When it arrived, unix ms.
-    #[ts(type = "number")]
     pub received_at: i64,
     pub status: CallbackStatus,
     /// Why it was refused (`bad_sign`, `expired`, `not_json`, ...), what the mapping tried
@@ -62,14 +58,12 @@ pub struct RecordingCallbackRecord {
     pub class_id: Option<String>,
     pub uid: Option<String>,
     /// The file's 1004 (accepted, duplicate, assigned).
-    #[ts(type = "number | null")]
     pub message_id: Option<i64>,
     /// The body as received, shown as UTF-8 text (invalid bytes replaced; the store keeps
     /// the bytes), with the `sign` value hidden. Listings carry only its first
     /// [`LIST_BODY_PREVIEW_BYTES`]; the detail route the whole stored body.
     pub body: String,
     /// Size of the body as received, bytes.
-    #[ts(type = "number")]
     pub body_bytes: i64,
     /// True when `body` is not the whole body: a listing's preview, or a refused body of
     /// which only the first [`REFUSED_BODY_SAMPLE_BYTES`] were kept.

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use std::collections::HashMap;
 use std::sync::Arc;
-use ts_rs::TS;
 
 text_enum! {
     /// A class's lifecycle as its 1001/1002 messages tell it.
@@ -79,18 +78,14 @@ impl std::fmt::Debug for ClassAuth {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassRecord {
     pub class_id: String,
     pub group_id: String,
     pub teacher_uid: String,
     pub state: ClassState,
-    #[ts(type = "number")]
     pub created_at: i64,
-    #[ts(type = "number | null")]
     pub started_at: Option<i64>,
-    #[ts(type = "number | null")]
     pub ended_at: Option<i64>,
     /// The class-wide report token is accepted (legacy option, off for new classes).
     pub legacy_class_token: bool,
@@ -102,7 +97,6 @@ pub struct ClassRecord {
     /// When the class was imported from another ReplayDesk's bundle (unix ms): then it is
     /// a read-only record, never delivered, resent or reconciled. `None` for a class of
     /// this ReplayDesk.
-    #[ts(type = "number | null")]
     #[serde(default)]
     pub imported_at: Option<i64>,
 }

@@ -6,12 +6,10 @@ use super::{Db, SqlBuilder};
 use super::{Engine, Store, StoreResult};
 use replaydesk_protocol::MessageType;
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
 /// Which messages: every field narrows; empty lists and `None` do not.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-#[ts(export)]
 pub struct MessageFilter {
     pub class_id: Option<String>,
     /// Any of these classes.
@@ -22,13 +20,10 @@ pub struct MessageFilter {
     pub types: Vec<MessageType>,
     pub uid: Option<String>,
     /// Created at or after (unix ms).
-    #[ts(type = "number | null")]
     pub created_from: Option<i64>,
     /// Created before (unix ms).
-    #[ts(type = "number | null")]
     pub created_to: Option<i64>,
     /// Last changed at or after (unix ms): with `statuses = [failed]`, "failed since".
-    #[ts(type = "number | null")]
     pub updated_from: Option<i64>,
     /// Only messages that took more than one attempt (true) or exactly one or none (false).
     pub retried: Option<bool>,
@@ -37,15 +32,13 @@ pub struct MessageFilter {
 }
 
 /// One page of a listing and the cursor for the next, if any.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
-#[ts(export)]
-pub struct Page<T: TS> {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
     pub items: Vec<T>,
-    #[ts(type = "number | null")]
     pub next_cursor: Option<i64>,
 }
 
-impl<T: TS> Page<T> {
+impl<T> Page<T> {
     /// A page from up to `limit + 1` rows fetched newest first: the extra row only tells
     /// that an older page exists, whose cursor is the last kept row's id.
     pub fn from_overfetch(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> i64) -> Self {

@@ -7,7 +7,6 @@ use super::{now_ms, Store, StoreResult};
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
-use ts_rs::TS;
 
 text_enum! {
     /// Where a reconcile run stands.

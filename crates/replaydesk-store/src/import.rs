@@ -15,24 +15,17 @@ use std::collections::HashMap;
 
 /// A timeline report without its body (the raw request is not exported): what a bundle
 /// carries so that the alignment of an imported class has the source's round-trip facts.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ReportFacts {
     pub uid: Option<String>,
-    #[ts(type = "number | null")]
     pub client_timestamp: Option<i64>,
-    #[ts(type = "number | null")]
     pub rtt_ms: Option<i64>,
     /// `client`, `kernel` or `none`; null for reports older than the source's column.
     pub rtt_source: Option<String>,
-    #[ts(type = "number")]
     pub received_at: i64,
-    #[ts(type = "number | null")]
     pub time_line: Option<i64>,
-    #[ts(type = "number | null")]
     pub uncertainty_ms: Option<i64>,
     /// The message the report became (its id in the bundle).
-    #[ts(type = "number | null")]
     pub message_id: Option<i64>,
     pub accepted: bool,
     pub refusal_reason: Option<String>,

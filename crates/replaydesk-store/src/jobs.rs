@@ -10,7 +10,6 @@ use super::{now_ms, Engine, Store, StoreError, StoreResult};
 use super::{DbRow, SqlBuilder};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
-use ts_rs::TS;
 
 text_enum! {
     JobKind {
@@ -31,29 +30,21 @@ text_enum! {
 }
 
 /// A job and its progress.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
-    #[ts(type = "number")]
     pub id: i64,
     pub kind: JobKind,
     pub filter: MessageFilter,
     pub actor: String,
     pub state: JobState,
     /// Messages matching the filter when the job started (or taken on so far, if more).
-    #[ts(type = "number")]
     pub total: i64,
     /// Taken-on messages now sent.
-    #[ts(type = "number")]
     pub done: i64,
     /// Taken-on messages now failed.
-    #[ts(type = "number")]
     pub failed: i64,
-    #[ts(type = "number")]
     pub created_at: i64,
-    #[ts(type = "number")]
     pub updated_at: i64,
-    #[ts(type = "number | null")]
     pub finished_at: Option<i64>,
 }
 

@@ -9,7 +9,6 @@ use super::{Store, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, Transaction};
 use std::collections::HashMap;
-use ts_rs::TS;
 
 text_enum! {
     /// A member's part in a class: the class's teacher, or anyone else who reported.
@@ -20,50 +19,40 @@ text_enum! {
 }
 
 /// One member of a class.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Member {
     pub class_id: String,
     pub uid: String,
     pub role: MemberRole,
     /// First report (or class creation, for the teacher), unix ms.
-    #[ts(type = "number")]
     pub first_seen_at: i64,
     /// Latest report, unix ms.
-    #[ts(type = "number")]
     pub last_seen_at: i64,
 }
 
 /// Where a member's report credential stands (never the credential itself: it is shown
 /// once, when issued).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CredentialInfo {
     /// The generation a credential must carry to be accepted: 0 is the one derived before
     /// issuing existed (the teacher's from class creation, the host app's); each issue adds 1.
-    #[ts(type = "number")]
     pub generation: i64,
     /// When the current one was issued (unix ms); null if never issued from the roster.
-    #[ts(type = "number | null")]
     pub issued_at: Option<i64>,
     /// When it was revoked (unix ms); while set, the member's reports are refused.
-    #[ts(type = "number | null")]
     pub revoked_at: Option<i64>,
 }
 
 /// A member on the class's roster, with its credential's state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RosterMember {
     #[serde(flatten)]
-    #[ts(flatten)]
     pub member: Member,
     pub credential: CredentialInfo,
 }
 
 /// What registering a roster did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AddedMembers {
     pub class_id: String,
     /// Uids that became members (students), in the order given.

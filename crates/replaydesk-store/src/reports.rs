@@ -16,7 +16,6 @@ use replaydesk_protocol::{check_size, Payload, ReplayMessage, Seq, UserValue};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, Transaction};
 use std::collections::{HashMap, HashSet};
-use ts_rs::TS;
 
 /// An accepted timeline report: becomes (or, repeated, finds) its 1003.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,24 +81,16 @@ pub struct RefusedReport {
 }
 
 /// A timeline report as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineReportRecord {
-    #[ts(type = "number")]
     pub id: i64,
     pub class_id: Option<String>,
     pub uid: Option<String>,
-    #[ts(type = "number | null")]
     pub client_timestamp: Option<i64>,
-    #[ts(type = "number | null")]
     pub rtt_ms: Option<i64>,
-    #[ts(type = "number")]
     pub received_at: i64,
-    #[ts(type = "number | null")]
     pub time_line: Option<i64>,
-    #[ts(type = "number | null")]
     pub uncertainty_ms: Option<i64>,
-    #[ts(type = "number | null")]
     pub message_id: Option<i64>,
     pub accepted: bool,
     pub refusal_reason: Option<String>,

@@ -2,14 +2,12 @@
 
 use replaydesk_protocol::MessageType;
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
 macro_rules! text_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
-        #[ts(export)]
         pub enum $name { $($(#[$vm])* $variant),+ }
 
         impl $name {
@@ -75,56 +73,39 @@ text_enum! {
     }
 }
 
-/// A message as the console shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
-#[ts(export)]
+/// A message as stored, with where its delivery stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredMessage {
-    #[ts(type = "number")]
     pub id: i64,
     pub class_id: String,
     pub group_id: String,
     pub msg_type: MessageType,
     pub uid: String,
-    #[ts(type = "number")]
     pub seq: u64,
-    #[ts(type = "number")]
     pub random: u32,
     /// The exact `Data` text sent to the group.
     pub data: String,
     pub status: MessageStatus,
     pub attempt_count: i64,
-    #[ts(type = "number | null")]
     pub next_attempt_at: Option<i64>,
     pub last_error: Option<String>,
-    #[ts(type = "number | null")]
     pub im_msg_seq: Option<i64>,
-    #[ts(type = "number | null")]
     pub im_msg_time: Option<i64>,
-    #[ts(type = "number")]
     pub created_at: i64,
-    #[ts(type = "number")]
     pub updated_at: i64,
-    #[ts(type = "number | null")]
     pub sent_at: Option<i64>,
 }
 
 /// One delivery attempt.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
-    #[ts(type = "number")]
     pub id: i64,
-    #[ts(type = "number")]
     pub message_id: i64,
     pub trigger: Trigger,
-    #[ts(type = "number")]
     pub random: u32,
-    #[ts(type = "number")]
     pub started_at: i64,
-    #[ts(type = "number")]
     pub duration_ms: i64,
     pub http_status: Option<u16>,
-    #[ts(type = "number | null")]
     pub im_error_code: Option<i64>,
     pub im_error_info: Option<String>,
     pub transport_error: Option<String>,
@@ -132,10 +113,8 @@ pub struct Attempt {
 }
 
 /// A condition the console shows until it is cleared.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
-    #[ts(type = "number")]
     pub id: i64,
     /// `im_credentials` (sending paused), `group_missing` (a class's IM group does not
     /// exist; fixed by `POST /v1/admin/classes/{class_id}/create-group`), ...
@@ -143,8 +122,6 @@ pub struct Alert {
     /// The class the alert is about, if it is about one.
     pub class_id: Option<String>,
     pub detail: String,
-    #[ts(type = "number")]
     pub raised_at: i64,
-    #[ts(type = "number | null")]
     pub cleared_at: Option<i64>,
 }

@@ -703,6 +703,7 @@ macro_rules! operations {
     };
 }
 
+pub mod models;
 pub mod table;
 
 #[cfg(test)]

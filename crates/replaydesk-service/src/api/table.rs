@@ -15,6 +15,10 @@
 //! alignment, reconcile and export; `Admin` everything (resend, jobs, class changes,
 //! credentials, keys).
 
+use super::models::{
+    AddedMembers, Alert, AuditEntry, Job, Page, RecordingCallbackRecord, RosterMember,
+    StoredMessage, TimelineReportRecord,
+};
 use super::ErrorBody;
 use crate::reconcile::{ReconcileRequest, ReconcileRun};
 use crate::requests::{
@@ -27,10 +31,6 @@ use crate::{
     ResendPreview, UnassignedCallback,
 };
 use replaydesk_align::Alignment;
-use replaydesk_store::{
-    AddedMembers, Alert, AuditEntry, Job, Page, RecordingCallbackRecord, RosterMember,
-    StoredMessage, TimelineReportRecord,
-};
 
 operations! {
     /// Creates a class: `{"class_id","group_id","teacher_uid","create_group"?,
