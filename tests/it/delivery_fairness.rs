@@ -126,15 +126,12 @@ async fn a_class_end_goes_ahead_of_its_groups_backlog() {
     // The teacher ends the class behind 1,200 reports of one student.
     let end = h
         .store
-        .record_intake(&[replaydesk::store::IntakeItem::ClassEvent(
-            replaydesk::store::ClassEventIntake {
-                class_id: "c1".into(),
-                group_id: "replay_c1".into(),
-                uid: "teacher_li".into(),
-                role: replaydesk::store::MemberRole::Teacher,
-                timestamp: 99,
-                event: replaydesk::store::ClassEvent::End,
-            },
+        .record_intake(&[crate::util::class_event(
+            "c1",
+            "replay_c1",
+            "teacher_li",
+            99,
+            replaydesk::store::ClassEvent::End,
         )])
         .await
         .pop()

@@ -4,26 +4,11 @@
 //! kept with its message, and every reporting uid becomes a member; and the class cache of
 //! the reporting path sees every change to a class.
 
-use crate::util::create_class;
-use replaydesk::store::{
-    ClassEvent, ClassEventIntake, ClassState, IntakeItem, MemberRole, Store, TimelineIntake,
-    CLASS_TTL,
-};
+use crate::util::{class_event, create_class, timeline_intake};
+use replaydesk::store::{ClassEvent, ClassState, IntakeItem, Store, CLASS_TTL};
 
 fn timeline(class: &str, group: &str, uid: &str, ts: u64, time_line: i64) -> IntakeItem {
-    IntakeItem::Timeline(TimelineIntake {
-        class_id: class.into(),
-        group_id: group.into(),
-        uid: uid.into(),
-        role: MemberRole::Student,
-        timestamp: ts,
-        time_line,
-        rtt_ms: Some(4),
-        rtt_source: "client",
-        uncertainty_ms: Some(2),
-        received_at: time_line + 2,
-        body: format!("{{\"uid\":\"{uid}\",\"timestamp\":{ts}}}"),
-    })
+    timeline_intake(class, group, uid, ts, time_line, time_line + 2)
 }
 
 async fn open() -> (tempfile::TempDir, std::path::PathBuf, Store) {
@@ -50,14 +35,7 @@ async fn a_batch_with_repeats_and_a_class_event_records_each_report_as_one_by_on
         // (with another time_line, as a client retry would have).
         timeline("c1", "g1", "bob", 20, 2_500),
         timeline("c1", "g1", "amy", 10, 9_999),
-        IntakeItem::ClassEvent(ClassEventIntake {
-            class_id: "c2".into(),
-            group_id: "g2".into(),
-            uid: "teacher_li".into(),
-            role: MemberRole::Teacher,
-            timestamp: 5,
-            event: ClassEvent::Start,
-        }),
+        class_event("c2", "g2", "teacher_li", 5, ClassEvent::Start),
         // The same uid and timestamp in another class is another message.
         timeline("c2", "g2", "bob", 20, 2_000),
     ];
@@ -117,16 +95,7 @@ async fn the_reporting_paths_class_cache_sees_every_change_made_here() {
     assert_eq!(c3.record.state, ClassState::Created);
 
     // Start, end and reopen are each seen by the next look-up.
-    let event = |event| {
-        IntakeItem::ClassEvent(ClassEventIntake {
-            class_id: "c3".into(),
-            group_id: "g3".into(),
-            uid: "teacher_li".into(),
-            role: MemberRole::Teacher,
-            timestamp: 1,
-            event,
-        })
-    };
+    let event = |event| class_event("c3", "g3", "teacher_li", 1, event);
     store.record_intake(&[event(ClassEvent::Start)]).await[0]
         .as_ref()
         .unwrap();

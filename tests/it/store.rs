@@ -3,13 +3,12 @@
 //! attempts. Every test runs once per engine (`on_both_engines!`).
 
 use crate::util;
-use crate::util::{attempt_of, create_class};
+use crate::util::{attempt_of, class_event, create_class, timeline_intake};
 use replaydesk::protocol::{MessageType, Payload, ReplayMessage, Seq, UserValue};
 use replaydesk::store::{
-    AttemptOutcome, AttemptRecord, CallbackStatus, ClassEvent, ClassEventIntake, ClassState,
-    IntakeItem, JobKind, JobState, MemberRole, MessageFilter, MessageStatus, NewCallbackRow,
-    NewClass, NewMessage, RecordingIntake, RecordingTarget, Store, StoreError, TimelineIntake,
-    Transition,
+    AttemptOutcome, AttemptRecord, CallbackStatus, ClassEvent, ClassState, IntakeItem, JobKind,
+    JobState, MemberRole, MessageFilter, MessageStatus, NewCallbackRow, NewClass, NewMessage,
+    RecordingIntake, RecordingTarget, Store, StoreError, Transition,
 };
 
 type Build = dyn Fn(Seq) -> ReplayMessage + Send + Sync;
@@ -232,19 +231,14 @@ on_both_engines! {
 }
 
 fn timeline(class: &str, group: &str, uid: &str, ts: u64, received_at: i64) -> IntakeItem {
-    IntakeItem::Timeline(TimelineIntake {
-        class_id: class.into(),
-        group_id: group.into(),
-        uid: uid.into(),
-        role: MemberRole::Student,
-        timestamp: ts,
-        time_line: 1_795_339_200_000 + ts as i64,
-        rtt_ms: Some(40),
-        rtt_source: "client",
-        uncertainty_ms: Some(20),
+    timeline_intake(
+        class,
+        group,
+        uid,
+        ts,
+        1_795_339_200_000 + ts as i64,
         received_at,
-        body: format!("{{\"uid\":\"{uid}\",\"timestamp\":{ts}}}"),
-    })
+    )
 }
 
 on_both_engines! {
@@ -276,14 +270,7 @@ on_both_engines! {
             .record_intake(&[
                 timeline("c1", "g1", "Student_Wang", 1, 5_000),
                 timeline("c1", "g1", "Student_Wang", 2, 3_000),
-                IntakeItem::ClassEvent(ClassEventIntake {
-                    class_id: "c1".into(),
-                    group_id: "g1".into(),
-                    uid: "teacher_li".into(),
-                    role: MemberRole::Teacher,
-                    timestamp: 3,
-                    event: ClassEvent::Start,
-                }),
+                class_event("c1", "g1", "teacher_li", 3, ClassEvent::Start),
             ])
             .await;
         assert!(results.iter().all(|r| r.as_ref().unwrap().created));
@@ -538,14 +525,7 @@ async fn fill(store: &Store) {
         .record_intake(&[
             timeline("c1", "g1", "s1", 1, 1_000),
             timeline("c1", "g1", "s2", 2, 2_000),
-            IntakeItem::ClassEvent(ClassEventIntake {
-                class_id: "c1".into(),
-                group_id: "g1".into(),
-                uid: "teacher_li".into(),
-                role: MemberRole::Teacher,
-                timestamp: 3,
-                event: ClassEvent::Start,
-            }),
+            class_event("c1", "g1", "teacher_li", 3, ClassEvent::Start),
         ])
         .await
         .into_iter()

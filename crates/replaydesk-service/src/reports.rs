@@ -7,7 +7,7 @@ use super::{
     TimelineAccepted, TimelineReport, MAX_PAGE,
 };
 use replaydesk_align::RttSource;
-use replaydesk_protocol::{Payload, ReplayMessage};
+use replaydesk_protocol::{check_size, Payload, ReplayMessage, Seq, UserValue};
 use replaydesk_store::{
     ClassEvent, ClassEventIntake, ClassRecord, IntakeItem, MemberRole, Page, RefusedReport,
     TimelineIntake, TimelineReportRecord,
@@ -244,13 +244,20 @@ impl ReplayDesk {
         };
         let (rtt, rtt_source) = pick_rtt(rtt, meta.kernel_rtt_ms, self.config().behind_proxy);
         let (time_line, uncertainty_ms) = time_line_for(meta.received_at, rtt);
+        let role = Self::role_of(&class, &report.uid);
+        let message = size_checked(ReplayMessage::new(
+            Seq::random(),
+            timestamp,
+            Payload::Timeline {
+                time_line,
+                value: UserValue::new(report.uid),
+            },
+        ))?;
         let item = IntakeItem::Timeline(TimelineIntake {
-            role: Self::role_of(&class, &report.uid),
+            role,
             class_id: class.class_id,
             group_id: class.group_id,
-            uid: report.uid,
-            timestamp,
-            time_line,
+            message,
             rtt_ms: rtt.map(|r| r.round() as i64),
             rtt_source: rtt_source.as_str(),
             uncertainty_ms,
@@ -258,15 +265,15 @@ impl ReplayDesk {
             body: kept_report_body(&meta.body),
         });
         let ins = self.submit(item).await?;
-        // A repeat answers with the time_line of the message already stored (a new
-        // message holds the one just computed: no need to parse it back).
+        // A repeat answers with the time_line its message was made with: the first report's.
         let time_line = if ins.created {
             time_line
         } else {
-            match ReplayMessage::parse(&ins.message.data).map(|m| m.payload) {
-                Ok(Payload::Timeline { time_line, .. }) => time_line,
-                _ => time_line,
-            }
+            self.store()
+                .report_of_message(ins.message.id)
+                .await?
+                .and_then(|first| first.time_line)
+                .unwrap_or(time_line)
         };
         Ok(TimelineAccepted {
             message_id: ins.message.id,
@@ -288,13 +295,17 @@ impl ReplayDesk {
             .await
             .map_err(ServiceError::Invalid)?;
         let timestamp = validate::timestamp(report.timestamp).map_err(ServiceError::Invalid)?;
+        let role = Self::role_of(&class, &report.uid);
+        let value = UserValue::new(report.uid);
+        let payload = match event {
+            ClassEvent::Start => Payload::ClassStart(value),
+            ClassEvent::End => Payload::ClassEnd(value),
+        };
         let item = IntakeItem::ClassEvent(ClassEventIntake {
-            role: Self::role_of(&class, &report.uid),
+            role,
             class_id: class.class_id,
             group_id: class.group_id,
-            uid: report.uid,
-            timestamp,
-            event,
+            message: size_checked(ReplayMessage::new(Seq::random(), timestamp, payload))?,
         });
         let ins = self.submit(item).await?;
         Ok(ClassEventAccepted {
@@ -302,6 +313,12 @@ impl ReplayDesk {
             seq: ins.message.seq,
         })
     }
+}
+
+/// `message`, once its `Data` is known to fit in one IM message.
+fn size_checked(message: ReplayMessage) -> ServiceResult<ReplayMessage> {
+    check_size(&message.to_data()).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    Ok(message)
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! What classroom clients report: timeline reports (kept raw, accepted or refused) and
-//! class start/end, each turned into its protocol message in the same transaction.
+//! class start/end, each kept with the protocol message the service made of it, in the
+//! same transaction. The service decides the message; the store keeps it, and only redraws
+//! its `seq` should the group already hold that one.
 //!
 //! Many reports can be committed in one transaction ([`Store::record_intake`]): one fsync
 //! for a burst instead of one per report, with the same durability for each.
@@ -12,7 +14,7 @@ use super::types::StoredMessage;
 use super::SqlBuilder;
 use super::{now_ms, Store, StoreError, StoreResult};
 use super::{Db, DbRow};
-use replaydesk_protocol::{check_size, Payload, ReplayMessage, Seq, UserValue};
+use replaydesk_protocol::{MessageType, Payload, ReplayMessage};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, Transaction};
 use std::collections::{HashMap, HashSet};
@@ -22,13 +24,12 @@ use std::collections::{HashMap, HashSet};
 pub struct TimelineIntake {
     pub class_id: String,
     pub group_id: String,
-    pub uid: String,
-    /// The role `uid` takes if it is new to the class.
+    /// The role the report's uid takes if it is new to the class.
     pub role: MemberRole,
-    /// The client's `timestamp`, as reported.
-    pub timestamp: u64,
-    /// Server unix ms paired with `timestamp`.
-    pub time_line: i64,
+    /// The report's 1003 as the service built it (`seq` drawn, size checked): its uid,
+    /// `timestamp` (the client's, as reported) and `time_line` are the report's. Its `seq`
+    /// is kept unless the group already holds it.
+    pub message: ReplayMessage,
     pub rtt_ms: Option<i64>,
     /// Which round trip `rtt_ms` is: `client`, `kernel` or `none` (see `align::RttSource`).
     pub rtt_source: &'static str,
@@ -38,6 +39,19 @@ pub struct TimelineIntake {
     pub received_at: i64,
     /// The request body as received.
     pub body: String,
+}
+
+impl TimelineIntake {
+    /// The report's uid and `time_line`, or why the message is not a 1003.
+    fn timeline(&self) -> StoreResult<(&str, i64)> {
+        match &self.message.payload {
+            Payload::Timeline { time_line, value } => Ok((value.uid.as_str(), *time_line)),
+            other => Err(StoreError::Invalid(format!(
+                "a timeline report carries a 1003, not a {}",
+                other.message_type().code()
+            ))),
+        }
+    }
 }
 
 /// Which class event a 1001 / 1002 reports.
@@ -52,10 +66,24 @@ pub enum ClassEvent {
 pub struct ClassEventIntake {
     pub class_id: String,
     pub group_id: String,
-    pub uid: String,
     pub role: MemberRole,
-    pub timestamp: u64,
-    pub event: ClassEvent,
+    /// The 1001 or 1002 as the service built it; which one says which event it is. The
+    /// store draws its `seq` (the one kept is free in the group).
+    pub message: ReplayMessage,
+}
+
+impl ClassEventIntake {
+    /// The event the message reports, or why it reports none.
+    fn event(&self) -> StoreResult<ClassEvent> {
+        match self.message.message_type() {
+            MessageType::ClassStart => Ok(ClassEvent::Start),
+            MessageType::ClassEnd => Ok(ClassEvent::End),
+            other => Err(StoreError::Invalid(format!(
+                "a class event carries a 1001 or 1002, not a {}",
+                other.code()
+            ))),
+        }
+    }
 }
 
 /// One accepted client report.
@@ -125,9 +153,11 @@ fn to_i64(v: u64, what: &str) -> StoreResult<i64> {
     i64::try_from(v).map_err(|_| StoreError::Invalid(format!("{what} {v} is out of range")))
 }
 
-/// A timeline report's message, built once (its `seq` drawn, its `Data` serialised).
+/// A timeline report's message, serialised once.
 struct Drafted<'a> {
     t: &'a TimelineIntake,
+    uid: &'a str,
+    time_line: i64,
     key: String,
     msg_type: i64,
     seq: i64,
@@ -150,23 +180,17 @@ async fn timelines_tx(
     }
     let mut drafts = Vec::with_capacity(items.len());
     for (_, t) in items {
-        let msg = ReplayMessage::new(
-            Seq::random(),
-            t.timestamp,
-            Payload::Timeline {
-                time_line: t.time_line,
-                value: UserValue::new(t.uid.clone()),
-            },
-        );
-        let data = msg.to_data();
-        check_size(&data).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let (uid, time_line) = t.timeline()?;
+        let msg = &t.message;
         drafts.push(Drafted {
             t,
-            key: report_dedup_key(1003, &t.uid, t.timestamp),
+            uid,
+            time_line,
+            key: report_dedup_key(1003, uid, msg.timestamp),
             msg_type: i64::from(msg.message_type().code()),
             seq: msg.seq.get() as i64,
             random: i64::from(rand::random::<u32>()),
-            data,
+            data: msg.to_data(),
         });
     }
     // 1. The messages. Rows skipped by ON CONFLICT are not returned; the rest are matched
@@ -188,7 +212,7 @@ async fn timelines_tx(
                 .push(", ")
                 .push_bind(d.msg_type)
                 .push(", ")
-                .push_bind(d.t.uid.as_str())
+                .push_bind(d.uid)
                 .push(", ")
                 .push_bind(d.seq)
                 .push(", ")
@@ -221,23 +245,17 @@ async fn timelines_tx(
             },
             None => {
                 // A repeat (of an earlier report, or of one earlier in this batch) or a
-                // seq collision: the one-by-one path tells which.
-                let build = |seq| {
-                    ReplayMessage::new(
-                        seq,
-                        t.timestamp,
-                        Payload::Timeline {
-                            time_line: t.time_line,
-                            value: UserValue::new(t.uid.clone()),
-                        },
-                    )
+                // seq collision: the one-by-one path tells which, drawing another seq.
+                let build = |seq| ReplayMessage {
+                    seq,
+                    ..t.message.clone()
                 };
                 insert_message_tx(
                     tx,
                     &NewMessage {
                         class_id: &t.class_id,
                         group_id: &t.group_id,
-                        uid: &t.uid,
+                        uid: d.uid,
                         dedup_key: &d.key,
                         build: &build,
                     },
@@ -251,8 +269,8 @@ async fn timelines_tx(
     }
     // 2. The raw reports.
     let mut rows = Vec::with_capacity(items.len());
-    for ((_, t), id) in items.iter().zip(&message_ids) {
-        rows.push((*t, to_i64(t.timestamp, "timestamp")?, *id));
+    for (d, id) in drafts.iter().zip(&message_ids) {
+        rows.push((d, to_i64(d.t.message.timestamp, "timestamp")?, *id));
     }
     let mut at = 0;
     for size in pow2_chunks(rows.len()) {
@@ -262,10 +280,11 @@ async fn timelines_tx(
             "INSERT INTO timeline_reports (class_id, uid, client_timestamp, rtt_ms, rtt_source, \
              received_at, time_line, uncertainty_ms, message_id, accepted, body) VALUES ",
         );
-        push_rows(&mut qb, chunk, |b, (t, ts, id)| {
+        push_rows(&mut qb, chunk, |b, (d, ts, id)| {
+            let t = d.t;
             b.push_bind(t.class_id.as_str())
                 .push(", ")
-                .push_bind(t.uid.as_str())
+                .push_bind(d.uid)
                 .push(", ")
                 .push_bind(*ts)
                 .push(", ")
@@ -275,7 +294,7 @@ async fn timelines_tx(
                 .push(", ")
                 .push_bind(t.received_at)
                 .push(", ")
-                .push_bind(t.time_line)
+                .push_bind(d.time_line)
                 .push(", ")
                 .push_bind(t.uncertainty_ms)
                 .push(", ")
@@ -288,10 +307,9 @@ async fn timelines_tx(
     // 3. The members: each (class, uid) once per batch (PostgreSQL refuses an upsert that
     // touches a row twice).
     let mut seen = HashSet::with_capacity(items.len());
-    let members: Vec<&TimelineIntake> = items
+    let members: Vec<&Drafted> = drafts
         .iter()
-        .map(|(_, t)| *t)
-        .filter(|t| seen.insert((t.class_id.as_str(), t.uid.as_str())))
+        .filter(|d| seen.insert((d.t.class_id.as_str(), d.uid)))
         .collect();
     let mut at = 0;
     for size in pow2_chunks(members.len()) {
@@ -300,12 +318,12 @@ async fn timelines_tx(
         let mut qb = SqlBuilder::new(
             "INSERT INTO class_members (class_id, uid, role, first_seen_at, last_seen_at) VALUES ",
         );
-        push_rows(&mut qb, chunk, |b, t| {
-            b.push_bind(t.class_id.as_str())
+        push_rows(&mut qb, chunk, |b, d| {
+            b.push_bind(d.t.class_id.as_str())
                 .push(", ")
-                .push_bind(t.uid.as_str())
+                .push_bind(d.uid)
                 .push(", ")
-                .push_bind(t.role.as_str())
+                .push_bind(d.t.role.as_str())
                 .push(", ")
                 .push_bind(now)
                 .push(", ")
@@ -341,12 +359,14 @@ async fn class_event_tx(
     .await?
     .ok_or_else(|| StoreError::NotFound(format!("class {:?}", e.class_id)))?;
     let state: String = row.try_get("state")?;
-    let (recorded, code): (Option<i64>, u16) = match e.event {
+    let event = e.event()?;
+    let uid = e.message.payload.uid();
+    let (recorded, code): (Option<i64>, u16) = match event {
         ClassEvent::Start => (row.try_get("start_message_id")?, 1001),
         ClassEvent::End => (row.try_get("end_message_id")?, 1002),
     };
     let reopened: i64 = row.try_get("reopen_count")?;
-    if e.event == ClassEvent::Start && state == "ended" {
+    if event == ClassEvent::Start && state == "ended" {
         return Err(StoreError::Conflict(format!(
             "class {:?} has ended: a class starts once (an admin may reopen it on purpose)",
             e.class_id
@@ -355,38 +375,34 @@ async fn class_event_tx(
     if let Some(id) = recorded {
         let sql = format!("SELECT {} FROM messages WHERE id = $1", message_columns());
         let row = sqlx::query(&sql).bind(id).fetch_one(&mut **tx).await?;
-        touch_member_tx(tx, &e.class_id, &e.uid, e.role, now).await?;
+        touch_member_tx(tx, &e.class_id, uid, e.role, now).await?;
         return Ok(Inserted {
             message: message_from_row(&row)?,
             created: false,
         });
     }
-    let mut key = report_dedup_key(code, &e.uid, e.timestamp);
+    let mut key = report_dedup_key(code, uid, e.message.timestamp);
     if reopened > 0 {
         // After a reopen the same uid and timestamp is a new event.
         key.push_str(&format!(":reopen{reopened}"));
     }
-    let build = |seq| {
-        let value = UserValue::new(e.uid.clone());
-        let payload = match e.event {
-            ClassEvent::Start => Payload::ClassStart(value),
-            ClassEvent::End => Payload::ClassEnd(value),
-        };
-        ReplayMessage::new(seq, e.timestamp, payload)
+    let build = |seq| ReplayMessage {
+        seq,
+        ..e.message.clone()
     };
     let inserted = insert_message_tx(
         tx,
         &NewMessage {
             class_id: &e.class_id,
             group_id: &e.group_id,
-            uid: &e.uid,
+            uid,
             dedup_key: &key,
             build: &build,
         },
         now,
     )
     .await?;
-    let sql = match e.event {
+    let sql = match event {
         ClassEvent::Start => {
             "UPDATE classes SET \
              state = CASE WHEN state = 'created' THEN 'started' ELSE state END, \
@@ -403,7 +419,7 @@ async fn class_event_tx(
         .bind(&e.class_id)
         .execute(&mut **tx)
         .await?;
-    touch_member_tx(tx, &e.class_id, &e.uid, e.role, now).await?;
+    touch_member_tx(tx, &e.class_id, uid, e.role, now).await?;
     Ok(inserted)
 }
 
@@ -435,7 +451,7 @@ impl Store {
         self.cache().remember_members(
             timelines
                 .iter()
-                .map(|(_, t)| (t.class_id.as_str(), t.uid.as_str())),
+                .filter_map(|(_, t)| Some((t.class_id.as_str(), t.timeline().ok()?.0))),
         );
         out.into_iter()
             .map(|o| {

@@ -8,11 +8,11 @@
 use replaydesk::delivery::{Delivery, DeliveryConfig, RetrySchedule, WorkerHandle};
 use replaydesk::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use replaydesk::im::client::{ImClient, ImConfig};
-use replaydesk::protocol::{classify, HistoryItem, Payload, ReplayMessage, UserValue};
+use replaydesk::protocol::{classify, HistoryItem, Payload, ReplayMessage, Seq, UserValue};
 use replaydesk::secret::Secret;
 use replaydesk::store::{
-    AttemptOutcome, AttemptRecord, MessageStatus, NewClass, NewMessage, Store, StoredMessage,
-    Trigger,
+    AttemptOutcome, AttemptRecord, ClassEvent, ClassEventIntake, IntakeItem, MemberRole,
+    MessageStatus, NewClass, NewMessage, Store, StoredMessage, TimelineIntake, Trigger,
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -156,6 +156,56 @@ pub async fn enqueue_timeline(
 }
 
 /// A scheduled attempt's record that answered HTTP 200 with `outcome`.
+/// The 1001 / 1002 a class event report becomes, as the service builds it.
+pub fn class_event(
+    class_id: &str,
+    group_id: &str,
+    uid: &str,
+    timestamp: u64,
+    event: ClassEvent,
+) -> IntakeItem {
+    let value = UserValue::new(uid);
+    let payload = match event {
+        ClassEvent::Start => Payload::ClassStart(value),
+        ClassEvent::End => Payload::ClassEnd(value),
+    };
+    IntakeItem::ClassEvent(ClassEventIntake {
+        class_id: class_id.into(),
+        group_id: group_id.into(),
+        role: MemberRole::Teacher,
+        message: ReplayMessage::new(Seq::random(), timestamp, payload),
+    })
+}
+
+/// An accepted timeline report of a student, with the 1003 the service would build for it.
+pub fn timeline_intake(
+    class_id: &str,
+    group_id: &str,
+    uid: &str,
+    timestamp: u64,
+    time_line: i64,
+    received_at: i64,
+) -> IntakeItem {
+    IntakeItem::Timeline(TimelineIntake {
+        class_id: class_id.into(),
+        group_id: group_id.into(),
+        role: MemberRole::Student,
+        message: ReplayMessage::new(
+            Seq::random(),
+            timestamp,
+            Payload::Timeline {
+                time_line,
+                value: UserValue::new(uid),
+            },
+        ),
+        rtt_ms: Some(40),
+        rtt_source: "client",
+        uncertainty_ms: Some(20),
+        received_at,
+        body: format!("{{\"uid\":\"{uid}\",\"timestamp\":{timestamp}}}"),
+    })
+}
+
 pub fn attempt_of(message_id: i64, random: u32, outcome: AttemptOutcome) -> AttemptRecord {
     AttemptRecord {
         message_id,
