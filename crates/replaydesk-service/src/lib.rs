@@ -15,6 +15,7 @@ pub mod decode;
 mod end_class;
 mod error;
 pub mod export;
+mod filters;
 mod health;
 pub mod import;
 mod intake;

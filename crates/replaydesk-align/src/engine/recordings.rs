@@ -163,6 +163,46 @@ struct Choice {
     evidence: Vec<ReadingEvidence>,
 }
 
+/// The recorder's start, unix ms: `start_time` (seconds) with `start_time_usec` when the
+/// callback carries it.
+fn start_time_ms(r: &RecordingValue) -> i64 {
+    let usec = r
+        .extra
+        .get("start_time_usec")
+        .and_then(|v| replaydesk_protocol::lenient_integer(v).ok())
+        .and_then(|v| i64::try_from(v).ok())
+        .unwrap_or(0);
+    r.start_time.saturating_mul(1000) + usec / 1000
+}
+
+/// The client-clock reading: `media_start_time` read on the user's clock, mapped to server
+/// time through the segment of their reports in force at the recorder's start; none (and
+/// a finding) for a user without a timeline report.
+fn client_clock_reading(
+    r: &RecordingValue,
+    me: &MsgRef,
+    user: Option<&UserState>,
+    start_time_ms: i64,
+    opts: &AlignOptions,
+    f: &mut Findings,
+) -> (Option<i64>, Option<u32>) {
+    let Some(u) = user else {
+        f.add(
+            DiagnosticCode::RecordingWithoutPair,
+            Some(&r.uid),
+            vec![me.clone()],
+            format!(
+                "video {:?} of {} has no timeline report for its user",
+                r.video_id, r.uid
+            ),
+        );
+        return (None, None);
+    };
+    let seg = u.segment_at(start_time_ms + opts.ahead_tolerance_ms);
+    let m = u64::try_from(r.media_start_time).unwrap_or(0);
+    (Some(u.map(seg, m)), Some(seg as u32))
+}
+
 fn place_recording(
     e: &Entry,
     r: &RecordingValue,
@@ -172,13 +212,7 @@ fn place_recording(
     f: &mut Findings,
 ) -> RecordingPlacement {
     let me = msg_ref(e);
-    let usec = r
-        .extra
-        .get("start_time_usec")
-        .and_then(|v| replaydesk_protocol::lenient_integer(v).ok())
-        .and_then(|v| i64::try_from(v).ok())
-        .unwrap_or(0);
-    let start_time_ms = r.start_time.saturating_mul(1000) + usec / 1000;
+    let start_time_ms = start_time_ms(r);
     let span = r.end_time - r.start_time;
     let length_s = if r.duration > 0 {
         r.duration
@@ -192,25 +226,7 @@ fn place_recording(
     let could_be_offset = (0..=opts.client_clock_window_ms).contains(&mst);
     let by_stream_offset_ms = start_time_ms + if could_be_offset { mst } else { 0 };
     let user = user.filter(|u| !u.pairs.is_empty());
-    let (by_client_clock_ms, segment) = match user {
-        Some(u) => {
-            let seg = u.segment_at(start_time_ms + opts.ahead_tolerance_ms);
-            let m = u64::try_from(mst).unwrap_or(0);
-            (Some(u.map(seg, m)), Some(seg as u32))
-        }
-        None => {
-            f.add(
-                DiagnosticCode::RecordingWithoutPair,
-                Some(&r.uid),
-                vec![me.clone()],
-                format!(
-                    "video {:?} of {} has no timeline report for its user",
-                    r.video_id, r.uid
-                ),
-            );
-            (None, None)
-        }
-    };
+    let (by_client_clock_ms, segment) = client_clock_reading(r, &me, user, start_time_ms, opts, f);
     let client_vs_start = by_client_clock_ms.map(|c| (c - start_time_ms).abs());
     let w = Weighing {
         start_time_ms,
