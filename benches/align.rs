@@ -19,6 +19,9 @@
 //!
 //! Deterministic (fixed seeds); set `BENCH_CLIENTS` / `BENCH_REPORTS` / `BENCH_INTERVAL_S`
 //! to change the study's size and how often a client reports.
+//!
+//! One file although long: a bench is one program (its simulated classes, the methods it
+//! compares and the tables it prints).
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

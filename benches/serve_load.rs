@@ -19,6 +19,9 @@
 //! `noop`) so that each server runs in its own process, with its own tokio runtime, apart
 //! from the load generator. A child prints `port N` on stdout once it listens, and stops
 //! when its stdin closes (or when it is killed).
+//!
+//! One file although long: a bench is one program (its load generator, the servers it starts
+//! and kills, and the tables it prints).
 
 use axum::body::Bytes;
 use axum::extract::Path;

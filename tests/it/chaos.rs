@@ -19,6 +19,9 @@
 //! one is `scripts/chaos.sh`: the same test with `CHAOS_SECS`, `CHAOS_CLIENTS`,
 //! `CHAOS_CLASSES`, `CHAOS_MIN_KILLS`, `CHAOS_MIN_OPS` and `CHAOS_ROTATE_EVERY_SECS` raised
 //! (docs/testing.md, "Chaos").
+//!
+//! One file although long: it is one run (the processes, the clients, the killer and the final
+//! audit share that run's state); its sections are the run's phases, in order.
 #![cfg(unix)]
 
 use crate::util;

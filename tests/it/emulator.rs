@@ -1,6 +1,9 @@
 //! The IM emulator over real HTTP: every error code it answers, the duplicate filter,
 //! sequence numbers and history paging, the frequency limits, each fault knob, the control
 //! endpoints, the `replaydesk im-emulator` binary, and a fuzz test of arbitrary requests.
+//!
+//! One file although long: the cases are the emulator's contract, one short independent case
+//! per answer or knob over the same started emulator, read as one list.
 
 use crate::util;
 use proptest::prelude::*;

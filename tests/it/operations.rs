@@ -2,6 +2,9 @@
 //! taken while `serve` takes reports, restores, `migrate --check`, upgrading a store made
 //! by an earlier release (`tests/fixtures/store-c76abaa.db`), refusing a store made by a
 //! newer one, and `/readyz`.
+//!
+//! One file although long: every case drives the built binary as an operator would, through
+//! the same few steps (start `serve`, wait until ready, stop it, check files and modes).
 #![cfg(unix)]
 
 // Only its PostgreSQL half is used here.

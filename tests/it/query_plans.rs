@@ -17,6 +17,9 @@
 //!
 //! One kind of scan is allowed: an ordered walk stopped by `LIMIT` (a page, newest first by
 //! id), which reads only until the page is full; the store's index hints keep those short.
+//!
+//! One file although long: one walk of every page collects the statements, then each is
+//! planned on both engines; the walk and the check are one test's two halves.
 
 use crate::util;
 use crate::util::server::{wait_until, TestServer, ADMIN};

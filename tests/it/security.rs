@@ -1,6 +1,9 @@
 //! Security: who may report for whom, what an outsider can make the server do, and what
 //! never leaves it. The server in process over real HTTP with a SQLite file; one case per
 //! behaviour, each named for what it proves.
+//!
+//! One file although long: the cases are the server's security contract, read as one list;
+//! each is short, independent and named for what it proves.
 
 use crate::util::server::*;
 use serde_json::{json, Value};

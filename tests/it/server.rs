@@ -1,5 +1,8 @@
 //! `replaydesk serve` over real HTTP: the server in process on 127.0.0.1:0, a SQLite file in
 //! a temporary directory, the IM emulator (sandbox, or one of the test's own).
+//!
+//! One file although long: the cases share one harness (`util::server`) and each is one
+//! short behaviour of the served API; other areas have their own modules.
 
 use crate::util::server::*;
 use replaydesk::emulator::{Emulator, EmulatorConfig, EmulatorHandle};

@@ -1,6 +1,9 @@
 //! The recording callback end to end over real HTTP (docs/protocol.md section 4): the server in
 //! process with a SQLite file in a temporary directory, the sandbox IM emulator, and the
 //! fixture callbacks re-signed with a fresh `t` (their own `t` lies in the past).
+//!
+//! One file although long: every case re-signs the same fixtures through the helpers at
+//! its top; the cases are the legacy callback's contract, read as one list.
 
 use crate::util::server::*;
 use replaydesk::callback::expected_sign;

@@ -1,6 +1,9 @@
 //! The store's accept path on each engine (a real SQLite file, a real PostgreSQL
 //! database): logical duplicates, seq collisions, size limits, and recovery of interrupted
 //! attempts. Every test runs once per engine (`on_both_engines!`).
+//!
+//! One file although long: every case runs on both engines through `on_both_engines!` and
+//! the builders at its top; it is the store's accept-path contract, read as one list.
 
 use crate::util;
 use crate::util::{attempt_of, class_event, create_class, timeline_intake};
