@@ -689,10 +689,15 @@ on_both_engines! {
         let mut missing = Vec::new();
         for (t, c) in pool_rows {
             // message_counts (and PostgreSQL's message_count_changes) are derived: the
-            // destination's triggers count the copied messages themselves.
+            // destination's triggers count the copied messages themselves. Sessions are
+            // live sign-ins: after a move everyone signs in again.
             if matches!(
                 t.as_str(),
-                "health_probe" | "rate_budget" | "message_counts" | "message_count_changes"
+                "health_probe"
+                    | "rate_budget"
+                    | "message_counts"
+                    | "message_count_changes"
+                    | "sessions"
             ) {
                 continue;
             }

@@ -15,6 +15,7 @@ pub use limiter::{Limiters, TokenBucket};
 pub use schedule::{after, jittered, parse_duration, RetrySchedule, MAX_DELAY};
 pub use stats::{DeliveryStats, StatsSnapshot};
 
+use replaydesk_store::Actor;
 use replaydesk_im::client::ImClient;
 use replaydesk_protocol::secret::Secret;
 use replaydesk_store::{Job, JobKind, MessageFilter, MessageStatus, Store, StoreError};
@@ -250,7 +251,7 @@ impl Delivery {
     }
 
     /// Replaces the IM secret key (an admin fixed it) and resumes sending at once.
-    pub async fn update_secret_key(&self, key: Secret, actor: &str) -> Result<(), DeliveryError> {
+    pub async fn update_secret_key(&self, key: Secret, actor: &Actor) -> Result<(), DeliveryError> {
         if key.is_empty() {
             return Err(DeliveryError::Invalid("the secret key is empty".into()));
         }
@@ -273,7 +274,7 @@ impl Delivery {
         &self,
         message_id: i64,
         duplicate: bool,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<bool, DeliveryError> {
         let before = self.inner.store.message(message_id).await?;
         let queued = self.inner.store.requeue_one(message_id, duplicate).await?;
@@ -298,7 +299,7 @@ impl Delivery {
     pub async fn bulk_resend(
         &self,
         filter: MessageFilter,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<Job, DeliveryError> {
         let job = self
             .inner
@@ -315,7 +316,7 @@ impl Delivery {
         &self,
         since_ms: i64,
         class_id: Option<String>,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<Job, DeliveryError> {
         let filter = recover_filter(since_ms, class_id);
         let job = self

@@ -39,7 +39,11 @@ pub fn run(args: ServeArgs) -> ExitCode {
         std::env::var_os(ADMIN_TOKEN_VAR).is_some_and(|v| !v.is_empty()),
         config_file_read(&flags),
     );
-    if let Some(token) = config.ensure_admin_token() {
+    if !config.admin_token_enabled {
+        // Switched off: nothing to print, and a generated one would open nothing.
+        config.ensure_admin_token();
+        println!("the bootstrap admin token is switched off (admin_token_enabled = false): sign in, or use a person's API token");
+    } else if let Some(token) = config.ensure_admin_token() {
         // The one place a secret is printed: a generated admin token, once, so that its
         // operator can use it. Set admin_token / REPLAYDESK_ADMIN_TOKEN to keep one.
         println!(

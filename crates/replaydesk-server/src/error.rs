@@ -86,8 +86,17 @@ impl From<ServiceError> for ApiError {
             ServiceError::Im(_) => StatusCode::BAD_GATEWAY,
             ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         };
-        ApiError::new(status, e.code(), e.to_string())
+        let retry_after = match &e {
+            ServiceError::RateLimited {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        };
+        let mut out = ApiError::new(status, e.code(), e.to_string());
+        out.retry_after = retry_after;
+        out
     }
 }
 

@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod operations;
 pub mod report_limit;
 pub mod reports;
+pub mod sign_in;
 pub mod signals;
 pub mod source_limit;
 

@@ -4,13 +4,13 @@
 //! built from the same registrations, so a route cannot be served without being
 //! described, nor described without being served.
 
-use super::{callbacks, metrics, reports};
+use super::{callbacks, metrics, reports, sign_in};
 use axum::body::Bytes;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Extension;
 use replaydesk_service::ReplayDesk;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,7 +25,10 @@ use utoipa_axum::routes;
 )]
 struct ApiDoc;
 
-/// The two bearer tokens: the admin token, and a class member's report credential.
+/// The credentials: for the console's routes a bearer token (a person's API token or the
+/// bootstrap admin token) or the sign-in session's cookie; for the classroom routes a
+/// class member's report credential. (Recording callbacks carry a signature in their
+/// body, `/im-archive` and heartbeat routes have their own; health routes are public.)
 struct Tokens;
 
 impl Modify for Tokens {
@@ -40,8 +43,15 @@ impl Modify for Tokens {
             )
         };
         components.add_security_scheme(
-            "admin",
-            bearer("the admin token (`admin_token`); `X-ReplayDesk-Actor` names who acts"),
+            "token",
+            bearer("a person's API token (`rdt1_...`, acting with its role, never above the person's), or the bootstrap admin token (`admin_token`, every role, while `admin_token_enabled`; `X-ReplayDesk-Actor` names who acts)"),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                replaydesk_service::people::SESSION_COOKIE,
+                "the console's sign-in session (`POST /v1/auth/sign-in`); every state-changing request made with it must carry `X-ReplayDesk-CSRF: <csrf_token>`",
+            ))),
         );
         components.add_security_scheme(
             "report",
@@ -72,7 +82,11 @@ pub fn routes() -> OpenApiRouter<ReplayDesk> {
         .routes(routes!(reports::timeline))
         .routes(routes!(reports::start))
         .routes(routes!(reports::end))
-        .routes(routes!(callbacks::recording));
+        .routes(routes!(callbacks::recording))
+        .routes(routes!(sign_in::setup))
+        .routes(routes!(sign_in::sign_in))
+        .routes(routes!(sign_in::sign_out))
+        .routes(routes!(sign_in::me));
     // The console's operations, each from its one declaration (`service::api`).
     super::operations::register(service)
 }

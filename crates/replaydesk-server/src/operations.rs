@@ -3,7 +3,7 @@
 //! description made of the same entry. Nothing here names an operation.
 
 use super::align::MAX_BUNDLE_BYTES;
-use super::auth::Admin;
+use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::extract::{query_pairs, Body, PathParam};
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
@@ -19,12 +19,14 @@ use replaydesk_service::ReplayDesk;
 use utoipa::openapi::path::{HttpMethod, Paths};
 use utoipa_axum::router::OpenApiRouter;
 
-/// Answers `O` over HTTP: the admin token, then the path, then the input, then the call.
+/// Answers `O` over HTTP: the caller and their role (401 / 403 before anything of the
+/// request beyond its headers is read), then the path, then the input, then the call.
 async fn handle<O: Operation>(
     State(desk): State<ReplayDesk>,
-    admin: Admin,
+    caller: Caller,
     req: Request,
 ) -> ApiResult<Response> {
+    caller.principal.require(O::ROLE)?;
     let (mut parts, body) = req.into_parts();
     let path = if O::PARAMS.is_empty() {
         // No holes in the path: `()` (axum's `Path` refuses a route without parameters).
@@ -59,7 +61,7 @@ async fn handle<O: Operation>(
         }
     }
     let input = O::decode(raw)?;
-    let out = O::call(&desk, path, input, &admin.actor).await?;
+    let out = O::call(&desk, path, input, &caller.principal.actor).await?;
     let status = StatusCode::from_u16(O::STATUS).unwrap_or(StatusCode::OK);
     if status == StatusCode::NO_CONTENT {
         return Ok(status.into_response());

@@ -15,6 +15,7 @@
 //! the form from before issuing existed (the teacher's from class creation, the host
 //! app's), accepted while the member was never issued one nor revoked.
 
+use replaydesk_store::Actor;
 use super::api::models;
 use super::{validate, ReplayDesk, ServiceError, ServiceResult};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -226,7 +227,7 @@ impl ReplayDesk {
         &self,
         class_id: &str,
         req: super::requests::IssueCredentials,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<JoinSheet> {
         if let Some(u) = &req.server_url {
             server_url(u).map_err(ServiceError::Invalid)?;
@@ -303,7 +304,7 @@ impl ReplayDesk {
         &self,
         class_id: &str,
         req: super::requests::AddMembers,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<replaydesk_store::AddedMembers> {
         if req.uids.is_empty() || req.uids.len() > MAX_SHEET_MEMBERS {
             return Err(ServiceError::Invalid(format!(
@@ -401,7 +402,7 @@ impl ReplayDesk {
         &self,
         class_id: &str,
         uid: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<MemberCredential> {
         let auth = self.credential_class_key(class_id, uid).await?;
         let member = self
@@ -418,7 +419,7 @@ impl ReplayDesk {
         &self,
         class_id: &str,
         uid: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<RosterMember> {
         super::import::refuse_if_imported(&self.class(class_id).await?, "revoking credentials")?;
         Ok(self

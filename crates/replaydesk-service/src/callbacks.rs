@@ -2,6 +2,7 @@
 //! became of it, a matched recording stored with its 1004 before it is acknowledged, and
 //! the admin's view and assignment of the callbacks that matched no class.
 
+use replaydesk_store::Actor;
 use super::api::models;
 use super::{validate, ReplayDesk, ServiceError, ServiceResult, MAX_PAGE};
 use replaydesk_callback::{
@@ -390,9 +391,9 @@ impl ReplayDesk {
     pub async fn unassign_callback(
         &self,
         id: i64,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<UnassignedCallback> {
-        validate::actor(actor).map_err(ServiceError::Invalid)?;
+        validate::actor(&actor.name).map_err(ServiceError::Invalid)?;
         let (callback, message_deleted) = self.inner.store.unassign_callback(id, actor).await?;
         tracing::info!(id, ?message_deleted, %actor, "recording callback unassigned");
         Ok(UnassignedCallback {
@@ -413,9 +414,9 @@ impl ReplayDesk {
         &self,
         id: i64,
         req: AssignCallback,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<AssignedCallback> {
-        validate::actor(actor).map_err(ServiceError::Invalid)?;
+        validate::actor(&actor.name).map_err(ServiceError::Invalid)?;
         validate::uid_printable("uid", &req.uid).map_err(ServiceError::Invalid)?;
         let row = self.recording_callback(id).await?;
         self.class(&req.class_id).await?;

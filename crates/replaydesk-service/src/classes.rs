@@ -1,6 +1,7 @@
 //! Classes: creation (with the IM group when asked), listing with per-status counts, and
 //! members.
 
+use replaydesk_store::Actor;
 use super::auth::derive_credential;
 use super::{
     token_sha256, validate, ClassSummary, CreateClass, CreatedClass, GroupCreated, ReplayDesk,
@@ -22,11 +23,11 @@ const GROUP_ID_TAKEN: i64 = 10021;
 impl ReplayDesk {
     /// Creates a class (and its group in IM when asked; one that exists is fine) and
     /// returns its report token, shown this once.
-    pub async fn create_class(&self, req: CreateClass, actor: &str) -> ServiceResult<CreatedClass> {
+    pub async fn create_class(&self, req: CreateClass, actor: &Actor) -> ServiceResult<CreatedClass> {
         validate::class_id(&req.class_id).map_err(ServiceError::Invalid)?;
         validate::group_id(&req.group_id).map_err(ServiceError::Invalid)?;
         validate::uid("teacher_uid", &req.teacher_uid).map_err(ServiceError::Invalid)?;
-        validate::actor(actor).map_err(ServiceError::Invalid)?;
+        validate::actor(&actor.name).map_err(ServiceError::Invalid)?;
         let store = &self.inner.store;
         match store.class(&req.class_id).await {
             Ok(_) => {
@@ -115,8 +116,8 @@ impl ReplayDesk {
     /// The fix a `group_missing` alert offers: creates the class's IM group (one that
     /// exists is fine), clears the class's `group_missing` alerts, and queues again the
     /// class's messages that failed since the first of them was raised. Audited.
-    pub async fn create_group(&self, class_id: &str, actor: &str) -> ServiceResult<GroupCreated> {
-        validate::actor(actor).map_err(ServiceError::Invalid)?;
+    pub async fn create_group(&self, class_id: &str, actor: &Actor) -> ServiceResult<GroupCreated> {
+        validate::actor(&actor.name).map_err(ServiceError::Invalid)?;
         let class = self.class(class_id).await?;
         super::import::refuse_if_imported(&class, "creating its IM group")?;
         let group_created = self.make_group(&class.group_id, class_id).await?;
@@ -201,7 +202,7 @@ impl ReplayDesk {
 
     /// Reopens an ended class on purpose, so that it may start and end once more (one
     /// more 1001 and 1002). Audited with what it was before. 409 unless the class ended.
-    pub async fn reopen_class(&self, class_id: &str, actor: &str) -> ServiceResult<ClassSummary> {
+    pub async fn reopen_class(&self, class_id: &str, actor: &Actor) -> ServiceResult<ClassSummary> {
         let store = &self.inner.store;
         super::import::refuse_if_imported(&self.class(class_id).await?, "reopening")?;
         let (start_message_id, end_message_id) = store.class_lifecycle_messages(class_id).await?;

@@ -4,6 +4,7 @@
 //! They take the typed requests of [`super::requests`]; the queries become the store's filters
 //! in [`super::filters`], checked there once for both doors.
 
+use replaydesk_store::Actor;
 use super::requests::{
     AddMembers, AuditQuery, CallbackQuery, ClassQuery, IssueCredentials, JobsQuery, MessageQuery,
     PageQuery, RecoverRequest, ResendFilter, ResendMessageRequest, SandboxFaults, SecretKeyRequest,
@@ -46,7 +47,7 @@ impl Console<'_> {
     pub async fn create_class(
         &self,
         body: CreateClass,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<CreatedClass> {
         self.desk.create_class(body, actor).await
     }
@@ -75,19 +76,19 @@ impl Console<'_> {
 
     /// `POST /v1/admin/classes/{class_id}/reopen`: an ended class may start and end once
     /// more; audited.
-    pub async fn reopen_class(&self, class_id: &str, actor: &str) -> ServiceResult<ClassSummary> {
+    pub async fn reopen_class(&self, class_id: &str, actor: &Actor) -> ServiceResult<ClassSummary> {
         self.desk.reopen_class(class_id, actor).await
     }
 
     /// `POST /v1/admin/classes/{class_id}/end`: ends a started class for its teacher (the
     /// 1002 stamped by the teacher's newest pair); audited.
-    pub async fn end_class(&self, class_id: &str, actor: &str) -> ServiceResult<ClassSummary> {
+    pub async fn end_class(&self, class_id: &str, actor: &Actor) -> ServiceResult<ClassSummary> {
         self.desk.end_class_for_teacher(class_id, actor).await
     }
 
     /// `POST /v1/admin/classes/{class_id}/create-group`: the fix a `group_missing` alert
     /// offers; audited.
-    pub async fn create_group(&self, class_id: &str, actor: &str) -> ServiceResult<GroupCreated> {
+    pub async fn create_group(&self, class_id: &str, actor: &Actor) -> ServiceResult<GroupCreated> {
         self.desk.create_group(class_id, actor).await
     }
 
@@ -103,7 +104,7 @@ impl Console<'_> {
         &self,
         class_id: &str,
         body: AddMembers,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<AddedMembers> {
         Ok(self.desk.add_members(class_id, body, actor).await?.into())
     }
@@ -115,7 +116,7 @@ impl Console<'_> {
         &self,
         class_id: &str,
         uid: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<MemberCredential> {
         self.desk
             .issue_member_credential(class_id, uid, actor)
@@ -128,7 +129,7 @@ impl Console<'_> {
         &self,
         class_id: &str,
         uid: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<RosterMember> {
         Ok(self
             .desk
@@ -143,7 +144,7 @@ impl Console<'_> {
         &self,
         class_id: &str,
         body: IssueCredentials,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<JoinSheet> {
         self.desk.issue_join_sheet(class_id, body, actor).await
     }
@@ -196,10 +197,10 @@ impl Console<'_> {
         &self,
         id: i64,
         body: ResendMessageRequest,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<ResendOutcome> {
         let desk = self.desk;
-        validate::actor(actor).map_err(ServiceError::Invalid)?;
+        validate::actor(&actor.name).map_err(ServiceError::Invalid)?;
         let m = desk.inner.store.message(id).await?;
         super::import::refuse_if_imported(&desk.class(&m.class_id).await?, "resending")?;
         let duplicate = body.duplicate.unwrap_or(false);
@@ -224,7 +225,7 @@ impl Console<'_> {
 
     /// `POST /v1/admin/resend`: every message matching the filter, as a job — once the
     /// count is confirmed: `confirm_count` must be what the preview stated and still match.
-    pub async fn bulk_resend(&self, body: ResendFilter, actor: &str) -> ServiceResult<Job> {
+    pub async fn bulk_resend(&self, body: ResendFilter, actor: &Actor) -> ServiceResult<Job> {
         let confirm = body.confirm_count;
         let filter = body.into_filter()?;
         let count = self.desk.count_resend(&filter).await?;
@@ -255,7 +256,7 @@ impl Console<'_> {
 
     /// `POST /v1/admin/recover`: every message failed since, as a job; with
     /// `confirm_count`, only if that many match now.
-    pub async fn recover(&self, body: RecoverRequest, actor: &str) -> ServiceResult<Job> {
+    pub async fn recover(&self, body: RecoverRequest, actor: &Actor) -> ServiceResult<Job> {
         if let Some(n) = body.confirm_count {
             let count = self
                 .desk
@@ -308,6 +309,7 @@ impl Console<'_> {
         };
         limited("action", &query.action, 64)?;
         limited("target", &query.target, 200)?;
+        limited("actor", &query.actor, 128)?;
         let nonempty = |v: Option<String>| v.filter(|t| !t.is_empty());
         let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let items = self
@@ -317,8 +319,11 @@ impl Console<'_> {
             .audit_log_filtered(
                 query.cursor,
                 limit + 1,
-                nonempty(query.action).as_deref(),
-                nonempty(query.target).as_deref(),
+                replaydesk_store::AuditFilter {
+                    action: nonempty(query.action).as_deref(),
+                    target: nonempty(query.target).as_deref(),
+                    actor: nonempty(query.actor).as_deref(),
+                },
             )
             .await?;
         Ok(replaydesk_store::Page::from_overfetch(items, limit, |e| e.id).into())
@@ -352,7 +357,7 @@ impl Console<'_> {
         &self,
         id: i64,
         body: AssignCallback,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<AssignedCallback> {
         self.desk.assign_callback(id, body, actor).await
     }
@@ -361,7 +366,7 @@ impl Console<'_> {
     pub async fn unassign_callback(
         &self,
         id: i64,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<UnassignedCallback> {
         self.desk.unassign_callback(id, actor).await
     }
@@ -371,7 +376,7 @@ impl Console<'_> {
     pub async fn set_sandbox_faults(
         &self,
         body: SandboxFaults,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<SandboxFaults> {
         let Some(emu) = self.desk.sandbox_emulator() else {
             return Err(ServiceError::Conflict(
@@ -406,10 +411,10 @@ impl Console<'_> {
     /// `PUT /v1/admin/im/secret-key`: replaces the IM secret key (a wrong one paused
     /// sending) and resumes. Audited. With a secret store configured the key is kept there
     /// too, so it survives a restart (until the configured key itself changes).
-    pub async fn set_secret_key(&self, body: SecretKeyRequest, actor: &str) -> ServiceResult<()> {
+    pub async fn set_secret_key(&self, body: SecretKeyRequest, actor: &Actor) -> ServiceResult<()> {
         let key = Secret::new(body.secret_key);
         let inner = &self.desk.inner;
-        validate::actor(actor).map_err(ServiceError::Invalid)?;
+        validate::actor(&actor.name).map_err(ServiceError::Invalid)?;
         validate::secret_key(key.expose()).map_err(ServiceError::Invalid)?;
         if let Some(store) = &inner.config.secret_store {
             // Kept first: a key that could not be kept is refused rather than lost at restart.

@@ -3,6 +3,7 @@
 //! newest timeline pair maps the server's clock now, so that a player places it where the
 //! teacher's own End would have been.
 
+use replaydesk_store::Actor;
 use super::{ClassEventReport, ClassSummary, ReplayDesk, ServiceError, ServiceResult};
 use replaydesk_store::{ClassEvent, ClassState};
 
@@ -24,7 +25,7 @@ impl ReplayDesk {
     pub async fn end_class_for_teacher(
         &self,
         class_id: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<ClassSummary> {
         let class = self.class(class_id).await?;
         super::import::refuse_if_imported(&class, "ending")?;
@@ -76,7 +77,7 @@ impl ReplayDesk {
                 }),
             )
             .await?;
-        tracing::info!(class_id, actor, "class ended by an admin");
+        tracing::info!(class_id, actor = %actor, "class ended by an admin");
         self.class_summary(class_id).await
     }
 }

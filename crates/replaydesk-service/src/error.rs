@@ -33,6 +33,12 @@ pub enum ServiceError {
     /// Stopping, or not able to take work now.
     #[error("{0}")]
     Unavailable(String),
+    /// Too many tries (failed sign-ins): try again after `retry_after_secs`.
+    #[error("{detail}; retry in {retry_after_secs} s")]
+    RateLimited {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("{0}")]
     Internal(String),
 }
@@ -53,6 +59,7 @@ impl ServiceError {
             ServiceError::Conflict(_) => "conflict",
             ServiceError::Im(_) => "im_error",
             ServiceError::Unavailable(_) => "unavailable",
+            ServiceError::RateLimited { .. } => "rate_limited",
             ServiceError::Internal(_) => "internal",
         }
     }

@@ -5,6 +5,7 @@
 //! transaction. The class becomes a read-only record: marked imported, never delivered,
 //! resent, reconciled or reopened, and it takes no reports.
 
+use replaydesk_store::Actor;
 use super::export::{ClassBundle, BUNDLE_FORMAT};
 use super::{validate, ReplayDesk, ServiceError, ServiceResult};
 use replaydesk_align::read_history_item;
@@ -316,9 +317,9 @@ fn check(b: &ClassBundle) -> Result<Vec<(u64, String)>, BundleError> {
 pub async fn import_bundle(
     store: &Store,
     checked: &CheckedBundle,
-    actor: &str,
+    actor: &Actor,
 ) -> ServiceResult<ClassRecord> {
-    validate::actor(actor).map_err(ServiceError::Invalid)?;
+    validate::actor(&actor.name).map_err(ServiceError::Invalid)?;
     let b = &checked.bundle;
     // The bundle is read as the API's models; the store writes its own rows.
     fn rows<M: Clone, R: From<M>>(models: &[M]) -> Vec<R> {
@@ -374,7 +375,7 @@ impl ReplayDesk {
     pub async fn import_class(
         &self,
         bundle: Value,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<super::ClassSummary> {
         self.import_checked(read_bundle(bundle)?, actor).await
     }
@@ -383,7 +384,7 @@ impl ReplayDesk {
     pub async fn import_checked(
         &self,
         checked: CheckedBundle,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<super::ClassSummary> {
         let class = import_bundle(&self.inner.store, &checked, actor).await?;
         self.class_summary(&class.class_id).await

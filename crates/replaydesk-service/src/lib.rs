@@ -22,6 +22,7 @@ mod intake;
 pub mod join;
 mod messages;
 mod operations;
+pub mod people;
 pub mod reconcile;
 mod reports;
 pub mod requests;
@@ -48,6 +49,8 @@ pub use reports::{
     kept_report_body, time_line_for, ReportMeta, REFUSED_REPORT_SAMPLE_BYTES,
     REPORT_MAX_BODY_BYTES, TIMELINE_FIELDS,
 };
+pub use people::Principal;
+pub use replaydesk_store::{Actor, Door};
 pub use types::*;
 
 use crate::config::{random_token, Config, ConfigError};
@@ -77,6 +80,8 @@ struct Inner {
     intake: Intake,
     counters: Arc<IntakeCounters>,
     refused: AtomicU64,
+    /// Failed sign-ins per source and per unknown name (see `people::throttle`).
+    throttle: people::Throttle,
     watch: health::Watch,
     emulator: Option<Emulator>,
     emulator_handle: Mutex<Option<EmulatorHandle>>,
@@ -233,6 +238,7 @@ impl ReplayDesk {
                 intake,
                 counters,
                 refused: AtomicU64::new(0),
+                throttle: people::Throttle::default(),
                 watch: health::Watch::default(),
                 emulator,
                 emulator_handle: Mutex::new(emulator_handle),

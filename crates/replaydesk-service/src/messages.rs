@@ -2,6 +2,7 @@
 //! recover as jobs, and the messages a job took on. (Resending one message is the
 //! console operation `resend_message`: `console.rs`.)
 
+use replaydesk_store::Actor;
 use super::{validate, MessageDetail, ReplayDesk, ServiceError, ServiceResult, MAX_PAGE};
 use replaydesk_protocol::MessageType;
 use replaydesk_store::{Job, MessageFilter, Page, StoredMessage};
@@ -61,8 +62,8 @@ impl ReplayDesk {
     }
 
     /// Resends every message matching `filter` as a background job. Audited.
-    pub async fn bulk_resend(&self, filter: MessageFilter, actor: &str) -> ServiceResult<Job> {
-        validate::actor(actor).map_err(ServiceError::Invalid)?;
+    pub async fn bulk_resend(&self, filter: MessageFilter, actor: &Actor) -> ServiceResult<Job> {
+        validate::actor(&actor.name).map_err(ServiceError::Invalid)?;
         validate::text_query(filter.text.as_deref()).map_err(ServiceError::Invalid)?;
         if let Some(c) = &filter.class_id {
             super::import::refuse_if_imported(&self.class(c).await?, "resending")?;
@@ -90,9 +91,9 @@ impl ReplayDesk {
         &self,
         since_ms: i64,
         class_id: Option<String>,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<Job> {
-        validate::actor(actor).map_err(ServiceError::Invalid)?;
+        validate::actor(&actor.name).map_err(ServiceError::Invalid)?;
         if since_ms < 0 {
             return Err(ServiceError::Invalid(format!(
                 "since_ms: must not be negative, got {since_ms}"

@@ -1,6 +1,7 @@
 //! Reconcile: fetch a class's ReplayGroup history page by page (20 a page, backwards,
 //! paced, resumable), keep it read-only beside the class, and compare it with the log.
 
+use replaydesk_store::Actor;
 use super::api::models;
 use super::{ReplayDesk, ServiceError, ServiceResult};
 use parking_lot::Mutex;
@@ -351,7 +352,7 @@ impl ReplayDesk {
         &self,
         class_id: &str,
         req: ReconcileRequest,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<ReconcileRun> {
         let pace = match req.pages_per_second {
             None => 10.0,
@@ -415,7 +416,7 @@ impl ReplayDesk {
         store: &Store,
         class_id: &str,
         req: &ReconcileRequest,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<ReconcileRunRow> {
         let latest = store.latest_reconcile(class_id).await?;
         let run = match latest {

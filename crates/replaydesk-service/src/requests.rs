@@ -323,6 +323,10 @@ pub struct AuditQuery {
     #[serde(default, deserialize_with = "lenient::opt_string")]
     #[ts(optional)]
     pub target: Option<String>,
+    /// Only entries of this person (exactly; at most 128 characters).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[ts(optional)]
+    pub actor: Option<String>,
 }
 
 /// `POST /v1/admin/classes/{class_id}/members`: register these uids as students before

@@ -10,36 +10,115 @@ use sqlx::{Row, Transaction};
 pub struct AuditEntry {
     pub id: i64,
     pub at: i64,
+    /// The person (a console user, the bootstrap token's `X-ReplayDesk-Actor`, `desktop`).
     pub actor: String,
     pub action: String,
     pub target: String,
     pub detail: serde_json::Value,
+    /// How they came in: [`Door::as_str`]; `""` for entries from before doors were kept.
+    pub door: String,
+    /// The API token's name when one was used, else `""`.
+    pub token_name: String,
+}
+
+/// The way into ReplayDesk an action came through (kept with each audit entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// A person signed in to the console (session cookie).
+    Console,
+    /// A person's API token.
+    ApiToken,
+    /// The bootstrap `admin_token`.
+    BootstrapToken,
+    /// The desktop app, on the teacher's own machine (no sign-in).
+    Desktop,
+    /// The `replaydesk` command line on the server.
+    Cli,
+}
+
+impl Door {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Door::Console => "console",
+            Door::ApiToken => "api_token",
+            Door::BootstrapToken => "bootstrap_token",
+            Door::Desktop => "desktop",
+            Door::Cli => "cli",
+        }
+    }
+}
+
+/// Who acts, for the audit log: the person (or the name the bootstrap token gave), the
+/// door, and the API token's name when one was used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub name: String,
+    pub door: Door,
+    pub token_name: Option<String>,
+}
+
+/// `alice (console)`, `alice (api_token ci)`: for log lines.
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.token_name {
+            Some(t) => write!(f, "{} ({} {t})", self.name, self.door.as_str()),
+            None => write!(f, "{} ({})", self.name, self.door.as_str()),
+        }
+    }
+}
+
+impl Actor {
+    pub fn new(name: impl Into<String>, door: Door) -> Self {
+        Self {
+            name: name.into(),
+            door,
+            token_name: None,
+        }
+    }
+
+    /// The desktop app's teacher (named `desktop`, as before doors were kept).
+    pub fn desktop() -> Self {
+        Self::new("desktop", Door::Desktop)
+    }
 }
 
 pub(crate) async fn audit_tx(
     tx: &mut Transaction<'_, Db>,
-    actor: &str,
+    actor: &Actor,
     action: &str,
     target: &str,
     detail: &serde_json::Value,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO audit_log (at, actor, action, target, detail, door, token_name) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(now_ms())
-    .bind(actor)
+    .bind(&actor.name)
     .bind(action)
     .bind(target)
     .bind(detail.to_string())
+    .bind(actor.door.as_str())
+    .bind(actor.token_name.as_deref().unwrap_or(""))
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
+/// Which audit entries to list (each condition only when given).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditFilter<'a> {
+    pub action: Option<&'a str>,
+    /// Targets starting with this.
+    pub target: Option<&'a str>,
+    /// The person, exactly.
+    pub actor: Option<&'a str>,
+}
+
 impl Store {
     pub async fn audit(
         &self,
-        actor: &str,
+        actor: &Actor,
         action: &str,
         target: &str,
         detail: &serde_json::Value,
@@ -52,17 +131,23 @@ impl Store {
 
     /// Newest first; `before` is the id to page back from.
     pub async fn audit_log(&self, before: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        self.audit_log_filtered(before, limit, None, None).await
+        self.audit_log_filtered(before, limit, AuditFilter::default())
+            .await
     }
 
-    /// Newest first, only `action` (exactly) and targets starting with `target`.
+    /// Newest first, only `action` (exactly), `actor` (exactly) and targets starting with
+    /// `target`.
     pub async fn audit_log_filtered(
         &self,
         before: Option<i64>,
         limit: u32,
-        action: Option<&str>,
-        target: Option<&str>,
+        filter: AuditFilter<'_>,
     ) -> StoreResult<Vec<AuditEntry>> {
+        let AuditFilter {
+            action,
+            target,
+            actor,
+        } = filter;
         // Only the conditions asked for, so that the planner sees `action = $n` (and walks
         // `audit_log_action` newest first) rather than an `IS NULL OR` it cannot index. A
         // target prefix by `substr`, not LIKE: `_` and `%` are common in ids, and LIKE's
@@ -80,12 +165,15 @@ impl Store {
         if action.is_some() {
             conds.push(format!("action = {}", param()));
         }
+        if actor.is_some() {
+            conds.push(format!("actor = {}", param()));
+        }
         if target.is_some() {
             let (a, b) = (param(), param());
             conds.push(format!("substr(target, 1, length({a})) = {b}"));
         }
         let sql = format!(
-            "SELECT id, at, actor, action, target, detail FROM audit_log {} \
+            "SELECT id, at, actor, action, target, detail, door, token_name FROM audit_log {} \
              ORDER BY id DESC LIMIT {}",
             if conds.is_empty() {
                 String::new()
@@ -99,6 +187,9 @@ impl Store {
             query = query.bind(b);
         }
         if let Some(a) = action {
+            query = query.bind(a);
+        }
+        if let Some(a) = actor {
             query = query.bind(a);
         }
         if let Some(t) = target {
@@ -118,6 +209,8 @@ impl Store {
                 action: row.try_get("action")?,
                 target: row.try_get("target")?,
                 detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+                door: row.try_get("door")?,
+                token_name: row.try_get("token_name")?,
             });
         }
         Ok(out)

@@ -10,6 +10,7 @@
 //! repeat) and the 1004 each writes share one transaction per change, so they are kept
 //! where that transaction can be read whole.
 
+use super::audit::Actor;
 use super::audit::audit_tx;
 use super::filter::Page;
 use super::messages::{insert_message_tx, message_columns, message_from_row, NewMessage};
@@ -480,7 +481,7 @@ impl Store {
         id: i64,
         class_id: &str,
         uid: &str,
-        actor: &str,
+        actor: &Actor,
         build: &(dyn Fn(Seq) -> ReplayMessage + Send + Sync),
     ) -> StoreResult<RecordedCallback> {
         let mut tx = self.begin_write().await?;
@@ -574,7 +575,7 @@ impl Store {
     pub async fn unassign_callback(
         &self,
         id: i64,
-        actor: &str,
+        actor: &Actor,
     ) -> StoreResult<(RecordingCallbackRecord, Option<i64>)> {
         let mut tx = self.begin_write().await?;
         let before = callback_in_tx(&mut tx, self.engine(), id).await?;

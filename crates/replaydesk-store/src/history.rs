@@ -1,6 +1,7 @@
 //! Reconcile's rows: the fetched group history (read-only beside the class) and the runs
 //! with their cursor, progress and report.
 
+use super::audit::Actor;
 use super::types::text_enum;
 use super::DbRow;
 use super::{now_ms, Store, StoreResult};
@@ -80,7 +81,7 @@ impl Store {
     pub async fn start_reconcile(
         &self,
         class_id: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> StoreResult<ReconcileRunRow> {
         let now = now_ms();
         let mut tx = self.writer().begin().await?;
@@ -93,7 +94,7 @@ impl Store {
              VALUES ($1, 'running', $2, $3, $4) RETURNING {RUN_COLUMNS}"
         ))
         .bind(class_id)
-        .bind(actor)
+        .bind(&actor.name)
         .bind(now)
         .bind(now)
         .fetch_one(&mut *tx)

@@ -2,6 +2,7 @@
 //! and the messages it took on are rows, so it goes on after a restart, and its progress
 //! is read from the statuses of its messages.
 
+use super::audit::Actor;
 use super::audit::audit_tx;
 use super::filter::{MessageFilter, Page, NOT_IMPORTED};
 use super::messages::{message_columns, message_from_row, requeue_tx};
@@ -87,7 +88,7 @@ impl Store {
         &self,
         kind: JobKind,
         filter: &MessageFilter,
-        actor: &str,
+        actor: &Actor,
     ) -> StoreResult<Job> {
         let expected = self.count_messages(filter).await?;
         let filter_json =
@@ -100,7 +101,7 @@ impl Store {
         )
         .bind(kind.as_str())
         .bind(&filter_json)
-        .bind(actor)
+        .bind(&actor.name)
         .bind(expected)
         .bind(now)
         .bind(now)

@@ -18,13 +18,14 @@ mod import;
 mod jobs;
 mod members;
 mod messages;
+mod people;
 mod rate;
 mod reports;
 mod schema;
 mod types;
 
 pub use align::AlignmentRow;
-pub use audit::AuditEntry;
+pub use audit::{Actor, AuditEntry, AuditFilter, Door};
 pub use cache::CLASS_TTL;
 pub use callbacks::{
     hide_sign, recording_dedup_key, CallbackStatus, NewCallbackRow, RecordedCallback,
@@ -42,6 +43,7 @@ pub use members::{member_target, AddedMembers, CredentialInfo, Member, MemberRol
 pub use messages::{
     AttemptRecord, ClaimedMessage, Inserted, NewMessage, Transition, RECOVERY_NOTE,
 };
+pub use people::{SessionRow, SetupCode, TokenRow, UserRow};
 pub use rate::SharedSlot;
 pub use reports::{
     report_dedup_key, ClassEvent, ClassEventIntake, IntakeItem, RefusedReport, TimelineIntake,

@@ -1,6 +1,7 @@
 //! The members of a class: the teacher at creation, a roster registered by an admin, and
 //! (open enrolment) whoever reported; with the state of each member's credential.
 
+use super::audit::Actor;
 use super::audit::audit_tx;
 use super::classes::CredentialState;
 use super::types::text_enum;
@@ -253,7 +254,7 @@ impl Store {
         &self,
         class_id: &str,
         uids: &[String],
-        actor: &str,
+        actor: &Actor,
     ) -> StoreResult<AddedMembers> {
         let now = super::now_ms();
         let mut tx = self.begin_write().await?;
@@ -300,7 +301,7 @@ impl Store {
         &self,
         class_id: &str,
         uid: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> StoreResult<RosterMember> {
         let now = super::now_ms();
         let mut tx = self.begin_write().await?;
@@ -341,7 +342,7 @@ impl Store {
         &self,
         class_id: &str,
         uid: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> StoreResult<RosterMember> {
         let now = super::now_ms();
         let mut tx = self.begin_write().await?;

@@ -18,15 +18,30 @@
 
 use super::decode::{decode, decode_body, Source};
 use super::{ReplayDesk, ServiceError, ServiceResult};
+use replaydesk_store::Actor;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::future::Future;
 
-/// Who may call an operation (issue 23's roles; today the one admin token holds all of
-/// them). Each role may do what the ones below it may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// Who may call an operation, and what a person (or an API token) may do: each role may
+/// do what the ones below it may. The bootstrap admin token and the desktop app hold
+/// `Admin`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    serde::Deserialize,
+    ts_rs::TS,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
+#[ts(export)]
 pub enum Role {
     /// Classes, messages and alignment.
     Viewer,
@@ -44,6 +59,21 @@ impl Role {
             Role::Support => "support",
             Role::Admin => "admin",
         }
+    }
+
+    /// The role named `s` (`admin`, `support`, `viewer`).
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "viewer" => Some(Role::Viewer),
+            "support" => Some(Role::Support),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    /// Whether this role may do what `needed` allows.
+    pub fn allows(self, needed: Role) -> bool {
+        self >= needed
     }
 }
 
@@ -202,7 +232,7 @@ impl ReplayDesk {
     pub async fn import_bundle_input(
         &self,
         bundle: BundleInput,
-        actor: &str,
+        actor: &Actor,
     ) -> ServiceResult<super::ClassSummary> {
         match bundle {
             BundleInput::Bytes(b) => {
@@ -254,7 +284,7 @@ pub trait Operation: 'static {
         desk: &'a ReplayDesk,
         path: Self::Path,
         input: Self::Input,
-        actor: &'a str,
+        actor: &'a Actor,
     ) -> impl Future<Output = ServiceResult<Self::Output>> + Send + 'a;
 
     /// The OpenAPI operation (without its path parameters: see [`openapi_operation`]),
@@ -305,6 +335,12 @@ pub fn openapi_operation<O: Operation>(schemas: &mut Schemas) -> utoipa::openapi
         op.parameters = Some(params);
     }
     op.tags = Some(vec!["admin".to_owned()]);
+    // The role, from the one declaration, where a reader of the document looks.
+    let role = format!("Needs the `{}` role.", O::ROLE.as_str());
+    op.description = Some(match op.description.take() {
+        Some(d) if !d.is_empty() => format!("{d}\n\n{role}"),
+        _ => role,
+    });
     op.operation_id = Some(O::NAME.to_owned());
     op
 }
@@ -343,7 +379,7 @@ fn ipc_path<O: Operation>(params: &Map<String, Value>) -> ServiceResult<O::Path>
 pub async fn run_ipc<O: Operation>(
     desk: &ReplayDesk,
     args: IpcArgs,
-    actor: &str,
+    actor: &Actor,
 ) -> ServiceResult<Value> {
     let path = ipc_path::<O>(&args.params)?;
     let raw = RawInput {
@@ -385,7 +421,7 @@ pub async fn dispatch(
     desk: &ReplayDesk,
     name: &str,
     args: IpcArgs,
-    actor: &str,
+    actor: &Actor,
 ) -> ServiceResult<Value> {
     table::dispatch(desk, name, args, actor).await
 }
@@ -445,7 +481,7 @@ macro_rules! operations {
                         desk: &'a $crate::ReplayDesk,
                         path: Self::Path,
                         input: Self::Input,
-                        actor: &'a str,
+                        actor: &'a $crate::Actor,
                     ) -> impl ::std::future::Future<
                         Output = $crate::ServiceResult<Self::Output>,
                     > + Send + 'a {
@@ -487,7 +523,7 @@ macro_rules! operations {
             desk: &$crate::ReplayDesk,
             name: &str,
             args: $crate::api::IpcArgs,
-            actor: &str,
+            actor: &$crate::Actor,
         ) -> $crate::ServiceResult<serde_json::Value> {
             match name {
                 $( stringify!($name) => $crate::api::run_ipc::<$name::Op>(desk, args, actor).await, )*
@@ -557,7 +593,7 @@ macro_rules! operations {
         operations!(@doc2 $name $method $path $status [] [request_body(content_type = "application/json", description = "a class bundle as `GET /v1/admin/classes/{class_id}/export` gives it (type `ClassBundle` in ui/src/bindings), up to 512 MiB"),] $okind [$($out)+] $($attr)*);
     };
     (@doc2 $name:ident $method:ident $path:tt $status:tt [$($params:tt)*] [$($req:tt)*] json [$($out:tt)+] $($attr:tt)*) => {
-        #[utoipa::path($method, path = $path, impl_for = Doc, security(("admin" = [])), $($params)* $($req)*
+        #[utoipa::path($method, path = $path, impl_for = Doc, security(("token" = []), ("session" = [])), $($params)* $($req)*
             responses(
                 (status = $status, body = $($out)+),
                 (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody),
@@ -568,7 +604,7 @@ macro_rules! operations {
         pub fn $name() {}
     };
     (@doc2 $name:ident $method:ident $path:tt $status:tt [$($params:tt)*] [$($req:tt)*] untyped [$($out:tt)+] $($attr:tt)*) => {
-        #[utoipa::path($method, path = $path, impl_for = Doc, security(("admin" = [])), $($params)* $($req)*
+        #[utoipa::path($method, path = $path, impl_for = Doc, security(("token" = []), ("session" = [])), $($params)* $($req)*
             responses(
                 (status = $status, description = "JSON; its type is in the console's bindings (ui/src/bindings/operations.ts names it)", content_type = "application/json"),
                 (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody),
@@ -579,7 +615,7 @@ macro_rules! operations {
         pub fn $name() {}
     };
     (@doc2 $name:ident $method:ident $path:tt $status:tt [$($params:tt)*] [$($req:tt)*] empty [$($out:tt)+] $($attr:tt)*) => {
-        #[utoipa::path($method, path = $path, impl_for = Doc, security(("admin" = [])), $($params)* $($req)*
+        #[utoipa::path($method, path = $path, impl_for = Doc, security(("token" = []), ("session" = [])), $($params)* $($req)*
             responses(
                 (status = $status, description = "done (no body)"),
                 (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody),

@@ -9,11 +9,13 @@
 //!     |desk, input, actor| the service call;
 //! ```
 //!
+//! The role is who may call it, the one declaration of it: the HTTP door refuses anyone
+//! below it (403) before the path, query or body is read. `Viewer` classes, messages and
+//! alignment; `Support` every view, alignment, reconcile and export; `Admin` everything
+//! (resend, jobs, class changes, credentials, keys, people).
+//!
 //! `output untyped` is JSON whose type has no OpenAPI schema (the console's bindings name
-//! it); `empty` answers 204 with no body over HTTP and `null` over IPC. The roles are
-//! issue 23's: `Viewer` classes, messages and alignment; `Support` every view,
-//! alignment, reconcile and export; `Admin` everything (resend, jobs, class changes,
-//! credentials, keys).
+//! it); `empty` answers 204 with no body over HTTP and `null` over IPC.
 
 use super::models::{
     AddedMembers, Alert, AuditEntry, Job, Page, RecordingCallbackRecord, RosterMember,
@@ -29,6 +31,10 @@ use crate::{
     AssignCallback, AssignedCallback, ClassBundle, ClassSummary, CreateClass, CreatedClass,
     GroupCreated, JoinSheet, MemberCredential, MessageDetail, RecoverPreview, ResendOutcome,
     ResendPreview, UnassignedCallback,
+};
+use crate::people::{
+    AddUser, CreateToken, CreatedToken, SetRole, TokenInfo, TokensQuery, UserInfo,
+    UserWithSetupCode,
 };
 use replaydesk_align::Alignment;
 
@@ -318,4 +324,69 @@ operations! {
         input body [SandboxFaults],
         output json [SandboxFaults],
         |desk, body, actor| desk.console().set_sandbox_faults(body, actor);
+
+    /// The console's people, by name, with their role and whether they set a password
+    /// (never a password, hash or code).
+    list_users: get "/v1/admin/users" => 200, Admin,
+        path (),
+        input none [],
+        output json [Vec<UserInfo>],
+        |desk, _, _| desk.list_users();
+
+    /// Adds a person: `{"name","role"}` → the user and a one-time `setup_code` (this
+    /// answer is the only place it appears) that they exchange for a password at
+    /// `POST /v1/auth/setup`. 409 when the name is taken. Audited (`user_add`).
+    add_user: post "/v1/admin/users" => 201, Admin,
+        path (),
+        input body [AddUser],
+        output json [UserWithSetupCode],
+        |desk, body, actor| desk.add_user(body, actor);
+
+    /// Gives a person another role: `{"role"}`. Their API tokens never act above it.
+    /// Audited (`user_set_role`).
+    set_user_role: put "/v1/admin/users/{name}/role" => 200, Admin,
+        path (name: String),
+        input body [SetRole],
+        output json [UserInfo],
+        |desk, body, actor| desk.set_user_role(&name, body, actor);
+
+    /// Disables a person: no sign-in, their sessions end and their tokens are refused, on
+    /// every node. 409 when disabled already. Audited (`user_disable`).
+    disable_user: post "/v1/admin/users/{name}/disable" => 200, Admin,
+        path (name: String),
+        input none [],
+        output json [UserInfo],
+        |desk, _, actor| desk.disable_user(&name, actor);
+
+    /// Ends a person's password and sessions → the user and a new one-time
+    /// `setup_code` (enables a disabled person again). Audited (`user_reset_password`).
+    reset_user_password: post "/v1/admin/users/{name}/reset-password" => 200, Admin,
+        path (name: String),
+        input none [],
+        output json [UserWithSetupCode],
+        |desk, _, actor| desk.reset_user_password(&name, actor);
+
+    /// API tokens, newest first (`user` narrows to one person's); never a token itself.
+    list_tokens: get "/v1/admin/tokens" => 200, Admin,
+        path (),
+        input query [TokensQuery],
+        output json [Vec<TokenInfo>],
+        |desk, query, _| desk.list_tokens(query);
+
+    /// Makes an API token for a person: `{"user","name","role"?,"expires"?}` (role at most
+    /// the person's; `expires` such as `30d`) → its description and the `token`, shown
+    /// this once. Audited (`token_create`).
+    create_token: post "/v1/admin/tokens" => 201, Admin,
+        path (),
+        input body [CreateToken],
+        output json [CreatedToken],
+        |desk, body, actor| desk.create_token(body, actor);
+
+    /// Revokes an API token: refused from now on, on every node. 409 when revoked
+    /// already. Audited (`token_revoke`).
+    revoke_token: post "/v1/admin/tokens/{id}/revoke" => 200, Admin,
+        path (id: i64),
+        input none [],
+        output json [TokenInfo],
+        |desk, _, actor| desk.revoke_token(id, actor);
 }

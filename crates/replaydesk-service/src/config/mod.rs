@@ -68,6 +68,11 @@ pub struct Config {
     pub db: PathBuf,
     /// Bearer token for `/v1/admin/*` and class creation; generated when unset.
     pub admin_token: Option<Secret>,
+    /// Whether the bootstrap `admin_token` is accepted (true by default). Once people have
+    /// accounts and tokens of their own, set it false: the token is then refused (401).
+    pub admin_token_enabled: bool,
+    /// How long a console session lasts (idle and at most).
+    pub sessions: SessionSettings,
     /// Recording-callback sign key.
     pub callback_key: Option<Secret>,
     /// Seconds of clock skew allowed on a recording callback's expiry time `t`.
@@ -97,6 +102,28 @@ pub struct Config {
     pub http: HttpLimits,
     /// Rate limits on the classroom clients' reports.
     pub limits: ReportLimits,
+}
+
+/// How long a console session lasts: it ends after `idle` without a request, and at
+/// `max` after sign-in whatever happens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSettings {
+    pub idle: Duration,
+    pub max: Duration,
+}
+
+/// A session's idle end unless configured (`session_idle`).
+pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
+/// A session's absolute end unless configured (`session_max`).
+pub const DEFAULT_SESSION_MAX: Duration = Duration::from_secs(12 * 3600);
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            idle: DEFAULT_SESSION_IDLE,
+            max: DEFAULT_SESSION_MAX,
+        }
+    }
 }
 
 /// How many reports a credential and a class may send (`[limits]`); 0 = no limit. Each is
@@ -137,6 +164,8 @@ impl std::fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("db", &replaydesk_store::db_for_display(&self.db))
             .field("admin_token", &self.admin_token)
+            .field("admin_token_enabled", &self.admin_token_enabled)
+            .field("sessions", &self.sessions)
             .field("callback_key", &self.callback_key)
             .field("callback_skew_secs", &self.callback_skew_secs)
             .field("callback_rate_per_source", &self.callback_rate_per_source)
@@ -274,6 +303,8 @@ impl Default for Config {
                 .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080))),
             db: PathBuf::from(DEFAULT_DB),
             admin_token: None,
+            admin_token_enabled: true,
+            sessions: SessionSettings::default(),
             callback_key: None,
             callback_skew_secs: DEFAULT_CALLBACK_SKEW_SECS,
             callback_rate_per_source: DEFAULT_CALLBACK_RATE_PER_SOURCE,

@@ -1,6 +1,7 @@
 //! From the merged sources to a [`Config`]: defaults for what no source set, and each
 //! value checked, the error naming its key.
 
+use std::time::Duration;
 use super::sources::Layer;
 use super::*;
 use std::net::SocketAddr;
@@ -177,10 +178,34 @@ impl Config {
         // Fail now rather than at start-up.
         delivery.to_delivery_config()?;
 
+        let session_time = |key: &str, v: Option<String>, default: Duration| match v {
+            None => Ok(default),
+            Some(s) => replaydesk_delivery::parse_duration(s.trim())
+                .ok()
+                .filter(|d| *d >= Duration::from_secs(60) && *d <= Duration::from_secs(30 * 86_400))
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        key,
+                        "must be a duration from 1m to 30 days such as \"30m\" or \"12h\" (units ms, s, m, h)",
+                    )
+                }),
+        };
+        let sessions = super::SessionSettings {
+            idle: session_time("session_idle", l.session_idle, d.sessions.idle)?,
+            max: session_time("session_max", l.session_max, d.sessions.max)?,
+        };
+        if sessions.idle > sessions.max {
+            return Err(ConfigError::invalid(
+                "session_idle",
+                "must not be longer than session_max",
+            ));
+        }
         Ok(Config {
             listen,
             db,
             admin_token: l.admin_token,
+            admin_token_enabled: l.admin_token_enabled.unwrap_or(d.admin_token_enabled),
+            sessions,
             callback_key: l.callback_key,
             callback_skew_secs,
             callback_rate_per_source,

@@ -15,6 +15,11 @@ pub struct AuditEntry {
     pub target: String,
     #[ts(type = "unknown")]
     pub detail: serde_json::Value,
+    /// How the person came in: `console`, `api_token`, `bootstrap_token`, `desktop`,
+    /// `cli`; `""` for entries from before doors were kept.
+    pub door: String,
+    /// The API token's name when one was used, else `""`.
+    pub token_name: String,
 }
 
 impl From<store::AuditEntry> for AuditEntry {
@@ -26,6 +31,8 @@ impl From<store::AuditEntry> for AuditEntry {
             action,
             target,
             detail,
+            door,
+            token_name,
         } = r;
         Self {
             id,
@@ -34,6 +41,8 @@ impl From<store::AuditEntry> for AuditEntry {
             action,
             target,
             detail,
+            door,
+            token_name,
         }
     }
 }

@@ -181,7 +181,7 @@ async fn each_model_writes_the_json_its_row_did() {
     same::<_, MessageFilter>(std::slice::from_ref(&filter));
     same::<_, Page<TimelineReportRecord>>(&[s.timeline_reports(CLASS, None, 100).await.unwrap()]);
     same::<_, ReportFacts>(&s.report_facts(CLASS).await.unwrap());
-    same::<_, AuditEntry>(&s.audit_log_filtered(None, 100, None, None).await.unwrap());
+    same::<_, AuditEntry>(&s.audit_log_filtered(None, 100, Default::default()).await.unwrap());
     // Every variant of every mirrored enumeration, by its name on the wire.
     macro_rules! variants {
         ($($e:ident),+) => {$(same::<_, $e>(store::$e::ALL);)+};
