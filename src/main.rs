@@ -72,6 +72,12 @@ enum Command {
     /// Export a class (class, members, messages, attempts, group history, alignment) as one
     /// JSON bundle without secrets.
     Export(cli::align::ExportArgs),
+    /// The console's people: add, list, set-role, disable, reset-password.
+    #[command(subcommand)]
+    User(cli::people::UserCommand),
+    /// People's API tokens: create, list, revoke.
+    #[command(subcommand)]
+    Token(cli::people::TokenCommand),
     /// Import a class bundle (from `replaydesk export` or the export route) into a database
     /// for inspection: the class becomes a read-only record, never delivered or resent.
     Import(cli::align::ImportArgs),
@@ -138,5 +144,7 @@ fn main() -> ExitCode {
         Command::Align(args) => cli::align::run(args),
         Command::Export(args) => cli::align::run_export(args),
         Command::Import(args) => cli::align::run_import(args),
+        Command::User(cmd) => cli::people::run_user(cmd),
+        Command::Token(cmd) => cli::people::run_token(cmd),
     }
 }

@@ -178,9 +178,13 @@ fn import(args: &ImportArgs) -> Result<replaydesk::store::ClassRecord, String> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     rt.block_on(async {
         let store = Store::open(&args.db).await.map_err(|e| e.to_string())?;
-        let c = replaydesk::service::import_bundle(&store, &checked, "cli")
-            .await
-            .map_err(|e| e.to_string());
+        let c = replaydesk::service::import_bundle(
+            &store,
+            &checked,
+            &replaydesk::service::Actor::new("cli", replaydesk::service::Door::Cli),
+        )
+        .await
+        .map_err(|e| e.to_string());
         store.close().await;
         c
     })

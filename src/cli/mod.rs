@@ -3,4 +3,5 @@
 pub mod align;
 pub mod delivery;
 pub mod emulator;
+pub mod people;
 pub mod store;

@@ -162,7 +162,7 @@ on_both_engines! {
         }
         assert_counts_exact(&store, &db, "everything failed").await;
         let job = store
-            .create_job(JobKind::RecoverFailed, &MessageFilter { class_id: Some("c1".into()), ..MessageFilter::default() }, "admin")
+            .create_job(JobKind::RecoverFailed, &MessageFilter { class_id: Some("c1".into()), ..MessageFilter::default() }, &crate::util::by("admin"))
             .await
             .unwrap();
         while store.job_enqueue_batch(job.id, 3).await.unwrap() > 0 {}

@@ -214,7 +214,7 @@ async fn wrong_secret_key_pauses_with_alert_and_fixing_it_resumes() {
     h.delivery
         .update_secret_key(
             "0f3c8e1d5b7a92c4e6f8a0b2c4d6e8f0a1b3c5d7e9f1a3b5c7d9e1f3a5b7c9d1".into(),
-            "admin@test",
+            &crate::util::by("admin@test"),
         )
         .await
         .unwrap();
@@ -243,7 +243,11 @@ async fn manual_resend_keeps_seq_and_draws_new_random_once_sent() {
     })
     .await;
     let first = h.store.message(m.id).await.unwrap();
-    assert!(h.delivery.resend(m.id, true, "support@test").await.unwrap());
+    assert!(h
+        .delivery
+        .resend(m.id, true, &crate::util::by("support@test"))
+        .await
+        .unwrap());
     wait_until(Duration::from_secs(10), "resent", || async {
         let now = h.store.message(m.id).await.unwrap();
         now.status == MessageStatus::Sent && now.attempt_count == 2
@@ -293,7 +297,7 @@ async fn recover_failed_since_and_bulk_resend_survive_a_restart() {
     h.stop().await;
     let job = h
         .delivery
-        .recover_failed_since(t0, Some("c1".into()), "admin@test")
+        .recover_failed_since(t0, Some("c1".into()), &crate::util::by("admin@test"))
         .await
         .unwrap();
     assert_eq!((job.total, job.done, job.failed), (30, 0, 0));
@@ -327,7 +331,11 @@ async fn recover_failed_since_and_bulk_resend_survive_a_restart() {
         statuses: vec![MessageStatus::Sent],
         ..Default::default()
     };
-    let bulk = h.delivery.bulk_resend(filter, "admin@test").await.unwrap();
+    let bulk = h
+        .delivery
+        .bulk_resend(filter, &crate::util::by("admin@test"))
+        .await
+        .unwrap();
     wait_until(Duration::from_secs(20), "bulk job finished", || async {
         h.store.job(bulk.id).await.unwrap().state == replaydesk::store::JobState::Finished
     })

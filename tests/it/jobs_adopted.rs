@@ -33,7 +33,7 @@ on_both_engines! {
                     class_id: Some("jobs".into()),
                     ..Default::default()
                 },
-                "admin",
+                &crate::util::by("admin"),
             )
             .await
             .unwrap();

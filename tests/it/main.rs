@@ -11,6 +11,7 @@
 mod util;
 
 mod align;
+mod auth_people;
 mod bad_requests;
 mod bulk_resend;
 mod callback;

@@ -547,12 +547,12 @@ async fn fill(t: &TestServer) -> (String, String) {
     let c = t.desk.console();
     c.recover(
         q(json!({"since_ms": 0, "class_id": d.broken_class_id})),
-        "plans-test",
+        &crate::util::by("plans-test"),
     )
     .await
     .expect("a recovery job");
     t.desk
-        .reconcile_class(&d.class_id, q(json!({})), "plans-test")
+        .reconcile_class(&d.class_id, q(json!({})), &crate::util::by("plans-test"))
         .await
         .expect("reconcile starts");
     let desk = t.desk.clone();

@@ -381,7 +381,7 @@ on_both_engines! {
 
         // A bulk job takes on its filter's messages in batches from its cursor.
         let job = store
-            .create_job(JobKind::BulkResend, &MessageFilter { class_id: Some("c1".into()), ..Default::default() }, "admin")
+            .create_job(JobKind::BulkResend, &MessageFilter { class_id: Some("c1".into()), ..Default::default() }, &crate::util::by("admin"))
             .await
             .unwrap();
         assert_eq!(store.unfinished_jobs().await.unwrap(), vec![job.id]);
@@ -393,7 +393,7 @@ on_both_engines! {
         assert!(!store.job_check_finished(job.id).await.unwrap());
 
         // Reconcile: a page saved twice keeps one row per message (an upsert).
-        let run = store.start_reconcile("c1", "admin").await.unwrap();
+        let run = store.start_reconcile("c1", &crate::util::by("admin")).await.unwrap();
         store
             .save_history_page(run.id, "c1", &[(1, "a".into()), (2, "b".into())], Some(2))
             .await
@@ -423,7 +423,7 @@ on_both_engines! {
 
         // The audit log pages back from a cursor.
         for i in 0..3 {
-            store.audit("admin", "act", &format!("t{i}"), &serde_json::json!({"i": i})).await.unwrap();
+            store.audit(&crate::util::by("admin"), "act", &format!("t{i}"), &serde_json::json!({"i": i})).await.unwrap();
         }
         let newest = store.audit_log(None, 2).await.unwrap();
         assert!(newest.len() == 2 && newest[0].target == "t2");
@@ -555,12 +555,19 @@ async fn fill(store: &Store) {
         .await
         .unwrap();
     let job = store
-        .create_job(JobKind::BulkResend, &MessageFilter::default(), "admin")
+        .create_job(
+            JobKind::BulkResend,
+            &MessageFilter::default(),
+            &crate::util::by("admin"),
+        )
         .await
         .unwrap();
     store.job_enqueue_batch(job.id, 10).await.unwrap();
     store.raise_class_alert("k", "c1", "d").await.unwrap();
-    let run = store.start_reconcile("c1", "admin").await.unwrap();
+    let run = store
+        .start_reconcile("c1", &crate::util::by("admin"))
+        .await
+        .unwrap();
     store
         .save_history_page(run.id, "c1", &[(3, "item".into())], None)
         .await

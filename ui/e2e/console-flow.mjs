@@ -121,7 +121,7 @@ export async function consoleFlowTest({ log }) {
     await shoot(page, "signin", log);
     // A wrong token is refused on the sign-in screen, in words.
     await page.getByLabel("Admin token").fill("not-the-admin-token-at-all");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Use the token" }).click();
     await page.getByText("The token was not accepted").waitFor({ timeout: 10000 });
     await page.goto(`${srv.url}/?token=${encodeURIComponent(ADMIN_TOKEN)}`, { waitUntil: "load" });
     await page.getByTestId("classes").waitFor({ timeout: 15000 });

@@ -2,6 +2,8 @@ import { QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-qu
 import { RouterProvider } from "@tanstack/react-router";
 import { useEffect, useState } from "react";
 import { getToken, onTokenChange } from "./api/auth";
+import { fetchMe } from "./api/people";
+import { currentMe, onMeChange } from "./api/session";
 import { TransportError, transport } from "./api/transport";
 import { makeRouter } from "./router";
 import { SignIn } from "./SignIn";
@@ -20,30 +22,49 @@ const queryClient = new QueryClient({
 
 const router = makeRouter();
 
-/** The browser door needs the admin token first; the desktop app does not. */
+type Gate = "checking" | "in" | "out";
+
+/**
+ * The browser door needs a person signed in (or a token) first; the desktop app does not.
+ * At start it asks `GET /v1/auth/me`, which a session cookie kept from before answers.
+ */
 export function App() {
-  const needsToken = transport().kind === "http";
-  const [token, setTok] = useState(getToken());
-  const [signedOutBy401, setSignedOut] = useState(false);
-  useEffect(
-    () =>
-      onTokenChange(() => {
-        const t = getToken();
-        if (t === null && token !== null) setSignedOut(true);
-        setTok(t);
-        if (t !== null) {
-          setSignedOut(false);
+  const needsSignIn = transport().kind === "http";
+  const [gate, setGate] = useState<Gate>(needsSignIn ? "checking" : "in");
+  const [reason, setReason] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (!needsSignIn) return;
+    let live = true;
+    fetchMe()
+      .then((me) => live && setGate(me ? "in" : "out"))
+      .catch(() => live && setGate("out"));
+    const offMe = onMeChange(() => {
+      const me = currentMe();
+      setGate((was) => {
+        if (me === null && was === "in") {
+          setReason(getToken() === null ? "The token was not accepted, the session ended, or you signed out. Sign in again." : null);
+        }
+        if (me !== null) {
+          setReason(null);
           queryClient.clear();
         }
-      }),
-    [token],
-  );
+        return me === null ? "out" : "in";
+      });
+    });
+    const offToken = onTokenChange(() => {
+      // A token was forgotten (a 401): the sign-in screen says so.
+      if (getToken() === null && currentMe()?.csrf_token == null) setReason("The token was not accepted (or you signed out). Sign in again.");
+    });
+    return () => {
+      live = false;
+      offMe();
+      offToken();
+    };
+  }, [needsSignIn]);
 
-  if (needsToken && token === null) {
-    return (
-      <SignIn reason={signedOutBy401 ? "The token was not accepted (or you signed out). Sign in again." : null} />
-    );
-  }
+  if (gate === "checking") return <p className="hint">Loading…</p>;
+  if (gate === "out") return <SignIn reason={reason} />;
   return (
     <QueryClientProvider client={queryClient}>
       <RouterProvider router={router} />

@@ -3,7 +3,8 @@ import { useState } from "react";
 import type { AppInfo } from "./bindings/AppInfo";
 import { transport, isTauri } from "./api/transport";
 import { useAppInfo } from "./api/useAppInfo";
-import { clearToken } from "./api/auth";
+import { signOut } from "./api/people";
+import { allowed, useMe } from "./api/session";
 import { ROUTES } from "./routes";
 import { applyTheme, loadTheme, nextTheme, type Theme } from "./lib/theme";
 import { ErrorNote } from "./components/common";
@@ -84,7 +85,13 @@ export function Shell() {
   // The app is the teacher's: their pages (the desktop-only ones) make its navigation, and
   // the admin's pages take it over only once one of them is open.
   const teacherArea = inTauri && ROUTES.some((r) => r.tauriOnly && r.path === pathname);
-  const nav = ROUTES.filter((r) => r.label && (inTauri ? !!r.tauriOnly === teacherArea : !r.tauriOnly));
+  const me = useMe();
+  const nav = ROUTES.filter(
+    (r) =>
+      r.label &&
+      (inTauri ? !!r.tauriOnly === teacherArea && !r.browserOnly : !r.tauriOnly) &&
+      (r.needs === undefined || allowed(me, r.needs)),
+  );
   return (
     <div className="app">
       <a className="skip" href="#main">
@@ -120,8 +127,13 @@ export function Shell() {
           {state.status === "ready" && <ModeBadge info={state.info} />}
           {state.status === "error" && <span className="badge badge-error">Backend unavailable</span>}
           <ThemeToggle />
+          {transport().kind === "http" && me && (
+            <span className="who" data-testid="who" title={`Signed in through ${me.door.replace(/_/g, " ")}`}>
+              {me.name} · {me.role}
+            </span>
+          )}
           {transport().kind === "http" && (
-            <button type="button" className="ghost" onClick={() => clearToken()} title="Forget the admin token">
+            <button type="button" className="ghost" onClick={() => void signOut()} title="End the session (or forget the token)">
               Sign out
             </button>
           )}

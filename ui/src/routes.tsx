@@ -3,6 +3,7 @@
 // settings) appear only inside the desktop app, where they are the teacher's pages.
 
 import { lazyRouteComponent, type RouteComponent } from "@tanstack/react-router";
+import type { OpName } from "./bindings/operations";
 import { AuditView } from "./views/AuditView";
 import { CallbacksView } from "./views/CallbacksView";
 import { ClassesView } from "./views/ClassesView";
@@ -15,6 +16,7 @@ import { ReportsView } from "./views/ReportsView";
 import { HostView } from "./views/host/HostView";
 import { MyClassesView } from "./views/host/MyClassesView";
 import { SettingsView } from "./views/settings/SettingsView";
+import { UsersView } from "./views/people/UsersView";
 
 export interface RouteEntry {
   /** TanStack Router path, `$name` for a parameter. */
@@ -24,6 +26,10 @@ export interface RouteEntry {
   label?: string;
   /** Only inside the desktop app (Tauri). */
   tauriOnly?: boolean;
+  /** Only in a browser (people sign in there; the desktop app has none). */
+  browserOnly?: boolean;
+  /** The operation the page lists with: its navigation entry is hidden from a role below it. */
+  needs?: OpName;
 }
 
 export const ROUTES: RouteEntry[] = [
@@ -38,10 +44,11 @@ export const ROUTES: RouteEntry[] = [
   },
   { path: "/classes/$classId/reconcile", component: ReconcileView },
   { path: "/messages", label: "Messages", component: MessagesView },
-  { path: "/jobs", label: "Jobs", component: JobsView },
+  { path: "/jobs", label: "Jobs", component: JobsView, needs: "list_jobs" },
   { path: "/jobs/$jobId", component: JobView },
-  { path: "/callbacks", label: "Callbacks", component: CallbacksView },
-  { path: "/audit", label: "Audit log", component: AuditView },
+  { path: "/callbacks", label: "Callbacks", component: CallbacksView, needs: "list_callbacks" },
+  { path: "/audit", label: "Audit log", component: AuditView, needs: "list_audit" },
+  { path: "/people", label: "People", component: UsersView, needs: "list_users", browserOnly: true },
   // Desktop-only pages: the teacher's. In the app they make the main navigation and the
   // pages above are one switch away (Shell).
   { path: "/host", label: "Host", tauriOnly: true, component: HostView },

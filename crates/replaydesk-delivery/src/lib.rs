@@ -15,9 +15,9 @@ pub use limiter::{Limiters, TokenBucket};
 pub use schedule::{after, jittered, parse_duration, RetrySchedule, MAX_DELAY};
 pub use stats::{DeliveryStats, StatsSnapshot};
 
-use replaydesk_store::Actor;
 use replaydesk_im::client::ImClient;
 use replaydesk_protocol::secret::Secret;
+use replaydesk_store::Actor;
 use replaydesk_store::{Job, JobKind, MessageFilter, MessageStatus, Store, StoreError};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;

@@ -174,7 +174,9 @@ impl Host {
 
     /// Creates a class taught from this machine (audited as the desktop app's doing).
     pub async fn create_class(&self, req: CreateClass) -> ServiceResult<CreatedClass> {
-        self.desk.create_class(req, "desktop").await
+        self.desk
+            .create_class(req, &replaydesk_service::Actor::desktop())
+            .await
     }
 
     /// What a client needs to report to `class_id`; with `uid`, that member's own report

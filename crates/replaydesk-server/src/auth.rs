@@ -101,11 +101,17 @@ mod tests {
     #[test]
     fn the_session_cookie_is_found_among_others() {
         let mut h = HeaderMap::new();
-        h.append(header::COOKIE, HeaderValue::from_static("a=1; replaydesk_session=rss1_x ; b=2"));
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; replaydesk_session=rss1_x ; b=2"),
+        );
         assert_eq!(cookie(&h, SESSION_COOKIE), Some("rss1_x"));
         assert_eq!(cookie(&h, "c"), None);
         let mut h = HeaderMap::new();
-        h.append(header::COOKIE, HeaderValue::from_static("replaydesk_session="));
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("replaydesk_session="),
+        );
         assert_eq!(cookie(&h, SESSION_COOKIE), None);
     }
 

@@ -135,8 +135,9 @@ pub async fn me(State(desk): State<ReplayDesk>, headers: HeaderMap) -> ApiResult
     // A bearer token (or nothing: 401), read as every console route reads it.
     let mut parts = axum::http::Request::new(()).into_parts().0;
     parts.headers = headers;
-    let caller =
-        <Caller as axum::extract::FromRequestParts<ReplayDesk>>::from_request_parts(&mut parts, &desk)
-            .await?;
+    let caller = <Caller as axum::extract::FromRequestParts<ReplayDesk>>::from_request_parts(
+        &mut parts, &desk,
+    )
+    .await?;
     Ok(Json(desk.me_of(&caller.principal)))
 }

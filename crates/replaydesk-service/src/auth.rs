@@ -1,5 +1,6 @@
-//! Credentials: the admin bearer token, the members' report credentials, and the legacy
-//! class-wide report token.
+//! Credentials: the members' report credentials and the legacy class-wide report token.
+//! (The console's people, their sessions and tokens, and the bootstrap admin token:
+//! `people/`.)
 //!
 //! One file although long: the credential's derivation and every check made against it
 //! (and their tests) must be read together; a check apart from its format is how a
@@ -15,12 +16,12 @@
 //! the form from before issuing existed (the teacher's from class creation, the host
 //! app's), accepted while the member was never issued one nor revoked.
 
-use replaydesk_store::Actor;
 use super::api::models;
 use super::{validate, ReplayDesk, ServiceError, ServiceResult};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
+use replaydesk_store::Actor;
 use replaydesk_store::{ClassAuth, ClassRecord, MemberRole, RosterMember};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -336,24 +337,6 @@ impl ReplayDesk {
 }
 
 impl ReplayDesk {
-    /// Checks an admin bearer token (constant time).
-    pub fn check_admin_token(&self, presented: Option<&str>) -> ServiceResult<()> {
-        let Some(p) = presented else {
-            return Err(ServiceError::Unauthorized(
-                "admin token required (Authorization: Bearer <token>)".into(),
-            ));
-        };
-        let ok: bool = p
-            .as_bytes()
-            .ct_eq(self.inner.admin_token.expose().as_bytes())
-            .into();
-        if ok {
-            Ok(())
-        } else {
-            Err(ServiceError::Unauthorized("wrong admin token".into()))
-        }
-    }
-
     /// The checks before a credential of `uid` in `class_id` is given out (a printable uid
     /// of a live class; a new uid follows the identifier rule, a member stored before it
     /// keeps its id), then the class's key to make it with.

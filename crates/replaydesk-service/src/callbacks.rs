@@ -2,7 +2,6 @@
 //! became of it, a matched recording stored with its 1004 before it is acknowledged, and
 //! the admin's view and assignment of the callbacks that matched no class.
 
-use replaydesk_store::Actor;
 use super::api::models;
 use super::{validate, ReplayDesk, ServiceError, ServiceResult, MAX_PAGE};
 use replaydesk_callback::{
@@ -11,6 +10,7 @@ use replaydesk_callback::{
 };
 use replaydesk_protocol::secret::Secret;
 use replaydesk_protocol::{check_size, Seq};
+use replaydesk_store::Actor;
 use replaydesk_store::{
     CallbackStatus, NewCallbackRow, Page, RecordingCallbackRecord, RecordingIntake,
     RecordingTarget, REFUSED_BODY_SAMPLE_BYTES,

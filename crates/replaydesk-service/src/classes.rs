@@ -1,7 +1,6 @@
 //! Classes: creation (with the IM group when asked), listing with per-status counts, and
 //! members.
 
-use replaydesk_store::Actor;
 use super::auth::derive_credential;
 use super::{
     token_sha256, validate, ClassSummary, CreateClass, CreatedClass, GroupCreated, ReplayDesk,
@@ -10,6 +9,7 @@ use super::{
 use crate::config::random_token;
 use replaydesk_delivery::GROUP_MISSING_ALERT;
 use replaydesk_im::client::ImError;
+use replaydesk_store::Actor;
 use replaydesk_store::{ClassRecord, Member, MessageStatus, NewClass, StoreError};
 use std::collections::HashMap;
 
@@ -23,7 +23,11 @@ const GROUP_ID_TAKEN: i64 = 10021;
 impl ReplayDesk {
     /// Creates a class (and its group in IM when asked; one that exists is fine) and
     /// returns its report token, shown this once.
-    pub async fn create_class(&self, req: CreateClass, actor: &Actor) -> ServiceResult<CreatedClass> {
+    pub async fn create_class(
+        &self,
+        req: CreateClass,
+        actor: &Actor,
+    ) -> ServiceResult<CreatedClass> {
         validate::class_id(&req.class_id).map_err(ServiceError::Invalid)?;
         validate::group_id(&req.group_id).map_err(ServiceError::Invalid)?;
         validate::uid("teacher_uid", &req.teacher_uid).map_err(ServiceError::Invalid)?;

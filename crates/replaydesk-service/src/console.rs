@@ -4,7 +4,6 @@
 //! They take the typed requests of [`super::requests`]; the queries become the store's filters
 //! in [`super::filters`], checked there once for both doors.
 
-use replaydesk_store::Actor;
 use super::requests::{
     AddMembers, AuditQuery, CallbackQuery, ClassQuery, IssueCredentials, JobsQuery, MessageQuery,
     PageQuery, RecoverRequest, ResendFilter, ResendMessageRequest, SandboxFaults, SecretKeyRequest,
@@ -17,6 +16,7 @@ use super::{
 };
 use crate::secret_store::SecretName;
 use replaydesk_protocol::secret::Secret;
+use replaydesk_store::Actor;
 // The console answers with the API's models; the store's rows are converted here, at
 // the service's edge (see `api::models`).
 use super::api::models::{

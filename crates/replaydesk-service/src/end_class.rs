@@ -3,8 +3,8 @@
 //! newest timeline pair maps the server's clock now, so that a player places it where the
 //! teacher's own End would have been.
 
-use replaydesk_store::Actor;
 use super::{ClassEventReport, ClassSummary, ReplayDesk, ServiceError, ServiceResult};
+use replaydesk_store::Actor;
 use replaydesk_store::{ClassEvent, ClassState};
 
 /// The teacher's client clock at server time `now_ms`, by the pair (`client_ms`,

@@ -5,11 +5,11 @@
 //! transaction. The class becomes a read-only record: marked imported, never delivered,
 //! resent, reconciled or reopened, and it takes no reports.
 
-use replaydesk_store::Actor;
 use super::export::{ClassBundle, BUNDLE_FORMAT};
 use super::{validate, ReplayDesk, ServiceError, ServiceResult};
 use replaydesk_align::read_history_item;
 use replaydesk_protocol::MessageType;
+use replaydesk_store::Actor;
 use replaydesk_store::{ClassRecord, ImportedClass, Store};
 use serde_json::Value;
 use std::collections::HashSet;

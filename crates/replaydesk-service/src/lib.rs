@@ -45,12 +45,12 @@ pub use export::{export_class, ClassBundle, HistoryItem, BUNDLE_FORMAT};
 pub use health::{Health, Readiness, CACHE_FOR};
 pub use import::{import_bundle, parse_bundle, read_bundle, BundleError, CheckedBundle};
 pub use intake::MAX_BATCH;
+pub use people::Principal;
+pub use replaydesk_store::{Actor, Door};
 pub use reports::{
     kept_report_body, time_line_for, ReportMeta, REFUSED_REPORT_SAMPLE_BYTES,
     REPORT_MAX_BODY_BYTES, TIMELINE_FIELDS,
 };
-pub use people::Principal;
-pub use replaydesk_store::{Actor, Door};
 pub use types::*;
 
 use crate::config::{random_token, Config, ConfigError};

@@ -2,9 +2,9 @@
 //! recover as jobs, and the messages a job took on. (Resending one message is the
 //! console operation `resend_message`: `console.rs`.)
 
-use replaydesk_store::Actor;
 use super::{validate, MessageDetail, ReplayDesk, ServiceError, ServiceResult, MAX_PAGE};
 use replaydesk_protocol::MessageType;
+use replaydesk_store::Actor;
 use replaydesk_store::{Job, MessageFilter, Page, StoredMessage};
 
 impl ReplayDesk {

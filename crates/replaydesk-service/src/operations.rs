@@ -52,7 +52,10 @@ mod tests {
             .await
             .unwrap();
         desk.console()
-            .set_secret_key(key("fixed-B"), "admin")
+            .set_secret_key(
+                key("fixed-B"),
+                &crate::Actor::new("admin", crate::Door::BootstrapToken),
+            )
             .await
             .unwrap();
         desk.shutdown().await;
@@ -86,7 +89,10 @@ mod tests {
             .unwrap();
         assert!(desk
             .console()
-            .set_secret_key(key("has space"), "admin")
+            .set_secret_key(
+                key("has space"),
+                &crate::Actor::new("admin", crate::Door::BootstrapToken)
+            )
             .await
             .is_err());
         desk.shutdown().await;

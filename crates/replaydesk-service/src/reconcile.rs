@@ -1,7 +1,6 @@
 //! Reconcile: fetch a class's ReplayGroup history page by page (20 a page, backwards,
 //! paced, resumable), keep it read-only beside the class, and compare it with the log.
 
-use replaydesk_store::Actor;
 use super::api::models;
 use super::{ReplayDesk, ServiceError, ServiceResult};
 use parking_lot::Mutex;
@@ -11,6 +10,7 @@ use replaydesk_align::{
 use replaydesk_im::client::ApiResponse;
 use replaydesk_im::wire::{self, ApiStatus, GroupMsgGetSimpleRequest};
 use replaydesk_protocol::MessageType;
+use replaydesk_store::Actor;
 use replaydesk_store::{AlignmentRow, ReconcileRunRow, ReconcileState, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -10,8 +10,8 @@
 //! repeat) and the 1004 each writes share one transaction per change, so they are kept
 //! where that transaction can be read whole.
 
-use super::audit::Actor;
 use super::audit::audit_tx;
+use super::audit::Actor;
 use super::filter::Page;
 use super::messages::{insert_message_tx, message_columns, message_from_row, NewMessage};
 use super::types::{text_enum, StoredMessage};

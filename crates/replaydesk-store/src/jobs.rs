@@ -2,8 +2,8 @@
 //! and the messages it took on are rows, so it goes on after a restart, and its progress
 //! is read from the statuses of its messages.
 
-use super::audit::Actor;
 use super::audit::audit_tx;
+use super::audit::Actor;
 use super::filter::{MessageFilter, Page, NOT_IMPORTED};
 use super::messages::{message_columns, message_from_row, requeue_tx};
 use super::types::{text_enum, StoredMessage, Trigger};

@@ -1,8 +1,8 @@
 //! The members of a class: the teacher at creation, a roster registered by an admin, and
 //! (open enrolment) whoever reported; with the state of each member's credential.
 
-use super::audit::Actor;
 use super::audit::audit_tx;
+use super::audit::Actor;
 use super::classes::CredentialState;
 use super::types::text_enum;
 use super::{Db, DbRow};

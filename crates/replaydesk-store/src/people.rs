@@ -124,7 +124,9 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         if taken.is_some() {
-            return Err(StoreError::Conflict(format!("user {name:?} exists already")));
+            return Err(StoreError::Conflict(format!(
+                "user {name:?} exists already"
+            )));
         }
         sqlx::query(
             "INSERT INTO users (name, role, setup_code_sha256, setup_code_expires_at, created_at) \
@@ -145,10 +147,12 @@ impl Store {
             &serde_json::json!({ "role": role }),
         )
         .await?;
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.name = $1"))
-            .bind(name)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.name = $1"
+        ))
+        .bind(name)
+        .fetch_one(&mut *tx)
+        .await?;
         let user = user_row(&row)?;
         tx.commit().await?;
         Ok(user)
@@ -156,18 +160,22 @@ impl Store {
 
     /// Every user, by name.
     pub async fn users(&self) -> StoreResult<Vec<UserRow>> {
-        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.name"))
-            .fetch_all(self.writer())
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users u ORDER BY u.name"
+        ))
+        .fetch_all(self.writer())
+        .await?;
         Ok(rows.iter().map(user_row).collect::<Result<_, _>>()?)
     }
 
     /// The user named `name`. Read on the writer: a password just set must be seen.
     pub async fn user(&self, name: &str) -> StoreResult<Option<UserRow>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.name = $1"))
-            .bind(name)
-            .fetch_optional(self.writer())
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(self.writer())
+        .await?;
         Ok(row.as_ref().map(user_row).transpose()?)
     }
 
@@ -178,7 +186,12 @@ impl Store {
     }
 
     /// Gives the user another role (their tokens never act above it: see the service).
-    pub async fn set_user_role(&self, name: &str, role: &str, actor: &Actor) -> StoreResult<UserRow> {
+    pub async fn set_user_role(
+        &self,
+        name: &str,
+        role: &str,
+        actor: &Actor,
+    ) -> StoreResult<UserRow> {
         let before = self.user_or_404(name).await?;
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
@@ -202,7 +215,9 @@ impl Store {
     pub async fn disable_user(&self, name: &str, actor: &Actor) -> StoreResult<UserRow> {
         let user = self.user_or_404(name).await?;
         if user.disabled_at.is_some() {
-            return Err(StoreError::Conflict(format!("user {name:?} is disabled already")));
+            return Err(StoreError::Conflict(format!(
+                "user {name:?} is disabled already"
+            )));
         }
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
@@ -437,7 +452,11 @@ impl Store {
         let sql = format!(
             "SELECT {TOKEN_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id {} \
              ORDER BY t.id DESC",
-            if user.is_some() { "WHERE u.name = $1" } else { "" }
+            if user.is_some() {
+                "WHERE u.name = $1"
+            } else {
+                ""
+            }
         );
         let mut q = sqlx::query(&sql);
         if let Some(u) = user {
@@ -494,7 +513,9 @@ impl Store {
     pub async fn revoke_token(&self, id: i64, actor: &Actor) -> StoreResult<TokenRow> {
         let token = self.token(id).await?;
         if token.revoked_at.is_some() {
-            return Err(StoreError::Conflict(format!("token {id} is revoked already")));
+            return Err(StoreError::Conflict(format!(
+                "token {id} is revoked already"
+            )));
         }
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2")

@@ -5,8 +5,8 @@
 //! ([`replaydesk_service::api`]), the same declarations the HTTP routes are built from,
 //! so both doors decode, check and answer alike; errors are the HTTP error body.
 //!
-//! No token: the desktop app is its admin's own machine. Actions are audited as
-//! [`ACTOR`].
+//! No sign-in: the desktop app is its teacher's own machine, with every role. Actions are
+//! audited as [`ACTOR`] through the `desktop` door.
 
 use super::ErrorBody;
 use replaydesk_service::api::{dispatch, IpcArgs};
@@ -44,5 +44,7 @@ pub async fn operation(
         query,
         body,
     };
-    Ok(dispatch(&state, &name, ipc, ACTOR).await?)
+    let actor = replaydesk_service::Actor::desktop();
+    debug_assert_eq!(actor.name, ACTOR);
+    Ok(dispatch(&state, &name, ipc, &actor).await?)
 }

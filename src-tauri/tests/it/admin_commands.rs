@@ -208,6 +208,14 @@ fn admin_commands_do_what_their_http_twins_do() {
         .collect();
     assert!(actors.len() >= 4, "{audit}");
     assert!(actors.iter().all(|a| *a == "desktop"), "{actors:?}");
+    // ... through the desktop app's own door (issue 23: the door is kept with the person).
+    let doors: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["door"].as_str().unwrap())
+        .collect();
+    assert!(doors.iter().all(|d| *d == "desktop"), "{doors:?}");
     assert_eq!(audit, rig.http_get("/v1/admin/audit?limit=50").1);
 
     // A new secret key is taken (sandbox: the emulator's own, so sending goes on).

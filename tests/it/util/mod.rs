@@ -242,3 +242,9 @@ pub fn seq_occurrences(emu: &EmulatorHandle, group_id: &str) -> HashMap<u64, usi
     }
     out
 }
+
+/// An actor for calls made straight into the library (as the bootstrap token's caller
+/// named `name` would be).
+pub fn by(name: &str) -> replaydesk::store::Actor {
+    replaydesk::store::Actor::new(name, replaydesk::store::Door::BootstrapToken)
+}

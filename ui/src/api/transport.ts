@@ -49,6 +49,7 @@ import type { TimelineReportRecord } from "../bindings/TimelineReportRecord";
 import type { UnassignedCallback } from "../bindings/UnassignedCallback";
 import { OPERATIONS, type OpName, type Operations } from "../bindings/operations";
 import { clearToken, getToken } from "./auth";
+import { csrfToken, setMe } from "./session";
 
 export { OPERATIONS, type OpName };
 
@@ -177,7 +178,8 @@ const ERROR_WORDS: Record<string, string> = {
   malformed_json: "The request was not valid JSON",
   payload_too_large: "The request was too large",
   im_error: "The IM service refused or failed",
-  unauthorized: "The admin token was not accepted",
+  unauthorized: "Not signed in, or the credential was not accepted",
+  rate_limited: "Too many tries",
   forbidden: "Not allowed",
   not_found: "Not found",
   conflict: "Conflicts with the current state",
@@ -332,8 +334,10 @@ export const tauriTransport: Transport = typed(
 async function httpError(res: Response, what: string): Promise<TransportError> {
   const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`;
   if (res.status === 401) {
-    // The token is wrong or gone: forget it so that the sign-in screen shows.
+    // The token is wrong or gone, or the session ended: forget both so that the sign-in
+    // screen shows.
     clearToken();
+    setMe(null);
   }
   try {
     const body = errorBody(await res.json());
@@ -344,11 +348,18 @@ async function httpError(res: Response, what: string): Promise<TransportError> {
   return new TransportError(`The server answered ${status} for ${what}`, null, res.status);
 }
 
-async function httpRequest(method: string, path: string, body?: unknown, auth = true): Promise<unknown> {
+export async function httpRequest(method: string, path: string, body?: unknown, auth = true): Promise<unknown> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (auth) {
     const token = getToken();
-    if (token) headers.Authorization = `Bearer ${token}`;
+    if (token) {
+      headers.Authorization = `Bearer ${token}`;
+    } else {
+      // Signed in with the session cookie (which the browser sends by itself): a request
+      // that changes anything carries the session's CSRF token.
+      const csrf = csrfToken();
+      if (csrf && method !== "GET" && method !== "HEAD") headers["X-ReplayDesk-CSRF"] = csrf;
+    }
   }
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const what = `${method} ${path.split("?")[0]}`;

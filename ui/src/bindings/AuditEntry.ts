@@ -3,4 +3,13 @@
 /**
  * One entry of the audit log: who did what to which target, and its details.
  */
-export type AuditEntry = { id: number, at: number, actor: string, action: string, target: string, detail: unknown, };
+export type AuditEntry = { id: number, at: number, actor: string, action: string, target: string, detail: unknown, 
+/**
+ * How the person came in: `console`, `api_token`, `bootstrap_token`, `desktop`,
+ * `cli`; `""` for entries from before doors were kept.
+ */
+door: string, 
+/**
+ * The API token's name when one was used, else `""`.
+ */
+token_name: string, };

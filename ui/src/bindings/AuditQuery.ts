@@ -13,4 +13,8 @@ action?: string,
 /**
  * Only entries whose target starts with this (at most 200 characters).
  */
-target?: string, };
+target?: string, 
+/**
+ * Only entries of this person (exactly; at most 128 characters).
+ */
+actor?: string, };

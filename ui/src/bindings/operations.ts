@@ -2,6 +2,7 @@
 // (service/api); do not edit by hand.
 
 import type { AddMembers } from "./AddMembers";
+import type { AddUser } from "./AddUser";
 import type { AddedMembers } from "./AddedMembers";
 import type { Alert } from "./Alert";
 import type { Alignment } from "./Alignment";
@@ -14,7 +15,9 @@ import type { ClassBundle } from "./ClassBundle";
 import type { ClassQuery } from "./ClassQuery";
 import type { ClassSummary } from "./ClassSummary";
 import type { CreateClass } from "./CreateClass";
+import type { CreateToken } from "./CreateToken";
 import type { CreatedClass } from "./CreatedClass";
+import type { CreatedToken } from "./CreatedToken";
 import type { GroupCreated } from "./GroupCreated";
 import type { IssueCredentials } from "./IssueCredentials";
 import type { Job } from "./Job";
@@ -37,9 +40,14 @@ import type { ResendPreview } from "./ResendPreview";
 import type { RosterMember } from "./RosterMember";
 import type { SandboxFaults } from "./SandboxFaults";
 import type { SecretKeyRequest } from "./SecretKeyRequest";
+import type { SetRole } from "./SetRole";
 import type { StoredMessage } from "./StoredMessage";
 import type { TimelineReportRecord } from "./TimelineReportRecord";
+import type { TokenInfo } from "./TokenInfo";
+import type { TokensQuery } from "./TokensQuery";
 import type { UnassignedCallback } from "./UnassignedCallback";
+import type { UserInfo } from "./UserInfo";
+import type { UserWithSetupCode } from "./UserWithSetupCode";
 
 export type Role = "admin" | "support" | "viewer";
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -83,6 +91,14 @@ export const OPERATIONS = {
   unassign_callback: { method: "POST", path: "/v1/admin/callbacks/{id}/unassign", status: 200, role: "admin", input: "none", params: ["id"] },
   set_secret_key: { method: "PUT", path: "/v1/admin/im/secret-key", status: 204, role: "admin", input: "body", params: [] },
   set_sandbox_faults: { method: "PUT", path: "/v1/admin/sandbox/faults", status: 200, role: "admin", input: "body", params: [] },
+  list_users: { method: "GET", path: "/v1/admin/users", status: 200, role: "admin", input: "none", params: [] },
+  add_user: { method: "POST", path: "/v1/admin/users", status: 201, role: "admin", input: "body", params: [] },
+  set_user_role: { method: "PUT", path: "/v1/admin/users/{name}/role", status: 200, role: "admin", input: "body", params: ["name"] },
+  disable_user: { method: "POST", path: "/v1/admin/users/{name}/disable", status: 200, role: "admin", input: "none", params: ["name"] },
+  reset_user_password: { method: "POST", path: "/v1/admin/users/{name}/reset-password", status: 200, role: "admin", input: "none", params: ["name"] },
+  list_tokens: { method: "GET", path: "/v1/admin/tokens", status: 200, role: "admin", input: "query", params: [] },
+  create_token: { method: "POST", path: "/v1/admin/tokens", status: 201, role: "admin", input: "body", params: [] },
+  revoke_token: { method: "POST", path: "/v1/admin/tokens/{id}/revoke", status: 200, role: "admin", input: "none", params: ["id"] },
 } as const;
 
 export type OpName = keyof typeof OPERATIONS;
@@ -161,4 +177,20 @@ export type Operations = {
   set_secret_key: { args: { body: SecretKeyRequest }; response: void };
   /** Sets the sandbox emulator's fault knobs → those now in force (409 when the IM service is real: nothing to set). Audited. */
   set_sandbox_faults: { args: { body: SandboxFaults }; response: SandboxFaults };
+  /** The console's people, by name, with their role and whether they set a password (never a password, hash or code). */
+  list_users: { args: {}; response: Array<UserInfo> };
+  /** Adds a person: `{"name","role"}` → the user and a one-time `setup_code` (this answer is the only place it appears) that they exchange for a password at `POST /v1/auth/setup`. 409 when the name is taken. Audited (`user_add`). */
+  add_user: { args: { body: AddUser }; response: UserWithSetupCode };
+  /** Gives a person another role: `{"role"}`. Their API tokens never act above it. Audited (`user_set_role`). */
+  set_user_role: { args: { name: string; body: SetRole }; response: UserInfo };
+  /** Disables a person: no sign-in, their sessions end and their tokens are refused, on every node. 409 when disabled already. Audited (`user_disable`). */
+  disable_user: { args: { name: string }; response: UserInfo };
+  /** Ends a person's password and sessions → the user and a new one-time `setup_code` (enables a disabled person again). Audited (`user_reset_password`). */
+  reset_user_password: { args: { name: string }; response: UserWithSetupCode };
+  /** API tokens, newest first (`user` narrows to one person's); never a token itself. */
+  list_tokens: { args: { query?: TokensQuery }; response: Array<TokenInfo> };
+  /** Makes an API token for a person: `{"user","name","role"?,"expires"?}` (role at most the person's; `expires` such as `30d`) → its description and the `token`, shown this once. Audited (`token_create`). */
+  create_token: { args: { body: CreateToken }; response: CreatedToken };
+  /** Revokes an API token: refused from now on, on every node. 409 when revoked already. Audited (`token_revoke`). */
+  revoke_token: { args: { id: number }; response: TokenInfo };
 };

@@ -13,6 +13,7 @@ import { JsonData } from "./JsonData";
 import { duration } from "../format/time";
 import { typeLabel } from "../lib/format";
 import { OUTCOME_WORDS, imErrorWords } from "../lib/imcodes";
+import { useCan } from "../api/session";
 
 function AttemptRow({ a }: { a: Attempt }) {
   const im = a.im_error_code !== null && a.im_error_code !== 0 ? imErrorWords(a.im_error_code) : null;
@@ -73,6 +74,7 @@ export function MessageDetailPanel({ id, onClose, readOnly = false }: { id: numb
   });
   // The message a resend was for travels with it: the panel stays mounted while another
   // message is opened, and a notice about one must never show on the next.
+  const can = useCan();
   const resend = useMutation({
     mutationFn: (v: { id: number; duplicate: boolean }) =>
       transport().resendMessage(v.id, v.duplicate ? { duplicate: true } : undefined),
@@ -116,7 +118,7 @@ export function MessageDetailPanel({ id, onClose, readOnly = false }: { id: numb
                 <span className="hint" data-testid="read-only-message">
                   read-only record
                 </span>
-              ) : (
+              ) : !can("resend_message") ? null : (
                 <button
                   type="button"
                   onClick={() => (sent ? setAsking(true) : resend.mutate({ id, duplicate: false }))}

@@ -28,6 +28,7 @@ import { JobProgress } from "./JobProgress";
 import { MessageDetailPanel } from "./MessageDetail";
 import { BulkActions } from "./BulkActions";
 import "./extras.css";
+import { useCan } from "../api/session";
 
 // A small first page so that rows show at once; bigger pages after, as the list scrolls.
 const FIRST_PAGE = 200;
@@ -199,6 +200,9 @@ export function MessageLog({
   highlight?: ReadonlySet<number>;
   readOnly?: boolean;
 }) {
+  // Bulk resends and recoveries are an admin's: hidden from other roles (the server refuses them anyway).
+  const can = useCan();
+  const canBulk = can("bulk_resend") && can("recover");
   const search = useSearch({ strict: false }) as Record<string, string>;
   const navigate = useNavigate();
   const f = useMemo(() => filtersFromSearch(search), [search]);
@@ -305,7 +309,7 @@ export function MessageLog({
             : `${count(rows.length)}${q.hasNextPage ? "+" : ""} message${rows.length === 1 ? "" : "s"}${q.hasNextPage ? " (more load as you scroll)" : ""}`}
           {q.isFetching && !q.isPending ? " · refreshing" : ""}
         </span>
-        {jobId !== undefined ? null : readOnly ? (
+        {jobId !== undefined || !canBulk ? null : readOnly ? (
           <span className="hint" data-testid="read-only-log">
             Read-only record: nothing here is resent or recovered.
           </span>

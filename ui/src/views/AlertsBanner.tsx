@@ -8,6 +8,7 @@ import { useState, type FormEvent } from "react";
 import { transport } from "../api/transport";
 import { ErrorNote, Time } from "../components/common";
 import { count } from "../lib/format";
+import { useCan } from "../api/session";
 
 /** The backend's alert kind for refused credentials (`delivery::CREDENTIALS_ALERT`). */
 const CREDENTIALS_ALERT = "im_credentials";
@@ -73,8 +74,16 @@ function alertTitle(kind: string, classId: string | null): string {
 }
 
 export function AlertsBanner({ failed }: { failed: number }) {
-  const alerts = useQuery({ queryKey: ["alerts"], queryFn: () => transport().listAlerts(), refetchInterval: 5000 });
+  // A viewer sees no alerts or callbacks (support's views): not asked for at all.
+  const can = useCan();
+  const alerts = useQuery({
+    queryKey: ["alerts"],
+    queryFn: () => transport().listAlerts(),
+    refetchInterval: 5000,
+    enabled: can("list_alerts"),
+  });
   const unmatched = useQuery({
+    enabled: can("list_callbacks"),
     queryKey: ["callbacks", "unmatched-count"],
     queryFn: () => transport().listCallbacks({ status: ["unmatched"], limit: 100 }),
     refetchInterval: 10000,
@@ -87,8 +96,8 @@ export function AlertsBanner({ failed }: { failed: number }) {
         <div key={a.id} className="alert bad" role="alert">
           <div className="grow">
             <strong>{alertTitle(a.kind, a.class_id)}</strong> <span>{a.detail}</span> <Time ms={a.raised_at} />
-            {a.kind === CREDENTIALS_ALERT && <SecretKeyForm />}
-            {a.kind === GROUP_MISSING_ALERT && a.class_id && <CreateGroupButton classId={a.class_id} />}
+            {a.kind === CREDENTIALS_ALERT && can("set_secret_key") && <SecretKeyForm />}
+            {a.kind === GROUP_MISSING_ALERT && a.class_id && can("create_group") && <CreateGroupButton classId={a.class_id} />}
             {a.kind === CALLBACKS_REFUSED_ALERT && (
               <div>
                 <Link to="/callbacks" search={{ status: "refused" }}>

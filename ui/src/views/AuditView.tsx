@@ -1,5 +1,6 @@
-// Every admin action, newest first, narrowed by action and target (kept in the URL:
-// `#/audit?action=issue_credential&target=member:c1:`). Each target links to what it names.
+// Every admin action, newest first, with who took it and through which door, narrowed by
+// action, target and person (kept in the URL:
+// `#/audit?action=issue_credential&target=member:c1:&actor=ada`). Each target links to what it names.
 
 import { Link, useNavigate, useSearch } from "@tanstack/react-router";
 import { useEffect, useState } from "react";
@@ -25,6 +26,13 @@ export const AUDIT_ACTIONS = [
   "import_class",
   "update_im_secret_key",
   "set_sandbox_faults",
+  "user_add",
+  "user_set_role",
+  "user_disable",
+  "user_reset_password",
+  "password_set",
+  "token_create",
+  "token_revoke",
 ];
 /** The backend's bounds on the filters (`GET /v1/admin/audit`). */
 const MAX_ACTION_CHARS = 64;
@@ -83,6 +91,7 @@ export function AuditView() {
   const navigate = useNavigate();
   const action = (search.action ?? "").slice(0, MAX_ACTION_CHARS);
   const target = (search.target ?? "").slice(0, MAX_TARGET_CHARS);
+  const actor = (search.actor ?? "").slice(0, 128);
   // The target field is typed into: the URL (and the query) follows a moment later.
   const [targetInput, setTargetInput] = useState(target);
   useEffect(() => setTargetInput(target), [target]);
@@ -91,17 +100,24 @@ export function AuditView() {
     const t = window.setTimeout(() => setFilter({ target: targetInput }), 300);
     return () => window.clearTimeout(t);
   });
-  const setFilter = (next: { action?: string; target?: string }) => {
-    const merged = { action, target, ...next };
+  const setFilter = (next: { action?: string; target?: string; actor?: string }) => {
+    const merged = { action, target, actor, ...next };
     const out: Record<string, string> = {};
     if (merged.action) out.action = merged.action;
     if (merged.target) out.target = merged.target;
+    if (merged.actor) out.actor = merged.actor;
     void navigate({ to: "/audit", search: out as never, replace: true });
   };
-  const { q, items } = usePaged(["audit", action, target], (cursor) =>
-    transport().listAudit({ cursor, limit: 200, ...(action ? { action } : {}), ...(target ? { target } : {}) }),
+  const { q, items } = usePaged(["audit", action, target, actor], (cursor) =>
+    transport().listAudit({
+      cursor,
+      limit: 200,
+      ...(action ? { action } : {}),
+      ...(target ? { target } : {}),
+      ...(actor ? { actor } : {}),
+    }),
   );
-  const filtered = action !== "" || target !== "";
+  const filtered = action !== "" || target !== "" || actor !== "";
   return (
     <>
       <h1>Audit log</h1>
@@ -127,8 +143,13 @@ export function AuditView() {
           title={`Up to ${MAX_TARGET_CHARS} characters`}
           data-testid="audit-target-filter"
         />
+        {actor && (
+          <span className="hint" data-testid="audit-actor-filter">
+            by <Ident value={actor} />
+          </span>
+        )}
         {filtered && (
-          <button type="button" className="ghost" onClick={() => setFilter({ action: "", target: "" })}>
+          <button type="button" className="ghost" onClick={() => setFilter({ action: "", target: "", actor: "" })}>
             Clear
           </button>
         )}
@@ -154,7 +175,15 @@ export function AuditView() {
                   <Time ms={e.at} />
                 </td>
                 <td>
-                  <Ident value={e.actor} />
+                  <button type="button" className="linkish" onClick={() => setFilter({ actor: e.actor })} title="Only this person's actions">
+                    {e.actor}
+                  </button>
+                  {e.door && (
+                    <div className="hint" data-testid="audit-door">
+                      {e.door.replace(/_/g, " ")}
+                      {e.token_name ? ` “${e.token_name}”` : ""}
+                    </div>
+                  )}
                 </td>
                 <td>
                   <button type="button" className="linkish" onClick={() => setFilter({ action: e.action })} title="Only this action">

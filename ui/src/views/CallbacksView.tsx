@@ -12,6 +12,7 @@ import { transport } from "../api/transport";
 import { Empty, ErrorNote, Loading, StatusBadge, Time } from "../components/common";
 import { LoadMore, usePaged } from "../components/Paged";
 import { DecodedCallback } from "./callbacks/DecodedCallback";
+import { useCan } from "../api/session";
 
 const STATUSES: CallbackStatus[] = ["accepted", "duplicate", "conflict", "ignored", "refused", "unmatched", "assigned"];
 
@@ -150,6 +151,7 @@ function UnassignButton({ cb }: { cb: RecordingCallbackRecord }) {
 }
 
 export function CallbacksView() {
+  const can = useCan();
   const search = useSearch({ strict: false }) as Record<string, string>;
   const status = STATUSES.includes(search.status as CallbackStatus) ? (search.status as CallbackStatus) : null;
   const { q, items } = usePaged(["callbacks", status ?? "all"], (cursor) =>
@@ -219,8 +221,8 @@ export function CallbacksView() {
                     </div>
                   )}
                   {cb.status === "unmatched" && <DecodedCallback cb={cb} />}
-                  {cb.status === "unmatched" && <AssignForm cb={cb} />}
-                  {cb.status === "assigned" && <UnassignButton cb={cb} />}
+                  {cb.status === "unmatched" && can("assign_callback") && <AssignForm cb={cb} />}
+                  {cb.status === "assigned" && can("unassign_callback") && <UnassignButton cb={cb} />}
                   <details>
                     <summary>Body as received</summary>
                     <pre className="block">{cb.body}</pre>

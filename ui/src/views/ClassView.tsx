@@ -8,6 +8,7 @@ import { ExportButton } from "../components/ExportButton";
 import { Ident } from "../components/Ident";
 import { MessageLog } from "../components/MessageLog";
 import { count } from "../lib/format";
+import { useCan } from "../api/session";
 
 /** Ends a started class for its teacher, after saying what that does. */
 function EndClassButton({ classId, teacher }: { classId: string; teacher: string }) {
@@ -59,6 +60,7 @@ export function ClassHeader({
   tab: "messages" | "members" | "reports" | "alignment" | "reconcile";
 }) {
   const c = useQuery({ queryKey: ["class", classId], queryFn: () => transport().getClass(classId), refetchInterval: 5000 });
+  const can = useCan();
   return (
     <>
       <div className="row spread">
@@ -74,7 +76,7 @@ export function ClassHeader({
           </span>
         )}
       </div>
-      {c.data?.state === "started" && c.data.imported_at == null && (
+      {c.data?.state === "started" && c.data.imported_at == null && can("end_class") && (
         <div className="row no-print">
           <EndClassButton classId={classId} teacher={c.data.teacher_uid} />
         </div>
@@ -90,19 +92,25 @@ export function ClassHeader({
         <Link to="/classes/$classId" params={{ classId }} activeProps={{}} className={`tab${tab === "messages" ? " active" : ""}`}>
           Messages
         </Link>
-        <Link to="/classes/$classId/members" params={{ classId }} activeProps={{}} className={`tab${tab === "members" ? " active" : ""}`}>
-          Members
-        </Link>
-        <Link to="/classes/$classId/reports" params={{ classId }} activeProps={{}} className={`tab${tab === "reports" ? " active" : ""}`}>
-          Timeline reports
-        </Link>
+        {can("class_members") && (
+          <Link to="/classes/$classId/members" params={{ classId }} activeProps={{}} className={`tab${tab === "members" ? " active" : ""}`}>
+            Members
+          </Link>
+        )}
+        {can("class_reports") && (
+          <Link to="/classes/$classId/reports" params={{ classId }} activeProps={{}} className={`tab${tab === "reports" ? " active" : ""}`}>
+            Timeline reports
+          </Link>
+        )}
         <Link to="/classes/$classId/alignment" params={{ classId }} activeProps={{}} className={`tab${tab === "alignment" ? " active" : ""}`}>
           Alignment
         </Link>
-        <Link to="/classes/$classId/reconcile" params={{ classId }} activeProps={{}} className={`tab${tab === "reconcile" ? " active" : ""}`}>
-          Reconcile with IM
-        </Link>
-        <ExportButton classId={classId} />
+        {can("class_reconcile") && (
+          <Link to="/classes/$classId/reconcile" params={{ classId }} activeProps={{}} className={`tab${tab === "reconcile" ? " active" : ""}`}>
+            Reconcile with IM
+          </Link>
+        )}
+        {can("export_class") && <ExportButton classId={classId} />}
       </nav>
     </>
   );

@@ -12,6 +12,7 @@ import { Empty, ErrorNote, ImportedBadge, Loading, StatusBadge, Time } from "../
 import { count } from "../lib/format";
 import { STATUSES } from "../lib/filters";
 import { AlertsBanner } from "./AlertsBanner";
+import { useCan } from "../api/session";
 
 function Counts({ counts, classId }: { counts: StatusCounts; classId: string }) {
   return (
@@ -171,6 +172,7 @@ function DemoHint() {
 }
 
 export function ClassesView() {
+  const can = useCan();
   const search = useSearch({ strict: false }) as Record<string, string>;
   const navigate = useNavigate();
   const q = search.q ?? "";
@@ -196,10 +198,12 @@ export function ClassesView() {
             value={q}
             onChange={(e) => void navigate({ to: "/", search: e.target.value ? { q: e.target.value } : {}, replace: true })}
           />
-          <button type="button" className="primary" onClick={() => setCreating(true)} disabled={creating}>
-            Create class
-          </button>
-          <ImportBundle />
+          {can("create_class") && (
+            <button type="button" className="primary" onClick={() => setCreating(true)} disabled={creating}>
+              Create class
+            </button>
+          )}
+          {can("import_class") && <ImportBundle />}
         </div>
       </div>
       {creating && <CreateClassForm onClose={() => setCreating(false)} />}

@@ -22,6 +22,10 @@ use super::models::{
     StoredMessage, TimelineReportRecord,
 };
 use super::ErrorBody;
+use crate::people::{
+    AddUser, CreateToken, CreatedToken, SetRole, TokenInfo, TokensQuery, UserInfo,
+    UserWithSetupCode,
+};
 use crate::reconcile::{ReconcileRequest, ReconcileRun};
 use crate::requests::{
     AddMembers, AuditQuery, CallbackQuery, ClassQuery, IssueCredentials, JobsQuery, MessageQuery,
@@ -31,10 +35,6 @@ use crate::{
     AssignCallback, AssignedCallback, ClassBundle, ClassSummary, CreateClass, CreatedClass,
     GroupCreated, JoinSheet, MemberCredential, MessageDetail, RecoverPreview, ResendOutcome,
     ResendPreview, UnassignedCallback,
-};
-use crate::people::{
-    AddUser, CreateToken, CreatedToken, SetRole, TokenInfo, TokensQuery, UserInfo,
-    UserWithSetupCode,
 };
 use replaydesk_align::Alignment;
 
@@ -331,7 +331,7 @@ operations! {
         path (),
         input none [],
         output json [Vec<UserInfo>],
-        |desk, _, _| desk.list_users();
+        |desk, _, _| desk.people().list_users();
 
     /// Adds a person: `{"name","role"}` → the user and a one-time `setup_code` (this
     /// answer is the only place it appears) that they exchange for a password at
@@ -340,7 +340,7 @@ operations! {
         path (),
         input body [AddUser],
         output json [UserWithSetupCode],
-        |desk, body, actor| desk.add_user(body, actor);
+        |desk, body, actor| desk.people().add_user(body, actor);
 
     /// Gives a person another role: `{"role"}`. Their API tokens never act above it.
     /// Audited (`user_set_role`).
@@ -348,7 +348,7 @@ operations! {
         path (name: String),
         input body [SetRole],
         output json [UserInfo],
-        |desk, body, actor| desk.set_user_role(&name, body, actor);
+        |desk, body, actor| desk.people().set_user_role(&name, body, actor);
 
     /// Disables a person: no sign-in, their sessions end and their tokens are refused, on
     /// every node. 409 when disabled already. Audited (`user_disable`).
@@ -356,7 +356,7 @@ operations! {
         path (name: String),
         input none [],
         output json [UserInfo],
-        |desk, _, actor| desk.disable_user(&name, actor);
+        |desk, _, actor| desk.people().disable_user(&name, actor);
 
     /// Ends a person's password and sessions → the user and a new one-time
     /// `setup_code` (enables a disabled person again). Audited (`user_reset_password`).
@@ -364,14 +364,14 @@ operations! {
         path (name: String),
         input none [],
         output json [UserWithSetupCode],
-        |desk, _, actor| desk.reset_user_password(&name, actor);
+        |desk, _, actor| desk.people().reset_user_password(&name, actor);
 
     /// API tokens, newest first (`user` narrows to one person's); never a token itself.
     list_tokens: get "/v1/admin/tokens" => 200, Admin,
         path (),
         input query [TokensQuery],
         output json [Vec<TokenInfo>],
-        |desk, query, _| desk.list_tokens(query);
+        |desk, query, _| desk.people().list_tokens(query);
 
     /// Makes an API token for a person: `{"user","name","role"?,"expires"?}` (role at most
     /// the person's; `expires` such as `30d`) → its description and the `token`, shown
@@ -380,7 +380,7 @@ operations! {
         path (),
         input body [CreateToken],
         output json [CreatedToken],
-        |desk, body, actor| desk.create_token(body, actor);
+        |desk, body, actor| desk.people().create_token(body, actor);
 
     /// Revokes an API token: refused from now on, on every node. 409 when revoked
     /// already. Audited (`token_revoke`).
@@ -388,5 +388,5 @@ operations! {
         path (id: i64),
         input none [],
         output json [TokenInfo],
-        |desk, _, actor| desk.revoke_token(id, actor);
+        |desk, _, actor| desk.people().revoke_token(id, actor);
 }

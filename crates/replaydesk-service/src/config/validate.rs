@@ -1,11 +1,11 @@
 //! From the merged sources to a [`Config`]: defaults for what no source set, and each
 //! value checked, the error naming its key.
 
-use std::time::Duration;
 use super::sources::Layer;
 use super::*;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 impl Config {
     pub(super) fn from_layer(l: Layer) -> Result<Config, ConfigError> {
@@ -178,7 +178,8 @@ impl Config {
         // Fail now rather than at start-up.
         delivery.to_delivery_config()?;
 
-        let session_time = |key: &str, v: Option<String>, default: Duration| match v {
+        let session_time = |key: &str, v: Option<String>, default: Duration| {
+            match v {
             None => Ok(default),
             Some(s) => replaydesk_delivery::parse_duration(s.trim())
                 .ok()
@@ -189,6 +190,7 @@ impl Config {
                         "must be a duration from 1m to 30 days such as \"30m\" or \"12h\" (units ms, s, m, h)",
                     )
                 }),
+        }
         };
         let sessions = super::SessionSettings {
             idle: session_time("session_idle", l.session_idle, d.sessions.idle)?,

@@ -13,15 +13,15 @@ pub(crate) mod throttle;
 pub mod types;
 
 pub use sessions::{SignedIn, CSRF_HEADER, SESSION_COOKIE};
-pub use throttle::{ACCOUNT_FREE_FAILURES, SOURCE_FAILURES_PER_WINDOW};
 pub(crate) use throttle::Throttle;
+pub use throttle::{ACCOUNT_FREE_FAILURES, SOURCE_FAILURES_PER_WINDOW};
 pub use types::*;
 
 use crate::api::Role;
 use crate::{ReplayDesk, ServiceError, ServiceResult};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use replaydesk_store::{Actor, SetupCode, UserRow};
+use replaydesk_store::{Actor, SetupCode, Store, UserRow};
 use std::time::Duration;
 
 /// How long a setup code works (it works once).
@@ -92,9 +92,7 @@ pub fn check_name(field: &str, name: &str) -> ServiceResult<()> {
 /// A token's lifetime as typed (`30d`, `12h`, `90m`): at least a minute, at most ten years.
 pub fn parse_expiry(text: &str) -> ServiceResult<Duration> {
     let d = humantime::parse_duration(text.trim()).map_err(|e| {
-        ServiceError::Invalid(format!(
-            "expires: not a duration such as 30d or 12h ({e})"
-        ))
+        ServiceError::Invalid(format!("expires: not a duration such as 30d or 12h ({e})"))
     })?;
     if d < Duration::from_secs(60) || d > Duration::from_secs(10 * 365 * 86_400) {
         return Err(ServiceError::Invalid(
@@ -111,14 +109,33 @@ fn new_setup_code() -> (String, String, i64) {
     (code, sha, expires)
 }
 
+/// Managing people and tokens over a store: what the admin operations and the CLI's
+/// `user` and `token` commands call (the CLI opens the store alone, without a server).
+#[derive(Clone, Copy)]
+pub struct People<'a> {
+    store: &'a Store,
+}
+
 impl ReplayDesk {
+    /// Managing people and tokens (the admin operations).
+    pub fn people(&self) -> People<'_> {
+        People {
+            store: &self.inner.store,
+        }
+    }
+}
+
+impl<'a> People<'a> {
+    pub fn new(store: &'a Store) -> Self {
+        Self { store }
+    }
+
     /// Adds a user with a role and no password → the user and a one-time setup code.
     /// Audited (`user_add`).
     pub async fn add_user(&self, req: AddUser, actor: &Actor) -> ServiceResult<UserWithSetupCode> {
         check_name("name", &req.name)?;
         let (code, sha, expires_at) = new_setup_code();
         let row = self
-            .inner
             .store
             .add_user(
                 &req.name,
@@ -138,8 +155,7 @@ impl ReplayDesk {
 
     /// Every user, by name.
     pub async fn list_users(&self) -> ServiceResult<Vec<UserInfo>> {
-        self.inner
-            .store
+        self.store
             .users()
             .await?
             .into_iter()
@@ -154,8 +170,7 @@ impl ReplayDesk {
         req: SetRole,
         actor: &Actor,
     ) -> ServiceResult<UserInfo> {
-        self.inner
-            .store
+        self.store
             .set_user_role(name, req.role.as_str(), actor)
             .await?
             .try_into()
@@ -164,11 +179,7 @@ impl ReplayDesk {
     /// Disables a user: no sign-in, sessions ended, tokens refused. Audited
     /// (`user_disable`).
     pub async fn disable_user(&self, name: &str, actor: &Actor) -> ServiceResult<UserInfo> {
-        self.inner
-            .store
-            .disable_user(name, actor)
-            .await?
-            .try_into()
+        self.store.disable_user(name, actor).await?.try_into()
     }
 
     /// Ends the user's password and sessions and gives a new setup code. Audited
@@ -180,7 +191,6 @@ impl ReplayDesk {
     ) -> ServiceResult<UserWithSetupCode> {
         let (code, sha, expires_at) = new_setup_code();
         let row = self
-            .inner
             .store
             .reset_user_password(
                 name,
@@ -198,8 +208,7 @@ impl ReplayDesk {
     }
 
     async fn user_row(&self, name: &str) -> ServiceResult<UserRow> {
-        self.inner
-            .store
+        self.store
             .user(name)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("user {name:?} not found")))
@@ -208,13 +217,17 @@ impl ReplayDesk {
     /// Makes an API token for a person → its description and the token (shown once).
     /// Its role defaults to the person's and may not be above it. Audited
     /// (`token_create`).
-    pub async fn create_token(&self, req: CreateToken, actor: &Actor) -> ServiceResult<CreatedToken> {
+    pub async fn create_token(
+        &self,
+        req: CreateToken,
+        actor: &Actor,
+    ) -> ServiceResult<CreatedToken> {
         check_name("name", &req.name)?;
         let expires_at = match req.expires.as_deref().filter(|e| !e.trim().is_empty()) {
             None => None,
-            Some(text) => Some(
-                replaydesk_clock::unix_ms_now() + parse_expiry(text)?.as_millis() as i64,
-            ),
+            Some(text) => {
+                Some(replaydesk_clock::unix_ms_now() + parse_expiry(text)?.as_millis() as i64)
+            }
         };
         let user = self.user_row(&req.user).await?;
         if user.disabled_at.is_some() {
@@ -236,7 +249,6 @@ impl ReplayDesk {
         }
         let token = random_secret(API_TOKEN_PREFIX);
         let row = self
-            .inner
             .store
             .add_token(
                 &user,
@@ -256,8 +268,7 @@ impl ReplayDesk {
     /// Every API token (or one person's), newest first; never a token itself.
     pub async fn list_tokens(&self, query: TokensQuery) -> ServiceResult<Vec<TokenInfo>> {
         let user = query.user.filter(|u| !u.is_empty());
-        self.inner
-            .store
+        self.store
             .tokens(user.as_deref())
             .await?
             .into_iter()
@@ -267,7 +278,7 @@ impl ReplayDesk {
 
     /// Revokes a token on every node. Audited (`token_revoke`).
     pub async fn revoke_token(&self, id: i64, actor: &Actor) -> ServiceResult<TokenInfo> {
-        self.inner.store.revoke_token(id, actor).await?.try_into()
+        self.store.revoke_token(id, actor).await?.try_into()
     }
 }
 
@@ -286,7 +297,10 @@ mod tests {
 
     #[test]
     fn expiries_read_as_durations() {
-        assert_eq!(parse_expiry("30d").unwrap(), Duration::from_secs(30 * 86_400));
+        assert_eq!(
+            parse_expiry("30d").unwrap(),
+            Duration::from_secs(30 * 86_400)
+        );
         assert!(parse_expiry("1s").is_err());
         assert!(parse_expiry("soon").is_err());
     }

@@ -253,7 +253,9 @@ impl ReplayDesk {
         };
         let now = replaydesk_clock::unix_ms_now();
         if row.revoked_at.is_some() {
-            return Err(ServiceError::Unauthorized("this API token was revoked".into()));
+            return Err(ServiceError::Unauthorized(
+                "this API token was revoked".into(),
+            ));
         }
         if row.expires_at.is_some_and(|e| now >= e) {
             return Err(ServiceError::Unauthorized("this API token expired".into()));

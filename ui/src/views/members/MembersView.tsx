@@ -18,6 +18,7 @@ import { Empty, ErrorNote, Loading, Time } from "../../components/common";
 import "../../components/extras.css";
 import { count } from "../../lib/format";
 import { ClassHeader } from "../ClassView";
+import { useCan } from "../../api/session";
 
 /** The backend's bounds (service::auth): at most this many uids at once, each 1–128 characters. */
 const MAX_UIDS = 1000;
@@ -193,7 +194,10 @@ export function MembersView() {
   for (const r of reports.data?.items ?? []) {
     if (r.uid !== null && !lastReport.has(r.uid)) lastReport.set(r.uid, r);
   }
-  const readOnly = cls.data?.imported_at != null;
+  // An imported class is a record; and registering, issuing and revoking are an admin's
+  // (hidden from other roles, refused by the server anyway).
+  const can = useCan();
+  const readOnly = cls.data?.imported_at != null || !can("member_credential");
   const [text, setText] = useState("");
   const [ask, setAsk] = useState<Ask | null>(null);
   const [serverUrl, setServerUrl] = useState(defaultServerUrl);
