@@ -12,6 +12,7 @@ mod util;
 
 mod align;
 mod auth_people;
+mod auth_sessions;
 mod bad_requests;
 mod bulk_resend;
 mod callback;

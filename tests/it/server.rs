@@ -831,6 +831,16 @@ async fn info_time_health_openapi_and_the_console() {
         "/v1/admin/callbacks/{id}",
         "/v1/admin/callbacks/{id}/assign",
         "/v1/admin/callbacks/{id}/unassign",
+        "/v1/admin/users",
+        "/v1/admin/users/{name}/role",
+        "/v1/admin/users/{name}/disable",
+        "/v1/admin/users/{name}/reset-password",
+        "/v1/admin/tokens",
+        "/v1/admin/tokens/{id}/revoke",
+        "/v1/auth/setup",
+        "/v1/auth/sign-in",
+        "/v1/auth/sign-out",
+        "/v1/auth/me",
     ];
     assert_eq!(openapi["paths"].as_object().unwrap().len(), routes.len());
     for r in routes {

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 #[macro_use]
 pub mod engines;
+pub mod people;
 #[cfg(unix)]
 pub mod process;
 pub mod server;
