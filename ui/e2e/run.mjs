@@ -14,6 +14,7 @@ import { consoleFlowTest } from "./console-flow.mjs";
 import { consoleImportTest } from "./import.mjs";
 import { demoAlignmentTest } from "./demo-alignment.mjs";
 import { desktopTest } from "./desktop.mjs";
+import { peopleTest } from "./people.mjs";
 import { rosterTest } from "./roster.mjs";
 import { cargoVersion, killAll, sleep, withTimeout } from "./lib.mjs";
 
@@ -35,6 +36,11 @@ const TESTS = [
     name: "console in Chromium: roster, credential shown once, revoke, join sheet, end class asks, audit filters, alignment, export, 800 px",
     fn: rosterTest,
     timeoutMs: 180000,
+  },
+  {
+    name: "console in Chromium: people sign in by name, setup code, People page, support sees and cannot act, audit by person",
+    fn: peopleTest,
+    timeoutMs: 120000,
   },
   {
     name: "console in Chromium: the demo's rebooted student placed inside the class by its clock, with the reason",

@@ -4,6 +4,7 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
+import { useMe } from "../../api/session";
 import { transport } from "../../api/transport";
 import type { Role } from "../../bindings/Role";
 import type { TokenInfo } from "../../bindings/TokenInfo";
@@ -82,6 +83,9 @@ function AddUserForm({ onMade }: { onMade: (name: string, code: string) => void 
 
 function UserRow({ u, onCode }: { u: UserInfo; onCode: (name: string, code: string) => void }) {
   const qc = useQueryClient();
+  // Not offered on one's own row: an admin locking themself out (the CLI can still).
+  const me = useMe();
+  const self = me?.name === u.name;
   const refresh = () => void qc.invalidateQueries({ queryKey: ["users"] });
   const setRole = useMutation({
     mutationFn: (role: Role) => transport().call("set_user_role", { name: u.name, body: { role } }),
@@ -127,7 +131,7 @@ function UserRow({ u, onCode }: { u: UserInfo; onCode: (name: string, code: stri
         >
           Reset password…
         </button>
-        {u.disabled_at === null && (
+        {u.disabled_at === null && !self && (
           <button
             type="button"
             className="danger"
