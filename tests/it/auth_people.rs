@@ -7,12 +7,11 @@
 //! revocation; the bootstrap token switched off; no secret in answers, the database or an
 //! export. Sessions, the throttle and several nodes: `auth_sessions.rs`.
 
-use crate::util::people::{cli_actor, person, sign_in, with_session, Session, PASSWORD};
+use crate::util::people::{cli_actor, person, sign_in, with_session, PASSWORD};
 use crate::util::process::BIN;
 use crate::util::server::{TestServer, ADMIN};
 use replaydesk::service::api::{visit_all, InputKind, Method as OpMethod, Operation, Role, Visit};
-use replaydesk::service::people::{AddUser, CreateToken, People};
-use replaydesk::service::{Actor, Door};
+use replaydesk::service::people::{CreateToken, People};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -533,15 +532,32 @@ async fn auth_the_cli_run_as_root_keeps_the_stores_owner_and_mode() {
             .arg(&db)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         if args[0] == "token" {
             let stdout = String::from_utf8(out.stdout).unwrap();
-            assert!(stdout.lines().last().unwrap().starts_with("rdt1_"), "{stdout}");
+            assert!(
+                stdout.lines().last().unwrap().starts_with("rdt1_"),
+                "{stdout}"
+            );
         }
         for f in files(&db) {
             let m = std::fs::metadata(&f).unwrap();
-            assert_eq!((m.uid(), m.gid()), (service_user, service_user), "{args:?}: {}", f.display());
-            assert_eq!(m.permissions().mode() & 0o077, 0, "{args:?}: {} owner-only", f.display());
+            assert_eq!(
+                (m.uid(), m.gid()),
+                (service_user, service_user),
+                "{args:?}: {}",
+                f.display()
+            );
+            assert_eq!(
+                m.permissions().mode() & 0o077,
+                0,
+                "{args:?}: {} owner-only",
+                f.display()
+            );
         }
     }
     // A bad role changes nothing and says why.
