@@ -121,6 +121,76 @@ async fn auth_role_matrix_walks_every_console_route_with_every_role_and_no_crede
     assert_eq!(checked, routes.len() * 6);
 }
 
+/// The routes that are not people's: each keeps its own credential (or none), as the
+/// OpenAPI document says.
+const OWN_CREDENTIALS: &[(&str, &str, &str)] = &[
+    ("post", "/v1/classes/{class_id}/timeline", "report"),
+    ("post", "/v1/classes/{class_id}/start", "report"),
+    ("post", "/v1/classes/{class_id}/end", "report"),
+    ("post", "/v1/callbacks/recording", "signed body"),
+    ("get", "/healthz", "public"),
+    ("get", "/readyz", "public"),
+    ("get", "/metrics", "public"),
+    ("get", "/v1/info", "public"),
+    ("get", "/v1/time", "public"),
+    ("get", "/v1/openapi.json", "public"),
+    ("post", "/v1/auth/setup", "setup code"),
+    ("post", "/v1/auth/sign-in", "password"),
+    ("post", "/v1/auth/sign-out", "session"),
+    ("get", "/v1/auth/me", "token or session"),
+];
+
+/// Every route the server describes is either a console operation of the table (walked by
+/// the matrix above, its role stated in its description and its security the `token` and
+/// `session` schemes) or one of [`OWN_CREDENTIALS`], with the scheme it says.
+#[tokio::test]
+async fn auth_every_described_route_is_a_declared_operation_or_keeps_its_own_credential() {
+    let s = TestServer::start(|_| {}).await;
+    let (_, doc) = s.get("/v1/openapi.json", None).await;
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["token"]["scheme"], "bearer", "{schemes}");
+    assert_eq!(schemes["session"]["in"], "cookie", "{schemes}");
+    assert_eq!(
+        schemes["session"]["name"], "replaydesk_session",
+        "{schemes}"
+    );
+    let table: std::collections::HashMap<String, Role> = routes()
+        .into_iter()
+        .map(|(name, _, _, role, _)| (name.to_owned(), role))
+        .collect();
+    let mut seen = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            seen += 1;
+            let id = op["operationId"].as_str().unwrap_or("");
+            if let Some(role) = table.get(id) {
+                let security = op["security"].to_string();
+                assert!(
+                    security.contains("\"token\"") && security.contains("\"session\""),
+                    "{id}: {security}"
+                );
+                let needs = format!("Needs the `{}` role.", role.as_str());
+                assert!(
+                    op["description"].as_str().unwrap_or("").contains(&needs),
+                    "{id}: {op}"
+                );
+                continue;
+            }
+            let own = OWN_CREDENTIALS
+                .iter()
+                .find(|(m, p, _)| m == method && p == path)
+                .unwrap_or_else(|| panic!("{method} {path} is neither a declared operation nor listed with its own credential"));
+            if own.2 == "report" {
+                assert!(
+                    op["security"].to_string().contains("report"),
+                    "{path}: {op}"
+                );
+            }
+        }
+    }
+    assert_eq!(seen, table.len() + OWN_CREDENTIALS.len());
+}
+
 #[tokio::test]
 async fn auth_role_is_refused_before_the_body_is_read() {
     let s = TestServer::start(|_| {}).await;
