@@ -25,7 +25,7 @@ fn routes() -> Vec<(&'static str, Method, String, Role, InputKind)> {
                 let value = match p.name {
                     "class_id" => "no-such-class",
                     "uid" => "stu1",
-                    "name" => "no-such-person",
+                    "user" => "no-such-person",
                     _ => "987654",
                 };
                 path = path.replace(&format!("{{{}}}", p.name), value);

@@ -615,7 +615,7 @@ async fn admin_routes(t: &TestServer, class_id: &str) -> Vec<(reqwest::Method, S
                     .replace("{class_id}", class_id)
                     .replace("{id}", "1")
                     .replace("{uid}", "u1")
-                    .replace("{name}", "n1");
+                    .replace("{user}", "n1");
                 out.push((method.to_uppercase().parse().unwrap(), p));
             }
         }

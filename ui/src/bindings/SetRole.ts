@@ -2,6 +2,6 @@
 import type { Role } from "./Role";
 
 /**
- * `PUT /v1/admin/users/{name}/role`: `{"role"}`.
+ * `PUT /v1/admin/users/{user}/role`: `{"role"}`.
  */
 export type SetRole = { role: Role, };

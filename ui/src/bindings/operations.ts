@@ -93,9 +93,9 @@ export const OPERATIONS = {
   set_sandbox_faults: { method: "PUT", path: "/v1/admin/sandbox/faults", status: 200, role: "admin", input: "body", params: [] },
   list_users: { method: "GET", path: "/v1/admin/users", status: 200, role: "admin", input: "none", params: [] },
   add_user: { method: "POST", path: "/v1/admin/users", status: 201, role: "admin", input: "body", params: [] },
-  set_user_role: { method: "PUT", path: "/v1/admin/users/{name}/role", status: 200, role: "admin", input: "body", params: ["name"] },
-  disable_user: { method: "POST", path: "/v1/admin/users/{name}/disable", status: 200, role: "admin", input: "none", params: ["name"] },
-  reset_user_password: { method: "POST", path: "/v1/admin/users/{name}/reset-password", status: 200, role: "admin", input: "none", params: ["name"] },
+  set_user_role: { method: "PUT", path: "/v1/admin/users/{user}/role", status: 200, role: "admin", input: "body", params: ["user"] },
+  disable_user: { method: "POST", path: "/v1/admin/users/{user}/disable", status: 200, role: "admin", input: "none", params: ["user"] },
+  reset_user_password: { method: "POST", path: "/v1/admin/users/{user}/reset-password", status: 200, role: "admin", input: "none", params: ["user"] },
   list_tokens: { method: "GET", path: "/v1/admin/tokens", status: 200, role: "admin", input: "query", params: [] },
   create_token: { method: "POST", path: "/v1/admin/tokens", status: 201, role: "admin", input: "body", params: [] },
   revoke_token: { method: "POST", path: "/v1/admin/tokens/{id}/revoke", status: 200, role: "admin", input: "none", params: ["id"] },
@@ -182,11 +182,11 @@ export type Operations = {
   /** Adds a person: `{"name","role"}` → the user and a one-time `setup_code` (this answer is the only place it appears) that they exchange for a password at `POST /v1/auth/setup`. 409 when the name is taken. Audited (`user_add`). */
   add_user: { args: { body: AddUser }; response: UserWithSetupCode };
   /** Gives a person another role: `{"role"}`. Their API tokens never act above it. Audited (`user_set_role`). */
-  set_user_role: { args: { name: string; body: SetRole }; response: UserInfo };
+  set_user_role: { args: { user: string; body: SetRole }; response: UserInfo };
   /** Disables a person: no sign-in, their sessions end and their tokens are refused, on every node. 409 when disabled already. Audited (`user_disable`). */
-  disable_user: { args: { name: string }; response: UserInfo };
+  disable_user: { args: { user: string }; response: UserInfo };
   /** Ends a person's password and sessions → the user and a new one-time `setup_code` (enables a disabled person again). Audited (`user_reset_password`). */
-  reset_user_password: { args: { name: string }; response: UserWithSetupCode };
+  reset_user_password: { args: { user: string }; response: UserWithSetupCode };
   /** API tokens, newest first (`user` narrows to one person's); never a token itself. */
   list_tokens: { args: { query?: TokensQuery }; response: Array<TokenInfo> };
   /** Makes an API token for a person: `{"user","name","role"?,"expires"?}` (role at most the person's; `expires` such as `30d`) → its description and the `token`, shown this once. Audited (`token_create`). */

@@ -671,6 +671,15 @@ mod tests {
                     .collect();
                 let params: Vec<&str> = O::PARAMS.iter().map(|p| p.name).collect();
                 assert_eq!(holes, params, "{}: path parameters", O::NAME);
+                // The IPC door's own arguments: a path parameter of these names would be
+                // taken for them.
+                for p in &params {
+                    assert!(
+                        !["name", "query", "body"].contains(p),
+                        "{}: path parameter {p:?} collides with the IPC command's own",
+                        O::NAME
+                    );
+                }
                 assert!(!O::DESCRIPTION.trim().is_empty(), "{}: described", O::NAME);
             }
         }

@@ -342,29 +342,30 @@ operations! {
         output json [UserWithSetupCode],
         |desk, body, actor| desk.people().add_user(body, actor);
 
+    // The path parameter is `user`, not `name`: over IPC `name` is the operation's own.
     /// Gives a person another role: `{"role"}`. Their API tokens never act above it.
     /// Audited (`user_set_role`).
-    set_user_role: put "/v1/admin/users/{name}/role" => 200, Admin,
-        path (name: String),
+    set_user_role: put "/v1/admin/users/{user}/role" => 200, Admin,
+        path (user: String),
         input body [SetRole],
         output json [UserInfo],
-        |desk, body, actor| desk.people().set_user_role(&name, body, actor);
+        |desk, body, actor| desk.people().set_user_role(&user, body, actor);
 
     /// Disables a person: no sign-in, their sessions end and their tokens are refused, on
     /// every node. 409 when disabled already. Audited (`user_disable`).
-    disable_user: post "/v1/admin/users/{name}/disable" => 200, Admin,
-        path (name: String),
+    disable_user: post "/v1/admin/users/{user}/disable" => 200, Admin,
+        path (user: String),
         input none [],
         output json [UserInfo],
-        |desk, _, actor| desk.people().disable_user(&name, actor);
+        |desk, _, actor| desk.people().disable_user(&user, actor);
 
     /// Ends a person's password and sessions → the user and a new one-time
     /// `setup_code` (enables a disabled person again). Audited (`user_reset_password`).
-    reset_user_password: post "/v1/admin/users/{name}/reset-password" => 200, Admin,
-        path (name: String),
+    reset_user_password: post "/v1/admin/users/{user}/reset-password" => 200, Admin,
+        path (user: String),
         input none [],
         output json [UserWithSetupCode],
-        |desk, _, actor| desk.people().reset_user_password(&name, actor);
+        |desk, _, actor| desk.people().reset_user_password(&user, actor);
 
     /// API tokens, newest first (`user` narrows to one person's); never a token itself.
     list_tokens: get "/v1/admin/tokens" => 200, Admin,

@@ -150,14 +150,17 @@ impl ReplayDesk {
                 if !matches {
                     self.inner.store.note_failed_sign_in(u.id).await?;
                 }
+                tracing::info!(user = %u.name, source = ?source, "sign-in refused");
                 return Err(ServiceError::Unauthorized(WRONG_SIGN_IN.into()));
             }
             None => {
                 throttle.note_source_failure(source, now);
                 throttle.note_unknown_name_failure(&req.name, now);
+                tracing::info!(source = ?source, "sign-in refused: no such person");
                 return Err(ServiceError::Unauthorized(WRONG_SIGN_IN.into()));
             }
         };
+        tracing::info!(user = %user.name, source = ?source, "signed in");
         self.inner.store.clear_failed_sign_ins(user.id).await?;
         let settings = &self.inner.config.sessions;
         let session = random_secret(SESSION_PREFIX);
@@ -204,7 +207,9 @@ impl ReplayDesk {
             self.inner.store.end_session(&sha).await?;
             return Err(refused());
         }
-        if now - row.last_seen_at >= TOUCH_EVERY_MS {
+        // Written at most once a minute, and often enough that a busy session never looks
+        // idle (a quarter of the idle limit when that is short).
+        if now - row.last_seen_at >= TOUCH_EVERY_MS.min(idle / 4) {
             self.inner.store.touch_session(&sha).await?;
         }
         let role = role_of(&user)?;

@@ -153,7 +153,7 @@ pub struct AddUser {
     pub role: Role,
 }
 
-/// `PUT /v1/admin/users/{name}/role`: `{"role"}`.
+/// `PUT /v1/admin/users/{user}/role`: `{"role"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[ts(export)]

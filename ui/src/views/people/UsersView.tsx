@@ -88,12 +88,12 @@ function UserRow({ u, onCode }: { u: UserInfo; onCode: (name: string, code: stri
   const self = me?.name === u.name;
   const refresh = () => void qc.invalidateQueries({ queryKey: ["users"] });
   const setRole = useMutation({
-    mutationFn: (role: Role) => transport().call("set_user_role", { name: u.name, body: { role } }),
+    mutationFn: (role: Role) => transport().call("set_user_role", { user: u.name, body: { role } }),
     onSuccess: refresh,
   });
-  const disable = useMutation({ mutationFn: () => transport().call("disable_user", { name: u.name }), onSuccess: refresh });
+  const disable = useMutation({ mutationFn: () => transport().call("disable_user", { user: u.name }), onSuccess: refresh });
   const reset = useMutation({
-    mutationFn: () => transport().call("reset_user_password", { name: u.name }),
+    mutationFn: () => transport().call("reset_user_password", { user: u.name }),
     onSuccess: (made) => {
       onCode(made.user.name, made.setup_code);
       refresh();
