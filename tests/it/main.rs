@@ -11,6 +11,7 @@
 mod util;
 
 mod align;
+mod auth_cli;
 mod auth_people;
 mod auth_sessions;
 mod bad_requests;
