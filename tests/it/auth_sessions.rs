@@ -435,3 +435,39 @@ fn auth_no_password_code_token_or_session_in_the_log() {
         assert!(!log.contains(s.as_str()), "a secret is in the log");
     }
 }
+
+/// A cross-site HTML form can post `text/plain` that reads as JSON; sign-in and setup take
+/// `application/json` only (which a form cannot send without a preflight), so no other
+/// site can sign a browser in to an account of its choosing.
+#[tokio::test]
+async fn auth_sign_in_takes_json_only_so_a_cross_site_form_cannot_sign_anyone_in() {
+    let s = TestServer::start(|_| {}).await;
+    person(&s, "ada", Role::Admin).await;
+    for (path, body) in [
+        (
+            "/v1/auth/sign-in",
+            format!(r#"{{"name":"ada","password":"{PASSWORD}"}}"#),
+        ),
+        (
+            "/v1/auth/setup",
+            r#"{"name":"ada","code":"x","password":"0123456789ab"}"#.to_owned(),
+        ),
+    ] {
+        for ct in ["text/plain", "application/x-www-form-urlencoded"] {
+            let res = s
+                .http
+                .post(format!("{}{path}", s.base))
+                .header("content-type", ct)
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 415, "{path} as {ct}");
+            assert!(res.headers().get("set-cookie").is_none());
+        }
+    }
+    assert!(
+        sign_in(&s, "ada", PASSWORD).await.is_ok(),
+        "as application/json"
+    );
+}

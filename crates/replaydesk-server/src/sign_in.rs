@@ -9,13 +9,33 @@
 use super::auth::{cookie, Caller};
 use super::conn_limit::ClientOrigin;
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::extract::JsonOf;
+use super::extract::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use replaydesk_service::people::{Me, SetupRequest, SignInRequest, CSRF_HEADER, SESSION_COOKIE};
 use replaydesk_service::{ReplayDesk, ServiceError};
+
+/// Sign-in and setup take `application/json` only: a cross-site HTML form can send
+/// `text/plain` that reads as JSON (the rest of the API takes it, for `fetch`), and would
+/// then sign a victim's browser in to the attacker's account; a form cannot send
+/// `application/json` without the browser asking this server first (CORS preflight).
+fn json_only(headers: &HeaderMap) -> ApiResult<()> {
+    let mime = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if mime.as_deref() == Some("application/json") {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "sign-in and setup take Content-Type: application/json only",
+    ))
+}
 
 fn source(origin: &Option<Extension<ClientOrigin>>) -> Option<std::net::IpAddr> {
     origin.as_ref().map(|o| o.ip)
@@ -48,8 +68,11 @@ pub fn session_cookie(value: Option<(&str, u64)>, secure: bool) -> String {
 pub async fn setup(
     State(desk): State<ReplayDesk>,
     origin: Option<Extension<ClientOrigin>>,
-    JsonOf(req): JsonOf<SetupRequest>,
+    headers: HeaderMap,
+    Body(body): Body,
 ) -> ApiResult<StatusCode> {
+    json_only(&headers)?;
+    let req: SetupRequest = replaydesk_service::decode::decode_body(&body)?;
     desk.set_up_password(req, source(&origin)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -67,8 +90,11 @@ pub async fn setup(
 pub async fn sign_in(
     State(desk): State<ReplayDesk>,
     origin: Option<Extension<ClientOrigin>>,
-    JsonOf(req): JsonOf<SignInRequest>,
+    headers: HeaderMap,
+    Body(body): Body,
 ) -> ApiResult<Response> {
+    json_only(&headers)?;
+    let req: SignInRequest = replaydesk_service::decode::decode_body(&body)?;
     let signed = desk.sign_in(req, source(&origin)).await?;
     let set = session_cookie(
         Some((signed.session.expose(), signed.max_age_secs)),
