@@ -40,6 +40,7 @@ mod openapi;
 mod operations;
 mod protocol_fixtures;
 mod query_plans;
+mod recorder_store;
 mod report_limits;
 mod roster;
 mod sandbox_restart;

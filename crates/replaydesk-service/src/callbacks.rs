@@ -5,14 +5,16 @@
 use super::api::models;
 use super::{validate, ReplayDesk, ServiceError, ServiceResult, MAX_PAGE};
 use replaydesk_callback::{
-    candidate_keys, classify, file_key, map_recording, missing_for_1004, recording_message, verify,
-    CallbackError, ClassDirectory, Classification, Mapping, RecordingCallback, Refusal,
+    candidate_keys, classify, file_key, map_recording, missing_for_1004, recording_message,
+    stream_media, verify, CallbackError, ClassDirectory, Classification, Mapping,
+    RecordingCallback, Refusal, EVENT_RECORDING_READY,
 };
 use replaydesk_protocol::secret::Secret;
 use replaydesk_protocol::{check_size, Seq};
 use replaydesk_store::{
-    CallbackStatus, NewCallbackRow, Page, RecordingCallbackRecord, RecordingIntake,
-    RecordingTarget, REFUSED_BODY_SAMPLE_BYTES,
+    CallbackSource, CallbackStatus, NewCallbackRow, NewRecorderEvent, Page, RecorderSource,
+    RecorderStage, RecordingCallbackRecord, RecordingIntake, RecordingTarget,
+    REFUSED_BODY_SAMPLE_BYTES,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
@@ -144,6 +146,7 @@ impl ReplayDesk {
                 .inner
                 .store
                 .record_callback(&NewCallbackRow {
+                    source: CallbackSource::Css,
                     received_at,
                     body: text,
                     body_bytes: text.len(),
@@ -165,7 +168,7 @@ impl ReplayDesk {
         let mut snapshot = self
             .inner
             .store
-            .class_snapshot_for(&keys.groups, &keys.rooms)
+            .class_snapshot_for(&keys.groups, &keys.rooms, &keys.streams)
             .await?;
         // A legacy stream id is matched by hashing members: any class's may be the one,
         // unless its groupid names a known class (the mapping then stays within it).
@@ -241,6 +244,29 @@ impl ReplayDesk {
             },
             Err(reason) => RecordingTarget::Unmatched { reason },
         };
+        // The file is also an event of its recorder's life (the task id names the
+        // recorder; a repeat of the file adds no second event).
+        let life_key = format!("css:100:{key}");
+        let stream = cb.stream();
+        let life = NewRecorderEvent {
+            source: RecorderSource::Css,
+            task_id: cb.task_id.as_deref().or(stream).unwrap_or(""),
+            class_id: None,
+            uid: None,
+            room_id: None,
+            stream_id: stream,
+            media: stream.and_then(stream_media),
+            event_type: EVENT_RECORDING_READY,
+            event_name: "record_file_ready",
+            stage: RecorderStage::Ready,
+            event_at: cb.end_time.map(|s| s.saturating_mul(1000)),
+            file_key: Some(&key),
+            file_start_ms: cb.start_time.map(|s| s.saturating_mul(1000)),
+            file_end_ms: cb.end_time.map(|s| s.saturating_mul(1000)),
+            detail: None,
+            dedup_key: &life_key,
+            received_at,
+        };
         let recorded = self
             .inner
             .store
@@ -249,6 +275,7 @@ impl ReplayDesk {
                 body: text,
                 file_key: &key,
                 target,
+                life: Some(life),
             })
             .await?;
         let record = &recorded.record;
@@ -353,6 +380,7 @@ impl ReplayDesk {
             .inner
             .store
             .record_callback(&NewCallbackRow {
+                source: CallbackSource::Css,
                 received_at,
                 body: &body[..body.len().min(REFUSED_BODY_SAMPLE_BYTES)],
                 body_bytes: body.len(),

@@ -25,6 +25,7 @@ mod operations;
 pub mod reconcile;
 mod reports;
 pub mod requests;
+mod rooms;
 pub mod secret_store;
 mod types;
 pub mod validate;

@@ -19,17 +19,19 @@ mod jobs;
 mod members;
 mod messages;
 mod rate;
+mod recorder;
 mod reports;
 mod schema;
+mod streams;
 mod types;
 
 pub use align::AlignmentRow;
 pub use audit::AuditEntry;
 pub use cache::CLASS_TTL;
 pub use callbacks::{
-    hide_sign, recording_dedup_key, CallbackStatus, NewCallbackRow, RecordedCallback,
-    RecordingCallbackRecord, RecordingIntake, RecordingTarget, LIST_BODY_PREVIEW_BYTES,
-    REFUSED_BODY_SAMPLE_BYTES, REFUSED_SAMPLE_ROWS,
+    hide_sign, recording_dedup_key, CallbackSource, CallbackStatus, EventFile, NewCallbackRow,
+    RecordedCallback, RecordedEvent, RecorderIntake, RecordingCallbackRecord, RecordingIntake,
+    RecordingTarget, LIST_BODY_PREVIEW_BYTES, REFUSED_BODY_SAMPLE_BYTES, REFUSED_SAMPLE_ROWS,
 };
 pub use classes::{ClassAuth, ClassEntry, ClassRecord, ClassState, CredentialState, NewClass};
 pub use copy::{copied_columns, COPIED_SEPARATELY};
@@ -43,11 +45,16 @@ pub use messages::{
     AttemptRecord, ClaimedMessage, Inserted, NewMessage, Transition, RECOVERY_NOTE,
 };
 pub use rate::SharedSlot;
+pub use recorder::{
+    recorder_lives, NewRecorderEvent, RecorderEvent, RecorderLife, RecorderOutcome, RecorderSource,
+    RecorderStage,
+};
 pub use reports::{
     report_dedup_key, ClassEvent, ClassEventIntake, IntakeItem, RefusedReport, TimelineIntake,
     TimelineReportRecord, REFUSED_REPORTS_KEPT,
 };
 pub use schema::{check as schema_state, SchemaState};
+pub use streams::ClassStream;
 pub use types::{Alert, Attempt, AttemptOutcome, MessageStatus, StoredMessage, Trigger};
 
 mod sql;
