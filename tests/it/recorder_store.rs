@@ -73,6 +73,7 @@ on_both_engines! {
                 body: b"{\"EventType\":301}",
                 event: event(301, RecorderStage::Started, "recorder_bot", None, "k301"),
                 file: EventFile::Keep { outcome: RecorderOutcome::Kept, note: Some("started") },
+                more: Vec::new(),
             })
             .await
             .unwrap();
@@ -97,6 +98,7 @@ on_both_engines! {
                     build: &build,
                 },
             },
+            more: Vec::new(),
         };
         let ready = store.record_recorder_event(&intake(b"{\"EventType\":311}")).await.unwrap();
         assert!(ready.created);
@@ -146,6 +148,7 @@ on_both_engines! {
                     file_key: "trtc:task-1/mixed.mp4",
                     target: RecordingTarget::Unmatched { reason: "a mixed-stream file" },
                 },
+                more: Vec::new(),
             })
             .await
             .unwrap();

@@ -16,6 +16,7 @@
 mod mapping;
 mod parse;
 mod payload;
+pub mod trtc;
 mod verify;
 
 pub use mapping::{candidate_keys, CandidateKeys};

@@ -229,6 +229,9 @@ pub struct RecorderIntake<'a> {
     /// The event; its `class_id` and `uid` are where it maps (for a file, the target's).
     pub event: NewRecorderEvent<'a>,
     pub file: EventFile<'a>,
+    /// The other files of the same callback (a TRTC 310 lists every file of its task),
+    /// each an event of its own; the callback row tells of the first.
+    pub more: Vec<(NewRecorderEvent<'a>, EventFile<'a>)>,
 }
 
 /// A recorder event as stored.
@@ -243,6 +246,63 @@ pub struct RecordedEvent {
     pub message: Option<StoredMessage>,
     /// True when this call stored the 1004.
     pub created: bool,
+    /// The life rows of [`RecorderIntake::more`] that were new, and how many 1004s they
+    /// made.
+    pub more_events: Vec<RecorderEvent>,
+    pub more_created: usize,
+}
+
+/// One event of a recorder intake, once looked at inside the write.
+enum Item<'a> {
+    Repeat(RecorderEvent),
+    New {
+        event: NewRecorderEvent<'a>,
+        status: CallbackStatus,
+        reason: Option<String>,
+        message: Option<StoredMessage>,
+        created: bool,
+        outcome: RecorderOutcome,
+    },
+}
+
+/// Looks one event up (a repeat?) and settles its file.
+async fn settle_item_tx<'a>(
+    tx: &mut Transaction<'_, Db>,
+    event: &NewRecorderEvent<'a>,
+    file: &EventFile<'a>,
+) -> StoreResult<Item<'a>> {
+    if let Some(first) = recorder_event_by_key_tx(tx, event.dedup_key).await? {
+        return Ok(Item::Repeat(first));
+    }
+    let mut event = event.clone();
+    let (status, reason, message, created, outcome) = match file {
+        EventFile::Keep { outcome, note } => (
+            CallbackStatus::Recorded,
+            note.map(str::to_owned),
+            None,
+            false,
+            *outcome,
+        ),
+        EventFile::Announce { file_key, target } => {
+            event.file_key = Some(file_key);
+            let settled = settle_file_tx(tx, file_key, target).await?;
+            (
+                settled.status,
+                settled.reason,
+                settled.message,
+                settled.created,
+                outcome_of(settled.status),
+            )
+        }
+    };
+    Ok(Item::New {
+        event,
+        status,
+        reason,
+        message,
+        created,
+        outcome,
+    })
 }
 
 /// A recording callback as stored, with its file's 1004 when it has one.
@@ -627,66 +687,45 @@ impl Store {
         r: &RecorderIntake<'_>,
     ) -> StoreResult<RecordedEvent> {
         let mut tx = self.begin_write().await?;
-        let file_key = match &r.file {
-            EventFile::Announce { file_key, .. } => Some(*file_key),
-            EventFile::Keep { .. } => r.event.file_key,
-        };
-        if let Some(first) = recorder_event_by_key_tx(&mut tx, r.event.dedup_key).await? {
-            let reason = match first.callback_id {
-                Some(id) => format!("same event as callback {id}"),
-                None => format!("same event as recorder event {}", first.id),
-            };
-            let callback = insert_callback_tx(
-                &mut tx,
-                self.engine(),
-                &CallbackRow {
-                    source: r.source,
-                    received_at: r.received_at,
-                    body: r.body,
-                    body_bytes: r.body.len(),
-                    status: CallbackStatus::Duplicate,
-                    reason: Some(&reason),
-                    file_key,
-                    class_id: first.class_id.as_deref(),
-                    uid: first.uid.as_deref(),
-                    message_id: first.message_id,
-                },
-            )
-            .await?;
-            tx.commit().await?;
-            return Ok(RecordedEvent {
-                callback,
-                event: None,
-                repeat_of: Some(first),
-                message: None,
-                created: false,
-            });
+        let first = settle_item_tx(&mut tx, &r.event, &r.file).await?;
+        let mut more = Vec::with_capacity(r.more.len());
+        for (event, file) in &r.more {
+            more.push(settle_item_tx(&mut tx, event, file).await?);
         }
-        let (status, reason, message, created, outcome) = match &r.file {
-            EventFile::Keep { outcome, note } => (
-                CallbackStatus::Recorded,
-                note.map(str::to_owned),
-                None,
-                false,
-                *outcome,
+        // The callback row tells of the first event: a repeat is `duplicate` of it.
+        let (status, reason, file_key, class_id, uid, message_id) = match &first {
+            Item::Repeat(e) => (
+                CallbackStatus::Duplicate,
+                Some(match e.callback_id {
+                    Some(id) => format!("same event as callback {id}"),
+                    None => format!("same event as recorder event {}", e.id),
+                }),
+                e.file_key.clone(),
+                e.class_id.clone(),
+                e.uid.clone(),
+                e.message_id,
             ),
-            EventFile::Announce { file_key, target } => {
-                let settled = settle_file_tx(&mut tx, file_key, target).await?;
-                let outcome = outcome_of(settled.status);
-                (
-                    settled.status,
-                    settled.reason,
-                    settled.message,
-                    settled.created,
-                    outcome,
-                )
-            }
+            Item::New {
+                event,
+                status,
+                reason,
+                message,
+                ..
+            } => (
+                *status,
+                reason.clone(),
+                event.file_key.map(str::to_owned),
+                message
+                    .as_ref()
+                    .map(|m| m.class_id.clone())
+                    .or(event.class_id.map(str::to_owned)),
+                message
+                    .as_ref()
+                    .map(|m| m.uid.clone())
+                    .or(event.uid.map(str::to_owned)),
+                message.as_ref().map(|m| m.id),
+            ),
         };
-        let class_id = message
-            .as_ref()
-            .map(|m| m.class_id.as_str())
-            .or(r.event.class_id);
-        let uid = message.as_ref().map(|m| m.uid.as_str()).or(r.event.uid);
         let callback = insert_callback_tx(
             &mut tx,
             self.engine(),
@@ -697,33 +736,60 @@ impl Store {
                 body_bytes: r.body.len(),
                 status,
                 reason: reason.as_deref(),
-                file_key,
-                class_id,
-                uid,
-                message_id: message.as_ref().map(|m| m.id),
+                file_key: file_key.as_deref(),
+                class_id: class_id.as_deref(),
+                uid: uid.as_deref(),
+                message_id,
             },
         )
         .await?;
-        let mut event = r.event.clone();
-        event.class_id = class_id;
-        event.uid = uid;
-        event.file_key = file_key;
-        let event = add_recorder_event_tx(
-            &mut tx,
-            &event,
-            outcome,
-            Some(callback.id),
-            message.as_ref().map(|m| m.id),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(RecordedEvent {
+        let mut out = RecordedEvent {
             callback,
-            event,
+            event: None,
             repeat_of: None,
-            message,
-            created,
-        })
+            message: None,
+            created: false,
+            more_events: Vec::new(),
+            more_created: 0,
+        };
+        for (i, item) in std::iter::once(first).chain(more).enumerate() {
+            match item {
+                Item::Repeat(e) if i == 0 => out.repeat_of = Some(e),
+                Item::Repeat(_) => {}
+                Item::New {
+                    mut event,
+                    message,
+                    created,
+                    outcome,
+                    ..
+                } => {
+                    // The event belongs where its file is recorded.
+                    event.class_id = message
+                        .as_ref()
+                        .map(|m| m.class_id.as_str())
+                        .or(event.class_id);
+                    event.uid = message.as_ref().map(|m| m.uid.as_str()).or(event.uid);
+                    let added = add_recorder_event_tx(
+                        &mut tx,
+                        &event,
+                        outcome,
+                        Some(out.callback.id),
+                        message.as_ref().map(|m| m.id),
+                    )
+                    .await?;
+                    if i == 0 {
+                        out.event = added;
+                        out.message = message.clone();
+                        out.created = created;
+                    } else {
+                        out.more_events.extend(added);
+                        out.more_created += usize::from(created);
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// Assigns an `unmatched` callback to `class_id` and `uid`: its 1004 is stored (or, when
