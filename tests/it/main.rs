@@ -53,5 +53,6 @@ mod server_limits;
 mod server_sigterm;
 mod store;
 mod tls_proxy;
+mod trtc_callback;
 mod usersig_interop;
 mod write_faults;

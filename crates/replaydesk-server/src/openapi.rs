@@ -72,7 +72,8 @@ pub fn routes() -> OpenApiRouter<ReplayDesk> {
         .routes(routes!(reports::timeline))
         .routes(routes!(reports::start))
         .routes(routes!(reports::end))
-        .routes(routes!(callbacks::recording));
+        .routes(routes!(callbacks::recording))
+        .routes(routes!(callbacks::trtc));
     // The console's operations, each from its one declaration (`service::api`).
     super::operations::register(service)
 }

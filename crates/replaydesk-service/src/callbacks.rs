@@ -470,15 +470,31 @@ impl ReplayDesk {
                 }
             )));
         }
-        let cb = RecordingCallback::parse(row.body.as_bytes()).map_err(|e| {
-            ServiceError::Conflict(format!("callback {id} cannot be read again: {e}"))
-        })?;
         let now_s = unix_s(self.server_ms()).max(0).unsigned_abs();
-        let build = |seq| recording_message(&cb, &req.uid, seq, now_s);
+        let build: Box<dyn Fn(Seq) -> replaydesk_protocol::ReplayMessage + Send + Sync> =
+            match row.source {
+                CallbackSource::Css => {
+                    let cb = RecordingCallback::parse(row.body.as_bytes()).map_err(|e| {
+                        ServiceError::Conflict(format!("callback {id} cannot be read again: {e}"))
+                    })?;
+                    let uid = req.uid.clone();
+                    Box::new(move |seq| recording_message(&cb, &uid, seq, now_s))
+                }
+                CallbackSource::Trtc => {
+                    let value = self.trtc_value_for_assign(&row, &req.uid).await?;
+                    Box::new(move |seq| {
+                        replaydesk_protocol::ReplayMessage::new(
+                            seq,
+                            now_s,
+                            replaydesk_protocol::Payload::Recording(value.clone()),
+                        )
+                    })
+                }
+            };
         let recorded = self
             .inner
             .store
-            .assign_callback(id, &req.class_id, &req.uid, actor, &build)
+            .assign_callback(id, &req.class_id, &req.uid, actor, build.as_ref())
             .await?;
         if recorded.created {
             self.inner.delivery.wake();

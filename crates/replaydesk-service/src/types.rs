@@ -258,6 +258,8 @@ pub struct MetricsSnapshot {
     pub delivery_paused: bool,
     /// Recording callbacks refused since start (only a sample of them is stored).
     pub callbacks_refused_total: u64,
+    /// TRTC callbacks that could not be recorded (answered 5xx) since start.
+    pub trtc_callbacks_failed_total: u64,
     /// Open alerts.
     pub open_alerts: usize,
     /// The kinds of the open alerts (one entry per alert).

@@ -763,6 +763,12 @@ impl Store {
                     outcome,
                     ..
                 } => {
+                    // A file for a uid the class does not know yet: the uid is enrolled
+                    // as a student (a recording may come before its user reported).
+                    if let (true, Some(m)) = (created, &message) {
+                        super::members::enrol_student_tx(&mut tx, &m.class_id, &m.uid, now_ms())
+                            .await?;
+                    }
                     // The event belongs where its file is recorded.
                     event.class_id = message
                         .as_ref()

@@ -63,6 +63,7 @@ layer! {
         db: PathBuf,
         admin_token: Secret,
         callback_key: Secret,
+        trtc_callback_key: Secret,
         callback_skew_secs: u64,
         callback_rate_per_source: f64,
         behind_proxy: bool,
@@ -75,6 +76,14 @@ layer! {
         im: ImLayer,
         delivery: DeliveryLayer,
         limits: LimitsLayer,
+        recordings: RecordingsLayer,
+    }
+}
+
+layer! {
+    RecordingsLayer {
+        cos_base_url: String,
+        mixed_user_prefix: String,
     }
 }
 
