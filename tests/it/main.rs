@@ -16,6 +16,7 @@ mod bulk_resend;
 mod callback;
 mod chaos;
 mod console_queries;
+mod css_streams;
 mod delivery;
 mod delivery_crash;
 mod delivery_fairness;

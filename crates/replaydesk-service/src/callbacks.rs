@@ -137,6 +137,9 @@ impl ReplayDesk {
             Err(refusal) => return self.refuse_callback(text, received_at, None, refusal).await,
         };
 
+        if cb.event_type == Some(super::record_status::EVENT_RECORD_STATUS) {
+            return self.receive_record_status(&cb, text, received_at).await;
+        }
         if let Classification::Ignored { event_type } = classify(&cb) {
             let reason = match event_type {
                 Some(e) => format!("event_type {e} is not a recording (100)"),
@@ -340,7 +343,7 @@ impl ReplayDesk {
     }
 
     /// A callback passed its sign check: the `callbacks_refused` alert, if open, closes.
-    async fn close_refused_alert(&self) {
+    pub(crate) async fn close_refused_alert(&self) {
         let store = &self.inner.store;
         let closed = async {
             if store.alert_open(CALLBACKS_REFUSED_ALERT).await? {

@@ -23,6 +23,7 @@ pub mod join;
 mod messages;
 mod operations;
 pub mod reconcile;
+mod record_status;
 mod reports;
 pub mod requests;
 mod rooms;
