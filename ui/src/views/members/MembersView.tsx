@@ -17,6 +17,7 @@ import { Ident } from "../../components/Ident";
 import { Empty, ErrorNote, Loading, Time } from "../../components/common";
 import "../../components/extras.css";
 import { count } from "../../lib/format";
+import { RecordingSources } from "./RecordingSources";
 import { ClassHeader } from "../ClassView";
 
 /** The backend's bounds (service::auth): at most this many uids at once, each 1–128 characters. */
@@ -412,6 +413,7 @@ export function MembersView() {
           <ServerUrlField value={serverUrl} onChange={setServerUrl} />
         </ConfirmDialog>
       )}
+      <RecordingSources classId={classId} roomId={cls.data?.room_id ?? null} readOnly={readOnly} />
     </>
   );
 }
