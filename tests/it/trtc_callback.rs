@@ -569,3 +569,126 @@ async fn cos_files_need_a_base_url() {
         (1_795_339_200, 1_795_339_260, 60)
     );
 }
+
+/// `replaydesk callback send` (the real binary) signs a file's body as each cloud would and
+/// posts it: a TRTC 311 and a CSS recording land as 1004s; a wrong key is refused and the
+/// command exits 1; the key never shows in its output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_callback_send_command_signs_and_posts_both_kinds() {
+    let t = TestServer::start(|c| {
+        c.trtc_callback_key = Some(Secret::new(KEY));
+        c.callback_key = Some(Secret::new("css-key-for-send"));
+    })
+    .await;
+    class_with_room(&t, "room42", json!("42")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let trtc_file = format!(
+        "{}/tests/fixtures/trtc_311_vod_commit.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let css_file = dir.path().join("css.json");
+    let mut css: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/tests/fixtures/recording_callback_mp4.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    css["stream_param"] = json!("groupid=g_room42&userid=dGVhY2hlcl9saQ%3D%3D");
+    std::fs::write(&css_file, css.to_string()).unwrap();
+    let run = |args: Vec<String>, key_env: Option<(&'static str, &'static str)>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_replaydesk"));
+        cmd.arg("callback").arg("send").args(args);
+        cmd.env_remove("REPLAYDESK_CALLBACK_KEY")
+            .env_remove("REPLAYDESK_TRTC_CALLBACK_KEY");
+        if let Some((k, v)) = key_env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let base = t.base.clone();
+    let out = tokio::task::spawn_blocking({
+        let base = base.clone();
+        let trtc_file = trtc_file.clone();
+        move || {
+            run(
+                vec![
+                    "--kind".into(),
+                    "trtc".into(),
+                    "--file".into(),
+                    trtc_file,
+                    "--url".into(),
+                    base,
+                ],
+                Some(("REPLAYDESK_TRTC_CALLBACK_KEY", KEY)),
+            )
+        }
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("200 "), "{stdout}");
+    assert!(!stdout.contains(KEY));
+    let css_path = css_file.display().to_string();
+    let out = tokio::task::spawn_blocking({
+        let base = base.clone();
+        move || {
+            run(
+                vec![
+                    "--kind".into(),
+                    "css".into(),
+                    "--file".into(),
+                    css_path,
+                    "--url".into(),
+                    base,
+                    "--key".into(),
+                    "css-key-for-send".into(),
+                ],
+                None,
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let emu = t.desk.sandbox_emulator().unwrap().clone();
+    let got = settled(&emu, "g_room42", 2).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got.iter().any(
+        |r| r.video_id == "3270835009000012345" && r.extra.get("type") == Some(&json!("main"))
+    ));
+    // The wrong key: refused, exit status 1.
+    let out = tokio::task::spawn_blocking(move || {
+        run(
+            vec![
+                "--kind".into(),
+                "trtc".into(),
+                "--file".into(),
+                trtc_file,
+                "--url".into(),
+                base,
+                "--key".into(),
+                "wrong".into(),
+            ],
+            None,
+        )
+    })
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("401 "),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
