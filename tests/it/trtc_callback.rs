@@ -692,3 +692,60 @@ async fn the_callback_send_command_signs_and_posts_both_kinds() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// The TRTC route shares the legacy callback's limits: a body over `max_body_bytes` is 413
+/// and not stored; a source over `callback_rate_per_source` is 429 before its body is read
+/// (the same bucket for both clouds' routes: a source is one sender).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_body_limit_and_the_per_source_rate_hold_for_trtc() {
+    let t = TestServer::start(|c| {
+        c.trtc_callback_key = Some(Secret::new(KEY));
+        c.max_body_bytes = 2048;
+        c.callback_rate_per_source = 1.0;
+    })
+    .await;
+    class_with_room(&t, "c1", json!("42")).await;
+    let mut big = body(
+        3,
+        301,
+        json!("42"),
+        "rec",
+        "t-big",
+        json!({"Status": 0, "Pad": "x".repeat(4096)}),
+    );
+    big.push(b'\n');
+    let sign = sign_body(&Secret::new(KEY), &big);
+    let (s, v) = post(&t, &big, Some(&sign), Some(APP)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (413, Some("payload_too_large")),
+        "{v}"
+    );
+    // Within the burst of ten (the oversized one was refused by its declared length before
+    // the route), then 429.
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let b = body(
+            3,
+            301,
+            json!("42"),
+            "rec",
+            &format!("t-{i}"),
+            json!({"Status": 0}),
+        );
+        let sign = sign_body(&Secret::new(KEY), &b);
+        statuses.push(post(&t, &b, Some(&sign), Some(APP)).await.0);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert!(statuses[10..].iter().all(|s| *s == 429), "{statuses:?}");
+    // Neither the oversized nor the limited ones were stored.
+    let items = t.admin_get("/v1/admin/callbacks?limit=100").await["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(items, 10);
+}
