@@ -4,6 +4,9 @@
 //! header). Body shapes follow Tencent's cloud-recording callback page
 //! (<https://trtc.io/document/54914>; Chinese: cloud.tencent.com/document/product/647/81113),
 //! pretty-printed with tabs as its examples are.
+//!
+//! One file although long: every test here posts, signs and reads the group through the
+//! same few helpers, and each is one acceptance point of issue 22.
 
 use crate::util::server::*;
 use replaydesk::callback::trtc::sign_body;

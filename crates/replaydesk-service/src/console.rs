@@ -26,7 +26,7 @@ use super::api::models::{
 /// The console's view of a [`ReplayDesk`].
 #[derive(Debug, Clone, Copy)]
 pub struct Console<'a> {
-    desk: &'a ReplayDesk,
+    pub(crate) desk: &'a ReplayDesk,
 }
 
 impl ReplayDesk {
@@ -71,56 +71,6 @@ impl Console<'_> {
     /// `GET /v1/admin/classes/{class_id}`.
     pub async fn get_class(&self, class_id: &str) -> ServiceResult<ClassSummary> {
         self.desk.class_summary(class_id).await
-    }
-
-    /// `PATCH /v1/admin/classes/{class_id}`: sets or clears the class's TRTC `room_id`;
-    /// audited.
-    pub async fn update_class(
-        &self,
-        class_id: &str,
-        body: crate::requests::UpdateClass,
-        actor: &str,
-    ) -> ServiceResult<ClassSummary> {
-        self.desk.update_class(class_id, body, actor).await
-    }
-
-    /// `GET /v1/admin/classes/{class_id}/streams`: the stream ids registered in a class.
-    pub async fn class_streams(
-        &self,
-        class_id: &str,
-    ) -> ServiceResult<Vec<crate::api::models::ClassStream>> {
-        self.desk.class_streams(class_id).await
-    }
-
-    /// `POST /v1/admin/classes/{class_id}/streams`: registers a stream id for a user;
-    /// audited.
-    pub async fn add_class_stream(
-        &self,
-        class_id: &str,
-        body: crate::requests::AddStream,
-        actor: &str,
-    ) -> ServiceResult<crate::api::models::ClassStream> {
-        self.desk.add_class_stream(class_id, body, actor).await
-    }
-
-    /// `DELETE /v1/admin/classes/{class_id}/streams/{stream_id}`: removes one; audited.
-    pub async fn remove_class_stream(
-        &self,
-        class_id: &str,
-        stream_id: &str,
-        actor: &str,
-    ) -> ServiceResult<crate::api::models::ClassStream> {
-        self.desk
-            .remove_class_stream(class_id, stream_id, actor)
-            .await
-    }
-
-    /// `GET /v1/admin/classes/{class_id}/recorder-events`: the class's recorder life.
-    pub async fn class_recorder_events(
-        &self,
-        class_id: &str,
-    ) -> ServiceResult<Vec<crate::api::models::RecorderEvent>> {
-        self.desk.class_recorder_events(class_id).await
     }
 
     /// `POST /v1/admin/classes/{class_id}/reopen`: an ended class may start and end once

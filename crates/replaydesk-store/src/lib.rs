@@ -20,6 +20,7 @@ mod members;
 mod messages;
 mod rate;
 mod recorder;
+mod recorder_intake;
 mod reports;
 mod schema;
 mod streams;
@@ -29,9 +30,9 @@ pub use align::AlignmentRow;
 pub use audit::AuditEntry;
 pub use cache::CLASS_TTL;
 pub use callbacks::{
-    hide_sign, recording_dedup_key, CallbackSource, CallbackStatus, EventFile, NewCallbackRow,
-    RecordedCallback, RecordedEvent, RecorderIntake, RecordingCallbackRecord, RecordingIntake,
-    RecordingTarget, LIST_BODY_PREVIEW_BYTES, REFUSED_BODY_SAMPLE_BYTES, REFUSED_SAMPLE_ROWS,
+    hide_sign, recording_dedup_key, CallbackSource, CallbackStatus, NewCallbackRow,
+    RecordedCallback, RecordingCallbackRecord, RecordingIntake, RecordingTarget,
+    LIST_BODY_PREVIEW_BYTES, REFUSED_BODY_SAMPLE_BYTES, REFUSED_SAMPLE_ROWS,
 };
 pub use classes::{ClassAuth, ClassEntry, ClassRecord, ClassState, CredentialState, NewClass};
 pub use copy::{copied_columns, COPIED_SEPARATELY};
@@ -49,6 +50,7 @@ pub use recorder::{
     recorder_lives, NewRecorderEvent, RecorderEvent, RecorderLife, RecorderOutcome, RecorderSource,
     RecorderStage,
 };
+pub use recorder_intake::{EventFile, RecordedEvent, RecorderIntake};
 pub use reports::{
     report_dedup_key, ClassEvent, ClassEventIntake, IntakeItem, RefusedReport, TimelineIntake,
     TimelineReportRecord, REFUSED_REPORTS_KEPT,
