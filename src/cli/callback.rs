@@ -109,6 +109,9 @@ fn target(url: &str, kind: Kind) -> String {
     }
 }
 
+/// A request to send: its body and its headers.
+pub type Signed = (Vec<u8>, Vec<(&'static str, String)>);
+
 /// The body to send and its headers, signed with `key` at `now_ms`.
 pub fn signed_request(
     kind: Kind,
@@ -117,7 +120,7 @@ pub fn signed_request(
     sdkappid: u64,
     as_is: bool,
     now_ms: i64,
-) -> Result<(Vec<u8>, Vec<(&'static str, String)>), String> {
+) -> Result<Signed, String> {
     let json = || -> Result<Value, String> {
         serde_json::from_slice(file).map_err(|e| format!("the file is not JSON: {e}"))
     };
