@@ -14,6 +14,7 @@ import { consoleFlowTest } from "./console-flow.mjs";
 import { consoleImportTest } from "./import.mjs";
 import { demoAlignmentTest } from "./demo-alignment.mjs";
 import { desktopTest } from "./desktop.mjs";
+import { recordingSourcesTest } from "./recording-sources.mjs";
 import { rosterTest } from "./roster.mjs";
 import { cargoVersion, killAll, sleep, withTimeout } from "./lib.mjs";
 
@@ -35,6 +36,11 @@ const TESTS = [
     name: "console in Chromium: roster, credential shown once, revoke, join sheet, end class asks, audit filters, alignment, export, 800 px",
     fn: rosterTest,
     timeoutMs: 180000,
+  },
+  {
+    name: "console in Chromium: recording sources (TRTC room, registered streams) and a TRTC callback listed as TRTC's",
+    fn: recordingSourcesTest,
+    timeoutMs: 90000,
   },
   {
     name: "console in Chromium: the demo's rebooted student placed inside the class by its clock, with the reason",

@@ -52,7 +52,7 @@ export function RecordingSources({ classId, roomId, readOnly }: { classId: strin
     if (streamId.trim() && uid.trim()) add.mutate();
   }
   return (
-    <section className="panel" data-testid="recording-sources">
+    <section className="card" data-testid="recording-sources">
       <h2>Recording sources</h2>
       <p className="hint">
         Recordings without a <code>stream_param</code> find this class by its TRTC room (TRTC cloud recording, and
@@ -83,7 +83,7 @@ export function RecordingSources({ classId, roomId, readOnly }: { classId: strin
       {streams.error && <ErrorNote title="Could not load the streams" error={streams.error} />}
       {streams.data && streams.data.length === 0 && <Empty>No stream ids registered.</Empty>}
       {streams.data && streams.data.length > 0 && (
-        <table data-testid="streams">
+        <table className="plain" data-testid="streams">
           <thead>
             <tr>
               <th>Stream id</th>
