@@ -752,3 +752,44 @@ async fn the_body_limit_and_the_per_source_rate_hold_for_trtc() {
         .len();
     assert_eq!(items, 10);
 }
+
+/// A callback that cannot be recorded is answered 5xx (TRTC retries for about a minute)
+/// and counted in `/metrics`, since each may be a recording lost: here the store refuses
+/// the write (its recorder-life table is gone underneath it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_that_cannot_be_recorded_is_a_counted_5xx() {
+    let t = server().await;
+    class_with_room(&t, "c1", json!("42")).await;
+    let db = t.dir.path().join("replaydesk.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("DROP TABLE recorder_events")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let b = body(3, 301, json!("42"), "rec", "t-lost", json!({"Status": 0}));
+    let sign = sign_body(&Secret::new(KEY), &b);
+    let (s, v) = post(&t, &b, Some(&sign), Some(APP)).await;
+    assert!(s >= 500, "{s} {v}");
+    let metrics = t
+        .http
+        .get(format!("{}/metrics", t.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("replaydesk_trtc_callbacks_failed_total 1"),
+        "{metrics}"
+    );
+    // Nothing half-written: no callback row either (one transaction).
+    let items = t.admin_get("/v1/admin/callbacks").await["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(items, 0);
+}
