@@ -81,6 +81,22 @@ on_both_engines! {
         assert_eq!(started.callback.source, CallbackSource::Trtc);
         assert!(started.message.is_none());
 
+        // 307: the first slice of the teacher's file (TRTC names no stream kind on it).
+        let mut e307 = event(307, RecorderStage::Slice, "teacher_li", None, "k307");
+        e307.file_key = Some("trtc:task-1/teacher_li_main.m3u8");
+        e307.file_start_ms = Some(1_795_339_000_100);
+        store
+            .record_recorder_event(&RecorderIntake {
+                source: CallbackSource::Trtc,
+                received_at: 1,
+                body: b"{\"EventType\":307}",
+                event: e307,
+                file: EventFile::Keep { outcome: RecorderOutcome::Kept, note: None },
+                more: Vec::new(),
+            })
+            .await
+            .unwrap();
+
         // 311: the file's 1004 is made with it.
         let mut e311 = event(311, RecorderStage::Ready, "teacher_li", Some("main"), "k311");
         e311.file_key = Some("trtc:task-1/teacher_li_main.mp4");
@@ -116,7 +132,7 @@ on_both_engines! {
         assert_eq!(again.callback.message_id, ready_event.message_id);
 
         let events = store.recorder_events("c1").await.unwrap();
-        assert_eq!(events.len(), 2, "one row per event, repeats not added");
+        assert_eq!(events.len(), 3, "one row per event, repeats not added");
         let lives = recorder_lives(&events);
         assert_eq!(lives.len(), 1, "{lives:#?}");
         let life = &lives[0];
@@ -124,6 +140,8 @@ on_both_engines! {
         assert_eq!(life.media.as_deref(), Some("main"));
         assert_eq!(life.started, Some(1_795_339_000_301), "the task's 301 applies to its files");
         assert_eq!(life.ready.len(), 1);
+        assert_eq!(life.slices, 1, "the slice without a kind joins the teacher's main recorder");
+        assert_eq!(life.events.len(), 3);
         assert_eq!(
             store.recorder_events_of_callback(ready.callback.id).await.unwrap(),
             vec![ready_event]

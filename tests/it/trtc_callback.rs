@@ -793,3 +793,33 @@ async fn a_callback_that_cannot_be_recorded_is_a_counted_5xx() {
         .len();
     assert_eq!(items, 0);
 }
+
+/// A 311 without its own start time takes the start of the file's first slice (307
+/// `BeginTimeStamp`), and says so in the callback's reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_without_a_start_takes_the_first_slices() {
+    let t = server().await;
+    class_with_room(&t, "c1", json!("42")).await;
+    delivered(
+        &t,
+        &body(3, 307, json!("42"), "rec", "t-s", json!({"FileName": "t-s_teacher_li.m3u8", "UserId": "teacher_li", "TrackType": "audio_video", "BeginTimeStamp": 1_795_339_200_999_i64})),
+    )
+    .await;
+    let mut commit = vod("teacher_li", "main", "f-s", 0, 1_795_339_260_000);
+    commit["TencentVod"]
+        .as_object_mut()
+        .unwrap()
+        .remove("StartTimeStamp");
+    delivered(&t, &body(3, 311, json!("42"), "rec", "t-s", commit)).await;
+    let emu = t.desk.sandbox_emulator().unwrap().clone();
+    let got = settled(&emu, "g_c1", 1).await;
+    assert_eq!(
+        (got[0].start_time, got[0].end_time, got[0].duration),
+        (1_795_339_200, 1_795_339_260, 60)
+    );
+    let newest = &t.admin_get("/v1/admin/callbacks?limit=1").await["items"][0];
+    assert!(
+        newest["reason"].as_str().unwrap().contains("first slice"),
+        "{newest}"
+    );
+}

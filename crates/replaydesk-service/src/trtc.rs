@@ -301,7 +301,13 @@ impl ReplayDesk {
                 .recorder_task_events(RecorderSource::Trtc, cb.task())
                 .await?
                 .into_iter()
-                .filter(|e| e.stage == RecorderStage::Slice && e.uid == uid && e.media == f.media)
+                // A 307 names no stream kind: a slice of the same user with none, or the
+                // same, is this file's.
+                .filter(|e| {
+                    e.stage == RecorderStage::Slice
+                        && e.uid == uid
+                        && (e.media.is_none() || e.media == f.media)
+                })
                 .find_map(|e| e.file_start_ms);
             start_from_slice = start_ms.is_some();
         }

@@ -338,54 +338,69 @@ pub struct RecorderLife {
     pub errors: Vec<RecorderEvent>,
     /// Every event, in order.
     pub events: Vec<RecorderEvent>,
+    /// Made from a file event (a member's recorder), not only from task-wide ones.
+    #[serde(skip)]
+    file_level: bool,
 }
 
 /// Groups events (as [`Store::recorder_events`] gives them) into recorders, in the order
 /// each recorder first appears.
 ///
 /// A TRTC task records every member of a room, and its task-wide events (301 started,
-/// 302 stopped, 306 failover, errors) name the task's own user, not a member: they carry no
-/// `media`. They are applied to every recorder of the same task that has a file event
-/// (307, 310, 311: those name the member and `main`/`aux`); a task with no file event at
-/// all is one recorder of its own, with the task's user id (so "started, no file" shows).
+/// 302 stopped, 306 failover, errors) name the task's own user, not a member: they name no
+/// file. They are applied to every recorder of the same task that has a file event (307,
+/// 310, 311: those name the member); a task with no file event at all is one recorder of
+/// its own, with the task's user id (so "started, no file" shows). A file event without a
+/// stream kind (a 307 slice names none) joins the member's recorder of that task, which
+/// takes the kind of the first event that names one (a 311's `main`/`aux`).
 pub fn recorder_lives(events: &[RecorderEvent]) -> Vec<RecorderLife> {
     let mut lives: Vec<RecorderLife> = Vec::new();
-    let is_task_wide = |e: &RecorderEvent| e.source == RecorderSource::Trtc && e.media.is_none();
+    let is_task_wide = |e: &RecorderEvent| e.source == RecorderSource::Trtc && e.file_key.is_none();
+    let same_recorder = |l: &RecorderLife, e: &RecorderEvent| {
+        l.class_id == e.class_id && l.uid == e.uid && l.source == e.source && l.task_id == e.task_id
+    };
     // File-level recorders first.
     for e in events.iter().filter(|e| !is_task_wide(e)) {
-        let i = match lives.iter().position(|l| {
-            l.class_id == e.class_id
-                && l.uid == e.uid
-                && l.source == e.source
-                && l.task_id == e.task_id
-                && l.media == e.media
-        }) {
+        let found = lives
+            .iter()
+            .position(|l| l.file_level && same_recorder(l, e) && l.media == e.media)
+            .or_else(|| {
+                lives.iter().position(|l| {
+                    l.file_level && same_recorder(l, e) && (l.media.is_none() || e.media.is_none())
+                })
+            });
+        let i = match found {
             Some(i) => i,
             None => {
-                lives.push(RecorderLife::new(e));
+                let mut life = RecorderLife::new(e);
+                life.file_level = true;
+                lives.push(life);
                 lives.len() - 1
             }
         };
+        if lives[i].media.is_none() {
+            lives[i].media = e.media.clone();
+        }
         lives[i].add(e);
     }
     // Task-wide events: onto every recorder of their task, or a recorder of their own.
     for e in events.iter().filter(|e| is_task_wide(e)) {
         let mut applied = false;
         for life in lives.iter_mut().filter(|l| {
-            l.source == e.source
+            l.file_level
+                && l.source == e.source
                 && l.task_id == e.task_id
                 && l.class_id == e.class_id
-                && l.media.is_some()
         }) {
             life.add(e);
             applied = true;
         }
         if !applied {
             let i = match lives.iter().position(|l| {
-                l.source == e.source
+                !l.file_level
+                    && l.source == e.source
                     && l.task_id == e.task_id
                     && l.class_id == e.class_id
-                    && l.media.is_none()
             }) {
                 Some(i) => i,
                 None => {
@@ -417,6 +432,7 @@ impl RecorderLife {
             ready: Vec::new(),
             errors: Vec::new(),
             events: Vec::new(),
+            file_level: false,
         }
     }
 
