@@ -132,6 +132,7 @@ async fn drain(
                 credential_key: "",
                 legacy_class_token: false,
                 open_enrolment: false,
+                room_id: None,
             })
             .await
             .unwrap();

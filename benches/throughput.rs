@@ -71,6 +71,7 @@ async fn open_store(dir: &std::path::Path, name: &str, groups: usize) -> Store {
                 credential_key: "",
                 legacy_class_token: false,
                 open_enrolment: false,
+                room_id: None,
             })
             .await
             .unwrap();

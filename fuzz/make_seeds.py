@@ -128,3 +128,30 @@ bodies = [
 ]
 for i, (which, body) in enumerate(bodies):
     write("endpoint_bodies", f"{i:02}_{which}", bytes([which]) + body.encode())
+
+# trtc_callback: the 311 fixture as received (tabs, its exact bytes), the documented 301 and
+# 305 examples, each file-bearing shape (307 slice, 310 list of names and objects), RoomId as
+# a number, numbers as strings, page recording and an unknown type.
+write("trtc_callback", "vod_commit_311.json", fixture("trtc_311_vod_commit.json"))
+write("trtc_callback", "recorder_started_301.json",
+      '{"EventGroupId": 3,"EventType": 301,"CallbackTs": 1774425607091,"EventInfo": {"RoomId": "1280586498","EventTs": 1774425607,"UserId": "callkit_1500099430_record_1280586498","TaskId": "-nHuqHlU7islZCDCjMne7HY2TJoU1NbbDkHjVoK-yqHu8ZWQndibQJtEhvB6ShqolkmNmnxz7AE.","Payload": {"Status": 0},"EventMsTs": 1774425607077}}')
+write("trtc_callback", "upload_finished_305.json",
+      '{\n\t"EventGroupId": 3,\n\t"EventType": 305,\n\t"CallbackTs": 1752580150082,\n\t"EventInfo": {\n\t\t"RoomId": "635055",\n\t\t"EventTs": 1752580150,\n\t\t"EventMsTs": 1752580150081,\n\t\t"UserId": "user1",\n\t\t"TaskId": "-m9-bVVU7id***K-m928oZWQndiborbEWH3zY-lIXlprc-gQvQE",\n\t\t"Payload": {\n\t\t\t"Status": 0\n\t\t}\n\t}\n}')
+write("trtc_callback", "first_slice_307.json", json.dumps({
+    "EventGroupId": 3, "EventType": 307, "CallbackTs": 1795339200500,
+    "EventInfo": {"RoomId": 42, "EventTs": "1795339200", "UserId": "rec", "TaskId": "t1",
+                  "Payload": {"FileName": "t1_teacher_li_main.m3u8", "UserId": "teacher_li",
+                              "TrackType": "audio_video", "BeginTimeStamp": 1795339200400}}}))
+write("trtc_callback", "mp4_stopped_310.json", json.dumps({
+    "EventGroupId": 3, "EventType": 310, "CallbackTs": "1795339300000",
+    "EventInfo": {"RoomId": "42", "UserId": "rec", "TaskId": "t1",
+                  "Payload": {"Status": 0, "FileList": [
+                      {"FileName": "a.mp4", "UserId": "teacher_li", "MediaId": "aux",
+                       "StartTimeStamp": 1, "EndTimeStamp": 2000},
+                      "b.mp4", {"FileName": "a.mp4", "UserId": "teacher_li"}]}}}))
+write("trtc_callback", "page_recording_8.json", json.dumps({
+    "EventGroupId": 8, "EventType": 301, "CallbackTs": 1,
+    "EventInfo": {"RoomId": "r", "TaskId": "p", "Payload": {"Status": 0}}}))
+write("trtc_callback", "unknown_type_failed.json", json.dumps({
+    "EventGroupId": 3, "EventType": 399, "CallbackTs": 1,
+    "EventInfo": {"RoomId": None, "Payload": {"Status": 1, "Errmsg": "x"}}}))

@@ -38,6 +38,12 @@ if [ "$uses_file" = 0 ] && [ -z "${REPLAYDESK_CALLBACK_KEY:-}" ] && [ -z "${REPL
   REPLAYDESK_CALLBACK_KEY="$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   export REPLAYDESK_CALLBACK_KEY
 fi
+if [ "$uses_file" = 0 ] && [ -z "${REPLAYDESK_TRTC_CALLBACK_KEY:-}" ] && [ -z "${REPLAYDESK_IM_ENDPOINT:-}" ]; then
+  # Sandbox: a TRTC callback key too (letters and digits, as TRTC's console takes), so the
+  # demo's TRTC class is recorded through signed TRTC callbacks.
+  REPLAYDESK_TRTC_CALLBACK_KEY="$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  export REPLAYDESK_TRTC_CALLBACK_KEY
+fi
 
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT

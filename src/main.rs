@@ -56,6 +56,10 @@ enum Command {
     ImEmulator(cli::emulator::ImEmulatorArgs),
     /// Run only the delivery worker over a database (drain an outbox; a separate worker).
     Deliver(cli::delivery::DeliverArgs),
+    /// Recording callbacks for testing a set-up: `callback send --kind trtc|css --file
+    /// BODY.json --url URL --key KEY` signs a body as the cloud would and posts it.
+    #[command(subcommand)]
+    Callback(cli::callback::CallbackCommand),
     /// Fill a running `serve` with a demo class (timelines, callbacks, failures) over HTTP.
     Demo(replaydesk::demo::DemoArgs),
     /// Align a class (from a database) or a saved group history: users' clocks, videos,
@@ -136,6 +140,7 @@ fn main() -> ExitCode {
         },
         Command::ImEmulator(args) => cli::emulator::run(args),
         Command::Demo(args) => replaydesk::demo::run(args),
+        Command::Callback(cmd) => cli::callback::run(cmd),
         Command::Deliver(args) => cli::delivery::run(args),
         Command::Migrate(args) => cli::store::run(args),
         Command::MigrateStore(args) => cli::store::run_migrate_store(args),

@@ -68,6 +68,7 @@ pub async fn seed(db: &Path, n: usize) {
                 credential_key: "",
                 legacy_class_token: false,
                 open_enrolment: true,
+                room_id: None,
             })
             .await
             .expect("create a seed class");

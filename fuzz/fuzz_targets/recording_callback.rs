@@ -23,15 +23,22 @@ use replaydesk::protocol::{ReplayMessage, Seq};
 use replaydesk::secret::Secret;
 use std::sync::OnceLock;
 
-/// The fixtures' class, plus classes whose ids make the `_` splits ambiguous.
+/// The stream id registered in [`directory`].
+const REGISTERED: &str = "1400000001_room42_teacher_li_main";
+
+/// The fixtures' class, plus classes whose ids make the `_` splits ambiguous, and one
+/// registered stream id (the fixture's own, so that the rule that wins is exercised).
 fn directory() -> &'static ClassSnapshot {
     static DIR: OnceLock<ClassSnapshot> = OnceLock::new();
     DIR.get_or_init(|| {
-        ClassSnapshot::new()
+        let mut dir = ClassSnapshot::new()
             .with_class("room42", "replay_room42", ["teacher_li", "student_wang"])
             .with_class("room", "replay_room", ["43_a_b", "x"])
             .with_class("room_43", "replay_room_43", ["a_b", "x"])
-            .with_class("r", "g", ["1", "u_main"])
+            .with_class("r", "g", ["1", "u_main"]);
+        // One stream id an admin registered (issue 22): it maps before every other rule.
+        dir.add_stream("r", REGISTERED, "u_main", 1);
+        dir
     })
 }
 
@@ -79,6 +86,11 @@ fuzz_target!(|data: &[u8]| {
         assert!(!uid.is_empty(), "matched an empty uid");
         let stream = cb.stream().unwrap_or_default();
         match via {
+            MatchRule::RegisteredStream => assert_eq!(
+                (stream, class_id.as_str(), uid.as_str()),
+                (REGISTERED, "r", "u_main"),
+                "only the registered stream maps by registration"
+            ),
             // The rule promises usable text (the service checks every uid again anyway).
             MatchRule::StreamParam => {
                 assert!(

@@ -342,7 +342,8 @@ fn the_1004_is_exact_and_round_trips() {
     let data = msg.to_data();
     assert_eq!(
         data,
-        r#"{"type":1004,"seq":20417765,"timestamp":1795342811,"value":{"uid":"teacher_li","start_time":1795339195,"end_time":1795342790,"media_start_time":1208,"file_size":734003200,"duration":3595,"video_id":"5285890801234567890","video_url":"https://1259990001.vod.example.invalid/a1b2c3/f0.mp4"}}"#
+        r#"{"type":1004,"seq":20417765,"timestamp":1795342811,"value":{"uid":"teacher_li","start_time":1795339195,"end_time":1795342790,"media_start_time":1208,"file_size":734003200,"duration":3595,"video_id":"5285890801234567890","video_url":"https://1259990001.vod.example.invalid/a1b2c3/f0.mp4","type":"main"}}"#,
+        "the known fields in order, then type (the stream id ends _main: the camera)"
     );
     assert_eq!(ReplayMessage::parse(&data).unwrap(), msg);
 }

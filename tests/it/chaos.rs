@@ -400,8 +400,9 @@ fn callback_body(class: &ClassInfo, uid: &str, file_id: &str, n: i64) -> (Value,
         "sign": sign(t),
     });
     let value = format!(
-        r#"{{"uid":"{uid}","start_time":{start},"end_time":{end},"media_start_time":{media_start},"file_size":{size},"duration":{duration},"video_id":"{file_id}","video_url":"{url}"}}"#
+        r#"{{"uid":"{uid}","start_time":{start},"end_time":{end},"media_start_time":{media_start},"file_size":{size},"duration":{duration},"video_id":"{file_id}","video_url":"{url}","type":"main"}}"#
     );
+    // `type`: the stream id ends `_main` (a camera), docs/protocol.md section 4.
     (body, value)
 }
 

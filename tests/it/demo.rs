@@ -10,12 +10,14 @@ use serde_json::Value;
 use std::time::Duration;
 
 const CALLBACK_KEY: &str = "demo-test-callback-key-0123";
+const TRTC_KEY: &str = "demoTestTrtcKey0123";
 
 fn args(t: &TestServer, if_empty: bool) -> DemoArgs {
     DemoArgs {
         url: t.base.clone(),
         token: ADMIN.into(),
         callback_key: Some(CALLBACK_KEY.into()),
+        trtc_callback_key: Some(TRTC_KEY.into()),
         if_empty,
         real_im: false,
     }
@@ -33,7 +35,11 @@ fn class_counts(classes: &Value, id: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_fills_classes_reports_callbacks_alignment_and_failures() {
-    let mut t = TestServer::start(|c| c.callback_key = Some(Secret::new(CALLBACK_KEY))).await;
+    let mut t = TestServer::start(|c| {
+        c.callback_key = Some(Secret::new(CALLBACK_KEY));
+        c.trtc_callback_key = Some(Secret::new(TRTC_KEY));
+    })
+    .await;
     let DemoOutcome::Made(d) = demo(&args(&t, true)).await.expect("demo runs") else {
         panic!("an empty server gets demo data");
     };
@@ -74,6 +80,7 @@ async fn demo_fills_classes_reports_callbacks_alignment_and_failures() {
         .as_array()
         .unwrap()
         .iter()
+        .filter(|c| c["source"] == "css")
         .map(|c| c["status"].as_str().unwrap())
         .collect();
     statuses.sort();
@@ -82,6 +89,47 @@ async fn demo_fills_classes_reports_callbacks_alignment_and_failures() {
         ["accepted", "accepted", "refused", "unmatched"],
         "{cbs}"
     );
+
+    // The TRTC class: 301, two 307, two 311, all answered 200; two 1004s (main and aux)
+    // and its recorder's life.
+    assert_eq!(d.trtc.statuses, [200; 5], "{:?}", d.trtc);
+    let trtc_cbs: Vec<&str> = cbs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["source"] == "trtc")
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        trtc_cbs.iter().filter(|s| **s == "accepted").count(),
+        2,
+        "{cbs}"
+    );
+    assert_eq!(
+        trtc_cbs.iter().filter(|s| **s == "recorded").count(),
+        3,
+        "{cbs}"
+    );
+    let life = t
+        .admin_get(&format!(
+            "/v1/admin/classes/{}/recorder-events",
+            d.trtc.class_id
+        ))
+        .await;
+    assert_eq!(life.as_array().unwrap().len(), 5, "{life}");
+    let trtc_class = t
+        .admin_get(&format!("/v1/admin/classes/{}", d.trtc.class_id))
+        .await;
+    assert_eq!(trtc_class["room_id"], d.trtc.room_id);
+    let mut media: Vec<&str> = life
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["stage"] == "ready")
+        .map(|e| e["media"].as_str().unwrap())
+        .collect();
+    media.sort();
+    assert_eq!(media, ["aux", "main"], "{life}");
 
     // Messages: the class's (1001, 1003s, 1004s, 1002) are sent; the group-less class's fail.
     wait_until(Duration::from_secs(20), "demo messages settle", || async {

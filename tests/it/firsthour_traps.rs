@@ -387,6 +387,7 @@ async fn five_refused_callbacks_in_ten_minutes_open_an_alert_that_the_next_accep
     for _ in 0..4 {
         t.store()
             .record_callback(&NewCallbackRow {
+                source: replaydesk::store::CallbackSource::Css,
                 received_at: now_ms() - 11 * 60 * 1000,
                 body: b"{}",
                 body_bytes: 2,

@@ -538,6 +538,7 @@ async fn fill(t: &TestServer) -> (String, String) {
         url: t.base.clone(),
         token: ADMIN.into(),
         callback_key: Some(CALLBACK_KEY.into()),
+        trtc_callback_key: None,
         if_empty: false,
         real_im: false,
     };

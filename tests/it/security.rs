@@ -775,7 +775,7 @@ async fn mapping_a_callback_loads_only_the_classes_it_names() {
     assert!(keys.rooms.contains(&"room42".to_owned()), "{keys:?}");
     let snap = t
         .store()
-        .class_snapshot_for(&keys.groups, &keys.rooms)
+        .class_snapshot_for(&keys.groups, &keys.rooms, &keys.streams)
         .await
         .unwrap();
     assert!(snap.class_by_group("replay_room42").is_some());

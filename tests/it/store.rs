@@ -262,6 +262,7 @@ on_both_engines! {
                     credential_key: "",
                     legacy_class_token: true,
                     open_enrolment: true,
+                    room_id: None,
                 })
                 .await,
             Err(StoreError::Conflict(_))
@@ -325,6 +326,7 @@ on_both_engines! {
         let body: Vec<u8> = [b"{\"x\":\"".as_slice(), &[0xff, 0xfe], &[b'a'; 5000], b"\"}"].concat();
         let refused = store
             .record_callback(&NewCallbackRow {
+                source: replaydesk::store::CallbackSource::Css,
                 received_at: 1,
                 body: &body,
                 body_bytes: body.len(),
@@ -361,6 +363,7 @@ on_both_engines! {
                 note: None,
                 build: &build,
             },
+            life: None,
         };
         let first = store.record_recording(&intake("file-1")).await.unwrap();
         assert!(first.created);
@@ -374,7 +377,7 @@ on_both_engines! {
             (1, 1, 1)
         );
         let snap = store
-            .class_snapshot_for(&["g1".into()], &["c2".into()])
+            .class_snapshot_for(&["g1".into()], &["c2".into()], &[])
             .await
             .unwrap();
         assert_eq!(snap, store.class_snapshot().await.unwrap());
@@ -545,6 +548,7 @@ async fn fill(store: &Store) {
     let body = [0xffu8, 0x00, b'x'];
     store
         .record_callback(&NewCallbackRow {
+            source: replaydesk::store::CallbackSource::Css,
             received_at: 1,
             body: &body,
             body_bytes: 3,

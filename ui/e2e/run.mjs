@@ -15,6 +15,7 @@ import { consoleImportTest } from "./import.mjs";
 import { demoAlignmentTest } from "./demo-alignment.mjs";
 import { desktopTest } from "./desktop.mjs";
 import { peopleTest } from "./people.mjs";
+import { recordingSourcesTest } from "./recording-sources.mjs";
 import { rosterTest } from "./roster.mjs";
 import { cargoVersion, killAll, sleep, withTimeout } from "./lib.mjs";
 
@@ -41,6 +42,11 @@ const TESTS = [
     name: "console in Chromium: people sign in by name, setup code, People page, support sees and cannot act, audit by person",
     fn: peopleTest,
     timeoutMs: 120000,
+  },
+  {
+    name: "console in Chromium: recording sources (TRTC room, registered streams) and a TRTC callback listed as TRTC's",
+    fn: recordingSourcesTest,
+    timeoutMs: 90000,
   },
   {
     name: "console in Chromium: the demo's rebooted student placed inside the class by its clock, with the reason",

@@ -16,12 +16,13 @@
 mod mapping;
 mod parse;
 mod payload;
+pub mod trtc;
 mod verify;
 
 pub use mapping::{candidate_keys, CandidateKeys};
 pub use mapping::{
-    decode_userid, legacy_hash, map_recording, ClassDirectory, ClassRef, ClassSnapshot, Mapping,
-    MatchRule,
+    decode_userid, legacy_hash, map_recording, stream_media, stream_room_and_user, ClassDirectory,
+    ClassRef, ClassSnapshot, Mapping, MatchRule,
 };
 pub use parse::{CallbackError, RecordingCallback, EVENT_RECORDING_READY};
 pub use payload::{

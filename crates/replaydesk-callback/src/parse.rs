@@ -39,7 +39,7 @@ impl CallbackError {
         }
     }
 
-    fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
         CallbackError::InvalidField {
             field,
             reason: reason.into(),
@@ -198,7 +198,7 @@ impl RecordingCallback {
     }
 }
 
-fn integer(v: &Value, field: &'static str) -> Result<i128, CallbackError> {
+pub(crate) fn integer(v: &Value, field: &'static str) -> Result<i128, CallbackError> {
     replaydesk_protocol::lenient_integer(v).map_err(|reason| CallbackError::invalid(field, reason))
 }
 
@@ -220,18 +220,18 @@ fn bounded(v: &Value, field: &'static str) -> Result<i128, CallbackError> {
     Ok(i)
 }
 
-fn i64_of(v: &Value, field: &'static str) -> Result<i64, CallbackError> {
+pub(crate) fn i64_of(v: &Value, field: &'static str) -> Result<i64, CallbackError> {
     let i = bounded(v, field)?;
     i64::try_from(i).map_err(|_| CallbackError::invalid(field, format!("{i} is out of range")))
 }
 
-fn u64_of(v: &Value, field: &'static str) -> Result<u64, CallbackError> {
+pub(crate) fn u64_of(v: &Value, field: &'static str) -> Result<u64, CallbackError> {
     let i = bounded(v, field)?;
     u64::try_from(i).map_err(|_| CallbackError::invalid(field, format!("{i} is out of range")))
 }
 
 /// Present and meaningful: not absent, not `null`, not an all-blank string.
-fn present<'a>(o: &'a Map<String, Value>, field: &str) -> Option<&'a Value> {
+pub(crate) fn present<'a>(o: &'a Map<String, Value>, field: &str) -> Option<&'a Value> {
     match o.get(field)? {
         Value::Null => None,
         Value::String(s) if s.trim().is_empty() => None,
@@ -239,16 +239,25 @@ fn present<'a>(o: &'a Map<String, Value>, field: &str) -> Option<&'a Value> {
     }
 }
 
-fn opt_i64(o: &Map<String, Value>, field: &'static str) -> Result<Option<i64>, CallbackError> {
+pub(crate) fn opt_i64(
+    o: &Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<i64>, CallbackError> {
     present(o, field).map(|v| i64_of(v, field)).transpose()
 }
 
-fn opt_u64(o: &Map<String, Value>, field: &'static str) -> Result<Option<u64>, CallbackError> {
+pub(crate) fn opt_u64(
+    o: &Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<u64>, CallbackError> {
     present(o, field).map(|v| u64_of(v, field)).transpose()
 }
 
 /// Text; a number is taken as its decimal text (ids such as `file_id` are numeric).
-fn opt_text(o: &Map<String, Value>, field: &'static str) -> Result<Option<String>, CallbackError> {
+pub(crate) fn opt_text(
+    o: &Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<String>, CallbackError> {
     match present(o, field) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),

@@ -38,7 +38,8 @@ pub fn classify(cb: &RecordingCallback) -> Classification {
 /// when present, else its `file_id`, else its `record_file_id`. `duration` falls back to
 /// `end_time - start_time` when the callback has none. Anything else missing is written as
 /// 0 or empty text (the 1004 format has no absent values); [`missing_for_1004`] lists what
-/// was missing, for a warning.
+/// was missing, for a warning. A stream id ending `_main` or `_aux` (TRTC's relay names
+/// streams so) adds `type`: `main` (camera) or `aux` (screen share).
 pub fn recording_value(cb: &RecordingCallback, uid: &str) -> RecordingValue {
     let start_time = cb.start_time.unwrap_or(0);
     let end_time = cb.end_time.unwrap_or(0);
@@ -63,7 +64,12 @@ pub fn recording_value(cb: &RecordingCallback, uid: &str) -> RecordingValue {
             .cloned()
             .unwrap_or_default(),
         video_url: cb.video_url.clone().unwrap_or_default(),
-        extra: Default::default(),
+        extra: match cb.stream().and_then(crate::mapping::stream_media) {
+            Some(media) => [("type".to_owned(), serde_json::Value::from(media))]
+                .into_iter()
+                .collect(),
+            None => Default::default(),
+        },
     }
 }
 

@@ -342,5 +342,16 @@ pub fn render(info: &AppInfo, m: &MetricsSnapshot) -> String {
         "replaydesk_recording_callbacks_refused_total {}",
         m.callbacks_refused_total
     );
+    family(
+        &mut o,
+        "replaydesk_trtc_callbacks_failed_total",
+        "counter",
+        "TRTC callbacks answered 5xx since start (could not be recorded): TRTC retries for about a minute only, so each may be a recording lost.",
+    );
+    let _ = writeln!(
+        o,
+        "replaydesk_trtc_callbacks_failed_total {}",
+        m.trtc_callbacks_failed_total
+    );
     o
 }

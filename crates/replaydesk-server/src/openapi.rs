@@ -86,7 +86,8 @@ pub fn routes() -> OpenApiRouter<ReplayDesk> {
         .routes(routes!(sign_in::setup))
         .routes(routes!(sign_in::sign_in))
         .routes(routes!(sign_in::sign_out))
-        .routes(routes!(sign_in::me));
+        .routes(routes!(sign_in::me))
+        .routes(routes!(callbacks::trtc));
     // The console's operations, each from its one declaration (`service::api`).
     super::operations::register(service)
 }

@@ -5,15 +5,17 @@
 use super::api::models;
 use super::{validate, ReplayDesk, ServiceError, ServiceResult, MAX_PAGE};
 use replaydesk_callback::{
-    candidate_keys, classify, file_key, map_recording, missing_for_1004, recording_message, verify,
-    CallbackError, ClassDirectory, Classification, Mapping, RecordingCallback, Refusal,
+    candidate_keys, classify, file_key, map_recording, missing_for_1004, recording_message,
+    stream_media, verify, CallbackError, ClassDirectory, Classification, Mapping,
+    RecordingCallback, Refusal, EVENT_RECORDING_READY,
 };
 use replaydesk_protocol::secret::Secret;
 use replaydesk_protocol::{check_size, Seq};
 use replaydesk_store::Actor;
 use replaydesk_store::{
-    CallbackStatus, NewCallbackRow, Page, RecordingCallbackRecord, RecordingIntake,
-    RecordingTarget, REFUSED_BODY_SAMPLE_BYTES,
+    CallbackSource, CallbackStatus, NewCallbackRow, NewRecorderEvent, Page, RecorderSource,
+    RecorderStage, RecordingCallbackRecord, RecordingIntake, RecordingTarget,
+    REFUSED_BODY_SAMPLE_BYTES,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
@@ -136,6 +138,9 @@ impl ReplayDesk {
             Err(refusal) => return self.refuse_callback(text, received_at, None, refusal).await,
         };
 
+        if cb.event_type == Some(super::record_status::EVENT_RECORD_STATUS) {
+            return self.receive_record_status(&cb, text, received_at).await;
+        }
         if let Classification::Ignored { event_type } = classify(&cb) {
             let reason = match event_type {
                 Some(e) => format!("event_type {e} is not a recording (100)"),
@@ -145,6 +150,7 @@ impl ReplayDesk {
                 .inner
                 .store
                 .record_callback(&NewCallbackRow {
+                    source: CallbackSource::Css,
                     received_at,
                     body: text,
                     body_bytes: text.len(),
@@ -166,7 +172,7 @@ impl ReplayDesk {
         let mut snapshot = self
             .inner
             .store
-            .class_snapshot_for(&keys.groups, &keys.rooms)
+            .class_snapshot_for(&keys.groups, &keys.rooms, &keys.streams)
             .await?;
         // A legacy stream id is matched by hashing members: any class's may be the one,
         // unless its groupid names a known class (the mapping then stays within it).
@@ -242,6 +248,29 @@ impl ReplayDesk {
             },
             Err(reason) => RecordingTarget::Unmatched { reason },
         };
+        // The file is also an event of its recorder's life (the task id names the
+        // recorder; a repeat of the file adds no second event).
+        let life_key = format!("css:100:{key}");
+        let stream = cb.stream();
+        let life = NewRecorderEvent {
+            source: RecorderSource::Css,
+            task_id: cb.task_id.as_deref().or(stream).unwrap_or(""),
+            class_id: None,
+            uid: None,
+            room_id: None,
+            stream_id: stream,
+            media: stream.and_then(stream_media),
+            event_type: EVENT_RECORDING_READY,
+            event_name: "record_file_ready",
+            stage: RecorderStage::Ready,
+            event_at: cb.end_time.map(|s| s.saturating_mul(1000)),
+            file_key: Some(&key),
+            file_start_ms: cb.start_time.map(|s| s.saturating_mul(1000)),
+            file_end_ms: cb.end_time.map(|s| s.saturating_mul(1000)),
+            detail: None,
+            dedup_key: &life_key,
+            received_at,
+        };
         let recorded = self
             .inner
             .store
@@ -250,6 +279,7 @@ impl ReplayDesk {
                 body: text,
                 file_key: &key,
                 target,
+                life: Some(life),
             })
             .await?;
         let record = &recorded.record;
@@ -314,7 +344,7 @@ impl ReplayDesk {
     }
 
     /// A callback passed its sign check: the `callbacks_refused` alert, if open, closes.
-    async fn close_refused_alert(&self) {
+    pub(crate) async fn close_refused_alert(&self) {
         let store = &self.inner.store;
         let closed = async {
             if store.alert_open(CALLBACKS_REFUSED_ALERT).await? {
@@ -354,6 +384,7 @@ impl ReplayDesk {
             .inner
             .store
             .record_callback(&NewCallbackRow {
+                source: CallbackSource::Css,
                 received_at,
                 body: &body[..body.len().min(REFUSED_BODY_SAMPLE_BYTES)],
                 body_bytes: body.len(),
@@ -443,15 +474,31 @@ impl ReplayDesk {
                 }
             )));
         }
-        let cb = RecordingCallback::parse(row.body.as_bytes()).map_err(|e| {
-            ServiceError::Conflict(format!("callback {id} cannot be read again: {e}"))
-        })?;
         let now_s = unix_s(self.server_ms()).max(0).unsigned_abs();
-        let build = |seq| recording_message(&cb, &req.uid, seq, now_s);
+        let build: Box<dyn Fn(Seq) -> replaydesk_protocol::ReplayMessage + Send + Sync> =
+            match row.source {
+                CallbackSource::Css => {
+                    let cb = RecordingCallback::parse(row.body.as_bytes()).map_err(|e| {
+                        ServiceError::Conflict(format!("callback {id} cannot be read again: {e}"))
+                    })?;
+                    let uid = req.uid.clone();
+                    Box::new(move |seq| recording_message(&cb, &uid, seq, now_s))
+                }
+                CallbackSource::Trtc => {
+                    let value = self.trtc_value_for_assign(&row, &req.uid).await?;
+                    Box::new(move |seq| {
+                        replaydesk_protocol::ReplayMessage::new(
+                            seq,
+                            now_s,
+                            replaydesk_protocol::Payload::Recording(value.clone()),
+                        )
+                    })
+                }
+            };
         let recorded = self
             .inner
             .store
-            .assign_callback(id, &req.class_id, &req.uid, actor, &build)
+            .assign_callback(id, &req.class_id, &req.uid, actor, build.as_ref())
             .await?;
         if recorded.created {
             self.inner.delivery.wake();

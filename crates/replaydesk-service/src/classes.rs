@@ -32,6 +32,10 @@ impl ReplayDesk {
         validate::group_id(&req.group_id).map_err(ServiceError::Invalid)?;
         validate::uid("teacher_uid", &req.teacher_uid).map_err(ServiceError::Invalid)?;
         validate::actor(&actor.name).map_err(ServiceError::Invalid)?;
+        if let Some(room) = &req.room_id {
+            validate::room_id(room).map_err(ServiceError::Invalid)?;
+        }
+        let room_id = req.room_id.clone();
         let store = &self.inner.store;
         match store.class(&req.class_id).await {
             Ok(_) => {
@@ -68,6 +72,7 @@ impl ReplayDesk {
                 credential_key: &credential_key,
                 legacy_class_token: req.legacy_class_token,
                 open_enrolment: req.open_enrolment,
+                room_id: room_id.as_deref(),
             })
             .await?;
         store
@@ -82,6 +87,7 @@ impl ReplayDesk {
                     "group_created": group_created,
                     "legacy_class_token": req.legacy_class_token,
                     "open_enrolment": req.open_enrolment,
+                    "room_id": req.room_id,
                 }),
             )
             .await?;

@@ -27,7 +27,7 @@ use super::api::models::{
 /// The console's view of a [`ReplayDesk`].
 #[derive(Debug, Clone, Copy)]
 pub struct Console<'a> {
-    desk: &'a ReplayDesk,
+    pub(crate) desk: &'a ReplayDesk,
 }
 
 impl ReplayDesk {

@@ -175,6 +175,29 @@ pub mod lenient {
         opt_string(d)?.ok_or_else(|| D::Error::custom("missing"))
     }
 
+    /// A TRTC room id, as text: a string as it is, a whole number as its decimal text
+    /// (TRTC sends one room as `42` in some places and `"42"` in others); `null` is none.
+    pub fn opt_room<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        match one(d)? {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(Some(s)),
+            Value::Number(n) if n.is_u64() => Ok(Some(n.to_string())),
+            other => Err(D::Error::custom(format!(
+                "must be a string or a whole number, got {}",
+                match &other {
+                    Value::Number(n) => n.to_string(),
+                    v => kind(v).to_owned(),
+                }
+            ))),
+        }
+    }
+
+    /// As [`opt_room`], telling a field that is absent (`None`, by `#[serde(default)]`)
+    /// from one that is `null` (`Some(None)`: clear it).
+    pub fn patch_room<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+        opt_room(d).map(Some)
+    }
+
     /// The one lenient integer reader (`replaydesk_protocol::lenient_integer`, which the
     /// protocol and callback readers use too), with this door's wording of a refusal.
     fn int_of<E: serde::de::Error>(v: Value) -> Result<Option<i64>, E> {

@@ -54,6 +54,9 @@ pub(crate) struct Watch {
     schema: AsyncMutex<Option<(Instant, String)>>,
     /// Recording callbacks refused since start (the store keeps only a sample of them).
     pub(crate) callbacks_refused: AtomicU64,
+    /// TRTC callbacks answered 5xx since start: TRTC retries for about a minute only, so
+    /// each may be a recording that never comes back.
+    pub(crate) trtc_failed: AtomicU64,
 }
 
 /// Whether this node should be given traffic, as `/readyz` tells it: its store is migrated
@@ -167,6 +170,7 @@ impl ReplayDesk {
             open_alert_kinds: figures.open_alert_kinds,
             callbacks: figures.callbacks,
             callbacks_refused_total: self.inner.watch.callbacks_refused.load(Ordering::Relaxed),
+            trtc_callbacks_failed_total: self.inner.watch.trtc_failed.load(Ordering::Relaxed),
         })
     }
 }

@@ -24,9 +24,12 @@ mod messages;
 mod operations;
 pub mod people;
 pub mod reconcile;
+mod record_status;
 mod reports;
 pub mod requests;
+mod rooms;
 pub mod secret_store;
+mod trtc;
 mod types;
 pub mod validate;
 
@@ -51,6 +54,7 @@ pub use reports::{
     kept_report_body, time_line_for, ReportMeta, REFUSED_REPORT_SAMPLE_BYTES,
     REPORT_MAX_BODY_BYTES, TIMELINE_FIELDS,
 };
+pub use trtc::TrtcReceipt;
 pub use types::*;
 
 use crate::config::{random_token, Config, ConfigError};
@@ -92,6 +96,11 @@ struct Inner {
     /// fixed at run time is kept with it, and used after a restart only while the
     /// configuration still gives that same key.
     configured_key_sha256: String,
+    /// The IM app messages go to (in sandbox mode the emulator's): a TRTC callback's
+    /// `SdkAppId` must be it (TRTC and IM share the app in TIC).
+    sdkappid: u64,
+    /// How many TRTC refusals were logged this minute (see `trtc::RefusalLog`).
+    trtc_refusal_log: trtc::RefusalLog,
 }
 
 /// The backend: every operation once. Cheap to clone.
@@ -222,6 +231,7 @@ impl ReplayDesk {
                 tracing::warn!("im.sdkappid / im.secret_key are ignored: im.endpoint is not set");
             }
         }
+        let sdkappid = im_config.sdkappid;
         let im = Arc::new(ImClient::new(im_config)?);
         let delivery = Delivery::new(store.clone(), im, delivery_config);
         let worker = delivery.start().await?;
@@ -245,6 +255,8 @@ impl ReplayDesk {
                 stopped: AtomicBool::new(false),
                 stopping: AtomicBool::new(false),
                 configured_key_sha256,
+                sdkappid,
+                trtc_refusal_log: Default::default(),
                 config,
             }),
         })
@@ -307,6 +319,11 @@ impl ReplayDesk {
     /// The in-process IM emulator in sandbox mode.
     pub fn sandbox_emulator(&self) -> Option<&Emulator> {
         self.inner.emulator.as_ref()
+    }
+
+    /// The IM app this server sends to (in sandbox mode, the emulator's).
+    pub fn sdkappid(&self) -> u64 {
+        self.inner.sdkappid
     }
 
     /// The server's wall clock, unix ms.

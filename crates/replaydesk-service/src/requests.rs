@@ -338,6 +338,30 @@ pub struct AddMembers {
     pub uids: Vec<String>,
 }
 
+/// `PATCH /v1/admin/classes/{class_id}`: what to change in a class. `room_id`: the TRTC
+/// room it is held in (a string, or a whole number taken as its text; `null` clears it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct UpdateClass {
+    #[serde(default, deserialize_with = "lenient::patch_room")]
+    #[ts(optional, type = "string | number | null")]
+    #[schema(value_type = Option<String>)]
+    pub room_id: Option<Option<String>>,
+}
+
+/// `POST /v1/admin/classes/{class_id}/streams`: a stream id whose recordings are `uid`'s
+/// in this class (a CSS recording started by API carries no `stream_param`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct AddStream {
+    #[serde(deserialize_with = "lenient::string")]
+    pub stream_id: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub uid: String,
+}
+
 /// `POST /v1/admin/classes/{class_id}/credentials`: issue new credentials (the join
 /// sheet). `uids`: these members (default: every student); `server_url`: the address the
 /// students' clients report to, printed on each card (default: none printed).

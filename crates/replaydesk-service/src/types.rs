@@ -35,6 +35,11 @@ pub struct CreateClass {
     /// default; applies to the legacy class-wide token (a member credential names its uid).
     #[serde(default, deserialize_with = "lenient::bool_or_false")]
     pub open_enrolment: bool,
+    /// The TRTC room the class is held in (a string, or a whole number taken as its
+    /// text): its recordings are found by it. Absent: by the class id.
+    #[serde(default, deserialize_with = "lenient::opt_room")]
+    #[ts(optional, type = "string | number")]
+    pub room_id: Option<String>,
 }
 
 /// A created class, the teacher's report credential, and (legacy option only) the
@@ -253,6 +258,8 @@ pub struct MetricsSnapshot {
     pub delivery_paused: bool,
     /// Recording callbacks refused since start (only a sample of them is stored).
     pub callbacks_refused_total: u64,
+    /// TRTC callbacks that could not be recorded (answered 5xx) since start.
+    pub trtc_callbacks_failed_total: u64,
     /// Open alerts.
     pub open_alerts: usize,
     /// The kinds of the open alerts (one entry per alert).

@@ -171,6 +171,39 @@ pub fn class_id(v: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Longest TRTC room id taken, in bytes (TRTC's string room ids are at most 64 bytes).
+pub const MAX_ROOM_ID_BYTES: usize = 64;
+
+/// A TRTC room id, as text: 1 to 64 printable ASCII characters, no spaces (TRTC's numeric
+/// rooms are 1 to 4294967294; its string rooms letters, digits and a few symbols).
+pub fn room_id(v: &str) -> Result<(), String> {
+    if v.is_empty() || v.len() > MAX_ROOM_ID_BYTES {
+        return Err(format!(
+            "room_id: must be 1 to {MAX_ROOM_ID_BYTES} characters"
+        ));
+    }
+    if !v.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("room_id: only printable ASCII without spaces is allowed".into());
+    }
+    Ok(())
+}
+
+/// Longest stream id taken, in bytes.
+pub const MAX_STREAM_ID_BYTES: usize = 256;
+
+/// A CSS stream id to register: 1 to 256 printable ASCII characters, no spaces.
+pub fn stream_id(v: &str) -> Result<(), String> {
+    if v.is_empty() || v.len() > MAX_STREAM_ID_BYTES {
+        return Err(format!(
+            "stream_id: must be 1 to {MAX_STREAM_ID_BYTES} characters"
+        ));
+    }
+    if !v.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("stream_id: only printable ASCII without spaces is allowed".into());
+    }
+    Ok(())
+}
+
 /// A ReplayGroup id, by the IM service's rules.
 pub fn group_id(v: &str) -> Result<(), String> {
     replaydesk_im::wire::validate_group_id(v).map_err(|e| format!("group_id: {e}"))

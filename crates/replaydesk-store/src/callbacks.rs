@@ -8,15 +8,18 @@
 //!
 //! One file although long: the callback's row, its status changes (assign, unassign,
 //! repeat) and the 1004 each writes share one transaction per change, so they are kept
-//! where that transaction can be read whole.
+//! where that transaction can be read whole. (A recorder event's intake, which writes the
+//! same rows, is in `recorder_intake.rs`.)
 
 use super::audit::audit_tx;
 use super::audit::Actor;
 use super::filter::Page;
 use super::messages::{insert_message_tx, message_columns, message_from_row, NewMessage};
+use super::recorder::add_recorder_event_tx;
 use super::types::{text_enum, StoredMessage};
 use super::{now_ms, Store, StoreError, StoreResult};
 use super::{Db, DbRow, Engine, SqlBuilder};
+use super::{NewRecorderEvent, RecorderOutcome};
 use replaydesk_callback::ClassSnapshot;
 use replaydesk_protocol::{ReplayMessage, Seq};
 use serde::{Deserialize, Serialize};
@@ -40,6 +43,20 @@ text_enum! {
         Unmatched => "unmatched",
         /// Was unmatched; an admin chose its class and user, and its 1004 was stored.
         Assigned => "assigned",
+        /// Verified, and part of a recording's life without a file to announce (a recorder
+        /// started or stopped, a slice, an error; a file with no playable URL): kept in the
+        /// recorder life (`recorder_events`), nothing sent.
+        Recorded => "recorded",
+    }
+}
+
+text_enum! {
+    /// Which cloud sent a callback, and so how its body is read and verified.
+    CallbackSource {
+        /// The live-streaming cloud (`POST /v1/callbacks/recording`; `sign` = md5(key + t)).
+        Css => "css",
+        /// TRTC cloud recording (`POST /v1/callbacks/trtc`; header `Sign` = HMAC-SHA256).
+        Trtc => "trtc",
     }
 }
 
@@ -47,6 +64,8 @@ text_enum! {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordingCallbackRecord {
     pub id: i64,
+    /// Which cloud sent it.
+    pub source: CallbackSource,
     /// When it arrived, unix ms.
     pub received_at: i64,
     pub status: CallbackStatus,
@@ -149,6 +168,7 @@ fn json_string_len(text: &str) -> Option<usize> {
 /// A callback row without a message (refused, ignored, unmatched).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewCallbackRow<'a> {
+    pub source: CallbackSource,
     pub received_at: i64,
     /// The bytes as received (a refused body: its sample).
     pub body: &'a [u8],
@@ -181,6 +201,9 @@ pub struct RecordingIntake<'a> {
     pub body: &'a [u8],
     pub file_key: &'a str,
     pub target: RecordingTarget<'a>,
+    /// The file as an event of its recorder's life (CSS event 100), stored with it; its
+    /// class and uid are those the file is recorded for.
+    pub life: Option<NewRecorderEvent<'a>>,
 }
 
 /// A recording callback as stored, with its file's 1004 when it has one.
@@ -200,15 +223,16 @@ pub fn recording_dedup_key(file_key: &str) -> String {
 
 // The body is read as bytes (older SQLite rows hold it as text) with its size as received.
 // PostgreSQL stores it as `bytea` from the start, so it needs no cast (and has no BLOB).
-const SQLITE_CALLBACK_COLUMNS: &str = "id, received_at, CAST(body AS BLOB) AS body, body_bytes, \
+const SQLITE_CALLBACK_COLUMNS: &str =
+    "id, source, received_at, CAST(body AS BLOB) AS body, body_bytes, \
      status, reason, file_key, class_id, uid, message_id";
-const PG_CALLBACK_COLUMNS: &str = "id, received_at, body, body_bytes, \
+const PG_CALLBACK_COLUMNS: &str = "id, source, received_at, body, body_bytes, \
      status, reason, file_key, class_id, uid, message_id";
 /// The same, with only the first [`LIST_BODY_PREVIEW_BYTES`] of the body (for listings).
-const SQLITE_CALLBACK_LIST_COLUMNS: &str = "id, received_at, \
+const SQLITE_CALLBACK_LIST_COLUMNS: &str = "id, source, received_at, \
      substr(CAST(body AS BLOB), 1, 4096) AS body, body_bytes, status, reason, file_key, \
      class_id, uid, message_id";
-const PG_CALLBACK_LIST_COLUMNS: &str = "id, received_at, \
+const PG_CALLBACK_LIST_COLUMNS: &str = "id, source, received_at, \
      substr(body, 1, 4096) AS body, body_bytes, status, reason, file_key, \
      class_id, uid, message_id";
 
@@ -228,6 +252,7 @@ fn callback_list_columns(engine: Engine) -> &'static str {
 
 fn callback_from_row(row: &DbRow) -> Result<RecordingCallbackRecord, sqlx::Error> {
     let status: String = row.try_get("status")?;
+    let source: String = row.try_get("source")?;
     let body: Vec<u8> = row.try_get("body")?;
     // Rows from before body_bytes existed: their stored body is the whole body.
     let body_bytes: i64 = row
@@ -235,6 +260,9 @@ fn callback_from_row(row: &DbRow) -> Result<RecordingCallbackRecord, sqlx::Error
         .unwrap_or(i64::try_from(body.len()).unwrap_or(i64::MAX));
     Ok(RecordingCallbackRecord {
         id: row.try_get("id")?,
+        source: CallbackSource::parse(&source).ok_or_else(|| {
+            sqlx::Error::Decode(format!("unexpected callback source in database: {source}").into())
+        })?,
         received_at: row.try_get("received_at")?,
         status: CallbackStatus::parse(&status).ok_or_else(|| {
             sqlx::Error::Decode(format!("unexpected callback status in database: {status}").into())
@@ -250,19 +278,20 @@ fn callback_from_row(row: &DbRow) -> Result<RecordingCallbackRecord, sqlx::Error
     })
 }
 
-struct CallbackRow<'a> {
-    received_at: i64,
-    body: &'a [u8],
-    body_bytes: usize,
-    status: CallbackStatus,
-    reason: Option<&'a str>,
-    file_key: Option<&'a str>,
-    class_id: Option<&'a str>,
-    uid: Option<&'a str>,
-    message_id: Option<i64>,
+pub(crate) struct CallbackRow<'a> {
+    pub(crate) source: CallbackSource,
+    pub(crate) received_at: i64,
+    pub(crate) body: &'a [u8],
+    pub(crate) body_bytes: usize,
+    pub(crate) status: CallbackStatus,
+    pub(crate) reason: Option<&'a str>,
+    pub(crate) file_key: Option<&'a str>,
+    pub(crate) class_id: Option<&'a str>,
+    pub(crate) uid: Option<&'a str>,
+    pub(crate) message_id: Option<i64>,
 }
 
-async fn insert_callback_tx(
+pub(crate) async fn insert_callback_tx(
     tx: &mut Transaction<'_, Db>,
     engine: Engine,
     r: &CallbackRow<'_>,
@@ -270,8 +299,8 @@ async fn insert_callback_tx(
     let columns = callback_columns(engine);
     let sql = format!(
         "INSERT INTO recording_callbacks (received_at, body, body_bytes, status, reason, \
-         file_key, class_id, uid, message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         RETURNING {columns}"
+         file_key, class_id, uid, message_id, source) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {columns}"
     );
     let row = sqlx::query(&sql)
         .bind(r.received_at)
@@ -283,6 +312,7 @@ async fn insert_callback_tx(
         .bind(r.class_id)
         .bind(r.uid)
         .bind(r.message_id)
+        .bind(r.source.as_str())
         .fetch_one(&mut **tx)
         .await?;
     Ok(callback_from_row(&row)?)
@@ -332,6 +362,134 @@ async fn group_of_tx(tx: &mut Transaction<'_, Db>, class_id: &str) -> StoreResul
     group.ok_or_else(|| StoreError::NotFound(format!("class {class_id:?}")))
 }
 
+/// What recording a file came to: its 1004 (new, or the one it already has), and the
+/// callback's status and reason.
+pub(crate) struct Settled {
+    pub(crate) message: Option<StoredMessage>,
+    pub(crate) created: bool,
+    pub(crate) status: CallbackStatus,
+    pub(crate) reason: Option<String>,
+}
+
+/// The 1004 of `file_key`, made for `target` unless the file already has one (in any
+/// class): then `duplicate` of it, or `conflict` when the target is another class or user.
+pub(crate) async fn settle_file_tx(
+    tx: &mut Transaction<'_, Db>,
+    file_key: &str,
+    target: &RecordingTarget<'_>,
+) -> StoreResult<Settled> {
+    let existing = recorded_file_tx(tx, file_key).await?;
+    let (message, created, status, reason) = match (existing, target) {
+        (Some(m), target) => {
+            let reason = match target {
+                RecordingTarget::Matched { class_id, uid, .. }
+                    if m.class_id == *class_id && m.uid == *uid =>
+                {
+                    format!("same file as message {}", m.id)
+                }
+                RecordingTarget::Matched { class_id, uid, .. } => format!(
+                    "same file as message {} (class {:?}, uid {:?}); this callback maps to class {:?}, uid {:?}",
+                    m.id, m.class_id, m.uid, class_id, uid
+                ),
+                RecordingTarget::Unmatched { reason } => format!(
+                    "same file as message {} (class {:?}, uid {:?}); this callback maps to no class: {reason}",
+                    m.id, m.class_id, m.uid
+                ),
+            };
+            let status = match target {
+                RecordingTarget::Matched { class_id, uid, .. }
+                    if m.class_id != *class_id || m.uid != *uid =>
+                {
+                    CallbackStatus::Conflict
+                }
+                _ => CallbackStatus::Duplicate,
+            };
+            (Some(m), false, status, Some(reason))
+        }
+        (
+            None,
+            RecordingTarget::Matched {
+                class_id,
+                uid,
+                note,
+                build,
+            },
+        ) => {
+            let group_id = group_of_tx(tx, class_id).await?;
+            let key = recording_dedup_key(file_key);
+            let ins = insert_message_tx(
+                tx,
+                &NewMessage {
+                    class_id,
+                    group_id: &group_id,
+                    uid,
+                    dedup_key: &key,
+                    build: *build,
+                },
+                now_ms(),
+            )
+            .await?;
+            let (status, reason) = if ins.created {
+                (CallbackStatus::Accepted, note.map(str::to_owned))
+            } else {
+                (
+                    CallbackStatus::Duplicate,
+                    Some(format!("same file as message {}", ins.message.id)),
+                )
+            };
+            (Some(ins.message), ins.created, status, reason)
+        }
+        (None, RecordingTarget::Unmatched { reason }) => (
+            None,
+            false,
+            CallbackStatus::Unmatched,
+            Some((*reason).to_owned()),
+        ),
+    };
+    Ok(Settled {
+        message,
+        created,
+        status,
+        reason,
+    })
+}
+
+/// Adds a class row (`class_id, group_id, room_id, created_at`) to a snapshot; answers its id.
+fn add_snapshot_class(snap: &mut ClassSnapshot, row: &DbRow) -> Result<String, sqlx::Error> {
+    let class_id: String = row.try_get("class_id")?;
+    let group_id: String = row.try_get("group_id")?;
+    let room_id: Option<String> = row.try_get("room_id")?;
+    let created_at: i64 = row.try_get("created_at")?;
+    snap.add_class(class_id.clone(), group_id);
+    if let Some(room) = room_id {
+        snap.set_room(&class_id, room, created_at);
+    }
+    Ok(class_id)
+}
+
+/// Adds a registered stream row (`class_id, stream_id, uid, created_at`) to a snapshot.
+fn add_snapshot_stream(snap: &mut ClassSnapshot, row: &DbRow) -> Result<(), sqlx::Error> {
+    let class_id: String = row.try_get("class_id")?;
+    let stream_id: String = row.try_get("stream_id")?;
+    let uid: String = row.try_get("uid")?;
+    let created_at: i64 = row.try_get("created_at")?;
+    snap.add_stream(&class_id, stream_id, uid, created_at);
+    Ok(())
+}
+
+/// What became of a file event, by what became of its callback.
+pub(crate) fn outcome_of(status: CallbackStatus) -> RecorderOutcome {
+    match status {
+        CallbackStatus::Accepted | CallbackStatus::Assigned => RecorderOutcome::Announced,
+        CallbackStatus::Duplicate => RecorderOutcome::AlreadyAnnounced,
+        CallbackStatus::Conflict => RecorderOutcome::Conflict,
+        CallbackStatus::Unmatched => RecorderOutcome::Unmatched,
+        CallbackStatus::Recorded | CallbackStatus::Ignored | CallbackStatus::Refused => {
+            RecorderOutcome::Kept
+        }
+    }
+}
+
 impl Store {
     /// Keeps a callback that became no message and maps to nothing (refused, ignored).
     pub async fn record_callback(
@@ -343,6 +501,7 @@ impl Store {
             &mut tx,
             self.engine(),
             &CallbackRow {
+                source: r.source,
                 received_at: r.received_at,
                 body: r.body,
                 body_bytes: r.body_bytes,
@@ -378,83 +537,18 @@ impl Store {
     /// 1004, and an unmatched one is kept `unmatched` with the mapping's reason.
     pub async fn record_recording(&self, r: &RecordingIntake<'_>) -> StoreResult<RecordedCallback> {
         let mut tx = self.begin_write().await?;
-        let existing = recorded_file_tx(&mut tx, r.file_key).await?;
-        let (message, created, status, reason) = match (existing, &r.target) {
-            (Some(m), target) => {
-                let reason = match target {
-                    RecordingTarget::Matched { class_id, uid, .. }
-                        if m.class_id == *class_id && m.uid == *uid =>
-                    {
-                        format!("same file as message {}", m.id)
-                    }
-                    RecordingTarget::Matched { class_id, uid, .. } => format!(
-                        "same file as message {} (class {:?}, uid {:?}); this callback maps to class {:?}, uid {:?}",
-                        m.id, m.class_id, m.uid, class_id, uid
-                    ),
-                    RecordingTarget::Unmatched { reason } => format!(
-                        "same file as message {} (class {:?}, uid {:?}); this callback maps to no class: {reason}",
-                        m.id, m.class_id, m.uid
-                    ),
-                };
-                let status = match target {
-                    RecordingTarget::Matched { class_id, uid, .. }
-                        if m.class_id != *class_id || m.uid != *uid =>
-                    {
-                        CallbackStatus::Conflict
-                    }
-                    _ => CallbackStatus::Duplicate,
-                };
-                (Some(m), false, status, Some(reason))
-            }
-            (
-                None,
-                RecordingTarget::Matched {
-                    class_id,
-                    uid,
-                    note,
-                    build,
-                },
-            ) => {
-                let group_id = group_of_tx(&mut tx, class_id).await?;
-                let key = recording_dedup_key(r.file_key);
-                let ins = insert_message_tx(
-                    &mut tx,
-                    &NewMessage {
-                        class_id,
-                        group_id: &group_id,
-                        uid,
-                        dedup_key: &key,
-                        build: *build,
-                    },
-                    now_ms(),
-                )
-                .await?;
-                let (status, reason) = if ins.created {
-                    (CallbackStatus::Accepted, note.map(str::to_owned))
-                } else {
-                    (
-                        CallbackStatus::Duplicate,
-                        Some(format!("same file as message {}", ins.message.id)),
-                    )
-                };
-                (Some(ins.message), ins.created, status, reason)
-            }
-            (None, RecordingTarget::Unmatched { reason }) => (
-                None,
-                false,
-                CallbackStatus::Unmatched,
-                Some((*reason).to_owned()),
-            ),
-        };
+        let settled = settle_file_tx(&mut tx, r.file_key, &r.target).await?;
+        let message = settled.message;
         let record = insert_callback_tx(
             &mut tx,
             self.engine(),
             &CallbackRow {
+                source: CallbackSource::Css,
                 received_at: r.received_at,
                 body: r.body,
                 body_bytes: r.body.len(),
-                status,
-                reason: reason.as_deref(),
+                status: settled.status,
+                reason: settled.reason.as_deref(),
                 file_key: Some(r.file_key),
                 class_id: message.as_ref().map(|m| m.class_id.as_str()),
                 uid: message.as_ref().map(|m| m.uid.as_str()),
@@ -462,11 +556,24 @@ impl Store {
             },
         )
         .await?;
+        if let Some(life) = &r.life {
+            let mut life = life.clone();
+            life.class_id = message.as_ref().map(|m| m.class_id.as_str());
+            life.uid = message.as_ref().map(|m| m.uid.as_str()).or(life.uid);
+            add_recorder_event_tx(
+                &mut tx,
+                &life,
+                outcome_of(settled.status),
+                Some(record.id),
+                message.as_ref().map(|m| m.id),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(RecordedCallback {
             record,
             message,
-            created,
+            created: settled.created,
         })
     }
 
@@ -541,6 +648,17 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         let record = callback_from_row(&row)?;
+        // Its event in the recorder life now belongs to the class and user, with the 1004.
+        sqlx::query(
+            "UPDATE recorder_events SET class_id = $1, uid = $2, message_id = $3, \
+             status = 'announced' WHERE callback_id = $4",
+        )
+        .bind(class_id)
+        .bind(uid)
+        .bind(message.id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         audit_tx(
             &mut tx,
             actor,
@@ -606,6 +724,17 @@ impl Store {
         // The 1004 was there before the assignment (a matched callback of the same file,
         // class and user made it): it is not the assignment's to take back.
         let owned = !others.iter().any(|(_, s)| s == "accepted");
+        // Its event in the recorder life (and, when the 1004 goes, every event naming it)
+        // waits for an assignment again.
+        sqlx::query(
+            "UPDATE recorder_events SET message_id = NULL, status = 'unmatched' \
+             WHERE callback_id = $1 OR ($2 = 1 AND message_id = $3)",
+        )
+        .bind(id)
+        .bind(i64::from(owned))
+        .bind(message_id)
+        .execute(&mut *tx)
+        .await?;
         let mut deleted = None;
         if owned {
             let status: String = sqlx::query_scalar("SELECT status FROM messages WHERE id = $1")
@@ -782,19 +911,23 @@ impl Store {
         Ok(out)
     }
 
-    /// The classes whose `group_id` is among `groups` or whose `class_id` is among `rooms`,
-    /// with their members: what mapping a callback needs, found by index (the unique
-    /// `group_id`, the primary keys) instead of loading every class and member.
+    /// The classes whose `group_id` is among `groups`, whose `class_id` or `room_id` is
+    /// among `rooms`, or that registered a stream id among `streams`, with their members,
+    /// room ids and registered streams: what mapping a callback needs, found by index
+    /// instead of loading every class and member.
     pub async fn class_snapshot_for(
         &self,
         groups: &[String],
         rooms: &[String],
+        streams: &[String],
     ) -> StoreResult<ClassSnapshot> {
         let mut snap = ClassSnapshot::new();
-        if groups.is_empty() && rooms.is_empty() {
+        if groups.is_empty() && rooms.is_empty() && streams.is_empty() {
             return Ok(snap);
         }
-        let mut qb = SqlBuilder::new("SELECT class_id, group_id FROM classes WHERE 1 = 0");
+        let mut qb = SqlBuilder::new(
+            "SELECT class_id, group_id, room_id, created_at FROM classes WHERE 1 = 0",
+        );
         if !groups.is_empty() {
             qb.push(" OR group_id IN ")
                 .push_list(groups.iter().map(String::as_str));
@@ -802,14 +935,18 @@ impl Store {
         if !rooms.is_empty() {
             qb.push(" OR class_id IN ")
                 .push_list(rooms.iter().map(String::as_str));
+            qb.push(" OR room_id IN ")
+                .push_list(rooms.iter().map(String::as_str));
+        }
+        if !streams.is_empty() {
+            qb.push(" OR class_id IN (SELECT class_id FROM class_streams WHERE stream_id IN ")
+                .push_list(streams.iter().map(String::as_str))
+                .push(")");
         }
         let classes = qb.build().fetch_all(self.reader()).await?;
         let mut ids = Vec::with_capacity(classes.len());
         for row in &classes {
-            let class_id: String = row.try_get("class_id")?;
-            let group_id: String = row.try_get("group_id")?;
-            snap.add_class(class_id.clone(), group_id);
-            ids.push(class_id);
+            ids.push(add_snapshot_class(&mut snap, row)?);
         }
         if ids.is_empty() {
             return Ok(snap);
@@ -821,19 +958,32 @@ impl Store {
             let uid: String = row.try_get("uid")?;
             snap.add_member(&class_id, uid);
         }
+        if !streams.is_empty() {
+            let mut qb = SqlBuilder::new(
+                "SELECT class_id, stream_id, uid, created_at FROM class_streams WHERE 1 = 1",
+            );
+            super::filter::push_any_of(&mut qb, "stream_id", streams.iter().map(String::as_str));
+            for row in &qb.build().fetch_all(self.reader()).await? {
+                add_snapshot_stream(&mut snap, row)?;
+            }
+        }
         Ok(snap)
     }
 
     /// Every class with its members (teacher included), for mapping a callback.
     pub async fn class_snapshot(&self) -> StoreResult<ClassSnapshot> {
         let mut snap = ClassSnapshot::new();
-        let classes = sqlx::query("SELECT class_id, group_id FROM classes")
+        let classes = sqlx::query("SELECT class_id, group_id, room_id, created_at FROM classes")
             .fetch_all(self.reader())
             .await?;
         for row in &classes {
-            let class_id: String = row.try_get("class_id")?;
-            let group_id: String = row.try_get("group_id")?;
-            snap.add_class(class_id, group_id);
+            add_snapshot_class(&mut snap, row)?;
+        }
+        let streams = sqlx::query("SELECT class_id, stream_id, uid, created_at FROM class_streams")
+            .fetch_all(self.reader())
+            .await?;
+        for row in &streams {
+            add_snapshot_stream(&mut snap, row)?;
         }
         let members = sqlx::query("SELECT class_id, uid FROM class_members")
             .fetch_all(self.reader())

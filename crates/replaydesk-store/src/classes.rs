@@ -38,6 +38,8 @@ pub struct NewClass<'a> {
     pub legacy_class_token: bool,
     /// Whether a uid the class does not know may report (and so join).
     pub open_enrolment: bool,
+    /// The TRTC room the class is held in, as text (`None`: the class id is the room).
+    pub room_id: Option<&'a str>,
 }
 
 /// What a report's credential is checked against.
@@ -99,12 +101,17 @@ pub struct ClassRecord {
     /// this ReplayDesk.
     #[serde(default)]
     pub imported_at: Option<i64>,
+    /// The TRTC room the class is held in, as text (TRTC's numeric room 42 and string
+    /// room "42" are the same text). `None`: recordings find the class by its id.
+    #[serde(default)]
+    pub room_id: Option<String>,
 }
 
-const CLASS_COLUMNS: &str = "class_id, group_id, teacher_uid, state, created_at, started_at, \
-     ended_at, legacy_class_token, open_enrolment, reopen_count, imported_at";
+pub(crate) const CLASS_COLUMNS: &str =
+    "class_id, group_id, teacher_uid, state, created_at, started_at, \
+     ended_at, legacy_class_token, open_enrolment, reopen_count, imported_at, room_id";
 
-fn class_from_row(row: &DbRow) -> Result<ClassRecord, sqlx::Error> {
+pub(crate) fn class_from_row(row: &DbRow) -> Result<ClassRecord, sqlx::Error> {
     let state: String = row.try_get("state")?;
     Ok(ClassRecord {
         class_id: row.try_get("class_id")?,
@@ -119,6 +126,7 @@ fn class_from_row(row: &DbRow) -> Result<ClassRecord, sqlx::Error> {
         open_enrolment: row.try_get::<i64, _>("open_enrolment")? != 0,
         reopen_count: u32::try_from(row.try_get::<i64, _>("reopen_count")?).unwrap_or(u32::MAX),
         imported_at: row.try_get("imported_at")?,
+        room_id: row.try_get("room_id")?,
     })
 }
 
@@ -130,8 +138,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let sql = format!(
             "INSERT INTO classes (class_id, group_id, teacher_uid, report_token_sha256, \
-             credential_key, legacy_class_token, open_enrolment, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING {CLASS_COLUMNS}"
+             credential_key, legacy_class_token, open_enrolment, created_at, room_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING {CLASS_COLUMNS}"
         );
         let row = sqlx::query(&sql)
             .bind(new.class_id)
@@ -142,6 +150,7 @@ impl Store {
             .bind(i64::from(new.legacy_class_token))
             .bind(i64::from(new.open_enrolment))
             .bind(now)
+            .bind(new.room_id)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| {

@@ -35,6 +35,16 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("open_enrolment", Int),
             ("reopen_count", Int),
             ("imported_at", Int),
+            ("room_id", Text),
+        ],
+    ),
+    (
+        "class_streams",
+        &[
+            ("class_id", Text),
+            ("stream_id", Text),
+            ("uid", Text),
+            ("created_at", Int),
         ],
     ),
     (
@@ -125,6 +135,33 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("uid", Text),
             ("message_id", Int),
             ("body_bytes", Int),
+            ("source", Text),
+        ],
+    ),
+    (
+        "recorder_events",
+        &[
+            ("id", Int),
+            ("source", Text),
+            ("task_id", Text),
+            ("class_id", Text),
+            ("uid", Text),
+            ("room_id", Text),
+            ("stream_id", Text),
+            ("media", Text),
+            ("event_type", Int),
+            ("event_name", Text),
+            ("stage", Text),
+            ("event_at", Int),
+            ("file_key", Text),
+            ("file_start_ms", Int),
+            ("file_end_ms", Int),
+            ("status", Text),
+            ("detail", Text),
+            ("dedup_key", Text),
+            ("callback_id", Int),
+            ("message_id", Int),
+            ("received_at", Int),
         ],
     ),
     (
@@ -279,6 +316,7 @@ impl Store {
             // Every table's first column(s) are its key: a stable order to page by.
             let order = match *table {
                 "class_members" => "class_id, uid",
+                "class_streams" => "class_id, stream_id",
                 "job_messages" => "job_id, message_id",
                 "group_history" => "class_id, im_msg_seq",
                 _ => names[0],

@@ -20,17 +20,20 @@ mod members;
 mod messages;
 mod people;
 mod rate;
+mod recorder;
+mod recorder_intake;
 mod reports;
 mod schema;
+mod streams;
 mod types;
 
 pub use align::AlignmentRow;
 pub use audit::{Actor, AuditEntry, AuditFilter, Door};
 pub use cache::CLASS_TTL;
 pub use callbacks::{
-    hide_sign, recording_dedup_key, CallbackStatus, NewCallbackRow, RecordedCallback,
-    RecordingCallbackRecord, RecordingIntake, RecordingTarget, LIST_BODY_PREVIEW_BYTES,
-    REFUSED_BODY_SAMPLE_BYTES, REFUSED_SAMPLE_ROWS,
+    hide_sign, recording_dedup_key, CallbackSource, CallbackStatus, NewCallbackRow,
+    RecordedCallback, RecordingCallbackRecord, RecordingIntake, RecordingTarget,
+    LIST_BODY_PREVIEW_BYTES, REFUSED_BODY_SAMPLE_BYTES, REFUSED_SAMPLE_ROWS,
 };
 pub use classes::{ClassAuth, ClassEntry, ClassRecord, ClassState, CredentialState, NewClass};
 pub use copy::{copied_columns, COPIED_SEPARATELY};
@@ -45,11 +48,17 @@ pub use messages::{
 };
 pub use people::{SessionRow, SetupCode, TokenRow, UserRow};
 pub use rate::SharedSlot;
+pub use recorder::{
+    recorder_lives, NewRecorderEvent, RecorderEvent, RecorderLife, RecorderOutcome, RecorderSource,
+    RecorderStage,
+};
+pub use recorder_intake::{EventFile, RecordedEvent, RecorderIntake};
 pub use reports::{
     report_dedup_key, ClassEvent, ClassEventIntake, IntakeItem, RefusedReport, TimelineIntake,
     TimelineReportRecord, REFUSED_REPORTS_KEPT,
 };
 pub use schema::{check as schema_state, SchemaState};
+pub use streams::ClassStream;
 pub use types::{Alert, Attempt, AttemptOutcome, MessageStatus, StoredMessage, Trigger};
 
 mod sql;

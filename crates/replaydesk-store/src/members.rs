@@ -109,7 +109,7 @@ pub(crate) async fn touch_member_tx(
 
 /// Enrols `uid` in `class_id` as a student unless it is a member already (which keeps
 /// its role and times); returns whether it was added.
-async fn enrol_student_tx(
+pub(crate) async fn enrol_student_tx(
     tx: &mut Transaction<'_, Db>,
     class_id: &str,
     uid: &str,

@@ -118,6 +118,7 @@ pub async fn create_class(store: &Store, class_id: &str, group_id: &str) {
             credential_key: "",
             legacy_class_token: false,
             open_enrolment: false,
+            room_id: None,
         })
         .await
         .expect("class created");

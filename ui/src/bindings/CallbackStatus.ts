@@ -3,4 +3,4 @@
 /**
  * What became of a recording callback.
  */
-export type CallbackStatus = "accepted" | "duplicate" | "conflict" | "ignored" | "refused" | "unmatched" | "assigned";
+export type CallbackStatus = "accepted" | "duplicate" | "conflict" | "ignored" | "refused" | "unmatched" | "assigned" | "recorded";

@@ -23,4 +23,9 @@ reopen_count: number,
  * a read-only record, never delivered, resent or reconciled. `None` for a class of
  * this ReplayDesk.
  */
-imported_at: number | null, };
+imported_at: number | null, 
+/**
+ * The TRTC room the class is held in, as text (TRTC's numeric room 42 and string room
+ * "42" are one room). `null`: recordings find the class by its id.
+ */
+room_id: string | null, };

@@ -21,4 +21,9 @@ legacy_class_token: boolean,
  * Accept reports from uids the class does not know yet (they become members). Off by
  * default; applies to the legacy class-wide token (a member credential names its uid).
  */
-open_enrolment: boolean, };
+open_enrolment: boolean, 
+/**
+ * The TRTC room the class is held in (a string, or a whole number taken as its
+ * text): its recordings are found by it. Absent: by the class id.
+ */
+room_id?: string | number, };

@@ -2,6 +2,7 @@
 // (service/api); do not edit by hand.
 
 import type { AddMembers } from "./AddMembers";
+import type { AddStream } from "./AddStream";
 import type { AddUser } from "./AddUser";
 import type { AddedMembers } from "./AddedMembers";
 import type { Alert } from "./Alert";
@@ -13,6 +14,7 @@ import type { AuditQuery } from "./AuditQuery";
 import type { CallbackQuery } from "./CallbackQuery";
 import type { ClassBundle } from "./ClassBundle";
 import type { ClassQuery } from "./ClassQuery";
+import type { ClassStream } from "./ClassStream";
 import type { ClassSummary } from "./ClassSummary";
 import type { CreateClass } from "./CreateClass";
 import type { CreateToken } from "./CreateToken";
@@ -30,6 +32,7 @@ import type { Page } from "./Page";
 import type { PageQuery } from "./PageQuery";
 import type { ReconcileRequest } from "./ReconcileRequest";
 import type { ReconcileRun } from "./ReconcileRun";
+import type { RecorderEvent } from "./RecorderEvent";
 import type { RecordingCallbackRecord } from "./RecordingCallbackRecord";
 import type { RecoverPreview } from "./RecoverPreview";
 import type { RecoverRequest } from "./RecoverRequest";
@@ -46,6 +49,7 @@ import type { TimelineReportRecord } from "./TimelineReportRecord";
 import type { TokenInfo } from "./TokenInfo";
 import type { TokensQuery } from "./TokensQuery";
 import type { UnassignedCallback } from "./UnassignedCallback";
+import type { UpdateClass } from "./UpdateClass";
 import type { UserInfo } from "./UserInfo";
 import type { UserWithSetupCode } from "./UserWithSetupCode";
 
@@ -58,6 +62,11 @@ export const OPERATIONS = {
   create_class: { method: "POST", path: "/v1/classes", status: 201, role: "admin", input: "body", params: [] },
   list_classes: { method: "GET", path: "/v1/admin/classes", status: 200, role: "viewer", input: "query", params: [] },
   get_class: { method: "GET", path: "/v1/admin/classes/{class_id}", status: 200, role: "viewer", input: "none", params: ["class_id"] },
+  update_class: { method: "PATCH", path: "/v1/admin/classes/{class_id}", status: 200, role: "admin", input: "body", params: ["class_id"] },
+  class_streams: { method: "GET", path: "/v1/admin/classes/{class_id}/streams", status: 200, role: "support", input: "none", params: ["class_id"] },
+  add_class_stream: { method: "POST", path: "/v1/admin/classes/{class_id}/streams", status: 201, role: "admin", input: "body", params: ["class_id"] },
+  remove_class_stream: { method: "DELETE", path: "/v1/admin/classes/{class_id}/streams/{stream_id}", status: 200, role: "admin", input: "none", params: ["class_id", "stream_id"] },
+  class_recorder_events: { method: "GET", path: "/v1/admin/classes/{class_id}/recorder-events", status: 200, role: "viewer", input: "none", params: ["class_id"] },
   class_members: { method: "GET", path: "/v1/admin/classes/{class_id}/members", status: 200, role: "support", input: "none", params: ["class_id"] },
   add_members: { method: "POST", path: "/v1/admin/classes/{class_id}/members", status: 200, role: "admin", input: "body", params: ["class_id"] },
   member_credential: { method: "POST", path: "/v1/admin/classes/{class_id}/members/{uid}/credential", status: 200, role: "admin", input: "none", params: ["class_id", "uid"] },
@@ -105,12 +114,22 @@ export type OpName = keyof typeof OPERATIONS;
 
 /** Each operation's arguments (path parameters by their IPC names, `query` or `body`) and answer. */
 export type Operations = {
-  /** Creates a class: `{"class_id","group_id","teacher_uid","create_group"?, "legacy_class_token"?,"open_enrolment"?}` → the class, the teacher's `teacher_credential`, and `report_token` (legacy option only). */
+  /** Creates a class: `{"class_id","group_id","teacher_uid","create_group"?, "legacy_class_token"?,"open_enrolment"?,"room_id"?}` → the class, the teacher's `teacher_credential`, and `report_token` (legacy option only). */
   create_class: { args: { body: CreateClass }; response: CreatedClass };
   /** Every class with per-status message counts; `q` narrows by id, group or teacher. */
   list_classes: { args: { query?: ClassQuery }; response: Array<ClassSummary> };
   /** One class with its per-status message counts. */
   get_class: { args: { classId: string }; response: ClassSummary };
+  /** Changes a class: `{"room_id"}`, the TRTC room it is held in (a string, or a whole number taken as its text; `null` clears it). Audited (`set_class_room`). */
+  update_class: { args: { classId: string; body: UpdateClass }; response: ClassSummary };
+  /** The stream ids registered in the class, each with its user. */
+  class_streams: { args: { classId: string }; response: Array<ClassStream> };
+  /** Registers a stream id for a user: `{"stream_id","uid"}`; a CSS recording of that stream (which carries no `stream_param` when started by API) becomes the user's 1004. 409 when the class has it already. Audited (`add_class_stream`). */
+  add_class_stream: { args: { classId: string; body: AddStream }; response: ClassStream };
+  /** Removes a registered stream id (recordings already announced stay). Audited (`remove_class_stream`). */
+  remove_class_stream: { args: { classId: string; streamId: string }; response: ClassStream };
+  /** The class's recorder life, oldest first: every recording status event from TRTC and CSS (started, slices, files, stopped, errors) with what became of it and the 1004 it made. */
+  class_recorder_events: { args: { classId: string }; response: Array<RecorderEvent> };
   /** The roster: each member with its credential's generation, when it was issued and whether it is revoked (never the credential itself). */
   class_members: { args: { classId: string }; response: Array<RosterMember> };
   /** Registers the roster before anyone reports: `{"uids": [...]}` (1 to 1000 uids, each checked before any is added) → `{class_id, added, existing}`. Audited (`add_members`). */

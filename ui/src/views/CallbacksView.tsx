@@ -14,12 +14,24 @@ import { LoadMore, usePaged } from "../components/Paged";
 import { DecodedCallback } from "./callbacks/DecodedCallback";
 import { useCan } from "../api/session";
 
-const STATUSES: CallbackStatus[] = ["accepted", "duplicate", "conflict", "ignored", "refused", "unmatched", "assigned"];
+const STATUSES: CallbackStatus[] = [
+  "accepted",
+  "duplicate",
+  "conflict",
+  "recorded",
+  "ignored",
+  "refused",
+  "unmatched",
+  "assigned",
+];
 
 function videoUrl(body: string): string | null {
   try {
     const v = JSON.parse(body) as Record<string, unknown>;
-    const url = v.video_url ?? (v.data as Record<string, unknown> | undefined)?.video_url;
+    // TRTC's VOD file: EventInfo.Payload.TencentVod.VideoUrl.
+    const info = v.EventInfo as Record<string, unknown> | undefined;
+    const vod = (info?.Payload as Record<string, unknown> | undefined)?.TencentVod as Record<string, unknown> | undefined;
+    const url = v.video_url ?? (v.data as Record<string, unknown> | undefined)?.video_url ?? vod?.VideoUrl;
     return typeof url === "string" ? url : null;
   } catch {
     return null;
@@ -35,6 +47,8 @@ const REFUSALS: Record<string, string> = {
   missing_field: "a required field is missing",
   invalid_field: "a field has an unusable value",
   no_callback_key: "no callback key is configured, so nothing can be verified",
+  wrong_app: "its SdkAppId header is not this server's IM app",
+  stale: "its CallbackTs is more than 15 minutes old or 5 minutes ahead (a replay, or a clock far off)",
 };
 
 function AssignForm({ cb }: { cb: RecordingCallbackRecord }) {
@@ -193,6 +207,9 @@ export function CallbacksView() {
                 </td>
                 <td>
                   <StatusBadge status={cb.status} />
+                  <div className="hint" data-testid="callback-source">
+                    {cb.source === "trtc" ? "TRTC" : "CSS"}
+                  </div>
                 </td>
                 <td className="mono ident">
                   <div>{cb.class_id ?? "—"}</div>
@@ -220,7 +237,7 @@ export function CallbacksView() {
                       </Link>
                     </div>
                   )}
-                  {cb.status === "unmatched" && <DecodedCallback cb={cb} />}
+                  {cb.status === "unmatched" && cb.source === "css" && <DecodedCallback cb={cb} />}
                   {cb.status === "unmatched" && can("assign_callback") && <AssignForm cb={cb} />}
                   {cb.status === "assigned" && can("unassign_callback") && <UnassignButton cb={cb} />}
                   <details>

@@ -23,8 +23,13 @@ pub struct ClassRef {
 pub trait ClassDirectory {
     /// The class whose ReplayGroup is `group_id`.
     fn class_by_group(&self, group_id: &str) -> Option<ClassRef>;
-    /// The class whose room id (= `class_id`) is `room_id`.
+    /// The class held in TRTC room `room_id` (compared as text): the newest class whose
+    /// `room_id` it is, else the class whose id it is.
     fn class_by_room(&self, room_id: &str) -> Option<ClassRef>;
+    /// The class and user a stream id was registered for (the newest registration).
+    fn registered_stream(&self, _stream_id: &str) -> Option<(ClassRef, String)> {
+        None
+    }
     /// The user ids known in the class, teacher included.
     fn members(&self, class_id: &str) -> Vec<String>;
     /// The classes whose members a legacy stream id `<bizid>_<md5>` is hashed against.
@@ -38,6 +43,10 @@ pub trait ClassDirectory {
 pub struct ClassSnapshot {
     classes: BTreeMap<String, SnapshotClass>,
     by_group: HashMap<String, String>,
+    /// room id → (created_at, class id) of the newest class in that room.
+    by_room: HashMap<String, (i64, String)>,
+    /// stream id → (created_at, class id, uid) of the newest registration.
+    streams: HashMap<String, (i64, String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +84,40 @@ impl ClassSnapshot {
         }
     }
 
+    /// Records that a class is held in TRTC room `room_id`; of several classes in one room,
+    /// the newest (`created_at`, unix ms) is the one a callback maps to.
+    pub fn set_room(&mut self, class_id: &str, room_id: impl Into<String>, created_at: i64) {
+        let room_id = room_id.into();
+        let newer = self
+            .by_room
+            .get(&room_id)
+            .is_none_or(|(at, id)| (created_at, class_id) > (*at, id.as_str()));
+        if newer {
+            self.by_room
+                .insert(room_id, (created_at, class_id.to_owned()));
+        }
+    }
+
+    /// Records a stream id registered for `uid` in a class; of several registrations of
+    /// one stream id, the newest wins.
+    pub fn add_stream(
+        &mut self,
+        class_id: &str,
+        stream_id: impl Into<String>,
+        uid: impl Into<String>,
+        created_at: i64,
+    ) {
+        let stream_id = stream_id.into();
+        let newer = self
+            .streams
+            .get(&stream_id)
+            .is_none_or(|(at, id, _)| (created_at, class_id) > (*at, id.as_str()));
+        if newer {
+            self.streams
+                .insert(stream_id, (created_at, class_id.to_owned(), uid.into()));
+        }
+    }
+
     /// Builder form of [`ClassSnapshot::add_class`] plus its members.
     pub fn with_class<I, S>(mut self, class_id: &str, group_id: &str, members: I) -> Self
     where
@@ -102,7 +145,15 @@ impl ClassDirectory for ClassSnapshot {
     }
 
     fn class_by_room(&self, room_id: &str) -> Option<ClassRef> {
-        self.class_ref(room_id)
+        match self.by_room.get(room_id) {
+            Some((_, class_id)) => self.class_ref(class_id),
+            None => self.class_ref(room_id),
+        }
+    }
+
+    fn registered_stream(&self, stream_id: &str) -> Option<(ClassRef, String)> {
+        let (_, class_id, uid) = self.streams.get(stream_id)?;
+        Some((self.class_ref(class_id)?, uid.clone()))
     }
 
     fn members(&self, class_id: &str) -> Vec<String> {

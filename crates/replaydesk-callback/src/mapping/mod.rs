@@ -3,13 +3,18 @@
 //! # What "room id" means here
 //!
 //! Stream ids name a *room*. In ReplayDesk a class has a `class_id` and a `group_id` (its
-//! ReplayGroup); the room id of a class is its **`class_id`**. So the class created with
+//! ReplayGroup), and may carry a TRTC **`room_id`** (issue 22): a room id names the newest
+//! class whose `room_id` it is (compared as text), else the class whose **`class_id`** it
+//! is. So, with no `room_id` set, the class created with
 //! `class_id` `room42` and `group_id` `replay_room42` owns the streams
 //! `<sdkappid>_room42_<uid>_main` and `<bizid>_md5(room42_<uid>_main)`, and is named by
 //! `groupid=replay_room42` in a push URL's query string.
 //!
 //! # The rules, in order
 //!
+//! 0. **A registered stream id**: an admin registered the callback's stream id for a user
+//!    of a class (`POST /v1/admin/classes/{class_id}/streams`). An explicit word beats
+//!    every inference below.
 //! 1. **`stream_param`** (the reference server's way). The push URL's query string is
 //!    form-decoded (`%XX`, `+` as space); `groupid` (key matched case-insensitively, first
 //!    occurrence) must be a class's `group_id`, and `userid` is the user id in base64
@@ -45,7 +50,7 @@ mod directory;
 mod stream_id;
 
 pub use directory::{ClassDirectory, ClassRef, ClassSnapshot};
-pub use stream_id::{decode_userid, legacy_hash};
+pub use stream_id::{decode_userid, legacy_hash, stream_media, stream_room_and_user};
 
 use super::parse::{parse_query, RecordingCallback};
 use serde::Serialize;
@@ -56,6 +61,8 @@ use stream_id::{legacy_parts, param, room_and_user, uid_from_userid};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchRule {
+    /// A stream id an admin registered for the class and user.
+    RegisteredStream,
     /// `groupid` and base64 `userid` in `stream_param`.
     StreamParam,
     /// `<sdkappid>_<roomid>_<userid>_main|aux`.
@@ -65,9 +72,10 @@ pub enum MatchRule {
 }
 
 impl MatchRule {
-    /// `stream_param`, `stream_id` or `legacy_hash`.
+    /// `registered_stream`, `stream_param`, `stream_id` or `legacy_hash`.
     pub fn as_str(self) -> &'static str {
         match self {
+            MatchRule::RegisteredStream => "registered_stream",
             MatchRule::StreamParam => "stream_param",
             MatchRule::StreamId => "stream_id",
             MatchRule::LegacyHash => "legacy_hash",
@@ -98,6 +106,15 @@ pub enum Mapping {
 pub fn map_recording<D: ClassDirectory + ?Sized>(cb: &RecordingCallback, dir: &D) -> Mapping {
     let mut notes: Vec<String> = Vec::new();
     let mut members = MemberCache::default();
+
+    // 0. a registered stream id
+    if let Some((class, uid)) = cb.stream().and_then(|s| dir.registered_stream(s)) {
+        return Mapping::Matched {
+            class_id: class.class_id,
+            uid,
+            via: MatchRule::RegisteredStream,
+        };
+    }
 
     // 1. stream_param
     let params = cb
@@ -158,13 +175,13 @@ pub fn map_recording<D: ClassDirectory + ?Sized>(cb: &RecordingCallback, dir: &D
             if room.is_empty() || user.is_empty() {
                 continue;
             }
-            let class_id = match &only {
-                Some(c) if c.class_id == room => c.class_id.clone(),
-                Some(_) => continue,
-                None => match dir.class_by_room(room) {
-                    Some(c) => c.class_id,
-                    None => continue,
-                },
+            let found = dir
+                .class_by_room(room)
+                .or_else(|| only.clone().filter(|c| c.class_id == room));
+            let class_id = match (&only, found) {
+                (Some(o), Some(c)) if o.class_id == c.class_id => c.class_id,
+                (Some(_), _) | (None, None) => continue,
+                (None, Some(c)) => c.class_id,
             };
             let is_member = members.of(dir, &class_id).iter().any(|m| m == user);
             candidates.push((class_id, user.to_owned(), is_member));
@@ -276,8 +293,11 @@ fn quoted(s: &str) -> String {
 pub struct CandidateKeys {
     /// The `groupid`s of its `stream_param`.
     pub groups: Vec<String>,
-    /// Every room its `<sdkappid>_<room>_<user>_main|aux` stream id can name.
+    /// Every room its `<sdkappid>_<room>_<user>_main|aux` stream id can name (a class's
+    /// `room_id` or its `class_id`).
     pub rooms: Vec<String>,
+    /// Its stream id, as an admin may have registered it.
+    pub streams: Vec<String>,
     /// A legacy `<bizid>_<md5>` stream id: matched by hashing members, so any class may be
     /// the one, unless a `groupid` names a known class (the mapping then stays within it).
     pub legacy: bool,
@@ -307,9 +327,11 @@ pub fn candidate_keys(cb: &RecordingCallback) -> CandidateKeys {
         })
         .unwrap_or_default();
     let legacy = cb.stream().is_some_and(|s| legacy_parts(s).is_some());
+    let streams = cb.stream().map(str::to_owned).into_iter().collect();
     CandidateKeys {
         groups,
         rooms,
+        streams,
         legacy,
     }
 }

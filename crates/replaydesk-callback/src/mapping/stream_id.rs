@@ -20,6 +20,29 @@ pub(super) fn room_and_user(stream: &str) -> Option<&str> {
     Some(rest)
 }
 
+/// The stream kind a stream id's suffix names: `main` (camera) or `aux` (screen share),
+/// as TRTC names the streams it relays (`<sdkappid>_<room>_<user>_main|aux`).
+pub fn stream_media(stream: &str) -> Option<&'static str> {
+    room_and_user(stream)?;
+    if stream.ends_with("_main") {
+        Some("main")
+    } else {
+        Some("aux")
+    }
+}
+
+/// Every (room, user) a `<sdkappid>_<room>_<user>_main|aux` stream id can be read as (room
+/// and user ids may hold `_` themselves), in order; empty for another form.
+pub fn stream_room_and_user(stream: &str) -> Vec<(&str, &str)> {
+    let Some(rest) = room_and_user(stream) else {
+        return Vec::new();
+    };
+    rest.match_indices('_')
+        .map(|(i, _)| (&rest[..i], &rest[i + 1..]))
+        .filter(|(r, u)| !r.is_empty() && !u.is_empty())
+        .collect()
+}
+
 /// `<bizid>_<32 hex>` → (bizid, lower-case hash).
 pub(super) fn legacy_parts(stream: &str) -> Option<(&str, String)> {
     let (bizid, hash) = stream.split_once('_')?;

@@ -225,3 +225,86 @@ fn snapshot_replacing_a_class_moves_its_group() {
     s.add_member("missing", "x");
     assert!(s.members("missing").is_empty());
 }
+
+/// Property tests of the stream-id forms (issue 22): whatever the room and user ids hold
+/// (`_` included), `<sdkappid>_<room>_<user>_main|aux` maps to that class and user through
+/// the class's `room_id` or its id, names its stream kind, and a registered stream id wins
+/// over every inferred form.
+mod stream_id_properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ident() -> impl Strategy<Value = String> {
+        "[a-z0-9][a-z0-9_]{0,10}[a-z0-9]"
+    }
+
+    proptest! {
+        #[test]
+        fn a_room_id_maps_its_stream_ids(
+            appid in 1u64..=9_999_999_999,
+            room in ident(),
+            user in ident(),
+            class in ident(),
+            aux in any::<bool>(),
+        ) {
+            let suffix = if aux { "aux" } else { "main" };
+            let stream = format!("{appid}_{room}_{user}_{suffix}");
+            let mut dir = ClassSnapshot::new().with_class(&class, "g", [user.as_str()]);
+            dir.set_room(&class, room.clone(), 1);
+            let got = map_recording(&cb(&stream, None), &dir);
+            prop_assert_eq!(got, matched(&class, &user, MatchRule::StreamId));
+            prop_assert_eq!(stream_media(&stream), Some(suffix));
+            prop_assert!(stream_room_and_user(&stream).contains(&(room.as_str(), user.as_str())));
+            let keys = candidate_keys(&cb(&stream, None));
+            prop_assert!(keys.rooms.contains(&room));
+            prop_assert_eq!(keys.streams, vec![stream.clone()]);
+        }
+
+        #[test]
+        fn without_a_room_id_the_class_id_is_the_room(
+            room in ident(),
+            user in ident(),
+        ) {
+            let stream = format!("1400000000_{room}_{user}_main");
+            let dir = ClassSnapshot::new().with_class(&room, "g", [user.as_str()]);
+            prop_assert_eq!(
+                map_recording(&cb(&stream, None), &dir),
+                matched(&room, &user, MatchRule::StreamId)
+            );
+        }
+
+        #[test]
+        fn a_registered_stream_id_wins(
+            stream in "[ -~]{1,40}",
+            class in ident(),
+            uid in ident(),
+        ) {
+            let mut dir = ClassSnapshot::new().with_class(&class, "g", ["someone"]);
+            dir.add_stream(&class, stream.clone(), uid.clone(), 1);
+            prop_assert_eq!(
+                map_recording(&cb(&stream, None), &dir),
+                matched(&class, &uid, MatchRule::RegisteredStream)
+            );
+        }
+
+        #[test]
+        fn other_forms_name_no_room_or_media(s in "[ -~]{0,40}") {
+            let ok = s.ends_with("_main") || s.ends_with("_aux");
+            if !ok {
+                prop_assert_eq!(stream_media(&s), None);
+                prop_assert!(stream_room_and_user(&s).is_empty());
+            }
+        }
+
+        #[test]
+        fn the_newest_class_of_a_room_is_the_one(a_at in 0i64..1000, b_at in 0i64..1000) {
+            let mut dir = ClassSnapshot::new()
+                .with_class("a", "ga", ["u"])
+                .with_class("b", "gb", ["u"]);
+            dir.set_room("a", "42", a_at);
+            dir.set_room("b", "42", b_at);
+            let newest = if (b_at, "b") > (a_at, "a") { "b" } else { "a" };
+            prop_assert_eq!(dir.class_by_room("42").unwrap().class_id, newest);
+        }
+    }
+}

@@ -18,8 +18,8 @@
 //! it); `empty` answers 204 with no body over HTTP and `null` over IPC.
 
 use super::models::{
-    AddedMembers, Alert, AuditEntry, Job, Page, RecordingCallbackRecord, RosterMember,
-    StoredMessage, TimelineReportRecord,
+    AddedMembers, Alert, AuditEntry, ClassStream, Job, Page, RecorderEvent,
+    RecordingCallbackRecord, RosterMember, StoredMessage, TimelineReportRecord,
 };
 use super::ErrorBody;
 use crate::people::{
@@ -28,8 +28,9 @@ use crate::people::{
 };
 use crate::reconcile::{ReconcileRequest, ReconcileRun};
 use crate::requests::{
-    AddMembers, AuditQuery, CallbackQuery, ClassQuery, IssueCredentials, JobsQuery, MessageQuery,
-    PageQuery, RecoverRequest, ResendFilter, ResendMessageRequest, SandboxFaults, SecretKeyRequest,
+    AddMembers, AddStream, AuditQuery, CallbackQuery, ClassQuery, IssueCredentials, JobsQuery,
+    MessageQuery, PageQuery, RecoverRequest, ResendFilter, ResendMessageRequest, SandboxFaults,
+    SecretKeyRequest, UpdateClass,
 };
 use crate::{
     AssignCallback, AssignedCallback, ClassBundle, ClassSummary, CreateClass, CreatedClass,
@@ -40,7 +41,7 @@ use replaydesk_align::Alignment;
 
 operations! {
     /// Creates a class: `{"class_id","group_id","teacher_uid","create_group"?,
-    /// "legacy_class_token"?,"open_enrolment"?}` → the class, the teacher's
+    /// "legacy_class_token"?,"open_enrolment"?,"room_id"?}` → the class, the teacher's
     /// `teacher_credential`, and `report_token` (legacy option only).
     create_class: post "/v1/classes" => 201, Admin,
         path (),
@@ -61,6 +62,47 @@ operations! {
         input none [],
         output json [ClassSummary],
         |desk, _, _| desk.console().get_class(&class_id);
+
+    /// Changes a class: `{"room_id"}`, the TRTC room it is held in (a string, or a whole
+    /// number taken as its text; `null` clears it). Audited (`set_class_room`).
+    update_class: patch "/v1/admin/classes/{class_id}" => 200, Admin,
+        path (class_id: String),
+        input body [UpdateClass],
+        output json [ClassSummary],
+        |desk, body, actor| desk.console().update_class(&class_id, body, actor);
+
+    /// The stream ids registered in the class, each with its user.
+    class_streams: get "/v1/admin/classes/{class_id}/streams" => 200, Support,
+        path (class_id: String),
+        input none [],
+        output json [Vec<ClassStream>],
+        |desk, _, _| desk.console().class_streams(&class_id);
+
+    /// Registers a stream id for a user: `{"stream_id","uid"}`; a CSS recording of that
+    /// stream (which carries no `stream_param` when started by API) becomes the user's
+    /// 1004. 409 when the class has it already. Audited (`add_class_stream`).
+    add_class_stream: post "/v1/admin/classes/{class_id}/streams" => 201, Admin,
+        path (class_id: String),
+        input body [AddStream],
+        output json [ClassStream],
+        |desk, body, actor| desk.console().add_class_stream(&class_id, body, actor);
+
+    /// Removes a registered stream id (recordings already announced stay). Audited
+    /// (`remove_class_stream`).
+    remove_class_stream: delete "/v1/admin/classes/{class_id}/streams/{stream_id}" => 200, Admin,
+        path (class_id: String, stream_id: String),
+        input none [],
+        output json [ClassStream],
+        |desk, _, actor| desk.console().remove_class_stream(&class_id, &stream_id, actor);
+
+    /// The class's recorder life, oldest first: every recording status event from TRTC
+    /// and CSS (started, slices, files, stopped, errors) with what became of it and the
+    /// 1004 it made.
+    class_recorder_events: get "/v1/admin/classes/{class_id}/recorder-events" => 200, Viewer,
+        path (class_id: String),
+        input none [],
+        output json [Vec<RecorderEvent>],
+        |desk, _, _| desk.console().class_recorder_events(&class_id);
 
     /// The roster: each member with its credential's generation, when it was issued and
     /// whether it is revoked (never the credential itself).

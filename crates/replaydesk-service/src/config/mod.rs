@@ -75,6 +75,11 @@ pub struct Config {
     pub sessions: SessionSettings,
     /// Recording-callback sign key.
     pub callback_key: Option<Secret>,
+    /// TRTC cloud-recording callback key (`Sign` = HMAC-SHA256 under it); without one
+    /// every TRTC callback is refused (`no_callback_key`).
+    pub trtc_callback_key: Option<Secret>,
+    /// Where recordings come from beyond the callbacks' own fields (`[recordings]`).
+    pub recordings: RecordingSettings,
     /// Seconds of clock skew allowed on a recording callback's expiry time `t`.
     pub callback_skew_secs: u64,
     /// Recording callbacks per second accepted from one source address (an IPv6 /64 counts
@@ -167,6 +172,8 @@ impl std::fmt::Debug for Config {
             .field("admin_token_enabled", &self.admin_token_enabled)
             .field("sessions", &self.sessions)
             .field("callback_key", &self.callback_key)
+            .field("trtc_callback_key", &self.trtc_callback_key)
+            .field("recordings", &self.recordings)
             .field("callback_skew_secs", &self.callback_skew_secs)
             .field("callback_rate_per_source", &self.callback_rate_per_source)
             .field("behind_proxy", &self.behind_proxy)
@@ -180,6 +187,21 @@ impl std::fmt::Debug for Config {
             .field("limits", &self.limits)
             .finish()
     }
+}
+
+/// `[recordings]`: how recording files with no playable URL of their own are played, and
+/// which recordings are of the whole room rather than a person.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordingSettings {
+    /// The base URL of the object-storage bucket TRTC cloud recording writes to (e.g.
+    /// `https://bucket-1250000000.cos.ap-guangzhou.myqcloud.com/recordings`). A file
+    /// stored there (TRTC 305, 310) is announced as `<base>/<file name>`; without it such a
+    /// file is kept in the recorder life and makes no 1004.
+    pub cos_base_url: Option<String>,
+    /// The user-id prefix of TRTC's mixed-stream recording task (e.g. `recorder_mix_`): a
+    /// file under such a user id is the whole room, not a person, and waits in the
+    /// callbacks inbox for an admin to assign it to a uid.
+    pub mixed_user_prefix: Option<String>,
 }
 
 /// Bounds on what a client's connection may hold: slow or idle clients are cut off, so
@@ -306,6 +328,8 @@ impl Default for Config {
             admin_token_enabled: true,
             sessions: SessionSettings::default(),
             callback_key: None,
+            trtc_callback_key: None,
+            recordings: RecordingSettings::default(),
             callback_skew_secs: DEFAULT_CALLBACK_SKEW_SECS,
             callback_rate_per_source: DEFAULT_CALLBACK_RATE_PER_SOURCE,
             behind_proxy: false,

@@ -66,6 +66,7 @@ layer! {
         session_idle: String,
         session_max: String,
         callback_key: Secret,
+        trtc_callback_key: Secret,
         callback_skew_secs: u64,
         callback_rate_per_source: f64,
         behind_proxy: bool,
@@ -78,6 +79,14 @@ layer! {
         im: ImLayer,
         delivery: DeliveryLayer,
         limits: LimitsLayer,
+        recordings: RecordingsLayer,
+    }
+}
+
+layer! {
+    RecordingsLayer {
+        cos_base_url: String,
+        mixed_user_prefix: String,
     }
 }
 

@@ -388,6 +388,9 @@ fn every_key_has_its_documented_variable() {
         "REPLAYDESK_LIMITS_REPORTS_PER_CLASS",
         "REPLAYDESK_LIMITS_CONNECTIONS_PER_SOURCE",
         "REPLAYDESK_TRUSTED_PROXIES",
+        "REPLAYDESK_TRTC_CALLBACK_KEY",
+        "REPLAYDESK_RECORDINGS_COS_BASE_URL",
+        "REPLAYDESK_RECORDINGS_MIXED_USER_PREFIX",
     ];
     expected.sort();
     assert_eq!(vars, expected);
@@ -419,9 +422,10 @@ fn toml_text(entries: &[(&str, &str)]) -> String {
 fn fingerprint(c: &Config) -> String {
     let secret = |s: &Option<Secret>| s.as_ref().map(|s| s.expose().to_owned());
     format!(
-        "{c:?} {:?} {:?} {:?} {:?}",
+        "{c:?} {:?} {:?} {:?} {:?} {:?}",
         secret(&c.admin_token),
         secret(&c.callback_key),
+        secret(&c.trtc_callback_key),
         secret(&c.im.secret_key),
         c.delivery.to_delivery_config().unwrap()
     )
@@ -450,6 +454,19 @@ fn every_key_is_settable_from_the_file_and_the_environment() {
         ("session_idle", "\"5m\"", "5m", "\"6m\""),
         ("session_max", "\"2h\"", "2h", "\"3h\""),
         ("callback_key", "\"cb-a\"", "cb-a", "\"cb-b\""),
+        ("trtc_callback_key", "\"trtc-a\"", "trtc-a", "\"trtc-b\""),
+        (
+            "recordings.cos_base_url",
+            "\"https://a.example/rec\"",
+            "https://a.example/rec",
+            "\"https://b.example/rec\"",
+        ),
+        (
+            "recordings.mixed_user_prefix",
+            "\"mix_a_\"",
+            "mix_a_",
+            "\"mix_b_\"",
+        ),
         ("callback_skew_secs", "5", "5", "6"),
         ("callback_rate_per_source", "2.5", "2.5", "3.5"),
         ("behind_proxy", "true", "1", "false"),

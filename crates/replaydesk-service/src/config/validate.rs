@@ -40,6 +40,35 @@ impl Config {
         if l.callback_key.as_ref().is_some_and(Secret::is_empty) {
             return Err(ConfigError::invalid("callback_key", "is empty"));
         }
+        if l.trtc_callback_key.as_ref().is_some_and(Secret::is_empty) {
+            return Err(ConfigError::invalid("trtc_callback_key", "is empty"));
+        }
+        let cos_base_url = match l.recordings.cos_base_url {
+            Some(u) => {
+                let u = u.trim().trim_end_matches('/').to_owned();
+                let lower = u.to_ascii_lowercase();
+                if !(lower.starts_with("https://") || lower.starts_with("http://"))
+                    || u.len() < "http://x".len()
+                    || u.chars().any(|c| c.is_whitespace() || c.is_control())
+                {
+                    return Err(ConfigError::invalid(
+                        "recordings.cos_base_url",
+                        "must be an http:// or https:// URL without spaces",
+                    ));
+                }
+                Some(u)
+            }
+            None => None,
+        };
+        let mixed_user_prefix = match l.recordings.mixed_user_prefix {
+            Some(p) if p.trim().is_empty() => {
+                return Err(ConfigError::invalid(
+                    "recordings.mixed_user_prefix",
+                    "is empty",
+                ))
+            }
+            p => p,
+        };
         let max_body_bytes = match l.max_body_bytes {
             Some(n) => usize::try_from(n)
                 .ok()
@@ -209,6 +238,11 @@ impl Config {
             admin_token_enabled: l.admin_token_enabled.unwrap_or(d.admin_token_enabled),
             sessions,
             callback_key: l.callback_key,
+            trtc_callback_key: l.trtc_callback_key,
+            recordings: super::RecordingSettings {
+                cos_base_url,
+                mixed_user_prefix,
+            },
             callback_skew_secs,
             callback_rate_per_source,
             behind_proxy: l.behind_proxy.unwrap_or(d.behind_proxy),

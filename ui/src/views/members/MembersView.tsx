@@ -17,6 +17,7 @@ import { Ident } from "../../components/Ident";
 import { Empty, ErrorNote, Loading, Time } from "../../components/common";
 import "../../components/extras.css";
 import { count } from "../../lib/format";
+import { RecordingSources } from "./RecordingSources";
 import { ClassHeader } from "../ClassView";
 import { useCan } from "../../api/session";
 
@@ -416,6 +417,7 @@ export function MembersView() {
           <ServerUrlField value={serverUrl} onChange={setServerUrl} />
         </ConfirmDialog>
       )}
+      <RecordingSources classId={classId} roomId={cls.data?.room_id ?? null} readOnly={readOnly} />
     </>
   );
 }

@@ -8,6 +8,8 @@ use super::*;
 pub struct RecordingCallbackRecord {
     #[ts(type = "number")]
     pub id: i64,
+    /// Which cloud sent it.
+    pub source: CallbackSource,
     /// When it arrived, unix ms.
     #[ts(type = "number")]
     pub received_at: i64,
@@ -39,6 +41,7 @@ impl From<store::RecordingCallbackRecord> for RecordingCallbackRecord {
     fn from(r: store::RecordingCallbackRecord) -> Self {
         let store::RecordingCallbackRecord {
             id,
+            source,
             received_at,
             status,
             reason,
@@ -52,6 +55,7 @@ impl From<store::RecordingCallbackRecord> for RecordingCallbackRecord {
         } = r;
         Self {
             id,
+            source: source.into(),
             received_at,
             status: status.into(),
             reason,

@@ -29,6 +29,10 @@ pub struct ClassRecord {
     #[ts(type = "number | null")]
     #[serde(default)]
     pub imported_at: Option<i64>,
+    /// The TRTC room the class is held in, as text (TRTC's numeric room 42 and string room
+    /// "42" are one room). `null`: recordings find the class by its id.
+    #[serde(default)]
+    pub room_id: Option<String>,
 }
 
 impl From<store::ClassRecord> for ClassRecord {
@@ -45,6 +49,7 @@ impl From<store::ClassRecord> for ClassRecord {
             open_enrolment,
             reopen_count,
             imported_at,
+            room_id,
         } = r;
         Self {
             class_id,
@@ -58,6 +63,7 @@ impl From<store::ClassRecord> for ClassRecord {
             open_enrolment,
             reopen_count,
             imported_at,
+            room_id,
         }
     }
 }
@@ -77,6 +83,7 @@ impl From<ClassRecord> for store::ClassRecord {
             open_enrolment,
             reopen_count,
             imported_at,
+            room_id,
         } = r;
         Self {
             class_id,
@@ -90,6 +97,7 @@ impl From<ClassRecord> for store::ClassRecord {
             open_enrolment,
             reopen_count,
             imported_at,
+            room_id,
         }
     }
 }

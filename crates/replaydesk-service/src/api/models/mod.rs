@@ -32,6 +32,7 @@ mod callbacks;
 mod classes;
 mod jobs;
 mod messages;
+mod recorder;
 mod reports;
 #[cfg(test)]
 mod tests;
@@ -42,6 +43,7 @@ pub use callbacks::*;
 pub use classes::*;
 pub use jobs::*;
 pub use messages::*;
+pub use recorder::*;
 pub use reports::*;
 
 /// An enumeration of the API mirroring one of the store's, variant for variant, with the
@@ -163,6 +165,64 @@ api_enum! {
         Unmatched,
         /// Was unmatched; an admin chose its class and user, and its 1004 was stored.
         Assigned,
+        /// Verified, and part of a recording's life without a file to announce (a recorder
+        /// started or stopped, a slice, an error; a file with no playable URL): kept in the
+        /// recorder life, nothing sent.
+        Recorded,
+    }
+}
+
+api_enum! {
+    /// Which cloud sent a callback.
+    CallbackSource {
+        /// The live-streaming cloud (`POST /v1/callbacks/recording`).
+        Css,
+        /// TRTC cloud recording (`POST /v1/callbacks/trtc`).
+        Trtc,
+    }
+}
+
+api_enum! {
+    /// Which cloud (or person) reported a recorder event.
+    RecorderSource {
+        Trtc,
+        Css,
+        /// A file an admin entered by hand.
+        Manual,
+    }
+}
+
+api_enum! {
+    /// Where in a recorder's life an event stands.
+    RecorderStage {
+        Started,
+        Stopped,
+        Uploading,
+        Slice,
+        Ready,
+        Error,
+        Failover,
+        Paused,
+        Resumed,
+        Other,
+    }
+}
+
+api_enum! {
+    /// What became of a recorder event.
+    RecorderOutcome {
+        /// Kept in the recorder's life; it announces no file.
+        Kept,
+        /// Its file's 1004 was made from it.
+        Announced,
+        /// Its file already had a 1004.
+        AlreadyAnnounced,
+        /// A file in object storage with no `recordings.cos_base_url`: no 1004.
+        NoBaseUrl,
+        /// Waiting in the callbacks inbox for an admin to assign it.
+        Unmatched,
+        /// Its file is already the 1004 of another class or user.
+        Conflict,
     }
 }
 

@@ -14,7 +14,9 @@
 //! one that matches no class (for "assign"), one with a bad signature (refused), a refused
 //! timeline report, and a second class reported during a simulated IM outage (the sandbox
 //! emulator's fault knobs, `PUT /v1/admin/sandbox/faults`), so its messages fail and can
-//! be recovered once the IM is healthy again.
+//! be recovered once the IM is healthy again. A third class is recorded through TRTC cloud
+//! recording (`trtc.rs`: signed 301, 307 and 311 callbacks for a camera and a screen share),
+//! so a newcomer sees both recording paths.
 
 use base64::Engine as _;
 use clap::Args;
@@ -24,6 +26,9 @@ use replaydesk_protocol::secret::Secret;
 use serde_json::{json, Value};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+mod trtc;
+pub use trtc::TrtcDemo;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -37,6 +42,10 @@ pub struct DemoArgs {
     /// refused (and listed as such).
     #[arg(long, env = "REPLAYDESK_CALLBACK_KEY", hide_env_values = true)]
     pub callback_key: Option<String>,
+    /// The TRTC cloud-recording callback key `serve` uses (`trtc_callback_key`); without it
+    /// the demo's TRTC callbacks are refused (and listed as such).
+    #[arg(long, env = "REPLAYDESK_TRTC_CALLBACK_KEY", hide_env_values = true)]
+    pub trtc_callback_key: Option<String>,
     /// Do nothing when the server already has classes (for `scripts/run.sh`: demo data
     /// only in an empty console).
     #[arg(long)]
@@ -69,6 +78,8 @@ pub struct DemoData {
     /// forged.
     pub callbacks: [u16; 4],
     pub signed: bool,
+    /// The class recorded through TRTC cloud recording.
+    pub trtc: TrtcDemo,
 }
 
 impl std::fmt::Display for DemoOutcome {
@@ -88,10 +99,16 @@ impl std::fmt::Display for DemoOutcome {
         } else {
             format!("recording callbacks: sent without a callback key, so all refused ({teacher}, {student}, {unmatched}, {forged}); pass --callback-key (the key serve uses) to see matched ones")
         };
+        let t = &d.trtc;
+        let trtc = if t.signed {
+            format!("recorded through TRTC cloud recording in room {}: recorder started (301), two first slices (307), two files committed to VOD (311: the teacher's camera, main; the student's screen share, aux), answered {:?}", t.room_id, t.statuses)
+        } else {
+            format!("TRTC callbacks sent without a TRTC callback key, so all refused ({:?}); pass --trtc-callback-key (the trtc_callback_key serve uses) to see them recorded", t.statuses)
+        };
         write!(
             f,
-            "demo data added to {}:\n  class {}: teacher_li + 2 students, {} timeline reports (the teacher's 32-bit clock wraps, one refused report), start and end\n  {cb}\n  class {}: reported during a simulated IM outage (the sandbox emulator refused every send with 10007, no permission; such refusals are not retried by themselves), so its messages failed; it accepts sends again: try Recover or a bulk resend",
-            d.base, d.class_id, d.timelines, d.broken_class_id
+            "demo data added to {}:\n  class {}: teacher_li + 2 students, {} timeline reports (the teacher's 32-bit clock wraps, one refused report), start and end\n  {cb}\n  class {}: reported during a simulated IM outage (the sandbox emulator refused every send with 10007, no permission; such refusals are not retried by themselves), so its messages failed; it accepts sends again: try Recover or a bulk resend\n  class {}: {trtc}",
+            d.base, d.class_id, d.timelines, d.broken_class_id, t.class_id
         )
     }
 }
@@ -438,6 +455,19 @@ pub async fn demo(args: &DemoArgs) -> Result<DemoOutcome, String> {
     outage?;
     healed?;
 
+    // A class recorded through TRTC: its recorder's life and two files, one per stream kind.
+    let trtc_key = args.trtc_callback_key.clone().map(Secret::new);
+    let room_id = 100_000 + u64::from(rand::rng().random_range(0..900_000u32));
+    let trtc = trtc::record_through_trtc(
+        &api,
+        &stamp.to_string(),
+        room_id,
+        trtc_key.as_ref(),
+        DEMO_SDKAPPID,
+        replaydesk_clock::unix_ms_now(),
+    )
+    .await?;
+
     Ok(DemoOutcome::Made(DemoData {
         base: api.base.clone(),
         class_id,
@@ -445,6 +475,7 @@ pub async fn demo(args: &DemoArgs) -> Result<DemoOutcome, String> {
         timelines,
         callbacks: [teacher_cb, student_cb, unmatched, refused],
         signed: key.is_some(),
+        trtc,
     }))
 }
 
