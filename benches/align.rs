@@ -121,6 +121,7 @@ fn report_entry(
         from: "administrator".into(),
         log_id: None,
         sent: true,
+        recording_source: None,
         body: EntryBody::Protocol {
             msg: ReplayMessage::new(
                 Seq::from_raw(seq),
@@ -371,6 +372,7 @@ fn placement_study(classes: usize, users: usize, seed: u64) -> Vec<(RecordingCas
                 from: "administrator".into(),
                 log_id: None,
                 sent: true,
+                recording_source: None,
                 body: EntryBody::Protocol {
                     msg: ReplayMessage::new(Seq::from_raw(seq), ts, payload),
                     time_line_missing: false,
@@ -517,6 +519,7 @@ fn big_class(users: usize, messages: usize) -> Vec<Entry> {
             from: "administrator".into(),
             log_id: None,
             sent: true,
+            recording_source: None,
             body: EntryBody::Protocol {
                 msg: ReplayMessage::new(Seq::from_raw(seq), ts, payload),
                 time_line_missing: false,
@@ -603,6 +606,7 @@ fn big_class(users: usize, messages: usize) -> Vec<Entry> {
                 from: uid(u),
                 log_id: None,
                 sent: true,
+                recording_source: None,
                 body: EntryBody::Whiteboard {
                     client_ms: Some(client(u, s)),
                     seq: Some(k as u64),

@@ -45,6 +45,7 @@ mod operations;
 mod protocol_fixtures;
 mod query_plans;
 mod recorder_store;
+mod recordings;
 mod report_limits;
 mod roster;
 mod sandbox_restart;

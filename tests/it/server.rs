@@ -815,6 +815,7 @@ async fn info_time_health_openapi_and_the_console() {
         "/v1/admin/classes/{class_id}/messages",
         "/v1/admin/classes/{class_id}/alignment",
         "/v1/admin/classes/{class_id}/export",
+        "/v1/admin/classes/{class_id}/recordings",
         "/v1/admin/import",
         "/v1/admin/classes/{class_id}/reconcile",
         "/v1/admin/messages",

@@ -16,6 +16,7 @@ import { demoAlignmentTest } from "./demo-alignment.mjs";
 import { desktopTest } from "./desktop.mjs";
 import { peopleTest } from "./people.mjs";
 import { recordingSourcesTest } from "./recording-sources.mjs";
+import { recordingsTest } from "./recordings.mjs";
 import { rosterTest } from "./roster.mjs";
 import { cargoVersion, killAll, sleep, withTimeout } from "./lib.mjs";
 
@@ -47,6 +48,11 @@ const TESTS = [
     name: "console in Chromium: recording sources (TRTC room, registered streams) and a TRTC callback listed as TRTC's",
     fn: recordingSourcesTest,
     timeoutMs: 90000,
+  },
+  {
+    name: "console in Chromium: recordings view with TRTC and CSS, missing recording alert, file entered by hand, alignment sources",
+    fn: recordingsTest,
+    timeoutMs: 150000,
   },
   {
     name: "console in Chromium: the demo's rebooted student placed inside the class by its clock, with the reason",

@@ -12,6 +12,7 @@ import { JobView, JobsView } from "./views/JobsView";
 import { MembersView } from "./views/members/MembersView";
 import { MessagesView } from "./views/MessagesView";
 import { ReconcileView } from "./views/ReconcileView";
+import { RecordingsView } from "./views/recordings/RecordingsView";
 import { ReportsView } from "./views/ReportsView";
 import { HostView } from "./views/host/HostView";
 import { MyClassesView } from "./views/host/MyClassesView";
@@ -37,6 +38,7 @@ export const ROUTES: RouteEntry[] = [
   { path: "/classes/$classId", component: ClassView },
   { path: "/classes/$classId/members", component: MembersView },
   { path: "/classes/$classId/reports", component: ReportsView },
+  { path: "/classes/$classId/recordings", component: RecordingsView },
   // Loaded on first visit: the chart library is most of its weight.
   {
     path: "/classes/$classId/alignment",

@@ -3,7 +3,7 @@
 //! (docs/protocol.md section 1): numbers as floats or strings, unknown fields, any element type,
 //! holes; a 1003 without `time_line` (the public reference server's) is read, and marked.
 
-use super::types::RttSource;
+use super::types::{RecordingSource, RttSource};
 use replaydesk_protocol::{lenient_integer, ReplayMessage, WHITEBOARD_EXT};
 use serde_json::Value;
 
@@ -21,6 +21,8 @@ pub struct Entry {
     pub log_id: Option<i64>,
     /// False for a log row not (yet) in the group.
     pub sent: bool,
+    /// For a 1004: which source made it, when the caller knows (its log does).
+    pub recording_source: Option<RecordingSource>,
     pub body: EntryBody,
 }
 
@@ -141,6 +143,7 @@ pub fn read_history_item(v: &Value) -> Result<Entry, String> {
         from,
         log_id: None,
         sent: true,
+        recording_source: None,
         body,
     })
 }

@@ -150,6 +150,7 @@ impl Class {
             from: from.into(),
             log_id: None,
             sent: true,
+            recording_source: None,
             body,
         });
         self.next_seq += 1;
@@ -587,6 +588,81 @@ fn recording_outside_class() {
             .contains("100000 ms after the class ended"),
         "{}",
         a.diagnostics[0].message
+    );
+}
+
+/// A TRTC file (or one entered by hand) is placed by its wall-clock start, with no
+/// reading and no pair needed; a CSS file with the same value is still read. A user's main
+/// and aux files run side by side: no overlap between them, but two mains still overlap.
+#[test]
+fn trtc_and_hand_files_are_placed_by_the_wall_clock_and_main_and_aux_do_not_overlap() {
+    let mut c = Class::new();
+    c.pair(1, "teacher_li", 5_000, T0);
+    let start = T0 / 1000 + 60;
+    let file = |seq: u64, kind: &str| RecordingValue {
+        uid: "teacher_li".into(),
+        start_time: start,
+        end_time: start + 600,
+        media_start_time: 0,
+        file_size: 0,
+        duration: 600,
+        video_id: format!("v{seq}"),
+        video_url: "https://v.invalid/f.mp4".into(),
+        extra: [("type".to_owned(), serde_json::json!(kind))]
+            .into_iter()
+            .collect(),
+    };
+    for (seq, kind, source) in [
+        (2, "main", RecordingSource::Trtc),
+        (3, "aux", RecordingSource::Manual),
+        (4, "main", RecordingSource::Css),
+    ] {
+        c.proto(
+            seq,
+            start as u64,
+            Payload::Recording(file(seq, kind)),
+            (start + 600) * 1000,
+            None,
+        );
+        c.entries.last_mut().unwrap().recording_source = Some(source);
+    }
+    let a = c.align();
+    let by = |v: &str| a.recordings.iter().find(|r| r.video_id == v).unwrap();
+    let (trtc, hand, css) = (by("v2"), by("v3"), by("v4"));
+    assert_eq!(
+        (trtc.source, trtc.media.as_deref()),
+        (RecordingSource::Trtc, Some("main"))
+    );
+    assert_eq!(
+        (trtc.chosen, trtc.reason),
+        (PlacementReading::WallClock, PlacementReason::WallClock)
+    );
+    assert_eq!(
+        (trtc.start_ms, trtc.end_ms),
+        (start * 1000, (start + 600) * 1000)
+    );
+    assert_eq!(trtc.by_client_clock_ms, None);
+    assert!(trtc.reason_text.contains("TRTC"), "{}", trtc.reason_text);
+    assert_eq!(
+        (hand.source, hand.chosen),
+        (RecordingSource::Manual, PlacementReading::WallClock)
+    );
+    assert_eq!(css.source, RecordingSource::Css);
+    assert_ne!(css.chosen, PlacementReading::WallClock);
+    let overlaps: Vec<_> = a
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == DiagnosticCode::RecordingsOverlap)
+        .collect();
+    assert_eq!(
+        overlaps.len(),
+        1,
+        "only the two main files overlap: {overlaps:#?}"
+    );
+    assert!(
+        overlaps[0].message.contains("\"v2\" and \"v4\""),
+        "{}",
+        overlaps[0].message
     );
 }
 

@@ -280,6 +280,37 @@ pub enum PlacementReading {
     ClientClock,
     /// An offset in ms from the stream's start: `start_time` × 1000 + `media_start_time`.
     StreamOffset,
+    /// No reading: `start_time` is a wall-clock time (TRTC cloud recording, a file entered
+    /// by hand: `media_start_time` is 0), the video starts at `start_time` × 1000.
+    WallClock,
+}
+
+/// Which source made a recording's 1004, and so how its start is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum RecordingSource {
+    /// The live-streaming (CSS) recording callback of the iLive era: placed by a reading
+    /// of its `media_start_time`.
+    Css,
+    /// TRTC cloud recording: placed by its wall-clock start.
+    Trtc,
+    /// Entered by hand by an admin: placed by its wall-clock start.
+    Manual,
+    /// Not known here: a 1004 no callback of this ReplayDesk made (written into the group
+    /// by another server, an imported class, a dump): read as a CSS one.
+    Unknown,
+}
+
+impl RecordingSource {
+    /// Whether its `start_time` is the video's start on a wall clock (no reading needed).
+    pub fn wall_clock(self) -> bool {
+        matches!(self, RecordingSource::Trtc | RecordingSource::Manual)
+    }
+}
+
+fn unknown_source() -> RecordingSource {
+    RecordingSource::Unknown
 }
 
 /// Why a recording was placed by the reading it was.
@@ -300,6 +331,8 @@ pub enum PlacementReason {
     /// Both readings were possible and the evidence was even: the stream-offset reading,
     /// which is what small values usually are.
     EvenEvidence,
+    /// A TRTC file or one entered by hand: placed by its wall-clock `start_time`.
+    WallClock,
 }
 
 /// What speaks for or against one reading of `media_start_time`.
@@ -330,6 +363,12 @@ pub struct ReadingEvidence {
 #[ts(export)]
 pub struct RecordingPlacement {
     pub recording: MsgRef,
+    /// Which source made the 1004 (and so placed it).
+    #[serde(default = "unknown_source")]
+    pub source: RecordingSource,
+    /// The 1004's `value.type`: `main` (camera) or `aux` (screen share), when it says.
+    #[serde(default)]
+    pub media: Option<String>,
     pub uid: String,
     pub video_id: String,
     pub video_url: String,

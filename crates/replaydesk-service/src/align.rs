@@ -3,9 +3,20 @@
 
 use super::{ReplayDesk, ServiceResult};
 use replaydesk_align::{
-    self as align, AlignOptions, AlignSource, Alignment, Entry, EntryBody, RttSource,
+    self as align, AlignOptions, AlignSource, Alignment, Entry, EntryBody, RecordingSource,
+    RttSource,
 };
 use replaydesk_store::{AlignmentRow, Store};
+
+/// Which source made a 1004, from the store's name for it (`recording_sources`).
+fn recording_source(name: &str) -> RecordingSource {
+    match name {
+        "trtc" => RecordingSource::Trtc,
+        "manual" => RecordingSource::Manual,
+        "css" => RecordingSource::Css,
+        _ => RecordingSource::Unknown,
+    }
+}
 
 /// One log row as an alignment entry.
 pub fn log_entry(r: &AlignmentRow) -> Entry {
@@ -35,6 +46,7 @@ pub fn log_entry(r: &AlignmentRow) -> Entry {
         from: String::new(),
         log_id: Some(r.id),
         sent: r.sent,
+        recording_source: None,
         body,
     }
 }
@@ -46,13 +58,29 @@ pub async fn align_class(store: &Store, class_id: &str) -> ServiceResult<Alignme
     let class = store.class(class_id).await?;
     let rows = store.alignment_rows(class_id).await?;
     let history = store.group_history(class_id).await?;
-    let (source, entries) = if history.is_empty() {
+    let (source, mut entries) = if history.is_empty() {
         (AlignSource::Log, rows.iter().map(log_entry).collect())
     } else {
         let mut h = super::reconcile::history_entries(&history).entries;
         enrich_from_log(&mut h, &rows);
         (AlignSource::History, h)
     };
+    // Each 1004 of ReplayDesk's log says which source made it; one the log does not know
+    // (another server's, in the group's history) stays unknown.
+    let sources = store.recording_sources(class_id).await?;
+    for e in &mut entries {
+        let is_recording = matches!(
+            &e.body,
+            EntryBody::Protocol { msg, .. } if matches!(msg.payload, replaydesk_protocol::Payload::Recording(_))
+        );
+        if is_recording {
+            e.recording_source = Some(
+                e.log_id
+                    .and_then(|id| sources.get(&id))
+                    .map_or(RecordingSource::Unknown, |s| recording_source(s)),
+            );
+        }
+    }
     Ok(align::align(
         source,
         Some(class.group_id),

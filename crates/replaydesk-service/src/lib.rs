@@ -25,6 +25,7 @@ mod operations;
 pub mod people;
 pub mod reconcile;
 mod record_status;
+pub mod recordings;
 mod reports;
 pub mod requests;
 mod rooms;
@@ -49,6 +50,9 @@ pub use health::{Health, Readiness, CACHE_FOR};
 pub use import::{import_bundle, parse_bundle, read_bundle, BundleError, CheckedBundle};
 pub use intake::MAX_BATCH;
 pub use people::Principal;
+pub use recordings::{
+    ClassRecordings, EnteredRecording, MissingFile, Recorder, RECORDING_MISSING_ALERT,
+};
 pub use replaydesk_store::{Actor, Door};
 pub use reports::{
     kept_report_body, time_line_for, ReportMeta, REFUSED_REPORT_SAMPLE_BYTES,
@@ -96,6 +100,9 @@ struct Inner {
     /// fixed at run time is kept with it, and used after a restart only while the
     /// configuration still gives that same key.
     configured_key_sha256: String,
+    /// Stops the missing-recordings check (`recordings::watch_missing`).
+    stop_checks: tokio::sync::watch::Sender<bool>,
+    checks: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The IM app messages go to (in sandbox mode the emulator's): a TRTC callback's
     /// `SdkAppId` must be it (TRTC and IM share the app in TIC).
     sdkappid: u64,
@@ -238,6 +245,12 @@ impl ReplayDesk {
         let counters = Arc::new(IntakeCounters::default());
         let intake = Intake::start(store.clone(), delivery.clone(), counters.clone());
         let info = AppInfo::new(config.im.endpoint.as_deref());
+        let (stop_checks, stop_rx) = tokio::sync::watch::channel(false);
+        let checks = tokio::spawn(recordings::watch_missing(
+            store.clone(),
+            config.recordings.missing_after,
+            stop_rx,
+        ));
         Ok(Self {
             inner: Arc::new(Inner {
                 admin_token,
@@ -255,6 +268,8 @@ impl ReplayDesk {
                 stopped: AtomicBool::new(false),
                 stopping: AtomicBool::new(false),
                 configured_key_sha256,
+                stop_checks,
+                checks: Mutex::new(Some(checks)),
                 sdkappid,
                 trtc_refusal_log: Default::default(),
                 config,
@@ -271,6 +286,11 @@ impl ReplayDesk {
             return;
         }
         self.inner.intake.close().await;
+        self.inner.stop_checks.send_replace(true);
+        let checks = self.inner.checks.lock().take();
+        if let Some(c) = checks {
+            let _ = c.await;
+        }
         let worker = self.inner.worker.lock().take();
         if let Some(w) = worker {
             self.inner

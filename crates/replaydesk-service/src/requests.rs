@@ -376,3 +376,41 @@ pub struct IssueCredentials {
     #[ts(optional)]
     pub server_url: Option<String>,
 }
+
+/// `POST /v1/admin/classes/{class_id}/recordings`: a recording file entered by hand, with
+/// the 1004's own fields and units (a recorder that produced no file, issue 22). `type`:
+/// `main` (camera) or `aux` (screen share); `task_id`: the recorder it belongs to (the
+/// `recording_missing` alert's), when known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct EnterRecording {
+    #[serde(deserialize_with = "lenient::string")]
+    pub uid: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub video_id: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub video_url: String,
+    /// Unix seconds.
+    #[serde(deserialize_with = "lenient::int")]
+    #[ts(type = "number")]
+    pub start_time: i64,
+    /// Unix seconds.
+    #[serde(deserialize_with = "lenient::int")]
+    #[ts(type = "number")]
+    pub end_time: i64,
+    /// Seconds; when absent, `end_time − start_time`.
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[ts(optional, type = "number")]
+    pub duration: Option<i64>,
+    /// Bytes; 0 when absent.
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[ts(optional, type = "number")]
+    pub file_size: Option<i64>,
+    #[serde(default, rename = "type", deserialize_with = "lenient::opt_string")]
+    #[ts(optional, rename = "type")]
+    pub media: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[ts(optional)]
+    pub task_id: Option<String>,
+}

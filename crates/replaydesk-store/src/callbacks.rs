@@ -378,7 +378,17 @@ pub(crate) async fn settle_file_tx(
     file_key: &str,
     target: &RecordingTarget<'_>,
 ) -> StoreResult<Settled> {
-    let existing = recorded_file_tx(tx, file_key).await?;
+    let mut existing = recorded_file_tx(tx, file_key).await?;
+    if existing.is_none() {
+        // The cloud's file after the same file was entered by hand (its own key is not
+        // the cloud's): the same 1004, not a second one.
+        if let RecordingTarget::Matched {
+            class_id, build, ..
+        } = target
+        {
+            existing = super::missing::hand_entered_file_tx(tx, class_id, *build).await?;
+        }
+    }
     let (message, created, status, reason) = match (existing, target) {
         (Some(m), target) => {
             let reason = match target {

@@ -189,6 +189,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("raised_at", Int),
             ("cleared_at", Int),
             ("class_id", Text),
+            ("subject", Text),
         ],
     ),
     (

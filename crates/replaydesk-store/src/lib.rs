@@ -18,6 +18,7 @@ mod import;
 mod jobs;
 mod members;
 mod messages;
+mod missing;
 mod people;
 mod rate;
 mod recorder;
@@ -45,6 +46,10 @@ pub use jobs::{Job, JobKind, JobState};
 pub use members::{member_target, AddedMembers, CredentialInfo, Member, MemberRole, RosterMember};
 pub use messages::{
     AttemptRecord, ClaimedMessage, Inserted, NewMessage, Transition, RECOVERY_NOTE,
+};
+pub use missing::{
+    covered, missing_detail, missing_recorders, EnteredFile, HandEnteredFile, MissingCheck,
+    MissingRecorder, HAND_TASK, MISSING_LOOKBACK_MS, RECORDING_MISSING_ALERT,
 };
 pub use people::{SessionRow, SetupCode, TokenRow, UserRow};
 pub use rate::SharedSlot;

@@ -3,4 +3,4 @@
 /**
  * Which reading of `media_start_time` placed a recording.
  */
-export type PlacementReading = "client_clock" | "stream_offset";
+export type PlacementReading = "client_clock" | "stream_offset" | "wall_clock";

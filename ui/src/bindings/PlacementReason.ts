@@ -3,4 +3,4 @@
 /**
  * Why a recording was placed by the reading it was.
  */
-export type PlacementReason = "no_pair" | "too_large_for_offset" | "client_clock_too_far" | "evidence" | "even_evidence";
+export type PlacementReason = "no_pair" | "too_large_for_offset" | "client_clock_too_far" | "evidence" | "even_evidence" | "wall_clock";

@@ -3,11 +3,20 @@ import type { MsgRef } from "./MsgRef";
 import type { PlacementReading } from "./PlacementReading";
 import type { PlacementReason } from "./PlacementReason";
 import type { ReadingEvidence } from "./ReadingEvidence";
+import type { RecordingSource } from "./RecordingSource";
 
 /**
  * Where one recording lies on the server axis.
  */
-export type RecordingPlacement = { recording: MsgRef, uid: string, video_id: string, video_url: string, 
+export type RecordingPlacement = { recording: MsgRef, 
+/**
+ * Which source made the 1004 (and so placed it).
+ */
+source: RecordingSource, 
+/**
+ * The 1004's `value.type`: `main` (camera) or `aux` (screen share), when it says.
+ */
+media: string | null, uid: string, video_id: string, video_url: string, 
 /**
  * As the recording callback gave them: unix seconds, seconds, and the raw reading.
  */

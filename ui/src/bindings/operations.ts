@@ -14,12 +14,15 @@ import type { AuditQuery } from "./AuditQuery";
 import type { CallbackQuery } from "./CallbackQuery";
 import type { ClassBundle } from "./ClassBundle";
 import type { ClassQuery } from "./ClassQuery";
+import type { ClassRecordings } from "./ClassRecordings";
 import type { ClassStream } from "./ClassStream";
 import type { ClassSummary } from "./ClassSummary";
 import type { CreateClass } from "./CreateClass";
 import type { CreateToken } from "./CreateToken";
 import type { CreatedClass } from "./CreatedClass";
 import type { CreatedToken } from "./CreatedToken";
+import type { EnterRecording } from "./EnterRecording";
+import type { EnteredRecording } from "./EnteredRecording";
 import type { GroupCreated } from "./GroupCreated";
 import type { IssueCredentials } from "./IssueCredentials";
 import type { Job } from "./Job";
@@ -67,6 +70,8 @@ export const OPERATIONS = {
   add_class_stream: { method: "POST", path: "/v1/admin/classes/{class_id}/streams", status: 201, role: "admin", input: "body", params: ["class_id"] },
   remove_class_stream: { method: "DELETE", path: "/v1/admin/classes/{class_id}/streams/{stream_id}", status: 200, role: "admin", input: "none", params: ["class_id", "stream_id"] },
   class_recorder_events: { method: "GET", path: "/v1/admin/classes/{class_id}/recorder-events", status: 200, role: "viewer", input: "none", params: ["class_id"] },
+  class_recordings: { method: "GET", path: "/v1/admin/classes/{class_id}/recordings", status: 200, role: "viewer", input: "none", params: ["class_id"] },
+  enter_recording: { method: "POST", path: "/v1/admin/classes/{class_id}/recordings", status: 201, role: "admin", input: "body", params: ["class_id"] },
   class_members: { method: "GET", path: "/v1/admin/classes/{class_id}/members", status: 200, role: "support", input: "none", params: ["class_id"] },
   add_members: { method: "POST", path: "/v1/admin/classes/{class_id}/members", status: 200, role: "admin", input: "body", params: ["class_id"] },
   member_credential: { method: "POST", path: "/v1/admin/classes/{class_id}/members/{uid}/credential", status: 200, role: "admin", input: "none", params: ["class_id", "uid"] },
@@ -130,6 +135,10 @@ export type Operations = {
   remove_class_stream: { args: { classId: string; streamId: string }; response: ClassStream };
   /** The class's recorder life, oldest first: every recording status event from TRTC and CSS (started, slices, files, stopped, errors) with what became of it and the 1004 it made. */
   class_recorder_events: { args: { classId: string }; response: Array<RecorderEvent> };
+  /** The class's recordings: per member each recorder's life (started, slices, files, stopped, errors) from either cloud or entered by hand, the 1004 of each file, and each recorder that started and has no file (with its `recording_missing` alert) → `{class_id, missing_after_ms, recorders, messages}`. */
+  class_recordings: { args: { classId: string }; response: ClassRecordings };
+  /** Enters a recording file by hand, with the 1004's own fields and units: `{"uid", "video_id","video_url","start_time","end_time"` (unix seconds)`,"duration"?, "file_size"?,"type"?` (`main`|`aux`)`,"task_id"?}` (the recorder it stands for, from the `recording_missing` alert). Checked as a callback's file is, it becomes the same 1004 (`media_start_time` 0), is kept in the recorder life as entered by hand, and clears the alerts it answers. 409 when the class already announces the same `video_id` or `video_url`. Audited (`enter_recording`). */
+  enter_recording: { args: { classId: string; body: EnterRecording }; response: EnteredRecording };
   /** The roster: each member with its credential's generation, when it was issued and whether it is revoked (never the credential itself). */
   class_members: { args: { classId: string }; response: Array<RosterMember> };
   /** Registers the roster before anyone reports: `{"uids": [...]}` (1 to 1000 uids, each checked before any is added) → `{class_id, added, existing}`. Audited (`add_members`). */

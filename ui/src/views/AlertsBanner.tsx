@@ -16,6 +16,8 @@ const CREDENTIALS_ALERT = "im_credentials";
 const GROUP_MISSING_ALERT = "group_missing";
 /** Recording callbacks are being refused (`service::CALLBACKS_REFUSED_ALERT`). */
 const CALLBACKS_REFUSED_ALERT = "callbacks_refused";
+/** A recorder started and produced no file (`service::RECORDING_MISSING_ALERT`); fixed in the class's Recordings view. */
+const RECORDING_MISSING_ALERT = "recording_missing";
 
 function SecretKeyForm() {
   const qc = useQueryClient();
@@ -70,6 +72,7 @@ function alertTitle(kind: string, classId: string | null): string {
   if (kind === CREDENTIALS_ALERT) return "Sending paused: IM credentials refused";
   if (kind === GROUP_MISSING_ALERT) return `Class ${classId ?? "?"}: its IM group does not exist`;
   if (kind === CALLBACKS_REFUSED_ALERT) return "Recording callbacks refused: recordings are being lost";
+  if (kind === RECORDING_MISSING_ALERT) return `Class ${classId ?? "?"}: a recording never arrived`;
   return kind;
 }
 
@@ -98,6 +101,13 @@ export function AlertsBanner({ failed }: { failed: number }) {
             <strong>{alertTitle(a.kind, a.class_id)}</strong> <span>{a.detail}</span> <Time ms={a.raised_at} />
             {a.kind === CREDENTIALS_ALERT && can("set_secret_key") && <SecretKeyForm />}
             {a.kind === GROUP_MISSING_ALERT && a.class_id && can("create_group") && <CreateGroupButton classId={a.class_id} />}
+            {a.kind === RECORDING_MISSING_ALERT && a.class_id && (
+              <div>
+                <Link to="/classes/$classId/recordings" params={{ classId: a.class_id }} data-testid="alert-recordings">
+                  Open the class&apos;s recordings (enter the file by hand)
+                </Link>
+              </div>
+            )}
             {a.kind === CALLBACKS_REFUSED_ALERT && (
               <div>
                 <Link to="/callbacks" search={{ status: "refused" }}>

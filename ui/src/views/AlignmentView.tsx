@@ -53,8 +53,8 @@ export function AlignmentView() {
           </p>
           <p className="hint">
             {q.data.message_count} messages read · {lanes.uids.length} users · {q.data.recordings.length} recordings. Circles
-            are 1003 pairs with their ± uncertainty; triangles are clock jumps; bars are recordings (dashed: the other
-            reading where the two disagree); green lines are class start and end. Drag or scroll the chart to zoom.
+            are 1003 pairs with their ± uncertainty; triangles are clock jumps; bars are recordings (a user&apos;s main
+            file above, its aux file below in amber; dashed: the other reading where the two disagree); green lines are class start and end. Drag or scroll the chart to zoom.
           </p>
           {lanes.uids.length === 0 ? (
             <Empty>Nothing to align yet: no timeline report or recording for this class.</Empty>

@@ -57,7 +57,7 @@ export function ClassHeader({
   tab,
 }: {
   classId: string;
-  tab: "messages" | "members" | "reports" | "alignment" | "reconcile";
+  tab: "messages" | "members" | "reports" | "recordings" | "alignment" | "reconcile";
 }) {
   const c = useQuery({ queryKey: ["class", classId], queryFn: () => transport().getClass(classId), refetchInterval: 5000 });
   const can = useCan();
@@ -100,6 +100,11 @@ export function ClassHeader({
         {can("class_reports") && (
           <Link to="/classes/$classId/reports" params={{ classId }} activeProps={{}} className={`tab${tab === "reports" ? " active" : ""}`}>
             Timeline reports
+          </Link>
+        )}
+        {can("class_recordings") && (
+          <Link to="/classes/$classId/recordings" params={{ classId }} activeProps={{}} className={`tab${tab === "recordings" ? " active" : ""}`}>
+            Recordings
           </Link>
         )}
         <Link to="/classes/$classId/alignment" params={{ classId }} activeProps={{}} className={`tab${tab === "alignment" ? " active" : ""}`}>

@@ -188,6 +188,8 @@ mod tests {
                 seq: None,
                 log_id: None,
             },
+            source: RecordingSource::Unknown,
+            media: None,
             uid: String::new(),
             video_id: String::new(),
             video_url: String::new(),

@@ -152,6 +152,7 @@ fn reading_name(r: PlacementReading) -> &'static str {
     match r {
         PlacementReading::ClientClock => "client-clock",
         PlacementReading::StreamOffset => "stream-offset",
+        PlacementReading::WallClock => "wall-clock",
     }
 }
 
@@ -220,6 +221,63 @@ fn place_recording(
         span.max(0)
     };
     let mst = r.media_start_time;
+    let source = e.recording_source.unwrap_or(RecordingSource::Unknown);
+    let media = r
+        .extra
+        .get("type")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    if source.wall_clock() {
+        // TRTC's files and those entered by hand carry their start on a wall clock
+        // (`media_start_time` 0): no reading to weigh, and no timeline pair needed.
+        let start_ms = start_time_ms;
+        let placement = RecordingPlacement {
+            recording: me,
+            source,
+            media,
+            uid: r.uid.clone(),
+            video_id: r.video_id.clone(),
+            video_url: r.video_url.clone(),
+            start_time: r.start_time,
+            end_time: r.end_time,
+            duration: r.duration,
+            media_start_time: mst,
+            by_client_clock_ms: None,
+            by_stream_offset_ms: start_ms,
+            chosen: PlacementReading::WallClock,
+            start_ms,
+            end_ms: start_ms + length_s * 1000,
+            readings_disagree_ms: None,
+            client_clock_vs_start_time_ms: None,
+            segment: None,
+            reason: PlacementReason::WallClock,
+            reason_text: format!(
+                "{}: start_time is a wall-clock time, so the video starts at start_time{}",
+                if source == RecordingSource::Trtc {
+                    "a TRTC cloud recording"
+                } else {
+                    "a file entered by hand"
+                },
+                if mst == 0 {
+                    String::new()
+                } else {
+                    format!(" (media_start_time {mst} is not read)")
+                }
+            ),
+            evidence: Vec::new(),
+            class_start_position_ms: class_span.0.map(|c| c - start_ms),
+        };
+        let w = Weighing {
+            start_time_ms,
+            length_ms: length_s.saturating_mul(1000),
+            user_pairs: Vec::new(),
+            class_span,
+            uid: &r.uid,
+            tol: opts.reading_tolerance_ms,
+        };
+        placement_findings(&placement, &w, span, opts, f);
+        return placement;
+    }
     // The stream-offset reading: the file's time zero is its first frame, which arrived
     // `media_start_time` ms into the stream the recorder started at `start_time`. A value
     // larger than the window cannot be such an offset (it is a client clock reading).
@@ -251,11 +309,13 @@ fn place_recording(
     );
     let start_ms = match chosen {
         PlacementReading::ClientClock => by_client_clock_ms.unwrap_or(by_stream_offset_ms),
-        PlacementReading::StreamOffset => by_stream_offset_ms,
+        PlacementReading::StreamOffset | PlacementReading::WallClock => by_stream_offset_ms,
     };
     let readings_disagree_ms = by_client_clock_ms.map(|c| (c - by_stream_offset_ms).abs());
     let placement = RecordingPlacement {
         recording: me,
+        source,
+        media,
         uid: r.uid.clone(),
         video_id: r.video_id.clone(),
         video_url: r.video_url.clone(),
@@ -432,17 +492,23 @@ fn placement_findings(
     }
 }
 
-/// Per user, videos that overlap or leave a gap between them (beyond the tolerances).
+/// Per user and stream kind, videos that overlap or leave a gap between them (beyond the
+/// tolerances). A user's camera (`main`) and screen share (`aux`) run side by side: they
+/// are two streams, so one never overlaps the other, and a gap in one is not filled by
+/// the other.
 pub(super) fn overlaps_and_gaps(
     recs: &[RecordingPlacement],
     opts: &AlignOptions,
     f: &mut Findings,
 ) {
-    let mut per_uid: BTreeMap<&str, Vec<&RecordingPlacement>> = BTreeMap::new();
+    let mut per_uid: BTreeMap<(&str, &str), Vec<&RecordingPlacement>> = BTreeMap::new();
     for r in recs {
-        per_uid.entry(&r.uid).or_default().push(r);
+        // A file whose kind is not given is the camera: what a 1004 announced before
+        // `value.type` existed.
+        let kind = r.media.as_deref().unwrap_or("main");
+        per_uid.entry((&r.uid, kind)).or_default().push(r);
     }
-    for (uid, mut list) in per_uid {
+    for ((uid, _), mut list) in per_uid {
         list.sort_by_key(|r| r.start_ms);
         for w in list.windows(2) {
             let (a, b) = (w[0], w[1]);

@@ -27,10 +27,11 @@ use crate::people::{
     UserWithSetupCode,
 };
 use crate::reconcile::{ReconcileRequest, ReconcileRun};
+use crate::recordings::{ClassRecordings, EnteredRecording};
 use crate::requests::{
-    AddMembers, AddStream, AuditQuery, CallbackQuery, ClassQuery, IssueCredentials, JobsQuery,
-    MessageQuery, PageQuery, RecoverRequest, ResendFilter, ResendMessageRequest, SandboxFaults,
-    SecretKeyRequest, UpdateClass,
+    AddMembers, AddStream, AuditQuery, CallbackQuery, ClassQuery, EnterRecording, IssueCredentials,
+    JobsQuery, MessageQuery, PageQuery, RecoverRequest, ResendFilter, ResendMessageRequest,
+    SandboxFaults, SecretKeyRequest, UpdateClass,
 };
 use crate::{
     AssignCallback, AssignedCallback, ClassBundle, ClassSummary, CreateClass, CreatedClass,
@@ -103,6 +104,29 @@ operations! {
         input none [],
         output json [Vec<RecorderEvent>],
         |desk, _, _| desk.console().class_recorder_events(&class_id);
+
+    /// The class's recordings: per member each recorder's life (started, slices, files,
+    /// stopped, errors) from either cloud or entered by hand, the 1004 of each file, and
+    /// each recorder that started and has no file (with its `recording_missing` alert)
+    /// → `{class_id, missing_after_ms, recorders, messages}`.
+    class_recordings: get "/v1/admin/classes/{class_id}/recordings" => 200, Viewer,
+        path (class_id: String),
+        input none [],
+        output json [ClassRecordings],
+        |desk, _, _| desk.console().class_recordings(&class_id);
+
+    /// Enters a recording file by hand, with the 1004's own fields and units: `{"uid",
+    /// "video_id","video_url","start_time","end_time"` (unix seconds)`,"duration"?,
+    /// "file_size"?,"type"?` (`main`|`aux`)`,"task_id"?}` (the recorder it stands for,
+    /// from the `recording_missing` alert). Checked as a callback's file is, it becomes the
+    /// same 1004 (`media_start_time` 0), is kept in the recorder life as entered by hand,
+    /// and clears the alerts it answers. 409 when the class already announces the same
+    /// `video_id` or `video_url`. Audited (`enter_recording`).
+    enter_recording: post "/v1/admin/classes/{class_id}/recordings" => 201, Admin,
+        path (class_id: String),
+        input body [EnterRecording],
+        output json [EnteredRecording],
+        |desk, body, actor| desk.console().enter_recording(&class_id, body, actor);
 
     /// The roster: each member with its credential's generation, when it was issued and
     /// whether it is revoked (never the credential itself).

@@ -131,6 +131,10 @@ impl Default for SessionSettings {
     }
 }
 
+/// How long a recorder that started may go without a file after it stopped (or after its
+/// class ended) before a `recording_missing` alert is raised on the class, unless set.
+pub const DEFAULT_RECORDINGS_MISSING_AFTER: Duration = Duration::from_secs(30 * 60);
+
 /// How many reports a credential and a class may send (`[limits]`); 0 = no limit. Each is
 /// a rate per second with a burst of [`REPORT_BURST_SECS`] seconds' worth; beyond it a
 /// report is answered 429 with `Retry-After`, stored nowhere and counted.
@@ -189,9 +193,10 @@ impl std::fmt::Debug for Config {
     }
 }
 
-/// `[recordings]`: how recording files with no playable URL of their own are played, and
-/// which recordings are of the whole room rather than a person.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// `[recordings]`: how recording files with no playable URL of their own are played,
+/// which recordings are of the whole room rather than a person, and how long a recorder
+/// may go without a file.
+#[derive(Debug, Clone, PartialEq)]
 pub struct RecordingSettings {
     /// The base URL of the object-storage bucket TRTC cloud recording writes to (e.g.
     /// `https://bucket-1250000000.cos.ap-guangzhou.myqcloud.com/recordings`). A file
@@ -202,6 +207,19 @@ pub struct RecordingSettings {
     /// file under such a user id is the whole room, not a person, and waits in the
     /// callbacks inbox for an admin to assign it to a uid.
     pub mixed_user_prefix: Option<String>,
+    /// `recordings.missing_after`: a recorder that started and has no file this long after
+    /// it stopped or after the class ended raises `recording_missing`.
+    pub missing_after: Duration,
+}
+
+impl Default for RecordingSettings {
+    fn default() -> Self {
+        Self {
+            cos_base_url: None,
+            mixed_user_prefix: None,
+            missing_after: DEFAULT_RECORDINGS_MISSING_AFTER,
+        }
+    }
 }
 
 /// Bounds on what a client's connection may hold: slow or idle clients are cut off, so

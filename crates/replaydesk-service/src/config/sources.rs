@@ -87,6 +87,7 @@ layer! {
     RecordingsLayer {
         cos_base_url: String,
         mixed_user_prefix: String,
+        missing_after: String,
     }
 }
 

@@ -388,6 +388,7 @@ fn every_key_has_its_documented_variable() {
         "REPLAYDESK_LIMITS_REPORTS_PER_CLASS",
         "REPLAYDESK_LIMITS_CONNECTIONS_PER_SOURCE",
         "REPLAYDESK_TRUSTED_PROXIES",
+        "REPLAYDESK_RECORDINGS_MISSING_AFTER",
         "REPLAYDESK_TRTC_CALLBACK_KEY",
         "REPLAYDESK_RECORDINGS_COS_BASE_URL",
         "REPLAYDESK_RECORDINGS_MIXED_USER_PREFIX",
@@ -496,6 +497,7 @@ fn every_key_is_settable_from_the_file_and_the_environment() {
         ("limits.reports_per_credential", "2", "2", "3"),
         ("limits.reports_per_class", "4", "4", "5"),
         ("limits.connections_per_source", "9", "9", "10"),
+        ("recordings.missing_after", "\"10m\"", "10m", "\"1h\""),
     ];
     let mut covered: Vec<&str> = samples.iter().map(|s| s.0).collect();
     covered.sort();

@@ -206,6 +206,18 @@ impl Config {
         };
         // Fail now rather than at start-up.
         delivery.to_delivery_config()?;
+        let missing_after = match &l.recordings.missing_after {
+            Some(s) => replaydesk_delivery::parse_duration(s.trim())
+                .ok()
+                .filter(|d| *d >= Duration::from_secs(1))
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        "recordings.missing_after",
+                        "must be a duration of at least 1s such as \"30m\" (units ms, s, m, h)",
+                    )
+                })?,
+            None => d.recordings.missing_after,
+        };
 
         let session_time = |key: &str, v: Option<String>, default: Duration| {
             match v {
@@ -242,6 +254,7 @@ impl Config {
             recordings: super::RecordingSettings {
                 cos_base_url,
                 mixed_user_prefix,
+                missing_after,
             },
             callback_skew_secs,
             callback_rate_per_source,

@@ -7,7 +7,7 @@ import { CustomChart, ScatterChart } from "echarts/charts";
 import { DataZoomComponent, GridComponent, MarkLineComponent, TooltipComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
 import type { CustomSeriesRenderItemAPI, CustomSeriesRenderItemParams } from "echarts/types/dist/shared";
-import { escapeHtml, focusRange, type Lanes } from "./model";
+import { escapeHtml, focusRange, readingName, sourceName, type Lanes } from "./model";
 import { localTime } from "../../format/time";
 
 echarts.use([CustomChart, ScatterChart, GridComponent, TooltipComponent, DataZoomComponent, MarkLineComponent, CanvasRenderer]);
@@ -123,18 +123,26 @@ export function LanesChart({ lanes, highlight }: { lanes: Lanes; highlight: Read
           type: "custom",
           clip: true,
           encode: { x: [0, 1], y: 2 },
-          data: lanes.bars.map((b, i) => [b.start_ms, b.end_ms, b.lane, b.chosen ? 1 : 0, hl(b.key), i]),
+          // Column 6: where in the lane: -1 main (upper half), 1 aux (lower half), 0 whole.
+          data: lanes.bars.map((b, i) => [b.start_ms, b.end_ms, b.lane, b.chosen ? 1 : 0, hl(b.key), i, b.media === "main" ? -1 : b.media === "aux" ? 1 : 0]),
           renderItem: (_p: CustomSeriesRenderItemParams, api: CustomSeriesRenderItemAPI) => {
             const start = xy(api, api.value(0), api.value(2));
             const end = xy(api, api.value(1), api.value(2));
-            const h = px(api, 0, 1, 1) * 0.55;
+            const full = px(api, 0, 1, 1) * 0.6;
+            const half = Number(api.value(6));
+            // Main and aux files of one user side by side in the lane: main above, aux below.
+            const h = half === 0 ? full : full / 2 - 1;
+            const top = half === 0 ? start[1] - full / 2 : half < 0 ? start[1] - full / 2 : start[1] + 1;
             const chosen = api.value(3) === 1;
             const lit = api.value(4) === 1;
+            const aux = half > 0;
             return {
               type: "rect",
-              shape: { x: start[0], y: start[1] - h / 2, width: Math.max(2, end[0] - start[0]), height: h },
+              shape: { x: start[0], y: top, width: Math.max(2, end[0] - start[0]), height: h },
               style: chosen
-                ? { fill: lit ? hiColor : dark ? "rgba(127,156,255,0.35)" : "rgba(53,87,214,0.25)", stroke: lit ? hiColor : accent, lineWidth: 1 }
+                ? aux
+                  ? { fill: lit ? hiColor : dark ? "rgba(255,183,77,0.35)" : "rgba(178,106,0,0.22)", stroke: lit ? hiColor : dark ? "#ffb74d" : "#b26a00", lineWidth: 1 }
+                  : { fill: lit ? hiColor : dark ? "rgba(127,156,255,0.35)" : "rgba(53,87,214,0.25)", stroke: lit ? hiColor : accent, lineWidth: 1 }
                 : { fill: "transparent", stroke: lit ? hiColor : dark ? "#ffb74d" : "#b26a00", lineWidth: 1.5, lineDash: [5, 3] },
             };
           },
@@ -142,7 +150,7 @@ export function LanesChart({ lanes, highlight }: { lanes: Lanes; highlight: Read
             formatter: (p: { data: number[] }) => {
               const b = lanes.bars[p.data[5] ?? 0];
               if (!b) return "";
-              return `<b>${escapeHtml(b.chosen ? "Recording (chosen placement)" : "Recording (other reading)")}</b><br/>uid ${escapeHtml(b.uid)}<br/>video ${escapeHtml(b.video_id)}<br/>by ${escapeHtml(b.reading.replace("_", " "))}<br/>${t(b.start_ms)} → ${t(b.end_ms)}`;
+              return `<b>${escapeHtml(b.chosen ? "Recording (chosen placement)" : "Recording (other reading)")}</b><br/>uid ${escapeHtml(b.uid)}<br/>video ${escapeHtml(b.video_id)}${b.media ? ` (${escapeHtml(b.media)})` : ""}<br/>source ${escapeHtml(sourceName(b.source))}<br/>by ${escapeHtml(readingName(b.reading))}<br/>${t(b.start_ms)} → ${t(b.end_ms)}`;
             },
           },
           z: 1,

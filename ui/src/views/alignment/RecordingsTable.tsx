@@ -4,6 +4,7 @@
 import { Ident } from "../../components/Ident";
 import { Time } from "../../components/common";
 import { duration } from "../../format/time";
+import { readingName, sourceName } from "./model";
 import type { AlignmentAnswer, RecordingPlacement } from "./types";
 
 /** Fields the engine adds as it explains its choice; older answers lack them. */
@@ -22,9 +23,6 @@ export function classStartInVideo(a: AlignmentAnswer, r: Explained): number | nu
   return start === undefined || start === null ? null : start - r.start_ms;
 }
 
-function readingName(r: string): string {
-  return r === "client_clock" ? "client clock" : r === "stream_offset" ? "stream offset" : r;
-}
 
 export function RecordingsTable({ answer }: { answer: AlignmentAnswer }) {
   const rows = answer.recordings as Explained[];
@@ -34,7 +32,8 @@ export function RecordingsTable({ answer }: { answer: AlignmentAnswer }) {
         <thead>
           <tr>
             <th>Uid · video</th>
-            <th>Callback start_time</th>
+            <th>Placed by</th>
+            <th>start_time</th>
             <th>By client clock</th>
             <th>By stream offset</th>
             <th className="num">Readings differ</th>
@@ -52,6 +51,14 @@ export function RecordingsTable({ answer }: { answer: AlignmentAnswer }) {
                   <div className="hint">
                     <Ident value={r.video_id} />
                   </div>
+                </td>
+                <td data-testid="recording-source" data-source={r.source ?? "unknown"} data-media={r.media ?? ""}>
+                  <span className={`source source-${r.source ?? "unknown"}`}>{sourceName(r.source ?? "unknown")}</span>
+                  {r.media && (
+                    <div>
+                      <span className={`media media-${r.media}`}>{r.media === "aux" ? "aux (screen share)" : r.media === "main" ? "main (camera)" : r.media}</span>
+                    </div>
+                  )}
                 </td>
                 <td>
                   <Time ms={r.start_time * 1000} />

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { buildLanes, diagnosticKeys, escapeHtml, focusRange } from "./model";
+import { buildLanes, diagnosticKeys, escapeHtml, focusRange, readingName, sourceName } from "./model";
 import { offsetSeries } from "./offsets";
 import type { AlignedEvent, AlignmentAnswer, ClockSegment, MsgRef, RecordingPlacement } from "./types";
 
@@ -28,6 +28,8 @@ function seg(over: Partial<ClockSegment>): ClockSegment {
 function rec(over: Partial<RecordingPlacement>): RecordingPlacement {
   return {
     recording: ref("recording", 0),
+    source: "css",
+    media: null,
     uid: "u",
     video_id: "v",
     video_url: "u",
@@ -99,6 +101,25 @@ function answer(): AlignmentAnswer {
 }
 
 describe("alignment lanes", () => {
+  test("each bar says which source placed it and whether it is the main or the aux file", () => {
+    const a = answer();
+    a.recordings.push(
+      rec({ recording: ref("recording", 8), uid: "teacher", video_id: "t-main", source: "trtc", media: "main", chosen: "wall_clock", start_ms: 3000, end_ms: 5000 }),
+      rec({ recording: ref("recording", 9), uid: "teacher", video_id: "t-aux", source: "manual", media: "aux", chosen: "wall_clock", start_ms: 3000, end_ms: 5000 }),
+    );
+    const bars = buildLanes(a).bars.filter((b) => b.video_id.startsWith("t-"));
+    expect(bars.map((b) => [b.video_id, b.source, b.media, b.reading, b.chosen])).toEqual([
+      ["t-main", "trtc", "main", "wall_clock", true],
+      ["t-aux", "manual", "aux", "wall_clock", true],
+    ]);
+    expect([sourceName("trtc"), sourceName("css"), sourceName("manual"), readingName("wall_clock")]).toEqual([
+      "TRTC cloud recording",
+      "CSS recording callback",
+      "entered by hand",
+      "wall clock",
+    ]);
+  });
+
   test("one lane per uid, users first, then uids seen only in recordings", () => {
     expect(buildLanes(answer()).uids).toEqual(["teacher", "student<b>"]);
   });

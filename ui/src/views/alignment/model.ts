@@ -40,6 +40,10 @@ export interface Bar {
   reading: string;
   video_id: string;
   video_url: string;
+  /** Which source placed it: `css`, `trtc`, `manual`, `unknown` (older answers: none). */
+  source: string;
+  /** `main` (camera), `aux` (screen share), or null: drawn in the lane's upper or lower half, or whole. */
+  media: string | null;
   key: string;
 }
 
@@ -101,7 +105,9 @@ export function buildLanes(a: AlignmentAnswer): Lanes {
     const l = lane(r.uid);
     const key = refKey(r.recording);
     const len = r.end_ms - r.start_ms;
-    bars.push({ lane: l, uid: r.uid, start_ms: r.start_ms, end_ms: r.end_ms, chosen: true, reading: r.chosen, video_id: r.video_id, video_url: r.video_url, key });
+    const source = r.source ?? "unknown";
+    const media = r.media ?? null;
+    bars.push({ lane: l, uid: r.uid, start_ms: r.start_ms, end_ms: r.end_ms, chosen: true, reading: r.chosen, video_id: r.video_id, video_url: r.video_url, source, media, key });
     const other = r.chosen === "client_clock" ? r.by_stream_offset_ms : r.by_client_clock_ms;
     if (other !== null && Math.abs(other - r.start_ms) > DISAGREE_MS) {
       bars.push({
@@ -113,6 +119,8 @@ export function buildLanes(a: AlignmentAnswer): Lanes {
         reading: r.chosen === "client_clock" ? "stream_offset" : "client_clock",
         video_id: r.video_id,
         video_url: r.video_url,
+        source,
+        media,
         key,
       });
     }
@@ -129,6 +137,25 @@ export function buildLanes(a: AlignmentAnswer): Lanes {
     }
   }
   return { uids, pairs, jumps, bars, markers, events };
+}
+
+/** Which source placed a recording, in words. */
+export function sourceName(source: string): string {
+  switch (source) {
+    case "trtc":
+      return "TRTC cloud recording";
+    case "css":
+      return "CSS recording callback";
+    case "manual":
+      return "entered by hand";
+    default:
+      return "unknown (not made here)";
+  }
+}
+
+/** A reading's name in words. */
+export function readingName(r: string): string {
+  return r === "client_clock" ? "client clock" : r === "stream_offset" ? "stream offset" : r === "wall_clock" ? "wall clock" : r;
 }
 
 /** The keys of a diagnostic's messages, to highlight. */
