@@ -501,8 +501,11 @@ impl Store {
     pub async fn recording_sources(&self, class_id: &str) -> StoreResult<HashMap<i64, String>> {
         let mut out = HashMap::new();
         let rows = sqlx::query(
-            "SELECT message_id, source FROM recording_callbacks \
-             WHERE class_id = $1 AND message_id IS NOT NULL ORDER BY id",
+            // Through the class's 1004s (indexed by class and type), then each one's
+            // callbacks by message: recording_callbacks has no index by class.
+            "SELECT rc.message_id, rc.source FROM messages m \
+             JOIN recording_callbacks rc ON rc.message_id = m.id \
+             WHERE m.class_id = $1 AND m.msg_type = 1004 ORDER BY rc.id",
         )
         .bind(class_id)
         .fetch_all(self.reader())
