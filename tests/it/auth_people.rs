@@ -139,6 +139,7 @@ const OWN_CREDENTIALS: &[(&str, &str, &str)] = &[
     ("post", "/v1/auth/sign-in", "password"),
     ("post", "/v1/auth/sign-out", "session"),
     ("get", "/v1/auth/me", "token or session"),
+    ("post", "/v1/auth/password", "session"),
 ];
 
 /// Every route the server describes is either a console operation of the table (walked by

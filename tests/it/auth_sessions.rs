@@ -471,3 +471,92 @@ async fn auth_sign_in_takes_json_only_so_a_cross_site_form_cannot_sign_anyone_in
         "as application/json"
     );
 }
+
+/// A signed-in person changes their own password: only with their session and its CSRF
+/// header, only by proving the current password (a wrong one counts against the account),
+/// never with a token; then every session of theirs has ended, the old password is
+/// refused, the new one signs in, and the audit log names them.
+#[tokio::test]
+async fn auth_a_person_changes_their_own_password_and_every_session_ends() {
+    let s = TestServer::start(|_| {}).await;
+    let token = person(&s, "sam", Role::Support).await;
+    let a = sign_in(&s, "sam", PASSWORD).await.unwrap();
+    let other = sign_in(&s, "sam", PASSWORD).await.unwrap();
+    let path = "/v1/auth/password";
+    let new = "a brand new long password";
+    let change = json!({"current": PASSWORD, "new": new});
+
+    // Without the CSRF header, with a token instead of a session, or with a wrong current
+    // password: refused, and the password is still the old one.
+    assert_eq!(
+        with_session(&s, Method::POST, path, &a, false, Some(&change))
+            .await
+            .0,
+        403
+    );
+    let (st, v) = s.post(path, Some(&token), &change).await;
+    assert_eq!(st, 401, "{v}");
+    let (st, v) = with_session(
+        &s,
+        Method::POST,
+        path,
+        &a,
+        true,
+        Some(&json!({"current": "not the password", "new": new})),
+    )
+    .await;
+    assert_eq!(st, 403, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("current"), "{v}");
+    // A new password that is too short, or the same as the current one: 422.
+    for bad in [
+        json!({"current": PASSWORD, "new": "short"}),
+        json!({"current": PASSWORD, "new": PASSWORD}),
+    ] {
+        let (st, v) = with_session(&s, Method::POST, path, &a, true, Some(&bad)).await;
+        assert_eq!(st, 422, "{bad}: {v}");
+    }
+    assert!(
+        sign_in(&s, "sam", PASSWORD).await.is_ok(),
+        "unchanged so far"
+    );
+
+    // The change: 204, the cookie cleared, every session of sam ended.
+    let res = s
+        .http
+        .post(format!("{}{path}", s.base))
+        .header("cookie", &a.cookie)
+        .header("x-replaydesk-csrf", &a.csrf)
+        .json(&change)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 204);
+    let cleared = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    for sess in [&a, &other] {
+        assert_eq!(
+            with_session(&s, Method::GET, "/v1/auth/me", sess, false, None)
+                .await
+                .0,
+            401
+        );
+    }
+    assert_eq!(sign_in(&s, "sam", PASSWORD).await.err().unwrap().0, 401);
+    let b = sign_in(&s, "sam", new).await.unwrap();
+    assert_eq!(
+        with_session(&s, Method::GET, "/v1/auth/me", &b, false, None)
+            .await
+            .0,
+        200
+    );
+    let (_, audit) = s.get("/v1/admin/audit?actor=sam", Some(ADMIN)).await;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"password_changed"), "{audit}");
+    let text = audit.to_string();
+    assert!(!text.contains(new) && !text.contains(PASSWORD), "{text}");
+}

@@ -3,8 +3,9 @@
 // the People page (the setup code shown once) and makes an API token (shown once); a
 // support engineer signs in and sees every class, the message detail and the audit log,
 // with no "Create class", import, resend, bulk actions, Jobs or People; the audit log
-// filters by person. Screenshots: people-signin.png, people-users.png, people-support.png
-// (and the message detail a support engineer sees, people-support-message.png).
+// filters by person; the support engineer changes his own password from "Your account".
+// Screenshots: people-signin.png, people-users.png, people-support.png, the message detail
+// a support engineer sees (people-support-message.png) and his account (people-account.png).
 
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -139,8 +140,27 @@ export async function peopleTest({ log }) {
     await page.getByTestId("audit-row").first().waitFor({ timeout: 10000 });
     const who = await page.locator('[data-testid="audit-row"] td:nth-child(2)').allTextContents();
     if (!who.every((w) => w.startsWith("ada"))) throw new Error(`audit by ada shows ${JSON.stringify(who)}`);
+    // Sam changes his own password from "Your account" (the name in the header): a wrong
+    // current password is refused without signing him out; the change asks first, ends his
+    // session, and the new password signs him in.
+    await page.getByTestId("who").click();
+    await page.getByTestId("change-password").waitFor({ timeout: 10000 });
+    const NEW = "a new password for sam";
+    await page.getByLabel("Current password").fill("not his password");
+    await page.getByLabel("New password (at least 10 characters)").fill(NEW);
+    await page.getByLabel("New password again").fill(NEW);
+    page.once("dialog", (d) => void d.accept());
+    await page.getByRole("button", { name: "Change password" }).click();
+    await page.getByText("current: wrong password").waitFor({ timeout: 10000 });
+    await page.getByTestId("who").waitFor({ timeout: 2000 });
+    await page.screenshot({ path: shotPath("people-account.png"), fullPage: true });
+    await page.getByLabel("Current password").fill(PASSWORD);
+    page.once("dialog", (d) => void d.accept());
+    await page.getByRole("button", { name: "Change password" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).waitFor({ timeout: 10000 });
+    await signIn(page, "sam", NEW);
     if (pageErrors.length) throw new Error(`errors in the page: ${pageErrors.join("; ")}`);
-    log(`screenshots: ${["people-signin", "people-users", "people-support", "people-support-message"].map((n) => shotPath(`${n}.png`)).join(", ")}`);
+    log(`screenshots: ${["people-signin", "people-users", "people-support", "people-support-message", "people-account"].map((n) => shotPath(`${n}.png`)).join(", ")}`);
     await browser.close();
     await srv.stopCleanly();
   } finally {

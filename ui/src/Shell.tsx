@@ -128,9 +128,9 @@ export function Shell() {
           {state.status === "error" && <span className="badge badge-error">Backend unavailable</span>}
           <ThemeToggle />
           {transport().kind === "http" && me && (
-            <span className="who" data-testid="who" title={`Signed in through ${me.door.replace(/_/g, " ")}`}>
+            <Link to="/account" className="who" data-testid="who" title={`Signed in through ${me.door.replace(/_/g, " ")}: your account`}>
               {me.name} · {me.role}
-            </span>
+            </Link>
           )}
           {transport().kind === "http" && (
             <button type="button" className="ghost" onClick={() => void signOut()} title="End the session (or forget the token)">

@@ -18,6 +18,7 @@ import { HostView } from "./views/host/HostView";
 import { MyClassesView } from "./views/host/MyClassesView";
 import { SettingsView } from "./views/settings/SettingsView";
 import { UsersView } from "./views/people/UsersView";
+import { AccountView } from "./views/account/AccountView";
 
 export interface RouteEntry {
   /** TanStack Router path, `$name` for a parameter. */
@@ -51,6 +52,7 @@ export const ROUTES: RouteEntry[] = [
   { path: "/callbacks", label: "Callbacks", component: CallbacksView, needs: "list_callbacks" },
   { path: "/audit", label: "Audit log", component: AuditView, needs: "list_audit" },
   { path: "/people", label: "People", component: UsersView, needs: "list_users", browserOnly: true },
+  { path: "/account", component: AccountView, browserOnly: true },
   // Desktop-only pages: the teacher's. In the app they make the main navigation and the
   // pages above are one switch away (Shell).
   { path: "/host", label: "Host", tauriOnly: true, component: HostView },

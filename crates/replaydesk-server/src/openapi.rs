@@ -87,6 +87,7 @@ pub fn routes() -> OpenApiRouter<ReplayDesk> {
         .routes(routes!(sign_in::sign_in))
         .routes(routes!(sign_in::sign_out))
         .routes(routes!(sign_in::me))
+        .routes(routes!(sign_in::change_password))
         .routes(routes!(callbacks::trtc));
     // The console's operations, each from its one declaration (`service::api`).
     super::operations::register(service)

@@ -14,7 +14,9 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use replaydesk_service::people::{Me, SetupRequest, SignInRequest, CSRF_HEADER, SESSION_COOKIE};
+use replaydesk_service::people::{
+    ChangePasswordRequest, Me, SetupRequest, SignInRequest, CSRF_HEADER, SESSION_COOKIE,
+};
 use replaydesk_service::{ReplayDesk, ServiceError};
 
 /// Sign-in and setup take `application/json` only: a cross-site HTML form can send
@@ -33,7 +35,7 @@ fn json_only(headers: &HeaderMap) -> ApiResult<()> {
     Err(ApiError::new(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported_media_type",
-        "sign-in and setup take Content-Type: application/json only",
+        "sign-in, setup and password changes take Content-Type: application/json only",
     ))
 }
 
@@ -134,6 +136,49 @@ pub async fn sign_out(
         }
         desk.sign_out(session).await?;
     }
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    let clear = session_cookie(None, https(&origin));
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&clear).map_err(|e| ApiError::internal(format!("cookie: {e}")))?,
+    );
+    Ok(res)
+}
+
+/// `POST /v1/auth/password` `{"current","new"}`: the signed-in person changes their own
+/// password (session only, with the `X-ReplayDesk-CSRF` header). A wrong current password
+/// is 403 (the session itself is good) and counts as a wrong sign-in. Every session of the person ends, this one too,
+/// and the cookie is cleared: sign in again with the new password.
+#[utoipa::path(post, path = "/v1/auth/password", tag = "auth", request_body = ChangePasswordRequest,
+    security(("session" = [])),
+    responses(
+        (status = 204, description = "changed; every session of the person ended"),
+        (status = "4XX", description = "refused: `{error, detail}` (401 not signed in; 403 without the CSRF header or with a wrong current password; 422 a new password too short; 429 too many failures)", body = ErrorBody)
+    ))]
+pub async fn change_password(
+    State(desk): State<ReplayDesk>,
+    origin: Option<Extension<ClientOrigin>>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<Response> {
+    let Some(session) = cookie(&headers, SESSION_COOKIE) else {
+        return Err(ServiceError::Unauthorized(
+            "a password is changed by the person signed in (a session), not with a token".into(),
+        )
+        .into());
+    };
+    let presented = headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    if !desk.csrf_matches(session, presented) {
+        return Err(
+            ServiceError::Forbidden("missing or wrong X-ReplayDesk-CSRF header".into()).into(),
+        );
+    }
+    json_only(&headers)?;
+    let req: ChangePasswordRequest = replaydesk_service::decode::decode_body(&body)?;
+    desk.change_password(session, req, source(&origin)).await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
     let clear = session_cookie(None, https(&origin));
     res.headers_mut().insert(

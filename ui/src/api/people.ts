@@ -34,6 +34,13 @@ export async function setUpPassword(name: string, code: string, password: string
   await httpRequest("POST", "/v1/auth/setup", { name, code, password }, false);
 }
 
+/** Changes the signed-in person's password; their sessions end, so they sign in again. */
+export async function changePassword(current: string, next: string): Promise<void> {
+  await httpRequest("POST", "/v1/auth/password", { current, new: next });
+  clearToken();
+  setMe(null);
+}
+
 /** Ends the session (or forgets the token), whatever the server says. */
 export async function signOut(): Promise<void> {
   try {

@@ -8,7 +8,7 @@
 
 use super::password;
 use super::throttle::account_wait;
-use super::{random_secret, Me, Principal, SetupRequest, SignInRequest};
+use super::{random_secret, ChangePasswordRequest, Me, Principal, SetupRequest, SignInRequest};
 use crate::api::Role;
 use crate::{token_sha256, ReplayDesk, ServiceError, ServiceResult};
 use replaydesk_protocol::secret::Secret;
@@ -181,6 +181,66 @@ impl ReplayDesk {
             me,
             max_age_secs: settings.max.as_secs(),
         })
+    }
+
+    /// A signed-in person changes their own password, proving the current one. A wrong
+    /// current password counts against the account as a wrong sign-in does (and is
+    /// refused the same way once throttled). Every session of the person ends, this one
+    /// too: they sign in again with the new password.
+    pub async fn change_password(
+        &self,
+        session: &str,
+        req: ChangePasswordRequest,
+        source: Option<IpAddr>,
+    ) -> ServiceResult<()> {
+        let (principal, _) = self.session_principal(session).await?;
+        let now = replaydesk_clock::unix_ms_now();
+        if let Some(secs) = self.inner.throttle.source_wait(source, now) {
+            return Err(rate_limited(secs));
+        }
+        let user = self
+            .inner
+            .store
+            .user(&principal.actor.name)
+            .await?
+            .ok_or_else(|| ServiceError::Unauthorized("not signed in".into()))?;
+        if let Some(secs) = account_wait(user.failed_sign_ins, user.last_failed_at, now) {
+            return Err(rate_limited(secs));
+        }
+        password::check_new(&req.new)?;
+        if req.new == req.current {
+            return Err(ServiceError::Invalid(
+                "new: the new password is the current one".into(),
+            ));
+        }
+        let stored = user
+            .password_hash
+            .clone()
+            .unwrap_or_else(|| password::dummy_hash().to_owned());
+        let given = req.current.clone();
+        let matches = tokio::task::spawn_blocking(move || password::verify(&given, &stored))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("password check: {e}")))?;
+        if !matches {
+            self.inner.throttle.note_source_failure(source, now);
+            self.inner.store.note_failed_sign_in(user.id).await?;
+            tracing::info!(user = %user.name, source = ?source, "password change refused");
+            // 403, not 401: the session is good (a 401 would sign the console out).
+            return Err(ServiceError::Forbidden("current: wrong password".into()));
+        }
+        let hash = password::hash(&req.new)?;
+        self.inner.store.set_user_password(user.id, &hash).await?;
+        self.inner
+            .store
+            .audit(
+                &principal.actor,
+                "password_changed",
+                &format!("user:{}", user.name),
+                &serde_json::json!({}),
+            )
+            .await?;
+        tracing::info!(user = %user.name, "password changed; sessions ended");
+        Ok(())
     }
 
     /// Ends the session (it is refused on every node from now on).

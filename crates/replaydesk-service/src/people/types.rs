@@ -224,6 +224,19 @@ pub struct SignInRequest {
     pub password: String,
 }
 
+/// `POST /v1/auth/password`: a signed-in person changes their own password.
+#[derive(Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct ChangePasswordRequest {
+    /// The password they signed in with.
+    #[serde(deserialize_with = "lenient::string")]
+    pub current: String,
+    /// The new one (at least 10 characters, not the current one).
+    #[serde(deserialize_with = "lenient::string")]
+    pub new: String,
+}
+
 macro_rules! redacted_debug {
     ($t:ident, $($shown:ident),*) => {
         impl std::fmt::Debug for $t {
@@ -237,6 +250,7 @@ macro_rules! redacted_debug {
 }
 redacted_debug!(SetupRequest, name);
 redacted_debug!(SignInRequest, name);
+redacted_debug!(ChangePasswordRequest,);
 
 /// Who is acting (`GET /v1/auth/me`, and the answer to a sign-in).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
