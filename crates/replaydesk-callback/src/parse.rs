@@ -99,17 +99,21 @@ pub struct RecordingCallback {
     pub raw: Map<String, Value>,
 }
 
+/// A callback body as JSON, refused when it is not JSON or names a key twice: which of two
+/// `sign`s (or `EventType`s, `VideoUrl`s) would count? Neither.
+pub(crate) fn json_without_duplicate_keys(body: &[u8]) -> Result<Value, CallbackError> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| CallbackError::NotJson(e.to_string()))?;
+    replaydesk_protocol::no_duplicate_keys(body).map_err(|e| CallbackError::invalid("body", e))?;
+    Ok(v)
+}
+
 impl RecordingCallback {
     /// Reads a callback body. `sign` and `t` are required; every other field is optional,
     /// but a field that is present must be usable (a number field must hold an integer, a
     /// text field text or a number). Never panics.
     pub fn parse(body: &[u8]) -> Result<Self, CallbackError> {
-        let v: Value =
-            serde_json::from_slice(body).map_err(|e| CallbackError::NotJson(e.to_string()))?;
-        // Which of two `sign`s or `stream_param`s would count? Neither: refused.
-        replaydesk_protocol::no_duplicate_keys(body)
-            .map_err(|e| CallbackError::invalid("body", e))?;
-        Self::from_value(v)
+        Self::from_value(json_without_duplicate_keys(body)?)
     }
 
     /// As [`RecordingCallback::parse`], from already-parsed JSON.

@@ -124,20 +124,29 @@ pub async fn sign_out(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     if let Some(session) = cookie(&headers, SESSION_COOKIE) {
-        let presented = headers
-            .get(CSRF_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim);
-        if !desk.csrf_matches(session, presented) {
-            return Err(ServiceError::Forbidden(
-                "missing or wrong X-ReplayDesk-CSRF header".into(),
-            )
-            .into());
-        }
+        require_csrf(&desk, session, &headers)?;
         desk.sign_out(session).await?;
     }
+    session_ended(&origin)
+}
+
+/// Refuses a state-changing request made with `session` whose `X-ReplayDesk-CSRF` header
+/// is missing or not the session's (a cross-site page cannot read it to send it).
+fn require_csrf(desk: &ReplayDesk, session: &str, headers: &HeaderMap) -> ApiResult<()> {
+    let presented = headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    if desk.csrf_matches(session, presented) {
+        return Ok(());
+    }
+    Err(ServiceError::Forbidden("missing or wrong X-ReplayDesk-CSRF header".into()).into())
+}
+
+/// 204 with the session cookie cleared: the session is over.
+fn session_ended(origin: &Option<Extension<ClientOrigin>>) -> ApiResult<Response> {
     let mut res = StatusCode::NO_CONTENT.into_response();
-    let clear = session_cookie(None, https(&origin));
+    let clear = session_cookie(None, https(origin));
     res.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&clear).map_err(|e| ApiError::internal(format!("cookie: {e}")))?,
@@ -167,25 +176,11 @@ pub async fn change_password(
         )
         .into());
     };
-    let presented = headers
-        .get(CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim);
-    if !desk.csrf_matches(session, presented) {
-        return Err(
-            ServiceError::Forbidden("missing or wrong X-ReplayDesk-CSRF header".into()).into(),
-        );
-    }
+    require_csrf(&desk, session, &headers)?;
     json_only(&headers)?;
     let req: ChangePasswordRequest = replaydesk_service::decode::decode_body(&body)?;
     desk.change_password(session, req, source(&origin)).await?;
-    let mut res = StatusCode::NO_CONTENT.into_response();
-    let clear = session_cookie(None, https(&origin));
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&clear).map_err(|e| ApiError::internal(format!("cookie: {e}")))?,
-    );
-    Ok(res)
+    session_ended(&origin)
 }
 
 /// `GET /v1/auth/me`: who the request's credential speaks for: their name, role and

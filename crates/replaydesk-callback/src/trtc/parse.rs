@@ -2,7 +2,7 @@
 //! or strings (Tencent's own examples send `EventTs` both ways), and `RoomId` is text
 //! whether it came as a number or a string.
 
-use crate::parse::{opt_i64, opt_text, CallbackError};
+use crate::parse::{json_without_duplicate_keys, opt_i64, opt_text, CallbackError};
 use serde_json::{Map, Value};
 
 /// `EventGroupId` of cloud recording.
@@ -37,12 +37,7 @@ impl TrtcCallback {
     /// Reads a body. `EventType`, `CallbackTs` and `EventInfo` are required; a field that
     /// is present must be usable. Never panics.
     pub fn parse(body: &[u8]) -> Result<Self, CallbackError> {
-        let v: Value =
-            serde_json::from_slice(body).map_err(|e| CallbackError::NotJson(e.to_string()))?;
-        // Which of two `EventType`s or `VideoUrl`s would count? Neither: refused.
-        replaydesk_protocol::no_duplicate_keys(body)
-            .map_err(|e| CallbackError::invalid("body", e))?;
-        Self::from_value(v)
+        Self::from_value(json_without_duplicate_keys(body)?)
     }
 
     /// As [`TrtcCallback::parse`], from already-parsed JSON.
