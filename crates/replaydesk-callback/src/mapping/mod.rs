@@ -101,7 +101,8 @@ pub enum Mapping {
     Unmatched { reason: String },
 }
 
-/// Maps a recording callback to a class and user by the rules in the module documentation.
+/// Maps a recording callback to a class and user by the rules in the module documentation,
+/// tried in order; each rule that does not match says why in the unmatched reason.
 /// Never panics, whatever the callback holds.
 pub fn map_recording<D: ClassDirectory + ?Sized>(cb: &RecordingCallback, dir: &D) -> Mapping {
     let mut notes: Vec<String> = Vec::new();
@@ -115,153 +116,210 @@ pub fn map_recording<D: ClassDirectory + ?Sized>(cb: &RecordingCallback, dir: &D
             via: MatchRule::RegisteredStream,
         };
     }
+    // 1. stream_param: a match, or the class it names (the next rules look only there)
+    let only = match by_stream_param(cb, dir, &mut members, &mut notes) {
+        ParamRule::Matched(m) => return m,
+        ParamRule::Within(only) => only,
+    };
+    let Some(stream) = cb.stream() else {
+        notes.push("no stream_id or channel_id".into());
+        return unmatched(notes);
+    };
+    let within = Within(only);
+    // 2. <sdkappid>_<roomid>_<userid>_main|aux
+    if let Some(rest) = room_and_user(stream) {
+        return by_stream_id(stream, rest, &within, dir, &mut members, notes);
+    }
+    // 3. <bizid>_<md5hex(roomid_userid_main|aux)>
+    if let Some((bizid, hash)) = legacy_parts(stream) {
+        return by_legacy_hash(stream, bizid, &hash, &within, dir, &mut members, notes);
+    }
+    notes.push(format!(
+        "stream id {} has neither the <sdkappid>_<room>_<user>_main|aux nor the <bizid>_<md5> form",
+        quoted(stream)
+    ));
+    unmatched(notes)
+}
 
-    // 1. stream_param
+/// What rule 1 (`stream_param`) found: the user, or the class the later rules keep to.
+enum ParamRule {
+    Matched(Mapping),
+    Within(Option<ClassRef>),
+}
+
+/// The class `stream_param` named, if any: the stream-id rules look only inside it.
+struct Within(Option<ClassRef>);
+
+impl Within {
+    /// ` within class "c"` for the unmatched reason, or nothing.
+    fn note(&self) -> String {
+        self.0
+            .as_ref()
+            .map(|c| format!(" within class {}", quoted(&c.class_id)))
+            .unwrap_or_default()
+    }
+}
+
+/// Rule 1: `groupid` names the class by its ReplayGroup, `userid` the user (base64 of the
+/// id, or a member's id as it is).
+fn by_stream_param<D: ClassDirectory + ?Sized>(
+    cb: &RecordingCallback,
+    dir: &D,
+    members: &mut MemberCache,
+    notes: &mut Vec<String>,
+) -> ParamRule {
     let params = cb
         .stream_param
         .as_deref()
         .map(parse_query)
         .unwrap_or_default();
-    let mut only: Option<ClassRef> = None;
-    match param(&params, "groupid") {
-        None if cb.stream_param.is_none() => notes.push("no stream_param".into()),
-        None => notes.push("stream_param has no groupid".into()),
-        Some(group) => match dir.class_by_group(group) {
-            None => notes.push(format!(
-                "stream_param groupid {} is no known class's ReplayGroup",
-                quoted(group)
-            )),
-            Some(class) => {
-                let known = members.of(dir, &class.class_id);
-                match param(&params, "userid") {
-                    None => notes.push(format!(
-                        "stream_param names class {} but has no userid",
-                        quoted(&class.class_id)
-                    )),
-                    Some(userid) => match uid_from_userid(userid, known) {
-                        Some(uid) => {
-                            return Mapping::Matched {
-                                class_id: class.class_id,
-                                uid,
-                                via: MatchRule::StreamParam,
-                            }
-                        }
-                        None => notes.push(format!(
-                            "stream_param userid {} is neither base64 of a user id nor a member of class {}",
-                            quoted(userid),
-                            quoted(&class.class_id)
-                        )),
-                    },
-                }
-                only = Some(class);
+    let Some(group) = param(&params, "groupid") else {
+        notes.push(if cb.stream_param.is_none() {
+            "no stream_param".into()
+        } else {
+            "stream_param has no groupid".into()
+        });
+        return ParamRule::Within(None);
+    };
+    let Some(class) = dir.class_by_group(group) else {
+        notes.push(format!(
+            "stream_param groupid {} is no known class's ReplayGroup",
+            quoted(group)
+        ));
+        return ParamRule::Within(None);
+    };
+    let known = members.of(dir, &class.class_id);
+    match param(&params, "userid") {
+        None => notes.push(format!(
+            "stream_param names class {} but has no userid",
+            quoted(&class.class_id)
+        )),
+        Some(userid) => match uid_from_userid(userid, known) {
+            Some(uid) => {
+                return ParamRule::Matched(Mapping::Matched {
+                    class_id: class.class_id,
+                    uid,
+                    via: MatchRule::StreamParam,
+                })
             }
+            None => notes.push(format!(
+                "stream_param userid {} is neither base64 of a user id nor a member of class {}",
+                quoted(userid),
+                quoted(&class.class_id)
+            )),
         },
     }
-    let within = only
-        .as_ref()
-        .map(|c| format!(" within class {}", quoted(&c.class_id)))
-        .unwrap_or_default();
+    ParamRule::Within(Some(class))
+}
 
-    let Some(stream) = cb.stream() else {
-        notes.push("no stream_id or channel_id".into());
-        return unmatched(notes);
+/// Rule 2: `<room>_<user>` after the app id, the room a class's `room_id` (or its id);
+/// where the split is ambiguous, a member of the class wins.
+fn by_stream_id<D: ClassDirectory + ?Sized>(
+    stream: &str,
+    rest: &str,
+    within: &Within,
+    dir: &D,
+    members: &mut MemberCache,
+    mut notes: Vec<String>,
+) -> Mapping {
+    let only = &within.0;
+    let mut candidates: Vec<(String, String, bool)> = Vec::new();
+    for (i, _) in rest.match_indices('_') {
+        let (room, user) = (&rest[..i], &rest[i + 1..]);
+        if room.is_empty() || user.is_empty() {
+            continue;
+        }
+        let found = dir
+            .class_by_room(room)
+            .or_else(|| only.clone().filter(|c| c.class_id == room));
+        let class_id = match (only, found) {
+            (Some(o), Some(c)) if o.class_id == c.class_id => c.class_id,
+            (Some(_), _) | (None, None) => continue,
+            (None, Some(c)) => c.class_id,
+        };
+        let is_member = members.of(dir, &class_id).iter().any(|m| m == user);
+        candidates.push((class_id, user.to_owned(), is_member));
+    }
+    let winners: Vec<&(String, String, bool)> = if candidates.iter().any(|c| c.2) {
+        candidates.iter().filter(|c| c.2).collect()
+    } else {
+        candidates.iter().collect()
     };
-
-    // 2. <sdkappid>_<roomid>_<userid>_main|aux
-    if let Some(rest) = room_and_user(stream) {
-        let mut candidates: Vec<(String, String, bool)> = Vec::new();
-        for (i, _) in rest.match_indices('_') {
-            let (room, user) = (&rest[..i], &rest[i + 1..]);
-            if room.is_empty() || user.is_empty() {
-                continue;
+    match winners.as_slice() {
+        [(class_id, uid, _)] => {
+            return Mapping::Matched {
+                class_id: class_id.clone(),
+                uid: uid.clone(),
+                via: MatchRule::StreamId,
             }
-            let found = dir
-                .class_by_room(room)
-                .or_else(|| only.clone().filter(|c| c.class_id == room));
-            let class_id = match (&only, found) {
-                (Some(o), Some(c)) if o.class_id == c.class_id => c.class_id,
-                (Some(_), _) | (None, None) => continue,
-                (None, Some(c)) => c.class_id,
-            };
-            let is_member = members.of(dir, &class_id).iter().any(|m| m == user);
-            candidates.push((class_id, user.to_owned(), is_member));
         }
-        let winners: Vec<&(String, String, bool)> = if candidates.iter().any(|c| c.2) {
-            candidates.iter().filter(|c| c.2).collect()
-        } else {
-            candidates.iter().collect()
-        };
-        match winners.as_slice() {
-            [(class_id, uid, _)] => {
-                return Mapping::Matched {
-                    class_id: class_id.clone(),
-                    uid: uid.clone(),
-                    via: MatchRule::StreamId,
-                }
-            }
-            [] => notes.push(format!(
-                "stream id {} names no known room{within}",
-                quoted(stream)
-            )),
-            many => notes.push(format!(
-                "stream id {} is ambiguous: {}",
-                quoted(stream),
-                many.iter()
-                    .map(|(c, u, _)| format!("class {} user {}", quoted(c), quoted(u)))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            )),
-        }
-        return unmatched(notes);
+        [] => notes.push(format!(
+            "stream id {} names no known room{}",
+            quoted(stream),
+            within.note()
+        )),
+        many => notes.push(format!(
+            "stream id {} is ambiguous: {}",
+            quoted(stream),
+            many.iter()
+                .map(|(c, u, _)| format!("class {} user {}", quoted(c), quoted(u)))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )),
     }
+    unmatched(notes)
+}
 
-    // 3. <bizid>_<md5hex(roomid_userid_main|aux)>
-    if let Some((bizid, hash)) = legacy_parts(stream) {
-        let classes = match &only {
-            Some(c) => vec![c.clone()],
-            None => dir.legacy_candidates(bizid),
-        };
-        let mut found: Vec<(String, String)> = Vec::new();
-        for class in &classes {
-            for uid in members.of(dir, &class.class_id) {
-                for suffix in ["main", "aux"] {
-                    if legacy_hash(&class.class_id, uid, suffix) == hash
-                        && !found.iter().any(|(c, u)| c == &class.class_id && u == uid)
-                    {
-                        found.push((class.class_id.clone(), uid.clone()));
-                    }
+/// Rule 3: the iLive-era `<bizid>_<md5hex(roomid_userid_main|aux)>`, tried against the
+/// members of the candidate classes.
+fn by_legacy_hash<D: ClassDirectory + ?Sized>(
+    stream: &str,
+    bizid: &str,
+    hash: &str,
+    within: &Within,
+    dir: &D,
+    members: &mut MemberCache,
+    mut notes: Vec<String>,
+) -> Mapping {
+    let classes = match &within.0 {
+        Some(c) => vec![c.clone()],
+        None => dir.legacy_candidates(bizid),
+    };
+    let mut found: Vec<(String, String)> = Vec::new();
+    for class in &classes {
+        for uid in members.of(dir, &class.class_id) {
+            for suffix in ["main", "aux"] {
+                if legacy_hash(&class.class_id, uid, suffix) == hash
+                    && !found.iter().any(|(c, u)| c == &class.class_id && u == uid)
+                {
+                    found.push((class.class_id.clone(), uid.clone()));
                 }
             }
         }
-        match found.as_slice() {
-            [(class_id, uid)] => {
-                return Mapping::Matched {
-                    class_id: class_id.clone(),
-                    uid: uid.clone(),
-                    via: MatchRule::LegacyHash,
-                }
-            }
-            [] => notes.push(format!(
-                "legacy stream id {} matches no member of {} candidate class(es){within}",
-                quoted(stream),
-                classes.len()
-            )),
-            many => notes.push(format!(
-                "legacy stream id {} matches several users: {}",
-                quoted(stream),
-                many.iter()
-                    .map(|(c, u)| format!("class {} user {}", quoted(c), quoted(u)))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            )),
-        }
-        return unmatched(notes);
     }
-
-    notes.push(format!(
-        "stream id {} has neither the <sdkappid>_<room>_<user>_main|aux nor the <bizid>_<md5> form",
-        quoted(stream)
-    ));
+    match found.as_slice() {
+        [(class_id, uid)] => {
+            return Mapping::Matched {
+                class_id: class_id.clone(),
+                uid: uid.clone(),
+                via: MatchRule::LegacyHash,
+            }
+        }
+        [] => notes.push(format!(
+            "legacy stream id {} matches no member of {} candidate class(es){}",
+            quoted(stream),
+            classes.len(),
+            within.note()
+        )),
+        many => notes.push(format!(
+            "legacy stream id {} matches several users: {}",
+            quoted(stream),
+            many.iter()
+                .map(|(c, u)| format!("class {} user {}", quoted(c), quoted(u)))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )),
+    }
     unmatched(notes)
 }
 
