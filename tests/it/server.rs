@@ -846,6 +846,7 @@ async fn info_time_health_openapi_and_the_console() {
         "/v1/auth/sign-in",
         "/v1/auth/sign-out",
         "/v1/auth/me",
+        "/v1/auth/password",
     ];
     assert_eq!(openapi["paths"].as_object().unwrap().len(), routes.len());
     for r in routes {
