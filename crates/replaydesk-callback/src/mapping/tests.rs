@@ -273,9 +273,11 @@ mod stream_id_properties {
             );
         }
 
+        // Registration takes printable ASCII without spaces (`validate::stream_id`), so
+        // those are the ids to try: a blank one is no stream id at all.
         #[test]
         fn a_registered_stream_id_wins(
-            stream in "[ -~]{1,40}",
+            stream in "[!-~]{1,40}",
             class in ident(),
             uid in ident(),
         ) {
