@@ -341,7 +341,7 @@ async fn timelines_tx(
 }
 
 /// A class start or end: becomes (or, repeated, finds) its 1001 / 1002.
-async fn class_event_tx(
+pub(crate) async fn class_event_tx(
     tx: &mut Transaction<'_, Db>,
     e: &ClassEventIntake,
     now: i64,
