@@ -78,7 +78,10 @@ pub(super) fn read_pairs(entries: &[Entry], reference_shaped: bool) -> BTreeMap<
                         aligned_ms: *time_line,
                         uncertainty_ms: *uncertainty_ms,
                         precision: match (uncertainty_ms, rtt_source) {
-                            (Some(_), Some(RttSource::Client | RttSource::Kernel))
+                            (
+                                Some(_),
+                                Some(RttSource::Client | RttSource::Kernel | RttSource::Heartbeat),
+                            )
                             | (Some(_), None) => PairPrecision::Measured,
                             _ => PairPrecision::TimeLine,
                         },
