@@ -35,15 +35,54 @@ impl Sample {
         self.half_rtt_ms.unwrap_or(cfg.unmeasured_ms)
     }
 
-    /// Whether `self` is a better sample than `other` (the minimum-delay rule): a measured
-    /// one with the shorter round trip; among unmeasured ones the smaller offset, which is
-    /// the shorter one-way delay (a delay only makes the arrival later).
-    fn better_than(&self, other: &Sample) -> bool {
-        match (self.half_rtt_ms, other.half_rtt_ms) {
-            (Some(a), Some(b)) => a < b,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => self.offset() < other.offset(),
+    /// When the heartbeat arrived: its server time plus the half round trip taken off it.
+    fn arrival(&self) -> f64 {
+        self.server_ms as f64 + self.half_rtt_ms.unwrap_or(0.0)
+    }
+
+    /// Whether `self` arrived faster than `other` (the minimum-delay rule, as NTP's clock
+    /// filter): the smaller arrival − client reading is the shorter uplink delay, whether or
+    /// not a round trip was measured (the round trip a heartbeat carries is the previous
+    /// one's, so it says little about this one's delay).
+    fn faster_than(&self, other: &Sample) -> bool {
+        self.arrival() - (self.client_ms as f64) < other.arrival() - (other.client_ms as f64)
+    }
+}
+
+/// The best sample of a stretch of time: the fastest arrival, less the smallest half
+/// round trip measured in the stretch.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    index: i64,
+    fastest: Sample,
+    min_half: Option<f64>,
+}
+
+impl Bucket {
+    fn new(index: i64, s: Sample) -> Self {
+        Self {
+            index,
+            fastest: s,
+            min_half: s.half_rtt_ms,
+        }
+    }
+
+    fn add(&mut self, s: Sample) {
+        if s.faster_than(&self.fastest) {
+            self.fastest = s;
+        }
+        self.min_half = match (self.min_half, s.half_rtt_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+
+    fn point(&self) -> Sample {
+        let half = self.min_half;
+        Sample {
+            client_ms: self.fastest.client_ms,
+            server_ms: (self.fastest.arrival() - half.unwrap_or(0.0)).round() as i64,
+            half_rtt_ms: half,
         }
     }
 }
@@ -120,8 +159,8 @@ pub struct ClockTrack {
     cfg: TrackConfig,
     /// Kept samples, the best of each bucket, oldest first.
     kept: VecDeque<Sample>,
-    /// The best sample of the bucket in progress.
-    bucket: Option<(i64, Sample)>,
+    /// The bucket in progress.
+    bucket: Option<Bucket>,
     suspect: Option<Sample>,
     run: u32,
     /// Server time of the first sample of the current run.
@@ -169,13 +208,16 @@ impl ClockTrack {
         self.suspect.is_some()
     }
 
-    fn candidates(&self) -> impl Iterator<Item = &Sample> {
-        self.kept.iter().chain(self.bucket.as_ref().map(|(_, s)| s))
+    fn candidates(&self) -> impl Iterator<Item = Sample> + '_ {
+        self.kept
+            .iter()
+            .copied()
+            .chain(self.bucket.as_ref().map(Bucket::point))
     }
 
     /// The offset, drift and uncertainty at server time `at`, once there is a sample.
     pub fn estimate(&self, at: i64) -> Option<Estimate> {
-        let pts: Vec<&Sample> = self.candidates().collect();
+        let pts: Vec<Sample> = self.candidates().collect();
         let first = pts.first()?;
         let last = pts.last()?;
         let span = last.server_ms - first.server_ms;
@@ -184,10 +226,10 @@ impl ClockTrack {
             .map(|s| s.error(&self.cfg))
             .fold(f64::INFINITY, f64::min);
         if pts.len() < 3 || span < self.cfg.min_drift_span_ms {
-            // Too short for a slope: the best sample's offset, its own error.
+            // Too short for a slope: the fastest sample's offset, its own error.
             let best = pts
                 .iter()
-                .fold(*first, |b, s| if s.better_than(b) { s } else { b });
+                .fold(first, |b, s| if s.faster_than(b) { s } else { b });
             return Some(Estimate {
                 offset_ms: best.offset(),
                 drift_ppm: 0.0,
@@ -292,25 +334,60 @@ impl ClockTrack {
         self.last = Some(s);
         let b = s.server_ms.div_euclid(self.cfg.bucket_ms.max(1));
         match &mut self.bucket {
-            Some((cur, best)) if *cur == b => {
-                if s.better_than(best) {
-                    *best = s;
-                }
-            }
-            Some((cur, best)) if *cur < b => {
-                self.kept.push_back(*best);
-                self.bucket = Some((b, s));
+            Some(cur) if cur.index == b => cur.add(s),
+            Some(cur) if cur.index < b => {
+                self.kept.push_back(cur.point());
+                self.bucket = Some(Bucket::new(b, s));
             }
             // A sample from an earlier bucket (arrived out of order): the line stays on
             // the samples in order.
             Some(_) => {}
-            None => self.bucket = Some((b, s)),
+            None => self.bucket = Some(Bucket::new(b, s)),
         }
         let horizon = s.server_ms - self.cfg.window_ms;
         while self.kept.front().is_some_and(|k| k.server_ms < horizon) {
             self.kept.pop_front();
         }
     }
+}
+
+/// A move of the offset this large is a jump, whatever the track's runs say (the clock
+/// jumped before the track began: a node restarted, a member back after a long absence).
+pub const JUMP_SCALE_MS: f64 = 1_000.0;
+
+/// Why a member's last timeline pair no longer stands for its tracked clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// The member never had a pair.
+    First,
+    /// The clock jumped since the pair.
+    Jump,
+    /// The tracked offset moved more than the bound from the pair's.
+    Drift,
+}
+
+/// Whether the member's last pair (`anchor`: client reading, server ms) still stands for
+/// the tracked clock; if not, why not and how far the offset moved (ms). A drift counts
+/// only when the estimate is sharper than `bound_ms`: noise is not drift.
+pub fn reanchor_due(
+    anchor: Option<(u64, i64)>,
+    track: &ClockTrack,
+    bound_ms: f64,
+) -> Option<(Due, Option<f64>)> {
+    let last = track.last()?;
+    let est = track.estimate(last.server_ms)?;
+    let Some((client_ms, server_ms)) = anchor else {
+        return Some((Due::First, None));
+    };
+    let moved = est.offset_ms - (server_ms as f64 - client_ms as f64);
+    let jumped_since = track.run() > 0 && track.run_started_ms().is_some_and(|s| server_ms < s);
+    if jumped_since || moved.abs() >= JUMP_SCALE_MS {
+        return Some((Due::Jump, Some(moved)));
+    }
+    if moved.abs() > bound_ms && est.uncertainty_ms <= bound_ms {
+        return Some((Due::Drift, Some(moved)));
+    }
+    None
 }
 
 #[cfg(test)]

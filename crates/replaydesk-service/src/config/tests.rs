@@ -618,10 +618,16 @@ fn heartbeat_keys_take_a_bound_and_a_silence_or_zero_and_refuse_nonsense() {
     let load = |text: &str| Config::from_sources(file(text), env(&[]), &Flags::default());
     let d = load("").unwrap();
     assert_eq!(d.heartbeat.reanchor_ms, 20);
-    assert_eq!(d.heartbeat.silence_end, Some(std::time::Duration::from_secs(600)));
+    assert_eq!(
+        d.heartbeat.silence_end,
+        Some(std::time::Duration::from_secs(600))
+    );
     let c = load("[heartbeat]\nreanchor_ms = 5\nsilence_end = \"2s\"\n").unwrap();
     assert_eq!(c.heartbeat.reanchor_ms, 5);
-    assert_eq!(c.heartbeat.silence_end, Some(std::time::Duration::from_secs(2)));
+    assert_eq!(
+        c.heartbeat.silence_end,
+        Some(std::time::Duration::from_secs(2))
+    );
     let never = load("[heartbeat]\nsilence_end = \"0\"\n").unwrap();
     assert_eq!(never.heartbeat.silence_end, None);
     for bad in [

@@ -3,7 +3,9 @@
 //! waiting on anything; the look itself runs outside the lock (`super::settle`).
 
 use parking_lot::Mutex;
-use replaydesk_align::track::{ClockTrack, Estimate, Observed, Sample, TrackConfig};
+use replaydesk_align::track::{
+    reanchor_due, ClockTrack, Due, Estimate, Observed, Sample, TrackConfig,
+};
 use replaydesk_store::{Anchor, MemberRole, PresenceSummary, ReanchorReason};
 use std::collections::HashMap;
 
@@ -13,9 +15,6 @@ const ANCHOR_FRESH_MS: i64 = 30_000;
 /// After a look at the store found nothing to do (or could not be made), the next one
 /// waits this long.
 const RECHECK_MS: i64 = 1_000;
-/// A move of the offset this large is a jump, whatever the track's runs say (a jump
-/// between a restart of this node and the member's last 1003).
-const JUMP_SCALE_MS: f64 = 1_000.0;
 
 type Key = (String, String);
 
@@ -71,27 +70,20 @@ pub(crate) struct Tracker {
 }
 
 /// Whether `anchor` (the member's last 1003) still stands for the tracked clock, and if
-/// not, why not and how far it moved.
+/// not, why not and how far it moved (`replaydesk_align::track::reanchor_due`).
 pub(crate) fn decide(
     anchor: Option<Anchor>,
     track: &ClockTrack,
     bound_ms: f64,
 ) -> Option<(ReanchorReason, Option<f64>)> {
-    let last = track.last()?;
-    let est = track.estimate(last.server_ms)?;
-    let Some(a) = anchor else {
-        return Some((ReanchorReason::First, None));
+    let pair = anchor.map(|a| (u64::try_from(a.client_ms).unwrap_or(0), a.server_ms));
+    let (due, moved) = reanchor_due(pair, track, bound_ms)?;
+    let reason = match due {
+        Due::First => ReanchorReason::First,
+        Due::Jump => ReanchorReason::Jump,
+        Due::Drift => ReanchorReason::Drift,
     };
-    let moved = est.offset_ms - (a.server_ms as f64 - a.client_ms as f64);
-    let jumped_since = track.run() > 0 && track.run_started_ms().is_some_and(|s| a.server_ms < s);
-    if jumped_since || moved.abs() >= JUMP_SCALE_MS {
-        return Some((ReanchorReason::Jump, Some(moved)));
-    }
-    // A drift is only told from noise by an estimate sharper than the bound.
-    if moved.abs() > bound_ms && est.uncertainty_ms <= bound_ms {
-        return Some((ReanchorReason::Drift, Some(moved)));
-    }
-    None
+    Some((reason, moved))
 }
 
 impl Tracker {
