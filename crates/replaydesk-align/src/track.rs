@@ -124,8 +124,12 @@ pub struct Estimate {
     pub offset_ms: f64,
     /// How fast the offset moves, parts per million (positive: the client's clock is slow).
     pub drift_ppm: f64,
-    /// How far `offset_ms` may be off, ms.
+    /// How far `offset_ms` may be off, ms: the best sample's half round trip at most (a
+    /// path's asymmetry is part of it and cannot be seen).
     pub uncertainty_ms: f64,
+    /// How much the kept samples scatter about the line, ms (rms): how well a change of
+    /// the offset can be told from noise (the asymmetry, being constant, cancels out).
+    pub noise_ms: f64,
     /// The server time the estimate is for.
     pub at_server_ms: i64,
     /// How many kept samples it rests on.
@@ -230,10 +234,13 @@ impl ClockTrack {
             let best = pts
                 .iter()
                 .fold(first, |b, s| if s.faster_than(b) { s } else { b });
+            let mean = pts.iter().map(Sample::offset).sum::<f64>() / pts.len() as f64;
+            let spread = pts.iter().map(|s| (s.offset() - mean).powi(2)).sum::<f64>();
             return Some(Estimate {
                 offset_ms: best.offset(),
                 drift_ppm: 0.0,
                 uncertainty_ms: best.error(&self.cfg),
+                noise_ms: (spread / pts.len() as f64).sqrt(),
                 at_server_ms: at,
                 samples: pts.len(),
             });
@@ -272,6 +279,7 @@ impl ClockTrack {
             offset_ms: base + intercept + slope * (at - t0) as f64,
             drift_ppm: slope * 1e6,
             uncertainty_ms: best_err.min(resid.sqrt() + best_err / (pts.len() as f64).sqrt()),
+            noise_ms: resid.sqrt(),
             at_server_ms: at,
             samples: pts.len(),
         })
@@ -368,7 +376,8 @@ pub enum Due {
 
 /// Whether the member's last pair (`anchor`: client reading, server ms) still stands for
 /// the tracked clock; if not, why not and how far the offset moved (ms). A drift counts
-/// only when the estimate is sharper than `bound_ms`: noise is not drift.
+/// only once the line rests on a few kept samples that scatter less than half of
+/// `bound_ms` about it: noise is not drift.
 pub fn reanchor_due(
     anchor: Option<(u64, i64)>,
     track: &ClockTrack,
@@ -384,7 +393,7 @@ pub fn reanchor_due(
     if jumped_since || moved.abs() >= JUMP_SCALE_MS {
         return Some((Due::Jump, Some(moved)));
     }
-    if moved.abs() > bound_ms && est.uncertainty_ms <= bound_ms {
+    if moved.abs() > bound_ms && est.samples >= 3 && est.noise_ms <= bound_ms / 2.0 {
         return Some((Due::Drift, Some(moved)));
     }
     None

@@ -278,7 +278,11 @@ fn filter_pairs(
         }
         run.push(if k == 0 { 0 } else { r });
     }
-    let usable = |p: &Pair| p.precision != PairPrecision::ImTimestamp;
+    // A pair ReplayDesk made from a member's tracked clock (heartbeats) is filtered
+    // already, over many more samples than a few reports: it stands alone.
+    let usable = |p: &Pair| {
+        p.precision != PairPrecision::ImTimestamp && p.rtt_source != Some(RttSource::Heartbeat)
+    };
     let mut out = Vec::with_capacity(n);
     for (k, p) in u.pairs.iter().enumerate() {
         let alone = (p.server_ms, p.uncertainty_ms, None);

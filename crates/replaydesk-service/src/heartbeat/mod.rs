@@ -134,6 +134,8 @@ impl ReplayDesk {
                 value: UserValue::new(uid.to_owned()),
             },
         );
+        // Never closed: a permit is always granted in the end.
+        let _permit = self.inner.heartbeats.writers.acquire().await.ok()?;
         let intake = ReanchorIntake {
             class_id: class.class_id.clone(),
             group_id: class.group_id.clone(),

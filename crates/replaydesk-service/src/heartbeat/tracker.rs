@@ -64,9 +64,24 @@ pub(crate) struct Live {
     pub suspect: bool,
 }
 
-#[derive(Debug, Default)]
+/// Re-anchors stored at once by one node: each is a write transaction of its own, and a
+/// burst of them (a class of new clients arriving together) must not queue the reports'
+/// group commits behind hundreds of them.
+const REANCHOR_WRITERS: usize = 2;
+
+#[derive(Debug)]
 pub(crate) struct Tracker {
     members: Mutex<HashMap<Key, Member>>,
+    pub(crate) writers: tokio::sync::Semaphore,
+}
+
+impl Default for Tracker {
+    fn default() -> Self {
+        Self {
+            members: Mutex::default(),
+            writers: tokio::sync::Semaphore::new(REANCHOR_WRITERS),
+        }
+    }
 }
 
 /// Whether `anchor` (the member's last 1003) still stands for the tracked clock, and if
