@@ -443,9 +443,17 @@ async fn throughput(step_secs: u64) {
         tokens.push((id, token));
     }
     println!("\nthe heartbeat path: {step_secs} s per step, {classes} classes × 100 members (each reported its timeline on entering), timeline reports at 50/s meanwhile (delivered to the sandbox IM)");
-    println!("| heartbeats/s offered | taken/s | p50 ms | p99 ms | max ms | errors | reports/s meanwhile | report p99 ms |");
+    println!("| offered /s | answered /s | p50 ms | p99 ms | max ms | errors | reports/s meanwhile | report p99 ms |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for rate in [250usize, 500, 1000, 2000, 3000] {
+    // The floor: `GET /v1/time` (no body, no credential) at 500/s with the same reports.
+    for (rate, path) in [
+        (500usize, "time"),
+        (250, "heartbeat"),
+        (500, "heartbeat"),
+        (1000, "heartbeat"),
+        (2000, "heartbeat"),
+        (3000, "heartbeat"),
+    ] {
         let stop = Instant::now() + Duration::from_secs(step_secs);
         // The reports' load: 50 a second, each a new reading.
         let reports = {
@@ -492,13 +500,14 @@ async fn throughput(step_secs: u64) {
                     let uid = format!("m{}", member % 100);
                     let ts = clock(member % 100);
                     let t = Instant::now();
-                    match http
-                        .post(format!("{base}/v1/classes/{id}/heartbeat"))
-                        .bearer_auth(token)
-                        .json(&json!({"uid": uid, "timestamp": ts, "rtt_ms": 1}))
-                        .send()
-                        .await
-                    {
+                    let req = if path == "time" {
+                        http.get(format!("{base}/v1/time"))
+                    } else {
+                        http.post(format!("{base}/v1/classes/{id}/heartbeat"))
+                            .bearer_auth(token)
+                            .json(&json!({"uid": uid, "timestamp": ts, "rtt_ms": 1}))
+                    };
+                    match req.send().await {
                         Ok(r) if r.status().is_success() => {
                             lat.push(t.elapsed().as_secs_f64() * 1000.0)
                         }
@@ -519,7 +528,12 @@ async fn throughput(step_secs: u64) {
         lat.sort_by(f64::total_cmp);
         rl.sort_by(f64::total_cmp);
         println!(
-            "| {rate} | {:.0} | {:.2} | {:.2} | {:.1} | {errors} | {:.0} | {:.1} |",
+            "| {} {rate} | {:.0} | {:.2} | {:.2} | {:.1} | {errors} | {:.0} | {:.1} |",
+            if path == "time" {
+                "baseline: `GET /v1/time`"
+            } else {
+                "heartbeats"
+            },
             lat.len() as f64 / step_secs as f64,
             percentile(&lat, 0.5),
             percentile(&lat, 0.99),

@@ -376,8 +376,8 @@ pub enum Due {
 
 /// Whether the member's last pair (`anchor`: client reading, server ms) still stands for
 /// the tracked clock; if not, why not and how far the offset moved (ms). A drift counts
-/// only once the line rests on a few kept samples that scatter less than half of
-/// `bound_ms` about it: noise is not drift.
+/// only once the line rests on a few kept samples and the move stands well out of their
+/// scatter (three times the line's own standard error): noise is not drift.
 pub fn reanchor_due(
     anchor: Option<(u64, i64)>,
     track: &ClockTrack,
@@ -393,7 +393,8 @@ pub fn reanchor_due(
     if jumped_since || moved.abs() >= JUMP_SCALE_MS {
         return Some((Due::Jump, Some(moved)));
     }
-    if moved.abs() > bound_ms && est.samples >= 3 && est.noise_ms <= bound_ms / 2.0 {
+    let standard_error = est.noise_ms / (est.samples as f64).sqrt();
+    if moved.abs() > bound_ms && est.samples >= 3 && moved.abs() > 3.0 * standard_error {
         return Some((Due::Drift, Some(moved)));
     }
     None
