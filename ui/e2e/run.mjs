@@ -37,7 +37,7 @@ const TESTS = [
   {
     name: "console in Chromium: presence from heartbeats (drift, silent reboot, never reported), a class ended by silence",
     fn: presenceTest,
-    timeoutMs: 120000,
+    timeoutMs: 180000,
   },
   { name: "console in Chromium: import a class bundle, imported badge, a second import refused", fn: consoleImportTest, timeoutMs: 90000 },
   {
