@@ -193,8 +193,7 @@ fn tracked_pairs(
     clock: Clock,
     p: &Path,
     rng: &mut StdRng,
-    enter: i64,
-    anchor: (u64, i64),
+    (enter, anchor): (i64, (u64, i64)),
     bound_ms: f64,
     out: &mut Vec<(i64, Entry)>,
 ) -> usize {
@@ -270,8 +269,7 @@ fn study(model: usize, clients: usize, seed: u64) -> Study {
                 clock,
                 &p,
                 &mut rng20,
-                enter,
-                (c_enter, tl),
+                (enter, (c_enter, tl)),
                 20.0,
                 &mut t20_e,
             );
@@ -280,8 +278,7 @@ fn study(model: usize, clients: usize, seed: u64) -> Study {
                 clock,
                 &p,
                 &mut rng5,
-                enter,
-                (c_enter, tl),
+                (enter, (c_enter, tl)),
                 5.0,
                 &mut t5_e,
             );

@@ -21,7 +21,7 @@ use replaydesk_protocol::{Payload, ReplayMessage, Seq, UserValue};
 use replaydesk_store::{ClassEventIntake, ClassState, MemberRole, ReanchorIntake};
 use std::time::Duration;
 pub(crate) use tracker::Tracker;
-use tracker::{Live, Plan};
+use tracker::{Beat, Live, Plan};
 
 /// How often the members' summaries are written (at most; a short silence end writes more
 /// often) and silent classes looked for.
@@ -65,12 +65,14 @@ impl ReplayDesk {
         };
         let role = Self::role_of(&class, &report.uid);
         let due = self.inner.heartbeats.observe(
-            class_id,
-            &report.uid,
-            role,
-            sample,
-            meta.received_at,
-            class.state == ClassState::Started,
+            Beat {
+                class_id,
+                uid: &report.uid,
+                role,
+                sample,
+                received_at: meta.received_at,
+                started: class.state == ClassState::Started,
+            },
             self.reanchor_bound(),
         );
         if due {

@@ -40,6 +40,18 @@ struct Member {
     next_check: i64,
 }
 
+/// One heartbeat, as the tracker takes it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Beat<'a> {
+    pub class_id: &'a str,
+    pub uid: &'a str,
+    pub role: MemberRole,
+    pub sample: Sample,
+    pub received_at: i64,
+    /// The class has started (before, a heartbeat counts for presence only).
+    pub started: bool,
+}
+
 /// A re-anchor to store: why, and the 1003's fields.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Plan {
@@ -104,16 +116,15 @@ pub(crate) fn decide(
 impl Tracker {
     /// Takes one heartbeat; true when the member's last 1003 should be looked at now (the
     /// caller then runs `super::settle` and ends it with [`Tracker::settled`]).
-    pub(crate) fn observe(
-        &self,
-        class_id: &str,
-        uid: &str,
-        role: MemberRole,
-        sample: Sample,
-        received_at: i64,
-        started: bool,
-        bound_ms: f64,
-    ) -> bool {
+    pub(crate) fn observe(&self, beat: Beat<'_>, bound_ms: f64) -> bool {
+        let Beat {
+            class_id,
+            uid,
+            role,
+            sample,
+            received_at,
+            started,
+        } = beat;
         let mut map = self.members.lock();
         let m = map
             .entry((class_id.to_owned(), uid.to_owned()))
