@@ -29,6 +29,9 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// Heartbeats per second one credential may send, with [`HEARTBEAT_BURST_SECS`] of them at
 /// once: a client heartbeats every few seconds, and the limit is the reports' own, apart.
 pub const HEARTBEATS_PER_CREDENTIAL: f64 = 2.0;
+/// A member not heard from for this long is forgotten by this node's tracker (its summary
+/// stays in the store; a heartbeat after it starts a fresh track).
+pub const FORGET_AFTER: Duration = Duration::from_secs(3600);
 pub const HEARTBEAT_BURST_SECS: f64 = 30.0;
 
 impl ReplayDesk {
@@ -190,6 +193,9 @@ impl ReplayDesk {
             tracing::warn!(error = %e, members = rows.len(), "heartbeat: cannot write the presence summary");
             self.inner.heartbeats.mark_dirty(&rows);
         }
+        self.inner
+            .heartbeats
+            .prune(now - i64::try_from(FORGET_AFTER.as_millis()).unwrap_or(i64::MAX));
         let Some(silence) = self.config().heartbeat.silence_end else {
             return;
         };

@@ -32,6 +32,9 @@ struct Member {
     track: ClockTrack,
     role: MemberRole,
     last_seen: i64,
+    /// When this node last took a heartbeat of it, by its own clock (what pruning goes by:
+    /// `last_seen` is the arrival time the caller gave).
+    touched: i64,
     heartbeats: u64,
     dirty: bool,
     anchor: AnchorState,
@@ -132,6 +135,7 @@ impl Tracker {
                 track: ClockTrack::new(TrackConfig::default()),
                 role,
                 last_seen: received_at,
+                touched: 0,
                 heartbeats: 0,
                 dirty: true,
                 anchor: AnchorState::Unknown,
@@ -139,6 +143,7 @@ impl Tracker {
                 next_check: 0,
             });
         m.last_seen = m.last_seen.max(received_at);
+        m.touched = replaydesk_store::now_ms();
         m.heartbeats += 1;
         m.dirty = true;
         if let Observed::Jump { delta_ms } = m.track.observe(sample) {
@@ -278,6 +283,14 @@ impl Tracker {
             .collect();
         out.sort_by(|a, b| a.uid.cmp(&b.uid));
         out
+    }
+
+    /// Drops the members not seen since `before` whose summary was written: a class that
+    /// ended (or a member that left) does not hold memory for ever.
+    pub(crate) fn prune(&self, before: i64) {
+        self.members
+            .lock()
+            .retain(|_, m| m.dirty || m.busy || m.touched >= before);
     }
 
     /// Drops a class's members (it ended).
