@@ -567,3 +567,49 @@ on_both_engines! {
         two.close().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_spend_their_own_limit_never_the_reports() {
+    let t = TestServer::start(|c| c.limits.reports_per_credential = 0.1).await;
+    let v = t.create_default_class("hb3", "teacher_li").await;
+    let teacher = v["teacher_credential"].as_str().unwrap().to_owned();
+    // Far more heartbeats than the credential's report budget (0.1/s, 3 at once)...
+    for i in 0..20 {
+        let (s, v) = t
+            .post(
+                "/v1/classes/hb3/heartbeat",
+                Some(&teacher),
+                &json!({"uid": "teacher_li", "timestamp": 1_000 + i}),
+            )
+            .await;
+        assert_eq!(s, 200, "heartbeat {i}: {v}");
+    }
+    // ...and the reports' budget is untouched.
+    for i in 0..3 {
+        let (s, v) = t
+            .report(
+                "hb3",
+                &teacher,
+                &json!({"uid": "teacher_li", "timestamp": 50_000 + i}),
+            )
+            .await;
+        assert_eq!(s, 202, "report {i}: {v}");
+    }
+    // Heartbeats have a limit of their own: 2 a second, 60 at once.
+    let mut limited = None;
+    for i in 0..100 {
+        let (s, v) = t
+            .post(
+                "/v1/classes/hb3/heartbeat",
+                Some(&teacher),
+                &json!({"uid": "teacher_li", "timestamp": 2_000 + i}),
+            )
+            .await;
+        if s == 429 {
+            limited = Some(v);
+            break;
+        }
+    }
+    let v = limited.expect("the heartbeat limit refuses a flood");
+    assert_eq!(v["error"], "rate_limited", "{v}");
+}
