@@ -201,6 +201,24 @@ async fn a_client_drifting_50_ppm_is_reanchored_with_reasons_and_a_silent_reboot
     assert_eq!(p["members"][0]["uid"], "stu_wang");
     assert_eq!(p["members"][0]["clock_run"], 1);
     assert_eq!(p["reanchors"].as_array().unwrap().len(), reanchors.len());
+    // Counted for monitoring.
+    let (s, metrics) = t.get("/metrics", None).await;
+    assert_eq!(s, 200);
+    let metrics = metrics.as_str().unwrap_or_default().to_owned();
+    assert!(
+        metrics.contains("replaydesk_heartbeat_reanchors_total{reason=\"jump\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "replaydesk_heartbeat_reanchors_total{{reason=\"drift\"}} {drifts}"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("replaydesk_heartbeats_total 2399"),
+        "{metrics}"
+    );
     // The alignment places the member by the re-anchors (measured pairs).
     let a = t.admin_get("/v1/admin/classes/hb/alignment").await;
     assert!(a.to_string().contains("heartbeat"), "{a}");

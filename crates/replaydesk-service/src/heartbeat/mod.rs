@@ -18,7 +18,9 @@ use super::reports::{pick_rtt, time_line_for, ReportMeta};
 use super::{validate, HeartbeatAccepted, ReplayDesk, ServiceError, ServiceResult, TimelineReport};
 use replaydesk_align::track::Sample;
 use replaydesk_protocol::{Payload, ReplayMessage, Seq, UserValue};
+use replaydesk_store::ReanchorReason;
 use replaydesk_store::{ClassEventIntake, ClassState, MemberRole, ReanchorIntake};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 pub(crate) use tracker::Tracker;
 use tracker::{Beat, Live, Plan};
@@ -67,6 +69,11 @@ impl ReplayDesk {
             half_rtt_ms: rtt.map(|r| r / 2.0),
         };
         let role = Self::role_of(&class, &report.uid);
+        self.inner
+            .heartbeats
+            .counts
+            .heartbeats
+            .fetch_add(1, Ordering::Relaxed);
         let due = self.inner.heartbeats.observe(
             Beat {
                 class_id,
@@ -156,6 +163,12 @@ impl ReplayDesk {
         match self.store().record_reanchor(&intake).await {
             Ok(Some(ins)) => {
                 self.delivery().wake();
+                let k = match plan.reason {
+                    ReanchorReason::Jump => 0,
+                    ReanchorReason::Drift => 1,
+                    ReanchorReason::First => 2,
+                };
+                self.inner.heartbeats.counts.reanchors[k].fetch_add(1, Ordering::Relaxed);
                 tracing::info!(
                     class_id = %class.class_id,
                     uid,
@@ -252,6 +265,11 @@ impl ReplayDesk {
         };
         if let Some(ins) = store.end_silent_class(&e, cutoff).await? {
             self.delivery().wake();
+            self.inner
+                .heartbeats
+                .counts
+                .silence_ends
+                .fetch_add(1, Ordering::Relaxed);
             self.inner.heartbeats.forget_class(class_id);
             tracing::info!(
                 class_id,
@@ -274,6 +292,34 @@ impl ReplayDesk {
     pub fn tracked_members(&self) -> usize {
         self.inner.heartbeats.len()
     }
+
+    /// What this node's heartbeats did since start, for `/metrics`.
+    pub fn heartbeat_counts(&self) -> HeartbeatCounts {
+        let c = &self.inner.heartbeats.counts;
+        let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        HeartbeatCounts {
+            heartbeats: n(&c.heartbeats),
+            reanchors: [
+                ("jump", n(&c.reanchors[0])),
+                ("drift", n(&c.reanchors[1])),
+                ("first", n(&c.reanchors[2])),
+            ],
+            silence_ends: n(&c.silence_ends),
+            members: self.tracked_members(),
+        }
+    }
+}
+
+/// What one node's heartbeats did since start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeartbeatCounts {
+    pub heartbeats: u64,
+    /// 1003s this node stored from tracked clocks, by reason.
+    pub reanchors: [(&'static str, u64); 3],
+    /// Classes this node ended for silence.
+    pub silence_ends: u64,
+    /// Members tracked in memory now.
+    pub members: usize,
 }
 
 /// How often [`heartbeat_loop`] runs for a silence end of `silence`.

@@ -88,6 +88,16 @@ const REANCHOR_WRITERS: usize = 2;
 pub(crate) struct Tracker {
     members: Mutex<HashMap<Key, Member>>,
     pub(crate) writers: tokio::sync::Semaphore,
+    pub(crate) counts: Counts,
+}
+
+/// What this node did since start (`/metrics`).
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    pub heartbeats: std::sync::atomic::AtomicU64,
+    /// By reason: jump, drift, first.
+    pub reanchors: [std::sync::atomic::AtomicU64; 3],
+    pub silence_ends: std::sync::atomic::AtomicU64,
 }
 
 impl Default for Tracker {
@@ -95,6 +105,7 @@ impl Default for Tracker {
         Self {
             members: Mutex::default(),
             writers: tokio::sync::Semaphore::new(REANCHOR_WRITERS),
+            counts: Counts::default(),
         }
     }
 }
