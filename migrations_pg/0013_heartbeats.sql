@@ -20,6 +20,18 @@ CREATE TABLE member_presence (
 );
 CREATE INDEX member_presence_seen ON member_presence (class_id, last_seen_at);
 
+-- Each member's spans of continuous presence: from the heartbeat that began one (the
+-- first, or the first after a silence longer than the console's `away`) to the last seen
+-- in it. A node writes the span it sees with the member's summary; spans written by two
+-- nodes (a take-over) that touch are joined when read.
+CREATE TABLE presence_spans (
+    class_id TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    ended_at BIGINT NOT NULL,
+    PRIMARY KEY (class_id, uid, started_at)
+);
+
 -- A 1003 ReplayDesk sent for a member from its tracked clock, and why. At most one per
 -- earlier 1003 of that member (`prev_message_id`, 0 when there was none): several nodes
 -- that decide the same re-anchor at once insert one row, and only that one sends.

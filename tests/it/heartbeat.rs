@@ -548,6 +548,8 @@ on_both_engines! {
             drift_ppb: Some(0),
             uncertainty_ms: Some(2),
             updated_at: 1_000,
+            span_started_at: 900,
+            closed_spans: Vec::new(),
         };
         two.upsert_presence(&[seen("teacher_li"), seen("stu_wang")]).await.unwrap();
         assert_eq!(one.silent_classes(5_000).await.unwrap(), vec![("race".to_owned(), 1_000)]);
@@ -630,4 +632,84 @@ async fn heartbeats_spend_their_own_limit_never_the_reports() {
     }
     let v = limited.expect("the heartbeat limit refuses a flood");
     assert_eq!(v["error"], "rate_limited", "{v}");
+}
+
+/// Heartbeats from `t0 + from_s` to `t0 + until_s` (seconds), one every 3 s, by `uid`
+/// (a true clock), with their arrival times.
+async fn beat_for(
+    desk: &ReplayDesk,
+    class_id: &str,
+    uid: &str,
+    t0: i64,
+    from_s: i64,
+    until_s: i64,
+) {
+    let mut s = from_s;
+    while s <= until_s {
+        let t = t0 + s * 1_000;
+        desk.record_heartbeat(
+            class_id,
+            TimelineReport {
+                uid: uid.into(),
+                timestamp: 2_000_000 + t - t0,
+                rtt_ms: Some(10.0),
+            },
+            &meta(t + 5),
+        )
+        .await
+        .unwrap();
+        s += 3;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_members_presence_spans_are_shown_split_by_a_silence_longer_than_away() {
+    let t = TestServer::start(|c| c.heartbeat.silence_end = None).await;
+    t.create_default_class("spans", "teacher_li").await;
+    let t0 = now_ms() - 120_000;
+    // The teacher heartbeats throughout; the student for 30 s, is silent for 40 s (over
+    // the 15 s that ends a span), then back for 30 s. All before a summary is written:
+    // the span the silence ended is kept in memory until it is.
+    beat_for(&t.desk, "spans", "stu_wang", t0, 0, 30).await;
+    beat_for(&t.desk, "spans", "teacher_li", t0, 0, 51).await;
+    beat_for(&t.desk, "spans", "stu_wang", t0, 72, 102).await;
+    beat_for(&t.desk, "spans", "teacher_li", t0, 54, 102).await;
+    let spans = |p: &Value, uid: &str| -> Vec<(i64, i64)> {
+        let m = p["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["uid"] == uid)
+            .unwrap_or_else(|| panic!("{uid} in {p}"));
+        m["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["from_ms"].as_i64().unwrap() - t0,
+                    s["until_ms"].as_i64().unwrap() - t0,
+                )
+            })
+            .collect()
+    };
+    let want_student = vec![(5, 30_005), (72_005, 102_005)];
+    let want_teacher = vec![(5, 102_005)];
+    // From this node's memory (before the summary is written) and from the store after.
+    let live = t.admin_get("/v1/admin/classes/spans/presence").await;
+    assert_eq!(spans(&live, "stu_wang"), want_student, "{live}");
+    assert_eq!(spans(&live, "teacher_li"), want_teacher, "{live}");
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let stored = t.store().presence_spans("spans", 15_000).await.unwrap();
+    let as_pairs = |uid: &str| -> Vec<(i64, i64)> {
+        stored[uid]
+            .iter()
+            .map(|s| (s.started_at - t0, s.ended_at - t0))
+            .collect()
+    };
+    assert_eq!(as_pairs("stu_wang"), want_student);
+    assert_eq!(as_pairs("teacher_li"), want_teacher);
+    let p = t.admin_get("/v1/admin/classes/spans/presence").await;
+    assert_eq!(spans(&p, "stu_wang"), want_student, "{p}");
+    assert_eq!(spans(&p, "teacher_li"), want_teacher, "{p}");
 }

@@ -33,6 +33,18 @@ pub struct PresenceSummary {
     pub drift_ppb: Option<i64>,
     pub uncertainty_ms: Option<i64>,
     pub updated_at: i64,
+    /// When the member's current span of continuous presence began (as this node saw
+    /// it), unix ms. Not a column of the summary: it keys the span in `presence_spans`.
+    pub span_started_at: i64,
+    /// Spans of the member that ended (a silence) since its last summary was written.
+    pub closed_spans: Vec<PresenceSpanRecord>,
+}
+
+/// One span of a member's continuous presence, unix ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresenceSpanRecord {
+    pub started_at: i64,
+    pub ended_at: i64,
 }
 
 /// The member's newest timeline pair: the 1003 a re-anchor follows.
@@ -120,11 +132,25 @@ fn presence_from_row(r: &super::DbRow) -> Result<PresenceSummary, sqlx::Error> {
         drift_ppb: r.try_get("drift_ppb")?,
         uncertainty_ms: r.try_get("uncertainty_ms")?,
         updated_at: r.try_get("updated_at")?,
+        // The summary row holds no span: its newest one is the member's current span.
+        span_started_at: r.try_get("last_seen_at")?,
+        closed_spans: Vec::new(),
     })
 }
 
 const PRESENCE_COLUMNS: &str = "class_id, uid, last_seen_at, heartbeats, clock_run, \
      last_client_ms, last_server_ms, offset_ms, drift_ppb, uncertainty_ms, updated_at";
+
+/// Adds `span` (starting no earlier than the last of `spans`) to `spans`, joined to the
+/// last when they overlap or are less than `gap_ms` apart.
+pub fn join_span(spans: &mut Vec<PresenceSpanRecord>, span: PresenceSpanRecord, gap_ms: i64) {
+    match spans.last_mut() {
+        Some(last) if span.started_at <= last.ended_at.saturating_add(gap_ms) => {
+            last.ended_at = last.ended_at.max(span.ended_at);
+        }
+        _ => spans.push(span),
+    }
+}
 
 impl Store {
     /// Writes the members' summaries in one transaction. A row keeps the newest summary:
@@ -174,8 +200,72 @@ impl Store {
             );
             qb.build().execute(&mut *tx).await?;
         }
+        let spans: Vec<(&PresenceSummary, PresenceSpanRecord)> = rows
+            .iter()
+            .flat_map(|p| {
+                let current = PresenceSpanRecord {
+                    started_at: p.span_started_at.min(p.last_seen_at),
+                    ended_at: p.last_seen_at,
+                };
+                p.closed_spans
+                    .iter()
+                    .copied()
+                    .chain(std::iter::once(current))
+                    .map(move |s| (p, s))
+            })
+            .collect();
+        let mut at = 0;
+        for size in pow2_chunks(spans.len()) {
+            let chunk = &spans[at..at + size];
+            at += size;
+            let mut qb = SqlBuilder::new(
+                "INSERT INTO presence_spans (class_id, uid, started_at, ended_at) VALUES ",
+            );
+            push_rows(&mut qb, chunk, |b, (p, s)| {
+                b.push_bind(p.class_id.as_str())
+                    .push(", ")
+                    .push_bind(p.uid.as_str())
+                    .push(", ")
+                    .push_bind(s.started_at)
+                    .push(", ")
+                    .push_bind(s.ended_at);
+            });
+            qb.push(
+                " ON CONFLICT (class_id, uid, started_at) DO UPDATE SET ended_at = CASE \
+                 WHEN excluded.ended_at > presence_spans.ended_at THEN excluded.ended_at \
+                 ELSE presence_spans.ended_at END",
+            );
+            qb.build().execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The class's spans of presence by uid, oldest first; spans less than `join_gap_ms`
+    /// apart are joined (two nodes each wrote the part they saw).
+    pub async fn presence_spans(
+        &self,
+        class_id: &str,
+        join_gap_ms: i64,
+    ) -> StoreResult<std::collections::BTreeMap<String, Vec<PresenceSpanRecord>>> {
+        let rows = sqlx::query(
+            "SELECT uid, started_at, ended_at FROM presence_spans WHERE class_id = $1 \
+             ORDER BY uid, started_at",
+        )
+        .bind(class_id)
+        .fetch_all(self.reader())
+        .await?;
+        let mut out: std::collections::BTreeMap<String, Vec<PresenceSpanRecord>> =
+            std::collections::BTreeMap::new();
+        for r in &rows {
+            let uid: String = r.try_get("uid")?;
+            let span = PresenceSpanRecord {
+                started_at: r.try_get("started_at")?,
+                ended_at: r.try_get("ended_at")?,
+            };
+            join_span(out.entry(uid).or_default(), span, join_gap_ms);
+        }
+        Ok(out)
     }
 
     /// Every member of the class that heartbeat, by uid.

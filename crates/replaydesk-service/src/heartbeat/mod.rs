@@ -11,7 +11,9 @@
 mod presence;
 mod tracker;
 
-pub use presence::{ClassPresence, ClockHealth, MemberPresence, Reanchor, AWAY_AFTER_MS};
+pub use presence::{
+    ClassPresence, ClockHealth, MemberPresence, PresenceSpan, Reanchor, AWAY_AFTER_MS,
+};
 
 use super::end_class::client_clock_at;
 use super::reports::{pick_rtt, time_line_for, ReportMeta};
@@ -35,6 +37,9 @@ pub const HEARTBEATS_PER_CREDENTIAL: f64 = 2.0;
 /// stays in the store; a heartbeat after it starts a fresh track).
 pub const FORGET_AFTER: Duration = Duration::from_secs(3600);
 pub const HEARTBEAT_BURST_SECS: f64 = 30.0;
+/// A silence longer than this ends a member's span of continuous presence: the time the
+/// console calls a member away (five heartbeats missed at one every 3 s).
+pub const SPAN_GAP_MS: i64 = AWAY_AFTER_MS;
 
 impl ReplayDesk {
     /// Takes one heartbeat of a member: tracked (in memory), answered with the server's

@@ -4,7 +4,7 @@
 
 use super::tracker::Live;
 use crate::{ReplayDesk, ServiceResult};
-use replaydesk_store::{PresenceSummary, ReanchorRecord};
+use replaydesk_store::{join_span, PresenceSpanRecord, PresenceSummary, ReanchorRecord};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -50,6 +50,21 @@ pub struct MemberPresence {
     #[ts(type = "number | null")]
     pub uncertainty_ms: Option<i64>,
     pub health: ClockHealth,
+    /// Its spans of continuous presence, oldest first: a silence longer than
+    /// [`AWAY_AFTER_MS`] ends one.
+    pub spans: Vec<PresenceSpan>,
+}
+
+/// A stretch of time a member heartbeat without a silence longer than [`AWAY_AFTER_MS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct PresenceSpan {
+    /// Its first heartbeat's arrival, unix ms.
+    #[ts(type = "number")]
+    pub from_ms: i64,
+    /// Its last heartbeat's arrival, unix ms.
+    #[ts(type = "number")]
+    pub until_ms: i64,
 }
 
 /// A 1003 ReplayDesk sent for a member from its tracked clock.
@@ -174,7 +189,25 @@ impl ReplayDesk {
             .map(from_summary)
             .map(|r| (r.0.clone(), r))
             .collect();
-        for l in self.live_members(class_id).into_iter().map(from_live) {
+        let mut spans = store.presence_spans(class_id, super::SPAN_GAP_MS).await?;
+        let live = self.live_members(class_id);
+        for l in &live {
+            let mine = spans.entry(l.uid.clone()).or_default();
+            let current = PresenceSpanRecord {
+                started_at: l.span_start,
+                ended_at: l.last_seen,
+            };
+            for s in l.closed_spans.iter().copied().chain([current]) {
+                // Stored spans written by this node end where its own begin: joined.
+                let at = mine.partition_point(|m| m.started_at <= s.started_at);
+                let mut tail = mine.split_off(at);
+                join_span(mine, s, super::SPAN_GAP_MS);
+                for t in tail.drain(..) {
+                    join_span(mine, t, super::SPAN_GAP_MS);
+                }
+            }
+        }
+        for l in live.into_iter().map(from_live) {
             let newer = rows.get(&l.0).is_none_or(|r| l.1 >= r.1);
             if newer {
                 rows.insert(l.0.clone(), l);
@@ -196,6 +229,15 @@ impl ReplayDesk {
                 )| {
                     MemberPresence {
                         health: health(now, last_seen_at, clock_run, uncertainty_ms, bound),
+                        spans: spans
+                            .remove(&uid)
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|s| PresenceSpan {
+                                from_ms: s.started_at,
+                                until_ms: s.ended_at,
+                            })
+                            .collect(),
                         uid,
                         last_seen_at,
                         heartbeats,

@@ -6,7 +6,7 @@ use parking_lot::Mutex;
 use replaydesk_align::track::{
     reanchor_due, ClockTrack, Due, Estimate, Observed, Sample, TrackConfig,
 };
-use replaydesk_store::{Anchor, MemberRole, PresenceSummary, ReanchorReason};
+use replaydesk_store::{Anchor, MemberRole, PresenceSpanRecord, PresenceSummary, ReanchorReason};
 use std::collections::HashMap;
 
 /// How long a member's last 1003, read from the store, is trusted before it is read again
@@ -36,6 +36,10 @@ struct Member {
     /// `last_seen` is the arrival time the caller gave).
     touched: i64,
     heartbeats: u64,
+    /// When its current span of continuous presence began (`super::SPAN_GAP_MS`).
+    span_start: i64,
+    /// Spans ended by a silence whose summary is not written yet.
+    closed_spans: Vec<PresenceSpanRecord>,
     dirty: bool,
     anchor: AnchorState,
     /// A look at the store is in flight.
@@ -77,6 +81,9 @@ pub(crate) struct Live {
     pub run: u32,
     pub estimate: Option<Estimate>,
     pub suspect: bool,
+    pub span_start: i64,
+    /// Spans ended since its summary was last written.
+    pub closed_spans: Vec<PresenceSpanRecord>,
 }
 
 /// Re-anchors stored at once by one node: each is a write transaction of its own, and a
@@ -148,11 +155,20 @@ impl Tracker {
                 last_seen: received_at,
                 touched: 0,
                 heartbeats: 0,
+                span_start: received_at,
+                closed_spans: Vec::new(),
                 dirty: true,
                 anchor: AnchorState::Unknown,
                 busy: false,
                 next_check: 0,
             });
+        if received_at - m.last_seen > super::SPAN_GAP_MS {
+            m.closed_spans.push(PresenceSpanRecord {
+                started_at: m.span_start,
+                ended_at: m.last_seen,
+            });
+            m.span_start = received_at;
+        }
         m.last_seen = m.last_seen.max(received_at);
         m.touched = replaydesk_store::now_ms();
         m.heartbeats += 1;
@@ -262,6 +278,8 @@ impl Tracker {
                 drift_ppb: est.map(|e| (e.drift_ppm * 1000.0).round() as i64),
                 uncertainty_ms: est.map(|e| e.uncertainty_ms.ceil() as i64),
                 updated_at: now,
+                span_started_at: m.span_start,
+                closed_spans: std::mem::take(&mut m.closed_spans),
             });
         }
         out
@@ -273,6 +291,8 @@ impl Tracker {
         for r in rows {
             if let Some(m) = map.get_mut(&(r.class_id.clone(), r.uid.clone())) {
                 m.dirty = true;
+                let newer = std::mem::take(&mut m.closed_spans);
+                m.closed_spans = r.closed_spans.iter().copied().chain(newer).collect();
             }
         }
     }
@@ -290,6 +310,8 @@ impl Tracker {
                 run: m.track.run(),
                 estimate: m.track.last().and_then(|l| m.track.estimate(l.server_ms)),
                 suspect: m.track.suspect(),
+                span_start: m.span_start,
+                closed_spans: m.closed_spans.clone(),
             })
             .collect();
         out.sort_by(|a, b| a.uid.cmp(&b.uid));

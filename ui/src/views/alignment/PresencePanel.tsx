@@ -4,6 +4,7 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { transport } from "../../api/transport";
+import type { ClassPresence } from "../../bindings/ClassPresence";
 import type { ClockHealth } from "../../bindings/ClockHealth";
 import { Empty, ErrorNote } from "../../components/common";
 import { Ident } from "../../components/Ident";
@@ -26,6 +27,64 @@ function signed(v: number | null, unit: string): string {
   if (v === null) return "–";
   return `${v > 0 ? "+" : ""}${v.toLocaleString()} ${unit}`;
 }
+
+function clock(ms: number): string {
+  return new Date(ms).toLocaleTimeString();
+}
+
+// Each member's spans of continuous presence as bars over the class's time so far (from
+// the first heartbeat anyone sent to now, or to the last one once the class has ended).
+function PresenceSpans({ p }: { p: ClassPresence }) {
+  const spans = p.members.flatMap((m) => m.spans);
+  if (spans.length === 0) return null;
+  const from = Math.min(...spans.map((s) => s.from_ms));
+  const until = p.ended_by === null ? Math.max(p.now_ms, ...spans.map((s) => s.until_ms)) : Math.max(...spans.map((s) => s.until_ms));
+  const width = Math.max(until - from, 1);
+  const pct = (t: number) => `${(((t - from) / width) * 100).toFixed(2)}%`;
+  return (
+    <div data-testid="presence-spans" style={{ margin: "0.75rem 0" }}>
+      <h3>
+        Presence over the class ({clock(from)} – {clock(until)})
+      </h3>
+      {p.members.map((m) => (
+        <div key={m.uid} style={{ display: "flex", alignItems: "center", gap: "0.5rem", margin: "2px 0" }}>
+          <div style={{ width: "10rem", overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>
+            <Ident value={m.uid} />
+          </div>
+          <div
+            data-testid="presence-track"
+            data-uid={m.uid}
+            style={{ position: "relative", flex: 1, height: "14px", background: "rgba(127,127,127,0.15)", borderRadius: "3px" }}
+          >
+            {m.spans.map((s) => (
+              <div
+                key={s.from_ms}
+                data-testid="presence-span"
+                title={`${clock(s.from_ms)} – ${clock(s.until_ms)} (${Math.round((s.until_ms - s.from_ms) / 1000)} s)`}
+                style={{
+                  position: "absolute",
+                  top: 0,
+                  bottom: 0,
+                  left: pct(s.from_ms),
+                  width: `max(2px, calc(${pct(s.until_ms)} - ${pct(s.from_ms)}))`,
+                  background: m.health === "away" ? "#8a8f98" : "#2f9e44",
+                  borderRadius: "3px",
+                }}
+              />
+            ))}
+          </div>
+          <div className="hint" style={{ width: "5rem", textAlign: "right" }}>
+            {m.spans.length} span{m.spans.length === 1 ? "" : "s"}
+          </div>
+        </div>
+      ))}
+      <p className="hint">A silence of more than {Math.round(AWAY_MS / 1000)} s ends a span.</p>
+    </div>
+  );
+}
+
+// The service's `AWAY_AFTER_MS`: no heartbeat for this long and a member is away, its span ended.
+const AWAY_MS = 15000;
 
 export function PresencePanel({ classId }: { classId: string }) {
   const q = useQuery({
@@ -83,6 +142,7 @@ export function PresencePanel({ classId }: { classId: string }) {
           </tbody>
         </table>
       )}
+      <PresenceSpans p={p} />
       <h3>1003s ReplayDesk sent from tracked clocks ({p.reanchors.length})</h3>
       {p.reanchors.length === 0 ? (
         <Empty>None yet.</Empty>
