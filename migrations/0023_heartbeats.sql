@@ -15,6 +15,9 @@ CREATE TABLE member_presence (
     offset_ms INTEGER,
     drift_ppb INTEGER,
     uncertainty_ms INTEGER,
+    -- Server time of the oldest sample the line rests on: a node resuming the track
+    -- from this summary lays the line over the same stretch.
+    line_from_ms INTEGER,
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (class_id, uid)
 );

@@ -15,6 +15,9 @@ CREATE TABLE member_presence (
     offset_ms BIGINT,
     drift_ppb BIGINT,
     uncertainty_ms BIGINT,
+    -- Server time of the oldest sample the line rests on: a node resuming the track
+    -- from this summary lays the line over the same stretch.
+    line_from_ms BIGINT,
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (class_id, uid)
 );

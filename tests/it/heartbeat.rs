@@ -547,6 +547,7 @@ on_both_engines! {
             offset_ms: Some(-8_100),
             drift_ppb: Some(0),
             uncertainty_ms: Some(2),
+            line_from_ms: None,
             updated_at: 1_000,
             span_started_at: 900,
             closed_spans: Vec::new(),
@@ -712,4 +713,128 @@ async fn each_members_presence_spans_are_shown_split_by_a_silence_longer_than_aw
     let p = t.admin_get("/v1/admin/classes/spans/presence").await;
     assert_eq!(spans(&p, "stu_wang"), want_student, "{p}");
     assert_eq!(spans(&p, "teacher_li"), want_teacher, "{p}");
+}
+
+/// Starts class `class_id` (teacher_li, stu_wang) and stu_wang's one timeline report at
+/// `t0`, on the clock `c`.
+async fn start_drifting(desk: &ReplayDesk, class_id: &str, c: Clock) {
+    desk.record_class_event(
+        class_id,
+        ClassEvent::Start,
+        ClassEventReport {
+            uid: "teacher_li".into(),
+            timestamp: 1_000,
+        },
+    )
+    .await
+    .unwrap();
+    desk.record_timeline(
+        class_id,
+        TimelineReport {
+            uid: "stu_wang".into(),
+            timestamp: c.at(c.t0) as i64,
+            rtt_ms: Some(20.0),
+        },
+        meta(c.t0 + 10),
+    )
+    .await
+    .unwrap();
+}
+
+/// Heartbeats `from..to` of stu_wang (3 s apart from `c.t0`); the first of them after
+/// which a drift re-anchor is stored, if any.
+async fn beats_until_drift(
+    desk: &ReplayDesk,
+    class_id: &str,
+    c: Clock,
+    paths: &mut Paths,
+    from: i64,
+    to: i64,
+) -> Option<i64> {
+    for i in from..to {
+        let t = c.t0 + i * 3_000;
+        let (up, down) = (paths.next(), paths.next());
+        desk.record_heartbeat(
+            class_id,
+            TimelineReport {
+                uid: "stu_wang".into(),
+                timestamp: c.at(t) as i64,
+                rtt_ms: Some(up + down),
+            },
+            &meta(t + up.round() as i64),
+        )
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let drift = desk
+            .store()
+            .reanchors(class_id)
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.reason == ReanchorReason::Drift);
+        if drift {
+            return Some(i);
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_resumes_each_members_track_and_reanchors_for_drift_when_it_would_have() {
+    let clock = |t0| Clock {
+        c0: 3_000_000,
+        t0,
+        ppm: 80.0,
+    };
+    // The reference: one node throughout.
+    let reference = TestServer::start(|c| c.heartbeat.silence_end = None).await;
+    reference.create_default_class("ref", "teacher_li").await;
+    let c = clock(now_ms());
+    start_drifting(&reference.desk, "ref", c).await;
+    let mut paths = Paths(0x51_7cc1_b727_220a);
+    let want = beats_until_drift(&reference.desk, "ref", c, &mut paths, 1, 400)
+        .await
+        .expect("a drift re-anchor without a restart");
+
+    // The same member and network on a node restarted (same store) ten heartbeats (30 s)
+    // before that: its track resumes from the summary written at shutdown. A track learnt
+    // afresh could not tell the drift that soon.
+    let restart_at = want - 10;
+    assert!(
+        restart_at > 40,
+        "the track had a line before the restart ({want})"
+    );
+    let mut first = TestServer::start(|c| c.heartbeat.silence_end = None).await;
+    first.create_default_class("rs", "teacher_li").await;
+    let c = clock(now_ms());
+    start_drifting(&first.desk, "rs", c).await;
+    let mut paths = Paths(0x51_7cc1_b727_220a);
+    assert_eq!(
+        beats_until_drift(&first.desk, "rs", c, &mut paths, 1, restart_at).await,
+        None
+    );
+    first.stop().await;
+    first.desk.shutdown().await;
+    let mut config = test_config(first.dir.path());
+    config.heartbeat.silence_end = None;
+    let second = ReplayDesk::start(config).await.expect("restarts");
+    assert_eq!(
+        second.tracked_members(),
+        0,
+        "nothing in memory after the restart"
+    );
+    let got = beats_until_drift(&second, "rs", c, &mut paths, restart_at, 400)
+        .await
+        .expect("a drift re-anchor after the restart");
+    // Within a few heartbeats of the reference (a re-anchor's look at the store runs
+    // beside the heartbeats); a track learnt afresh would need a new minute of samples
+    // and a line to stand on first.
+    assert!(
+        (got - want).abs() <= 4,
+        "after the restart at {got}, without at {want}"
+    );
+    let p = second.class_presence("rs").await.unwrap();
+    assert_eq!(p.members[0].heartbeats, got, "the count goes on");
+    second.shutdown().await;
 }

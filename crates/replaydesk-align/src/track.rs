@@ -87,6 +87,21 @@ impl Bucket {
     }
 }
 
+/// What a resumed track starts from: a persisted summary of the line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resume {
+    pub run: u32,
+    /// The newest sample's client reading.
+    pub last_client_ms: u64,
+    /// Server minus client at that reading, ms.
+    pub offset_ms: f64,
+    pub drift_ppm: f64,
+    pub uncertainty_ms: f64,
+    /// Server time of the oldest sample the line rested on (`None`: unknown; the line is
+    /// laid over `min_drift_span_ms`).
+    pub line_from_ms: Option<i64>,
+}
+
 /// The tracker's settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackConfig {
@@ -187,6 +202,46 @@ impl ClockTrack {
         }
     }
 
+    /// A track resumed from a persisted summary (a node restarted, or another took the
+    /// member over): the line it described (`offset_ms` at the newest sample's client
+    /// reading, `drift_ppm`, `uncertainty_ms`) stands in for the kept samples as points on
+    /// it, one per stretch back over the stretch the line rested on (as the track kept
+    /// them, so the line weighs as it did), so the next heartbeats are
+    /// judged against the line at once instead of after a new window's worth of them. The
+    /// run keeps its number; its start is unknown (a jump before it is found by the size of
+    /// the move, [`JUMP_SCALE_MS`]).
+    pub fn resume(cfg: TrackConfig, r: Resume) -> Self {
+        let mut t = Self::new(cfg);
+        t.run = r.run;
+        let step = t.cfg.bucket_ms.max(1);
+        let last_server = r.last_client_ms as f64 + r.offset_ms;
+        let span = r.line_from_ms.map_or(t.cfg.min_drift_span_ms, |f| {
+            (last_server.round() as i64 - f).clamp(0, t.cfg.window_ms - step)
+        });
+        let stretches = span / step;
+        for k in (0..=stretches).rev() {
+            let server = last_server - (k * step) as f64;
+            let offset = r.offset_ms - r.drift_ppm * 1e-6 * (k * step) as f64;
+            let client = server - offset;
+            if client < 0.0 {
+                continue;
+            }
+            let sample = Sample {
+                client_ms: client.round() as u64,
+                server_ms: server.round() as i64,
+                half_rtt_ms: Some(r.uncertainty_ms.max(0.0)),
+            };
+            t.samples_in_run += 1;
+            t.last = Some(sample);
+            if k == 0 {
+                t.bucket = Some(Bucket::new(sample.server_ms.div_euclid(step), sample));
+            } else {
+                t.kept.push_back(sample);
+            }
+        }
+        t
+    }
+
     /// The current run: 0 until the first jump, one more after each.
     pub fn run(&self) -> u32 {
         self.run
@@ -205,6 +260,11 @@ impl ClockTrack {
     /// The newest sample taken into the track (not a suspect).
     pub fn last(&self) -> Option<Sample> {
         self.last
+    }
+
+    /// Server time of the oldest sample the line rests on.
+    pub fn line_from_ms(&self) -> Option<i64> {
+        self.candidates().next().map(|s| s.server_ms)
     }
 
     /// Whether a sample is held as a suspected jump.
@@ -323,7 +383,8 @@ impl ClockTrack {
     }
 
     fn start_run(&mut self, first: Sample, second: Option<Sample>) {
-        if self.run_started_ms.is_some() {
+        // A run follows another when the track took a sample before (a resumed track too).
+        if self.last.is_some() {
             self.run += 1;
         }
         self.kept.clear();

@@ -32,6 +32,8 @@ pub struct PresenceSummary {
     pub offset_ms: Option<i64>,
     pub drift_ppb: Option<i64>,
     pub uncertainty_ms: Option<i64>,
+    /// Server time of the oldest sample the line rests on.
+    pub line_from_ms: Option<i64>,
     pub updated_at: i64,
     /// When the member's current span of continuous presence began (as this node saw
     /// it), unix ms. Not a column of the summary: it keys the span in `presence_spans`.
@@ -131,6 +133,7 @@ fn presence_from_row(r: &super::DbRow) -> Result<PresenceSummary, sqlx::Error> {
         offset_ms: r.try_get("offset_ms")?,
         drift_ppb: r.try_get("drift_ppb")?,
         uncertainty_ms: r.try_get("uncertainty_ms")?,
+        line_from_ms: r.try_get("line_from_ms")?,
         updated_at: r.try_get("updated_at")?,
         // The summary row holds no span: its newest one is the member's current span.
         span_started_at: r.try_get("last_seen_at")?,
@@ -139,7 +142,8 @@ fn presence_from_row(r: &super::DbRow) -> Result<PresenceSummary, sqlx::Error> {
 }
 
 const PRESENCE_COLUMNS: &str = "class_id, uid, last_seen_at, heartbeats, clock_run, \
-     last_client_ms, last_server_ms, offset_ms, drift_ppb, uncertainty_ms, updated_at";
+     last_client_ms, last_server_ms, offset_ms, drift_ppb, uncertainty_ms, line_from_ms, \
+     updated_at";
 
 /// Adds `span` (starting no earlier than the last of `spans`) to `spans`, joined to the
 /// last when they overlap or are less than `gap_ms` apart.
@@ -188,6 +192,8 @@ impl Store {
                     .push(", ")
                     .push_bind(p.uncertainty_ms)
                     .push(", ")
+                    .push_bind(p.line_from_ms)
+                    .push(", ")
                     .push_bind(p.updated_at);
             });
             qb.push(
@@ -195,7 +201,8 @@ impl Store {
                  heartbeats = excluded.heartbeats, clock_run = excluded.clock_run, \
                  last_client_ms = excluded.last_client_ms, last_server_ms = excluded.last_server_ms, \
                  offset_ms = excluded.offset_ms, drift_ppb = excluded.drift_ppb, \
-                 uncertainty_ms = excluded.uncertainty_ms, updated_at = excluded.updated_at \
+                 uncertainty_ms = excluded.uncertainty_ms, line_from_ms = excluded.line_from_ms, \
+                 updated_at = excluded.updated_at \
                  WHERE excluded.last_seen_at >= member_presence.last_seen_at",
             );
             qb.build().execute(&mut *tx).await?;
@@ -266,6 +273,23 @@ impl Store {
             join_span(out.entry(uid).or_default(), span, join_gap_ms);
         }
         Ok(out)
+    }
+
+    /// One member's summary, if it ever heartbeat.
+    pub async fn member_presence(
+        &self,
+        class_id: &str,
+        uid: &str,
+    ) -> StoreResult<Option<PresenceSummary>> {
+        let sql = format!(
+            "SELECT {PRESENCE_COLUMNS} FROM member_presence WHERE class_id = $1 AND uid = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(class_id)
+            .bind(uid)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(row.as_ref().map(presence_from_row).transpose()?)
     }
 
     /// Every member of the class that heartbeat, by uid.

@@ -143,3 +143,59 @@ fn unmeasured_samples_take_the_shortest_delay() {
     assert_eq!(est.offset_ms, (T0 - 1_000 + 12) as f64);
     assert_eq!(est.uncertainty_ms, TrackConfig::default().unmeasured_ms);
 }
+
+#[test]
+fn a_resumed_track_keeps_its_line_and_finds_the_drift_without_a_new_window() {
+    // 80 ppm slow, tracked for ten minutes, then summarised and resumed elsewhere.
+    let sim = Sim {
+        c0: 5_000_000,
+        ppm: 80.0,
+    };
+    let mut full = ClockTrack::new(TrackConfig::default());
+    let mut t = T0;
+    while t < T0 + 600_000 {
+        full.observe(sim.sample(t, 10.0, 10.0));
+        t += 3_000;
+    }
+    let last = full.last().unwrap();
+    let est = full.estimate(last.server_ms).unwrap();
+    let mut resumed = ClockTrack::resume(
+        TrackConfig::default(),
+        Resume {
+            run: full.run(),
+            last_client_ms: last.client_ms,
+            offset_ms: est.offset_ms.round(),
+            drift_ppm: est.drift_ppm,
+            uncertainty_ms: est.uncertainty_ms.ceil(),
+            line_from_ms: full.line_from_ms(),
+        },
+    );
+    let r = resumed.estimate(last.server_ms).unwrap();
+    assert!(
+        (r.offset_ms - est.offset_ms).abs() <= 1.0,
+        "{r:?} vs {est:?}"
+    );
+    assert!(
+        (r.drift_ppm - est.drift_ppm).abs() <= 2.0,
+        "{r:?} vs {est:?}"
+    );
+    // Both take the same next heartbeats and agree on when the offset has moved 20 ms
+    // from the line at the summary.
+    let anchor = (last.client_ms, last.server_ms);
+    let (mut due_full, mut due_resumed) = (None, None);
+    while t < T0 + 1_200_000 && (due_full.is_none() || due_resumed.is_none()) {
+        let s = sim.sample(t, 10.0, 10.0);
+        assert_eq!(resumed.observe(s), Observed::Tracked);
+        full.observe(s);
+        if due_full.is_none() && reanchor_due(Some(anchor), &full, 20.0).is_some() {
+            due_full = Some(t);
+        }
+        if due_resumed.is_none() && reanchor_due(Some(anchor), &resumed, 20.0).is_some() {
+            due_resumed = Some(t);
+        }
+        t += 3_000;
+    }
+    let (f, r) = (due_full.unwrap(), due_resumed.unwrap());
+    assert!((f - r).abs() <= 3 * 3_000, "full at {f}, resumed at {r}");
+    assert_eq!(resumed.run(), 0);
+}

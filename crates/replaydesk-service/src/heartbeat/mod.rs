@@ -37,6 +37,9 @@ pub const HEARTBEATS_PER_CREDENTIAL: f64 = 2.0;
 /// stays in the store; a heartbeat after it starts a fresh track).
 pub const FORGET_AFTER: Duration = Duration::from_secs(3600);
 pub const HEARTBEAT_BURST_SECS: f64 = 30.0;
+/// A member's summary this recent resumes its track on a node that does not know it
+/// (older: the clock may have done anything since, and it is tracked afresh).
+pub const RESUME_WITHIN_MS: i64 = 120_000;
 /// A silence longer than this ends a member's span of continuous presence: the time the
 /// console calls a member away (five heartbeats missed at one every 3 s).
 pub const SPAN_GAP_MS: i64 = AWAY_AFTER_MS;
@@ -74,6 +77,10 @@ impl ReplayDesk {
             half_rtt_ms: rtt.map(|r| r / 2.0),
         };
         let role = Self::role_of(&class, &report.uid);
+        if !self.inner.heartbeats.knows(class_id, &report.uid) {
+            self.resume_member(class_id, &report.uid, role, meta.received_at)
+                .await;
+        }
         self.inner
             .heartbeats
             .counts
@@ -98,6 +105,27 @@ impl ReplayDesk {
         Ok(HeartbeatAccepted {
             server_ms: self.server_ms(),
         })
+    }
+
+    /// A member this node does not track yet: when its summary in the store is recent (a
+    /// restart, or a node taking over, loses seconds of it), its track resumes from it
+    /// rather than learning the clock again from scratch.
+    async fn resume_member(&self, class_id: &str, uid: &str, role: MemberRole, now: i64) {
+        match self.store().member_presence(class_id, uid).await {
+            Ok(Some(s)) if now - s.last_seen_at <= RESUME_WITHIN_MS => {
+                self.inner.heartbeats.resume(&s, role);
+                tracing::debug!(
+                    class_id,
+                    uid,
+                    run = s.clock_run,
+                    "heartbeat: the member's track resumed from its summary"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, class_id, uid, "heartbeat: cannot read the member's summary; tracking it afresh");
+            }
+        }
     }
 
     fn reanchor_bound(&self) -> f64 {

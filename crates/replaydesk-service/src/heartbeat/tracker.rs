@@ -4,7 +4,7 @@
 
 use parking_lot::Mutex;
 use replaydesk_align::track::{
-    reanchor_due, ClockTrack, Due, Estimate, Observed, Sample, TrackConfig,
+    reanchor_due, ClockTrack, Due, Estimate, Observed, Resume, Sample, TrackConfig,
 };
 use replaydesk_store::{Anchor, MemberRole, PresenceSpanRecord, PresenceSummary, ReanchorReason};
 use std::collections::HashMap;
@@ -135,6 +135,54 @@ pub(crate) fn decide(
 }
 
 impl Tracker {
+    /// Whether this node tracks the member.
+    pub(crate) fn knows(&self, class_id: &str, uid: &str) -> bool {
+        self.members
+            .lock()
+            .contains_key(&(class_id.to_owned(), uid.to_owned()))
+    }
+
+    /// Starts tracking a member from its persisted summary (this node restarted, or took
+    /// it over), unless it is tracked already: its line, run and counts go on.
+    pub(crate) fn resume(&self, s: &PresenceSummary, role: MemberRole) {
+        let (Some(offset), Some(drift), Some(unc), Ok(client), Ok(run)) = (
+            s.offset_ms,
+            s.drift_ppb,
+            s.uncertainty_ms,
+            u64::try_from(s.last_client_ms),
+            u32::try_from(s.clock_run),
+        ) else {
+            return;
+        };
+        let track = ClockTrack::resume(
+            TrackConfig::default(),
+            Resume {
+                run,
+                last_client_ms: client,
+                offset_ms: offset as f64,
+                drift_ppm: drift as f64 / 1000.0,
+                uncertainty_ms: unc as f64,
+                line_from_ms: s.line_from_ms,
+            },
+        );
+        self.members
+            .lock()
+            .entry((s.class_id.clone(), s.uid.clone()))
+            .or_insert_with(|| Member {
+                track,
+                role,
+                last_seen: s.last_seen_at,
+                touched: replaydesk_store::now_ms(),
+                heartbeats: u64::try_from(s.heartbeats).unwrap_or(0),
+                span_start: s.last_seen_at,
+                closed_spans: Vec::new(),
+                dirty: false,
+                anchor: AnchorState::Unknown,
+                busy: false,
+                next_check: 0,
+            });
+    }
+
     /// Takes one heartbeat; true when the member's last 1003 should be looked at now (the
     /// caller then runs `super::settle` and ends it with [`Tracker::settled`]).
     pub(crate) fn observe(&self, beat: Beat<'_>, bound_ms: f64) -> bool {
@@ -277,6 +325,7 @@ impl Tracker {
                 offset_ms: est.map(|e| e.offset_ms.round() as i64),
                 drift_ppb: est.map(|e| (e.drift_ppm * 1000.0).round() as i64),
                 uncertainty_ms: est.map(|e| e.uncertainty_ms.ceil() as i64),
+                line_from_ms: m.track.line_from_ms(),
                 updated_at: now,
                 span_started_at: m.span_start,
                 closed_spans: std::mem::take(&mut m.closed_spans),
