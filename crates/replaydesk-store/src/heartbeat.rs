@@ -332,90 +332,16 @@ impl Store {
     /// reason) unless one already follows the same earlier 1003 of the member, or the class
     /// is not started: `None` then, and nothing changed.
     pub async fn record_reanchor(&self, r: &ReanchorIntake) -> StoreResult<Option<Inserted>> {
-        let (uid, time_line) = match &r.message.payload {
-            Payload::Timeline { time_line, value } => (value.uid.as_str(), *time_line),
-            _ => return Err(StoreError::Invalid("a re-anchor carries a 1003".into())),
-        };
-        let timestamp = i64::try_from(r.message.timestamp)
-            .map_err(|_| StoreError::Invalid("timestamp out of range".into()))?;
-        let now = now_ms();
         let mut tx = self.begin_write().await?;
-        let state: Option<String> =
-            sqlx::query_scalar("SELECT state FROM classes WHERE class_id = $1")
-                .bind(&r.class_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if state.as_deref() != Some("started") {
-            return Ok(None);
-        }
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO heartbeat_reanchors (class_id, uid, prev_message_id, reason, clock_run, \
-             offset_ms, moved_ms, uncertainty_ms, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT DO NOTHING RETURNING id",
-        )
-        .bind(&r.class_id)
-        .bind(uid)
-        .bind(r.prev.map_or(0, |a| a.message_id))
-        .bind(r.reason.as_str())
-        .bind(r.clock_run)
-        .bind(r.offset_ms)
-        .bind(r.moved_ms)
-        .bind(r.uncertainty_ms)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(id) = id else {
-            return Ok(None);
-        };
-        let key = report_dedup_key(1003, uid, r.message.timestamp);
-        let build = |seq| ReplayMessage {
-            seq,
-            ..r.message.clone()
-        };
-        let inserted = insert_message_tx(
-            &mut tx,
-            &NewMessage {
-                class_id: &r.class_id,
-                group_id: &r.group_id,
-                uid,
-                dedup_key: &key,
-                build: &build,
-            },
-            now,
-        )
-        .await?;
-        let body = serde_json::json!({
-            "heartbeat": r.reason.as_str(),
-            "uid": uid,
-            "timestamp": timestamp,
-            "clock_run": r.clock_run,
-        })
-        .to_string();
-        sqlx::query(
-            "INSERT INTO timeline_reports (class_id, uid, client_timestamp, rtt_ms, rtt_source, \
-             received_at, time_line, uncertainty_ms, message_id, accepted, body) \
-             VALUES ($1, $2, $3, NULL, 'heartbeat', $4, $5, $6, $7, 1, $8)",
-        )
-        .bind(&r.class_id)
-        .bind(uid)
-        .bind(timestamp)
-        .bind(now)
-        .bind(time_line)
-        .bind(r.uncertainty_ms)
-        .bind(inserted.message.id)
-        .bind(body)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE heartbeat_reanchors SET message_id = $1 WHERE id = $2")
-            .bind(inserted.message.id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        touch_member_tx(&mut tx, &r.class_id, uid, r.role, now).await?;
+        let inserted = reanchor_tx(&mut tx, r, now_ms()).await?;
         tx.commit().await?;
-        self.cache()
-            .remember_members(std::iter::once((r.class_id.as_str(), uid)));
-        Ok(Some(inserted))
+        if let Some(ins) = &inserted {
+            self.cache().remember_members(std::iter::once((
+                r.class_id.as_str(),
+                ins.message.uid.as_str(),
+            )));
+        }
+        Ok(inserted)
     }
 
     /// The class's re-anchors, oldest first.
@@ -497,4 +423,92 @@ impl Store {
         self.cache().invalidate();
         Ok(Some(inserted))
     }
+}
+
+/// A re-anchor in the caller's write transaction (`Store::record_reanchor`, or the reports'
+/// group commit): `None` when it is not taken (another node stored it first, or the class
+/// is not started).
+pub(crate) async fn reanchor_tx(
+    tx: &mut sqlx::Transaction<'static, super::Db>,
+    r: &ReanchorIntake,
+    now: i64,
+) -> StoreResult<Option<Inserted>> {
+    let (uid, time_line) = match &r.message.payload {
+        Payload::Timeline { time_line, value } => (value.uid.as_str(), *time_line),
+        _ => return Err(StoreError::Invalid("a re-anchor carries a 1003".into())),
+    };
+    let timestamp = i64::try_from(r.message.timestamp)
+        .map_err(|_| StoreError::Invalid("timestamp out of range".into()))?;
+    let state: Option<String> = sqlx::query_scalar("SELECT state FROM classes WHERE class_id = $1")
+        .bind(&r.class_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if state.as_deref() != Some("started") {
+        return Ok(None);
+    }
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO heartbeat_reanchors (class_id, uid, prev_message_id, reason, clock_run, \
+         offset_ms, moved_ms, uncertainty_ms, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(&r.class_id)
+    .bind(uid)
+    .bind(r.prev.map_or(0, |a| a.message_id))
+    .bind(r.reason.as_str())
+    .bind(r.clock_run)
+    .bind(r.offset_ms)
+    .bind(r.moved_ms)
+    .bind(r.uncertainty_ms)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    let key = report_dedup_key(1003, uid, r.message.timestamp);
+    let build = |seq| ReplayMessage {
+        seq,
+        ..r.message.clone()
+    };
+    let inserted = insert_message_tx(
+        tx,
+        &NewMessage {
+            class_id: &r.class_id,
+            group_id: &r.group_id,
+            uid,
+            dedup_key: &key,
+            build: &build,
+        },
+        now,
+    )
+    .await?;
+    let body = serde_json::json!({
+        "heartbeat": r.reason.as_str(),
+        "uid": uid,
+        "timestamp": timestamp,
+        "clock_run": r.clock_run,
+    })
+    .to_string();
+    sqlx::query(
+        "INSERT INTO timeline_reports (class_id, uid, client_timestamp, rtt_ms, rtt_source, \
+         received_at, time_line, uncertainty_ms, message_id, accepted, body) \
+         VALUES ($1, $2, $3, NULL, 'heartbeat', $4, $5, $6, $7, 1, $8)",
+    )
+    .bind(&r.class_id)
+    .bind(uid)
+    .bind(timestamp)
+    .bind(now)
+    .bind(time_line)
+    .bind(r.uncertainty_ms)
+    .bind(inserted.message.id)
+    .bind(body)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE heartbeat_reanchors SET message_id = $1 WHERE id = $2")
+        .bind(inserted.message.id)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    touch_member_tx(tx, &r.class_id, uid, r.role, now).await?;
+    Ok(Some(inserted))
 }

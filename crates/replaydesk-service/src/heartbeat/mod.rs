@@ -18,6 +18,7 @@ pub use presence::{
 use super::end_class::client_clock_at;
 use super::reports::{pick_rtt, time_line_for, ReportMeta};
 use super::{validate, HeartbeatAccepted, ReplayDesk, ServiceError, ServiceResult, TimelineReport};
+use crate::intake::SubmitError;
 use replaydesk_align::track::Sample;
 use replaydesk_protocol::{Payload, ReplayMessage, Seq, UserValue};
 use replaydesk_store::ReanchorReason;
@@ -179,8 +180,9 @@ impl ReplayDesk {
                 value: UserValue::new(uid.to_owned()),
             },
         );
-        // Never closed: a permit is always granted in the end.
-        let _permit = self.inner.heartbeats.writers.acquire().await.ok()?;
+        // Through the reports' group commit: a burst of re-anchors (a class of new clients
+        // arriving together) shares the reports' transactions instead of queueing one
+        // write transaction each in front of them.
         let intake = ReanchorIntake {
             class_id: class.class_id.clone(),
             group_id: class.group_id.clone(),
@@ -193,8 +195,13 @@ impl ReplayDesk {
             moved_ms: plan.moved_ms.map(|m| m.round() as i64),
             uncertainty_ms: plan.estimate.uncertainty_ms.ceil() as i64,
         };
-        match self.store().record_reanchor(&intake).await {
-            Ok(Some(ins)) => {
+        match self
+            .inner
+            .intake
+            .submit(replaydesk_store::IntakeItem::Reanchor(intake))
+            .await
+        {
+            Ok(ins) => {
                 self.delivery().wake();
                 let k = match plan.reason {
                     ReanchorReason::Jump => 0,
@@ -220,11 +227,12 @@ impl ReplayDesk {
                     server_ms: plan.time_line,
                 })
             }
-            Ok(None) => {
+            Err(SubmitError::Store(replaydesk_store::StoreError::Conflict(_))) => {
                 tracing::debug!(class_id = %class.class_id, uid, "heartbeat: re-anchor taken already (or the class is not started)");
                 None
             }
-            Err(e) => {
+            Err(SubmitError::Closed) => None,
+            Err(SubmitError::Store(e)) => {
                 tracing::warn!(error = %e, class_id = %class.class_id, uid, "heartbeat: cannot store a re-anchor");
                 None
             }

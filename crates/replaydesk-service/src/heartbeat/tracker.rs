@@ -86,15 +86,9 @@ pub(crate) struct Live {
     pub closed_spans: Vec<PresenceSpanRecord>,
 }
 
-/// Re-anchors stored at once by one node: each is a write transaction of its own, and a
-/// burst of them (a class of new clients arriving together) must not queue the reports'
-/// group commits behind hundreds of them.
-const REANCHOR_WRITERS: usize = 2;
-
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Tracker {
     members: Mutex<HashMap<Key, Member>>,
-    pub(crate) writers: tokio::sync::Semaphore,
     pub(crate) counts: Counts,
 }
 
@@ -105,16 +99,6 @@ pub(crate) struct Counts {
     /// By reason: jump, drift, first.
     pub reanchors: [std::sync::atomic::AtomicU64; 3],
     pub silence_ends: std::sync::atomic::AtomicU64,
-}
-
-impl Default for Tracker {
-    fn default() -> Self {
-        Self {
-            members: Mutex::default(),
-            writers: tokio::sync::Semaphore::new(REANCHOR_WRITERS),
-            counts: Counts::default(),
-        }
-    }
 }
 
 /// Whether `anchor` (the member's last 1003) still stands for the tracked clock, and if
