@@ -492,7 +492,7 @@ on_both_engines! {
     /// one re-anchor per earlier 1003, one end per class.
     async fn two_nodes_deciding_at_once_store_each_decision_once(db) {
         use replaydesk::protocol::{Payload, ReplayMessage, Seq, UserValue};
-        use replaydesk::store::{Anchor, ClassEventIntake, MemberRole, PresenceSummary, ReanchorIntake};
+        use replaydesk::store::{Anchor, ClassEventIntake, IntakeItem, MemberRole, PresenceSummary, ReanchorIntake, StoreError};
         let one = Store::open(&db).await.unwrap();
         let two = Store::open(&db).await.unwrap();
         create_class(&one, "race", "g_race").await;
@@ -505,6 +505,21 @@ on_both_engines! {
             .unwrap();
         let prev = one.latest_anchor("race", "stu_wang").await.unwrap().unwrap();
         assert_eq!(prev, Anchor { message_id: first.message.id, client_ms: 5_000, server_ms: 1_795_339_200_000 });
+        let intake_at = |prev: &Option<Anchor>, ts: u64| ReanchorIntake {
+            class_id: "race".into(),
+            group_id: "g_race".into(),
+            role: MemberRole::Student,
+            message: ReplayMessage::new(Seq::random(), ts, Payload::Timeline {
+                time_line: 1_795_339_200_000 + ts as i64,
+                value: UserValue::new("stu_wang"),
+            }),
+            prev: *prev,
+            reason: ReanchorReason::Drift,
+            clock_run: 0,
+            offset_ms: 1,
+            moved_ms: Some(25),
+            uncertainty_ms: 3,
+        };
         for round in 0..5u64 {
             // Each node tracked the clock a little differently: its own 1003.
             let intake = |ts: u64| ReanchorIntake {
@@ -532,8 +547,25 @@ on_both_engines! {
             let stored = [ra.unwrap(), rb.unwrap()];
             assert_eq!(stored.iter().filter(|s| s.is_some()).count(), 1, "round {round}: {stored:?}");
         }
-        assert_eq!(one.reanchors("race").await.unwrap().len(), 5);
-        assert_eq!(count_of(&one, "race", MessageType::Timeline).await, 6);
+        // The same race with one node's re-anchor in the reports' group commit, beside a
+        // report: the report is stored whichever node takes the re-anchor, and the one not
+        // taken is that item's conflict, not the batch's failure.
+        let prev_now = two.latest_anchor("race", "stu_wang").await.unwrap();
+        let a = ReanchorIntake { prev: prev_now, ..intake_at(&prev_now, 7_000) };
+        let b = ReanchorIntake { prev: prev_now, ..intake_at(&prev_now, 7_001) };
+        let report = timeline_intake("race", "g_race", "teacher_li", 9_000, 1_795_339_300_000, 1_795_339_300_020);
+        let items = [report, IntakeItem::Reanchor(a)];
+        let (batch, rb) = tokio::join!(
+            one.record_intake(&items),
+            two.record_reanchor(&b)
+        );
+        assert!(batch[0].is_ok(), "{batch:?}");
+        match (&batch[1], rb.unwrap()) {
+            (Ok(_), None) | (Err(StoreError::Conflict(_)), Some(_)) => {}
+            other => panic!("exactly one re-anchor taken: {other:?}"),
+        }
+        assert_eq!(one.reanchors("race").await.unwrap().len(), 6);
+        assert_eq!(count_of(&one, "race", MessageType::Timeline).await, 8);
 
         // The class falls silent; both nodes end it at once.
         let seen = |uid: &str| PresenceSummary {
