@@ -136,7 +136,17 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("offset_ms", Int),
             ("drift_ppb", Int),
             ("uncertainty_ms", Int),
+            ("line_from_ms", Int),
             ("updated_at", Int),
+        ],
+    ),
+    (
+        "presence_spans",
+        &[
+            ("class_id", Text),
+            ("uid", Text),
+            ("started_at", Int),
+            ("ended_at", Int),
         ],
     ),
     (
