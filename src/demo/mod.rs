@@ -27,6 +27,7 @@ use serde_json::{json, Value};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+mod live;
 mod trtc;
 pub use trtc::TrtcDemo;
 
@@ -54,6 +55,11 @@ pub struct DemoArgs {
     /// IM groups and sends real messages). Without it the demo only fills sandbox servers.
     #[arg(long)]
     pub real_im: bool,
+    /// How long the live class's members heartbeat (drifting, rebooting, never reporting)
+    /// before they all vanish, seconds; 0 makes no live class. The server ends it after
+    /// `heartbeat.silence_end`.
+    #[arg(long, default_value_t = 45)]
+    pub heartbeat_secs: u64,
 }
 
 /// What the demo made, for its summary and for tests.
@@ -80,6 +86,8 @@ pub struct DemoData {
     pub signed: bool,
     /// The class recorded through TRTC cloud recording.
     pub trtc: TrtcDemo,
+    /// The class whose members heartbeat, then vanish (none when `heartbeat_secs` is 0).
+    pub live_class_id: Option<String>,
 }
 
 impl std::fmt::Display for DemoOutcome {
@@ -109,7 +117,11 @@ impl std::fmt::Display for DemoOutcome {
             f,
             "demo data added to {}:\n  class {}: teacher_li + 2 students, {} timeline reports (the teacher's 32-bit clock wraps, one refused report), start and end\n  {cb}\n  class {}: reported during a simulated IM outage (the sandbox emulator refused every send with 10007, no permission; such refusals are not retried by themselves), so its messages failed; it accepts sends again: try Recover or a bulk resend\n  class {}: {trtc}",
             d.base, d.class_id, d.timelines, d.broken_class_id, t.class_id
-        )
+        )?;
+        if let Some(live) = &d.live_class_id {
+            write!(f, "\n  class {live}: members heartbeat (one clock drifting, one rebooted silently, one never reported), then all vanished without a 1002: see Who is here on its Alignment page; the server ends it after heartbeat.silence_end")?;
+        }
+        Ok(())
     }
 }
 
@@ -468,7 +480,13 @@ pub async fn demo(args: &DemoArgs) -> Result<DemoOutcome, String> {
     )
     .await?;
 
+    let live_class_id = match args.heartbeat_secs {
+        0 => None,
+        secs => Some(live::live_class(&api, stamp, secs).await?),
+    };
+
     Ok(DemoOutcome::Made(DemoData {
+        live_class_id,
         base: api.base.clone(),
         class_id,
         broken_class_id: broken_id,

@@ -127,6 +127,7 @@ const OWN_CREDENTIALS: &[(&str, &str, &str)] = &[
     ("post", "/v1/classes/{class_id}/timeline", "report"),
     ("post", "/v1/classes/{class_id}/start", "report"),
     ("post", "/v1/classes/{class_id}/end", "report"),
+    ("post", "/v1/classes/{class_id}/heartbeat", "report"),
     ("post", "/v1/callbacks/recording", "signed body"),
     ("post", "/v1/callbacks/trtc", "signed body"),
     ("get", "/healthz", "public"),

@@ -20,6 +20,7 @@ fn args(t: &TestServer, if_empty: bool) -> DemoArgs {
         trtc_callback_key: Some(TRTC_KEY.into()),
         if_empty,
         real_im: false,
+        heartbeat_secs: 0,
     }
 }
 
@@ -300,4 +301,49 @@ async fn sandbox_faults_out_of_range_are_refused_and_change_nothing() {
         "the refused sets changed nothing"
     );
     t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demos_live_class_shows_presence_a_silent_reboot_a_member_never_reported_and_ends_for_silence(
+) {
+    let t = TestServer::start(|c| {
+        c.heartbeat.silence_end = Some(Duration::from_secs(3));
+    })
+    .await;
+    let mut a = args(&t, false);
+    a.heartbeat_secs = 8;
+    let DemoOutcome::Made(d) = demo(&a).await.expect("demo runs") else {
+        panic!("demo data made");
+    };
+    let live = d.live_class_id.expect("a live class");
+    let p = t
+        .admin_get(&format!("/v1/admin/classes/{live}/presence"))
+        .await;
+    let uids: Vec<&str> = p["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["uid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        uids,
+        ["student_new", "student_wang", "student_zhao", "teacher_li"],
+        "{p}"
+    );
+    let reasons: Vec<(&str, &str)> = p["reanchors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["uid"].as_str().unwrap(), r["reason"].as_str().unwrap()))
+        .collect();
+    assert!(reasons.contains(&("student_zhao", "jump")), "{p}");
+    assert!(reasons.contains(&("student_new", "first")), "{p}");
+    wait_until(
+        Duration::from_secs(20),
+        "the live class ended for silence",
+        || async {
+            t.admin_get(&format!("/v1/admin/classes/{live}")).await["ended_by"] == "silence"
+        },
+    )
+    .await;
 }

@@ -30,6 +30,7 @@ mod demo;
 mod emulator;
 mod firsthour_traps;
 mod group_missing;
+mod heartbeat;
 mod hostile_bundles;
 mod http_edges;
 mod identifiers;

@@ -541,6 +541,7 @@ async fn fill(t: &TestServer) -> (String, String) {
         trtc_callback_key: None,
         if_empty: false,
         real_im: false,
+        heartbeat_secs: 0,
     };
     let DemoOutcome::Made(d) = demo(&args).await.expect("demo runs") else {
         panic!("the demo fills an empty server");

@@ -407,6 +407,14 @@ export async function desktopTest({ version, log }) {
       return teacherRow?.includes("ago") && studentRow?.includes("no report yet") ? rows : undefined;
     });
     log(`host: started c-e2e, 1001 + 1003 sent, join info shown; ${running}; roster ${JSON.stringify(roster)}`);
+    // The app heartbeats the teacher's native clock while hosting: "In class now" lists them.
+    const live = await waitFor("the teacher in 'In class now' (the app's own heartbeats)", 20000, async () => {
+      const text = await app.exec(
+        "const el = document.querySelector('[data-testid=\"host-live-members\"]'); return el ? el.textContent : '';",
+      );
+      return text.includes("teacher_li") ? text : undefined;
+    });
+    log(`host: in class now ${JSON.stringify(live)}`);
     log(`screenshots: ${await app.screenshots("desktop-host")}`);
 
     // End asks first: nothing is sent until the teacher confirms.

@@ -15,6 +15,7 @@ import { consoleImportTest } from "./import.mjs";
 import { demoAlignmentTest } from "./demo-alignment.mjs";
 import { desktopTest } from "./desktop.mjs";
 import { peopleTest } from "./people.mjs";
+import { presenceTest } from "./presence.mjs";
 import { recordingSourcesTest } from "./recording-sources.mjs";
 import { recordingsTest } from "./recordings.mjs";
 import { rosterTest } from "./roster.mjs";
@@ -32,6 +33,11 @@ const TESTS = [
     name: "console in Chromium: sign in, filter failed, bulk resend, attempts, assign callback, reload, markup as text",
     fn: consoleFlowTest,
     timeoutMs: 150000,
+  },
+  {
+    name: "console in Chromium: presence from heartbeats (drift, silent reboot, never reported), a class ended by silence",
+    fn: presenceTest,
+    timeoutMs: 180000,
   },
   { name: "console in Chromium: import a class bundle, imported badge, a second import refused", fn: consoleImportTest, timeoutMs: 90000 },
   {

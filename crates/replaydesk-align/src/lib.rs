@@ -9,6 +9,7 @@ mod diagnostics;
 mod engine;
 mod input;
 mod report;
+pub mod track;
 mod types;
 
 pub use diagnostics::{DiagnosticCode, Severity};

@@ -348,6 +348,65 @@ fn clock_jump_between_pairs_is_detected_and_the_new_pair_used() {
     );
 }
 
+/// A 1003 ReplayDesk made from `uid`'s tracked clock (heartbeats): client `c` ↔ server `s`.
+fn tracked_pair(c: &mut Class, seq: u64, uid: &str, cm: u64, s: i64) {
+    c.push(
+        "administrator",
+        s + 5,
+        EntryBody::Protocol {
+            msg: ReplayMessage::new(
+                Seq::from_raw(seq),
+                cm,
+                Payload::Timeline {
+                    time_line: s,
+                    value: UserValue::new(uid),
+                },
+            ),
+            time_line_missing: false,
+            uncertainty_ms: Some(2),
+            rtt_source: Some(RttSource::Heartbeat),
+        },
+    );
+}
+
+#[test]
+fn a_drifting_clock_is_placed_on_the_line_between_its_pairs_and_past_the_last_tracked_ones() {
+    // Student "d" runs 100 ppm slow: its offset grows by 100 ms every 1,000 s. Tracked
+    // pairs at 0, 1,000 s and 2,000 s; events halfway between and 500 s past the last.
+    let mut c = Class::new();
+    let server = |k: i64| T0 + k;
+    let client = |k: i64| 10_000_000 + (k - k / 10_000) as u64; // 100 ppm slow
+    tracked_pair(&mut c, 1, "d", client(0), server(0));
+    c.whiteboard("d", client(500_000), server(500_040));
+    tracked_pair(&mut c, 2, "d", client(1_000_000), server(1_000_000));
+    tracked_pair(&mut c, 3, "d", client(2_000_000), server(2_000_000));
+    c.whiteboard("d", client(2_500_000), server(2_500_040));
+    let a = c.renumber().align();
+    let placed: Vec<i64> = a.events.iter().filter_map(|e| e.server_ms).collect();
+    // Holding the earlier pair's offset would put them 50 ms early; the line puts them
+    // where they happened (± the integer rounding of the clock).
+    assert!((placed[0] - server(500_000)).abs() <= 1, "{placed:?}");
+    assert!((placed[1] - server(2_500_000)).abs() <= 1, "{placed:?}");
+}
+
+#[test]
+fn no_line_is_drawn_across_a_jump_nor_past_report_pairs() {
+    // Report pairs (not tracked): the last one's offset is held after it.
+    let mut c = Class::new();
+    c.pair(1, "s", 100_000, T0);
+    c.pair(2, "s", 1_100_000, T0 + 1_000_100); // 100 ppm: 100 ms in 1,000 s
+    c.whiteboard("s", 1_600_000, T0 + 1_500_200);
+    // The same with a clock step between two pairs: each side keeps its own pair.
+    c.pair(3, "t", 100_000, T0);
+    c.whiteboard("t", 600_000, T0 + 500_000);
+    c.pair(4, "t", 1_000, T0 + 1_000_000);
+    let a = c.renumber().align();
+    let s = a.events.iter().find(|e| e.uid == "s").unwrap();
+    assert_eq!(s.server_ms, Some(T0 + 1_500_100));
+    let t = a.events.iter().find(|e| e.uid == "t").unwrap();
+    assert_eq!(t.server_ms, Some(T0 + 500_000));
+}
+
 #[test]
 fn recordings_overlap_and_gap() {
     let mut c = clean();

@@ -178,6 +178,9 @@ pub enum RttSource {
     Kernel,
     /// None: `time_line` is the receipt time.
     None,
+    /// A 1003 ReplayDesk sent from the member's tracked clock (its heartbeats):
+    /// `time_line` is the tracked estimate, off by at most its uncertainty.
+    Heartbeat,
 }
 
 impl RttSource {
@@ -186,6 +189,7 @@ impl RttSource {
             RttSource::Client => "client",
             RttSource::Kernel => "kernel",
             RttSource::None => "none",
+            RttSource::Heartbeat => "heartbeat",
         }
     }
 
@@ -194,6 +198,7 @@ impl RttSource {
             "client" => Some(RttSource::Client),
             "kernel" => Some(RttSource::Kernel),
             "none" => Some(RttSource::None),
+            "heartbeat" => Some(RttSource::Heartbeat),
             _ => None,
         }
     }

@@ -288,6 +288,9 @@ impl Host {
             let (reading, what) = st.watch.check();
             (reading, what, st.hosting.clone())
         };
+        if let Some(class_id) = &hosting {
+            self.heartbeat(class_id, &reading).await;
+        }
         if what == Discontinuity::None {
             return None;
         }
@@ -318,6 +321,35 @@ impl Host {
         Some(event)
     }
 
+    /// The teacher's heartbeat: the native clock's reading, taken on this machine (no
+    /// network between, so no round trip), so that ReplayDesk tracks the teacher's clock
+    /// and, should the app vanish, ends the class for silence.
+    async fn heartbeat(&self, class_id: &str, reading: &ClockReading) {
+        let sent = match (self.desk.class(class_id).await, stamp(reading)) {
+            (Ok(class), Ok(timestamp)) => self
+                .desk
+                .record_heartbeat(
+                    class_id,
+                    TimelineReport {
+                        uid: class.teacher_uid,
+                        timestamp,
+                        rtt_ms: Some(0.0),
+                    },
+                    &ReportMeta {
+                        received_at: reading.wall_ms,
+                        body: String::new(),
+                        kernel_rtt_ms: None,
+                    },
+                )
+                .await
+                .map(|_| ()),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
+        if let Err(e) = sent {
+            tracing::debug!(error = %e, class_id, "the teacher's heartbeat was not taken");
+        }
+    }
+
     /// What the host view shows for `class_id`: counts, the last delivery error in words,
     /// clock events, and what students' clients need to join.
     pub async fn status(&self, class_id: &str) -> ServiceResult<HostStatus> {
@@ -335,7 +367,9 @@ impl Host {
             )
         };
         let join = JoinInfo::new(&self.server_url, class_id, None, self.addresses());
+        let members = self.desk.class_presence(class_id).await?.members;
         Ok(HostStatus {
+            members,
             counts: summary.counts.clone(),
             class: summary.class,
             hosting,

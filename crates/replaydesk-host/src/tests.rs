@@ -270,3 +270,27 @@ fn counts_line_reads_in_words() {
         "5 sent · 2 pending · 2 retrying · 1 failed"
     );
 }
+
+#[tokio::test]
+async fn while_hosting_the_app_heartbeats_the_teachers_native_clock_and_shows_who_is_here() {
+    let f = fixture().await;
+    // Not hosting: the clock watch sends no heartbeat.
+    f.clock.advance(2_000);
+    f.host.check_clock().await;
+    assert!(f.host.status("c-host").await.unwrap().members.is_empty());
+    f.host.start("c-host").await.unwrap();
+    for _ in 0..5 {
+        f.clock.advance(2_000);
+        f.host.check_clock().await;
+    }
+    let status = f.host.status("c-host").await.unwrap();
+    assert_eq!(status.members.len(), 1, "{:?}", status.members);
+    let teacher = &status.members[0];
+    assert_eq!(teacher.uid, "teacher_li");
+    assert_eq!(teacher.heartbeats, 5);
+    assert_eq!(teacher.clock_run, 0);
+    // The native clock agrees with the 1003 the start sent: nothing to re-anchor.
+    let presence = f.host.desk().class_presence("c-host").await.unwrap();
+    assert!(presence.reanchors.is_empty(), "{:?}", presence.reanchors);
+    assert_eq!(teacher.offset_ms, Some(1_795_339_200_000 - 5_000_000));
+}

@@ -1,6 +1,7 @@
 //! What the host commands take and give (ts-rs types for the host view).
 
 use replaydesk_service::api::models::ClassRecord;
+use replaydesk_service::heartbeat::MemberPresence;
 use replaydesk_service::StatusCounts;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -86,4 +87,7 @@ pub struct HostStatus {
     /// Sleeps, reboots and clock jumps noticed while hosting it, newest first.
     pub clock_events: Vec<ClockEvent>,
     pub join: JoinInfo,
+    /// Who is in the class now, from heartbeats (the teacher's own, sent by this app while
+    /// hosting, among them).
+    pub members: Vec<MemberPresence>,
 }

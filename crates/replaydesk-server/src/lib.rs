@@ -62,6 +62,7 @@ pub fn router(desk: ReplayDesk) -> Router {
         .layer(Extension(report_limit::ReportLimiter::new(
             &desk.config().limits,
         )))
+        .layer(Extension(reports::HeartbeatLimiter::new()))
         .layer(Extension(doc))
         .layer(axum::middleware::from_fn(headers::security_headers))
         .layer(axum::middleware::from_fn_with_state(

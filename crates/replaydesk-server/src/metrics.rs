@@ -68,6 +68,7 @@ pub async fn metrics(
     );
     render_source_limit(&mut text, &sources);
     render_client_limits(&mut text, &reports, conns.as_ref().map(|c| &c.0));
+    render_heartbeats(&mut text, &desk.heartbeat_counts());
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -119,6 +120,48 @@ fn render_source_limit(o: &mut String, sources: &SourceLimiter) {
         o,
         "replaydesk_recording_callback_sources {}",
         sources.sources()
+    );
+}
+
+/// What this node's heartbeats did since start.
+fn render_heartbeats(o: &mut String, c: &replaydesk_service::heartbeat::HeartbeatCounts) {
+    family(
+        o,
+        "replaydesk_heartbeats_total",
+        "counter",
+        "Heartbeats this node took since start (tracked in memory, never stored one by one).",
+    );
+    let _ = writeln!(o, "replaydesk_heartbeats_total {}", c.heartbeats);
+    family(
+        o,
+        "replaydesk_heartbeat_members",
+        "gauge",
+        "Members whose clock this node tracks now.",
+    );
+    let _ = writeln!(o, "replaydesk_heartbeat_members {}", c.members);
+    family(
+        o,
+        "replaydesk_heartbeat_reanchors_total",
+        "counter",
+        "1003s this node sent from a member's tracked clock since start, by reason \
+         (jump, drift, first).",
+    );
+    for (reason, n) in c.reanchors {
+        let _ = writeln!(
+            o,
+            "replaydesk_heartbeat_reanchors_total{{reason=\"{reason}\"}} {n}"
+        );
+    }
+    family(
+        o,
+        "replaydesk_heartbeat_silence_ends_total",
+        "counter",
+        "Classes this node ended for silence (heartbeat.silence_end) since start.",
+    );
+    let _ = writeln!(
+        o,
+        "replaydesk_heartbeat_silence_ends_total {}",
+        c.silence_ends
     );
 }
 

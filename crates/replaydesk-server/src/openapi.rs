@@ -82,6 +82,7 @@ pub fn routes() -> OpenApiRouter<ReplayDesk> {
         .routes(routes!(reports::timeline))
         .routes(routes!(reports::start))
         .routes(routes!(reports::end))
+        .routes(routes!(reports::heartbeat))
         .routes(routes!(callbacks::recording))
         .routes(routes!(sign_in::setup))
         .routes(routes!(sign_in::sign_in))

@@ -25,12 +25,12 @@ const PRUNE_EVERY: u64 = 4096;
 
 type Keyed = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
 
-fn keyed(per_sec: f64) -> Option<Arc<Keyed>> {
+fn keyed(per_sec: f64, burst_secs: f64) -> Option<Arc<Keyed>> {
     if !(per_sec.is_finite() && per_sec > 0.0) {
         return None;
     }
     let period = Duration::from_secs_f64(1.0 / per_sec);
-    let burst = (per_sec * REPORT_BURST_SECS)
+    let burst = (per_sec * burst_secs)
         .ceil()
         .clamp(1.0, f64::from(u32::MAX)) as u32;
     let quota =
@@ -67,8 +67,16 @@ pub enum Scope {
 impl ReportLimiter {
     pub fn new(limits: &ReportLimits) -> Self {
         Self {
-            per_credential: keyed(limits.reports_per_credential),
-            per_class: keyed(limits.reports_per_class),
+            per_credential: keyed(limits.reports_per_credential, REPORT_BURST_SECS),
+            per_class: keyed(limits.reports_per_class, REPORT_BURST_SECS),
+            ..Self::default()
+        }
+    }
+
+    /// A per-credential limit alone, of `per_sec` with `burst_secs` of them at once.
+    pub fn with_burst(per_sec: f64, burst_secs: f64) -> Self {
+        Self {
+            per_credential: keyed(per_sec, burst_secs),
             ..Self::default()
         }
     }

@@ -10,7 +10,8 @@ use axum::http::StatusCode;
 use axum::Extension;
 use axum::Json;
 use replaydesk_service::{
-    ClassEventAccepted, ClassEventReport, ReplayDesk, ReportMeta, TimelineAccepted, TimelineReport,
+    ClassEventAccepted, ClassEventReport, HeartbeatAccepted, ReplayDesk, ReportMeta,
+    TimelineAccepted, TimelineReport,
 };
 use replaydesk_service::{ReportGrant, REPORT_MAX_BODY_BYTES};
 use replaydesk_store::ClassEvent;
@@ -23,13 +24,13 @@ pub async fn time(State(desk): State<ReplayDesk>) -> Json<Value> {
     Json(json!({ "server_ms": desk.server_ms() }))
 }
 
-/// Whether `path` is a report route (`/v1/classes/{class_id}/timeline|start|end`).
+/// Whether `path` is a report route (`/v1/classes/{class_id}/timeline|start|end|heartbeat`).
 pub fn is_report_path(path: &str) -> bool {
     let Some(rest) = path.strip_prefix("/v1/classes/") else {
         return false;
     };
     matches!(rest.split_once('/'), Some((class, route))
-        if !class.is_empty() && matches!(route, "timeline" | "start" | "end"))
+        if !class.is_empty() && matches!(route, "timeline" | "start" | "end" | "heartbeat"))
 }
 
 /// A report's body cap: [`REPORT_MAX_BODY_BYTES`], or `max_body_bytes` when smaller.
@@ -122,6 +123,73 @@ pub async fn timeline(
     desk.authorize_report_uid(&grant, &report.uid).await?;
     let accepted = desk.record_timeline(&class_id, report, meta).await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)))
+}
+
+/// The heartbeats' own per-credential limit (`service::heartbeat::HEARTBEATS_PER_CREDENTIAL`),
+/// apart from the reports': a heartbeat never spends a report's budget.
+#[derive(Clone, Debug)]
+pub struct HeartbeatLimiter(ReportLimiter);
+
+impl HeartbeatLimiter {
+    pub fn new() -> Self {
+        use replaydesk_service::heartbeat::HEARTBEATS_PER_CREDENTIAL;
+        Self(ReportLimiter::with_burst(
+            HEARTBEATS_PER_CREDENTIAL,
+            replaydesk_service::heartbeat::HEARTBEAT_BURST_SECS,
+        ))
+    }
+
+    fn admit(&self, grant: &ReportGrant, body: &[u8]) -> ApiResult<()> {
+        let uid = match &grant.uid {
+            Some(uid) => uid.clone(),
+            None => Fields::peek(body, "uid")
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+        };
+        self.0
+            .take(&grant.class.class_id, &uid, false)
+            .map_err(|(_, wait)| {
+                ApiError::rate_limited("too many heartbeats from this credential", wait)
+            })
+    }
+}
+
+impl Default for HeartbeatLimiter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `POST /v1/classes/{class_id}/heartbeat` → 200 `{"server_ms"}`.
+#[utoipa::path(post, path = "/v1/classes/{class_id}/heartbeat", tag = "classroom", security(("report" = [])), params(("class_id" = String, Path, description = "the class")), request_body(content = TimelineReport, description = "as a timeline report: `{uid, timestamp, rtt_ms?}`, the member's own clock"), responses((status = 200, body = HeartbeatAccepted, description = "taken (tracked in memory; nothing stored per heartbeat)"), (status = 409, description = "`conflict`: the class has ended", body = ErrorBody), (status = 413, description = "`payload_too_large`: a body over 4096 bytes", body = ErrorBody), (status = 429, description = "`rate_limited`: the credential over its heartbeat limit (apart from the reports'); `Retry-After` says when", body = ErrorBody), (status = "4XX", description = "refused: `{error, detail}`", body = ErrorBody), (status = "5XX", description = "failed: `{error, detail}`", body = ErrorBody)))]
+pub async fn heartbeat(
+    State(desk): State<ReplayDesk>,
+    ReceivedAt(received_at): ReceivedAt,
+    socket: Option<Extension<ConnSocket>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Extension(limits): Extension<HeartbeatLimiter>,
+    PathParam(class_id): PathParam<String>,
+    req: Request,
+) -> ApiResult<Json<HeartbeatAccepted>> {
+    let via_proxy = peer.is_some_and(|Extension(ConnectInfo(p))| {
+        super::conn_limit::is_trusted(&desk.config().http.trusted_proxies, p.ip())
+    });
+    let grant = desk
+        .authorize_report(&class_id, bearer(req.headers()))
+        .await?;
+    let Body(body) = credential_first(req).await?;
+    limits.admit(&grant, &body)?;
+    within_cap(&body)?;
+    let report = parse_timeline(&body)?;
+    desk.authorize_report_uid(&grant, &report.uid).await?;
+    let meta = ReportMeta {
+        received_at,
+        body: String::new(),
+        kernel_rtt_ms: socket
+            .filter(|_| !via_proxy)
+            .and_then(|Extension(s)| s.rtt_ms()),
+    };
+    Ok(Json(desk.record_heartbeat(&class_id, report, &meta).await?))
 }
 
 /// The body of a request whose credential was checked: read only now, so that a client

@@ -17,6 +17,7 @@ mod error;
 pub mod export;
 mod filters;
 mod health;
+pub mod heartbeat;
 pub mod import;
 mod intake;
 pub mod join;
@@ -108,6 +109,10 @@ struct Inner {
     sdkappid: u64,
     /// How many TRTC refusals were logged this minute (see `trtc::RefusalLog`).
     trtc_refusal_log: trtc::RefusalLog,
+    /// Every member's tracked clock on this node (see `heartbeat`).
+    heartbeats: heartbeat::Tracker,
+    /// Writes the presence summaries and ends silent classes (`heartbeat::heartbeat_loop`).
+    heartbeat_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// The backend: every operation once. Cheap to clone.
@@ -251,7 +256,7 @@ impl ReplayDesk {
             config.recordings.missing_after,
             stop_rx,
         ));
-        Ok(Self {
+        let desk = Self {
             inner: Arc::new(Inner {
                 admin_token,
                 info,
@@ -272,9 +277,17 @@ impl ReplayDesk {
                 checks: Mutex::new(Some(checks)),
                 sdkappid,
                 trtc_refusal_log: Default::default(),
+                heartbeats: heartbeat::Tracker::default(),
+                heartbeat_task: Mutex::new(None),
                 config,
             }),
-        })
+        };
+        let task = tokio::spawn(heartbeat::heartbeat_loop(
+            desk.clone(),
+            desk.inner.stop_checks.subscribe(),
+        ));
+        *desk.inner.heartbeat_task.lock() = Some(task);
+        Ok(desk)
     }
 
     /// Takes no more reports, commits and answers those queued, lets IM calls in flight
@@ -290,6 +303,10 @@ impl ReplayDesk {
         let checks = self.inner.checks.lock().take();
         if let Some(c) = checks {
             let _ = c.await;
+        }
+        let heartbeats = self.inner.heartbeat_task.lock().take();
+        if let Some(h) = heartbeats {
+            let _ = h.await;
         }
         let worker = self.inner.worker.lock().take();
         if let Some(w) = worker {

@@ -116,7 +116,7 @@ impl ReplayDesk {
 
     /// The class a report names, from the in-process cache (see `store::cache`): reports
     /// need only its group, teacher and enrolment rule.
-    async fn report_class(&self, class_id: &str) -> ServiceResult<ClassRecord> {
+    pub(crate) async fn report_class(&self, class_id: &str) -> ServiceResult<ClassRecord> {
         match self.inner.store.class_entry(class_id).await? {
             Some(entry) => Ok(entry.record.clone()),
             None => Err(ServiceError::NotFound(format!(
@@ -125,7 +125,7 @@ impl ReplayDesk {
         }
     }
 
-    fn role_of(class: &ClassRecord, uid: &str) -> MemberRole {
+    pub(crate) fn role_of(class: &ClassRecord, uid: &str) -> MemberRole {
         if class.teacher_uid == uid {
             MemberRole::Teacher
         } else {
@@ -265,6 +265,7 @@ impl ReplayDesk {
             body: kept_report_body(&meta.body),
         });
         let ins = self.submit(item).await?;
+        self.heartbeat_saw_report(class_id, &ins.message.uid);
         // A repeat answers with the time_line its message was made with: the first report's.
         let time_line = if ins.created {
             time_line

@@ -108,6 +108,16 @@ pub struct TimelineAccepted {
     pub time_line: i64,
 }
 
+/// A heartbeat taken: the server's clock when it was answered, so that the client can
+/// time its round trip for the next one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct HeartbeatAccepted {
+    /// Server unix ms.
+    #[ts(type = "number")]
+    pub server_ms: i64,
+}
+
 /// A class start or end from a classroom client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]

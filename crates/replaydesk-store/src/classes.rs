@@ -105,11 +105,15 @@ pub struct ClassRecord {
     /// room "42" are the same text). `None`: recordings find the class by its id.
     #[serde(default)]
     pub room_id: Option<String>,
+    /// What ended the class when ReplayDesk did (`silence`: no heartbeat from anyone for
+    /// `heartbeat.silence_end`); `None` for a class its teacher or an admin ended.
+    #[serde(default)]
+    pub ended_by: Option<String>,
 }
 
 pub(crate) const CLASS_COLUMNS: &str =
     "class_id, group_id, teacher_uid, state, created_at, started_at, \
-     ended_at, legacy_class_token, open_enrolment, reopen_count, imported_at, room_id";
+     ended_at, legacy_class_token, open_enrolment, reopen_count, imported_at, room_id, ended_by";
 
 pub(crate) fn class_from_row(row: &DbRow) -> Result<ClassRecord, sqlx::Error> {
     let state: String = row.try_get("state")?;
@@ -127,6 +131,7 @@ pub(crate) fn class_from_row(row: &DbRow) -> Result<ClassRecord, sqlx::Error> {
         reopen_count: u32::try_from(row.try_get::<i64, _>("reopen_count")?).unwrap_or(u32::MAX),
         imported_at: row.try_get("imported_at")?,
         room_id: row.try_get("room_id")?,
+        ended_by: row.try_get("ended_by")?,
     })
 }
 
@@ -272,10 +277,16 @@ impl Store {
         }
         let sql = format!(
             "UPDATE classes SET state = 'created', started_at = NULL, ended_at = NULL, \
-             start_message_id = NULL, end_message_id = NULL, reopen_count = reopen_count + 1 \
-             WHERE class_id = $1 RETURNING {CLASS_COLUMNS}"
+             start_message_id = NULL, end_message_id = NULL, reopen_count = reopen_count + 1, \
+             ended_by = NULL WHERE class_id = $1 RETURNING {CLASS_COLUMNS}"
         );
         let after = sqlx::query(&sql).bind(class_id).fetch_one(&mut *tx).await?;
+        // The reopened class starts its presence afresh: the heartbeats before its end
+        // must not end it again for silence.
+        sqlx::query("DELETE FROM member_presence WHERE class_id = $1")
+            .bind(class_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.cache().invalidate();
         Ok((before, class_from_row(&after)?))

@@ -110,8 +110,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO classes (class_id, group_id, teacher_uid, report_token_sha256, state, \
              created_at, started_at, ended_at, credential_key, legacy_class_token, \
-             open_enrolment, reopen_count, imported_at) \
-             VALUES ($1, $2, $3, '', $4, $5, $6, $7, $8, 0, 0, $9, $10)",
+             open_enrolment, reopen_count, imported_at, ended_by) \
+             VALUES ($1, $2, $3, '', $4, $5, $6, $7, $8, 0, 0, $9, $10, $11)",
         )
         .bind(&c.class_id)
         .bind(&c.group_id)
@@ -123,6 +123,7 @@ impl Store {
         .bind(&key)
         .bind(i64::from(c.reopen_count))
         .bind(now)
+        .bind(&c.ended_by)
         .execute(&mut *tx)
         .await?;
         for m in imp.members {

@@ -13,6 +13,7 @@ mod copy;
 mod counts;
 mod filter;
 mod group_commit;
+mod heartbeat;
 mod history;
 mod import;
 mod jobs;
@@ -40,6 +41,10 @@ pub use classes::{ClassAuth, ClassEntry, ClassRecord, ClassState, CredentialStat
 pub use copy::{copied_columns, COPIED_SEPARATELY};
 pub use filter::{MessageFilter, Page};
 pub use group_commit::{Closed, GroupCommit};
+pub use heartbeat::{
+    join_span, Anchor, PresenceSpanRecord, PresenceSummary, ReanchorIntake, ReanchorReason,
+    ReanchorRecord,
+};
 pub use history::{ReconcileRunRow, ReconcileState};
 pub use import::{ImportedClass, ReportFacts, IMPORTED_IN_FLIGHT_NOTE};
 pub use jobs::{Job, JobKind, JobState};

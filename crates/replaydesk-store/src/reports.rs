@@ -91,6 +91,9 @@ impl ClassEventIntake {
 pub enum IntakeItem {
     Timeline(TimelineIntake),
     ClassEvent(ClassEventIntake),
+    /// A 1003 ReplayDesk made from a member's tracked clock. Not taken (another node
+    /// stored it first, or the class is not started): `StoreError::Conflict`.
+    Reanchor(super::heartbeat::ReanchorIntake),
 }
 
 /// How many refused timeline reports are kept per class (the newest).
@@ -341,7 +344,7 @@ async fn timelines_tx(
 }
 
 /// A class start or end: becomes (or, repeated, finds) its 1001 / 1002.
-async fn class_event_tx(
+pub(crate) async fn class_event_tx(
     tx: &mut Transaction<'_, Db>,
     e: &ClassEventIntake,
     now: i64,
@@ -424,7 +427,9 @@ async fn class_event_tx(
 }
 
 impl Store {
-    async fn intake_tx(&self, batch: &[IntakeItem]) -> StoreResult<Vec<Inserted>> {
+    /// The batch in one transaction; per item, what it became (a re-anchor not taken is
+    /// an item's `Conflict`, not the batch's failure).
+    async fn intake_tx(&self, batch: &[IntakeItem]) -> StoreResult<Vec<StoreResult<Inserted>>> {
         let mut tx = self.begin_write().await?;
         let now = now_ms();
         let mut out: Vec<Option<Inserted>> = vec![None; batch.len()];
@@ -433,18 +438,32 @@ impl Store {
             .enumerate()
             .filter_map(|(i, item)| match item {
                 IntakeItem::Timeline(t) => Some((i, t)),
-                IntakeItem::ClassEvent(_) => None,
+                IntakeItem::ClassEvent(_) | IntakeItem::Reanchor(_) => None,
             })
             .collect();
         timelines_tx(&mut tx, &timelines, now, &mut out).await?;
         let mut class_changed = false;
+        let mut not_taken = vec![false; batch.len()];
+        let mut reanchored = Vec::new();
         for (i, item) in batch.iter().enumerate() {
-            if let IntakeItem::ClassEvent(e) = item {
-                out[i] = Some(class_event_tx(&mut tx, e, now).await?);
-                class_changed = true;
+            match item {
+                IntakeItem::ClassEvent(e) => {
+                    out[i] = Some(class_event_tx(&mut tx, e, now).await?);
+                    class_changed = true;
+                }
+                IntakeItem::Reanchor(r) => {
+                    out[i] = super::heartbeat::reanchor_tx(&mut tx, r, now).await?;
+                    not_taken[i] = out[i].is_none();
+                    if let Some(ins) = &out[i] {
+                        reanchored.push((r.class_id.clone(), ins.message.uid.clone()));
+                    }
+                }
+                IntakeItem::Timeline(_) => {}
             }
         }
         tx.commit().await?;
+        self.cache()
+            .remember_members(reanchored.iter().map(|(c, u)| (c.as_str(), u.as_str())));
         if class_changed {
             self.cache().invalidate();
         }
@@ -453,13 +472,19 @@ impl Store {
                 .iter()
                 .filter_map(|(_, t)| Some((t.class_id.as_str(), t.timeline().ok()?.0))),
         );
-        out.into_iter()
-            .map(|o| {
-                o.ok_or_else(|| {
-                    StoreError::Invalid("a report of the batch was not recorded".into())
-                })
+        Ok(out
+            .into_iter()
+            .zip(not_taken)
+            .map(|(o, not_taken)| match o {
+                Some(ins) => Ok(ins),
+                None if not_taken => Err(StoreError::Conflict(
+                    "re-anchor taken already (or the class is not started)".into(),
+                )),
+                None => Err(StoreError::Invalid(
+                    "a report of the batch was not recorded".into(),
+                )),
             })
-            .collect()
+            .collect())
     }
 
     /// Records client reports and their messages, all in one transaction: each is durable
@@ -467,7 +492,7 @@ impl Store {
     /// tried again on its own, so that one bad report does not refuse the others.
     pub async fn record_intake(&self, batch: &[IntakeItem]) -> Vec<StoreResult<Inserted>> {
         match self.intake_tx(batch).await {
-            Ok(v) => v.into_iter().map(Ok).collect(),
+            Ok(v) => v,
             Err(e) if batch.len() <= 1 => vec![Err(e)],
             Err(e) => {
                 tracing::warn!(error = %e, size = batch.len(), "batch commit failed; committing one by one");
@@ -477,8 +502,8 @@ impl Store {
                         self.intake_tx(std::slice::from_ref(item))
                             .await
                             .and_then(|mut v| {
-                                v.pop().ok_or_else(|| {
-                                    StoreError::Invalid("empty intake result".into())
+                                v.pop().unwrap_or_else(|| {
+                                    Err(StoreError::Invalid("empty intake result".into()))
                                 })
                             }),
                     );

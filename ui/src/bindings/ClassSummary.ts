@@ -29,4 +29,9 @@ imported_at: number | null,
  * The TRTC room the class is held in, as text (TRTC's numeric room 42 and string room
  * "42" are one room). `null`: recordings find the class by its id.
  */
-room_id: string | null, };
+room_id: string | null, 
+/**
+ * What ended the class when ReplayDesk did: `silence` (no heartbeat from anyone for
+ * `heartbeat.silence_end`). `null` when its teacher or an admin ended it.
+ */
+ended_by: string | null, };

@@ -2,6 +2,7 @@
 import type { ClassRecord } from "./ClassRecord";
 import type { ClockEvent } from "./ClockEvent";
 import type { JoinInfo } from "./JoinInfo";
+import type { MemberPresence } from "./MemberPresence";
 import type { StatusCounts } from "./StatusCounts";
 
 /**
@@ -19,4 +20,9 @@ last_error: string | null,
 /**
  * Sleeps, reboots and clock jumps noticed while hosting it, newest first.
  */
-clock_events: Array<ClockEvent>, join: JoinInfo, };
+clock_events: Array<ClockEvent>, join: JoinInfo, 
+/**
+ * Who is in the class now, from heartbeats (the teacher's own, sent by this app while
+ * hosting, among them).
+ */
+members: Array<MemberPresence>, };

@@ -3,4 +3,4 @@
 /**
  * Which round-trip estimate corrected a timeline report's `time_line`.
  */
-export type RttSource = "client" | "kernel" | "none";
+export type RttSource = "client" | "kernel" | "none" | "heartbeat";

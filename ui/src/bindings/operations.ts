@@ -13,6 +13,7 @@ import type { AuditEntry } from "./AuditEntry";
 import type { AuditQuery } from "./AuditQuery";
 import type { CallbackQuery } from "./CallbackQuery";
 import type { ClassBundle } from "./ClassBundle";
+import type { ClassPresence } from "./ClassPresence";
 import type { ClassQuery } from "./ClassQuery";
 import type { ClassRecordings } from "./ClassRecordings";
 import type { ClassStream } from "./ClassStream";
@@ -83,6 +84,7 @@ export const OPERATIONS = {
   class_reports: { method: "GET", path: "/v1/admin/classes/{class_id}/reports", status: 200, role: "support", input: "query", params: ["class_id"] },
   class_messages: { method: "GET", path: "/v1/admin/classes/{class_id}/messages", status: 200, role: "viewer", input: "query", params: ["class_id"] },
   class_alignment: { method: "GET", path: "/v1/admin/classes/{class_id}/alignment", status: 200, role: "viewer", input: "none", params: ["class_id"] },
+  class_presence: { method: "GET", path: "/v1/admin/classes/{class_id}/presence", status: 200, role: "viewer", input: "none", params: ["class_id"] },
   reconcile_class: { method: "POST", path: "/v1/admin/classes/{class_id}/reconcile", status: 202, role: "support", input: "body", params: ["class_id"] },
   class_reconcile: { method: "GET", path: "/v1/admin/classes/{class_id}/reconcile", status: 200, role: "support", input: "none", params: ["class_id"] },
   export_class: { method: "GET", path: "/v1/admin/classes/{class_id}/export", status: 200, role: "support", input: "none", params: ["class_id"] },
@@ -161,6 +163,8 @@ export type Operations = {
   class_messages: { args: { classId: string; query?: MessageQuery }; response: Page<StoredMessage> };
   /** The class's alignment: each member's clock against the server's, with diagnostics. */
   class_alignment: { args: { classId: string }; response: Alignment };
+  /** Who is in the class now (each member that heartbeat: last seen, clock health) and the 1003s ReplayDesk sent from their tracked clocks, with why. */
+  class_presence: { args: { classId: string }; response: ClassPresence };
   /** Starts (or resumes) comparing the class's IM group history with the message log: `{restart?, pages_per_second?}` → 202 with the run; fetching goes on in the background. */
   reconcile_class: { args: { classId: string; body: ReconcileRequest }; response: ReconcileRun };
   /** The class's latest reconcile run with its progress and report (`null` before the first). */

@@ -11,6 +11,7 @@ import { Empty, ErrorNote, Loading } from "../components/common";
 import { ClassHeader } from "./ClassView";
 import { LanesChart } from "./alignment/LanesChart";
 import { OffsetChart } from "./alignment/OffsetChart";
+import { PresencePanel } from "./alignment/PresencePanel";
 import { RecordingsTable } from "./alignment/RecordingsTable";
 import { buildLanes, diagnosticKeys } from "./alignment/model";
 import { offsetSeries } from "./alignment/offsets";
@@ -61,6 +62,7 @@ export function AlignmentView() {
           ) : (
             <LanesChart lanes={lanes} highlight={highlight} />
           )}
+          <PresencePanel classId={classId} />
           <h2>Recordings ({q.data.recordings.length})</h2>
           {q.data.recordings.length === 0 ? <Empty>No recording of this class yet.</Empty> : <RecordingsTable answer={q.data} />}
           <h2>Clock offsets over time</h2>

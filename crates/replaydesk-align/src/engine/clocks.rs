@@ -30,7 +30,20 @@ pub(super) struct UserState {
     pub(super) width: ClockWidth,
     /// In server-time order.
     pub(super) pairs: Vec<Pair>,
+    /// Per pair: whether a clock jump lies between it and the pair before (a new clock run
+    /// starts there). Filled by `user_clocks`; all false until then.
+    pub(super) jump_before: Vec<bool>,
 }
+
+/// The fastest a clock can drift from the server's and still be one clock run read by two
+/// pairs: a quartz crystal is off by at most a few hundred ppm (temperature included), so
+/// two pairs implying more disagree by their noise or by a step the jump rule let pass,
+/// and the clock is held rather than drawn between them.
+const MAX_DRIFT_PPM: i64 = 2_000;
+
+/// A pair's drift is only trusted for extrapolation over a span that long at least: a
+/// shorter one turns the pairs' uncertainty into a rate.
+const MIN_EXTRAPOLATION_BASE_MS: i64 = 60_000;
 
 impl UserState {
     /// Where the client reading `client_ms` lands on the server axis by pair `seg`.
@@ -38,6 +51,51 @@ impl UserState {
         let p = &self.pairs[seg];
         p.aligned_ms
             .saturating_add(client_delta_ms_with(self.width, p.client_ms, client_ms))
+    }
+
+    /// Where the client reading `client_ms` lands on the server axis from pair `seg`, with
+    /// the clock's drift: between pair `seg` and the next one of the same clock run, on the
+    /// line through the two (linear interpolation of the offset in client time); after the
+    /// last pair, on the line through the last two when both are tracked estimates
+    /// (heartbeat pairs, `RttSource::Heartbeat`) of one run far enough apart; otherwise
+    /// with pair `seg`'s offset held (`map`). Outside the two pairs (before the first, or
+    /// past the next in the group's order) the line is only followed when the pairs are
+    /// `MIN_EXTRAPOLATION_BASE_MS` apart or more. A line is only drawn when the two pairs imply
+    /// a drift a clock can have (`MAX_DRIFT_PPM`).
+    pub(super) fn place(&self, seg: usize, client_ms: u64) -> i64 {
+        let held = self.map(seg, client_ms);
+        let p = &self.pairs[seg];
+        let same_run = |k: usize| self.jump_before.get(k).is_some_and(|j| !*j);
+        let line = if seg + 1 < self.pairs.len() && same_run(seg + 1) {
+            Some((seg, seg + 1))
+        } else if seg + 1 == self.pairs.len()
+            && seg > 0
+            && same_run(seg)
+            && p.rtt_source == Some(RttSource::Heartbeat)
+            && self.pairs[seg - 1].rtt_source == Some(RttSource::Heartbeat)
+        {
+            Some((seg - 1, seg))
+        } else {
+            None
+        };
+        let Some((a, b)) = line else { return held };
+        let (pa, pb) = (&self.pairs[a], &self.pairs[b]);
+        let span = client_delta_ms_with(self.width, pa.client_ms, pb.client_ms);
+        // From pair `seg` on, in the client's time.
+        let from_seg = client_delta_ms_with(self.width, p.client_ms, client_ms);
+        let from_a = client_delta_ms_with(self.width, pa.client_ms, client_ms);
+        let between = (0..=span).contains(&from_a);
+        if span <= 0 || (!between && span < MIN_EXTRAPOLATION_BASE_MS) {
+            return held;
+        }
+        // How far the offset moved from a to b.
+        let moved = (pb.aligned_ms - pa.aligned_ms) - span;
+        if moved.unsigned_abs() as i128 * 1_000_000 > span as i128 * MAX_DRIFT_PPM as i128 {
+            return held;
+        }
+        // The offset at `client_ms`, moving on from pair `seg`'s.
+        let extra = (moved as i128 * from_seg as i128 / span as i128) as i64;
+        held.saturating_add(extra)
     }
 
     /// The pair in force for an event at entry `idx`: the latest pair before it in the
@@ -78,7 +136,10 @@ pub(super) fn read_pairs(entries: &[Entry], reference_shaped: bool) -> BTreeMap<
                         aligned_ms: *time_line,
                         uncertainty_ms: *uncertainty_ms,
                         precision: match (uncertainty_ms, rtt_source) {
-                            (Some(_), Some(RttSource::Client | RttSource::Kernel))
+                            (
+                                Some(_),
+                                Some(RttSource::Client | RttSource::Kernel | RttSource::Heartbeat),
+                            )
                             | (Some(_), None) => PairPrecision::Measured,
                             _ => PairPrecision::TimeLine,
                         },
@@ -94,6 +155,7 @@ pub(super) fn read_pairs(entries: &[Entry], reference_shaped: bool) -> BTreeMap<
                         .or_insert_with(|| UserState {
                             width: ClockWidth::Bits32,
                             pairs: Vec::new(),
+                            jump_before: Vec::new(),
                         })
                         .pairs
                         .push(p);
@@ -118,6 +180,7 @@ pub(super) fn read_pairs(entries: &[Entry], reference_shaped: bool) -> BTreeMap<
             ClockWidth::Bits32
         };
         u.pairs.sort_by_key(|p| (p.server_ms, p.entry));
+        u.jump_before = vec![false; u.pairs.len()];
     }
     users
 }
@@ -152,6 +215,7 @@ pub(super) fn user_clocks(
         for (p, fp) in u.pairs.iter_mut().zip(&filtered) {
             p.aligned_ms = fp.0;
         }
+        u.jump_before = jumps.iter().map(Option::is_some).collect();
         let u = &*u;
         let mut segments = Vec::with_capacity(u.pairs.len());
         for (k, (p, (aligned_ms, aligned_unc, filter))) in u.pairs.iter().zip(filtered).enumerate()
@@ -275,7 +339,11 @@ fn filter_pairs(
         }
         run.push(if k == 0 { 0 } else { r });
     }
-    let usable = |p: &Pair| p.precision != PairPrecision::ImTimestamp;
+    // A pair ReplayDesk made from a member's tracked clock (heartbeats) is filtered
+    // already, over many more samples than a few reports: it stands alone.
+    let usable = |p: &Pair| {
+        p.precision != PairPrecision::ImTimestamp && p.rtt_source != Some(RttSource::Heartbeat)
+    };
     let mut out = Vec::with_capacity(n);
     for (k, p) in u.pairs.iter().enumerate() {
         let alone = (p.server_ms, p.uncertainty_ms, None);

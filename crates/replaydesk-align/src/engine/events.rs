@@ -94,7 +94,7 @@ fn server_time(
     f: &mut Findings,
 ) -> (i64, usize) {
     let seg = u.segment_for_entry(i);
-    let t = u.map(seg, client_ms);
+    let t = u.place(seg, client_ms);
     let p = &u.pairs[seg];
     if seg == 0 && p.entry > i && t < p.server_ms - opts.ahead_tolerance_ms {
         f.group(

@@ -22,6 +22,7 @@ use super::models::{
     RecordingCallbackRecord, RosterMember, StoredMessage, TimelineReportRecord,
 };
 use super::ErrorBody;
+use crate::heartbeat::ClassPresence;
 use crate::people::{
     AddUser, CreateToken, CreatedToken, SetRole, TokenInfo, TokensQuery, UserInfo,
     UserWithSetupCode,
@@ -219,6 +220,14 @@ operations! {
         input none [],
         output untyped [Alignment],
         |desk, _, _| desk.class_alignment(&class_id);
+
+    /// Who is in the class now (each member that heartbeat: last seen, clock health) and
+    /// the 1003s ReplayDesk sent from their tracked clocks, with why.
+    class_presence: get "/v1/admin/classes/{class_id}/presence" => 200, Viewer,
+        path (class_id: String),
+        input none [],
+        output json [ClassPresence],
+        |desk, _, _| desk.class_presence(&class_id);
 
     /// Starts (or resumes) comparing the class's IM group history with the message log:
     /// `{restart?, pages_per_second?}` → 202 with the run; fetching goes on in the

@@ -107,6 +107,33 @@ pub struct Config {
     pub http: HttpLimits,
     /// Rate limits on the classroom clients' reports.
     pub limits: ReportLimits,
+    /// Heartbeats: when a member's clock is re-anchored, when a silent class ends.
+    pub heartbeat: HeartbeatSettings,
+}
+
+/// `heartbeat.reanchor_ms` unless set: how far (ms) a member's tracked clock may move from
+/// what its last 1003 implies before ReplayDesk sends a fresh one.
+pub const DEFAULT_HEARTBEAT_REANCHOR_MS: u64 = 20;
+/// `heartbeat.silence_end` unless set.
+pub const DEFAULT_HEARTBEAT_SILENCE_END: Duration = Duration::from_secs(10 * 60);
+
+/// `[heartbeat]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeartbeatSettings {
+    /// `heartbeat.reanchor_ms`.
+    pub reanchor_ms: u64,
+    /// `heartbeat.silence_end`: a started class whose members heartbeat and then none does
+    /// for this long is ended by ReplayDesk; `None` (`0`): never.
+    pub silence_end: Option<Duration>,
+}
+
+impl Default for HeartbeatSettings {
+    fn default() -> Self {
+        Self {
+            reanchor_ms: DEFAULT_HEARTBEAT_REANCHOR_MS,
+            silence_end: Some(DEFAULT_HEARTBEAT_SILENCE_END),
+        }
+    }
 }
 
 /// How long a console session lasts: it ends after `idle` without a request, and at
@@ -189,6 +216,7 @@ impl std::fmt::Debug for Config {
             .field("secret_store", &self.secret_store)
             .field("http", &self.http)
             .field("limits", &self.limits)
+            .field("heartbeat", &self.heartbeat)
             .finish()
     }
 }
@@ -364,6 +392,7 @@ impl Default for Config {
             delivery: DeliverySettings::default(),
             secret_store: None,
             limits: ReportLimits::default(),
+            heartbeat: HeartbeatSettings::default(),
         }
     }
 }

@@ -80,6 +80,14 @@ layer! {
         delivery: DeliveryLayer,
         limits: LimitsLayer,
         recordings: RecordingsLayer,
+        heartbeat: HeartbeatLayer,
+    }
+}
+
+layer! {
+    HeartbeatLayer {
+        reanchor_ms: u64,
+        silence_end: String,
     }
 }
 

@@ -392,6 +392,8 @@ fn every_key_has_its_documented_variable() {
         "REPLAYDESK_TRTC_CALLBACK_KEY",
         "REPLAYDESK_RECORDINGS_COS_BASE_URL",
         "REPLAYDESK_RECORDINGS_MIXED_USER_PREFIX",
+        "REPLAYDESK_HEARTBEAT_REANCHOR_MS",
+        "REPLAYDESK_HEARTBEAT_SILENCE_END",
     ];
     expected.sort();
     assert_eq!(vars, expected);
@@ -498,6 +500,8 @@ fn every_key_is_settable_from_the_file_and_the_environment() {
         ("limits.reports_per_class", "4", "4", "5"),
         ("limits.connections_per_source", "9", "9", "10"),
         ("recordings.missing_after", "\"10m\"", "10m", "\"1h\""),
+        ("heartbeat.reanchor_ms", "50", "50", "60"),
+        ("heartbeat.silence_end", "\"0\"", "0", "\"2s\""),
     ];
     let mut covered: Vec<&str> = samples.iter().map(|s| s.0).collect();
     covered.sort();
@@ -606,5 +610,33 @@ fn the_configuration_doc_lists_every_key_with_its_variable() {
             "{} documents `{key}`, which the code does not have",
             doc.display()
         );
+    }
+}
+
+#[test]
+fn heartbeat_keys_take_a_bound_and_a_silence_or_zero_and_refuse_nonsense() {
+    let load = |text: &str| Config::from_sources(file(text), env(&[]), &Flags::default());
+    let d = load("").unwrap();
+    assert_eq!(d.heartbeat.reanchor_ms, 20);
+    assert_eq!(
+        d.heartbeat.silence_end,
+        Some(std::time::Duration::from_secs(600))
+    );
+    let c = load("[heartbeat]\nreanchor_ms = 5\nsilence_end = \"2s\"\n").unwrap();
+    assert_eq!(c.heartbeat.reanchor_ms, 5);
+    assert_eq!(
+        c.heartbeat.silence_end,
+        Some(std::time::Duration::from_secs(2))
+    );
+    let never = load("[heartbeat]\nsilence_end = \"0\"\n").unwrap();
+    assert_eq!(never.heartbeat.silence_end, None);
+    for bad in [
+        "[heartbeat]\nreanchor_ms = 0\n",
+        "[heartbeat]\nreanchor_ms = 70000\n",
+        "[heartbeat]\nsilence_end = \"soon\"\n",
+        "[heartbeat]\nsilence_end = \"10ms\"\n",
+    ] {
+        let e = load(bad).unwrap_err().to_string();
+        assert!(e.contains("heartbeat."), "{bad}: {e}");
     }
 }

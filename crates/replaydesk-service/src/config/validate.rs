@@ -218,6 +218,31 @@ impl Config {
                 })?,
             None => d.recordings.missing_after,
         };
+        let reanchor_ms = match l.heartbeat.reanchor_ms {
+            Some(n) if (1..=60_000).contains(&n) => n,
+            Some(n) => {
+                return Err(ConfigError::invalid(
+                    "heartbeat.reanchor_ms",
+                    format!("must be between 1 and 60000 (ms), got {n}"),
+                ))
+            }
+            None => d.heartbeat.reanchor_ms,
+        };
+        let silence_end = match l.heartbeat.silence_end.as_deref().map(str::trim) {
+            None => d.heartbeat.silence_end,
+            Some("0") => None,
+            Some(s) => Some(
+                replaydesk_delivery::parse_duration(s)
+                    .ok()
+                    .filter(|d| *d >= Duration::from_secs(1))
+                    .ok_or_else(|| {
+                        ConfigError::invalid(
+                            "heartbeat.silence_end",
+                            "must be 0 (never) or a duration of at least 1s such as \"10m\" (units ms, s, m, h)",
+                        )
+                    })?,
+            ),
+        };
 
         let session_time = |key: &str, v: Option<String>, default: Duration| {
             match v {
@@ -268,6 +293,10 @@ impl Config {
                 ..d.http
             },
             limits,
+            heartbeat: super::HeartbeatSettings {
+                reanchor_ms,
+                silence_end,
+            },
             im: ImSettings {
                 endpoint,
                 sdkappid: l.im.sdkappid,

@@ -10,6 +10,7 @@ import type { HostStatus } from "../../bindings/HostStatus";
 import type { JoinInfo } from "../../bindings/JoinInfo";
 import type { TimelineReportRecord } from "../../bindings/TimelineReportRecord";
 import { ErrorNote, Loading, Time } from "../../components/common";
+import { Ident } from "../../components/Ident";
 import { ago, elapsed } from "../../format/time";
 import { hostMemory } from "../../lib/hostMemory";
 import "../desktop.css";
@@ -67,6 +68,36 @@ function CreateClassForm({ onCreated }: { onCreated: (classId: string) => void }
       </div>
       {m.error && <ErrorNote error={m.error} />}
     </form>
+  );
+}
+
+const HEALTH_WORDS: Record<string, string> = {
+  good: "here",
+  uncertain: "here, clock settling",
+  jumped: "here, clock jumped",
+  away: "away",
+};
+
+/** Who is in the class now, from their heartbeats (this app's own among them). */
+function LiveMembers({ s, now }: { s: HostStatus; now: number }) {
+  return (
+    <section className="card" aria-labelledby="live-title" data-testid="host-live-members">
+      <h2 id="live-title">
+        In class now ({s.members.filter((m) => m.health !== "away").length})
+      </h2>
+      {s.members.length === 0 ? (
+        <p className="hint">No heartbeat yet. Clients that send heartbeats show here as they arrive.</p>
+      ) : (
+        <ul className="live-members">
+          {s.members.map((m) => (
+            <li key={m.uid} data-health={m.health}>
+              <Ident value={m.uid} /> <span className={`badge health-${m.health}`}>{HEALTH_WORDS[m.health] ?? m.health}</span>{" "}
+              <span className="hint">last seen {ago(m.last_seen_at, now)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
   );
 }
 
@@ -414,6 +445,7 @@ function HostedClass({ classId }: { classId: string }) {
         <p className="hint">Students&apos; clients report here. Scan or copy:</p>
         <JoinCard join={s.join} />
       </section>
+      <LiveMembers s={s} now={now} />
       <StudentJoin classId={classId} />
       <Roster classId={classId} now={now} />
     </>

@@ -33,6 +33,10 @@ pub struct ClassRecord {
     /// "42" are one room). `null`: recordings find the class by its id.
     #[serde(default)]
     pub room_id: Option<String>,
+    /// What ended the class when ReplayDesk did: `silence` (no heartbeat from anyone for
+    /// `heartbeat.silence_end`). `null` when its teacher or an admin ended it.
+    #[serde(default)]
+    pub ended_by: Option<String>,
 }
 
 impl From<store::ClassRecord> for ClassRecord {
@@ -50,6 +54,7 @@ impl From<store::ClassRecord> for ClassRecord {
             reopen_count,
             imported_at,
             room_id,
+            ended_by,
         } = r;
         Self {
             class_id,
@@ -64,6 +69,7 @@ impl From<store::ClassRecord> for ClassRecord {
             reopen_count,
             imported_at,
             room_id,
+            ended_by,
         }
     }
 }
@@ -84,6 +90,7 @@ impl From<ClassRecord> for store::ClassRecord {
             reopen_count,
             imported_at,
             room_id,
+            ended_by,
         } = r;
         Self {
             class_id,
@@ -98,6 +105,7 @@ impl From<ClassRecord> for store::ClassRecord {
             reopen_count,
             imported_at,
             room_id,
+            ended_by,
         }
     }
 }
