@@ -11,8 +11,9 @@ use tauri::{AppHandle, Builder, Manager, RunEvent, Runtime};
 /// themselves, so both exercise the same wiring.
 pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     // One command per line, so that parallel additions merge cleanly. The console's
-    // operations all go through `operation` (the library's operation table).
-    builder.invoke_handler(tauri::generate_handler![
+    // operations all go through `operation` (the library's operation table). Each waits
+    // for the backend to have started (`backend::after_start`).
+    builder.invoke_handler(backend::after_start(tauri::generate_handler![
         commands::app_info,
         commands::operation::operation,
         commands::host::host_create_class,
@@ -24,7 +25,7 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::settings::get_settings,
         commands::settings::save_settings,
         commands::settings::restart_app,
-    ])
+    ]))
 }
 
 /// Another launch of the app handed over to this one: bring its window to the front (it
@@ -55,7 +56,8 @@ pub fn run() {
         }));
     let app = build_app(builder)
         .setup(|app| {
-            // Tauri panics on a setup error; a taken listen address deserves one plain line.
+            // Returns at once: the backend starts on a task while the window paints. Tauri
+            // panics on a setup error; a missing app dir deserves one plain line.
             if let Err(e) = backend::start(app) {
                 eprintln!("ReplayDesk could not start: {e}");
                 std::process::exit(1);
