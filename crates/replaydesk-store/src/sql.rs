@@ -106,3 +106,43 @@ pub(crate) fn push_rows<'a, T>(
         qb.push(")");
     }
 }
+
+/// Appends `(VALUES (v1, ...), ...) AS v` for `rows`, padded with rows of `width` NULLs up
+/// to the next power of two, for an `INSERT ... SELECT ... FROM` that keeps `WHERE
+/// v.column1 IS NOT NULL` (every real row's first value is a non-NULL key). One statement
+/// then takes a whole batch, and its text (prepared once per connection) depends only on
+/// the padded size, so a handful of texts serve every batch size — where [`pow2_chunks`]
+/// needed one statement per chunk, each a round trip to SQLite's connection thread. `row`
+/// must bind exactly `width` values.
+pub(crate) fn push_padded_values<'a, T>(
+    qb: &mut SqlBuilder<'a>,
+    rows: &'a [T],
+    width: usize,
+    mut row: impl FnMut(&mut SqlBuilder<'a>, &'a T),
+) {
+    qb.push("(VALUES ");
+    for (i, r) in rows.iter().enumerate() {
+        qb.push(if i == 0 { "(" } else { ", (" });
+        row(qb, r);
+        qb.push(")");
+    }
+    for i in rows.len()..rows.len().next_power_of_two() {
+        qb.push(if i == 0 { "(" } else { ", (" });
+        for c in 0..width {
+            if c > 0 {
+                qb.push(", ");
+            }
+            qb.push_bind(None::<i64>);
+        }
+        qb.push(")");
+    }
+    qb.push(") AS v");
+}
+
+/// `v.column1, v.column2, ..., v.column{n}`: the columns of [`push_padded_values`].
+pub(crate) fn padded_columns(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("v.column{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
