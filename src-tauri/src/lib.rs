@@ -45,8 +45,23 @@ pub fn show_main_window<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
+/// WebKitGTK (Linux) composites the page on the GPU, or in software through Mesa's
+/// llvmpipe where there is none: for a page of text and tables that costs the web process
+/// more memory than the page itself (docs/benchmarks.md, "The desktop app's footprint").
+/// Off unless the user's environment says otherwise; macOS and Windows use their own web
+/// views and never read this.
+fn webkit_defaults() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        // Before any thread exists (the first thing `run` does), and read by the WebKit
+        // processes this one starts.
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
+}
+
 /// Starts the backend and the window; blocks until the app quits, then stops the backend.
 pub fn run() {
+    webkit_defaults();
     // Registered first, so that a second launch hands over (and exits) before it opens a
     // window or tries the listen address the first one holds. Where no D-Bus session bus
     // answers (Linux without a desktop session) the plugin lets every launch run as before.
