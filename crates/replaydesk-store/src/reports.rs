@@ -268,7 +268,7 @@ async fn timelines_tx(
     }
     match engine {
         Engine::Sqlite => {
-            let mut qb = SqlBuilder::new(REPORT_COLUMNS);
+            let mut qb = SqlBuilder::positional(REPORT_COLUMNS);
             qb.push("SELECT ")
                 .push(&padded_columns(10))
                 .push(", 1 FROM ");
@@ -313,7 +313,7 @@ async fn timelines_tx(
     }
     match engine {
         Engine::Sqlite => {
-            let mut qb = SqlBuilder::new(MEMBER_COLUMNS);
+            let mut qb = SqlBuilder::positional(MEMBER_COLUMNS);
             qb.push("SELECT ").push(&padded_columns(3)).push(", ");
             qb.push_bind(now).push(", ").push_bind(now).push(" FROM ");
             push_padded_values(&mut qb, &members, 3, |b, d| member_row(b, d));
@@ -361,7 +361,7 @@ async fn insert_messages_padded(
     // Before the insert, the highest id so far; after it, how many went in and the last
     // one's id: all in the same round trip (sqlx's `Any` result leaves the last id out).
     // `changes()` counts this insert's own rows, not its triggers'.
-    let mut qb = SqlBuilder::new("SELECT COALESCE(MAX(id), 0) FROM messages; ");
+    let mut qb = SqlBuilder::positional("SELECT COALESCE(MAX(id), 0) FROM messages; ");
     qb.push(MESSAGE_INSERT);
     qb.push("SELECT ")
         .push(&padded_columns(8))

@@ -19,6 +19,8 @@ pub(crate) struct SqlBuilder<'a> {
     sql: String,
     args: AnyArguments<'a>,
     count: usize,
+    /// `?` placeholders instead of `$n` (SQLite only: see [`SqlBuilder::positional`]).
+    positional: bool,
 }
 
 impl<'a> SqlBuilder<'a> {
@@ -27,6 +29,20 @@ impl<'a> SqlBuilder<'a> {
             sql: sql.into(),
             args: AnyArguments::default(),
             count: 0,
+            positional: false,
+        }
+    }
+
+    /// A builder writing `?` placeholders, for statements that only SQLite runs. The values
+    /// are bound in the order they appear either way; but for a numbered one sqlx asks
+    /// SQLite for each parameter's name, every execution, and SQLite finds it by walking
+    /// the statement's list of names: quadratic in the parameters, and the largest single
+    /// cost of the intake writer's thread with a statement of hundreds of them. A `?` has
+    /// no name, so there is nothing to walk.
+    pub(crate) fn positional(sql: impl Into<String>) -> Self {
+        Self {
+            positional: true,
+            ..Self::new(sql)
         }
     }
 
@@ -41,8 +57,12 @@ impl<'a> SqlBuilder<'a> {
         T: 'a + Encode<'a, Db> + Type<Db>,
     {
         self.count += 1;
-        self.sql.push('$');
-        self.sql.push_str(&self.count.to_string());
+        if self.positional {
+            self.sql.push('?');
+        } else {
+            self.sql.push('$');
+            self.sql.push_str(&self.count.to_string());
+        }
         // Adding to `AnyArguments` only fails for a value that cannot encode; every type
         // bound here is an integer or a string.
         self.args.add(value).expect("a bindable value");
