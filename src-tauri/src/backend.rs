@@ -44,6 +44,12 @@ pub enum Startup {
 /// The watch the commands wait on (managed state).
 pub struct Started(tokio::sync::watch::Receiver<Startup>);
 
+/// A start not yet done: the sender that tells how it ends, and the [`Started`] to manage.
+pub fn starting() -> (tokio::sync::watch::Sender<Startup>, Started) {
+    let (tell, watch) = tokio::sync::watch::channel(Startup::Starting);
+    (tell, Started(watch))
+}
+
 /// Wraps the command handler so that every command runs only once the backend has started:
 /// before that, the call waits (on Tauri's async runtime) and then runs as usual; if the
 /// start failed, it is rejected with the reason. Without [`Started`] in managed state (a
@@ -95,8 +101,8 @@ pub fn after_start<R: Runtime>(
 pub fn start<R: Runtime>(app: &tauri::App<R>) -> Result<(), Box<dyn std::error::Error>> {
     let config_dir = app.path().app_config_dir()?;
     let data_dir = app.path().app_data_dir()?;
-    let (tell, watch) = tokio::sync::watch::channel(Startup::Starting);
-    app.manage(Started(watch));
+    let (tell, started) = starting();
+    app.manage(started);
     let handle = app.handle().clone();
     tauri::async_runtime::spawn(async move {
         match start_backend(&handle, config_dir, data_dir).await {
