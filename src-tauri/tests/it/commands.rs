@@ -254,7 +254,10 @@ fn a_command_waits_for_the_backend_and_hears_why_it_could_not_start() {
     let desk = tauri::async_runtime::block_on(ReplayDesk::start(config)).expect("backend starts");
     app.manage(desk.clone());
     tell.send_replace(Startup::Ready);
-    let info = asking.join().unwrap().expect("app_info answers once the backend is up");
+    let info = asking
+        .join()
+        .unwrap()
+        .expect("app_info answers once the backend is up");
     assert_eq!(info["version"], json!(env!("CARGO_PKG_VERSION")));
     tauri::async_runtime::block_on(desk.shutdown());
 
@@ -270,7 +273,10 @@ fn a_command_waits_for_the_backend_and_hears_why_it_could_not_start() {
     let refused = util::invoke(&webview, "app_info", json!({})).expect_err("refused");
     assert_eq!(refused["error"], json!("unavailable"), "{refused}");
     assert!(
-        refused["detail"].as_str().unwrap().contains("cannot listen on 127.0.0.1:8080"),
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("cannot listen on 127.0.0.1:8080"),
         "{refused}"
     );
 }
