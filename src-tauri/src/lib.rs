@@ -11,8 +11,9 @@ use tauri::{AppHandle, Builder, Manager, RunEvent, Runtime};
 /// themselves, so both exercise the same wiring.
 pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     // One command per line, so that parallel additions merge cleanly. The console's
-    // operations all go through `operation` (the library's operation table).
-    builder.invoke_handler(tauri::generate_handler![
+    // operations all go through `operation` (the library's operation table). Each waits
+    // for the backend to have started (`backend::after_start`).
+    builder.invoke_handler(backend::after_start(tauri::generate_handler![
         commands::app_info,
         commands::operation::operation,
         commands::host::host_create_class,
@@ -24,7 +25,7 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::settings::get_settings,
         commands::settings::save_settings,
         commands::settings::restart_app,
-    ])
+    ]))
 }
 
 /// Another launch of the app handed over to this one: bring its window to the front (it
@@ -44,8 +45,23 @@ pub fn show_main_window<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
+/// WebKitGTK (Linux) composites the page on the GPU, or in software through Mesa's
+/// llvmpipe where there is none: for a page of text and tables that costs the web process
+/// more memory than the page itself (docs/benchmarks.md, "The desktop app's footprint").
+/// Off unless the user's environment says otherwise; macOS and Windows use their own web
+/// views and never read this.
+fn webkit_defaults() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        // Before any thread exists (the first thing `run` does), and read by the WebKit
+        // processes this one starts.
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
+}
+
 /// Starts the backend and the window; blocks until the app quits, then stops the backend.
 pub fn run() {
+    webkit_defaults();
     // Registered first, so that a second launch hands over (and exits) before it opens a
     // window or tries the listen address the first one holds. Where no D-Bus session bus
     // answers (Linux without a desktop session) the plugin lets every launch run as before.
@@ -55,7 +71,8 @@ pub fn run() {
         }));
     let app = build_app(builder)
         .setup(|app| {
-            // Tauri panics on a setup error; a taken listen address deserves one plain line.
+            // Returns at once: the backend starts on a task while the window paints. Tauri
+            // panics on a setup error; a missing app dir deserves one plain line.
             if let Err(e) = backend::start(app) {
                 eprintln!("ReplayDesk could not start: {e}");
                 std::process::exit(1);

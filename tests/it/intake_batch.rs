@@ -85,6 +85,75 @@ async fn a_batch_with_repeats_and_a_class_event_records_each_report_as_one_by_on
     assert!(!store.is_member("c2", "amy").await.unwrap());
 }
 
+/// A batch of a size no power of two, over two classes, with repeats of an earlier batch
+/// among its reports: each answer is the message the store holds (same id, data, seq,
+/// random, status) — SQLite's batch insert names each new row's id without reading it
+/// back — and each raw report points at its own message.
+#[tokio::test]
+async fn each_answer_of_a_large_batch_is_the_stored_message() {
+    let (_dir, _db, store) = open().await;
+    let earlier: Vec<_> = (0..3)
+        .map(|i| timeline("c1", "g1", &format!("u{i}"), 7, 700))
+        .collect();
+    for r in store.record_intake(&earlier).await {
+        assert!(r.unwrap().created);
+    }
+    for skip_some in [false, true] {
+        let batch: Vec<_> = (0..37u64)
+            .map(|i| {
+                let (class, group) = if i % 3 == 0 {
+                    ("c2", "g2")
+                } else {
+                    ("c1", "g1")
+                };
+                // With `skip_some`, three reports repeat the earlier batch's (same uid and
+                // timestamp in c1): not created, answered with the earlier message.
+                if skip_some && i < 3 {
+                    return timeline("c1", "g1", &format!("u{i}"), 7, 900);
+                }
+                let ts = if skip_some { 1_000 + i } else { 100 + i };
+                timeline(
+                    class,
+                    group,
+                    &format!("u{}", i % 11),
+                    ts,
+                    10_000 + ts as i64,
+                )
+            })
+            .collect();
+        let out: Vec<_> = store
+            .record_intake(&batch)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let mut ids = std::collections::HashSet::new();
+        for (i, ins) in out.iter().enumerate() {
+            assert_eq!(ins.created, !(skip_some && i < 3), "report {i}");
+            assert!(ids.insert(ins.message.id), "report {i}: an id given twice");
+            let stored = store.message(ins.message.id).await.unwrap();
+            assert_eq!(
+                stored, ins.message,
+                "report {i}: the answer is the stored message"
+            );
+        }
+        for class in ["c1", "c2"] {
+            for r in store
+                .timeline_reports(class, None, 1000)
+                .await
+                .unwrap()
+                .items
+            {
+                let m = store.message(r.message_id.unwrap()).await.unwrap();
+                assert_eq!(
+                    (m.class_id.as_str(), Some(m.uid.as_str())),
+                    (class, r.uid.as_deref())
+                );
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_reporting_paths_class_cache_sees_every_change_made_here() {
     let (_dir, _db, store) = open().await;

@@ -13,18 +13,24 @@
 //     started (WebKitWebProcess, WebKitNetworkProcess), both as RSS (shared pages counted
 //     in every process) and PSS (shared pages divided between the processes sharing them).
 // Page cache is warm after the first run (nothing here drops it): "cold" means a new
-// process and a new data dir, not a cold disk.
+// process and a new data dir, not a cold disk. "Warm" starts on an existing store of
+// 100,000 messages (made once per binary: one start to create and migrate it, then the
+// messages written straight into the SQLite file; each warm run starts on a copy).
+// Several binaries (a baseline and a change) run alternately, each run's load average
+// printed beside its figures, so that they compare within one sitting.
 //
-//   node ui/e2e/bench-footprint.mjs [runs]      (default 3)
+//   node ui/e2e/bench-footprint.mjs [runs]      (default 3, per binary and per start)
 //   BENCH_DESKTOP_BIN=path  another binary (default $CARGO_TARGET_DIR/release/replaydesk-desktop)
+//   BENCH_DESKTOP_BINS=label=path,label=path   several, run alternately
+//   BENCH_STARTS=cold,warm  which starts (default both)
 //   BENCH_IDLE_SECS=60      how long to wait before reading memory
 //
 // Needs the release app (`npx --prefix ui tauri build --bundles deb`, or `cargo build
 // --release -p replaydesk-desktop` after `npm --prefix ui run build`), Xvfb and
 // ImageMagick's `import` (for the screenshots: target/e2e/footprint-*.png).
 
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -34,6 +40,14 @@ import { TARGET_DIR, cleanEnv, freePort, killAll, requireFile, shotPath, sleep, 
 const RUNS = Number(process.argv[2] ?? 3);
 const IDLE_SECS = Number(process.env.BENCH_IDLE_SECS ?? 60);
 const BIN = process.env.BENCH_DESKTOP_BIN ?? path.join(TARGET_DIR, "release", "replaydesk-desktop");
+const BINS = process.env.BENCH_DESKTOP_BINS
+  ? process.env.BENCH_DESKTOP_BINS.split(",").map((kv) => {
+      const at = kv.indexOf("=");
+      return { label: kv.slice(0, at), bin: kv.slice(at + 1) };
+    })
+  : [{ label: "app", bin: BIN }];
+const STARTS = (process.env.BENCH_STARTS ?? "cold,warm").split(",");
+const WARM_MESSAGES = 100_000;
 const SCREEN = { w: 1280, h: 1024 };
 
 function run(cmd, args, opts = {}) {
@@ -128,22 +142,76 @@ function processTree(root) {
 
 const mb = (kb) => kb / 1024;
 
-async function oneRun(n) {
-  const home = mkdtempSync(path.join(os.tmpdir(), "replaydesk-footprint-"));
-  const xvfb = await startXvfb(["-fbdir", home]);
-  const fb = path.join(home, "Xvfb_screen0");
-  const port = await freePort();
-  const env = cleanEnv({
-    DISPLAY: xvfb.display,
+/** The app's environment for a run in `home`. */
+function appEnv(home, display, port) {
+  return cleanEnv({
+    DISPLAY: display,
     XDG_DATA_HOME: path.join(home, "data"),
     XDG_CONFIG_HOME: path.join(home, "config"),
     REPLAYDESK_LISTEN: `127.0.0.1:${port}`,
     RUST_LOG: "warn",
   });
+}
+
+async function waitHealthy(port, ms) {
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    if ((await healthz(port)) === 200) return;
+    await sleep(50);
+  }
+  throw new Error(`/healthz on 127.0.0.1:${port} did not answer 200 within ${ms} ms`);
+}
+
+/**
+ * A home whose store holds WARM_MESSAGES messages, made by `bin` itself (one start creates
+ * and migrates the store, a graceful stop, then the messages go straight into the file with
+ * one INSERT, as ui/e2e/bench-100k.mjs seeds them).
+ */
+async function warmTemplate(bin) {
+  const home = mkdtempSync(path.join(os.tmpdir(), "replaydesk-footprint-warm-"));
+  const xvfb = await startXvfb();
+  const port = await freePort();
+  const app = start("replaydesk-desktop (seeding)", bin, [], { env: appEnv(home, xvfb.display, port) });
+  await waitHealthy(port, 60000);
+  await app.stop(10000);
+  await xvfb.stop();
+  const db = path.join(home, "data", "dev.replaydesk.desktop", "replaydesk.db");
+  const base = Date.now() - WARM_MESSAGES * 100;
+  execFileSync("sqlite3", [db], {
+    input: `
+BEGIN;
+INSERT INTO classes (class_id, group_id, teacher_uid, report_token_sha256, created_at)
+VALUES ('bench-warm', 'replay_bench_warm', 'teacher', '${"0".repeat(64)}', ${base});
+WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < ${WARM_MESSAGES})
+INSERT INTO messages (class_id, group_id, msg_type, uid, seq, random, data, dedup_key, status,
+  attempt_count, im_msg_seq, created_at, updated_at, sent_at)
+SELECT 'bench-warm', 'replay_bench_warm', 1003, 'stu' || (n % 40), 1000000 + n, n,
+  '{"type":1003,"seq":' || (1000000 + n) || ',"timestamp":' || (n * 1000) || ',"uid":"stu' || (n % 40) || '"}',
+  'bench:' || n, 'sent', 1, n, ${base} + n * 100, ${base} + n * 100, ${base} + n * 100
+FROM i;
+COMMIT;
+PRAGMA wal_checkpoint(TRUNCATE);
+`,
+  });
+  return home;
+}
+
+async function oneRun(n, bin, template, name) {
+  const home = mkdtempSync(path.join(os.tmpdir(), "replaydesk-footprint-"));
+  if (template) {
+    for (const dir of ["data", "config"]) {
+      if (existsSync(path.join(template, dir))) cpSync(path.join(template, dir), path.join(home, dir), { recursive: true });
+    }
+  }
+  const load = os.loadavg()[0];
+  const xvfb = await startXvfb(["-fbdir", home]);
+  const fb = path.join(home, "Xvfb_screen0");
+  const port = await freePort();
+  const env = appEnv(home, xvfb.display, port);
   // Nothing painted yet: the bare Xvfb screen must read as blank, or the figure means nothing.
   if (screenHasContent(fb)) throw new Error("the empty Xvfb screen already shows content");
   const t0 = performance.now();
-  const app = start("replaydesk-desktop", BIN, [], { env });
+  const app = start("replaydesk-desktop", bin, [], { env });
   let paintMs = null;
   let healthMs = null;
   let captureMs = 0;
@@ -168,7 +236,7 @@ async function oneRun(n) {
   await health;
   if (paintMs === null) throw new Error(`run ${n}: no content on the screen after 30 s`);
   if (healthMs === null) throw new Error(`run ${n}: /healthz on 127.0.0.1:${port} did not answer 200 within 30 s`);
-  const shot = shotPath(`footprint-run${n}.png`);
+  const shot = shotPath(`footprint-${name}-run${n}.png`);
   await run("import", ["-window", "root", shot], { env: { ...process.env, DISPLAY: xvfb.display } });
 
   const idleLeft = IDLE_SECS * 1000 - (performance.now() - t0);
@@ -189,7 +257,7 @@ async function oneRun(n) {
   await app.stop(10000);
   await xvfb.stop();
   rmSync(home, { recursive: true, force: true });
-  return { paintMs, healthMs, captureMs: captureMs / captures, main, rss, pss, parts, shot };
+  return { paintMs, healthMs, captureMs: captureMs / captures, main, rss, pss, parts, shot, load };
 }
 
 function median(xs) {
@@ -198,29 +266,46 @@ function median(xs) {
 }
 
 async function main() {
-  requireFile(BIN, "build the release app: npx --prefix ui tauri build --bundles deb");
+  for (const { bin } of BINS) requireFile(bin, "build the release app: npx --prefix ui tauri build --bundles deb");
   const [load1] = os.loadavg();
-  console.log(`footprint of ${BIN}`);
-  console.log(`${os.cpus().length} cores, load average ${load1.toFixed(1)} at the start; idle wait ${IDLE_SECS} s`);
-  const results = [];
-  for (let n = 1; n <= RUNS; n++) {
-    const r = await oneRun(n);
-    results.push(r);
-    console.log(
-      `run ${n}: first paint ${r.paintMs.toFixed(0)} ms (screen read ${r.captureMs.toFixed(1)} ms), /healthz ${r.healthMs.toFixed(0)} ms; ` +
-        `idle after ${IDLE_SECS} s: app ${mb(r.main.rss).toFixed(1)} MB RSS / ${mb(r.main.pss).toFixed(1)} MB PSS, ` +
-        `with WebKit ${mb(r.rss).toFixed(1)} MB RSS / ${mb(r.pss).toFixed(1)} MB PSS [${r.parts.join(", ")}]; ${r.shot}`,
-    );
+  console.log(`footprint of ${BINS.map((b) => `${b.label} = ${b.bin}`).join("; ")}`);
+  console.log(`${os.cpus().length} cores, load average ${load1.toFixed(1)} at the start; idle wait ${IDLE_SECS} s; ${new Date().toISOString()}`);
+  const templates = new Map();
+  if (STARTS.includes("warm")) {
+    for (const { label, bin } of BINS) {
+      const t0 = performance.now();
+      templates.set(label, await warmTemplate(bin));
+      console.log(`${label}: warm store of ${WARM_MESSAGES} messages made in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
   }
+  const results = new Map();
+  for (let n = 1; n <= RUNS; n++) {
+    for (const startKind of STARTS) {
+      for (const { label, bin } of BINS) {
+        const r = await oneRun(n, bin, startKind === "warm" ? templates.get(label) : null, `${label}-${startKind}`);
+        const key = `${label} ${startKind}`;
+        if (!results.has(key)) results.set(key, []);
+        results.get(key).push(r);
+        console.log(
+          `run ${n} ${key} (load ${r.load.toFixed(1)}): first paint ${r.paintMs.toFixed(0)} ms (screen read ${r.captureMs.toFixed(1)} ms), /healthz ${r.healthMs.toFixed(0)} ms; ` +
+            `idle after ${IDLE_SECS} s: app ${mb(r.main.rss).toFixed(1)} MB RSS / ${mb(r.main.pss).toFixed(1)} MB PSS, ` +
+            `with WebKit ${mb(r.rss).toFixed(1)} MB RSS / ${mb(r.pss).toFixed(1)} MB PSS [${r.parts.join(", ")}]; ${r.shot}`,
+        );
+      }
+    }
+  }
+  for (const home of templates.values()) rmSync(home, { recursive: true, force: true });
   const row = (what, xs, unit, goal) =>
-    console.log(`${what.padEnd(44)} median ${median(xs).toFixed(unit === "ms" ? 0 : 1)} ${unit}, min ${Math.min(...xs).toFixed(unit === "ms" ? 0 : 1)}, max ${Math.max(...xs).toFixed(unit === "ms" ? 0 : 1)}${goal ? ` (goal ${goal})` : ""}`);
-  console.log(`--- ${RUNS} runs, load average ${os.loadavg()[0].toFixed(1)} at the end`);
-  row("cold start → first paint", results.map((r) => r.paintMs), "ms", "< 1000 ms");
-  row("cold start → /healthz 200", results.map((r) => r.healthMs), "ms");
-  row("idle RSS, app process", results.map((r) => mb(r.main.rss)), "MB");
-  row("idle PSS, app process", results.map((r) => mb(r.main.pss)), "MB");
-  row("idle RSS, app + WebKit processes", results.map((r) => mb(r.rss)), "MB");
-  row("idle PSS, app + WebKit processes", results.map((r) => mb(r.pss)), "MB", "< 120 MB");
+    console.log(`${what.padEnd(52)} median ${median(xs).toFixed(unit === "ms" ? 0 : 1)} ${unit}, min ${Math.min(...xs).toFixed(unit === "ms" ? 0 : 1)}, max ${Math.max(...xs).toFixed(unit === "ms" ? 0 : 1)}${goal ? ` (goal ${goal})` : ""}`);
+  console.log(`--- ${RUNS} runs each, load average ${os.loadavg()[0].toFixed(1)} at the end`);
+  for (const [key, rs] of results) {
+    const warm = key.endsWith("warm");
+    row(`${key}: start → first paint`, rs.map((r) => r.paintMs), "ms", warm ? "< 600 ms" : "< 1000 ms");
+    row(`${key}: start → /healthz 200`, rs.map((r) => r.healthMs), "ms");
+    row(`${key}: idle PSS, app process`, rs.map((r) => mb(r.main.pss)), "MB");
+    row(`${key}: idle RSS, app + WebKit processes`, rs.map((r) => mb(r.rss)), "MB");
+    row(`${key}: idle PSS, app + WebKit processes`, rs.map((r) => mb(r.pss)), "MB", "≤ 200 MB");
+  }
 }
 
 main()

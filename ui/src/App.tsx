@@ -20,7 +20,7 @@ const queryClient = new QueryClient({
   },
 });
 
-const router = makeRouter();
+export const router = makeRouter();
 
 type Gate = "checking" | "in" | "out";
 

@@ -125,6 +125,12 @@ export function Shell() {
         </nav>
         <div className="header-status">
           {state.status === "ready" && <ModeBadge info={state.info} />}
+          {/* The desktop app paints before its backend has started; its first answer ends this. */}
+          {state.status === "loading" && inTauri && (
+            <span className="badge" data-testid="starting" role="status">
+              Starting…
+            </span>
+          )}
           {state.status === "error" && <span className="badge badge-error">Backend unavailable</span>}
           <ThemeToggle />
           {transport().kind === "http" && me && (

@@ -9,10 +9,10 @@
 use super::filter::Page;
 use super::members::{touch_member_tx, MemberRole};
 use super::messages::{insert_message_tx, message_columns, message_from_row, Inserted, NewMessage};
-use super::sql::{pow2_chunks, push_rows};
-use super::types::StoredMessage;
+use super::sql::{padded_columns, pow2_chunks, push_padded_values, push_rows};
+use super::types::{MessageStatus, StoredMessage};
 use super::SqlBuilder;
-use super::{now_ms, Store, StoreError, StoreResult};
+use super::{now_ms, Engine, Store, StoreError, StoreResult};
 use super::{Db, DbRow};
 use replaydesk_protocol::{MessageType, Payload, ReplayMessage};
 use serde::{Deserialize, Serialize};
@@ -169,11 +169,19 @@ struct Drafted<'a> {
 }
 
 /// The timeline reports of a batch with a few multi-row statements: every new message in
-/// one `INSERT` (per power-of-two chunk), every raw report in one, every reporting member
-/// in one upsert. A report whose message could not be inserted that way (a repeat, or a
-/// `seq` already taken in the group) goes through [`insert_message_tx`] on its own.
+/// one `INSERT`, every raw report in one, every reporting member in one upsert. A report
+/// whose message could not be inserted that way (a repeat, or a `seq` already taken in the
+/// group) goes through [`insert_message_tx`] on its own.
+///
+/// On SQLite each of the three is one statement for the whole batch, padded to a power of
+/// two (`push_padded_values`), and the messages' insert returns no rows: every statement
+/// and every returned row is a round trip to the connection's own thread (sqlx), which was
+/// a large share of the single writer's time. On PostgreSQL (no such hand-off, but no
+/// untyped `VALUES` either) each is one statement per power-of-two chunk, returning the
+/// new messages.
 async fn timelines_tx(
     tx: &mut Transaction<'_, Db>,
+    engine: Engine,
     items: &[(usize, &TimelineIntake)],
     now: i64,
     out: &mut [Option<Inserted>],
@@ -196,49 +204,11 @@ async fn timelines_tx(
             data: msg.to_data(),
         });
     }
-    // 1. The messages. Rows skipped by ON CONFLICT are not returned; the rest are matched
-    // back to their report by (class, dedup key), which is unique.
-    let mut created: HashMap<(String, String), StoredMessage> =
-        HashMap::with_capacity(drafts.len());
-    let mut at = 0;
-    for size in pow2_chunks(drafts.len()) {
-        let chunk = &drafts[at..at + size];
-        at += size;
-        let mut qb = SqlBuilder::new(
-            "INSERT INTO messages (class_id, group_id, msg_type, uid, seq, random, data, \
-             dedup_key, status, next_attempt_at, created_at, updated_at) VALUES ",
-        );
-        push_rows(&mut qb, chunk, |b, d| {
-            b.push_bind(d.t.class_id.as_str())
-                .push(", ")
-                .push_bind(d.t.group_id.as_str())
-                .push(", ")
-                .push_bind(d.msg_type)
-                .push(", ")
-                .push_bind(d.uid)
-                .push(", ")
-                .push_bind(d.seq)
-                .push(", ")
-                .push_bind(d.random)
-                .push(", ")
-                .push_bind(d.data.as_str())
-                .push(", ")
-                .push_bind(d.key.as_str())
-                .push(", 'pending', ")
-                .push_bind(now)
-                .push(", ")
-                .push_bind(now)
-                .push(", ")
-                .push_bind(now);
-        });
-        qb.push(" ON CONFLICT DO NOTHING RETURNING ");
-        qb.push(message_columns()).push(", dedup_key");
-        for row in qb.build().fetch_all(&mut **tx).await? {
-            let m = message_from_row(&row)?;
-            let key: String = row.try_get("dedup_key")?;
-            created.insert((m.class_id.clone(), key), m);
-        }
-    }
+    // 1. The messages, matched back to their report by (class, dedup key), which is unique.
+    let mut created = match engine {
+        Engine::Sqlite => insert_messages_padded(tx, &drafts, now).await?,
+        Engine::Postgres => insert_messages_chunked(tx, &drafts, now).await?,
+    };
     let mut message_ids = Vec::with_capacity(drafts.len());
     for ((slot, t), d) in items.iter().zip(&drafts) {
         let inserted = match created.remove(&(t.class_id.clone(), d.key.clone())) {
@@ -275,72 +245,272 @@ async fn timelines_tx(
     for (d, id) in drafts.iter().zip(&message_ids) {
         rows.push((d, to_i64(d.t.message.timestamp, "timestamp")?, *id));
     }
-    let mut at = 0;
-    for size in pow2_chunks(rows.len()) {
-        let chunk = &rows[at..at + size];
-        at += size;
-        let mut qb = SqlBuilder::new(
-            "INSERT INTO timeline_reports (class_id, uid, client_timestamp, rtt_ms, rtt_source, \
-             received_at, time_line, uncertainty_ms, message_id, accepted, body) VALUES ",
-        );
-        push_rows(&mut qb, chunk, |b, (d, ts, id)| {
-            let t = d.t;
-            b.push_bind(t.class_id.as_str())
-                .push(", ")
-                .push_bind(d.uid)
-                .push(", ")
-                .push_bind(*ts)
-                .push(", ")
-                .push_bind(t.rtt_ms)
-                .push(", ")
-                .push_bind(t.rtt_source)
-                .push(", ")
-                .push_bind(t.received_at)
-                .push(", ")
-                .push_bind(d.time_line)
-                .push(", ")
-                .push_bind(t.uncertainty_ms)
-                .push(", ")
-                .push_bind(*id)
-                .push(", 1, ")
-                .push_bind(t.body.as_str());
-        });
-        qb.build().execute(&mut **tx).await?;
+    const REPORT_COLUMNS: &str = "INSERT INTO timeline_reports (class_id, uid, client_timestamp, \
+         rtt_ms, rtt_source, received_at, time_line, uncertainty_ms, message_id, body, accepted) ";
+    fn report_row<'a>(b: &mut SqlBuilder<'a>, (d, ts, id): &'a (&'a Drafted<'a>, i64, i64)) {
+        let t = d.t;
+        b.push_bind(t.class_id.as_str())
+            .push(", ")
+            .push_bind(d.uid)
+            .push(", ")
+            .push_bind(*ts)
+            .push(", ")
+            .push_bind(t.rtt_ms)
+            .push(", ")
+            .push_bind(t.rtt_source)
+            .push(", ")
+            .push_bind(t.received_at)
+            .push(", ")
+            .push_bind(d.time_line)
+            .push(", ")
+            .push_bind(t.uncertainty_ms)
+            .push(", ")
+            .push_bind(*id)
+            .push(", ")
+            .push_bind(t.body.as_str());
+    }
+    match engine {
+        Engine::Sqlite => {
+            let mut qb = SqlBuilder::positional(REPORT_COLUMNS);
+            qb.push("SELECT ")
+                .push(&padded_columns(10))
+                .push(", 1 FROM ");
+            push_padded_values(&mut qb, &rows, 10, |b, r| report_row(b, r));
+            qb.push(" WHERE v.column1 IS NOT NULL");
+            qb.build().execute(&mut **tx).await?;
+        }
+        Engine::Postgres => {
+            let mut at = 0;
+            for size in pow2_chunks(rows.len()) {
+                let chunk = &rows[at..at + size];
+                at += size;
+                let mut qb = SqlBuilder::new(REPORT_COLUMNS);
+                qb.push("VALUES ");
+                push_rows(&mut qb, chunk, |b, r| {
+                    report_row(b, r);
+                    b.push(", 1");
+                });
+                qb.build().execute(&mut **tx).await?;
+            }
+        }
     }
     // 3. The members: each (class, uid) once per batch (PostgreSQL refuses an upsert that
-    // touches a row twice).
+    // touches a row twice). As `touch_member_tx`: a known member keeps its role and moves
+    // `last_seen_at`.
     let mut seen = HashSet::with_capacity(items.len());
     let members: Vec<&Drafted> = drafts
         .iter()
         .filter(|d| seen.insert((d.t.class_id.as_str(), d.uid)))
         .collect();
+    const MEMBER_COLUMNS: &str =
+        "INSERT INTO class_members (class_id, uid, role, first_seen_at, last_seen_at) ";
+    const MEMBER_UPSERT: &str = " ON CONFLICT (class_id, uid) DO UPDATE SET \
+         last_seen_at = CASE WHEN excluded.last_seen_at > class_members.last_seen_at \
+         THEN excluded.last_seen_at ELSE class_members.last_seen_at END";
+    fn member_row<'a>(b: &mut SqlBuilder<'a>, d: &'a &'a Drafted<'a>) {
+        b.push_bind(d.t.class_id.as_str())
+            .push(", ")
+            .push_bind(d.uid)
+            .push(", ")
+            .push_bind(d.t.role.as_str());
+    }
+    match engine {
+        Engine::Sqlite => {
+            let mut qb = SqlBuilder::positional(MEMBER_COLUMNS);
+            qb.push("SELECT ").push(&padded_columns(3)).push(", ");
+            qb.push_bind(now).push(", ").push_bind(now).push(" FROM ");
+            push_padded_values(&mut qb, &members, 3, |b, d| member_row(b, d));
+            // The WHERE also tells SQLite's parser that ON CONFLICT is the upsert's.
+            qb.push(" WHERE v.column1 IS NOT NULL").push(MEMBER_UPSERT);
+            qb.build().execute(&mut **tx).await?;
+        }
+        Engine::Postgres => {
+            let mut at = 0;
+            for size in pow2_chunks(members.len()) {
+                let chunk = &members[at..at + size];
+                at += size;
+                let mut qb = SqlBuilder::new(MEMBER_COLUMNS);
+                qb.push("VALUES ");
+                push_rows(&mut qb, chunk, |b, d| {
+                    member_row(b, d);
+                    b.push(", ").push_bind(now).push(", ").push_bind(now);
+                });
+                qb.push(MEMBER_UPSERT);
+                qb.build().execute(&mut **tx).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The columns a report's new message is inserted with (the rest take their defaults).
+const MESSAGE_INSERT: &str = "INSERT INTO messages (class_id, group_id, msg_type, uid, seq, \
+     random, data, dedup_key, status, next_attempt_at, created_at, updated_at) ";
+
+/// The new messages keyed by (class, dedup key), as the database holds them right after
+/// this insert.
+type Created = HashMap<(String, String), StoredMessage>;
+
+/// SQLite: one padded `INSERT ... SELECT`, which returns no rows. Its rows are given ids
+/// one after another in `VALUES` order (one writer; `AUTOINCREMENT` takes the next id for
+/// each), so when every row went in, the last id and the count name each row's id and the
+/// messages are what was inserted. When some were skipped (a repeat, a seq taken), the
+/// ones that went in are read back: the ids above the highest one before the insert.
+async fn insert_messages_padded(
+    tx: &mut Transaction<'_, Db>,
+    drafts: &[Drafted<'_>],
+    now: i64,
+) -> StoreResult<Created> {
+    // Before the insert, the highest id so far; after it, how many went in and the last
+    // one's id: all in the same round trip (sqlx's `Any` result leaves the last id out).
+    // `changes()` counts this insert's own rows, not its triggers'.
+    let mut qb = SqlBuilder::positional("SELECT COALESCE(MAX(id), 0) FROM messages; ");
+    qb.push(MESSAGE_INSERT);
+    qb.push("SELECT ")
+        .push(&padded_columns(8))
+        .push(", 'pending', ");
+    qb.push_bind(now)
+        .push(", ")
+        .push_bind(now)
+        .push(", ")
+        .push_bind(now)
+        .push(" FROM ");
+    push_padded_values(&mut qb, drafts, 8, |b, d| {
+        b.push_bind(d.t.class_id.as_str())
+            .push(", ")
+            .push_bind(d.t.group_id.as_str())
+            .push(", ")
+            .push_bind(d.msg_type)
+            .push(", ")
+            .push_bind(d.uid)
+            .push(", ")
+            .push_bind(d.seq)
+            .push(", ")
+            .push_bind(d.random)
+            .push(", ")
+            .push_bind(d.data.as_str())
+            .push(", ")
+            .push_bind(d.key.as_str());
+    });
+    // The WHERE also tells SQLite's parser that ON CONFLICT is the upsert's.
+    qb.push(" WHERE v.column1 IS NOT NULL ON CONFLICT DO NOTHING;")
+        .push(" SELECT changes(), last_insert_rowid()");
+    // `fetch_all`, not `fetch_one`: sqlx stops a one-row fetch after the first statement.
+    let rows = qb.build().fetch_all(&mut **tx).await?;
+    let [before, after] = rows.as_slice() else {
+        return Err(StoreError::Invalid(format!(
+            "the messages' insert answered {} rows, not 2",
+            rows.len()
+        )));
+    };
+    let before: i64 = before.try_get(0)?;
+    let inserted: i64 = after.try_get(0)?;
+    let last: i64 = after.try_get(1)?;
+    let mut created = Created::with_capacity(drafts.len());
+    if inserted == 0 {
+        return Ok(created);
+    }
+    if inserted == drafts.len() as i64 {
+        // Every row took the next id in turn.
+        for (d, id) in drafts.iter().zip(last - inserted + 1..) {
+            created.insert(
+                (d.t.class_id.clone(), d.key.clone()),
+                new_message(d, id, now)?,
+            );
+        }
+        return Ok(created);
+    }
+    // Some were skipped (and may have used up an id each): the ones that went in are the
+    // ids above the highest before, up to the last.
+    let sql = format!(
+        "SELECT {}, dedup_key FROM messages WHERE id > $1 AND id <= $2",
+        message_columns()
+    );
+    for row in sqlx::query(&sql)
+        .bind(before)
+        .bind(last)
+        .fetch_all(&mut **tx)
+        .await?
+    {
+        let m = message_from_row(&row)?;
+        let key: String = row.try_get("dedup_key")?;
+        created.insert((m.class_id.clone(), key), m);
+    }
+    Ok(created)
+}
+
+/// A report's message as `insert_messages_padded` wrote it (the columns' defaults for the
+/// rest: no attempt yet).
+fn new_message(d: &Drafted<'_>, id: i64, now: i64) -> StoreResult<StoredMessage> {
+    Ok(StoredMessage {
+        id,
+        class_id: d.t.class_id.clone(),
+        group_id: d.t.group_id.clone(),
+        msg_type: d.t.message.message_type(),
+        uid: d.uid.to_owned(),
+        seq: u64::try_from(d.seq)
+            .map_err(|_| StoreError::Invalid(format!("seq {} out of range", d.seq)))?,
+        random: u32::try_from(d.random)
+            .map_err(|_| StoreError::Invalid(format!("random {} out of range", d.random)))?,
+        data: d.data.clone(),
+        status: MessageStatus::Pending,
+        attempt_count: 0,
+        next_attempt_at: Some(now),
+        last_error: None,
+        im_msg_seq: None,
+        im_msg_time: None,
+        created_at: now,
+        updated_at: now,
+        sent_at: None,
+    })
+}
+
+/// PostgreSQL: one `INSERT ... RETURNING` per power-of-two chunk. Rows skipped by ON
+/// CONFLICT are not returned.
+async fn insert_messages_chunked(
+    tx: &mut Transaction<'_, Db>,
+    drafts: &[Drafted<'_>],
+    now: i64,
+) -> StoreResult<Created> {
+    let mut created = Created::with_capacity(drafts.len());
     let mut at = 0;
-    for size in pow2_chunks(members.len()) {
-        let chunk = &members[at..at + size];
+    for size in pow2_chunks(drafts.len()) {
+        let chunk = &drafts[at..at + size];
         at += size;
-        let mut qb = SqlBuilder::new(
-            "INSERT INTO class_members (class_id, uid, role, first_seen_at, last_seen_at) VALUES ",
-        );
+        let mut qb = SqlBuilder::new(MESSAGE_INSERT);
+        qb.push("VALUES ");
         push_rows(&mut qb, chunk, |b, d| {
             b.push_bind(d.t.class_id.as_str())
                 .push(", ")
+                .push_bind(d.t.group_id.as_str())
+                .push(", ")
+                .push_bind(d.msg_type)
+                .push(", ")
                 .push_bind(d.uid)
                 .push(", ")
-                .push_bind(d.t.role.as_str())
+                .push_bind(d.seq)
+                .push(", ")
+                .push_bind(d.random)
+                .push(", ")
+                .push_bind(d.data.as_str())
+                .push(", ")
+                .push_bind(d.key.as_str())
+                .push(", 'pending', ")
+                .push_bind(now)
                 .push(", ")
                 .push_bind(now)
                 .push(", ")
                 .push_bind(now);
         });
-        // As `touch_member_tx`: a known member keeps its role and moves `last_seen_at`.
-        qb.push(
-            " ON CONFLICT (class_id, uid) DO UPDATE SET \
-             last_seen_at = CASE WHEN excluded.last_seen_at > class_members.last_seen_at \
-             THEN excluded.last_seen_at ELSE class_members.last_seen_at END",
-        );
-        qb.build().execute(&mut **tx).await?;
+        qb.push(" ON CONFLICT DO NOTHING RETURNING ");
+        qb.push(message_columns()).push(", dedup_key");
+        for row in qb.build().fetch_all(&mut **tx).await? {
+            let m = message_from_row(&row)?;
+            let key: String = row.try_get("dedup_key")?;
+            created.insert((m.class_id.clone(), key), m);
+        }
     }
-    Ok(())
+    Ok(created)
 }
 
 /// A class start or end: becomes (or, repeated, finds) its 1001 / 1002.
@@ -441,7 +611,7 @@ impl Store {
                 IntakeItem::ClassEvent(_) | IntakeItem::Reanchor(_) => None,
             })
             .collect();
-        timelines_tx(&mut tx, &timelines, now, &mut out).await?;
+        timelines_tx(&mut tx, self.engine(), &timelines, now, &mut out).await?;
         let mut class_changed = false;
         let mut not_taken = vec![false; batch.len()];
         let mut reanchored = Vec::new();

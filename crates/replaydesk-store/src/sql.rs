@@ -19,6 +19,8 @@ pub(crate) struct SqlBuilder<'a> {
     sql: String,
     args: AnyArguments<'a>,
     count: usize,
+    /// `?` placeholders instead of `$n` (SQLite only: see [`SqlBuilder::positional`]).
+    positional: bool,
 }
 
 impl<'a> SqlBuilder<'a> {
@@ -27,6 +29,20 @@ impl<'a> SqlBuilder<'a> {
             sql: sql.into(),
             args: AnyArguments::default(),
             count: 0,
+            positional: false,
+        }
+    }
+
+    /// A builder writing `?` placeholders, for statements that only SQLite runs. The values
+    /// are bound in the order they appear either way; but for a numbered one sqlx asks
+    /// SQLite for each parameter's name, every execution, and SQLite finds it by walking
+    /// the statement's list of names: quadratic in the parameters, and the largest single
+    /// cost of the intake writer's thread with a statement of hundreds of them. A `?` has
+    /// no name, so there is nothing to walk.
+    pub(crate) fn positional(sql: impl Into<String>) -> Self {
+        Self {
+            positional: true,
+            ..Self::new(sql)
         }
     }
 
@@ -41,8 +57,12 @@ impl<'a> SqlBuilder<'a> {
         T: 'a + Encode<'a, Db> + Type<Db>,
     {
         self.count += 1;
-        self.sql.push('$');
-        self.sql.push_str(&self.count.to_string());
+        if self.positional {
+            self.sql.push('?');
+        } else {
+            self.sql.push('$');
+            self.sql.push_str(&self.count.to_string());
+        }
         // Adding to `AnyArguments` only fails for a value that cannot encode; every type
         // bound here is an integer or a string.
         self.args.add(value).expect("a bindable value");
@@ -105,4 +125,44 @@ pub(crate) fn push_rows<'a, T>(
         row(qb, r);
         qb.push(")");
     }
+}
+
+/// Appends `(VALUES (v1, ...), ...) AS v` for `rows`, padded with rows of `width` NULLs up
+/// to the next power of two, for an `INSERT ... SELECT ... FROM` that keeps `WHERE
+/// v.column1 IS NOT NULL` (every real row's first value is a non-NULL key). One statement
+/// then takes a whole batch, and its text (prepared once per connection) depends only on
+/// the padded size, so a handful of texts serve every batch size — where [`pow2_chunks`]
+/// needed one statement per chunk, each a round trip to SQLite's connection thread. `row`
+/// must bind exactly `width` values.
+pub(crate) fn push_padded_values<'a, T>(
+    qb: &mut SqlBuilder<'a>,
+    rows: &'a [T],
+    width: usize,
+    mut row: impl FnMut(&mut SqlBuilder<'a>, &'a T),
+) {
+    qb.push("(VALUES ");
+    for (i, r) in rows.iter().enumerate() {
+        qb.push(if i == 0 { "(" } else { ", (" });
+        row(qb, r);
+        qb.push(")");
+    }
+    for i in rows.len()..rows.len().next_power_of_two() {
+        qb.push(if i == 0 { "(" } else { ", (" });
+        for c in 0..width {
+            if c > 0 {
+                qb.push(", ");
+            }
+            qb.push_bind(None::<i64>);
+        }
+        qb.push(")");
+    }
+    qb.push(") AS v");
+}
+
+/// `v.column1, v.column2, ..., v.column{n}`: the columns of [`push_padded_values`].
+pub(crate) fn padded_columns(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("v.column{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -224,3 +224,59 @@ fn a_secret_planted_through_settings_appears_in_no_answer_the_database_or_the_lo
     let kept = std::fs::read_to_string(f.dir.path().join("config").join("secrets.toml")).unwrap();
     assert!(kept.contains(PLANTED));
 }
+
+/// While the backend starts, a command waits for it and then answers as usual; once the
+/// start has failed, a command is refused with the reason. (The app manages `Started`
+/// before its window exists and the desk once the backend is up: `backend::start`.)
+#[test]
+fn a_command_waits_for_the_backend_and_hears_why_it_could_not_start() {
+    use replaydesk_desktop_lib::backend::{starting, Startup};
+    let (tell, started) = starting();
+    let app = build_app(mock_builder())
+        .manage(started)
+        .build(mock_context(noop_assets()))
+        .expect("the app builds");
+    let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("the main window builds");
+    let asking = {
+        let webview = webview.clone();
+        std::thread::spawn(move || util::invoke(&webview, "app_info", json!({})))
+    };
+    // Not answered while the backend is starting (there is no desk to answer with yet).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!asking.is_finished(), "answered before the backend was up");
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        db: dir.path().join("replaydesk.db"),
+        ..Default::default()
+    };
+    let desk = tauri::async_runtime::block_on(ReplayDesk::start(config)).expect("backend starts");
+    app.manage(desk.clone());
+    tell.send_replace(Startup::Ready);
+    let info = asking
+        .join()
+        .unwrap()
+        .expect("app_info answers once the backend is up");
+    assert_eq!(info["version"], json!(env!("CARGO_PKG_VERSION")));
+    tauri::async_runtime::block_on(desk.shutdown());
+
+    let (tell, started) = starting();
+    let app = build_app(mock_builder())
+        .manage(started)
+        .build(mock_context(noop_assets()))
+        .expect("the app builds");
+    let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("the main window builds");
+    tell.send_replace(Startup::Failed("cannot listen on 127.0.0.1:8080".into()));
+    let refused = util::invoke(&webview, "app_info", json!({})).expect_err("refused");
+    assert_eq!(refused["error"], json!("unavailable"), "{refused}");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("cannot listen on 127.0.0.1:8080"),
+        "{refused}"
+    );
+}
