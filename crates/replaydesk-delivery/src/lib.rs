@@ -186,6 +186,13 @@ impl Delivery {
         &self.inner.im
     }
 
+    /// Waits for an app-wide request slot in the limiter sending uses (and, on
+    /// PostgreSQL, the budget every node shares), so that other IM calls (the archive's
+    /// history reads) and sending together stay under the app's limit.
+    pub async fn acquire_call(&self) {
+        self.inner.limiters.acquire_call().await;
+    }
+
     pub fn stats(&self) -> StatsSnapshot {
         self.inner.stats.snapshot()
     }

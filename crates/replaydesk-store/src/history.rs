@@ -60,10 +60,44 @@ fn run_from_row(row: &DbRow) -> Result<ReconcileRunRow, sqlx::Error> {
     })
 }
 
-/// Stores one fetched group message, replacing an earlier fetch of the same one.
-const HISTORY_UPSERT: &str = "INSERT INTO group_history (class_id, im_msg_seq, item, fetched_at) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (class_id, im_msg_seq) \
-     DO UPDATE SET item = excluded.item, fetched_at = excluded.fetched_at";
+/// Stores one fetched group message. An earlier copy is replaced, except that a message's
+/// body is never replaced by the IM's later placeholder for it (`IsPlaceMsg`: expired,
+/// recalled): the archive keeps what the IM forgot.
+const HISTORY_UPSERT: &str = "INSERT INTO group_history (class_id, im_msg_seq, item, fetched_at, is_place) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (class_id, im_msg_seq) \
+     DO UPDATE SET item = excluded.item, fetched_at = excluded.fetched_at, is_place = excluded.is_place \
+     WHERE group_history.is_place = 1 OR excluded.is_place = 0";
+
+/// Whether a history item (JSON as received) is a placeholder: `IsPlaceMsg` 1 (a number or
+/// its text).
+pub fn item_is_place(item: &str) -> bool {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(item) else {
+        return false;
+    };
+    match v.get("IsPlaceMsg") {
+        Some(serde_json::Value::Number(n)) => n.as_i64().is_some_and(|n| n != 0),
+        Some(serde_json::Value::String(s)) => s.trim().parse::<i64>().is_ok_and(|n| n != 0),
+        _ => false,
+    }
+}
+
+pub(crate) async fn history_upsert(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    class_id: &str,
+    seq: u64,
+    item: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(HISTORY_UPSERT)
+        .bind(class_id)
+        .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+        .bind(item)
+        .bind(now)
+        .bind(i64::from(item_is_place(item)))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
 
 impl Store {
     /// The class's latest reconcile run.
@@ -77,7 +111,8 @@ impl Store {
         Ok(row.as_ref().map(run_from_row).transpose()?)
     }
 
-    /// Starts a run from the newest message, dropping the previously fetched history.
+    /// Starts a run from the newest message. The history already held stays (it is the
+    /// class's archive too): the run's pages refresh it.
     pub async fn start_reconcile(
         &self,
         class_id: &str,
@@ -85,10 +120,6 @@ impl Store {
     ) -> StoreResult<ReconcileRunRow> {
         let now = now_ms();
         let mut tx = self.writer().begin().await?;
-        sqlx::query("DELETE FROM group_history WHERE class_id = $1")
-            .bind(class_id)
-            .execute(&mut *tx)
-            .await?;
         let row = sqlx::query(&format!(
             "INSERT INTO reconcile_runs (class_id, state, actor, started_at, updated_at) \
              VALUES ($1, 'running', $2, $3, $4) RETURNING {RUN_COLUMNS}"
@@ -125,13 +156,7 @@ impl Store {
         let now = now_ms();
         let mut tx = self.writer().begin().await?;
         for (seq, item) in items {
-            sqlx::query(HISTORY_UPSERT)
-                .bind(class_id)
-                .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
-                .bind(item)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            history_upsert(&mut tx, class_id, *seq, item, now).await?;
         }
         sqlx::query(
             "UPDATE reconcile_runs SET cursor = $1, pages = pages + 1, fetched = fetched + $2, \
@@ -196,13 +221,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         for (seq, item) in items {
-            sqlx::query(HISTORY_UPSERT)
-                .bind(class_id)
-                .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
-                .bind(item)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            history_upsert(&mut tx, class_id, *seq, item, now).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -232,13 +232,14 @@ impl Store {
         }
         for (seq, item) in imp.history {
             sqlx::query(
-                "INSERT INTO group_history (class_id, im_msg_seq, item, fetched_at) \
-                 VALUES ($1, $2, $3, $4)",
+                "INSERT INTO group_history (class_id, im_msg_seq, item, fetched_at, is_place) \
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(&c.class_id)
             .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
             .bind(item)
             .bind(now)
+            .bind(i64::from(super::history::item_is_place(item)))
             .execute(&mut *tx)
             .await?;
         }

@@ -3,6 +3,7 @@
 //! nodes on one database). See [`Store`] for how one code path serves both.
 
 mod align;
+mod archive;
 mod audit;
 pub mod backup;
 mod cache;
@@ -29,6 +30,10 @@ mod streams;
 mod types;
 
 pub use align::AlignmentRow;
+pub use archive::{
+    merge_holes, ArchiveCandidate, ArchiveHole, ArchiveOutcome, ArchiveRow, ArchiveRunRow,
+    ArchiveRunState, ArchiveState, ArchiveTotals,
+};
 pub use audit::{Actor, AuditEntry, AuditFilter, Door};
 pub use cache::CLASS_TTL;
 pub use callbacks::{
@@ -40,7 +45,7 @@ pub use classes::{ClassAuth, ClassEntry, ClassRecord, ClassState, CredentialStat
 pub use copy::{copied_columns, COPIED_SEPARATELY};
 pub use filter::{MessageFilter, Page};
 pub use group_commit::{Closed, GroupCommit};
-pub use history::{ReconcileRunRow, ReconcileState};
+pub use history::{item_is_place, ReconcileRunRow, ReconcileState};
 pub use import::{ImportedClass, ReportFacts, IMPORTED_IN_FLIGHT_NOTE};
 pub use jobs::{Job, JobKind, JobState};
 pub use members::{member_target, AddedMembers, CredentialInfo, Member, MemberRole, RosterMember};
