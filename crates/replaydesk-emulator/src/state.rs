@@ -338,7 +338,12 @@ impl Groups {
         let len = group.messages.len();
         let msgs = (start..end)
             .rev()
-            .filter_map(|i| group.messages.get(i).map(|m| retention.view(m, i, len, now)))
+            .filter_map(|i| {
+                group
+                    .messages
+                    .get(i)
+                    .map(|m| retention.view(m, i, len, now))
+            })
             .collect();
         Ok(Page {
             msgs,

@@ -10,6 +10,7 @@ pub mod conn_limit;
 pub mod error;
 pub mod extract;
 pub mod headers;
+pub mod im_archive;
 pub mod json_errors;
 pub mod kernel_rtt;
 pub mod launch;

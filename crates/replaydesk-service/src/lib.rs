@@ -6,6 +6,7 @@
 mod align;
 pub mod api;
 pub mod app;
+pub mod archive;
 mod auth;
 mod callbacks;
 mod classes;
@@ -103,6 +104,8 @@ struct Inner {
     /// Stops the missing-recordings check (`recordings::watch_missing`).
     stop_checks: tokio::sync::watch::Sender<bool>,
     checks: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The archiver's clock (started once the desk exists: it starts passes through it).
+    archiver: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The IM app messages go to (in sandbox mode the emulator's): a TRTC callback's
     /// `SdkAppId` must be it (TRTC and IM share the app in TIC).
     sdkappid: u64,
@@ -251,7 +254,7 @@ impl ReplayDesk {
             config.recordings.missing_after,
             stop_rx,
         ));
-        Ok(Self {
+        let desk = Self {
             inner: Arc::new(Inner {
                 admin_token,
                 info,
@@ -270,11 +273,18 @@ impl ReplayDesk {
                 configured_key_sha256,
                 stop_checks,
                 checks: Mutex::new(Some(checks)),
+                archiver: Mutex::new(None),
                 sdkappid,
                 trtc_refusal_log: Default::default(),
                 config,
             }),
-        })
+        };
+        let archiver = tokio::spawn(archive::watch(
+            desk.clone(),
+            desk.inner.stop_checks.subscribe(),
+        ));
+        *desk.inner.archiver.lock() = Some(archiver);
+        Ok(desk)
     }
 
     /// Takes no more reports, commits and answers those queued, lets IM calls in flight
@@ -290,6 +300,10 @@ impl ReplayDesk {
         let checks = self.inner.checks.lock().take();
         if let Some(c) = checks {
             let _ = c.await;
+        }
+        let archiver = self.inner.archiver.lock().take();
+        if let Some(a) = archiver {
+            let _ = a.await;
         }
         let worker = self.inner.worker.lock().take();
         if let Some(w) = worker {

@@ -151,13 +151,13 @@ impl From<ReconcileRunRow> for ReconcileRun {
 
 /// A history page read leniently: items kept as JSON values.
 #[derive(Debug, Deserialize)]
-struct RawPage {
+pub(crate) struct RawPage {
     #[serde(flatten)]
     status: ApiStatus,
     #[serde(rename = "IsFinished", default)]
-    is_finished: Value,
+    pub(crate) is_finished: Value,
     #[serde(rename = "RspMsgList", default)]
-    list: Vec<Value>,
+    pub(crate) list: Vec<Value>,
 }
 
 impl ApiResponse for RawPage {

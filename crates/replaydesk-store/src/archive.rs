@@ -328,12 +328,25 @@ impl Store {
         Ok(())
     }
 
+    /// The class's latest pass.
+    pub async fn latest_archive_run(&self, class_id: &str) -> StoreResult<Option<ArchiveRunRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {RUN_COLUMNS} FROM archive_runs WHERE class_id = $1 ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(class_id)
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(row.as_ref().map(run_from_row).transpose()?)
+    }
+
     /// One pass by its id.
     pub async fn archive_run(&self, id: i64) -> StoreResult<Option<ArchiveRunRow>> {
-        let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM archive_runs WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {RUN_COLUMNS} FROM archive_runs WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.reader())
+        .await?;
         Ok(row.as_ref().map(run_from_row).transpose()?)
     }
 
@@ -460,6 +473,45 @@ impl Store {
             }
         }
         Ok(totals)
+    }
+
+    /// At most `number` held messages with `MsgSeq <= newest` (all when `None`), newest
+    /// first, as (MsgSeq, item JSON); and whether none older remains.
+    pub async fn history_page(
+        &self,
+        class_id: &str,
+        newest: Option<i64>,
+        number: u32,
+    ) -> StoreResult<(Vec<(i64, String)>, bool)> {
+        let rows = sqlx::query(
+            "SELECT im_msg_seq, item FROM group_history WHERE class_id = $1 AND im_msg_seq <= $2 \
+             ORDER BY im_msg_seq DESC LIMIT $3",
+        )
+        .bind(class_id)
+        .bind(newest.unwrap_or(i64::MAX))
+        .bind(i64::from(number) + 1)
+        .fetch_all(self.reader())
+        .await?;
+        let mut items = rows
+            .iter()
+            .map(|r| Ok((r.try_get("im_msg_seq")?, r.try_get("item")?)))
+            .collect::<Result<Vec<(i64, String)>, sqlx::Error>>()?;
+        let finished = items.len() <= number as usize;
+        items.truncate(number as usize);
+        Ok((items, finished))
+    }
+
+    /// The MsgSeqs from `from` to `to` whose message body the archive holds.
+    pub async fn held_seqs(&self, class_id: &str, from: i64, to: i64) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT im_msg_seq FROM group_history WHERE class_id = $1 AND im_msg_seq >= $2 \
+             AND im_msg_seq <= $3 AND is_place = 0 ORDER BY im_msg_seq",
+        )
+        .bind(class_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.reader())
+        .await?)
     }
 
     /// Puts an imported class's archive state and holes in place (read-only from then on).

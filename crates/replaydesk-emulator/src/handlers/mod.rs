@@ -18,8 +18,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post, put};
 use axum::Router;
 use control::{
-    control_error, get_faults, get_retention, get_stats, put_faults, put_retention,
-    put_secret_key, reset_stats,
+    control_error, get_faults, get_retention, get_stats, put_faults, put_retention, put_secret_key,
+    reset_stats,
 };
 use groups::{create_group, destroy_group};
 use messages::{group_msg_get_simple, group_msg_recall, send_group_msg};

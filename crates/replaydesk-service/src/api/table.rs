@@ -22,6 +22,7 @@ use super::models::{
     RecordingCallbackRecord, RosterMember, StoredMessage, TimelineReportRecord,
 };
 use super::ErrorBody;
+use crate::archive::{ArchiveJob, ArchiveStarted, ClassArchive};
 use crate::people::{
     AddUser, CreateToken, CreatedToken, SetRole, TokenInfo, TokensQuery, UserInfo,
     UserWithSetupCode,
@@ -236,6 +237,30 @@ operations! {
         input none [],
         output untyped [Option<ReconcileRun>],
         |desk, _, _| desk.reconcile_status(&class_id);
+
+    /// The class's ReplayGroup archive: `{state, archived, holes: [{from_seq, to_seq,
+    /// reason}], last_seq, deadline_ms, kinds, error, last_run_at, job, imported}`.
+    class_archive: get "/v1/admin/classes/{class_id}/archive" => 200, Viewer,
+        path (class_id: String),
+        input none [],
+        output json [ClassArchive],
+        |desk, _, _| desk.class_archive(&class_id);
+
+    /// Archives the class's IM group now, from the last message archived: 202 `{job_id}`;
+    /// the pass runs in the background (its progress at `.../archive/jobs/{job_id}`). A
+    /// pass already running is answered with its id.
+    archive_class: post "/v1/admin/classes/{class_id}/archive" => 202, Support,
+        path (class_id: String),
+        input none [],
+        output json [ArchiveStarted],
+        |desk, _, actor| desk.archive_now(&class_id, actor);
+
+    /// One archiving pass with its progress (pages, messages fetched, state, error).
+    archive_job: get "/v1/admin/classes/{class_id}/archive/jobs/{job_id}" => 200, Viewer,
+        path (class_id: String, job_id: i64),
+        input none [],
+        output json [ArchiveJob],
+        |desk, _, _| desk.archive_job(&class_id, job_id);
 
     /// The class as one JSON bundle without secrets: the class, members, messages,
     /// attempts, group history and alignment.

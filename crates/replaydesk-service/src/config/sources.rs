@@ -80,6 +80,13 @@ layer! {
         delivery: DeliveryLayer,
         limits: LimitsLayer,
         recordings: RecordingsLayer,
+        archive: ArchiveLayer,
+    }
+}
+
+layer! {
+    ArchiveLayer {
+        every: String,
     }
 }
 
@@ -97,6 +104,7 @@ layer! {
         sdkappid: u64,
         admin: String,
         secret_key: Secret,
+        retention: String,
     }
 }
 

@@ -392,6 +392,8 @@ fn every_key_has_its_documented_variable() {
         "REPLAYDESK_TRTC_CALLBACK_KEY",
         "REPLAYDESK_RECORDINGS_COS_BASE_URL",
         "REPLAYDESK_RECORDINGS_MIXED_USER_PREFIX",
+        "REPLAYDESK_IM_RETENTION",
+        "REPLAYDESK_ARCHIVE_EVERY",
     ];
     expected.sort();
     assert_eq!(vars, expected);
@@ -498,6 +500,8 @@ fn every_key_is_settable_from_the_file_and_the_environment() {
         ("limits.reports_per_class", "4", "4", "5"),
         ("limits.connections_per_source", "9", "9", "10"),
         ("recordings.missing_after", "\"10m\"", "10m", "\"1h\""),
+        ("im.retention", "\"30d\"", "30d", "\"90d\""),
+        ("archive.every", "\"1m\"", "1m", "\"2m\""),
     ];
     let mut covered: Vec<&str> = samples.iter().map(|s| s.0).collect();
     covered.sort();
@@ -607,4 +611,32 @@ fn the_configuration_doc_lists_every_key_with_its_variable() {
             doc.display()
         );
     }
+}
+
+#[test]
+fn retention_reads_days_and_refuses_nonsense() {
+    use super::validate::parse_days_duration;
+    assert_eq!(
+        parse_days_duration("7d"),
+        Some(Duration::from_secs(7 * 86_400))
+    );
+    assert_eq!(
+        parse_days_duration(" 90d "),
+        Some(Duration::from_secs(90 * 86_400))
+    );
+    assert_eq!(parse_days_duration("2s"), Some(Duration::from_secs(2)));
+    for bad in [
+        "",
+        "d",
+        "-1d",
+        "0s",
+        "7 days",
+        "99999999999999999999d",
+        "7x",
+        "5000d",
+    ] {
+        assert_eq!(parse_days_duration(bad), None, "{bad:?}");
+    }
+    let c = Config::from_sources(file(""), env(&[]), &Flags::default()).unwrap();
+    assert_eq!(c.im.retention, Duration::from_secs(7 * 86_400));
 }
