@@ -11,6 +11,7 @@
 mod util;
 
 mod align;
+mod archive;
 mod auth_cli;
 mod auth_people;
 mod auth_sessions;

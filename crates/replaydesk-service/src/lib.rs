@@ -106,6 +106,9 @@ struct Inner {
     checks: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The archiver's clock (started once the desk exists: it starts passes through it).
     archiver: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Archive passes running in this process, waited for at shutdown (each stops
+    /// between two pages once stopping).
+    archive_passes: Arc<Mutex<tokio::task::JoinSet<()>>>,
     /// The IM app messages go to (in sandbox mode the emulator's): a TRTC callback's
     /// `SdkAppId` must be it (TRTC and IM share the app in TIC).
     sdkappid: u64,
@@ -274,6 +277,7 @@ impl ReplayDesk {
                 stop_checks,
                 checks: Mutex::new(Some(checks)),
                 archiver: Mutex::new(None),
+                archive_passes: Default::default(),
                 sdkappid,
                 trtc_refusal_log: Default::default(),
                 config,
@@ -305,6 +309,8 @@ impl ReplayDesk {
         if let Some(a) = archiver {
             let _ = a.await;
         }
+        let mut passes = std::mem::take(&mut *self.inner.archive_passes.lock());
+        while passes.join_next().await.is_some() {}
         let worker = self.inner.worker.lock().take();
         if let Some(w) = worker {
             self.inner

@@ -294,7 +294,9 @@ impl Store {
     ) -> StoreResult<()> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        let run_state = if outcome.state == ArchiveState::Failed {
+        // A pass that ended on an error (or was interrupted) failed, whatever the class's
+        // state now.
+        let run_state = if outcome.error.is_some() {
             "failed"
         } else {
             "finished"

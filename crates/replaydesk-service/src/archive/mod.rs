@@ -24,8 +24,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 use ts_rs::TS;
 
-/// A pass after the class's end this long later is its last (late writers).
+/// A pass this long after the class's end is its last (for late writers), or sooner when
+/// the IM keeps messages for less than twice that: a late message must be read before it
+/// expires.
 pub const LATE_PASS_AFTER: Duration = Duration::from_secs(3600);
+
+/// When the late pass is due after a class's end, under the IM's `retention`.
+pub(crate) fn late_pass_after(retention: Duration) -> Duration {
+    LATE_PASS_AFTER.min(retention / 2)
+}
 /// A running pass not updated for this long belongs to a process that stopped.
 pub(crate) const STALE_RUN: Duration = Duration::from_secs(120);
 
@@ -347,7 +354,11 @@ impl ReplayDesk {
         let job_id = run.id;
         let desk = self.clone();
         let (class_id, group_id) = (class_id.to_owned(), group_id.to_owned());
-        tokio::spawn(async move {
+        let passes = self.inner.archive_passes.clone();
+        let mut passes = passes.lock();
+        // Finished passes are dropped from the set as new ones start.
+        while passes.try_join_next().is_some() {}
+        passes.spawn(async move {
             let last_seq = prior.as_ref().map_or(0, |r| r.last_seq.max(0) as u64);
             let started_at = run.started_at;
             let pass = Pass {
@@ -356,6 +367,7 @@ impl ReplayDesk {
                 run_id: job_id,
                 class_id: &class_id,
                 group_id: &group_id,
+                stopping: &|| desk.is_stopping(),
             };
             let end = pass.run(last_seq).await;
             let outcome = desk
@@ -386,6 +398,14 @@ impl ReplayDesk {
     ) -> ArchiveOutcome {
         let prior_since = prior.and_then(|r| r.unarchived_since);
         match end {
+            PassEnd::Interrupted => ArchiveOutcome {
+                state: prior.map_or(ArchiveState::Pending, |r| r.state),
+                error: Some(
+                    "interrupted: ReplayDesk stopped; the next pass goes on from last_seq".into(),
+                ),
+                unarchived_since: prior_since.or(Some(started_at)),
+                final_pass: false,
+            },
             PassEnd::Failed(reason) => ArchiveOutcome {
                 state: ArchiveState::Failed,
                 error: Some(reason.clone()),
@@ -399,8 +419,9 @@ impl ReplayDesk {
                     .await
                     .map(|h| !h.is_empty())
                     .unwrap_or(false);
-                let final_pass =
-                    ended_at.is_some_and(|e| started_at >= e.saturating_add(ms(LATE_PASS_AFTER)));
+                let final_pass = ended_at.is_some_and(|e| {
+                    started_at >= e.saturating_add(ms(late_pass_after(self.config().im.retention)))
+                });
                 ArchiveOutcome {
                     state: if holes {
                         ArchiveState::Partial

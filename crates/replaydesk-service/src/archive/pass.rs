@@ -29,6 +29,9 @@ pub(crate) enum PassEnd {
     Done { top: u64 },
     /// Stopped: the reason.
     Failed(String),
+    /// ReplayDesk is stopping: the pages read so far are stored; the next pass goes on
+    /// from there.
+    Interrupted,
 }
 
 pub(crate) struct Pass<'a> {
@@ -37,6 +40,8 @@ pub(crate) struct Pass<'a> {
     pub run_id: i64,
     pub class_id: &'a str,
     pub group_id: &'a str,
+    /// Set when ReplayDesk is stopping: the pass ends between two pages.
+    pub stopping: &'a (dyn Fn() -> bool + Send + Sync),
 }
 
 /// An item read from a page: its `MsgSeq`, whether it is a placeholder, its JSON text.
@@ -171,6 +176,9 @@ impl Pass<'_> {
         };
         let mut cursor = last_seq;
         while cursor < covered_from {
+            if (self.stopping)() {
+                return PassEnd::Interrupted;
+            }
             let to = (cursor + u64::from(wire::HISTORY_PAGE_SIZE)).min(covered_from);
             let saved = match self.fetch(Some(to)).await {
                 Ok(page) => self.save(&read_items(&page.list), cursor, to).await,

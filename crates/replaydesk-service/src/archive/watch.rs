@@ -39,7 +39,7 @@ pub(crate) async fn tick(desk: &ReplayDesk) -> Result<(), crate::ServiceError> {
         .interrupt_stale_archive_runs(now - ms(STALE_RUN))
         .await?;
     let every = ms(desk.config().archive_every);
-    let late = ms(super::LATE_PASS_AFTER);
+    let late = ms(super::late_pass_after(desk.config().im.retention));
     let actor = Actor::new("archiver", Door::Cli);
     for c in store.archive_candidates(now, every, late).await? {
         let cause = match c.ended_at {
