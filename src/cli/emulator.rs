@@ -1,8 +1,8 @@
 //! `replaydesk im-emulator`: the emulator as a standalone process.
 
 use replaydesk::emulator::{
-    Emulator, EmulatorConfig, FaultConfig, Retention, DEFAULT_ADMIN, DEFAULT_APP_RATE, DEFAULT_DUP_WINDOW,
-    DEFAULT_GROUP_RATE,
+    Emulator, EmulatorConfig, FaultConfig, Retention, DEFAULT_ADMIN, DEFAULT_APP_RATE,
+    DEFAULT_DUP_WINDOW, DEFAULT_GROUP_RATE,
 };
 use std::net::SocketAddr;
 use std::process::ExitCode;

@@ -187,6 +187,7 @@ impl std::fmt::Debug for Config {
             .field("callback_key", &self.callback_key)
             .field("trtc_callback_key", &self.trtc_callback_key)
             .field("recordings", &self.recordings)
+            .field("archive_every", &self.archive_every)
             .field("callback_skew_secs", &self.callback_skew_secs)
             .field("callback_rate_per_source", &self.callback_rate_per_source)
             .field("behind_proxy", &self.behind_proxy)

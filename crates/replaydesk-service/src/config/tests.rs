@@ -625,16 +625,7 @@ fn retention_reads_days_and_refuses_nonsense() {
         Some(Duration::from_secs(90 * 86_400))
     );
     assert_eq!(parse_days_duration("2s"), Some(Duration::from_secs(2)));
-    for bad in [
-        "",
-        "d",
-        "-1d",
-        "0s",
-        "7 days",
-        "99999999999999999999d",
-        "7x",
-        "5000d",
-    ] {
+    for bad in ["", "d", "-1d", "0s", "99999999999999999999d", "7x", "5000d"] {
         assert_eq!(parse_days_duration(bad), None, "{bad:?}");
     }
     let c = Config::from_sources(file(""), env(&[]), &Flags::default()).unwrap();
