@@ -461,6 +461,82 @@ async fn messages_the_im_already_dropped_are_holes() {
     let from_im = raw_pages(&t.http, &emu.base_url(), "replay_wb3").await;
     let from_archive = raw_pages(&t.http, &format!("{}/im-archive", t.base), "replay_wb3").await;
     assert_eq!(from_archive, from_im);
+
+    // The bundle carries the archive; another ReplayDesk imports it read-only and serves
+    // the same pages under its own IM administrator's UserSig.
+    let bundle = t.admin_get("/v1/admin/classes/wb3/export").await;
+    assert_eq!(
+        bundle["archive"]["state"], "partial",
+        "{}",
+        bundle["archive"]
+    );
+    assert_eq!(bundle["history"].as_array().unwrap().len(), 50);
+    let mut other = TestServer::start(|_| {}).await;
+    let (s, v) = other.post("/v1/admin/import", Some(ADMIN), &bundle).await;
+    assert_eq!(s, 201, "{v}");
+    let a2 = other.admin_get("/v1/admin/classes/wb3/archive").await;
+    assert_eq!(
+        (
+            &a2["state"],
+            &a2["archived"],
+            &a2["holes"],
+            &a2["last_seq"],
+            &a2["imported"]
+        ),
+        (
+            &a["state"],
+            &a["archived"],
+            &a["holes"],
+            &a["last_seq"],
+            &json!(true)
+        ),
+        "{a2}"
+    );
+    assert_eq!(a2["deadline_ms"], Value::Null);
+    let (s, v) = other
+        .post("/v1/admin/classes/wb3/archive", Some(ADMIN), &json!({}))
+        .await;
+    assert_eq!(s, 409, "read-only: {v}");
+    let sandbox = other.desk.sandbox_emulator().unwrap();
+    let sig = sandbox.admin_usersig(600);
+    let url = format!(
+        "{}/im-archive/v4/group_open_http_svc/group_msg_get_simple?sdkappid={}&identifier={}&usersig={sig}&random=1&contenttype=json",
+        other.base,
+        sandbox.sdkappid(),
+        sandbox.admin()
+    );
+    let mut served = Vec::new();
+    let mut next: Option<u64> = None;
+    loop {
+        let mut req = json!({"GroupId": "replay_wb3", "ReqMsgNumber": 20});
+        if let Some(n) = next {
+            req["ReqMsgSeq"] = json!(n);
+        }
+        let page: Value = other
+            .http
+            .post(&url)
+            .json(&req)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page["ErrorCode"], 0, "{page}");
+        let oldest = page["RspMsgList"]
+            .as_array()
+            .unwrap()
+            .last()
+            .map(|m| m["MsgSeq"].as_u64().unwrap());
+        let done = page["IsFinished"] == 1;
+        served.push(page);
+        match oldest {
+            Some(o) if !done => next = Some(o - 1),
+            _ => break,
+        }
+    }
+    assert_eq!(served, from_im);
+    other.stop().await;
     t.stop().await;
 }
 
