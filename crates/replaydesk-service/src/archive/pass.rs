@@ -19,6 +19,9 @@ pub const HOLE_PLACEHOLDER: &str = "IsPlaceMsg: expired, recalled or not stored 
 pub const HOLE_MISSING: &str = "missing: the IM answered no message for this MsgSeq";
 pub const HOLE_PAGE_FAILED: &str = "page failed";
 
+/// Longest a page waits for sending to leave the app's rate a free slot.
+const YIELD_AT_MOST: Duration = Duration::from_secs(2);
+
 /// Tries per page before it is recorded as a hole (frequency limits wait longer).
 const PAGE_TRIES: u32 = 4;
 
@@ -71,7 +74,8 @@ impl Pass<'_> {
     async fn fetch(&self, newest: Option<u64>) -> Result<RawPage, ImError> {
         let mut tries = 0;
         loop {
-            self.delivery.acquire_call().await;
+            // Only the capacity sending leaves (at least a page per YIELD_AT_MOST).
+            self.delivery.acquire_idle_call(YIELD_AT_MOST).await;
             let req = GroupMsgGetSimpleRequest {
                 group_id: self.group_id.to_owned(),
                 req_msg_number: wire::HISTORY_PAGE_SIZE,
