@@ -33,6 +33,8 @@ pub const LATE_PASS_AFTER: Duration = Duration::from_secs(3600);
 pub(crate) fn late_pass_after(retention: Duration) -> Duration {
     LATE_PASS_AFTER.min(retention / 2)
 }
+/// Tries to record a pass's end, half a second apart.
+const END_TRIES: u32 = 120;
 /// A running pass not updated for this long belongs to a process that stopped.
 pub(crate) const STALE_RUN: Duration = Duration::from_secs(120);
 
@@ -373,12 +375,17 @@ impl ReplayDesk {
             let outcome = desk
                 .pass_outcome(&class_id, prior.as_ref(), ended_at, started_at, &end)
                 .await;
-            if let Err(e) = desk
-                .store()
-                .end_archive_run(job_id, &class_id, &outcome)
-                .await
-            {
-                tracing::warn!(error = %e, job_id, "could not record the end of an archive pass");
+            // A disk that refuses writes for a while: keep trying (each failed commit is
+            // rolled back), so that the pass does not stay "running" for the next one.
+            for attempt in 0..END_TRIES {
+                match desk.store().end_archive_run(job_id, &class_id, &outcome).await {
+                    Ok(()) => break,
+                    Err(e) if attempt + 1 == END_TRIES || desk.is_stopping() => {
+                        tracing::warn!(error = %e, job_id, "could not record the end of an archive pass");
+                        break;
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+                }
             }
             if let PassEnd::Done { top } = end {
                 watch::check_large_group(desk.store(), &class_id, top).await;
