@@ -462,6 +462,54 @@ async fn messages_the_im_already_dropped_are_holes() {
     let from_archive = raw_pages(&t.http, &format!("{}/im-archive", t.base), "replay_wb3").await;
     assert_eq!(from_archive, from_im);
 
+    // The classes list says it and filters by it.
+    t.create_class("wb3b", "replay_wb3b", "teacher_li", true)
+        .await;
+    let ids = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["class_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let list = t.admin_get("/v1/admin/classes").await;
+    let wb3 = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["class_id"] == "wb3")
+        .unwrap();
+    assert_eq!(wb3["archive_state"], "partial");
+    assert!(wb3["archive_deadline_ms"].is_i64());
+    assert_eq!(
+        ids(&t.admin_get("/v1/admin/classes?archive_state=partial").await),
+        vec!["wb3"]
+    );
+    assert_eq!(
+        ids(&t.admin_get("/v1/admin/classes?archive_state=pending").await),
+        vec!["wb3b"]
+    );
+    let far = now_ms() + 30 * 86_400_000;
+    assert_eq!(
+        ids(&t
+            .admin_get(&format!("/v1/admin/classes?deadline_before={far}"))
+            .await)
+        .len(),
+        2
+    );
+    assert_eq!(
+        ids(&t.admin_get("/v1/admin/classes?deadline_before=1").await),
+        Vec::<String>::new()
+    );
+    let (s, v) = t
+        .get("/v1/admin/classes?archive_state=lost", Some(ADMIN))
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("archive_state"),
+        "{v}"
+    );
+
     // The bundle carries the archive; another ReplayDesk imports it read-only and serves
     // the same pages under its own IM administrator's UserSig.
     let bundle = t.admin_get("/v1/admin/classes/wb3/export").await;

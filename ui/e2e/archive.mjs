@@ -55,10 +55,23 @@ export async function consoleArchiveTest({ log }) {
     if (!job.includes("finished")) throw new Error(`job reads ${JSON.stringify(job)}`);
     await page.screenshot({ path: shotPath("console-archive.png"), fullPage: true });
 
+    // The classes list filters by archive state and deadline.
+    await page.getByRole("link", { name: "Classes" }).first().click();
+    await page.getByTestId("archive-filter").selectOption("complete");
+    await page.getByRole("link", { name: CLASS }).first().waitFor({ timeout: 10000 });
+    const cell = (await page.getByTestId("class-archive").first().textContent()) ?? "";
+    if (!cell.includes("complete") || !cell.includes("expires in 7 days")) throw new Error(`archive cell reads ${JSON.stringify(cell)}`);
+    await page.screenshot({ path: shotPath("console-archive-filter.png") });
+    await page.getByTestId("archive-filter").selectOption("failed");
+    await page.getByText("with its archive failed").waitFor({ timeout: 10000 });
+    await page.getByTestId("archive-filter").selectOption("");
+    await page.getByTestId("deadline-filter").check();
+    await page.getByText("with an archive deadline within a day").waitFor({ timeout: 10000 });
+
     const a = await api(s.url, "GET", `/v1/admin/classes/${CLASS}/archive`, { token: ADMIN_TOKEN });
     if (a.state !== "complete" || a.archived !== 2) throw new Error(`GET archive: ${JSON.stringify(a)}`);
     if (pageErrors.length) throw new Error(`errors in the page: ${pageErrors.join("; ")}`);
-    log(`archived ${CLASS} from its page; screenshot: ${shotPath("console-archive.png")}`);
+    log(`archived ${CLASS} from its page; screenshots: ${shotPath("console-archive.png")}, ${shotPath("console-archive-filter.png")}`);
     await browser.close();
     await s.stopCleanly();
   } finally {

@@ -35,7 +35,7 @@ const TESTS = [
     timeoutMs: 150000,
   },
   { name: "console in Chromium: import a class bundle, imported badge, a second import refused", fn: consoleImportTest, timeoutMs: 90000 },
-  { name: "console in Chromium: the class page's archive panel, archive now, complete", fn: consoleArchiveTest, timeoutMs: 90000 },
+  { name: "console in Chromium: the class page's archive panel, archive now, complete, the classes list filtered by archive", fn: consoleArchiveTest, timeoutMs: 90000 },
   {
     name: "console in Chromium: roster, credential shown once, revoke, join sheet, end class asks, audit filters, alignment, export, 800 px",
     fn: rosterTest,

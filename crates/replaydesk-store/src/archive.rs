@@ -441,6 +441,22 @@ impl Store {
             .map_err(Into::into)
     }
 
+    /// Every class's archive state and outstanding-since time (classes never archived are
+    /// not listed).
+    pub async fn archive_states(&self) -> StoreResult<Vec<(String, ArchiveState, Option<i64>)>> {
+        let rows = sqlx::query("SELECT class_id, state, unarchived_since FROM archive_state")
+            .fetch_all(self.reader())
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let state: String = r.try_get("state")?;
+            if let Some(s) = ArchiveState::parse(&state) {
+                out.push((r.try_get("class_id")?, s, r.try_get("unarchived_since")?));
+            }
+        }
+        Ok(out)
+    }
+
     /// Counts for `/metrics`.
     pub async fn archive_totals(&self) -> StoreResult<ArchiveTotals> {
         let messages: i64 =

@@ -19,8 +19,9 @@ export function untilText(deadline: number, now: number): string {
 }
 
 /** Whether a class's deadline is within a day (the alert's window). */
-export function deadlineNear(a: Pick<ClassArchive, "deadline_ms">, now: number): boolean {
-  return a.deadline_ms !== null && a.deadline_ms - now < 86_400_000;
+export function deadlineNear(a: Pick<ClassArchive, "deadline_ms"> | { archive_deadline_ms: number | null }, now: number): boolean {
+  const d = "deadline_ms" in a ? a.deadline_ms : a.archive_deadline_ms;
+  return d !== null && d - now < 86_400_000;
 }
 
 export function ArchivePanel({ classId }: { classId: string }) {

@@ -228,6 +228,23 @@ impl ReplayDesk {
         })
     }
 
+    /// A class's archive state and deadline from its state row (if any).
+    pub(crate) fn archive_of(
+        &self,
+        class: &replaydesk_store::ClassRecord,
+        row: Option<(ArchiveState, Option<i64>)>,
+    ) -> (models::ArchiveState, Option<i64>) {
+        let (state, since) = match row {
+            Some((s, since)) => (s, since),
+            None if class.imported_at.is_some() => (ArchiveState::Pending, None),
+            None => (ArchiveState::Pending, Some(class.created_at)),
+        };
+        (
+            state.into(),
+            since.map(|s| s.saturating_add(self.retention_ms())),
+        )
+    }
+
     fn retention_ms(&self) -> i64 {
         ms(self.config().im.retention)
     }
