@@ -343,6 +343,10 @@ async fn a_whole_class_survives_the_ims_retention_page_for_page() {
     let r = t.admin_get("/v1/admin/classes/wb1/reconcile").await;
     assert_eq!(r["report"]["matched"], 4, "{r}");
     assert_eq!(r["report"]["holes"], json!([]), "{r}");
+    assert_eq!(
+        r["report"]["from_archive"], 404,
+        "the run says it read from the archive: {r}"
+    );
     let a = t.admin_get("/v1/admin/classes/wb1/archive").await;
     assert_eq!(a["archived"], 404);
 
@@ -643,6 +647,19 @@ async fn the_deadline_alert_fires_under_a_short_retention_and_clears_after_the_l
     assert_eq!(a["deadline_ms"], Value::Null, "{a}");
     assert_eq!(a["archived"], 12, "{a}");
     assert_eq!(a["job"]["cause"], "late", "{a}");
+    // Past the retention, the alignment says its messages came from the archive.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let al = t.admin_get("/v1/admin/classes/wb4/alignment").await;
+    let d = al["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "read_from_archive")
+        .unwrap_or_else(|| panic!("{}", al["diagnostics"]));
+    assert!(
+        d["message"].as_str().unwrap().starts_with("12 message(s)"),
+        "{d}"
+    );
     t.stop().await;
 }
 
