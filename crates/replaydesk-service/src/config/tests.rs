@@ -631,3 +631,29 @@ fn retention_reads_days_and_refuses_nonsense() {
     let c = Config::from_sources(file(""), env(&[]), &Flags::default()).unwrap();
     assert_eq!(c.im.retention, Duration::from_secs(7 * 86_400));
 }
+
+mod retention_props {
+    use super::super::validate::parse_days_duration;
+    use proptest::prelude::*;
+    use std::time::Duration;
+
+    proptest! {
+        /// Any text: an answer, never a panic; an accepted one is between 1 s and 10 years.
+        #[test]
+        fn any_text_is_read_or_refused(text in "\\PC{0,24}") {
+            if let Some(d) = parse_days_duration(&text) {
+                prop_assert!(d >= Duration::from_secs(1));
+                prop_assert!(d <= Duration::from_secs(3650 * 86_400));
+            }
+        }
+
+        /// `Nd` is N days, and the same as `N*24h` (hours go up to a year).
+        #[test]
+        fn days_are_days(n in 1u64..=3650) {
+            prop_assert_eq!(parse_days_duration(&format!("{n}d")), Some(Duration::from_secs(n * 86_400)));
+            if n <= 365 {
+                prop_assert_eq!(parse_days_duration(&format!("{}h", n * 24)), Some(Duration::from_secs(n * 86_400)));
+            }
+        }
+    }
+}
