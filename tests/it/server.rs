@@ -819,7 +819,7 @@ async fn info_time_health_openapi_and_the_console() {
         "/v1/admin/import",
         "/v1/admin/classes/{class_id}/reconcile",
         "/v1/admin/classes/{class_id}/archive",
-        "/v1/admin/classes/{class_id}/archive/jobs/{job_id}",
+        "/v1/admin/classes/{class_id}/archive/jobs/{id}",
         "/im-archive/v4/group_open_http_svc/group_msg_get_simple",
         "/v1/admin/messages",
         "/v1/admin/messages/{id}",

@@ -247,7 +247,7 @@ operations! {
         |desk, _, _| desk.class_archive(&class_id);
 
     /// Archives the class's IM group now, from the last message archived: 202 `{job_id}`;
-    /// the pass runs in the background (its progress at `.../archive/jobs/{job_id}`). A
+    /// the pass runs in the background (its progress at `.../archive/jobs/{id}`). A
     /// pass already running is answered with its id.
     archive_class: post "/v1/admin/classes/{class_id}/archive" => 202, Support,
         path (class_id: String),
@@ -256,11 +256,11 @@ operations! {
         |desk, _, actor| desk.archive_now(&class_id, actor);
 
     /// One archiving pass with its progress (pages, messages fetched, state, error).
-    archive_job: get "/v1/admin/classes/{class_id}/archive/jobs/{job_id}" => 200, Viewer,
-        path (class_id: String, job_id: i64),
+    archive_job: get "/v1/admin/classes/{class_id}/archive/jobs/{id}" => 200, Viewer,
+        path (class_id: String, id: i64),
         input none [],
         output json [ArchiveJob],
-        |desk, _, _| desk.archive_job(&class_id, job_id);
+        |desk, _, _| desk.archive_job(&class_id, id);
 
     /// The class as one JSON bundle without secrets: the class, members, messages,
     /// attempts, group history and alignment.
