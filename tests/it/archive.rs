@@ -28,11 +28,23 @@ async fn emulator(faults: FaultConfig) -> EmulatorHandle {
 }
 
 async fn server_on(emu: &EmulatorHandle, dir: Option<tempfile::TempDir>) -> TestServer {
+    server_on_db(emu, dir, None).await
+}
+
+/// As [`server_on`], on the database `db` names (a PostgreSQL URL) when given.
+async fn server_on_db(
+    emu: &EmulatorHandle,
+    dir: Option<tempfile::TempDir>,
+    db: Option<std::path::PathBuf>,
+) -> TestServer {
     let base = emu.base_url();
     let tune = move |c: &mut replaydesk::config::Config| {
         c.im.endpoint = Some(base);
         c.im.sdkappid = Some(SDKAPPID);
         c.im.secret_key = Some(Secret::new(KEY));
+        if let Some(db) = db {
+            c.db = db;
+        }
     };
     match dir {
         Some(d) => TestServer::start_in(d, tune).await,
@@ -165,8 +177,21 @@ async fn wait_sent(t: &TestServer, n: i64) {
 /// every whiteboard event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_class_survives_the_ims_retention_page_for_page() {
+    whole_class_survives(None).await;
+}
+
+/// The same on PostgreSQL (the store's other engine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_class_survives_the_ims_retention_on_postgres() {
+    let Some(db) = crate::util::engines::postgres("archive_whole_class").await else {
+        return;
+    };
+    whole_class_survives(Some(db.db())).await;
+}
+
+async fn whole_class_survives(db: Option<std::path::PathBuf>) {
     let emu = emulator(FaultConfig::none()).await;
-    let mut t = server_on(&emu, None).await;
+    let mut t = server_on_db(&emu, None, db).await;
     let token = t
         .create_class("wb1", "replay_wb1", "teacher_li", true)
         .await;
@@ -679,6 +704,20 @@ impl<F: std::future::Future<Output = usize>> AwaitCount for F {
 /// every class's archive complete with all of them, and not one frequency error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_and_archiving_together_keep_the_ims_limits() {
+    limits_hold(None).await;
+}
+
+/// The same on PostgreSQL, where every IM call also takes a slot of the budget the nodes
+/// share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_and_archiving_together_keep_the_ims_limits_on_postgres() {
+    let Some(db) = crate::util::engines::postgres("archive_limits").await else {
+        return;
+    };
+    limits_hold(Some(db.db())).await;
+}
+
+async fn limits_hold(db: Option<std::path::PathBuf>) {
     use replaydesk::protocol::{Payload, ReplayMessage, Seq, UserValue};
     use replaydesk::store::NewMessage;
     let emu = Emulator::start(
@@ -687,7 +726,7 @@ async fn delivery_and_archiving_together_keep_the_ims_limits() {
     )
     .await
     .unwrap();
-    let mut t = server_on(&emu, None).await;
+    let mut t = server_on_db(&emu, None, db).await;
     let classes: Vec<String> = (0..5).map(|i| format!("lim{i}")).collect();
     for c in &classes {
         t.create_class(c, &format!("replay_{c}"), "teacher_li", true)
