@@ -329,6 +329,70 @@ async fn whole_class_survives(db: Option<std::path::PathBuf>) {
         assert_eq!((v["ActionStatus"].as_str(), v["ErrorCode"].as_i64()), (Some("FAIL"), Some(code)), "{v}");
     }
 
+    // Another command under /im-archive: the IM's "unknown command", not the console.
+    let res = t
+        .http
+        .post(format!(
+            "{archive_base}/v4/group_open_http_svc/send_group_msg"
+        ))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["ErrorCode"], 60009, "{v}");
+
+    // The emulator's retention over its control endpoint: read, changed, refused.
+    let control = format!("{}/control/retention", emu.base_url());
+    let v: Value = t
+        .http
+        .get(&control)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v, json!({"max_age_secs": 0, "max_messages": null}));
+    let res = t
+        .http
+        .put(&control)
+        .body(r#"{"max_messages": 5}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v, json!({"max_age_secs": null, "max_messages": 5}));
+    let res = t
+        .http
+        .put(&control)
+        .body(r#"{"max_age": 5}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status().as_u16(),
+        400,
+        "an unknown field changes nothing"
+    );
+    let pages = raw_pages(&t.http, &emu.base_url(), "replay_wb1").await;
+    let kept: usize = pages
+        .iter()
+        .flat_map(|p| p["RspMsgList"].as_array().unwrap())
+        .filter(|m| m["IsPlaceMsg"] == 0)
+        .count();
+    assert_eq!(kept, 5, "the group's newest 5 kept");
+    let res = t
+        .http
+        .put(&control)
+        .body(r#"{"max_age_secs": 0}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+
     // Alignment reads the archive: every whiteboard event placed on the server axis.
     let al = t.admin_get("/v1/admin/classes/wb1/alignment").await;
     assert_eq!(al["source"], "history");

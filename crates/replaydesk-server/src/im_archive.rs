@@ -25,6 +25,21 @@ fn im_json(body: &serde_json::Value) -> Response {
         .into_response()
 }
 
+/// Any other path under `/im-archive`: the archive serves `group_msg_get_simple` only, and
+/// says so as the IM says it of a command it does not know (60009, HTTP 404).
+pub fn unknown_command() -> Response {
+    let body = json!({"ActionStatus": "FAIL", "ErrorCode": 60009, "ErrorInfo": "the archive serves group_open_http_svc/group_msg_get_simple only"});
+    (
+        StatusCode::NOT_FOUND,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+        .into_response()
+}
+
 /// Reads a group's archived history as the IM's `group_msg_get_simple` does.
 #[utoipa::path(
     post,
