@@ -346,6 +346,10 @@ impl ReplayDesk {
             if let Some(r) = store.latest_archive_run(class_id).await? {
                 return Ok(r.id);
             }
+            // Claimed here a moment ago, its run not yet written.
+            return Err(ServiceError::Conflict(format!(
+                "an archive pass of class {class_id:?} is starting: ask again in a moment"
+            )));
         }
         let started = async {
             if let Some(r) = store.running_archive_run(class_id, alive_since).await? {
