@@ -502,7 +502,7 @@ impl Store {
         number: u32,
     ) -> StoreResult<(Vec<(i64, String)>, bool)> {
         let rows = sqlx::query(
-            "SELECT im_msg_seq, item FROM group_history WHERE class_id = $1 AND im_msg_seq <= $2 \
+            "SELECT im_msg_seq, item, item_z FROM group_history WHERE class_id = $1 AND im_msg_seq <= $2 \
              ORDER BY im_msg_seq DESC LIMIT $3",
         )
         .bind(class_id)
@@ -512,7 +512,7 @@ impl Store {
         .await?;
         let mut items = rows
             .iter()
-            .map(|r| Ok((r.try_get("im_msg_seq")?, r.try_get("item")?)))
+            .map(super::history::history_row)
             .collect::<Result<Vec<(i64, String)>, sqlx::Error>>()?;
         let finished = items.len() <= number as usize;
         items.truncate(number as usize);

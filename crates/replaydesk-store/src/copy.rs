@@ -243,6 +243,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("item", Text),
             ("fetched_at", Int),
             ("is_place", Int),
+            ("item_z", Bytes),
         ],
     ),
     (
