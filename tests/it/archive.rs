@@ -868,3 +868,187 @@ async fn limits_hold(db: Option<std::path::PathBuf>) {
     assert_eq!(stats["duplicates_absorbed"], 0, "{stats}");
     t.stop().await;
 }
+
+/// A real `replaydesk serve` killed with SIGKILL in the middle of a pass (no chance to end
+/// it), then started again on the same database: the archive holds exactly the pages
+/// stored before the kill, the killed pass is taken back as interrupted once it shows no
+/// sign of life, and the next pass goes on from the last page stored; the group read back
+/// through `/im-archive` is the IM's, message for message, nothing lost, nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkill_in_the_middle_of_a_pass_loses_and_duplicates_nothing() {
+    use crate::util::process::{sigkill_and_wait, ServeCommand, Served};
+    const TOKEN: &str = "archive-sigkill-admin-token-0123";
+    let emu = emulator(FaultConfig::none()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("replaydesk.db");
+    let serve = |listen: &str| -> Served {
+        let cmd = ServeCommand::new(dir.path(), &db)
+            .listen(listen)
+            .env("REPLAYDESK_ADMIN_TOKEN", TOKEN)
+            .env("REPLAYDESK_IM_ENDPOINT", emu.base_url())
+            .env("REPLAYDESK_IM_SDKAPPID", SDKAPPID.to_string())
+            .env("REPLAYDESK_IM_SECRET_KEY", KEY)
+            .env("RUST_LOG", "warn,replaydesk_server=info");
+        // The killed one's port may be held a moment.
+        let mut last = String::new();
+        for _ in 0..40 {
+            match cmd.try_spawn() {
+                Ok(s) => return s,
+                Err(e) => last = e,
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        panic!("serve does not start: {last}");
+    };
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let get = |base: String, path: &'static str| {
+        let http = http.clone();
+        async move {
+            let res = http
+                .get(format!("{base}{path}"))
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status().as_u16(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let archive_now = |base: String| {
+        let http = http.clone();
+        async move {
+            let res = http
+                .post(format!("{base}/v1/admin/classes/wk/archive"))
+                .bearer_auth(TOKEN)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status().as_u16(), 202);
+            res.json::<Value>().await.unwrap()["job_id"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+
+    let mut first = serve("127.0.0.1:0");
+    let res = http
+        .post(format!("{}/v1/classes", first.base))
+        .bearer_auth(TOKEN)
+        .json(
+            &json!({"class_id": "wk", "group_id": "replay_wk", "teacher_uid": "teacher_li",
+                      "create_group": true, "legacy_class_token": true}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201, "{}", res.text().await.unwrap());
+    write_whiteboard(&emu, "replay_wk", 150).await;
+    emu.set_faults(FaultConfig {
+        latency_ms: 150,
+        all_commands: true,
+        ..FaultConfig::none()
+    })
+    .unwrap();
+    let killed_job = archive_now(first.base.clone()).await;
+    let mut pages = 0;
+    for _ in 0..600 {
+        let a = get(first.base.clone(), "/v1/admin/classes/wk/archive").await;
+        pages = a["job"]["pages"].as_i64().unwrap_or(0);
+        if pages >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(pages >= 3, "the pass did not get going");
+    let status = sigkill_and_wait(&mut first.child);
+    assert!(!status.success(), "killed, not exited: {status}");
+    let addr = first.addr().to_owned();
+    drop(first);
+    emu.set_faults(FaultConfig::none()).unwrap();
+
+    let second = serve(&addr);
+    let before = get(second.base.clone(), "/v1/admin/classes/wk/archive").await;
+    let held = before["last_seq"].as_i64().unwrap();
+    assert!((40..300).contains(&held), "{before}");
+    assert_eq!(held % 20, 0, "last_seq is a page's end: {before}");
+    assert_eq!(
+        before["archived"].as_i64(),
+        Some(held),
+        "exactly the pages stored: {before}"
+    );
+    assert_eq!(before["job"]["job_id"], killed_job, "{before}");
+    assert_eq!(
+        before["job"]["state"], "running",
+        "nobody ended it: {before}"
+    );
+
+    // Until the killed pass shows no sign of life for long enough, "archive now" answers it;
+    // then a new pass starts and the killed one is marked interrupted.
+    let mut job = killed_job;
+    for _ in 0..120 {
+        job = archive_now(second.base.clone()).await;
+        if job != killed_job {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_ne!(job, killed_job, "the killed pass was never taken back");
+    let mut j = Value::Null;
+    for _ in 0..1200 {
+        let res = http
+            .get(format!(
+                "{}/v1/admin/classes/wk/archive/jobs/{job}",
+                second.base
+            ))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        j = res.json().await.unwrap();
+        if j["state"] != "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(j["state"], "finished", "{j}");
+    // Only what the killed pass had not stored was read again (and the newest page).
+    assert!(j["fetched"].as_i64().unwrap() <= 300 - held + 20, "{j}");
+    let res = http
+        .get(format!(
+            "{}/v1/admin/classes/wk/archive/jobs/{killed_job}",
+            second.base
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let k: Value = res.json().await.unwrap();
+    assert_eq!(k["state"], "failed", "{k}");
+    assert!(k["error"].as_str().unwrap().contains("interrupted"), "{k}");
+    let a = get(second.base.clone(), "/v1/admin/classes/wk/archive").await;
+    assert_eq!(a["state"], "complete", "{a}");
+    assert_eq!(
+        (a["archived"].as_i64(), a["last_seq"].as_i64()),
+        (Some(300), Some(300)),
+        "{a}"
+    );
+
+    // The IM forgets them; the archive serves them back as the IM did, once each.
+    let from_im = raw_pages(&http, &emu.base_url(), "replay_wk").await;
+    emu.emulator().set_retention(Retention {
+        max_age_secs: Some(0),
+        max_messages: None,
+    });
+    let from_archive = raw_pages(&http, &format!("{}/im-archive", second.base), "replay_wk").await;
+    assert_eq!(from_archive, from_im);
+    let seqs: Vec<u64> = from_archive
+        .iter()
+        .flat_map(|p| p["RspMsgList"].as_array().unwrap().clone())
+        .map(|m| m["MsgSeq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=300).rev().collect::<Vec<_>>());
+}

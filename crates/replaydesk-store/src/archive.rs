@@ -370,6 +370,17 @@ impl Store {
         Ok(row.as_ref().map(run_from_row).transpose()?)
     }
 
+    /// Says a running pass is alive (its process still works on it, a page may be waiting
+    /// on the IM's limits): `updated_at` is now.
+    pub async fn touch_archive_run(&self, run_id: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE archive_runs SET updated_at = $1 WHERE id = $2 AND state = 'running'")
+            .bind(now_ms())
+            .bind(run_id)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
     /// Marks passes not updated since `before` as failed ("interrupted"): their process
     /// stopped. The archive itself needs nothing: the next pass starts at `last_seq`.
     pub async fn interrupt_stale_archive_runs(&self, before: i64) -> StoreResult<u64> {

@@ -8,7 +8,7 @@ mod serve;
 mod watch;
 
 pub use pass::{HOLE_MISSING, HOLE_PAGE_FAILED, HOLE_PLACEHOLDER};
-pub use serve::{ImArchiveAnswer, ImArchiveQuery};
+pub use serve::{parse_request as parse_im_archive_request, ImArchiveAnswer, ImArchiveQuery};
 pub(crate) use watch::watch;
 pub use watch::{ARCHIVE_DEADLINE_ALERT, ARCHIVE_LARGE_GROUP_ALERT, LARGE_GROUP_MESSAGES};
 
@@ -35,8 +35,11 @@ pub(crate) fn late_pass_after(retention: Duration) -> Duration {
 }
 /// Tries to record a pass's end, half a second apart.
 const END_TRIES: u32 = 120;
-/// A running pass not updated for this long belongs to a process that stopped.
-pub(crate) const STALE_RUN: Duration = Duration::from_secs(120);
+/// A running pass says it is alive this often, even while a page waits on the IM's limits.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+/// A running pass not updated for this long (several missed heartbeats) belongs to a
+/// process that stopped: another pass may start, and the watcher marks it interrupted.
+pub(crate) const STALE_RUN: Duration = Duration::from_secs(30);
 
 /// One run of `MsgSeq`s the archive holds no message for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
@@ -352,6 +355,8 @@ impl ReplayDesk {
             )));
         }
         let started = async {
+            // A pass whose process died (SIGKILL) says so before another one starts.
+            store.interrupt_stale_archive_runs(alive_since).await?;
             if let Some(r) = store.running_archive_run(class_id, alive_since).await? {
                 return Ok::<_, ServiceError>((r, None));
             }
@@ -392,7 +397,23 @@ impl ReplayDesk {
                 group_id: &group_id,
                 stopping: &|| desk.is_stopping(),
             };
-            let end = pass.run(last_seq).await;
+            let run = pass.run(last_seq);
+            tokio::pin!(run);
+            let mut beat = tokio::time::interval(HEARTBEAT);
+            beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let end = loop {
+                tokio::select! {
+                    biased;
+                    end = &mut run => break end,
+                    _ = beat.tick() => {
+                        // A missed beat only lets another node take the class over sooner,
+                        // which is safe: pages are idempotent and last_seq never moves back.
+                        if let Err(e) = desk.store().touch_archive_run(job_id).await {
+                            tracing::debug!(error = %e, job_id, "archive pass heartbeat");
+                        }
+                    }
+                }
+            };
             let outcome = desk
                 .pass_outcome(&class_id, prior.as_ref(), ended_at, started_at, &end)
                 .await;
@@ -411,7 +432,7 @@ impl ReplayDesk {
             if let PassEnd::Done { top } = end {
                 watch::check_large_group(desk.store(), &class_id, top).await;
             }
-            release(&(desk.config().db.clone(), class_id));
+            release(&(desk.config().db.clone(), class_id.clone()));
         });
         Ok(job_id)
     }

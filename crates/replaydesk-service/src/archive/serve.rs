@@ -63,28 +63,34 @@ const JSON_PARSE_ERROR: i64 = 60_003;
 const GROUP_NOT_FOUND: i64 = 10_010;
 const INTERNAL_ERROR: i64 = 10_002;
 
+/// Reads a `group_msg_get_simple` body as the IM does: JSON (else 60003), an object with a
+/// string `GroupId`, an integer `ReqMsgNumber` of at least 1 and, when present and not
+/// null, an integer `ReqMsgSeq` of at least 0 (else 10004).
+pub fn parse_request(body: &[u8]) -> Result<GroupMsgGetSimpleRequest, ImArchiveAnswer> {
+    let json: Value = serde_json::from_slice(body)
+        .map_err(|e| fail(JSON_PARSE_ERROR, format!("request body is not JSON: {e}")))?;
+    let req: GroupMsgGetSimpleRequest = serde_json::from_value(json).map_err(|e| {
+        fail(
+            INVALID_PARAMETER,
+            format!("invalid group_msg_get_simple body: {e}"),
+        )
+    })?;
+    if req.req_msg_number == 0 {
+        return Err(fail(INVALID_PARAMETER, "ReqMsgNumber must be at least 1"));
+    }
+    Ok(req)
+}
+
 impl ReplayDesk {
     /// Answers one `group_msg_get_simple` call from the archive.
     pub async fn im_archive_history(&self, query: &ImArchiveQuery, body: &[u8]) -> ImArchiveAnswer {
         if let Err(a) = self.im_archive_authenticate(query) {
             return a;
         }
-        let json: Value = match serde_json::from_slice(body) {
-            Ok(v) => v,
-            Err(e) => return fail(JSON_PARSE_ERROR, format!("request body is not JSON: {e}")),
-        };
-        let req: GroupMsgGetSimpleRequest = match serde_json::from_value(json) {
+        let req = match parse_request(body) {
             Ok(r) => r,
-            Err(e) => {
-                return fail(
-                    INVALID_PARAMETER,
-                    format!("invalid group_msg_get_simple body: {e}"),
-                )
-            }
+            Err(a) => return a,
         };
-        if req.req_msg_number == 0 {
-            return fail(INVALID_PARAMETER, "ReqMsgNumber must be at least 1");
-        }
         let class = match self.store().class_by_group(&req.group_id).await {
             Ok(Some(c)) => c,
             Ok(None) => {
@@ -165,6 +171,105 @@ impl ReplayDesk {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            ".{0,8}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("GroupId".to_owned()),
+                        Just("ReqMsgNumber".to_owned()),
+                        Just("ReqMsgSeq".to_owned()),
+                        ".{0,6}"
+                    ],
+                    inner,
+                    0..4
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Any bytes are read or refused with the IM's 60003/10004, never a panic; what is
+        /// read has a ReqMsgNumber of at least 1 and reads back the same when written again.
+        #[test]
+        fn any_body_is_read_or_refused_with_the_ims_codes(body in prop::collection::vec(any::<u8>(), 0..64)) {
+            check(&body);
+        }
+
+        /// Objects with the IM's field names, of any types.
+        #[test]
+        fn any_json_object_is_read_or_refused_with_the_ims_codes(v in any_json()) {
+            check(v.to_string().as_bytes());
+        }
+
+        /// Well-typed bodies are read as they are.
+        #[test]
+        fn well_typed_bodies_are_read(group in ".{0,12}", n in 1u32.., seq in proptest::option::of(any::<u64>())) {
+            let mut v = json!({"GroupId": group, "ReqMsgNumber": n});
+            if let Some(s) = seq {
+                v["ReqMsgSeq"] = json!(s);
+            }
+            let r = parse_request(v.to_string().as_bytes()).unwrap();
+            prop_assert_eq!((r.group_id, r.req_msg_number, r.req_msg_seq), (group, n, seq));
+        }
+    }
+
+    fn check(body: &[u8]) {
+        match parse_request(body) {
+            Ok(r) => {
+                assert!(r.req_msg_number >= 1);
+                let again = parse_request(&serde_json::to_vec(&r).unwrap()).unwrap();
+                assert_eq!(again, r);
+            }
+            Err(a) => {
+                assert!(
+                    [JSON_PARSE_ERROR, INVALID_PARAMETER].contains(&a.error_code),
+                    "{a:?}"
+                );
+                assert_eq!(a.body["ActionStatus"], "FAIL");
+                assert_eq!(a.body["ErrorCode"], a.error_code);
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_types_and_values_are_the_ims_10004() {
+        for body in [
+            r#"{"GroupId": 1, "ReqMsgNumber": 20}"#,
+            r#"{"GroupId": "g", "ReqMsgNumber": "20"}"#,
+            r#"{"GroupId": "g", "ReqMsgNumber": 0}"#,
+            r#"{"GroupId": "g", "ReqMsgNumber": -1}"#,
+            r#"{"GroupId": "g", "ReqMsgNumber": 20, "ReqMsgSeq": -5}"#,
+            r#"{"GroupId": "g", "ReqMsgNumber": 20, "ReqMsgSeq": 1.5}"#,
+            r#"{"ReqMsgNumber": 20}"#,
+            r#"[]"#,
+        ] {
+            assert_eq!(
+                parse_request(body.as_bytes()).unwrap_err().error_code,
+                INVALID_PARAMETER,
+                "{body}"
+            );
+        }
+        assert_eq!(
+            parse_request(b"{").unwrap_err().error_code,
+            JSON_PARSE_ERROR
+        );
+        let r =
+            parse_request(br#"{"GroupId": "g", "ReqMsgNumber": 20, "ReqMsgSeq": null}"#).unwrap();
+        assert_eq!(r.req_msg_seq, None);
+    }
 
     #[test]
     fn the_first_of_each_parameter_counts_and_others_are_ignored() {
