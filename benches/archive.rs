@@ -275,6 +275,68 @@ async fn drain(
     (wall, archived)
 }
 
+/// Intake: `n` timeline reports recorded through the service (the path `POST
+/// /v1/classes/{id}/timeline` takes after parsing), from 8 clients at once, alone or with
+/// an archive pass of the seeded group started at the same moment; the wall time of the
+/// reports (and of the pass).
+async fn intake(
+    base: &str,
+    n: usize,
+    with_archive: bool,
+    tag: &str,
+) -> (Duration, Option<Duration>) {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = desk(dir.path(), base, true).await;
+    let class = format!("{tag}-intake");
+    let group = format!("{tag}-intake-g");
+    create_class(&desk, &class, &group).await;
+    im(base)
+        .create_group(&group, &group, "ChatRoom")
+        .await
+        .unwrap();
+    create_class(&desk, "archived", GROUP).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let pass = with_archive.then(|| {
+        let d = desk.clone();
+        tokio::spawn(async move { archive(&d, "archived").await })
+    });
+    let start = Instant::now();
+    let clients = 8;
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (d, class) = (desk.clone(), class.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in (c..n).step_by(clients) {
+                d.record_timeline(
+                    &class,
+                    replaydesk::service::TimelineReport {
+                        uid: "teacher_li".into(),
+                        timestamp: 1_000 + i as i64,
+                        rtt_ms: Some(20.0),
+                    },
+                    replaydesk::service::ReportMeta {
+                        received_at: 1_795_339_200_000 + i as i64,
+                        body: String::new(),
+                        kernel_rtt_ms: None,
+                    },
+                )
+                .await
+                .expect("report recorded");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let wall = start.elapsed();
+    let pass = match pass {
+        Some(p) => Some(p.await.unwrap()),
+        None => None,
+    };
+    desk.shutdown().await;
+    (wall, pass)
+}
+
 fn env_u32(name: &str) -> Option<u32> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
@@ -336,6 +398,10 @@ fn main() {
         let (alone, _) = drain(&emu.base, drain_n, 30, false, "alone").await;
         let (with, archived) = drain(&emu.base, drain_n, 30, true, "with").await;
         let stats = emu.stats().await;
+        // Intake: a report burst alone and with a pass running, same emulator, same run.
+        let intake_n = env_u32("BENCH_INTAKE").unwrap_or(if quick { 40 } else { 4_000 }) as usize;
+        let (intake_alone, _) = intake(&emu.base, intake_n, false, "ia").await;
+        let (intake_with, intake_pass) = intake(&emu.base, intake_n, true, "iw").await;
 
         let cores = std::thread::available_parallelism().map(|c| c.get()).unwrap_or(1);
         println!(
@@ -381,6 +447,21 @@ fn main() {
             100.0 * (with.as_secs_f64() / alone.as_secs_f64() - 1.0),
             archived.map_or(0.0, |a| a.as_secs_f64()),
             stats["frequency_errors"]
+        );
+        println!();
+        println!("| intake: {intake_n} timeline reports, 8 clients at once | wall | reports/s |");
+        println!("|---|---:|---:|");
+        for (what, wall) in [("alone", intake_alone), ("with an archive pass running", intake_with)] {
+            println!(
+                "| {what} | {:.2} s | {:.0} |",
+                wall.as_secs_f64(),
+                intake_n as f64 / wall.as_secs_f64()
+            );
+        }
+        println!(
+            "\nintake with archiving / alone: {:+.1} %; the pass took {:.2} s",
+            100.0 * (intake_with.as_secs_f64() / intake_alone.as_secs_f64() - 1.0),
+            intake_pass.map_or(0.0, |a| a.as_secs_f64()),
         );
     });
 }
