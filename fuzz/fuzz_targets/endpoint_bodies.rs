@@ -6,6 +6,11 @@
 //! applies first), and the admin query strings (`query_pairs` + `query_object` + `decode`,
 //! as `QueryOf` does).
 //!
+//! The archive's `/im-archive` door too: its `group_msg_get_simple` body as the IM reads it
+//! (`parse_im_archive_request`), its query parameters (axum's `Query`, then
+//! `ImArchiveQuery::from_pairs`), and the standalone emulator's `PUT /control/retention`
+//! body.
+//!
 //! The first byte picks the request, the rest is the body (or the query string).
 //!
 //! Properties beyond "does not panic": an accepted request written back as JSON is
@@ -14,9 +19,12 @@
 //! no repeated key); a secret key body's `Debug` does not show the key.
 #![no_main]
 
+use axum::extract::Query;
 use axum::http::Uri;
 use libfuzzer_sys::fuzz_target;
+use replaydesk::emulator::Retention;
 use replaydesk::server::extract::{query_pairs, Fields};
+use replaydesk::service::archive::{parse_im_archive_request, ImArchiveQuery};
 use replaydesk::service::decode::{decode, decode_body, query_object, Source};
 use replaydesk::service::requests::{
     CallbackQuery, ClassQuery, JobsQuery, MessageQuery, PageQuery, RecoverRequest, ResendFilter,
@@ -127,11 +135,63 @@ fn text_query(q: &Option<String>) -> bool {
     validate::text_query(q.as_deref()).is_ok()
 }
 
+/// `/im-archive`'s body: read (a ReqMsgNumber of at least 1, the same when written back)
+/// or refused with the IM's 60003 (not JSON) or 10004, in its format.
+fn im_archive_body(body: &[u8]) {
+    match parse_im_archive_request(body) {
+        Ok(r) => {
+            assert!(r.req_msg_number >= 1);
+            let again = parse_im_archive_request(&serde_json::to_vec(&r).expect("serializes"))
+                .expect("written back, refused");
+            assert_eq!(again, r);
+        }
+        Err(a) => {
+            assert!(matches!(a.error_code, 60_003 | 10_004), "{a:?}");
+            assert_eq!(a.body["ActionStatus"], "FAIL");
+            assert_eq!(a.body["ErrorCode"], a.error_code);
+        }
+    }
+}
+
+/// `/im-archive`'s query string as its handler reads it: each parameter is the first pair
+/// of its name, others ignored.
+fn im_archive_query(q: &[u8]) {
+    let Ok(q) = std::str::from_utf8(q) else {
+        return;
+    };
+    let Ok(uri) = format!("/im-archive/v4/x?{q}").parse::<Uri>() else {
+        return;
+    };
+    let Ok(Query(pairs)) = Query::<Vec<(String, String)>>::try_from_uri(&uri) else {
+        return;
+    };
+    let got = ImArchiveQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let first = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(got.sdkappid, first("sdkappid"));
+    assert_eq!(got.identifier, first("identifier"));
+    assert_eq!(got.usersig, first("usersig"));
+}
+
+/// The emulator's `PUT /control/retention` body, as its handler reads it: read (and the
+/// same when written back) or refused.
+fn retention_body(body: &[u8]) {
+    if let Ok(r) = serde_json::from_slice::<Retention>(body) {
+        let again: Retention = serde_json::from_slice(&serde_json::to_vec(&r).expect("serializes"))
+            .expect("written back, refused");
+        assert_eq!(again, r);
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&which, body)) = data.split_first() else {
         return;
     };
-    match which % 12 {
+    match which % 15 {
         0 => {
             if let Some(r) = timeline(body) {
                 stable(&r, timeline);
@@ -177,6 +237,9 @@ fuzz_target!(|data: &[u8]| {
         8 => query::<CallbackQuery>(body, |_| true),
         9 => query::<PageQuery>(body, |_| true),
         10 => query::<JobsQuery>(body, |_| true),
-        _ => query::<ClassQuery>(body, |q| text_query(&q.q)),
+        11 => query::<ClassQuery>(body, |q| text_query(&q.q)),
+        12 => im_archive_body(body),
+        13 => im_archive_query(body),
+        _ => retention_body(body),
     }
 });

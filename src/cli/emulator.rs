@@ -1,8 +1,8 @@
 //! `replaydesk im-emulator`: the emulator as a standalone process.
 
 use replaydesk::emulator::{
-    Emulator, EmulatorConfig, FaultConfig, DEFAULT_ADMIN, DEFAULT_APP_RATE, DEFAULT_DUP_WINDOW,
-    DEFAULT_GROUP_RATE,
+    Emulator, EmulatorConfig, FaultConfig, Retention, DEFAULT_ADMIN, DEFAULT_APP_RATE,
+    DEFAULT_DUP_WINDOW, DEFAULT_GROUP_RATE,
 };
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -58,6 +58,13 @@ pub struct ImEmulatorArgs {
     /// restart; without it they live in memory only. Writes are batched (every 100 ms).
     #[arg(long)]
     pub db: Option<std::path::PathBuf>,
+    /// Seconds a group keeps a message (from when it was sent); older ones read back as
+    /// the service returns expired messages (`IsPlaceMsg` 1, no body). None: for ever.
+    #[arg(long)]
+    pub retention_secs: Option<u64>,
+    /// Messages a group keeps; older ones read back as expired. None: no cap.
+    #[arg(long)]
+    pub max_group_messages: Option<u64>,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -85,6 +92,10 @@ impl ImEmulatorArgs {
                 latency_ms: self.latency_ms,
                 latency_jitter_ms: self.latency_jitter_ms,
                 all_commands: self.faults_all_commands,
+            },
+            retention: Retention {
+                max_age_secs: self.retention_secs,
+                max_messages: self.max_group_messages,
             },
         }
     }

@@ -141,6 +141,11 @@ const OWN_CREDENTIALS: &[(&str, &str, &str)] = &[
     ("post", "/v1/auth/sign-out", "session"),
     ("get", "/v1/auth/me", "token or session"),
     ("post", "/v1/auth/password", "session"),
+    (
+        "post",
+        "/im-archive/v4/group_open_http_svc/group_msg_get_simple",
+        "IM UserSig",
+    ),
 ];
 
 /// Every route the server describes is either a console operation of the table (walked by

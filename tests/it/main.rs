@@ -11,6 +11,8 @@
 mod util;
 
 mod align;
+mod archive;
+mod archive_store;
 mod auth_cli;
 mod auth_people;
 mod auth_sessions;

@@ -326,3 +326,133 @@ async fn every_write_path_works_again_within_seconds_of_the_disk_taking_writes()
     assert_eq!(recordings, 1, "{group:?}");
     t.stop().await;
 }
+
+/// Archiving under the same fault: a pass whose pages cannot be stored stops (what it
+/// stored stays), "archive now" is refused while the disk refuses writes, and once it takes
+/// writes again a new pass goes on from the last page stored: every message archived once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archiving_works_again_within_seconds_of_the_disk_taking_writes() {
+    use replaydesk::emulator::{Emulator, EmulatorConfig};
+    use replaydesk::im::client::{ImClient, ImConfig};
+    use replaydesk::im::wire::SendGroupMsgRequest;
+    use replaydesk::protocol::MsgBodyElem;
+    const SDKAPPID: u64 = 1_400_000_027;
+    const KEY: &str = "write-faults-archive-key";
+    let mut cfg = EmulatorConfig::new(SDKAPPID, KEY);
+    cfg.app_rate = 0;
+    cfg.group_rate = 0;
+    let emu = Emulator::start(cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let base = emu.base_url();
+    let mut t = TestServer::start(move |c| {
+        c.im.endpoint = Some(base);
+        c.im.sdkappid = Some(SDKAPPID);
+        c.im.secret_key = Some(Secret::new(KEY));
+    })
+    .await;
+    let wal = t.dir.path().join("replaydesk.db-wal");
+    if !immutable(&wal, true) || !immutable(&wal, false) {
+        eprintln!(
+            "SKIPPED: cannot set the immutable flag on {}",
+            wal.display()
+        );
+        t.stop().await;
+        return;
+    }
+    t.create_class("df", "replay_df", "teacher_li", true).await;
+    let client = ImClient::new(ImConfig::new(
+        emu.base_url(),
+        SDKAPPID,
+        "administrator".to_string(),
+        Secret::new(KEY),
+    ))
+    .unwrap();
+    for i in 0..200u32 {
+        let data = json!({"data": "[]", "seq": i, "timestamp": 1000 + i}).to_string();
+        client
+            .send_group_msg(&SendGroupMsgRequest {
+                group_id: "replay_df".into(),
+                random: 50_000 + i,
+                from_account: Some("student_wang".into()),
+                msg_body: vec![MsgBodyElem {
+                    msg_type: "TIMCustomElem".into(),
+                    msg_content: json!({"Data": data, "Desc": "", "Ext": "TXWhiteBoardExt", "Sound": ""}),
+                }],
+                extra: Default::default(),
+            })
+            .await
+            .unwrap();
+    }
+    emu.set_faults(FaultConfig {
+        latency_ms: 200,
+        all_commands: true,
+        ..FaultConfig::none()
+    })
+    .unwrap();
+    let (s, v) = t
+        .post("/v1/admin/classes/df/archive", Some(ADMIN), &json!({}))
+        .await;
+    assert_eq!(s, 202, "{v}");
+    let job = v["job_id"].as_i64().unwrap();
+    let store = t.store().clone();
+    wait_until(Duration::from_secs(20), "two pages stored", || {
+        let store = store.clone();
+        async move { store.archive_run(job).await.unwrap().unwrap().pages >= 2 }
+    })
+    .await;
+    assert!(immutable(&wal, true), "chattr +i");
+    let fault = ReadOnlyWal(wal.clone());
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (s, v) = t
+        .post("/v1/admin/classes/df/archive", Some(ADMIN), &json!({}))
+        .await;
+    assert!(
+        s >= 500 || v["job_id"] == job,
+        "archive now while the disk refuses writes: {s} {v}"
+    );
+    emu.set_faults(FaultConfig::none()).unwrap();
+    fault.clear();
+    let cleared = Instant::now();
+    // The stopped pass records its end once the disk takes writes; "archive now" then
+    // starts a new one.
+    let next = loop {
+        let (s, v) = t
+            .post("/v1/admin/classes/df/archive", Some(ADMIN), &json!({}))
+            .await;
+        if s == 202 && v["job_id"] != job {
+            break v["job_id"].as_i64().unwrap();
+        }
+        assert!(cleared.elapsed() < RECOVERY, "archive now still {s} {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    wait_until(RECOVERY, "the new pass finished", || {
+        let store = store.clone();
+        async move {
+            store.archive_run(next).await.unwrap().unwrap().state
+                != replaydesk::store::ArchiveRunState::Running
+        }
+    })
+    .await;
+    let first = store.archive_run(job).await.unwrap().unwrap();
+    assert!(first.error.is_some(), "{first:?}");
+    let a = t.admin_get("/v1/admin/classes/df/archive").await;
+    assert_eq!(
+        (
+            a["state"].as_str(),
+            a["archived"].as_i64(),
+            a["last_seq"].as_i64()
+        ),
+        (Some("complete"), Some(200), Some(200)),
+        "{a}"
+    );
+    let seqs: Vec<i64> = store
+        .group_history("df")
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(seqs, (1..=200).collect::<Vec<_>>());
+    t.stop().await;
+}

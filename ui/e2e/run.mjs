@@ -12,6 +12,7 @@
 import { consoleMarkupTest, consoleTest } from "./console.mjs";
 import { consoleFlowTest } from "./console-flow.mjs";
 import { consoleImportTest } from "./import.mjs";
+import { consoleArchiveTest } from "./archive.mjs";
 import { demoAlignmentTest } from "./demo-alignment.mjs";
 import { desktopTest } from "./desktop.mjs";
 import { peopleTest } from "./people.mjs";
@@ -40,6 +41,7 @@ const TESTS = [
     timeoutMs: 180000,
   },
   { name: "console in Chromium: import a class bundle, imported badge, a second import refused", fn: consoleImportTest, timeoutMs: 90000 },
+  { name: "console in Chromium: the class page's archive panel, archive now, complete, the classes list filtered by archive", fn: consoleArchiveTest, timeoutMs: 90000 },
   {
     name: "console in Chromium: roster, credential shown once, revoke, join sheet, end class asks, audit filters, alignment, export, 800 px",
     fn: rosterTest,

@@ -40,10 +40,11 @@ pub enum DiagnosticCode {
     MessageNotSent,
     ReadingsDisagree,
     RecordingOutsideClass,
+    ReadFromArchive,
 }
 
 impl DiagnosticCode {
-    pub const ALL: [DiagnosticCode; 18] = [
+    pub const ALL: [DiagnosticCode; 19] = [
         DiagnosticCode::RecordingWithoutPair,
         DiagnosticCode::EventBeforeFirstPair,
         DiagnosticCode::ClockJumpWithoutPair,
@@ -62,6 +63,7 @@ impl DiagnosticCode {
         DiagnosticCode::MessageNotSent,
         DiagnosticCode::ReadingsDisagree,
         DiagnosticCode::RecordingOutsideClass,
+        DiagnosticCode::ReadFromArchive,
     ];
 
     /// The code as written in JSON.
@@ -85,6 +87,7 @@ impl DiagnosticCode {
             DiagnosticCode::MessageNotSent => "message_not_sent",
             DiagnosticCode::ReadingsDisagree => "readings_disagree",
             DiagnosticCode::RecordingOutsideClass => "recording_outside_class",
+            DiagnosticCode::ReadFromArchive => "read_from_archive",
         }
     }
 
@@ -107,7 +110,8 @@ impl DiagnosticCode {
             | DiagnosticCode::RecordingOutsideClass => Severity::Warning,
             DiagnosticCode::ClockJumpBetweenPairs
             | DiagnosticCode::PairLowPrecision
-            | DiagnosticCode::ReadingsDisagree => Severity::Info,
+            | DiagnosticCode::ReadingsDisagree
+            | DiagnosticCode::ReadFromArchive => Severity::Info,
         }
     }
 
@@ -153,6 +157,11 @@ impl DiagnosticCode {
             DiagnosticCode::DuplicateSeq => {
                 "Two different messages carry the same seq; players tell messages apart by seq, \
                  so one of them may be dropped or shown in place of the other."
+            }
+            DiagnosticCode::ReadFromArchive => {
+                "The IM no longer keeps these messages (they are older than its retention); \
+                 they were read from ReplayDesk's archive of the group, as the IM returned them \
+                 when they were archived."
             }
             DiagnosticCode::HistoryHole => {
                 "The group's history has a hole here (expired, failed to store, or recalled); \

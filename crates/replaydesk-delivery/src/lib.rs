@@ -186,6 +186,24 @@ impl Delivery {
         &self.inner.im
     }
 
+    /// Waits for an app-wide request slot in the limiter sending uses (and, on
+    /// PostgreSQL, the budget every node shares), so that other IM calls (the archive's
+    /// history reads) and sending together stay under the app's limit.
+    pub async fn acquire_call(&self) {
+        self.inner.limiters.acquire_call().await;
+    }
+
+    /// Waits (up to `at_most`) until sending leaves an app-wide slot free, then takes one
+    /// as [`Delivery::acquire_call`] does: background reads use the capacity sending does
+    /// not, and still move at least once per `at_most` behind a long backlog.
+    pub async fn acquire_idle_call(&self, at_most: Duration) {
+        let give_up = tokio::time::Instant::now() + at_most;
+        while !self.inner.limiters.app_idle() && tokio::time::Instant::now() < give_up {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.inner.limiters.acquire_call().await;
+    }
+
     pub fn stats(&self) -> StatsSnapshot {
         self.inner.stats.snapshot()
     }

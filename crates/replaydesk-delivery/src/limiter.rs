@@ -247,6 +247,12 @@ impl Limiters {
         self.shared_slot("app", self.app_rate).await;
     }
 
+    /// True when an app-wide slot is free now (no sender is waiting on the app's rate):
+    /// work that must not slow delivery down (archiving) goes only then.
+    pub fn app_idle(&self) -> bool {
+        self.app.peek().is_zero()
+    }
+
     /// Waits for an app-wide request slot (history look-ups and other calls).
     pub async fn acquire_call(&self) {
         self.app.acquire().await;

@@ -46,11 +46,13 @@ mod faults;
 mod handlers;
 mod limits;
 mod persist;
+mod retention;
 mod state;
 mod stats;
 
 pub use faults::{FaultConfig, FaultConfigError, MAX_LATENCY_MS};
 pub use persist::{PersistError, FLUSH_EVERY};
+pub use retention::Retention;
 pub use stats::EmulatorStats;
 
 use limits::TokenBucket;
@@ -99,6 +101,8 @@ pub struct EmulatorConfig {
     pub dup_window: Duration,
     /// The fault knobs at start.
     pub faults: FaultConfig,
+    /// How long groups keep their messages ([`Retention::NONE`]: for ever).
+    pub retention: Retention,
 }
 
 impl EmulatorConfig {
@@ -113,6 +117,7 @@ impl EmulatorConfig {
             group_rate: DEFAULT_GROUP_RATE,
             dup_window: DEFAULT_DUP_WINDOW,
             faults: FaultConfig::none(),
+            retention: Retention::NONE,
         }
     }
 
@@ -147,6 +152,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("group_rate", &self.group_rate)
             .field("dup_window", &self.dup_window)
             .field("faults", &self.faults)
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -210,12 +216,14 @@ impl Emulator {
     pub fn new(config: EmulatorConfig) -> Result<Self, EmulatorError> {
         config.validate()?;
         let now = Instant::now();
+        let mut groups = Groups::new(config.group_rate, config.dup_window);
+        groups.set_retention(config.retention);
         Ok(Self {
             shared: Arc::new(Shared {
                 sdkappid: config.sdkappid,
                 secret_key: Mutex::new(config.secret_key),
                 admin: config.admin,
-                groups: Mutex::new(Groups::new(config.group_rate, config.dup_window)),
+                groups: Mutex::new(groups),
                 app_bucket: Mutex::new(TokenBucket::new(config.app_rate, now)),
                 faults: Mutex::new(config.faults),
                 stats: Mutex::new(EmulatorStats::default()),
@@ -347,6 +355,17 @@ impl Emulator {
         Ok(())
     }
 
+    /// How long groups keep their messages.
+    pub fn retention(&self) -> Retention {
+        self.shared.groups.lock().retention()
+    }
+
+    /// Changes how long groups keep their messages, from the next read on (messages
+    /// already past the new limits read as holes; lifting a limit shows them again).
+    pub fn set_retention(&self, retention: Retention) {
+        self.shared.groups.lock().set_retention(retention);
+    }
+
     /// The counters since start or the last reset.
     pub fn stats(&self) -> EmulatorStats {
         self.shared.stats.lock().clone()
@@ -456,6 +475,11 @@ impl EmulatorHandle {
     /// See [`Emulator::history`].
     pub fn history(&self, group_id: &str) -> Vec<HistoryMsg> {
         self.emulator.history(group_id)
+    }
+
+    /// See [`Emulator::set_retention`].
+    pub fn set_retention(&self, retention: Retention) {
+        self.emulator.set_retention(retention)
     }
 
     /// See [`Emulator::create_group_direct`].

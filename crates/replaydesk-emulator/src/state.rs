@@ -3,6 +3,7 @@
 
 use super::limits::{self, TokenBucket};
 use super::persist::{Change, SavedGroup};
+use super::retention::Retention;
 use rand::Rng as _;
 use replaydesk_im::wire::HistoryMsg;
 use replaydesk_protocol::MsgBodyElem;
@@ -122,6 +123,8 @@ pub(crate) struct Groups {
     groups: HashMap<String, Group>,
     group_rate: u32,
     dup_window: Duration,
+    /// How long messages are kept (applied when history is read).
+    retention: Retention,
     /// Changes not yet saved, when the groups are kept in a file (see `persist`).
     journal: Option<Vec<Change>>,
 }
@@ -132,6 +135,7 @@ impl Groups {
             groups: HashMap::new(),
             group_rate,
             dup_window,
+            retention: Retention::NONE,
             journal: None,
         }
     }
@@ -306,14 +310,24 @@ impl Groups {
         })
     }
 
+    pub(crate) fn retention(&self) -> Retention {
+        self.retention
+    }
+
+    pub(crate) fn set_retention(&mut self, retention: Retention) {
+        self.retention = retention;
+    }
+
     /// At most `number` stored messages with `MsgSeq <= newest` (all when `None`), newest
-    /// first.
+    /// first; those past the retention at unix second `now` in their place as holes.
     pub(crate) fn page(
         &mut self,
         id: &str,
         number: usize,
         newest: Option<u64>,
+        now: i64,
     ) -> Result<Page, Refused> {
+        let retention = self.retention;
         let group = self.live(id)?;
         if !group.keeps_history() {
             return Err(Refused::NoHistory);
@@ -321,13 +335,15 @@ impl Groups {
         let newest = newest.unwrap_or(u64::MAX);
         let end = group.messages.partition_point(|m| m.msg_seq <= newest);
         let start = end.saturating_sub(number);
-        let msgs = group
-            .messages
-            .get(start..end)
-            .unwrap_or_default()
-            .iter()
+        let len = group.messages.len();
+        let msgs = (start..end)
             .rev()
-            .cloned()
+            .filter_map(|i| {
+                group
+                    .messages
+                    .get(i)
+                    .map(|m| retention.view(m, i, len, now))
+            })
             .collect();
         Ok(Page {
             msgs,
@@ -472,7 +488,7 @@ mod tests {
                 time: 5
             })
         );
-        assert_eq!(g.page(&live, 20, None), Err(Refused::NoHistory));
+        assert_eq!(g.page(&live, 20, None, 0), Err(Refused::NoHistory));
     }
 
     #[test]
@@ -486,7 +502,7 @@ mod tests {
         g.send("x", msg(1), 1, t).unwrap();
         g.destroy("x").unwrap();
         assert_eq!(g.send("x", msg(2), 1, t), Err(Refused::Dismissed));
-        assert_eq!(g.page("x", 20, None), Err(Refused::Dismissed));
+        assert_eq!(g.page("x", 20, None, 0), Err(Refused::Dismissed));
         assert_eq!(g.destroy("x"), Err(Refused::Dismissed));
         g.create(Some("x"), "Public", t).unwrap();
         assert_eq!(
@@ -503,14 +519,14 @@ mod tests {
         for r in 0..45 {
             g.send("g", msg(r), 1, t).unwrap();
         }
-        let p = g.page("g", 20, None).unwrap();
+        let p = g.page("g", 20, None, 0).unwrap();
         let seqs: Vec<u64> = p.msgs.iter().map(|m| m.msg_seq).collect();
         assert_eq!(seqs, (26..=45).rev().collect::<Vec<_>>());
         assert!(!p.finished);
-        let p = g.page("g", 20, Some(5)).unwrap();
+        let p = g.page("g", 20, Some(5), 0).unwrap();
         assert_eq!(p.msgs.len(), 5);
         assert!(p.finished);
-        let p = g.page("g", 20, Some(0)).unwrap();
+        let p = g.page("g", 20, Some(0), 0).unwrap();
         assert!(p.msgs.is_empty() && p.finished);
     }
 

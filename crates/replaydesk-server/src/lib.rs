@@ -10,6 +10,7 @@ pub mod conn_limit;
 pub mod error;
 pub mod extract;
 pub mod headers;
+pub mod im_archive;
 pub mod json_errors;
 pub mod kernel_rtt;
 pub mod launch;
@@ -94,10 +95,14 @@ async fn method_not_allowed(method: Method) -> ApiError {
     )
 }
 
-/// API paths answer JSON 404; anything else is the console (its files, or `index.html`
+/// API paths answer JSON 404 (under `/im-archive`, in the IM's format); anything else is
+/// the console (its files, or `index.html`
 /// for the single-page app's own routes) when `ui_dir` exists.
 async fn fallback(State(desk): State<ReplayDesk>, req: Request) -> Response {
     let path = req.uri().path();
+    if path == "/im-archive" || path.starts_with("/im-archive/") {
+        return im_archive::unknown_command();
+    }
     let api = path == "/v1"
         || path.starts_with("/v1/")
         || path == "/healthz"

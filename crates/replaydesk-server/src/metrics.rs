@@ -69,6 +69,7 @@ pub async fn metrics(
     render_source_limit(&mut text, &sources);
     render_client_limits(&mut text, &reports, conns.as_ref().map(|c| &c.0));
     render_heartbeats(&mut text, &desk.heartbeat_counts());
+    render_archive(&mut text, &desk.archive_metrics().await?);
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -76,6 +77,39 @@ pub async fn metrics(
         )],
         text,
     ))
+}
+
+/// The ReplayGroup archive: messages held, classes by state, the nearest deadline.
+fn render_archive(o: &mut String, m: &replaydesk_service::archive::ArchiveMetrics) {
+    family(
+        o,
+        "replaydesk_archive_messages",
+        "gauge",
+        "Group messages held by the archive (holes left out).",
+    );
+    let _ = writeln!(o, "replaydesk_archive_messages {}", m.messages);
+    family(
+        o,
+        "replaydesk_archive_classes",
+        "gauge",
+        "Classes by archive state (a class never archived is pending; imported classes left out).",
+    );
+    for (state, n) in &m.by_state {
+        let _ = writeln!(o, "replaydesk_archive_classes{{state=\"{state}\"}} {n}");
+    }
+    family(
+        o,
+        "replaydesk_archive_nearest_deadline_seconds",
+        "gauge",
+        "Unix time at which the oldest message not yet archived expires in the IM (absent when nothing is outstanding).",
+    );
+    if let Some(d) = m.nearest_deadline_ms {
+        let _ = writeln!(
+            o,
+            "replaydesk_archive_nearest_deadline_seconds {}",
+            d.div_euclid(1000)
+        );
+    }
 }
 
 /// `/healthz` and `/readyz` as gauges, for alerting rules (their probes are cached, so a
@@ -350,6 +384,8 @@ pub fn render(info: &AppInfo, m: &MetricsSnapshot) -> String {
         "im_credentials",
         "group_missing",
         replaydesk_service::CALLBACKS_REFUSED_ALERT,
+        replaydesk_service::archive::ARCHIVE_DEADLINE_ALERT,
+        replaydesk_service::archive::ARCHIVE_LARGE_GROUP_ALERT,
     ]
     .into_iter()
     .map(|k| (k, 0))

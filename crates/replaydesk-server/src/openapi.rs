@@ -4,7 +4,7 @@
 //! built from the same registrations, so a route cannot be served without being
 //! described, nor described without being served.
 
-use super::{callbacks, metrics, reports, sign_in};
+use super::{callbacks, im_archive, metrics, reports, sign_in};
 use axum::body::Bytes;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -89,7 +89,8 @@ pub fn routes() -> OpenApiRouter<ReplayDesk> {
         .routes(routes!(sign_in::sign_out))
         .routes(routes!(sign_in::me))
         .routes(routes!(sign_in::change_password))
-        .routes(routes!(callbacks::trtc));
+        .routes(routes!(callbacks::trtc))
+        .routes(routes!(im_archive::group_msg_get_simple));
     // The console's operations, each from its one declaration (`service::api`).
     super::operations::register(service)
 }

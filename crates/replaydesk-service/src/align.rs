@@ -90,6 +90,52 @@ pub async fn align_class(store: &Store, class_id: &str) -> ServiceResult<Alignme
     ))
 }
 
+/// Says which messages of an alignment read from the history the IM no longer keeps (sent
+/// longer than `retention` ago): they came from the archive.
+pub(crate) fn note_archive(
+    a: &mut Alignment,
+    history: &[(i64, String)],
+    retention: std::time::Duration,
+    now_ms: i64,
+) {
+    use replaydesk_align::{Diagnostic, DiagnosticCode, EntryKind, MsgRef};
+    let cutoff = now_ms.saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
+    let mut listed = Vec::new();
+    let mut n = 0usize;
+    for (seq, item) in history {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(item) else {
+            continue;
+        };
+        let Ok(e) = replaydesk_align::read_history_item(&v) else {
+            continue;
+        };
+        if matches!(e.body, EntryBody::Hole) || e.received_ms.is_none_or(|t| t >= cutoff) {
+            continue;
+        }
+        n += 1;
+        if listed.len() < 20 {
+            listed.push(MsgRef {
+                kind: EntryKind::Other,
+                im_msg_seq: u64::try_from(*seq).ok(),
+                seq: None,
+                log_id: None,
+            });
+        }
+    }
+    if n == 0 {
+        return;
+    }
+    let code = DiagnosticCode::ReadFromArchive;
+    a.diagnostics.push(Diagnostic {
+        code,
+        severity: code.severity(),
+        uid: None,
+        messages: listed,
+        message: format!("{n} message(s) of this group are past the IM's retention and were read from the archive"),
+        explanation: code.explanation().to_owned(),
+    });
+}
+
 /// Gives history entries that ReplayDesk wrote their log id and their report's RTT facts.
 fn enrich_from_log(entries: &mut [Entry], rows: &[AlignmentRow]) {
     let by_seq: std::collections::HashMap<u64, Entry> = rows
@@ -128,6 +174,68 @@ impl ReplayDesk {
     /// Where the class's users, videos and events land on the server axis, and what is
     /// wrong (see [`replaydesk_align`]).
     pub async fn class_alignment(&self, class_id: &str) -> ServiceResult<Alignment> {
-        align_class(&self.inner.store, class_id).await
+        let mut a = align_class(&self.inner.store, class_id).await?;
+        if a.source == AlignSource::History {
+            let history = self.inner.store.group_history(class_id).await?;
+            note_archive(
+                &mut a,
+                &history,
+                self.config().im.retention,
+                replaydesk_clock::unix_ms_now(),
+            );
+        }
+        Ok(a)
+    }
+}
+
+#[cfg(test)]
+mod archive_note_tests {
+    use super::*;
+
+    #[test]
+    fn note_archive_names_what_is_past_the_retention() {
+        let item = |seq: i64, ts: i64, place: u8| {
+            (
+                seq,
+                format!(
+                    r#"{{"MsgSeq":{seq},"MsgTimeStamp":{ts},"IsPlaceMsg":{place},"From_Account":"a","MsgBody":[]}}"#
+                ),
+            )
+        };
+        let history = vec![item(1, 1_000, 0), item(2, 1_000, 1), item(3, 2_000, 0)];
+        let mut a = align::align(
+            AlignSource::History,
+            None,
+            None,
+            &[],
+            &AlignOptions::default(),
+        );
+        let before = a.diagnostics.len();
+        // Retention 500 s at 1,600 s: only MsgSeq 1 is past it (2 is a hole, 3 is recent).
+        note_archive(
+            &mut a,
+            &history,
+            std::time::Duration::from_secs(500),
+            1_600_000,
+        );
+        let d = a.diagnostics.last().unwrap();
+        assert_eq!(a.diagnostics.len(), before + 1);
+        assert_eq!(d.code, replaydesk_align::DiagnosticCode::ReadFromArchive);
+        assert_eq!(d.messages.len(), 1);
+        assert_eq!(d.messages[0].im_msg_seq, Some(1));
+        let mut b = align::align(
+            AlignSource::History,
+            None,
+            None,
+            &[],
+            &AlignOptions::default(),
+        );
+        note_archive(
+            &mut b,
+            &history,
+            std::time::Duration::from_secs(5_000),
+            1_600_000,
+        );
+        assert_eq!(b.diagnostics.len(), before, "nothing past a long retention");
     }
 }

@@ -182,16 +182,26 @@ impl ReplayDesk {
             counts.entry(id).or_default().push((s, n));
         }
         let members: HashMap<String, i64> = store.member_counts().await?.into_iter().collect();
+        let archives: HashMap<String, (replaydesk_store::ArchiveState, Option<i64>)> = store
+            .archive_states()
+            .await?
+            .into_iter()
+            .map(|(c, s, since)| (c, (s, since)))
+            .collect();
         Ok(classes
             .into_iter()
             .map(|class| {
                 let c =
                     StatusCounts::from_pairs(counts.remove(&class.class_id).unwrap_or_default());
                 let m = members.get(&class.class_id).copied().unwrap_or(0);
+                let (archive_state, archive_deadline_ms) =
+                    self.archive_of(&class, archives.get(&class.class_id).copied());
                 ClassSummary {
                     class: class.into(),
                     counts: c,
                     members: m,
+                    archive_state,
+                    archive_deadline_ms,
                 }
             })
             .collect())
@@ -203,10 +213,19 @@ impl ReplayDesk {
         let counts =
             StatusCounts::from_pairs(self.inner.store.status_counts(Some(class_id)).await?);
         let members = self.inner.store.members(class_id).await?.len() as i64;
+        let row = self
+            .inner
+            .store
+            .archive_state(class_id)
+            .await?
+            .map(|r| (r.state, r.unarchived_since));
+        let (archive_state, archive_deadline_ms) = self.archive_of(&class, row);
         Ok(ClassSummary {
             class: class.into(),
             counts,
             members,
+            archive_state,
+            archive_deadline_ms,
         })
     }
 

@@ -54,7 +54,25 @@ impl Console<'_> {
 
     /// `GET /v1/admin/classes`: with per-status counts, narrowed by `q`.
     pub async fn list_classes(&self, query: ClassQuery) -> ServiceResult<Vec<ClassSummary>> {
+        let state = match query.archive_state.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(s) => Some(
+                replaydesk_store::ArchiveState::parse(s)
+                    .map(crate::api::models::ArchiveState::from)
+                    .ok_or_else(|| {
+                        ServiceError::BadRequest(format!(
+                            "archive_state: must be pending, complete, partial or failed, got {s:?}"
+                        ))
+                    })?,
+            ),
+        };
         let mut all = self.desk.list_classes().await?;
+        if let Some(state) = state {
+            all.retain(|c| c.archive_state == state);
+        }
+        if let Some(before) = query.deadline_before {
+            all.retain(|c| c.archive_deadline_ms.is_some_and(|d| d < before));
+        }
         if let Some(q) = query
             .q
             .map(|q| q.trim().to_lowercase())

@@ -41,6 +41,23 @@ pub struct ClassBundle {
     #[ts(type = "unknown[]")]
     pub history: Vec<HistoryItem>,
     pub alignment: Alignment,
+    /// The archive's state over `history` (absent in bundles written before the archive,
+    /// and for a class never archived). Imported with the class, read-only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<BundleArchive>,
+}
+
+/// A class's archive state as a bundle carries it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct BundleArchive {
+    pub state: super::api::models::ArchiveState,
+    #[ts(type = "number")]
+    pub last_seq: i64,
+    pub holes: Vec<super::archive::ArchiveHoleView>,
+    #[ts(type = "number | null")]
+    pub last_run_at: Option<i64>,
 }
 
 /// One history item of a bundle, kept as its JSON text: a bundle's history then takes
@@ -121,6 +138,24 @@ pub async fn export_class(
         .map(|(_, item)| HistoryItem(item))
         .collect();
     let alignment = align_class(store, class_id).await?;
+    let archive = match store.archive_state(class_id).await? {
+        Some(row) => Some(BundleArchive {
+            state: row.state.into(),
+            last_seq: row.last_seq,
+            holes: store
+                .archive_holes(class_id)
+                .await?
+                .into_iter()
+                .map(|h| super::archive::ArchiveHoleView {
+                    from_seq: h.from_seq,
+                    to_seq: h.to_seq,
+                    reason: h.reason,
+                })
+                .collect(),
+            last_run_at: row.last_run_at,
+        }),
+        None => None,
+    };
     Ok(ClassBundle {
         format: BUNDLE_FORMAT.to_owned(),
         replaydesk_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -132,6 +167,7 @@ pub async fn export_class(
         reports,
         history,
         alignment,
+        archive,
     })
 }
 

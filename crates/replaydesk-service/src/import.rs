@@ -309,6 +309,31 @@ fn check(b: &ClassBundle) -> Result<Vec<(u64, String)>, BundleError> {
         }
         history.push((seq, item.0.clone()));
     }
+    if let Some(a) = &b.archive {
+        if a.last_seq < 0 {
+            return Err(bad(format!("archive.last_seq: {} is negative", a.last_seq)));
+        }
+        let mut starts = HashSet::new();
+        for (i, h) in a.holes.iter().enumerate() {
+            if !starts.insert(h.from_seq) {
+                return Err(bad(format!(
+                    "archive.holes[{i}].from_seq: {} appears twice",
+                    h.from_seq
+                )));
+            }
+            if h.from_seq < 1 || h.from_seq > h.to_seq || h.to_seq > a.last_seq {
+                return Err(bad(format!(
+                    "archive.holes[{i}]: {}..{} is not a run of MsgSeqs within 1..{}",
+                    h.from_seq, h.to_seq, a.last_seq
+                )));
+            }
+            if h.reason.chars().count() > 500 {
+                return Err(bad(format!(
+                    "archive.holes[{i}].reason: longer than 500 characters"
+                )));
+            }
+        }
+    }
     Ok(history)
 }
 
@@ -335,6 +360,29 @@ pub async fn import_bundle(
             history: &checked.history,
         })
         .await?;
+    if let Some(a) = &b.archive {
+        let row = replaydesk_store::ArchiveRow {
+            class_id: class.class_id.clone(),
+            state: a.state.into(),
+            last_seq: a.last_seq,
+            error: None,
+            // A read-only copy: nothing is outstanding here, so it has no deadline.
+            unarchived_since: None,
+            last_run_at: a.last_run_at,
+            final_pass_at: a.last_run_at,
+            updated_at: replaydesk_clock::unix_ms_now(),
+        };
+        let holes: Vec<replaydesk_store::ArchiveHole> = a
+            .holes
+            .iter()
+            .map(|h| replaydesk_store::ArchiveHole {
+                from_seq: h.from_seq,
+                to_seq: h.to_seq,
+                reason: h.reason.clone(),
+            })
+            .collect();
+        store.replace_archive_state(&row, &holes).await?;
+    }
     store
         .audit(
             actor,

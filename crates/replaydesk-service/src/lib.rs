@@ -6,6 +6,7 @@
 mod align;
 pub mod api;
 pub mod app;
+pub mod archive;
 mod auth;
 mod callbacks;
 mod classes;
@@ -104,6 +105,11 @@ struct Inner {
     /// Stops the missing-recordings check (`recordings::watch_missing`).
     stop_checks: tokio::sync::watch::Sender<bool>,
     checks: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The archiver's clock (started once the desk exists: it starts passes through it).
+    archiver: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Archive passes running in this process, waited for at shutdown (each stops
+    /// between two pages once stopping).
+    archive_passes: Arc<Mutex<tokio::task::JoinSet<()>>>,
     /// The IM app messages go to (in sandbox mode the emulator's): a TRTC callback's
     /// `SdkAppId` must be it (TRTC and IM share the app in TIC).
     sdkappid: u64,
@@ -275,6 +281,8 @@ impl ReplayDesk {
                 configured_key_sha256,
                 stop_checks,
                 checks: Mutex::new(Some(checks)),
+                archiver: Mutex::new(None),
+                archive_passes: Default::default(),
                 sdkappid,
                 trtc_refusal_log: Default::default(),
                 heartbeats: heartbeat::Tracker::default(),
@@ -287,6 +295,11 @@ impl ReplayDesk {
             desk.inner.stop_checks.subscribe(),
         ));
         *desk.inner.heartbeat_task.lock() = Some(task);
+        let archiver = tokio::spawn(archive::watch(
+            desk.clone(),
+            desk.inner.stop_checks.subscribe(),
+        ));
+        *desk.inner.archiver.lock() = Some(archiver);
         Ok(desk)
     }
 
@@ -308,6 +321,12 @@ impl ReplayDesk {
         if let Some(h) = heartbeats {
             let _ = h.await;
         }
+        let archiver = self.inner.archiver.lock().take();
+        if let Some(a) = archiver {
+            let _ = a.await;
+        }
+        let mut passes = std::mem::take(&mut *self.inner.archive_passes.lock());
+        while passes.join_next().await.is_some() {}
         let worker = self.inner.worker.lock().take();
         if let Some(w) = worker {
             self.inner

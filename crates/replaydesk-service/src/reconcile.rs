@@ -99,6 +99,10 @@ pub struct ReconcileReport {
     pub data_differs: Vec<DataDiffers>,
     /// Items that could not be read at all (no usable MsgSeq).
     pub unreadable_items: u32,
+    /// Messages the IM now answers as placeholders (expired, recalled) whose body the
+    /// archive holds: compared from the archive's copy.
+    #[serde(default)]
+    pub from_archive: u32,
 }
 
 /// A reconcile run and its progress.
@@ -151,13 +155,13 @@ impl From<ReconcileRunRow> for ReconcileRun {
 
 /// A history page read leniently: items kept as JSON values.
 #[derive(Debug, Deserialize)]
-struct RawPage {
+pub(crate) struct RawPage {
     #[serde(flatten)]
     status: ApiStatus,
     #[serde(rename = "IsFinished", default)]
-    is_finished: Value,
+    pub(crate) is_finished: Value,
     #[serde(rename = "RspMsgList", default)]
-    list: Vec<Value>,
+    pub(crate) list: Vec<Value>,
 }
 
 impl ApiResponse for RawPage {
@@ -213,6 +217,7 @@ pub fn compare(
         holes,
         data_differs: Vec::new(),
         unreadable_items: unreadable,
+        from_archive: 0,
     };
     let mut logged_seqs = HashSet::new();
     for row in log {
@@ -338,11 +343,17 @@ pub fn history_entries(rows: &[(i64, String)]) -> StoredHistory {
     }
 }
 
-async fn report_for(store: &Store, class_id: &str) -> ServiceResult<ReconcileReport> {
+async fn report_for(
+    store: &Store,
+    class_id: &str,
+    from_archive: u32,
+) -> ServiceResult<ReconcileReport> {
     let rows = store.group_history(class_id).await?;
     let h = history_entries(&rows);
     let log = store.alignment_rows(class_id).await?;
-    Ok(compare(&h.entries, &h.data, &log, h.unreadable))
+    let mut report = compare(&h.entries, &h.data, &log, h.unreadable);
+    report.from_archive = from_archive;
+    Ok(report)
 }
 
 impl ReplayDesk {
@@ -392,7 +403,7 @@ impl ReplayDesk {
         tokio::spawn(async move {
             let outcome = fetch_all(&store, &im, run_id, &class_id, &group, cursor, pace).await;
             let end = match outcome {
-                Ok(()) => match report_for(&store, &class_id).await {
+                Ok(from_archive) => match report_for(&store, &class_id, from_archive).await {
                     Ok(rep) => {
                         let text = serde_json::to_string(&rep).unwrap_or_default();
                         store.end_reconcile(run_id, Ok(&text)).await
@@ -450,6 +461,7 @@ impl ReplayDesk {
 
 /// Pages backwards from `cursor` until the history ends, storing each page with the next
 /// cursor. Frequency-limit answers wait and retry; other failures end the run (resumable).
+/// Answers how many placeholders the IM gave for messages the archive holds.
 async fn fetch_all(
     store: &Store,
     im: &replaydesk_im::client::ImClient,
@@ -458,7 +470,8 @@ async fn fetch_all(
     group_id: &str,
     mut cursor: Option<i64>,
     pace: f64,
-) -> Result<(), String> {
+) -> Result<u32, String> {
+    let mut from_archive = 0u32;
     let gap = if pace > 0.0 {
         Duration::from_secs_f64(1.0 / pace)
     } else {
@@ -492,6 +505,18 @@ async fn fetch_all(
             }
         }
         let oldest = items.iter().map(|(s, _)| *s).min();
+        let places: Vec<i64> = items
+            .iter()
+            .filter(|(_, item)| replaydesk_store::item_is_place(item))
+            .map(|(s, _)| *s as i64)
+            .collect();
+        if let (Some(lo), Some(hi)) = (places.iter().min(), places.iter().max()) {
+            let held = store
+                .held_seqs(class_id, *lo, *hi)
+                .await
+                .map_err(|e| e.to_string())?;
+            from_archive += places.iter().filter(|s| held.contains(s)).count() as u32;
+        }
         let finished = replaydesk_protocol::lenient_integer(&page.is_finished).unwrap_or(0) == 1
             || oldest.is_none_or(|s| s <= 1);
         let next = oldest.map(|s| s as i64 - 1);
@@ -500,7 +525,7 @@ async fn fetch_all(
             .await
             .map_err(|e| e.to_string())?;
         if finished {
-            return Ok(());
+            return Ok(from_archive);
         }
         cursor = next;
         if !gap.is_zero() {

@@ -7,8 +7,9 @@ use super::decode::lenient;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-/// `GET /v1/admin/classes?q=`: every class, or those whose id, group or teacher contains
-/// `q` (case-insensitive).
+/// `GET /v1/admin/classes?q=&archive_state=&deadline_before=`: every class, or those whose
+/// id, group or teacher contains `q` (case-insensitive), whose archive is in
+/// `archive_state`, and whose archive deadline comes before `deadline_before`.
 #[derive(
     Debug,
     Clone,
@@ -27,6 +28,15 @@ pub struct ClassQuery {
     #[serde(default, deserialize_with = "lenient::opt_string")]
     #[ts(optional)]
     pub q: Option<String>,
+    /// Only classes whose archive is in this state (`pending`, `complete`, `partial`,
+    /// `failed`).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[ts(optional)]
+    pub archive_state: Option<String>,
+    /// Only classes whose archive deadline (unix ms) comes before this.
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[ts(optional, type = "number")]
+    pub deadline_before: Option<i64>,
 }
 
 /// A page of a newest-first listing: `cursor` is the previous page's `next_cursor`,

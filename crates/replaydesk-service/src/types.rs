@@ -195,6 +195,12 @@ pub struct ClassSummary {
     pub counts: StatusCounts,
     #[ts(type = "number")]
     pub members: i64,
+    /// Where the class's ReplayGroup archive stands (`pending` before its first pass).
+    pub archive_state: crate::api::models::ArchiveState,
+    /// When the IM forgets the oldest message not yet archived (unix ms); null when
+    /// nothing is outstanding.
+    #[ts(type = "number | null")]
+    pub archive_deadline_ms: Option<i64>,
 }
 
 /// One message, every attempt at it, and what it was made from.

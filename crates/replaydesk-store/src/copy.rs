@@ -285,6 +285,46 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("im_msg_seq", Int),
             ("item", Text),
             ("fetched_at", Int),
+            ("is_place", Int),
+            ("item_z", Bytes),
+        ],
+    ),
+    (
+        "archive_state",
+        &[
+            ("class_id", Text),
+            ("state", Text),
+            ("last_seq", Int),
+            ("error", Text),
+            ("unarchived_since", Int),
+            ("last_run_at", Int),
+            ("final_pass_at", Int),
+            ("updated_at", Int),
+        ],
+    ),
+    (
+        "archive_holes",
+        &[
+            ("class_id", Text),
+            ("from_seq", Int),
+            ("to_seq", Int),
+            ("reason", Text),
+        ],
+    ),
+    (
+        "archive_runs",
+        &[
+            ("id", Int),
+            ("class_id", Text),
+            ("state", Text),
+            ("cause", Text),
+            ("pages", Int),
+            ("fetched", Int),
+            ("error", Text),
+            ("actor", Text),
+            ("started_at", Int),
+            ("updated_at", Int),
+            ("finished_at", Int),
         ],
     ),
     (
@@ -363,6 +403,7 @@ impl Store {
                 "class_streams" => "class_id, stream_id",
                 "job_messages" => "job_id, message_id",
                 "group_history" => "class_id, im_msg_seq",
+                "archive_holes" => "class_id, from_seq",
                 _ => names[0],
             };
             let mut copied = 0u64;

@@ -60,10 +60,82 @@ fn run_from_row(row: &DbRow) -> Result<ReconcileRunRow, sqlx::Error> {
     })
 }
 
-/// Stores one fetched group message, replacing an earlier fetch of the same one.
-const HISTORY_UPSERT: &str = "INSERT INTO group_history (class_id, im_msg_seq, item, fetched_at) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (class_id, im_msg_seq) \
-     DO UPDATE SET item = excluded.item, fetched_at = excluded.fetched_at";
+/// Stores one fetched group message. An earlier copy is replaced, except that a message's
+/// body is never replaced by the IM's later placeholder for it (`IsPlaceMsg`: expired,
+/// recalled): the archive keeps what the IM forgot.
+const HISTORY_UPSERT: &str = "INSERT INTO group_history (class_id, im_msg_seq, item, fetched_at, is_place, item_z) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (class_id, im_msg_seq) \
+     DO UPDATE SET item = excluded.item, fetched_at = excluded.fetched_at, is_place = excluded.is_place, \
+     item_z = excluded.item_z \
+     WHERE group_history.is_place = 1 OR excluded.is_place = 0";
+
+/// Items at least this long are kept compressed when that makes them smaller.
+const COMPRESS_FROM: usize = 256;
+
+/// How an item is stored: as text, or (when large and it pays) as zlib with empty text.
+pub(crate) fn pack(item: &str) -> (&str, Option<Vec<u8>>) {
+    use std::io::Write as _;
+    if item.len() < COMPRESS_FROM {
+        return (item, None);
+    }
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    match z.write_all(item.as_bytes()).and_then(|()| z.finish()) {
+        Ok(bytes) if bytes.len() < item.len() => ("", Some(bytes)),
+        _ => (item, None),
+    }
+}
+
+/// The item as received, from its stored form.
+pub(crate) fn unpack(text: String, z: Option<Vec<u8>>) -> Result<String, sqlx::Error> {
+    use std::io::Read as _;
+    let Some(z) = z else { return Ok(text) };
+    let mut out = String::new();
+    flate2::read::ZlibDecoder::new(z.as_slice())
+        .read_to_string(&mut out)
+        .map_err(|e| sqlx::Error::Decode(format!("a compressed history item: {e}").into()))?;
+    Ok(out)
+}
+
+/// (MsgSeq, item) of a row selected with `im_msg_seq, item, item_z`.
+pub(crate) fn history_row(r: &super::DbRow) -> Result<(i64, String), sqlx::Error> {
+    Ok((
+        r.try_get("im_msg_seq")?,
+        unpack(r.try_get("item")?, r.try_get("item_z")?)?,
+    ))
+}
+
+/// Whether a history item (JSON as received) is a placeholder: `IsPlaceMsg` 1 (a number or
+/// its text).
+pub fn item_is_place(item: &str) -> bool {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(item) else {
+        return false;
+    };
+    match v.get("IsPlaceMsg") {
+        Some(serde_json::Value::Number(n)) => n.as_i64().is_some_and(|n| n != 0),
+        Some(serde_json::Value::String(s)) => s.trim().parse::<i64>().is_ok_and(|n| n != 0),
+        _ => false,
+    }
+}
+
+pub(crate) async fn history_upsert(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    class_id: &str,
+    seq: u64,
+    item: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let (text, z) = pack(item);
+    sqlx::query(HISTORY_UPSERT)
+        .bind(class_id)
+        .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+        .bind(text)
+        .bind(now)
+        .bind(i64::from(item_is_place(item)))
+        .bind(z)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
 
 impl Store {
     /// The class's latest reconcile run.
@@ -77,7 +149,8 @@ impl Store {
         Ok(row.as_ref().map(run_from_row).transpose()?)
     }
 
-    /// Starts a run from the newest message, dropping the previously fetched history.
+    /// Starts a run from the newest message. The history already held stays (it is the
+    /// class's archive too): the run's pages refresh it.
     pub async fn start_reconcile(
         &self,
         class_id: &str,
@@ -85,10 +158,6 @@ impl Store {
     ) -> StoreResult<ReconcileRunRow> {
         let now = now_ms();
         let mut tx = self.writer().begin().await?;
-        sqlx::query("DELETE FROM group_history WHERE class_id = $1")
-            .bind(class_id)
-            .execute(&mut *tx)
-            .await?;
         let row = sqlx::query(&format!(
             "INSERT INTO reconcile_runs (class_id, state, actor, started_at, updated_at) \
              VALUES ($1, 'running', $2, $3, $4) RETURNING {RUN_COLUMNS}"
@@ -125,13 +194,7 @@ impl Store {
         let now = now_ms();
         let mut tx = self.writer().begin().await?;
         for (seq, item) in items {
-            sqlx::query(HISTORY_UPSERT)
-                .bind(class_id)
-                .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
-                .bind(item)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            history_upsert(&mut tx, class_id, *seq, item, now).await?;
         }
         sqlx::query(
             "UPDATE reconcile_runs SET cursor = $1, pages = pages + 1, fetched = fetched + $2, \
@@ -173,14 +236,12 @@ impl Store {
     /// The fetched history of a class, oldest first: (MsgSeq, item JSON).
     pub async fn group_history(&self, class_id: &str) -> StoreResult<Vec<(i64, String)>> {
         let rows = sqlx::query(
-            "SELECT im_msg_seq, item FROM group_history WHERE class_id = $1 ORDER BY im_msg_seq",
+            "SELECT im_msg_seq, item, item_z FROM group_history WHERE class_id = $1 ORDER BY im_msg_seq",
         )
         .bind(class_id)
         .fetch_all(self.reader())
         .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("im_msg_seq")?, r.try_get("item")?)))
-            .collect()
+        rows.iter().map(|r| Ok(history_row(r)?)).collect()
     }
 
     /// Puts a whole history in place of the class's (import of a bundle).
@@ -196,15 +257,36 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         for (seq, item) in items {
-            sqlx::query(HISTORY_UPSERT)
-                .bind(class_id)
-                .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
-                .bind(item)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            history_upsert(&mut tx, class_id, *seq, item, now).await?;
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn short_items_stay_text_and_large_ones_compress() {
+        assert_eq!(pack("{\"MsgSeq\":1}"), ("{\"MsgSeq\":1}", None));
+        let large = format!("{{\"Data\":\"{}\"}}", "ab".repeat(400));
+        let (text, z) = pack(&large);
+        assert_eq!(text, "");
+        let z = z.unwrap();
+        assert!(z.len() < large.len());
+        assert_eq!(unpack(String::new(), Some(z)).unwrap(), large);
+        assert!(unpack(String::new(), Some(b"not zlib".to_vec())).is_err());
+    }
+
+    proptest! {
+        /// Whatever the item, what is stored reads back as the item.
+        #[test]
+        fn packed_items_read_back_as_received(item in "\\PC{0,2000}") {
+            let (text, z) = pack(&item);
+            prop_assert_eq!(unpack(text.to_owned(), z).unwrap(), item);
+        }
     }
 }

@@ -232,14 +232,17 @@ impl Store {
             .await?;
         }
         for (seq, item) in imp.history {
+            let (text, z) = super::history::pack(item);
             sqlx::query(
-                "INSERT INTO group_history (class_id, im_msg_seq, item, fetched_at) \
-                 VALUES ($1, $2, $3, $4)",
+                "INSERT INTO group_history (class_id, im_msg_seq, item, fetched_at, is_place, item_z) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(&c.class_id)
             .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
-            .bind(item)
+            .bind(text)
             .bind(now)
+            .bind(i64::from(super::history::item_is_place(item)))
+            .bind(z)
             .execute(&mut *tx)
             .await?;
         }

@@ -3,6 +3,7 @@
 //! nodes on one database). See [`Store`] for how one code path serves both.
 
 mod align;
+mod archive;
 mod audit;
 pub mod backup;
 mod cache;
@@ -30,6 +31,10 @@ mod streams;
 mod types;
 
 pub use align::AlignmentRow;
+pub use archive::{
+    merge_holes, ArchiveCandidate, ArchiveHole, ArchiveOutcome, ArchiveRow, ArchiveRunRow,
+    ArchiveRunState, ArchiveState, ArchiveTotals,
+};
 pub use audit::{Actor, AuditEntry, AuditFilter, Door};
 pub use cache::CLASS_TTL;
 pub use callbacks::{
@@ -45,7 +50,7 @@ pub use heartbeat::{
     join_span, Anchor, PresenceSpanRecord, PresenceSummary, ReanchorIntake, ReanchorReason,
     ReanchorRecord,
 };
-pub use history::{ReconcileRunRow, ReconcileState};
+pub use history::{item_is_place, ReconcileRunRow, ReconcileState};
 pub use import::{ImportedClass, ReportFacts, IMPORTED_IN_FLIGHT_NOTE};
 pub use jobs::{Job, JobKind, JobState};
 pub use members::{member_target, AddedMembers, CredentialInfo, Member, MemberRole, RosterMember};

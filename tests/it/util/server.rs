@@ -41,7 +41,11 @@ pub fn test_config(dir: &std::path::Path) -> Config {
 impl TestServer {
     /// Sandbox mode unless `tune` sets an IM endpoint.
     pub async fn start(tune: impl FnOnce(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(tempfile::tempdir().unwrap(), tune).await
+    }
+
+    /// As [`TestServer::start`], on the database already in `dir` (a restart).
+    pub async fn start_in(dir: tempfile::TempDir, tune: impl FnOnce(&mut Config)) -> Self {
         let mut config = test_config(dir.path());
         tune(&mut config);
         let desk = ReplayDesk::start(config).await.expect("service starts");

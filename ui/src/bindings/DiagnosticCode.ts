@@ -3,4 +3,4 @@
 /**
  * Stable codes; never renamed once released.
  */
-export type DiagnosticCode = "recording_without_pair" | "event_before_first_pair" | "clock_jump_without_pair" | "clock_jump_between_pairs" | "recordings_overlap" | "recordings_gap" | "duration_mismatch" | "whiteboard_outside_recordings" | "duplicate_seq" | "history_hole" | "class_start_missing" | "class_end_missing" | "offset_uncertain" | "pair_low_precision" | "unreadable_message" | "message_not_sent" | "readings_disagree" | "recording_outside_class";
+export type DiagnosticCode = "recording_without_pair" | "event_before_first_pair" | "clock_jump_without_pair" | "clock_jump_between_pairs" | "recordings_overlap" | "recordings_gap" | "duration_mismatch" | "whiteboard_outside_recordings" | "duplicate_seq" | "history_hole" | "class_start_missing" | "class_end_missing" | "offset_uncertain" | "pair_low_precision" | "unreadable_message" | "message_not_sent" | "readings_disagree" | "recording_outside_class" | "read_from_archive";

@@ -30,4 +30,9 @@ holes: Array<SeqRange>, data_differs: Array<DataDiffers>,
 /**
  * Items that could not be read at all (no usable MsgSeq).
  */
-unreadable_items: number, };
+unreadable_items: number, 
+/**
+ * Messages the IM now answers as placeholders (expired, recalled) whose body the
+ * archive holds: compared from the archive's copy.
+ */
+from_archive: number, };

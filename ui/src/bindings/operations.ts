@@ -7,11 +7,14 @@ import type { AddUser } from "./AddUser";
 import type { AddedMembers } from "./AddedMembers";
 import type { Alert } from "./Alert";
 import type { Alignment } from "./Alignment";
+import type { ArchiveJob } from "./ArchiveJob";
+import type { ArchiveStarted } from "./ArchiveStarted";
 import type { AssignCallback } from "./AssignCallback";
 import type { AssignedCallback } from "./AssignedCallback";
 import type { AuditEntry } from "./AuditEntry";
 import type { AuditQuery } from "./AuditQuery";
 import type { CallbackQuery } from "./CallbackQuery";
+import type { ClassArchive } from "./ClassArchive";
 import type { ClassBundle } from "./ClassBundle";
 import type { ClassPresence } from "./ClassPresence";
 import type { ClassQuery } from "./ClassQuery";
@@ -87,6 +90,9 @@ export const OPERATIONS = {
   class_presence: { method: "GET", path: "/v1/admin/classes/{class_id}/presence", status: 200, role: "viewer", input: "none", params: ["class_id"] },
   reconcile_class: { method: "POST", path: "/v1/admin/classes/{class_id}/reconcile", status: 202, role: "support", input: "body", params: ["class_id"] },
   class_reconcile: { method: "GET", path: "/v1/admin/classes/{class_id}/reconcile", status: 200, role: "support", input: "none", params: ["class_id"] },
+  class_archive: { method: "GET", path: "/v1/admin/classes/{class_id}/archive", status: 200, role: "viewer", input: "none", params: ["class_id"] },
+  archive_class: { method: "POST", path: "/v1/admin/classes/{class_id}/archive", status: 202, role: "support", input: "none", params: ["class_id"] },
+  archive_job: { method: "GET", path: "/v1/admin/classes/{class_id}/archive/jobs/{id}", status: 200, role: "viewer", input: "none", params: ["class_id", "id"] },
   export_class: { method: "GET", path: "/v1/admin/classes/{class_id}/export", status: 200, role: "support", input: "none", params: ["class_id"] },
   import_class: { method: "POST", path: "/v1/admin/import", status: 201, role: "admin", input: "bundle", params: [] },
   list_messages: { method: "GET", path: "/v1/admin/messages", status: 200, role: "viewer", input: "query", params: [] },
@@ -169,6 +175,12 @@ export type Operations = {
   reconcile_class: { args: { classId: string; body: ReconcileRequest }; response: ReconcileRun };
   /** The class's latest reconcile run with its progress and report (`null` before the first). */
   class_reconcile: { args: { classId: string }; response: ReconcileRun | null };
+  /** The class's ReplayGroup archive: `{state, archived, holes: [{from_seq, to_seq, reason}], last_seq, deadline_ms, kinds, error, last_run_at, job, imported}`. */
+  class_archive: { args: { classId: string }; response: ClassArchive };
+  /** Archives the class's IM group now, from the last message archived: 202 `{job_id}`; the pass runs in the background (its progress at `.../archive/jobs/{id}`). A pass already running is answered with its id. */
+  archive_class: { args: { classId: string }; response: ArchiveStarted };
+  /** One archiving pass with its progress (pages, messages fetched, state, error). */
+  archive_job: { args: { classId: string; id: number }; response: ArchiveJob };
   /** The class as one JSON bundle without secrets: the class, members, messages, attempts, group history and alignment. */
   export_class: { args: { classId: string }; response: ClassBundle };
   /** Imports a class bundle (from `GET /v1/admin/classes/{class_id}/export`) as a read-only record (`imported_at`): never delivered, resent, reconciled or reopened. A bad bundle (400/422) or a class or group already present (409) is refused, and nothing changes. */

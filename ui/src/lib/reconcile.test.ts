@@ -12,9 +12,15 @@ const clean: ReconcileReport = {
   holes: [],
   data_differs: [],
   unreadable_items: 0,
+  from_archive: 0,
 };
 
 describe("reconcile report in words", () => {
+  test("messages the IM forgot are said to come from the archive", () => {
+    expect(reportSummary({ ...clean, from_archive: 404 })).toBe(
+      "1,200 in the group, 1,200 in the log, 1,200 matched · 404 no longer in the IM, compared from the archive",
+    );
+  });
   test("a clean report says only the counts", () => {
     expect(reportSummary(clean)).toBe("1,200 in the group, 1,200 in the log, 1,200 matched");
   });

@@ -32,5 +32,6 @@ export function reportSummary(r: ReconcileReport): string {
   if (r.data_differs.length) parts.push(`${count(r.data_differs.length)} with different Data`);
   if (r.holes.length) parts.push(counted(seqCount(r.holes), "hole", "holes"));
   if (r.unreadable_items) parts.push(`${count(r.unreadable_items)} unreadable`);
+  if (r.from_archive) parts.push(`${count(r.from_archive)} no longer in the IM, compared from the archive`);
   return parts.join(" · ");
 }

@@ -4,6 +4,7 @@ import { Link, useParams } from "@tanstack/react-router";
 import { transport } from "../api/transport";
 import { ErrorNote, ImportedBadge, StatusBadge, Time } from "../components/common";
 import { ConfirmDialog } from "../components/ConfirmDialog";
+import { ArchivePanel } from "../components/ArchivePanel";
 import { ExportButton } from "../components/ExportButton";
 import { Ident } from "../components/Ident";
 import { MessageLog } from "../components/MessageLog";
@@ -128,6 +129,7 @@ export function ClassView() {
   return (
     <>
       <ClassHeader classId={classId} tab="messages" />
+      <ArchivePanel classId={classId} />
       <MessageLog classId={classId} readOnly={c.data?.imported_at != null} />
     </>
   );

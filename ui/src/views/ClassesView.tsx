@@ -9,6 +9,8 @@ import type { StatusCounts } from "../bindings/StatusCounts";
 import { transport } from "../api/transport";
 import { useAppInfo } from "../api/useAppInfo";
 import { Empty, ErrorNote, ImportedBadge, Loading, StatusBadge, Time } from "../components/common";
+import { deadlineNear, untilText } from "../components/ArchivePanel";
+import type { ClassQuery } from "../bindings/ClassQuery";
 import { count } from "../lib/format";
 import { STATUSES } from "../lib/filters";
 import { AlertsBanner } from "./AlertsBanner";
@@ -176,10 +178,24 @@ export function ClassesView() {
   const search = useSearch({ strict: false }) as Record<string, string>;
   const navigate = useNavigate();
   const q = search.q ?? "";
+  const archive = search.archive ?? "";
+  const due = search.due === "1";
   const [creating, setCreating] = useState(false);
+  const setSearch = (next: Record<string, string>) => {
+    const merged: Record<string, string> = { q, archive, due: due ? "1" : "", ...next };
+    const clean = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== ""));
+    void navigate({ to: "/", search: clean, replace: true });
+  };
   const classes = useQuery({
-    queryKey: ["classes", q],
-    queryFn: () => transport().listClasses(q ? { q } : {}),
+    queryKey: ["classes", q, archive, due],
+    queryFn: () => {
+      const query: ClassQuery = {};
+      if (q) query.q = q;
+      if (archive) query.archive_state = archive;
+      // Deadlines within a day: the archive_deadline alert's window.
+      if (due) query.deadline_before = Date.now() + 86_400_000;
+      return transport().listClasses(query);
+    },
     refetchInterval: 5000,
     placeholderData: (prev) => prev,
   });
@@ -196,8 +212,20 @@ export function ClassesView() {
             type="search"
             placeholder="class, group or teacher"
             value={q}
-            onChange={(e) => void navigate({ to: "/", search: e.target.value ? { q: e.target.value } : {}, replace: true })}
+            onChange={(e) => setSearch({ q: e.target.value })}
           />
+          <label htmlFor="class-archive">Archive</label>
+          <select id="class-archive" data-testid="archive-filter" value={archive} onChange={(e) => setSearch({ archive: e.target.value })}>
+            <option value="">any</option>
+            <option value="pending">pending</option>
+            <option value="complete">complete</option>
+            <option value="partial">partial</option>
+            <option value="failed">failed</option>
+          </select>
+          <label>
+            <input type="checkbox" data-testid="deadline-filter" checked={due} onChange={(e) => setSearch({ due: e.target.checked ? "1" : "" })} />{" "}
+            deadline within a day
+          </label>
           {can("create_class") && (
             <button type="button" className="primary" onClick={() => setCreating(true)} disabled={creating}>
               Create class
@@ -211,12 +239,12 @@ export function ClassesView() {
       {classes.isPending && <Loading what="classes" />}
       {classes.data && classes.data.length === 0 && (
         <Empty>
-          {q
-            ? `No class matches "${q}".`
+          {q || archive || due
+            ? `No class matches${q ? ` "${q}"` : ""}${archive ? ` with its archive ${archive}` : ""}${due ? " with an archive deadline within a day" : ""}.`
             : "No classes yet. Create one above; classroom clients then report to it with its members' credentials."}
         </Empty>
       )}
-      {classes.data && classes.data.length === 0 && !q && <DemoHint />}
+      {classes.data && classes.data.length === 0 && !q && !archive && !due && <DemoHint />}
       {classes.data && classes.data.length > 0 && (
         <table className="plain" data-testid="classes">
           <thead>
@@ -230,6 +258,7 @@ export function ClassesView() {
               <th className="num">Members</th>
               <th>Messages by status</th>
               <th className="num">Total</th>
+              <th>Archive</th>
             </tr>
           </thead>
           <tbody>
@@ -257,6 +286,15 @@ export function ClassesView() {
                   <Counts counts={c.counts} classId={c.class_id} />
                 </td>
                 <td className="num">{count(c.counts.total)}</td>
+                <td data-testid="class-archive">
+                  <StatusBadge status={c.archive_state} />
+                  {c.archive_deadline_ms !== null && (
+                    <span className={deadlineNear(c, Date.now()) ? "warning" : "hint"}>
+                      {" "}
+                      expires {untilText(c.archive_deadline_ms, Date.now())}
+                    </span>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -2,6 +2,7 @@
 //! They take no UserSig, so only the standalone tool routes them.
 
 use crate::faults::FaultConfig;
+use crate::Retention;
 use crate::{Emulator, EmulatorStats};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -70,4 +71,21 @@ pub(super) async fn put_secret_key(State(emu): State<Emulator>, body: Bytes) -> 
 /// Zeroes the counters; answers their values before.
 pub(super) async fn reset_stats(State(emu): State<Emulator>) -> Json<EmulatorStats> {
     Json(emu.reset_stats())
+}
+
+pub(super) async fn get_retention(State(emu): State<Emulator>) -> Json<Retention> {
+    Json(emu.retention())
+}
+
+/// `PUT /control/retention` `{"max_age_secs": N, "max_messages": M}` (either absent or
+/// null: no limit) → the limits now in force. Anything else is refused with 400 and changes
+/// nothing.
+pub(super) async fn put_retention(State(emu): State<Emulator>, body: Bytes) -> Response {
+    match serde_json::from_slice::<Retention>(&body) {
+        Ok(r) => {
+            emu.set_retention(r);
+            Json(emu.retention()).into_response()
+        }
+        Err(e) => control_error(StatusCode::BAD_REQUEST, "invalid retention", e.to_string()),
+    }
 }

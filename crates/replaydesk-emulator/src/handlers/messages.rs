@@ -145,7 +145,7 @@ pub(super) fn group_msg_get_simple(emu: &Emulator, json: Value) -> Answer {
         .shared
         .groups
         .lock()
-        .page(&req.group_id, number, req.req_msg_seq);
+        .page(&req.group_id, number, req.req_msg_seq, now_unix_s());
     match page {
         Ok(page) => answer(
             OK,

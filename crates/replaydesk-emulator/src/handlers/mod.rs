@@ -17,7 +17,10 @@ use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post, put};
 use axum::Router;
-use control::{control_error, get_faults, get_stats, put_faults, put_secret_key, reset_stats};
+use control::{
+    control_error, get_faults, get_retention, get_stats, put_faults, put_retention, put_secret_key,
+    reset_stats,
+};
 use groups::{create_group, destroy_group};
 use messages::{group_msg_get_simple, group_msg_recall, send_group_msg};
 use replaydesk_im::usersig;
@@ -36,6 +39,7 @@ pub(crate) fn router(emulator: Emulator, control: bool) -> Router {
             .route("/control/stats", get(get_stats))
             .route("/control/reset-stats", post(reset_stats))
             .route("/control/secret-key", put(put_secret_key))
+            .route("/control/retention", get(get_retention).put(put_retention))
     } else {
         routes
     };

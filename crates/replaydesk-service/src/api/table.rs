@@ -23,6 +23,7 @@ use super::models::{
 };
 use super::ErrorBody;
 use crate::heartbeat::ClassPresence;
+use crate::archive::{ArchiveJob, ArchiveStarted, ClassArchive};
 use crate::people::{
     AddUser, CreateToken, CreatedToken, SetRole, TokenInfo, TokensQuery, UserInfo,
     UserWithSetupCode,
@@ -245,6 +246,30 @@ operations! {
         input none [],
         output untyped [Option<ReconcileRun>],
         |desk, _, _| desk.reconcile_status(&class_id);
+
+    /// The class's ReplayGroup archive: `{state, archived, holes: [{from_seq, to_seq,
+    /// reason}], last_seq, deadline_ms, kinds, error, last_run_at, job, imported}`.
+    class_archive: get "/v1/admin/classes/{class_id}/archive" => 200, Viewer,
+        path (class_id: String),
+        input none [],
+        output json [ClassArchive],
+        |desk, _, _| desk.class_archive(&class_id);
+
+    /// Archives the class's IM group now, from the last message archived: 202 `{job_id}`;
+    /// the pass runs in the background (its progress at `.../archive/jobs/{id}`). A
+    /// pass already running is answered with its id.
+    archive_class: post "/v1/admin/classes/{class_id}/archive" => 202, Support,
+        path (class_id: String),
+        input none [],
+        output json [ArchiveStarted],
+        |desk, _, actor| desk.archive_now(&class_id, actor);
+
+    /// One archiving pass with its progress (pages, messages fetched, state, error).
+    archive_job: get "/v1/admin/classes/{class_id}/archive/jobs/{id}" => 200, Viewer,
+        path (class_id: String, id: i64),
+        input none [],
+        output json [ArchiveJob],
+        |desk, _, _| desk.archive_job(&class_id, id);
 
     /// The class as one JSON bundle without secrets: the class, members, messages,
     /// attempts, group history and alignment.

@@ -80,6 +80,9 @@ pub struct Config {
     pub trtc_callback_key: Option<Secret>,
     /// Where recordings come from beyond the callbacks' own fields (`[recordings]`).
     pub recordings: RecordingSettings,
+    /// `archive.every`: how often a live class's group is archived (and the archiver
+    /// looks for classes due a pass).
+    pub archive_every: Duration,
     /// Seconds of clock skew allowed on a recording callback's expiry time `t`.
     pub callback_skew_secs: u64,
     /// Recording callbacks per second accepted from one source address (an IPv6 /64 counts
@@ -161,6 +164,12 @@ impl Default for SessionSettings {
 /// How long a recorder that started may go without a file after it stopped (or after its
 /// class ended) before a `recording_missing` alert is raised on the class, unless set.
 pub const DEFAULT_RECORDINGS_MISSING_AFTER: Duration = Duration::from_secs(30 * 60);
+/// `im.retention`: how long the IM keeps a group's messages (the trial and professional
+/// editions' period).
+pub const DEFAULT_IM_RETENTION: Duration = Duration::from_secs(7 * 86_400);
+/// `archive.every`: how often a live class's group is archived, and how often the archiver
+/// looks for work.
+pub const DEFAULT_ARCHIVE_EVERY: Duration = Duration::from_secs(5 * 60);
 
 /// How many reports a credential and a class may send (`[limits]`); 0 = no limit. Each is
 /// a rate per second with a burst of [`REPORT_BURST_SECS`] seconds' worth; beyond it a
@@ -205,6 +214,7 @@ impl std::fmt::Debug for Config {
             .field("callback_key", &self.callback_key)
             .field("trtc_callback_key", &self.trtc_callback_key)
             .field("recordings", &self.recordings)
+            .field("archive_every", &self.archive_every)
             .field("callback_skew_secs", &self.callback_skew_secs)
             .field("callback_rate_per_source", &self.callback_rate_per_source)
             .field("behind_proxy", &self.behind_proxy)
@@ -294,6 +304,9 @@ pub struct ImSettings {
     pub sdkappid: Option<u64>,
     pub admin: String,
     pub secret_key: Option<Secret>,
+    /// `im.retention`: how long the IM keeps a message from when it was sent (the
+    /// archive's deadlines are measured against it).
+    pub retention: Duration,
 }
 
 impl std::fmt::Debug for ImSettings {
@@ -303,6 +316,7 @@ impl std::fmt::Debug for ImSettings {
             .field("sdkappid", &self.sdkappid)
             .field("admin", &self.admin)
             .field("secret_key", &self.secret_key)
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -376,6 +390,7 @@ impl Default for Config {
             callback_key: None,
             trtc_callback_key: None,
             recordings: RecordingSettings::default(),
+            archive_every: DEFAULT_ARCHIVE_EVERY,
             callback_skew_secs: DEFAULT_CALLBACK_SKEW_SECS,
             callback_rate_per_source: DEFAULT_CALLBACK_RATE_PER_SOURCE,
             behind_proxy: false,
@@ -388,6 +403,7 @@ impl Default for Config {
                 sdkappid: None,
                 admin: DEFAULT_IM_ADMIN.to_owned(),
                 secret_key: None,
+                retention: DEFAULT_IM_RETENTION,
             },
             delivery: DeliverySettings::default(),
             secret_store: None,

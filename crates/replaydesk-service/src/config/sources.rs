@@ -81,6 +81,7 @@ layer! {
         limits: LimitsLayer,
         recordings: RecordingsLayer,
         heartbeat: HeartbeatLayer,
+        archive: ArchiveLayer,
     }
 }
 
@@ -88,6 +89,12 @@ layer! {
     HeartbeatLayer {
         reanchor_ms: u64,
         silence_end: String,
+    }
+}
+
+layer! {
+    ArchiveLayer {
+        every: String,
     }
 }
 
@@ -105,6 +112,7 @@ layer! {
         sdkappid: u64,
         admin: String,
         secret_key: Secret,
+        retention: String,
     }
 }
 

@@ -394,6 +394,8 @@ fn every_key_has_its_documented_variable() {
         "REPLAYDESK_RECORDINGS_MIXED_USER_PREFIX",
         "REPLAYDESK_HEARTBEAT_REANCHOR_MS",
         "REPLAYDESK_HEARTBEAT_SILENCE_END",
+        "REPLAYDESK_IM_RETENTION",
+        "REPLAYDESK_ARCHIVE_EVERY",
     ];
     expected.sort();
     assert_eq!(vars, expected);
@@ -502,6 +504,8 @@ fn every_key_is_settable_from_the_file_and_the_environment() {
         ("recordings.missing_after", "\"10m\"", "10m", "\"1h\""),
         ("heartbeat.reanchor_ms", "50", "50", "60"),
         ("heartbeat.silence_end", "\"0\"", "0", "\"2s\""),
+        ("im.retention", "\"30d\"", "30d", "\"90d\""),
+        ("archive.every", "\"1m\"", "1m", "\"2m\""),
     ];
     let mut covered: Vec<&str> = samples.iter().map(|s| s.0).collect();
     covered.sort();
@@ -638,5 +642,50 @@ fn heartbeat_keys_take_a_bound_and_a_silence_or_zero_and_refuse_nonsense() {
     ] {
         let e = load(bad).unwrap_err().to_string();
         assert!(e.contains("heartbeat."), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn retention_reads_days_and_refuses_nonsense() {
+    use super::validate::parse_days_duration;
+    assert_eq!(
+        parse_days_duration("7d"),
+        Some(Duration::from_secs(7 * 86_400))
+    );
+    assert_eq!(
+        parse_days_duration(" 90d "),
+        Some(Duration::from_secs(90 * 86_400))
+    );
+    assert_eq!(parse_days_duration("2s"), Some(Duration::from_secs(2)));
+    for bad in ["", "d", "-1d", "0s", "99999999999999999999d", "7x", "5000d"] {
+        assert_eq!(parse_days_duration(bad), None, "{bad:?}");
+    }
+    let c = Config::from_sources(file(""), env(&[]), &Flags::default()).unwrap();
+    assert_eq!(c.im.retention, Duration::from_secs(7 * 86_400));
+}
+
+mod retention_props {
+    use super::super::validate::parse_days_duration;
+    use proptest::prelude::*;
+    use std::time::Duration;
+
+    proptest! {
+        /// Any text: an answer, never a panic; an accepted one is between 1 s and 10 years.
+        #[test]
+        fn any_text_is_read_or_refused(text in "\\PC{0,24}") {
+            if let Some(d) = parse_days_duration(&text) {
+                prop_assert!(d >= Duration::from_secs(1));
+                prop_assert!(d <= Duration::from_secs(3650 * 86_400));
+            }
+        }
+
+        /// `Nd` is N days, and the same as `N*24h` (hours go up to a year).
+        #[test]
+        fn days_are_days(n in 1u64..=3650) {
+            prop_assert_eq!(parse_days_duration(&format!("{n}d")), Some(Duration::from_secs(n * 86_400)));
+            if n <= 365 {
+                prop_assert_eq!(parse_days_duration(&format!("{}h", n * 24)), Some(Duration::from_secs(n * 86_400)));
+            }
+        }
     }
 }

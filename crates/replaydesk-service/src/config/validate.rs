@@ -244,6 +244,28 @@ impl Config {
             ),
         };
 
+        let retention = match &l.im.retention {
+            Some(text) => parse_days_duration(text).ok_or_else(|| {
+                ConfigError::invalid(
+                    "im.retention",
+                    "must be a duration of at least 1s such as \"7d\" or \"30d\" (units ms, s, m, h, d)",
+                )
+            })?,
+            None => d.im.retention,
+        };
+        let archive_every = match &l.archive.every {
+            Some(text) => replaydesk_delivery::parse_duration(text.trim())
+                .ok()
+                .filter(|d| *d >= Duration::from_secs(1) && *d <= Duration::from_secs(86_400))
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        "archive.every",
+                        "must be a duration from 1s to 24h such as \"5m\" (units ms, s, m, h)",
+                    )
+                })?,
+            None => d.archive_every,
+        };
+
         let session_time = |key: &str, v: Option<String>, default: Duration| {
             match v {
             None => Ok(default),
@@ -281,6 +303,7 @@ impl Config {
                 mixed_user_prefix,
                 missing_after,
             },
+            archive_every,
             callback_skew_secs,
             callback_rate_per_source,
             behind_proxy: l.behind_proxy.unwrap_or(d.behind_proxy),
@@ -302,11 +325,25 @@ impl Config {
                 sdkappid: l.im.sdkappid,
                 admin,
                 secret_key: l.im.secret_key,
+                retention,
             },
             delivery,
             secret_store: None,
         })
     }
+}
+
+/// A duration that may also be given in days (`7d`), at least 1 s and at most 10 years.
+pub(crate) fn parse_days_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let d = match t.strip_suffix('d') {
+        Some(days) => {
+            let n: u64 = days.trim().parse().ok()?;
+            Duration::from_secs(n.checked_mul(86_400)?)
+        }
+        None => replaydesk_delivery::parse_duration(t).ok()?,
+    };
+    (d >= Duration::from_secs(1) && d <= Duration::from_secs(3650 * 86_400)).then_some(d)
 }
 
 /// One `trusted_proxies` entry: an address (`10.0.0.5`, `::1`) or a network

@@ -237,6 +237,20 @@ api_enum! {
     }
 }
 
+api_enum! {
+    /// Where a class's archive stands.
+    ArchiveState {
+        /// Not (yet) read to the group's newest message.
+        Pending,
+        /// Every message up to `last_seq` is held.
+        Complete,
+        /// Read to the newest message, with holes.
+        Partial,
+        /// The last pass stopped on an error (see `error`).
+        Failed,
+    }
+}
+
 /// One page of a listing and the cursor for the next, if any.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
