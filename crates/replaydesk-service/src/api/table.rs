@@ -22,8 +22,8 @@ use super::models::{
     RecordingCallbackRecord, RosterMember, StoredMessage, TimelineReportRecord,
 };
 use super::ErrorBody;
-use crate::heartbeat::ClassPresence;
 use crate::archive::{ArchiveJob, ArchiveStarted, ClassArchive};
+use crate::heartbeat::ClassPresence;
 use crate::people::{
     AddUser, CreateToken, CreatedToken, SetRole, TokenInfo, TokensQuery, UserInfo,
     UserWithSetupCode,
