@@ -20,7 +20,7 @@ const queryClient = new QueryClient({
   },
 });
 
-export const router = makeRouter();
+const router = makeRouter();
 
 type Gate = "checking" | "in" | "out";
 

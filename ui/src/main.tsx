@@ -1,6 +1,6 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
-import { App, router } from "./App";
+import { App } from "./App";
 import { adoptTokenFromAddressBar } from "./api/auth";
 import { isTauri } from "./api/transport";
 import { applyTheme, loadTheme } from "./lib/theme";
@@ -18,15 +18,8 @@ applyTheme(loadTheme());
 const root = document.getElementById("root");
 if (!root) throw new Error("index.html has no #root element");
 
-// The page's static shell (index.html) stays until the first render that shows the real
-// one: the router matches the address first, or its first render would be empty.
-void router
-  .load()
-  .catch(() => undefined)
-  .then(() =>
-    createRoot(root).render(
-      <StrictMode>
-        <App />
-      </StrictMode>,
-    ),
-  );
+createRoot(root).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);
