@@ -59,6 +59,11 @@ export async function consoleArchiveTest({ log }) {
     await page.getByRole("link", { name: "Classes" }).first().click();
     await page.getByTestId("archive-filter").selectOption("complete");
     await page.getByRole("link", { name: CLASS }).first().waitFor({ timeout: 10000 });
+    // The list shows the class before and after the filter applies: wait for the filtered one.
+    await waitFor("the filtered list", 10000, async () => {
+      const cell = (await page.getByTestId("class-archive").first().textContent()) ?? "";
+      return cell.includes("complete") ? true : undefined;
+    });
     const cell = (await page.getByTestId("class-archive").first().textContent()) ?? "";
     if (!cell.includes("complete") || !cell.includes("expires in 7 days")) throw new Error(`archive cell reads ${JSON.stringify(cell)}`);
     await page.screenshot({ path: shotPath("console-archive-filter.png") });
