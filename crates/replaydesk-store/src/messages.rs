@@ -589,7 +589,8 @@ async fn insert_attempts(
     for size in pow2_chunks(attempts.len()) {
         let chunk = &attempts[at..at + size];
         at += size;
-        let mut qb = SqlBuilder::new(
+        let mut qb = SqlBuilder::for_connection(
+            &**tx,
             "INSERT INTO attempts (message_id, trigger_kind, random, started_at, duration_ms, \
              http_status, im_error_code, im_error_info, transport_error, outcome) VALUES ",
         );
@@ -717,7 +718,8 @@ async fn finish_attempts_tx(
         let chunk = &sent[at..at + size];
         at += size;
         // VALUES' columns are column1, column2, ... on both engines.
-        let mut qb = SqlBuilder::new(
+        let mut qb = SqlBuilder::for_connection(
+            &**tx,
             "UPDATE messages SET status = 'sent', attempt_count = attempt_count + 1, \
              im_msg_seq = v.column2, im_msg_time = v.column3, sent_at = ",
         );

@@ -46,6 +46,16 @@ impl<'a> SqlBuilder<'a> {
         }
     }
 
+    /// A builder for a statement run on `conn`: [`SqlBuilder::positional`] on SQLite,
+    /// numbered on PostgreSQL (which reads no `?`).
+    pub(crate) fn for_connection(conn: &sqlx::AnyConnection, sql: impl Into<String>) -> Self {
+        if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+            Self::positional(sql)
+        } else {
+            Self::new(sql)
+        }
+    }
+
     pub(crate) fn push(&mut self, sql: &str) -> &mut Self {
         self.sql.push_str(sql);
         self

@@ -8,7 +8,7 @@ import type { ClassPresence } from "../../bindings/ClassPresence";
 import type { ClockHealth } from "../../bindings/ClockHealth";
 import { Empty, ErrorNote } from "../../components/common";
 import { Ident } from "../../components/Ident";
-import { ago } from "../../format/time";
+import { ago, shortTime } from "../../format/time";
 
 const HEALTH: Record<ClockHealth, string> = {
   good: "tracked",
@@ -28,9 +28,8 @@ function signed(v: number | null, unit: string): string {
   return `${v > 0 ? "+" : ""}${v.toLocaleString()} ${unit}`;
 }
 
-function clock(ms: number): string {
-  return new Date(ms).toLocaleTimeString();
-}
+// The console's one clock format (24-hour, as everywhere else), not the browser's locale.
+const clock = (ms: number): string => shortTime(ms);
 
 // Each member's spans of continuous presence as bars over the class's time so far (from
 // the first heartbeat anyone sent to now, or to the last one once the class has ended).
