@@ -397,22 +397,27 @@ impl ReplayDesk {
                 group_id: &group_id,
                 stopping: &|| desk.is_stopping(),
             };
-            let run = pass.run(last_seq);
-            tokio::pin!(run);
-            let mut beat = tokio::time::interval(HEARTBEAT);
-            beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let end = loop {
-                tokio::select! {
-                    biased;
-                    end = &mut run => break end,
-                    _ = beat.tick() => {
-                        // A missed beat only lets another node take the class over sooner,
-                        // which is safe: pages are idempotent and last_seq never moves back.
-                        if let Err(e) = desk.store().touch_archive_run(job_id).await {
-                            tracing::debug!(error = %e, job_id, "archive pass heartbeat");
-                        }
+            // The heartbeat runs beside the pass, both polled together, never one while the
+            // other waits: a heartbeat awaited in a `select!` arm would suspend the pass,
+            // and a pass suspended in the middle of storing a page holds SQLite's one writer
+            // connection, which the heartbeat then waits for: every write (intake too) stood
+            // still until the pool's acquire timeout.
+            let beats = async {
+                let mut beat = tokio::time::interval(HEARTBEAT);
+                beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    beat.tick().await;
+                    // A missed beat only lets another node take the class over sooner,
+                    // which is safe: pages are idempotent and last_seq never moves back.
+                    if let Err(e) = desk.store().touch_archive_run(job_id).await {
+                        tracing::debug!(error = %e, job_id, "archive pass heartbeat");
                     }
                 }
+            };
+            let end = tokio::select! {
+                biased;
+                end = pass.run(last_seq) => end,
+                never = beats => never,
             };
             let outcome = desk
                 .pass_outcome(&class_id, prior.as_ref(), ended_at, started_at, &end)
