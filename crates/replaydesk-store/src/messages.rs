@@ -590,7 +590,7 @@ async fn insert_attempts(
         let chunk = &attempts[at..at + size];
         at += size;
         let mut qb = SqlBuilder::for_connection(
-            &**tx,
+            tx,
             "INSERT INTO attempts (message_id, trigger_kind, random, started_at, duration_ms, \
              http_status, im_error_code, im_error_info, transport_error, outcome) VALUES ",
         );
@@ -719,7 +719,7 @@ async fn finish_attempts_tx(
         at += size;
         // VALUES' columns are column1, column2, ... on both engines.
         let mut qb = SqlBuilder::for_connection(
-            &**tx,
+            tx,
             "UPDATE messages SET status = 'sent', attempt_count = attempt_count + 1, \
              im_msg_seq = v.column2, im_msg_time = v.column3, sent_at = ",
         );
