@@ -333,16 +333,11 @@ impl Config {
     }
 }
 
-/// A duration that may also be given in days (`7d`), at least 1 s and at most 10 years.
+/// A duration such as `7d`, `36h` or `1d 12h` (humantime's units, days included), at least
+/// 1 s and at most 10 years: the delivery delays' parser stops at a year, and the IM's
+/// retention may be longer.
 pub(crate) fn parse_days_duration(text: &str) -> Option<Duration> {
-    let t = text.trim();
-    let d = match t.strip_suffix('d') {
-        Some(days) => {
-            let n: u64 = days.trim().parse().ok()?;
-            Duration::from_secs(n.checked_mul(86_400)?)
-        }
-        None => replaydesk_delivery::parse_duration(t).ok()?,
-    };
+    let d = humantime::parse_duration(text.trim()).ok()?;
     (d >= Duration::from_secs(1) && d <= Duration::from_secs(3650 * 86_400)).then_some(d)
 }
 
