@@ -78,6 +78,12 @@ export async function presenceTest({ log }) {
     if ((await count("student_new")) !== 2 || (await count("teacher_li")) !== 1) {
       throw new Error(`presence spans: student_new ${await count("student_new")}, teacher_li ${await count("teacher_li")} (want 2 and 1)`);
     }
+    // The span's bounds read like every other time in the console: 24-hour, whatever the
+    // browser's locale (Chromium's default here is en-US, which would write "8:05:14 PM").
+    const heading = (await spans.locator("h3").textContent()) ?? "";
+    if (!/\((\d{2}-\d{2} )?\d{2}:\d{2}:\d{2} – (\d{2}-\d{2} )?\d{2}:\d{2}:\d{2}\)/.test(heading) || /AM|PM/.test(heading)) {
+      throw new Error(`presence spans' heading not in 24-hour time: ${JSON.stringify(heading)}`);
+    }
     await panel.scrollIntoViewIfNeeded();
     await page.screenshot({ path: shotPath("console-presence.png"), fullPage: true });
 
