@@ -65,7 +65,7 @@ mod pg;
 #[path = "common/seed.rs"]
 mod seed;
 use cpu::cpu_secs;
-use std::path::{Path, PathBuf};
+use std::path::{Path as FsPath, PathBuf};
 
 // ---------------------------------------------------------------- the server processes
 
@@ -163,7 +163,7 @@ struct ServerProcess {
 impl ServerProcess {
     /// Starts a server child in `role`, on `db`, in the working directory `cwd` (this
     /// process's when `None`).
-    fn spawn(role: &str, db: Option<&Path>, cwd: Option<&Path>) -> Self {
+    fn spawn(role: &str, db: Option<&FsPath>, cwd: Option<&FsPath>) -> Self {
         let exe = std::env::current_exe().expect("current_exe");
         let mut cmd = Command::new(exe);
         cmd.env(ROLE_ENV, role)
@@ -251,7 +251,7 @@ impl BenchDb {
     /// `dir/file`, with `stored` messages seeded first.
     async fn fresh(
         pg_admin: Option<&str>,
-        dir: &Path,
+        dir: &FsPath,
         file: &str,
         tag: &str,
         stored: usize,
@@ -311,7 +311,7 @@ impl Nodes {
         db: &BenchDb,
         count: usize,
         http: &reqwest::Client,
-        work: &Path,
+        work: &FsPath,
     ) -> (Self, String) {
         let mut nodes = Nodes {
             procs: Vec::with_capacity(count),
@@ -325,7 +325,7 @@ impl Nodes {
         (nodes, token)
     }
 
-    fn spawn_one(&mut self, db: &BenchDb, work: &Path) {
+    fn spawn_one(&mut self, db: &BenchDb, work: &FsPath) {
         let cwd = match db {
             BenchDb::Sqlite(_) => None,
             BenchDb::Postgres(_) => Some(tempfile::tempdir_in(work).expect("a node's directory")),
@@ -439,7 +439,7 @@ struct WrkShape {
 }
 
 /// The script file `wrk` loads, written once per run.
-fn wrk_script(dir: &Path) -> Option<PathBuf> {
+fn wrk_script(dir: &FsPath) -> Option<PathBuf> {
     let script = dir.join("report.lua");
     std::fs::write(&script, WRK_LUA).ok()?;
     Some(script)
@@ -447,7 +447,7 @@ fn wrk_script(dir: &Path) -> Option<PathBuf> {
 
 /// Runs `wrk --latency` shaped `shape` for `secs` against the timeline route of `base`.
 fn run_wrk(
-    script: &Path,
+    script: &FsPath,
     base: &str,
     token: &str,
     secs: u64,
@@ -518,7 +518,7 @@ fn wrk_shapes(nodes: usize) -> Vec<WrkShape> {
 /// Runs one `wrk` per node at once (shaped by [`wrk_shapes`]) and combines them: the rates
 /// and non-2xx answers summed, the latencies the worst of them (a percentile of the whole
 /// cannot be had from the parts).
-fn run_wrk_nodes(script: &Path, bases: &[String], token: &str, secs: u64) -> Option<WrkResult> {
+fn run_wrk_nodes(script: &FsPath, bases: &[String], token: &str, secs: u64) -> Option<WrkResult> {
     let shapes = wrk_shapes(bases.len());
     let results: Vec<Option<WrkResult>> = std::thread::scope(|s| {
         let runs: Vec<_> = bases
@@ -817,7 +817,10 @@ impl Setup {
         let pg_admin = pg::admin_from_env();
         let nodes = pg::nodes_from_env(pg_admin.is_some());
         let (engine, pg_procs) = match &pg_admin {
-            Some(admin) => (pg::describe(admin).await, pg::PgProcesses::find(admin).await),
+            Some(admin) => (
+                pg::describe(admin).await,
+                pg::PgProcesses::find(admin).await,
+            ),
             None => ("SQLite (WAL, synchronous=FULL)".to_owned(), None),
         };
         Self {
@@ -1050,7 +1053,7 @@ fn main() {
 
 /// `wrk` against the no-op handler, then against the nodes on a fresh database; prints
 /// the table.
-async fn wrk_phase(setup: &Setup, http: &reqwest::Client, dir: &Path, secs: u64, already: usize) {
+async fn wrk_phase(setup: &Setup, http: &reqwest::Client, dir: &FsPath, secs: u64, already: usize) {
     let Some(script) = wrk_script(dir) else {
         println!("\n(could not write wrk's script in {})", dir.display());
         return;
