@@ -14,9 +14,23 @@
 //! `BENCH_STORED` messages already stored (sent, with attempts) before the run: the growth
 //! figures (`scripts/bench-growth.sh`). `BENCH_DIR` is where the database goes (default a
 //! temporary directory). Under `cargo test --benches` it does a tiny run.
+//!
+//! `BENCH_PG=<admin URL>` drains on PostgreSQL instead (the URL `scripts/pg_cluster.sh
+//! start` prints; `PG_FSYNC=on` for a durable cluster), in a fresh database created on
+//! that server and dropped at the end; `BENCH_NODES=N` (default 1; more needs `BENCH_PG`)
+//! drains the same backlog with N delivery workers at once, each with its own connection
+//! pool (`Store`), IM client and `Delivery`, as N nodes would. They run in this one
+//! process, on its one tokio runtime, not in N processes: they share the database and the
+//! rate budgets as nodes do, but not the scheduling of separate processes. `BENCH_STORED`
+//! is SQLite only.
+//!
+//! Every run checks that every message was sent exactly once: the workers counted `n` sent
+//! outcomes, the emulator stored `n` messages and absorbed no duplicate send.
 
 #[path = "common/cpu.rs"]
 mod cpu;
+#[path = "common/pg.rs"]
+mod pg;
 #[path = "common/seed.rs"]
 mod seed;
 use cpu::cpu_secs;
@@ -96,21 +110,28 @@ struct Run {
     wall: Duration,
     slow_downs: u64,
     emulator_frequency_errors: u64,
+    /// Sent outcomes the workers counted.
+    sent: u64,
+    /// Messages the emulator stored in their groups.
+    emulator_stored: u64,
+    /// Sends the emulator answered as a repeat of one it had stored (a double send).
+    emulator_duplicates: u64,
     worker_cpu: Option<f64>,
     emulator_cpu: Option<f64>,
+    /// CPU seconds the PostgreSQL server used during the drain.
+    pg_cpu: Option<f64>,
 }
 
-/// Drains `n` messages over `groups` groups; returns when all are sent.
-async fn drain(
-    db: &std::path::Path,
-    n: usize,
-    groups: usize,
-    limits: bool,
-    concurrency: Option<usize>,
-    tag: &str,
-) -> Run {
-    let emu = EmulatorProcess::spawn(limits);
-    let im = Arc::new(
+impl Run {
+    fn exactly_once(&self) -> bool {
+        let n = self.n as u64;
+        self.sent == n && self.emulator_stored == n && self.emulator_duplicates == 0
+    }
+}
+
+/// A client of the emulator of its own, as each node has.
+fn im_client(emu: &EmulatorProcess) -> Arc<ImClient> {
+    Arc::new(
         ImClient::new(ImConfig::new(
             emu.base.clone(),
             SDKAPPID,
@@ -118,7 +139,45 @@ async fn drain(
             Secret::new(KEY),
         ))
         .unwrap(),
-    );
+    )
+}
+
+/// Sent outcomes counted by all the workers.
+fn sent_so_far(deliveries: &[Delivery]) -> u64 {
+    outcomes(deliveries, AttemptOutcome::Sent)
+}
+
+fn outcomes(deliveries: &[Delivery], outcome: AttemptOutcome) -> u64 {
+    deliveries
+        .iter()
+        .flat_map(|d| d.stats().attempts_by_outcome)
+        .filter(|(o, _)| *o == outcome)
+        .map(|(_, c)| c)
+        .sum()
+}
+
+/// Who drains, and where.
+struct Drainers<'a> {
+    /// What `Store::open` takes: the SQLite file or the PostgreSQL URL.
+    db: &'a std::path::Path,
+    /// Delivery workers at once on that database.
+    workers: usize,
+    /// The PostgreSQL server's processes, for their CPU time.
+    pg: Option<&'a pg::PgProcesses>,
+}
+
+/// Drains `n` messages over `groups` groups; returns when all are sent.
+async fn drain(
+    on: &Drainers<'_>,
+    n: usize,
+    groups: usize,
+    limits: bool,
+    concurrency: Option<usize>,
+    tag: &str,
+) -> Run {
+    let emu = EmulatorProcess::spawn(limits);
+    let im = im_client(&emu);
+    let Drainers { db, workers, pg } = *on;
     let store = Store::open(db).await.unwrap();
     let classes: Vec<String> = (0..groups).map(|g| format!("{tag}-c{g}")).collect();
     let group_ids: Vec<String> = (0..groups).map(|g| format!("{tag}-g{g}")).collect();
@@ -180,47 +239,81 @@ async fn drain(
     if let Some(c) = concurrency {
         config.concurrency = c;
     }
-    let delivery = Delivery::new(store.clone(), im, config);
-    let sent_so_far = |d: &Delivery| {
-        d.stats()
-            .attempts_by_outcome
-            .iter()
-            .filter(|(o, _)| *o == AttemptOutcome::Sent)
-            .map(|(_, c)| *c)
-            .sum::<u64>()
-    };
+    // Worker 0 drains through the store that filled the backlog; each further worker has a
+    // pool and an IM client of its own, as another node would.
+    let mut stores = vec![store];
+    for _ in 1..workers {
+        stores.push(Store::open(db).await.unwrap());
+    }
+    let deliveries: Vec<Delivery> = stores
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let config = DeliveryConfig {
+                node_id: format!("drain-{i}"),
+                ..config.clone()
+            };
+            let im = if i == 0 { im.clone() } else { im_client(&emu) };
+            Delivery::new(s.clone(), im, config)
+        })
+        .collect();
     let cpu0 = cpu_secs(std::process::id());
     let ecpu0 = emu.cpu_secs();
+    let pg0 = pg.map(pg::PgProcesses::snapshot);
     let start = Instant::now();
-    let worker = delivery.start().await.unwrap();
-    while (sent_so_far(&delivery) as usize) < n {
+    let mut handles = Vec::with_capacity(workers);
+    for d in &deliveries {
+        handles.push(d.start().await.unwrap());
+    }
+    while (sent_so_far(&deliveries) as usize) < n {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let wall = start.elapsed();
     let worker_cpu = cpu_secs(std::process::id()).zip(cpu0).map(|(a, b)| a - b);
     let emulator_cpu = emu.cpu_secs().zip(ecpu0).map(|(a, b)| a - b);
-    let slow_downs = delivery
-        .stats()
-        .attempts_by_outcome
-        .iter()
-        .filter(|(o, _)| *o == AttemptOutcome::SlowDown)
-        .map(|(_, c)| *c)
-        .sum();
-    delivery.shutdown(worker, Duration::from_secs(5)).await;
+    let pg_cpu = pg.zip(pg0).map(|(p, s0)| p.snapshot().since(&s0));
+    for (d, h) in deliveries.iter().zip(handles) {
+        d.shutdown(h, Duration::from_secs(5)).await;
+    }
+    // Counted after the workers stopped: a double send would have shown by now.
+    let slow_downs = outcomes(&deliveries, AttemptOutcome::SlowDown);
+    let sent = sent_so_far(&deliveries);
     let stats = emu.stats().await;
-    store.close().await;
+    for s in &stores {
+        s.close().await;
+    }
+    let count = |field: &str| stats[field].as_u64().unwrap_or(u64::MAX);
     Run {
         n,
         wall,
         slow_downs,
-        emulator_frequency_errors: stats["frequency_errors"].as_u64().unwrap_or(u64::MAX),
+        emulator_frequency_errors: count("frequency_errors"),
+        sent,
+        emulator_stored: count("messages_stored"),
+        emulator_duplicates: count("duplicates_absorbed"),
         worker_cpu,
         emulator_cpu,
+        pg_cpu,
     }
 }
 
 fn env_usize(name: &str) -> Option<usize> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// Where the backlog is drained: a SQLite file, or a fresh PostgreSQL database.
+enum DrainDb {
+    Sqlite(std::path::PathBuf),
+    Postgres(pg::PgDatabase),
+}
+
+impl DrainDb {
+    fn target(&self) -> std::path::PathBuf {
+        match self {
+            DrainDb::Sqlite(path) => path.clone(),
+            DrainDb::Postgres(db) => db.url(),
+        }
+    }
 }
 
 fn main() {
@@ -231,6 +324,12 @@ fn main() {
     let groups = env_usize("BENCH_GROUPS").unwrap_or(50).max(1);
     let concurrency = env_usize("BENCH_CONCURRENCY");
     let stored = seed::stored_from_env();
+    let pg_admin = pg::admin_from_env();
+    let workers = pg::nodes_from_env(pg_admin.is_some());
+    assert!(
+        stored == 0 || pg_admin.is_none(),
+        "BENCH_STORED seeds SQLite only: unset it, or BENCH_PG"
+    );
     let cores = std::thread::available_parallelism()
         .map(|c| c.get())
         .unwrap_or(1);
@@ -243,14 +342,45 @@ fn main() {
             Some(d) => tempfile::tempdir_in(d).unwrap(),
             None => tempfile::tempdir().unwrap(),
         };
-        let db = tmp.path().join("drain.db");
-        seed::seed(&db, stored).await;
-        let free = drain(&db, n, groups, false, concurrency, "free").await;
-        let capped = drain(&db, limited_n, groups, true, concurrency, "capped").await;
+        let (db, engine, pg_procs) = match &pg_admin {
+            Some(admin) => (
+                DrainDb::Postgres(pg::PgDatabase::create(admin, "drain").await),
+                pg::describe(admin).await,
+                pg::PgProcesses::find(admin).await,
+            ),
+            None => {
+                let db = tmp.path().join("drain.db");
+                seed::seed(&db, stored).await;
+                (
+                    DrainDb::Sqlite(db),
+                    "SQLite (WAL, synchronous=FULL)".to_owned(),
+                    None,
+                )
+            }
+        };
+        let target = db.target();
+        let on = Drainers {
+            db: &target,
+            workers,
+            pg: pg_procs.as_ref(),
+        };
+        let free = drain(&on, n, groups, false, concurrency, "free").await;
+        let capped = drain(&on, limited_n, groups, true, concurrency, "capped").await;
+        drop(db);
         println!(
             "\ndrain: accepted → sent into `replaydesk im-emulator` (its own process, in memory), \
-             {groups} groups, {cores} cores, {stored} messages already stored{}\n",
+             {groups} groups, {cores} cores, {stored} messages already stored{}",
             if quick { " (quick run)" } else { "" }
+        );
+        println!(
+            "engine: {engine}; {}\n",
+            match workers {
+                1 => "1 delivery worker".to_owned(),
+                w => format!(
+                    "{w} delivery workers at once on one database (each its own pool, IM client \
+                     and Delivery; all in this one process)"
+                ),
+            }
         );
         println!("| run | messages | sent/s | vs cap | frequency errors (emulator) | slow-down outcomes | worker CPU | emulator CPU |");
         println!("|---|---:|---:|---:|---:|---:|---:|---:|");
@@ -259,10 +389,11 @@ fn main() {
                 format!("{:.0} %", 100.0 * c / r.wall.as_secs_f64())
             })
         };
-        for (name, r, cap) in [
+        let runs = [
             ("limits off", &free, None),
             ("limits on (200/s app, 40/s group)", &capped, Some(200.0)),
-        ] {
+        ];
+        for (name, r, cap) in runs {
             let rate = r.n as f64 / r.wall.as_secs_f64();
             println!(
                 "| {name} | {} | {rate:.0} | {} | {} | {} | {} | {} |",
@@ -275,5 +406,19 @@ fn main() {
             );
         }
         println!("\n(CPU as a share of one core over the drain's wall time.)");
+        for (name, r, _) in runs {
+            println!(
+                "{name}: exactly once {}: {} sent outcomes, {} messages stored by the emulator, \
+                 {} duplicate sends absorbed{}",
+                if r.exactly_once() { "yes" } else { "NO" },
+                r.sent,
+                r.emulator_stored,
+                r.emulator_duplicates,
+                r.pg_cpu.map_or(String::new(), |c| format!("; PostgreSQL CPU {}", cpu(Some(c), r))),
+            );
+        }
+        for (name, r, _) in runs {
+            assert!(r.exactly_once(), "{name}: every message sent exactly once");
+        }
     });
 }

@@ -15,6 +15,18 @@
 //! `BENCH_WRK_SECS` seconds each (default 10; 0 skips), `-t2 -c64`, with a Lua script
 //! that makes every report unique: a load generator that is not the bottleneck.
 //!
+//! `BENCH_PG=<admin URL>` runs the ReplayDesk side on PostgreSQL instead (the URL
+//! `scripts/pg_cluster.sh start` prints; `PG_FSYNC=on` for a durable cluster): each phase
+//! on a fresh database of its own, created on that server and dropped at the end.
+//! `BENCH_NODES=N` (default 1; more needs `BENCH_PG`) starts N server processes on that one
+//! database: the first creates the class, the burst's clients are spread round-robin over
+//! the nodes, and the SIGKILL check kills every node and reads the accepted ids back from
+//! PostgreSQL. Under `wrk` with several nodes, one `wrk -t1` per node runs at once with the
+//! 64 connections divided between them; their rates are summed and their worst p50, p99
+//! and max are shown. The no-op baseline stays one process with `wrk -t2 -c64`: it is the
+//! same run's measure of what the machine and the load generator can do. `BENCH_STORED`
+//! is SQLite only.
+//!
 //! Process layout: this binary re-executes itself (`REPLAYDESK_BENCH_ROLE=server` or
 //! `noop`) so that each server runs in its own process, with its own tokio runtime, apart
 //! from the load generator. A child prints `port N` on stdout once it listens, and stops
@@ -48,9 +60,12 @@ const CLASS: &str = "bench-class";
 
 #[path = "common/cpu.rs"]
 mod cpu;
+#[path = "common/pg.rs"]
+mod pg;
 #[path = "common/seed.rs"]
 mod seed;
 use cpu::cpu_secs;
+use std::path::{Path as FsPath, PathBuf};
 
 // ---------------------------------------------------------------- the server processes
 
@@ -146,7 +161,9 @@ struct ServerProcess {
 }
 
 impl ServerProcess {
-    fn spawn(role: &str, db: Option<&std::path::Path>) -> Self {
+    /// Starts a server child in `role`, on `db`, in the working directory `cwd` (this
+    /// process's when `None`).
+    fn spawn(role: &str, db: Option<&FsPath>, cwd: Option<&FsPath>) -> Self {
         let exe = std::env::current_exe().expect("current_exe");
         let mut cmd = Command::new(exe);
         cmd.env(ROLE_ENV, role)
@@ -156,6 +173,9 @@ impl ServerProcess {
             .stderr(Stdio::inherit());
         if let Some(db) = db {
             cmd.env(DB_ENV, db);
+        }
+        if let Some(cwd) = cwd {
+            cmd.current_dir(cwd);
         }
         let mut child = cmd.spawn().expect("spawn the server process");
         let stdout = child.stdout.take().expect("stdout");
@@ -216,9 +236,157 @@ fn peak_rss_mb(pid: u32) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+// ---------------------------------------------------------------- the nodes and their database
+
+/// Where one measured phase keeps its data.
+enum BenchDb {
+    /// A SQLite file (the default).
+    Sqlite(PathBuf),
+    /// A fresh database on the `BENCH_PG` server.
+    Postgres(pg::PgDatabase),
+}
+
+impl BenchDb {
+    /// On PostgreSQL (`pg_admin`) a fresh database tagged `tag`; else the SQLite file
+    /// `dir/file`, with `stored` messages seeded first.
+    async fn fresh(
+        pg_admin: Option<&str>,
+        dir: &FsPath,
+        file: &str,
+        tag: &str,
+        stored: usize,
+    ) -> Self {
+        match pg_admin {
+            Some(admin) => BenchDb::Postgres(pg::PgDatabase::create(admin, tag).await),
+            None => {
+                let db = dir.join(file);
+                seed::seed(&db, stored).await;
+                BenchDb::Sqlite(db)
+            }
+        }
+    }
+
+    /// What the servers and `Store::open` take: the file, or the database's URL.
+    fn target(&self) -> PathBuf {
+        match self {
+            BenchDb::Sqlite(path) => path.clone(),
+            BenchDb::Postgres(db) => db.url(),
+        }
+    }
+
+    fn engine_name(&self) -> &'static str {
+        match self {
+            BenchDb::Sqlite(_) => "SQLite",
+            BenchDb::Postgres(_) => "PostgreSQL",
+        }
+    }
+
+    /// Frees the space: the SQLite file (with 5,000,000 stored messages two copies at once
+    /// would take 7 GB), or the PostgreSQL database.
+    fn remove(self) {
+        if let BenchDb::Sqlite(db) = &self {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+            }
+        }
+    }
+}
+
+/// The ReplayDesk side of a phase: server processes on one database. The first node
+/// creates the class; the others start after it because in sandbox mode a node makes its
+/// emulator's groups from the classes it finds at start, and every node must have the
+/// class's group to deliver to, whichever node took the report.
+struct Nodes {
+    procs: Vec<ServerProcess>,
+    /// Each node's working directory on PostgreSQL: sandbox mode keeps its emulator's
+    /// groups in the working directory there (there is no database file to sit beside),
+    /// and nodes must not share that file. Declared after `procs`, so removed after the
+    /// processes are gone.
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+impl Nodes {
+    /// Starts `count` nodes on `db` and creates the bench class; answers its report token.
+    async fn start(
+        db: &BenchDb,
+        count: usize,
+        http: &reqwest::Client,
+        work: &FsPath,
+    ) -> (Self, String) {
+        let mut nodes = Nodes {
+            procs: Vec::with_capacity(count),
+            _dirs: Vec::new(),
+        };
+        nodes.spawn_one(db, work);
+        let token = create_class(http, &nodes.procs[0].base()).await;
+        for _ in 1..count {
+            nodes.spawn_one(db, work);
+        }
+        (nodes, token)
+    }
+
+    fn spawn_one(&mut self, db: &BenchDb, work: &FsPath) {
+        let cwd = match db {
+            BenchDb::Sqlite(_) => None,
+            BenchDb::Postgres(_) => Some(tempfile::tempdir_in(work).expect("a node's directory")),
+        };
+        let target = db.target();
+        self.procs.push(ServerProcess::spawn(
+            "server",
+            Some(&target),
+            cwd.as_ref().map(|d| d.path()),
+        ));
+        self._dirs.extend(cwd);
+    }
+
+    fn bases(&self) -> Vec<String> {
+        self.procs.iter().map(ServerProcess::base).collect()
+    }
+
+    /// CPU seconds of all nodes together.
+    fn cpu_secs(&self) -> Option<f64> {
+        self.procs.iter().map(ServerProcess::cpu_secs).sum()
+    }
+
+    /// The largest peak resident memory of any node, MB.
+    fn peak_rss_mb(&self) -> Option<f64> {
+        self.procs
+            .iter()
+            .filter_map(|p| peak_rss_mb(p.child.id()))
+            .reduce(f64::max)
+    }
+
+    /// A counter of every node's `/metrics`, summed over the nodes.
+    async fn metric_sum(&self, http: &reqwest::Client, name: &str) -> Option<f64> {
+        let mut sum = None;
+        for p in &self.procs {
+            if let Some(v) = metric(&metrics_text(http, &p.base()).await, name) {
+                sum = Some(sum.unwrap_or(0.0) + v);
+            }
+        }
+        sum
+    }
+
+    /// SIGKILL to every node.
+    fn kill(self) {
+        for p in self.procs {
+            p.kill();
+        }
+    }
+
+    /// Every node stops gracefully.
+    fn stop(self) {
+        for p in self.procs {
+            p.stop();
+        }
+    }
+}
+
 // ---------------------------------------------------------------- wrk
 
 /// wrk's Lua script: each thread numbers its requests, so every report is a new message.
+/// Several `wrk` at once (one per node) number their threads from `REPLAYDESK_WRK_THREAD0`
+/// up, so that no two send the same report.
 const WRK_LUA: &str = r#"
 local counter = 0
 local threads = 0
@@ -227,7 +395,7 @@ function setup(thread)
   threads = threads + 1
 end
 function init(args)
-  tid = tonumber(tid) or 0
+  tid = (tonumber(os.getenv("REPLAYDESK_WRK_THREAD0")) or 0) + (tonumber(tid) or 0)
 end
 function request()
   counter = counter + 1
@@ -261,15 +429,38 @@ fn wrk_ms(v: &str) -> Option<f64> {
     num.parse::<f64>().ok().map(|x| x * mult)
 }
 
-/// Runs `wrk -t2 -c64 --latency` for `secs` against the timeline route of `base`.
-fn run_wrk(dir: &std::path::Path, base: &str, token: &str, secs: u64) -> Option<WrkResult> {
+/// How one `wrk` runs: its threads and connections, and the first number of its threads
+/// (unique across the `wrk` running at once).
+#[derive(Clone, Copy)]
+struct WrkShape {
+    threads: usize,
+    connections: usize,
+    thread0: usize,
+}
+
+/// The script file `wrk` loads, written once per run.
+fn wrk_script(dir: &FsPath) -> Option<PathBuf> {
     let script = dir.join("report.lua");
     std::fs::write(&script, WRK_LUA).ok()?;
+    Some(script)
+}
+
+/// Runs `wrk --latency` shaped `shape` for `secs` against the timeline route of `base`.
+fn run_wrk(
+    script: &FsPath,
+    base: &str,
+    token: &str,
+    secs: u64,
+    shape: WrkShape,
+) -> Option<WrkResult> {
     let out = Command::new("wrk")
-        .args(["-t2", "-c64", "--latency", "-d"])
+        .arg(format!("-t{}", shape.threads))
+        .arg(format!("-c{}", shape.connections))
+        .args(["--latency", "-d"])
         .arg(format!("{secs}s"))
         .arg("-s")
-        .arg(&script)
+        .arg(script)
+        .env("REPLAYDESK_WRK_THREAD0", shape.thread0.to_string())
         .args(["-H", &format!("Authorization: Bearer {token}")])
         .args(["-H", "Content-Type: application/json"])
         .arg(format!("{base}/v1/classes/{CLASS}/timeline"))
@@ -299,6 +490,72 @@ fn run_wrk(dir: &std::path::Path, base: &str, token: &str, secs: u64) -> Option<
         return None;
     }
     Some(r)
+}
+
+/// The single `wrk` the no-op and a lone node get.
+const WRK_ONE: WrkShape = WrkShape {
+    threads: 2,
+    connections: 64,
+    thread0: 0,
+};
+
+/// How `wrk` is run against `nodes` nodes: one `-t2 -c64` for one node; for several, one
+/// `-t1` per node with the 64 connections divided between them (the simplest load that
+/// reaches every node at once without a balancer in front).
+fn wrk_shapes(nodes: usize) -> Vec<WrkShape> {
+    if nodes == 1 {
+        return vec![WRK_ONE];
+    }
+    (0..nodes)
+        .map(|i| WrkShape {
+            threads: 1,
+            connections: WRK_ONE.connections / nodes + usize::from(i < WRK_ONE.connections % nodes),
+            thread0: i,
+        })
+        .collect()
+}
+
+/// Runs one `wrk` per node at once (shaped by [`wrk_shapes`]) and combines them: the rates
+/// and non-2xx answers summed, the latencies the worst of them (a percentile of the whole
+/// cannot be had from the parts).
+fn run_wrk_nodes(script: &FsPath, bases: &[String], token: &str, secs: u64) -> Option<WrkResult> {
+    let shapes = wrk_shapes(bases.len());
+    let results: Vec<Option<WrkResult>> = std::thread::scope(|s| {
+        let runs: Vec<_> = bases
+            .iter()
+            .zip(&shapes)
+            .map(|(base, &shape)| s.spawn(move || run_wrk(script, base, token, secs, shape)))
+            .collect();
+        runs.into_iter()
+            .map(|r| r.join().expect("wrk thread"))
+            .collect()
+    });
+    results
+        .into_iter()
+        .collect::<Option<Vec<WrkResult>>>()?
+        .into_iter()
+        .reduce(|a, b| WrkResult {
+            rate: a.rate + b.rate,
+            p50: a.p50.max(b.p50),
+            p99: a.p99.max(b.p99),
+            max: a.max.max(b.max),
+            non_2xx: a.non_2xx + b.non_2xx,
+        })
+}
+
+/// The `wrk` command line(s) as the table's heading says them.
+fn wrk_described(nodes: usize, secs: u64) -> String {
+    let shapes = wrk_shapes(nodes);
+    if nodes == 1 {
+        return format!("wrk -t2 -c64 --latency -d{secs}s");
+    }
+    let conns: Vec<String> = shapes.iter().map(|s| s.connections.to_string()).collect();
+    format!(
+        "replaydesk: {nodes} × wrk -t1 --latency -d{secs}s at once, one per node, -c {} \
+         (requests/s and non-2xx summed; p50, p99 and max the worst of the {nodes}); \
+         no-op: wrk -t2 -c64 --latency -d{secs}s",
+        conns.join("/")
+    )
 }
 
 // ---------------------------------------------------------------- the load generator
@@ -357,30 +614,26 @@ fn http_client(concurrency: usize) -> reqwest::Client {
 }
 
 /// `n` timeline reports (distinct `uid`/`timestamp`, so each is a new message) from
-/// `concurrency` clients sharing one keep-alive pool. Each client first opens its
-/// connection (`GET /healthz`); the clock starts once all have.
+/// `concurrency` clients sharing one keep-alive pool, client `c` sending to node
+/// `c % bases.len()`. Each client first opens its connection (`GET /healthz`); the clock
+/// starts once all have.
 async fn burst(
     http: &reqwest::Client,
-    base: &str,
+    bases: &[String],
     token: &str,
     n: usize,
     concurrency: usize,
     bound: Duration,
 ) -> Burst {
-    let url = Arc::new(format!("{base}/v1/classes/{CLASS}/timeline"));
     let token = Arc::new(token.to_owned());
     let next = Arc::new(AtomicUsize::new(0));
     let ready = Arc::new(tokio::sync::Barrier::new(concurrency + 1));
     let start_at = Arc::new(tokio::sync::OnceCell::<Instant>::new());
     let mut tasks = Vec::with_capacity(concurrency);
     for client in 0..concurrency {
-        let (http, url, token, next, ready) = (
-            http.clone(),
-            url.clone(),
-            token.clone(),
-            next.clone(),
-            ready.clone(),
-        );
+        let base = &bases[client % bases.len()];
+        let url = format!("{base}/v1/classes/{CLASS}/timeline");
+        let (http, token, next, ready) = (http.clone(), token.clone(), next.clone(), ready.clone());
         let health = format!("{base}/healthz");
         let start_at = start_at.clone();
         tasks.push(tokio::spawn(async move {
@@ -548,6 +801,62 @@ fn env_usize(name: &str) -> Option<usize> {
         .filter(|&v| v > 0)
 }
 
+/// What the run is measured on, for the tables' engine line and the phases' databases.
+struct Setup {
+    /// `BENCH_PG`, when the ReplayDesk side runs on PostgreSQL.
+    pg_admin: Option<String>,
+    /// The PostgreSQL server's processes, for their CPU time.
+    pg_procs: Option<pg::PgProcesses>,
+    nodes: usize,
+    /// The engine as the server describes itself.
+    engine: String,
+}
+
+impl Setup {
+    async fn from_env() -> Self {
+        let pg_admin = pg::admin_from_env();
+        let nodes = pg::nodes_from_env(pg_admin.is_some());
+        let (engine, pg_procs) = match &pg_admin {
+            Some(admin) => (
+                pg::describe(admin).await,
+                pg::PgProcesses::find(admin).await,
+            ),
+            None => ("SQLite (WAL, synchronous=FULL)".to_owned(), None),
+        };
+        Self {
+            pg_admin,
+            pg_procs,
+            nodes,
+            engine,
+        }
+    }
+
+    fn pg_snapshot(&self) -> Option<pg::CpuSnapshot> {
+        self.pg_procs.as_ref().map(pg::PgProcesses::snapshot)
+    }
+
+    /// CPU seconds PostgreSQL used since `before`.
+    fn pg_cpu_since(&self, before: Option<pg::CpuSnapshot>) -> Option<f64> {
+        Some(self.pg_snapshot()?.since(&before?))
+    }
+
+    /// The ReplayDesk row's name in the tables.
+    fn server_name(&self) -> String {
+        match self.nodes {
+            1 => "replaydesk serve (durable 1003 accept)".to_owned(),
+            n => format!("replaydesk serve × {n} nodes (durable 1003 accept)"),
+        }
+    }
+
+    /// Who was killed for the durability check.
+    fn killed(&self) -> String {
+        match self.nodes {
+            1 => "the server".to_owned(),
+            n => format!("all {n} nodes"),
+        }
+    }
+}
+
 fn main() {
     match std::env::var(ROLE_ENV).as_deref() {
         Ok("server") => return serve_replaydesk(),
@@ -572,47 +881,56 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async move {
+        let setup = Setup::from_env().await;
+        let pg_admin = setup.pg_admin.as_deref();
         let dir = tempfile::tempdir().unwrap();
         let dir = match std::env::var_os("BENCH_DIR") {
             Some(d) => tempfile::tempdir_in(d).unwrap(),
             None => dir,
         };
-        let db = dir.path().join("replaydesk.db");
         let already = seed::stored_from_env();
-        seed::seed(&db, already).await;
+        assert!(
+            already == 0 || pg_admin.is_none(),
+            "BENCH_STORED seeds SQLite only: unset it, or BENCH_PG"
+        );
+        let db = BenchDb::fresh(pg_admin, dir.path(), "replaydesk.db", "burst", already).await;
         let http = http_client(concurrency);
 
         // ReplayDesk.
-        let server = ServerProcess::spawn("server", Some(&db));
-        let base = server.base();
-        let token = create_class(&http, &base).await;
-        let cpu0 = server.cpu_secs();
+        let (servers, token) = Nodes::start(&db, setup.nodes, &http, dir.path()).await;
+        let bases = servers.bases();
+        let cpu0 = servers.cpu_secs();
+        let pg0 = setup.pg_snapshot();
         let gen0 = cpu_secs(std::process::id());
-        let rd = burst(&http, &base, &token, n, concurrency, bound).await;
-        let rd_cpu = server.cpu_secs().zip(cpu0).map(|(a, b)| a - b);
+        let rd = burst(&http, &bases, &token, n, concurrency, bound).await;
+        let rd_cpu = servers.cpu_secs().zip(cpu0).map(|(a, b)| a - b);
+        let rd_pg = setup.pg_cpu_since(pg0);
         let rd_gen = cpu_secs(std::process::id()).zip(gen0).map(|(a, b)| a - b);
-        let m = metrics_text(&http, &base).await;
-        let commits = metric(&m, "replaydesk_intake_commits_total");
-        let accepted_metric = metric(&m, "replaydesk_messages_accepted_total");
-        let delivered = metric(&m, "replaydesk_delivery_attempts_total");
-        let rss = peak_rss_mb(server.child.id());
-        // Kill -9, then read the file: what was acknowledged must be there.
-        server.kill();
-        let stored = stored_ids(&db).await;
+        let commits = servers
+            .metric_sum(&http, "replaydesk_intake_commits_total")
+            .await;
+        let accepted_metric = servers
+            .metric_sum(&http, "replaydesk_messages_accepted_total")
+            .await;
+        let delivered = servers
+            .metric_sum(&http, "replaydesk_delivery_attempts_total")
+            .await;
+        let rss = servers.peak_rss_mb();
+        // Kill -9, then read the database: what was acknowledged must be there.
+        servers.kill();
+        let stored = stored_ids(&db.target()).await;
         let acked: HashSet<i64> = rd.message_ids.iter().copied().collect();
         let found = acked.iter().filter(|id| stored.contains(id)).count();
-        // Done with the burst's database: the wrk run below seeds a copy of its own, and
-        // with 5,000,000 stored messages two copies at once would take 7 GB.
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-        }
+        // Done with the burst's database: the wrk run below starts on one of its own.
+        let engine_name = db.engine_name();
+        db.remove();
 
         // The no-op baseline.
-        let noop = ServerProcess::spawn("noop", None);
+        let noop = ServerProcess::spawn("noop", None, None);
         let nbase = noop.base();
         let cpu0 = noop.cpu_secs();
         let gen0 = cpu_secs(std::process::id());
-        let nb = burst(&http, &nbase, "noop-token", n, concurrency, bound).await;
+        let nb = burst(&http, &[nbase], "noop-token", n, concurrency, bound).await;
         let nb_cpu = noop.cpu_secs().zip(cpu0).map(|(a, b)| a - b);
         let nb_gen = cpu_secs(std::process::id()).zip(gen0).map(|(a, b)| a - b);
         noop.stop();
@@ -620,8 +938,21 @@ fn main() {
         println!(
             "\nserve load: {n} timeline reports, {concurrency} concurrent clients (one keep-alive \
              pool), loopback, {cores} cores; each server in its own process; {already} messages \
-             already stored{}\n",
+             already stored{}",
             if quick { " (quick run)" } else { "" }
+        );
+        println!(
+            "engine: {}; replaydesk: {} on one database{}\n",
+            setup.engine,
+            match setup.nodes {
+                1 => "1 server process".to_owned(),
+                n => format!("{n} server processes"),
+            },
+            if setup.nodes > 1 {
+                ", the clients round-robin over them"
+            } else {
+                ""
+            }
         );
         println!("| server | accepted/s | p50 ms | p99 ms | max ms | errors | vs no-op |");
         println!("|---|---:|---:|---:|---:|---|---:|");
@@ -636,17 +967,26 @@ fn main() {
                 b.rate() / nb.rate(),
             );
         };
-        row("replaydesk serve (durable 1003 accept)", &rd);
+        row(&setup.server_name(), &rd);
         row("no-op axum handler", &nb);
         println!();
         println!(
-            "durable: {found} of {} accepted reports found in SQLite after SIGKILL of the server \
+            "durable: {found} of {} accepted reports found in {engine_name} after SIGKILL of {} \
              ({} messages of the class stored)",
             rd.accepted,
+            setup.killed(),
             stored.len()
         );
+        let largest = if setup.nodes > 1 {
+            format!(" (the largest of {} nodes)", setup.nodes)
+        } else {
+            String::new()
+        };
         if let Some(rss) = rss {
-            println!("peak resident memory of the replaydesk server during the burst: {rss:.1} MB");
+            println!(
+                "peak resident memory of the replaydesk server{largest} during the burst: \
+                 {rss:.1} MB"
+            );
         }
         if let (Some(c), Some(a)) = (commits, accepted_metric) {
             println!(
@@ -657,7 +997,13 @@ fn main() {
         if let Some(d) = delivered {
             println!(
                 "delivery worker meanwhile (sandbox emulator, default rate limits): {d:.0} attempts \
-                 recorded (group-committed) on the same writer connection"
+                 recorded (group-committed) {}{}",
+                if setup.pg_admin.is_some() {
+                    "in the same database"
+                } else {
+                    "on the same writer connection"
+                },
+                if setup.nodes > 1 { ", all nodes" } else { "" }
             );
         }
         let fmt_cpu = |c: Option<f64>, b: &Burst| match c {
@@ -668,10 +1014,15 @@ fn main() {
             None => "n/a".into(),
         };
         println!(
-            "CPU during the burst: replaydesk {:.1} s wall, server {}, load generator {}; \
+            "CPU during the burst: replaydesk {:.1} s wall, server{} {}{}, load generator {}; \
              no-op {:.1} s wall, server {}, load generator {}",
             rd.wall.as_secs_f64(),
+            if setup.nodes > 1 { "s together" } else { "" },
             fmt_cpu(rd_cpu, &rd),
+            rd_pg.map_or(String::new(), |c| format!(
+                ", PostgreSQL {}",
+                fmt_cpu(Some(c), &rd)
+            )),
             fmt_cpu(rd_gen, &rd),
             nb.wall.as_secs_f64(),
             fmt_cpu(nb_cpu, &nb),
@@ -688,40 +1039,7 @@ fn main() {
             .status()
             .is_ok();
         if wrk_secs > 0 && have_wrk {
-            let noop = ServerProcess::spawn("noop", None);
-            let nw = run_wrk(dir.path(), &noop.base(), "noop-token", wrk_secs);
-            noop.stop();
-            let db2 = dir.path().join("replaydesk-wrk.db");
-            seed::seed(&db2, already).await;
-            let server = ServerProcess::spawn("server", Some(&db2));
-            let token = create_class(&http, &server.base()).await;
-            let rw = run_wrk(dir.path(), &server.base(), &token, wrk_secs);
-            let rss = peak_rss_mb(server.child.id());
-            server.stop();
-            if let (Some(nw), Some(rw)) = (nw, rw) {
-                println!(
-                    "\nwrk -t2 -c64 --latency -d{wrk_secs}s (each report unique), same run:\n"
-                );
-                println!("| server | requests/s | p50 ms | p99 ms | max ms | non-2xx | vs no-op |");
-                println!("|---|---:|---:|---:|---:|---:|---:|");
-                for (name, w) in [
-                    ("replaydesk serve (durable 1003 accept)", &rw),
-                    ("no-op axum handler", &nw),
-                ] {
-                    println!(
-                        "| {name} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.3} |",
-                        w.rate,
-                        w.p50,
-                        w.p99,
-                        w.max,
-                        w.non_2xx,
-                        w.rate / nw.rate
-                    );
-                }
-                if let Some(rss) = rss {
-                    println!("\npeak resident memory of the replaydesk server under wrk: {rss:.1} MB");
-                }
-            }
+            wrk_phase(&setup, &http, dir.path(), wrk_secs, already).await;
         } else if wrk_secs > 0 {
             println!("\n(wrk not installed: `apt-get install wrk` for the wrk figures)");
         }
@@ -731,4 +1049,68 @@ fn main() {
         );
         assert_eq!(acked.len(), rd.accepted, "message ids are distinct");
     });
+}
+
+/// `wrk` against the no-op handler, then against the nodes on a fresh database; prints
+/// the table.
+async fn wrk_phase(setup: &Setup, http: &reqwest::Client, dir: &FsPath, secs: u64, already: usize) {
+    let Some(script) = wrk_script(dir) else {
+        println!("\n(could not write wrk's script in {})", dir.display());
+        return;
+    };
+    let noop = ServerProcess::spawn("noop", None, None);
+    let nw = run_wrk(&script, &noop.base(), "noop-token", secs, WRK_ONE);
+    noop.stop();
+    let pg_admin = setup.pg_admin.as_deref();
+    let db = BenchDb::fresh(pg_admin, dir, "replaydesk-wrk.db", "wrk", already).await;
+    let (servers, token) = Nodes::start(&db, setup.nodes, http, dir).await;
+    let cpu0 = servers.cpu_secs();
+    let pg0 = setup.pg_snapshot();
+    let started = Instant::now();
+    let rw = run_wrk_nodes(&script, &servers.bases(), &token, secs);
+    let wall = started.elapsed().as_secs_f64();
+    let rd_cpu = servers.cpu_secs().zip(cpu0).map(|(a, b)| a - b);
+    let pg_cpu = setup.pg_cpu_since(pg0);
+    let rss = servers.peak_rss_mb();
+    servers.stop();
+    db.remove();
+    let (Some(nw), Some(rw)) = (nw, rw) else {
+        return;
+    };
+    println!(
+        "\n{} (each report unique), same run:\n",
+        wrk_described(setup.nodes, secs)
+    );
+    println!("| server | requests/s | p50 ms | p99 ms | max ms | non-2xx | vs no-op |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (name, w) in [
+        (setup.server_name().as_str(), &rw),
+        ("no-op axum handler", &nw),
+    ] {
+        println!(
+            "| {name} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.3} |",
+            w.rate,
+            w.p50,
+            w.p99,
+            w.max,
+            w.non_2xx,
+            w.rate / nw.rate
+        );
+    }
+    if let Some(rss) = rss {
+        let largest = if setup.nodes > 1 {
+            format!(" (the largest of {} nodes)", setup.nodes)
+        } else {
+            String::new()
+        };
+        println!("\npeak resident memory of the replaydesk server{largest} under wrk: {rss:.1} MB");
+    }
+    // On PostgreSQL the database shares the cores too: say how they were spent.
+    if let (Some(rd), Some(pg)) = (rd_cpu, pg_cpu) {
+        println!(
+            "CPU under wrk ({wall:.1} s): replaydesk {:.0} % of one core, PostgreSQL {:.0} %",
+            100.0 * rd / wall,
+            100.0 * pg / wall
+        );
+    }
 }

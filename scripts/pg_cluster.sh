@@ -5,6 +5,9 @@
 #   eval "$(scripts/pg_cluster.sh start /tmp/rd-pg 55432)"   # exports REPLAYDESK_TEST_PG
 #   scripts/pg_cluster.sh stop /tmp/rd-pg
 #
+# `PG_FSYNC=on` starts it durable (fsync on, as a real server runs), for benchmarks that
+# compare its commits with SQLite's `synchronous=FULL`; the default stays off.
+#
 # `initdb` refuses to run as root: as root (CI, containers) the cluster runs as the
 # `postgres` user that Debian's `postgresql` package creates.
 set -euo pipefail
@@ -38,9 +41,15 @@ start)
         as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
             || { cat "$dir/initdb.log" >&2; exit 1; }
     fi
-    # fsync off: a test cluster is thrown away, and the tests measure behaviour, not speed.
+    # fsync off by default: a test cluster is thrown away, and the tests measure behaviour,
+    # not speed. A benchmark asks for it on (PG_FSYNC=on).
+    fsync=${PG_FSYNC:-off}
+    case "$fsync" in
+    on | off) ;;
+    *) echo "pg_cluster.sh: PG_FSYNC must be on or off (is $fsync)" >&2; exit 2 ;;
+    esac
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >&2 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=$fsync -c max_connections=200" start >&2 \
         || { cat "$dir/server.log" >&2; exit 1; }
     echo "export REPLAYDESK_TEST_PG=postgres://postgres@127.0.0.1:$port/postgres"
     ;;
