@@ -298,10 +298,16 @@ async fn timelines_tx(
     // touches a row twice). As `touch_member_tx`: a known member keeps its role and moves
     // `last_seen_at`.
     let mut seen = HashSet::with_capacity(items.len());
-    let members: Vec<&Drafted> = drafts
+    let mut members: Vec<&Drafted> = drafts
         .iter()
         .filter(|d| seen.insert((d.t.class_id.as_str(), d.uid)))
         .collect();
+    // In key order: on PostgreSQL each node's batch locks its member rows in the order it
+    // lists them, and two nodes listing the same members in different orders deadlocked
+    // (each waited for a row the other held, until PostgreSQL aborted one batch).
+    members.sort_unstable_by(|a, b| {
+        (a.t.class_id.as_str(), a.uid).cmp(&(b.t.class_id.as_str(), b.uid))
+    });
     const MEMBER_COLUMNS: &str =
         "INSERT INTO class_members (class_id, uid, role, first_seen_at, last_seen_at) ";
     const MEMBER_UPSERT: &str = " ON CONFLICT (class_id, uid) DO UPDATE SET \
