@@ -3,7 +3,7 @@
 //! writes.
 
 use super::audit::Actor;
-use super::history::history_upsert;
+use super::history::{history_rows, history_upsert_rows};
 use super::types::text_enum;
 use super::DbRow;
 use super::{now_ms, Store, StoreResult};
@@ -246,11 +246,10 @@ impl Store {
         holes: &[ArchiveHole],
         last_seq: i64,
     ) -> StoreResult<()> {
+        let rows = history_rows(items);
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        for (seq, item) in items {
-            history_upsert(&mut tx, class_id, *seq, item, now).await?;
-        }
+        history_upsert_rows(&mut tx, class_id, &rows, now).await?;
         for h in holes {
             sqlx::query(
                 "INSERT INTO archive_holes (class_id, from_seq, to_seq, reason) VALUES ($1, $2, $3, $4) \

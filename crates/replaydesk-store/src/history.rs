@@ -3,8 +3,8 @@
 
 use super::audit::Actor;
 use super::types::text_enum;
-use super::DbRow;
 use super::{now_ms, Store, StoreResult};
+use super::{DbRow, SqlBuilder};
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -60,14 +60,25 @@ fn run_from_row(row: &DbRow) -> Result<ReconcileRunRow, sqlx::Error> {
     })
 }
 
+// The conflict clause of both forms of the upsert below.
+macro_rules! history_on_conflict {
+    () => {
+        " ON CONFLICT (class_id, im_msg_seq) \
+         DO UPDATE SET item = excluded.item, fetched_at = excluded.fetched_at, \
+         is_place = excluded.is_place, item_z = excluded.item_z \
+         WHERE group_history.is_place = 1 OR excluded.is_place = 0"
+    };
+}
 /// Stores one fetched group message. An earlier copy is replaced, except that a message's
 /// body is never replaced by the IM's later placeholder for it (`IsPlaceMsg`: expired,
 /// recalled): the archive keeps what the IM forgot.
-const HISTORY_UPSERT: &str = "INSERT INTO group_history (class_id, im_msg_seq, item, fetched_at, is_place, item_z) \
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (class_id, im_msg_seq) \
-     DO UPDATE SET item = excluded.item, fetched_at = excluded.fetched_at, is_place = excluded.is_place, \
-     item_z = excluded.item_z \
-     WHERE group_history.is_place = 1 OR excluded.is_place = 0";
+const HISTORY_UPSERT: &str = concat!(
+    "INSERT INTO group_history (class_id, im_msg_seq, item, fetched_at, is_place, item_z) \
+     VALUES ($1, $2, $3, $4, $5, $6)",
+    history_on_conflict!()
+);
+/// The conflict clause of [`HISTORY_UPSERT`], for the multi-row form.
+const HISTORY_ON_CONFLICT: &str = history_on_conflict!();
 
 /// Items at least this long are kept compressed when that makes them smaller.
 const COMPRESS_FROM: usize = 256;
@@ -134,6 +145,69 @@ pub(crate) async fn history_upsert(
         .bind(z)
         .execute(&mut **tx)
         .await?;
+    Ok(())
+}
+
+/// One group message as [`history_upsert_rows`] stores it, made ready (compressed,
+/// placeholder told) before the write transaction: that work is not done while holding
+/// SQLite's one writer.
+pub(crate) struct HistoryRow<'a> {
+    seq: i64,
+    text: &'a str,
+    is_place: i64,
+    z: Option<Vec<u8>>,
+}
+
+/// `items` (MsgSeq, item as received) made ready for [`history_upsert_rows`].
+pub(crate) fn history_rows(items: &[(u64, String)]) -> Vec<HistoryRow<'_>> {
+    items
+        .iter()
+        .map(|(seq, item)| {
+            let (text, z) = pack(item);
+            HistoryRow {
+                seq: i64::try_from(*seq).unwrap_or(i64::MAX),
+                text,
+                is_place: i64::from(item_is_place(item)),
+                z,
+            }
+        })
+        .collect()
+}
+
+/// [`history_upsert`] for many messages (each `MsgSeq` once) in a statement per
+/// power-of-two chunk instead of one each: an archive page is one round trip to SQLite's
+/// connection thread, not twenty, so a pass holds the writer (which intake shares) for less.
+pub(crate) async fn history_upsert_rows(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    class_id: &str,
+    rows: &[HistoryRow<'_>],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    use super::sql::{pow2_chunks, push_rows};
+    let mut at = 0;
+    for size in pow2_chunks(rows.len()) {
+        let chunk = &rows[at..at + size];
+        at += size;
+        let mut qb = SqlBuilder::for_connection(
+            tx,
+            "INSERT INTO group_history (class_id, im_msg_seq, item, fetched_at, is_place, item_z) VALUES ",
+        );
+        push_rows(&mut qb, chunk, |b, r| {
+            b.push_bind(class_id)
+                .push(", ")
+                .push_bind(r.seq)
+                .push(", ")
+                .push_bind(r.text)
+                .push(", ")
+                .push_bind(now)
+                .push(", ")
+                .push_bind(r.is_place)
+                .push(", ")
+                .push_bind(r.z.clone());
+        });
+        qb.push(HISTORY_ON_CONFLICT);
+        qb.build().execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
