@@ -4,7 +4,7 @@
 
 use replaydesk_delivery::Delivery;
 use replaydesk_store::{GroupCommit, Inserted, IntakeItem, Store, StoreResult};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Most reports committed in one transaction.
@@ -22,6 +22,8 @@ pub(crate) struct IntakeCounters {
 
 pub(crate) struct Intake {
     writer: GroupCommit<IntakeItem, StoreResult<Inserted>>,
+    /// Reports submitted and not yet answered (queued or in the commit being made).
+    waiting: AtomicUsize,
 }
 
 /// Why a report could not be taken.
@@ -50,11 +52,30 @@ impl Intake {
                 results
             }
         });
-        Self { writer }
+        Self {
+            writer,
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    /// Whether reports are waiting for their commit: background writers (an archive pass)
+    /// leave SQLite's one writer to them meanwhile.
+    pub(crate) fn busy(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed) > 0
     }
 
     /// Queues `item` and waits for its commit.
     pub(crate) async fn submit(&self, item: IntakeItem) -> Result<Inserted, SubmitError> {
+        // Counted down on every way out, a submitter that went away (a client that hung up)
+        // included.
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let _waiting = Waiting(&self.waiting);
         match self.writer.submit(item).await {
             Ok(Ok(inserted)) => Ok(inserted),
             Ok(Err(e)) => Err(SubmitError::Store(e)),

@@ -396,6 +396,7 @@ impl ReplayDesk {
                 class_id: &class_id,
                 group_id: &group_id,
                 stopping: &|| desk.is_stopping(),
+                intake_busy: &|| desk.inner.intake.busy(),
             };
             // The heartbeat runs beside the pass, both polled together, never one while the
             // other waits: a heartbeat awaited in a `select!` arm would suspend the pass,

@@ -1,6 +1,7 @@
 //! One archiving pass over a class's group: learn the newest `MsgSeq`, then read forward
 //! from `last_seq` twenty at a time (`ReqMsgSeq` = the page's newest), each page stored with
-//! the new `last_seq` in one transaction. Every IM call takes a slot of the app-wide
+//! the new `last_seq` in one transaction (after any client reports waiting for their commit:
+//! both write through SQLite's one writer). Every IM call takes a slot of the app-wide
 //! limiter delivery uses. A page that keeps failing becomes a hole; the group missing or the
 //! credentials refused end the pass as failed.
 
@@ -19,7 +20,8 @@ pub const HOLE_PLACEHOLDER: &str = "IsPlaceMsg: expired, recalled or not stored 
 pub const HOLE_MISSING: &str = "missing: the IM answered no message for this MsgSeq";
 pub const HOLE_PAGE_FAILED: &str = "page failed";
 
-/// Longest a page waits for sending to leave the app's rate a free slot.
+/// Longest a page waits for sending to leave the app's rate a free slot, and for client
+/// reports waiting for their commit.
 const YIELD_AT_MOST: Duration = Duration::from_secs(2);
 
 /// Tries per page before it is recorded as a hole (frequency limits wait longer).
@@ -45,6 +47,9 @@ pub(crate) struct Pass<'a> {
     pub group_id: &'a str,
     /// Set when ReplayDesk is stopping: the pass ends between two pages.
     pub stopping: &'a (dyn Fn() -> bool + Send + Sync),
+    /// Set while client reports wait for their commit: a page waits for them (up to
+    /// [`YIELD_AT_MOST`]), since both write through SQLite's one writer.
+    pub intake_busy: &'a (dyn Fn() -> bool + Send + Sync),
 }
 
 /// An item read from a page: its `MsgSeq`, whether it is a placeholder, its JSON text.
@@ -102,6 +107,16 @@ impl Pass<'_> {
         }
     }
 
+    /// Waits (up to [`YIELD_AT_MOST`]) while client reports wait for their commit: a burst
+    /// of reports is not slowed by a pass, and the pass still stores at least a page per
+    /// `YIELD_AT_MOST` behind a long one.
+    async fn yield_to_intake(&self) {
+        let give_up = tokio::time::Instant::now() + YIELD_AT_MOST;
+        while (self.intake_busy)() && tokio::time::Instant::now() < give_up {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// Stores the part of a page in `(from, to]` with its holes, and moves `last_seq` to
     /// `to`.
     async fn save(
@@ -139,6 +154,7 @@ impl Pass<'_> {
             }
         }
         let holes = replaydesk_store::merge_holes(holes);
+        self.yield_to_intake().await;
         self.store
             .save_archive_page(self.run_id, self.class_id, &keep, &holes, to as i64)
             .await
@@ -151,6 +167,7 @@ impl Pass<'_> {
             to_seq: to as i64,
             reason: format!("{HOLE_PAGE_FAILED}: {error}"),
         };
+        self.yield_to_intake().await;
         self.store
             .save_archive_page(self.run_id, self.class_id, &[], &[hole], to as i64)
             .await
