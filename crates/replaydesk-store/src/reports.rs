@@ -349,6 +349,25 @@ async fn timelines_tx(
     Ok(())
 }
 
+/// A report's new message as one row of [`MESSAGE_INSERT`]'s first eight columns.
+fn message_row<'a>(b: &mut SqlBuilder<'a>, d: &'a Drafted<'a>) {
+    b.push_bind(d.t.class_id.as_str())
+        .push(", ")
+        .push_bind(d.t.group_id.as_str())
+        .push(", ")
+        .push_bind(d.msg_type)
+        .push(", ")
+        .push_bind(d.uid)
+        .push(", ")
+        .push_bind(d.seq)
+        .push(", ")
+        .push_bind(d.random)
+        .push(", ")
+        .push_bind(d.data.as_str())
+        .push(", ")
+        .push_bind(d.key.as_str());
+}
+
 /// The columns a report's new message is inserted with (the rest take their defaults).
 const MESSAGE_INSERT: &str = "INSERT INTO messages (class_id, group_id, msg_type, uid, seq, \
      random, data, dedup_key, status, next_attempt_at, created_at, updated_at) ";
@@ -381,23 +400,7 @@ async fn insert_messages_padded(
         .push(", ")
         .push_bind(now)
         .push(" FROM ");
-    push_padded_values(&mut qb, drafts, 8, |b, d| {
-        b.push_bind(d.t.class_id.as_str())
-            .push(", ")
-            .push_bind(d.t.group_id.as_str())
-            .push(", ")
-            .push_bind(d.msg_type)
-            .push(", ")
-            .push_bind(d.uid)
-            .push(", ")
-            .push_bind(d.seq)
-            .push(", ")
-            .push_bind(d.random)
-            .push(", ")
-            .push_bind(d.data.as_str())
-            .push(", ")
-            .push_bind(d.key.as_str());
-    });
+    push_padded_values(&mut qb, drafts, 8, message_row);
     // The WHERE also tells SQLite's parser that ON CONFLICT is the upsert's.
     qb.push(" WHERE v.column1 IS NOT NULL ON CONFLICT DO NOTHING;")
         .push(" SELECT changes(), last_insert_rowid()");
@@ -486,22 +489,8 @@ async fn insert_messages_chunked(
         let mut qb = SqlBuilder::new(MESSAGE_INSERT);
         qb.push("VALUES ");
         push_rows(&mut qb, chunk, |b, d| {
-            b.push_bind(d.t.class_id.as_str())
-                .push(", ")
-                .push_bind(d.t.group_id.as_str())
-                .push(", ")
-                .push_bind(d.msg_type)
-                .push(", ")
-                .push_bind(d.uid)
-                .push(", ")
-                .push_bind(d.seq)
-                .push(", ")
-                .push_bind(d.random)
-                .push(", ")
-                .push_bind(d.data.as_str())
-                .push(", ")
-                .push_bind(d.key.as_str())
-                .push(", 'pending', ")
+            message_row(b, d);
+            b.push(", 'pending', ")
                 .push_bind(now)
                 .push(", ")
                 .push_bind(now)
