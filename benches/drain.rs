@@ -344,7 +344,7 @@ fn main() {
         };
         let (db, engine, pg_procs) = match &pg_admin {
             Some(admin) => (
-                DrainDb::Postgres(pg::PgDatabase::create(admin, "drain").await),
+                DrainDb::Postgres(pg::PgDatabase::create(admin, "bench_drain", "BENCH_PG").await),
                 pg::describe(admin).await,
                 pg::PgProcesses::find(admin).await,
             ),

@@ -257,7 +257,9 @@ impl BenchDb {
         stored: usize,
     ) -> Self {
         match pg_admin {
-            Some(admin) => BenchDb::Postgres(pg::PgDatabase::create(admin, tag).await),
+            Some(admin) => BenchDb::Postgres(
+                pg::PgDatabase::create(admin, &format!("bench_{tag}"), "BENCH_PG").await,
+            ),
             None => {
                 let db = dir.join(file);
                 seed::seed(&db, stored).await;

@@ -1,16 +1,13 @@
 //! The PostgreSQL side of the benches: `BENCH_PG` (an admin URL, e.g. the one
 //! `scripts/pg_cluster.sh start` prints) runs them on PostgreSQL instead of SQLite, each
-//! measured phase on a fresh database of its own (created on the admin URL, dropped when
-//! done, as `tests/it/util/engines.rs` does for the tests); `BENCH_NODES` is how many nodes
-//! share that one database.
+//! measured phase on a fresh database of its own (`throwaway_pg.rs`, which the integration
+//! tests use too); `BENCH_NODES` is how many nodes share that one database.
 //!
 //! Also the CPU the PostgreSQL server used (its postmaster and every process under it):
 //! on a machine this small the database competes with the nodes and the load generator
 //! for the same cores, and the benches say how much it took.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 /// `BENCH_PG`: the admin URL, when the run is on PostgreSQL.
 pub fn admin_from_env() -> Option<String> {
@@ -32,87 +29,12 @@ pub fn nodes_from_env(postgres: bool) -> usize {
     nodes
 }
 
+#[path = "throwaway_pg.rs"]
+mod throwaway_pg;
+use throwaway_pg::connect;
 /// A fresh database on the `BENCH_PG` server; dropped (with whatever is still connected
 /// to it) when this is.
-pub struct PgDatabase {
-    admin: String,
-    name: String,
-}
-
-impl PgDatabase {
-    /// Creates `rd_bench_<tag>_<pid>_<n>`.
-    pub async fn create(admin: &str, tag: &str) -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "rd_bench_{tag}_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut c = connect(admin)
-            .await
-            .unwrap_or_else(|e| panic!("cannot reach BENCH_PG ({e})"));
-        sqlx::Executor::execute(&mut c, format!("CREATE DATABASE {name}").as_str())
-            .await
-            .unwrap_or_else(|e| panic!("cannot create database {name}: {e}"));
-        Self {
-            admin: admin.to_owned(),
-            name,
-        }
-    }
-
-    /// What `Store::open` and `--db` take: the admin URL with this database's name.
-    pub fn url(&self) -> PathBuf {
-        PathBuf::from(database_url(&self.admin, &self.name))
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        // From a thread of its own: this may be dropped inside the bench's runtime.
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                if let Ok(mut c) = connect(&admin).await {
-                    let dropped = sqlx::Executor::execute(
-                        &mut c,
-                        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
-                    )
-                    .await;
-                    if let Err(e) = dropped {
-                        eprintln!("could not drop the bench database {name}: {e}");
-                    }
-                }
-            });
-        })
-        .join();
-    }
-}
-
-async fn connect(url: &str) -> Result<sqlx::PgConnection, sqlx::Error> {
-    use sqlx::Connection;
-    sqlx::PgConnection::connect(url).await
-}
-
-/// The admin URL with its database name replaced by `name`.
-fn database_url(admin: &str, name: &str) -> String {
-    let (base, query) = match admin.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (admin, None),
-    };
-    let authority_start = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
-}
+pub use throwaway_pg::ThrowawayPg as PgDatabase;
 
 /// The server as the tables' engine line names it: its version and whether its commits
 /// are durable (`fsync`, `synchronous_commit`), read from the server itself.

@@ -6,12 +6,15 @@
 //! unless `CI=true`, where a missing server fails the test: CI never skips these.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
+
+#[path = "../../../benches/common/throwaway_pg.rs"]
+mod throwaway_pg;
+use throwaway_pg::ThrowawayPg;
 
 /// Where a test's database lives; dropped, it removes it.
 pub enum TestDb {
     Sqlite(tempfile::TempDir),
-    Postgres { admin: String, name: String },
+    Postgres(ThrowawayPg),
 }
 
 impl TestDb {
@@ -19,32 +22,7 @@ impl TestDb {
     pub fn db(&self) -> PathBuf {
         match self {
             TestDb::Sqlite(dir) => dir.path().join("s.db"),
-            TestDb::Postgres { admin, name } => PathBuf::from(database_url(admin, name)),
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let TestDb::Postgres { admin, name } = self {
-            // Best effort, from a thread of its own: Drop may run inside the test's runtime.
-            let (admin, name) = (admin.clone(), name.clone());
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
-                    if let Ok(mut c) = connect_admin(&admin).await {
-                        let _ = sqlx::Executor::execute(
-                            &mut c,
-                            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
-                        )
-                        .await;
-                    }
-                });
-            })
-            .join();
+            TestDb::Postgres(db) => db.url(),
         }
     }
 }
@@ -77,49 +55,9 @@ pub async fn postgres(test: &str) -> Option<TestDb> {
             return None;
         }
     };
-    static N: AtomicU32 = AtomicU32::new(0);
-    let name = format!(
-        "rd_{}_{}_{}",
-        test.chars()
-            .map(|c| if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            })
-            .take(30)
-            .collect::<String>(),
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    );
-    let mut c = connect_admin(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("{test}: cannot reach REPLAYDESK_TEST_PG ({e})"));
-    sqlx::Executor::execute(&mut c, format!("CREATE DATABASE {name}").as_str())
-        .await
-        .unwrap_or_else(|e| panic!("{test}: cannot create database {name}: {e}"));
-    Some(TestDb::Postgres { admin, name })
-}
-
-async fn connect_admin(admin: &str) -> Result<sqlx::PgConnection, sqlx::Error> {
-    use sqlx::Connection;
-    sqlx::PgConnection::connect(admin).await
-}
-
-/// The admin URL with its database name replaced by `name`.
-pub fn database_url(admin: &str, name: &str) -> String {
-    let (base, query) = match admin.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (admin, None),
-    };
-    let authority_start = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
+    Some(TestDb::Postgres(
+        ThrowawayPg::create(&admin, test, test).await,
+    ))
 }
 
 /// Defines `mod $name { sqlite, postgres }`: the body runs once per engine with `$db`, the
